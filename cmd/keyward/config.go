@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is Keyward's configuration: KEYWARD_* environment variables, overridable by
+// flags of the same name in lower case with dashes (KEYWARD_LISTEN_ADDR → -listen-addr).
+type Config struct {
+	ListenAddr      string
+	PublicURL       string
+	DatabaseURL     string
+	DataDir         string
+	KeycloakURL     string
+	Realm           string
+	ClientID        string
+	ClientSecret    string
+	IdPAlias        string
+	AdminRole       string
+	Audience        string
+	KeyPepper       string
+	SigningKeyFile  string
+	KeycloakTimeout time.Duration
+	LogLevel        string
+	LogFormat       string
+}
+
+// flagHelp: -h was given and usage printed; exit 0.
+var flagHelp = flag.ErrHelp
+
+type setting struct {
+	env, def, help string
+	dst            *string
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{"KEYWARD_LISTEN_ADDR", "127.0.0.1:8080", "address to listen on", &c.ListenAddr},
+		{"KEYWARD_PUBLIC_URL", "", "Keyward's URL as Keycloak reaches it: issuer of assertions, base of the JWKS URL (default http://<listen addr>)", &c.PublicURL},
+		{"KEYWARD_DATABASE_URL", "", "postgres://… for PostgreSQL; empty for the embedded SQLite file in the data dir", &c.DatabaseURL},
+		{"KEYWARD_DATA_DIR", "keyward-data", "directory for the SQLite file, the signing key and the pepper", &c.DataDir},
+		{"KEYWARD_KEYCLOAK_URL", "http://127.0.0.1:8180", "Keycloak base URL", &c.KeycloakURL},
+		{"KEYWARD_REALM", "keyward", "Keycloak realm", &c.Realm},
+		{"KEYWARD_CLIENT_ID", "keyward", "Keyward's confidential client in the realm", &c.ClientID},
+		{"KEYWARD_CLIENT_SECRET", "", "secret of that client (required)", &c.ClientSecret},
+		{"KEYWARD_IDP_ALIAS", "keyward", "alias of the realm's jwt-authorization-grant identity provider that trusts Keyward", &c.IdPAlias},
+		{"KEYWARD_ADMIN_ROLE", "keyward-admin", "realm role of Keyward admins", &c.AdminRole},
+		{"KEYWARD_AUDIENCE", "", "audience required in management-API bearer tokens (optional)", &c.Audience},
+		{"KEYWARD_KEY_PEPPER", "", "secret of at least 32 bytes keying the API-key hashes (default: generated into the data dir)", &c.KeyPepper},
+		{"KEYWARD_SIGNING_KEY_FILE", "", "PEM file of the assertion-signing key (default: <data dir>/signing-key.pem, created if absent)", &c.SigningKeyFile},
+		{"KEYWARD_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
+		{"KEYWARD_LOG_FORMAT", "json", "json or console", &c.LogFormat},
+	}
+}
+
+var timeoutSetting = struct{ env, def, help string }{"KEYWARD_KEYCLOAK_TIMEOUT", "10s", "timeout of each call to Keycloak"}
+
+func flagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "KEYWARD_")), "_", "-")
+}
+
+// loadConfig reads the environment, then flags, then validates; the error lists every
+// problem at once.
+func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("keyward", flag.ContinueOnError)
+	for _, s := range c.settings() {
+		v := getenv(s.env)
+		if v == "" {
+			v = s.def
+		}
+		fs.StringVar(s.dst, flagName(s.env), v, s.help+" ["+s.env+"]")
+	}
+	timeout := getenv(timeoutSetting.env)
+	if timeout == "" {
+		timeout = timeoutSetting.def
+	}
+	fs.StringVar(&timeout, flagName(timeoutSetting.env), timeout, timeoutSetting.help+" ["+timeoutSetting.env+"]")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, flagHelp
+		}
+		return c, err
+	}
+	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		bad("KEYWARD_LISTEN_ADDR %q is not host:port", c.ListenAddr)
+	}
+	if c.PublicURL == "" && c.ListenAddr != "" {
+		c.PublicURL = "http://" + c.ListenAddr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	checkURL := func(name, v string, schemes ...string) {
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || !contains(schemes, u.Scheme) {
+			bad("%s %q must be an absolute %s URL", name, v, strings.Join(schemes, " or "))
+		}
+	}
+	checkURL("KEYWARD_PUBLIC_URL", c.PublicURL, "http", "https")
+	checkURL("KEYWARD_KEYCLOAK_URL", c.KeycloakURL, "http", "https")
+	c.KeycloakURL = strings.TrimRight(c.KeycloakURL, "/")
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || !contains([]string{"postgres", "postgresql", "sqlite"}, u.Scheme) {
+			bad("KEYWARD_DATABASE_URL must start with postgres://, postgresql:// or sqlite://")
+		}
+	}
+	for _, req := range []struct{ name, v string }{
+		{"KEYWARD_REALM", c.Realm}, {"KEYWARD_CLIENT_ID", c.ClientID},
+		{"KEYWARD_CLIENT_SECRET", c.ClientSecret}, {"KEYWARD_IDP_ALIAS", c.IdPAlias},
+		{"KEYWARD_DATA_DIR", c.DataDir}, {"KEYWARD_ADMIN_ROLE", c.AdminRole},
+	} {
+		if strings.TrimSpace(req.v) == "" {
+			bad("%s is required", req.name)
+		}
+	}
+	if c.KeyPepper != "" && len(c.KeyPepper) < 32 {
+		bad("KEYWARD_KEY_PEPPER must be at least 32 bytes (it is %d)", len(c.KeyPepper))
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 || d > 5*time.Minute {
+		bad("KEYWARD_KEYCLOAK_TIMEOUT %q must be a duration between 1ms and 5m, e.g. 10s", timeout)
+	}
+	c.KeycloakTimeout = d
+	if !contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		bad("KEYWARD_LOG_LEVEL %q must be debug, info, warn or error", c.LogLevel)
+	}
+	if !contains([]string{"json", "console"}, c.LogFormat) {
+		bad("KEYWARD_LOG_FORMAT %q must be json or console", c.LogFormat)
+	}
+	if c.SigningKeyFile == "" && c.DataDir != "" {
+		c.SigningKeyFile = filepath.Join(c.DataDir, "signing-key.pem")
+	}
+	if len(problems) > 0 {
+		return c, errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return c, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func envOrEmpty(name string) string { return os.Getenv(name) }

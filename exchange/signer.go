@@ -1,0 +1,162 @@
+package exchange
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// AssertionLifetime is how long a signed assertion is valid: long enough for one
+// token-endpoint round trip, short enough that a leaked one is soon worthless.
+const AssertionLifetime = time.Minute
+
+// Signer holds Keyward's assertion-signing key. It signs only the short RFC 7523
+// assertions handed to Keycloak, never access tokens.
+type Signer struct {
+	issuer   string
+	audience string
+	key      jwk.Key
+	public   jwk.Set
+	clock    func() time.Time
+}
+
+// NewSigner wraps an ECDSA P-256 key. issuer is Keyward's public URL (the identity
+// provider's issuer in the realm); audience is the realm's issuer URL.
+func NewSigner(priv *ecdsa.PrivateKey, issuer, audience string, clock func() time.Time) (*Signer, error) {
+	if clock == nil {
+		clock = time.Now
+	}
+	key, err := jwk.FromRaw(priv)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	thumb, err := key.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("signing key thumbprint: %w", err)
+	}
+	kid := base64.RawURLEncoding.EncodeToString(thumb)
+	for k, v := range map[string]any{jwk.KeyIDKey: kid, jwk.AlgorithmKey: jwa.ES256, jwk.KeyUsageKey: "sig"} {
+		if err := key.Set(k, v); err != nil {
+			return nil, err
+		}
+	}
+	pub, err := key.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	set := jwk.NewSet()
+	if err := set.AddKey(pub); err != nil {
+		return nil, err
+	}
+	return &Signer{issuer: issuer, audience: audience, key: key, public: set, clock: clock}, nil
+}
+
+// PublicKeys is the JWKS Keycloak fetches to check assertions.
+func (s *Signer) PublicKeys() jwk.Set { return s.public }
+
+// Assertion signs a one-minute JWT naming subject (the user's federated-link id).
+func (s *Signer) Assertion(subject string) (string, error) {
+	now := s.clock()
+	tok, err := jwt.NewBuilder().
+		Issuer(s.issuer).
+		Subject(subject).
+		Audience([]string{s.audience}).
+		IssuedAt(now).
+		NotBefore(now).
+		Expiration(now.Add(AssertionLifetime)).
+		JwtID(uuid.NewString()).
+		Build()
+	if err != nil {
+		return "", fmt.Errorf("build assertion: %w", err)
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, s.key))
+	if err != nil {
+		return "", fmt.Errorf("sign assertion: %w", err)
+	}
+	return string(signed), nil
+}
+
+// LoadOrCreateSigningKey reads a PEM (PKCS#8) P-256 key from path, creating it with
+// mode 0600 when absent, so the key and its kid survive restarts.
+func LoadOrCreateSigningKey(path string) (*ecdsa.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		block, _ := pem.Decode(data)
+		if block == nil {
+			return nil, fmt.Errorf("signing key %s: no PEM block", path)
+		}
+		parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("signing key %s: %w", path, err)
+		}
+		priv, ok := parsed.(*ecdsa.PrivateKey)
+		if !ok || priv.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("signing key %s: want an ECDSA P-256 key", path)
+		}
+		return priv, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileExclusive(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		return nil, fmt.Errorf("write signing key: %w", err)
+	}
+	return priv, nil
+}
+
+// LoadOrCreatePepper reads the hashing pepper from path, creating 32 random bytes
+// with mode 0600 when absent. Losing it makes every stored key unusable.
+func LoadOrCreatePepper(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		return data, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read pepper: %w", err)
+	}
+	pepper := make([]byte, 32)
+	if _, err := rand.Read(pepper); err != nil {
+		return nil, err
+	}
+	if err := writeFileExclusive(path, pepper); err != nil {
+		return nil, fmt.Errorf("write pepper: %w", err)
+	}
+	return pepper, nil
+}
+
+func writeFileExclusive(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

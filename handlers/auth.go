@@ -1,0 +1,59 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/keyward/keyward/keycloak"
+)
+
+const callerKey = "caller_claims"
+
+// authenticate requires a Keycloak access token of the realm. Tokens minted for API
+// keys (issued to Keyward's own client) are refused: a key never manages keys.
+func (s *server) authenticate(c *gin.Context) {
+	raw, ok := bearerToken(c.GetHeader("Authorization"))
+	if !ok {
+		unauthorized(c, "an Authorization: Bearer <Keycloak access token> header is required")
+		return
+	}
+	claims, err := s.Verifier.Verify(c.Request.Context(), raw)
+	switch {
+	case errors.Is(err, keycloak.ErrUnavailable):
+		_ = c.Error(err)
+		c.Abort()
+		return
+	case err != nil:
+		unauthorized(c, "the bearer token is not a valid, unexpired access token of the realm")
+		return
+	case s.ExchangeClientID != "" && claims.AuthParty == s.ExchangeClientID:
+		unauthorized(c, "tokens obtained with an API key cannot call the management API")
+		return
+	}
+	c.Set(callerKey, claims)
+	c.Set("caller", claims.Subject)
+	c.Next()
+}
+
+func caller(c *gin.Context) keycloak.Claims {
+	v, _ := c.Get(callerKey)
+	claims, _ := v.(keycloak.Claims)
+	return claims
+}
+
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != "" && len(tok) <= 16<<10
+}
+
+func unauthorized(c *gin.Context, detail string) {
+	c.Header("WWW-Authenticate", `Bearer realm="keyward"`)
+	writeProblem(c, problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: detail})
+}

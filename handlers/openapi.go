@@ -1,0 +1,190 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/gin-gonic/gin"
+)
+
+// The OpenAPI document is built from Go values with kin-openapi, so it is checked by
+// the same library in tests; a test fails when a registered route is missing from it.
+
+func str(desc string) *openapi3.SchemaRef {
+	s := openapi3.NewStringSchema()
+	s.Description = desc
+	return s.NewRef()
+}
+
+func object(props map[string]*openapi3.SchemaRef, required ...string) *openapi3.SchemaRef {
+	s := openapi3.NewObjectSchema()
+	s.Properties = props
+	s.Required = required
+	return s.NewRef()
+}
+
+func nullable(s *openapi3.SchemaRef) *openapi3.SchemaRef {
+	c := *s.Value
+	c.Nullable = true
+	return c.NewRef()
+}
+
+var (
+	problemSchema = object(map[string]*openapi3.SchemaRef{
+		"type":   str("URI of the problem type"),
+		"title":  str("short summary"),
+		"status": openapi3.NewIntegerSchema().NewRef(),
+		"detail": str("what is wrong, for a human"),
+		"errors": openapi3.NewArraySchema().WithItems(object(map[string]*openapi3.SchemaRef{
+			"field": str("JSON field"), "message": str("what is wrong with it"),
+		}).Value).NewRef(),
+	}, "type", "title", "status")
+	oauthErrorSchema = object(map[string]*openapi3.SchemaRef{
+		"error":             str("RFC 6749 error code"),
+		"error_description": str("what is wrong"),
+	}, "error")
+	keySchema = object(map[string]*openapi3.SchemaRef{
+		"id":           openapi3.NewUUIDSchema().NewRef(),
+		"name":         str("1..100 characters"),
+		"description":  str("up to 500 characters"),
+		"prefix":       str("public part of the key, e.g. kw_live_AbC123xyz789"),
+		"status":       openapi3.NewStringSchema().WithEnum("active", "inactive", "expired", "expiring_soon").NewRef(),
+		"environment":  openapi3.NewStringSchema().WithEnum("development", "staging", "production").NewRef(),
+		"owner":        str("Keycloak user id of the owner"),
+		"created_at":   openapi3.NewDateTimeSchema().NewRef(),
+		"expires_at":   nullable(openapi3.NewDateTimeSchema().NewRef()),
+		"last_used_at": nullable(openapi3.NewDateTimeSchema().NewRef()),
+	}, "id", "name", "prefix", "status", "environment", "created_at")
+)
+
+func jsonContent(s *openapi3.SchemaRef, mediaType string) openapi3.Content {
+	return openapi3.Content{mediaType: openapi3.NewMediaType().WithSchemaRef(s)}
+}
+
+type resp struct {
+	status int
+	desc   string
+	schema *openapi3.SchemaRef
+	media  string
+}
+
+func operation(id, summary string, secured bool, responses ...resp) *openapi3.Operation {
+	op := openapi3.NewOperation()
+	op.OperationID = id
+	op.Summary = summary
+	op.Responses = openapi3.NewResponses()
+	for _, r := range responses {
+		rr := openapi3.NewResponse().WithDescription(r.desc)
+		if r.schema != nil {
+			media := r.media
+			if media == "" {
+				media = "application/json"
+			}
+			rr.Content = jsonContent(r.schema, media)
+		}
+		op.AddResponse(r.status, rr)
+	}
+	if secured {
+		op.Security = openapi3.NewSecurityRequirements().With(openapi3.NewSecurityRequirement().Authenticate("keycloak"))
+		op.AddResponse(http.StatusUnauthorized, openapi3.NewResponse().WithDescription("missing or invalid bearer token").
+			WithContent(jsonContent(problemSchema, "application/problem+json")))
+	}
+	return op
+}
+
+func problemResp(status int, desc string) resp {
+	return resp{status: status, desc: desc, schema: problemSchema, media: "application/problem+json"}
+}
+
+// openAPIDocument describes every route of New.
+func openAPIDocument() *openapi3.T {
+	doc := &openapi3.T{
+		OpenAPI: "3.0.3",
+		Info: &openapi3.Info{
+			Title:       "Keyward",
+			Version:     "1.0.0",
+			Description: "Personal API keys traded for Keycloak-issued access tokens.",
+		},
+		Paths: openapi3.NewPaths(),
+		Components: &openapi3.Components{
+			SecuritySchemes: openapi3.SecuritySchemes{
+				"keycloak": &openapi3.SecuritySchemeRef{Value: openapi3.NewJWTSecurityScheme().
+					WithDescription("A Keycloak access token of the Keyward realm")},
+			},
+		},
+	}
+	idParam := &openapi3.ParameterRef{Value: openapi3.NewPathParameter("id").WithSchema(openapi3.NewUUIDSchema())}
+
+	createBody := object(map[string]*openapi3.SchemaRef{
+		"name":            str("1..100 characters, required"),
+		"description":     str("up to 500 characters"),
+		"environment":     openapi3.NewStringSchema().WithEnum("development", "staging", "production").NewRef(),
+		"expires_in_days": openapi3.NewIntegerSchema().WithMin(1).WithMax(3650).NewRef(),
+		"never_expires":   openapi3.NewBoolSchema().NewRef(),
+	}, "name")
+	createdSchema := object(map[string]*openapi3.SchemaRef{"key": str("the API key, shown in this response only")}, "key")
+	createdSchema.Value.AllOf = openapi3.SchemaRefs{keySchema}
+	createOp := operation("createKey", "Create an API key", true,
+		resp{status: 201, desc: "created; `key` appears in this response only", schema: createdSchema},
+		problemResp(400, "invalid fields"), problemResp(413, "body over 64 KiB"),
+		problemResp(415, "not JSON"), problemResp(503, "Keycloak unavailable"))
+	createOp.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
+		WithJSONSchemaRef(createBody)}
+
+	listSchema := object(map[string]*openapi3.SchemaRef{
+		"items":       openapi3.NewArraySchema().WithItems(keySchema.Value).NewRef(),
+		"next_cursor": nullable(str("opaque cursor of the next page")),
+	}, "items")
+	keys := &openapi3.PathItem{
+		Post: createOp,
+		Get:  operation("listKeys", "List the caller's API keys", true, resp{status: 200, desc: "the keys", schema: listSchema}),
+	}
+	doc.Paths.Set("/v1/keys", keys)
+
+	deleteOp := operation("deleteKey", "Revoke an API key", true,
+		resp{status: 204, desc: "revoked: refused at exchange from now on"}, problemResp(404, "no such key of the caller"))
+	deleteOp.Parameters = openapi3.Parameters{idParam}
+	doc.Paths.Set("/v1/keys/{id}", &openapi3.PathItem{Delete: deleteOp})
+
+	tokenForm := object(map[string]*openapi3.SchemaRef{
+		"grant_type":         openapi3.NewStringSchema().WithEnum(grantTokenExchange).NewRef(),
+		"subject_token":      str("the API key"),
+		"subject_token_type": openapi3.NewStringSchema().WithEnum(tokenTypeAPIKey).NewRef(),
+		"scope":              str("optional; may narrow the key's scopes"),
+	})
+	tokenOp := operation("exchangeToken", "Trade an API key for a Keycloak access token (RFC 8693 shape)", false,
+		resp{status: 200, desc: "a Keycloak-issued access token", schema: object(map[string]*openapi3.SchemaRef{
+			"access_token":      str("JWT issued and signed by Keycloak"),
+			"token_type":        openapi3.NewStringSchema().WithEnum("Bearer").NewRef(),
+			"expires_in":        openapi3.NewIntegerSchema().NewRef(),
+			"issued_token_type": str(tokenTypeAccess),
+			"scope":             str("granted scopes"),
+		}, "access_token", "token_type", "expires_in", "issued_token_type")},
+		resp{status: 400, desc: "malformed request (RFC 6749 error)", schema: oauthErrorSchema},
+		resp{status: 401, desc: "unknown, revoked, expired or disabled key (RFC 6749 invalid_grant)", schema: oauthErrorSchema},
+		resp{status: 503, desc: "Keycloak or the database unavailable; see Retry-After", schema: oauthErrorSchema})
+	tokenOp.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().
+		WithDescription("the token-exchange form; alternatively send X-API-Key or Authorization: ApiKey with no body").
+		WithFormDataSchemaRef(tokenForm)}
+	tokenOp.Parameters = openapi3.Parameters{
+		{Value: openapi3.NewHeaderParameter("X-API-Key").WithSchema(openapi3.NewStringSchema())},
+	}
+	doc.Paths.Set("/v1/token", &openapi3.PathItem{Post: tokenOp})
+
+	doc.Paths.Set("/.well-known/jwks.json", &openapi3.PathItem{Get: operation("jwks",
+		"Keyward's assertion-signing public keys (JWKS)", false,
+		resp{status: 200, desc: "JWK set", schema: object(map[string]*openapi3.SchemaRef{
+			"keys": openapi3.NewArraySchema().WithItems(openapi3.NewObjectSchema()).NewRef(),
+		}, "keys")})})
+	doc.Paths.Set("/healthz", &openapi3.PathItem{Get: operation("healthz", "Liveness", false,
+		resp{status: 200, desc: "the process is up"})})
+	doc.Paths.Set("/readyz", &openapi3.PathItem{Get: operation("readyz", "Readiness: database and Keycloak", false,
+		resp{status: 200, desc: "ready"}, resp{status: 503, desc: "a dependency is down; `checks` says which"})})
+	doc.Paths.Set("/openapi.json", &openapi3.PathItem{Get: operation("openapi", "This document", false,
+		resp{status: 200, desc: "OpenAPI 3 document"})})
+	return doc
+}
+
+func (s *server) openapi(c *gin.Context) {
+	c.Data(http.StatusOK, "application/json", s.openAPIJSON)
+}

@@ -1,0 +1,85 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/models"
+)
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type   string                `json:"type"`
+	Title  string                `json:"title"`
+	Status int                   `json:"status"`
+	Detail string                `json:"detail,omitempty"`
+	Errors []exchange.FieldError `json:"errors,omitempty"`
+}
+
+// apiError is an error a handler chose to show the caller; anything else is internal.
+type apiError struct {
+	status int
+	title  string
+	detail string
+	fields []exchange.FieldError
+}
+
+func (e *apiError) Error() string { return e.title + ": " + e.detail }
+
+func newAPIError(status int, title, detail string) *apiError {
+	return &apiError{status: status, title: title, detail: detail}
+}
+
+func badRequest(detail string) *apiError {
+	return newAPIError(http.StatusBadRequest, "Bad Request", detail)
+}
+
+func writeProblem(c *gin.Context, p problem) {
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.Header("Cache-Control", "no-store")
+	c.AbortWithStatusJSON(p.Status, p)
+}
+
+// errorMiddleware is the one place errors become HTTP answers: handlers call c.Error
+// and return. Only unexpected errors are logged in full; their text never leaves.
+func errorMiddleware(log *zap.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if len(c.Errors) == 0 || c.Writer.Written() {
+			return
+		}
+		err := c.Errors.Last().Err
+		var (
+			aerr *apiError
+			verr *exchange.ValidationError
+		)
+		switch {
+		case errors.As(err, &aerr):
+			writeProblem(c, problem{Title: aerr.title, Status: aerr.status, Detail: aerr.detail, Errors: aerr.fields})
+		case errors.As(err, &verr):
+			writeProblem(c, problem{Title: "Bad Request", Status: http.StatusBadRequest,
+				Detail: "the request has invalid fields", Errors: verr.Fields})
+		case errors.Is(err, models.ErrNotFound):
+			writeProblem(c, problem{Title: "Not Found", Status: http.StatusNotFound, Detail: "no such resource"})
+		case errors.Is(err, models.ErrAlreadyExists):
+			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict, Detail: "the resource exists already"})
+		case errors.Is(err, keycloak.ErrUnavailable):
+			log.Warn("keycloak unavailable", zap.String("request_id", requestID(c)), zap.Error(err))
+			c.Header("Retry-After", "5")
+			writeProblem(c, problem{Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
+				Detail: "Keycloak cannot be reached; try again shortly"})
+		default:
+			log.Error("internal error", zap.String("request_id", requestID(c)), zap.Error(err))
+			writeProblem(c, problem{Title: "Internal Server Error", Status: http.StatusInternalServerError,
+				Detail: "an internal error occurred; quote request id " + requestID(c)})
+		}
+	}
+}

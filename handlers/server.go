@@ -1,0 +1,213 @@
+// Package handlers is Keyward's HTTP layer: routes, binding and validation of input,
+// caller authentication and problem+json errors. It holds no SQL and makes no Keycloak
+// call of its own: it uses exchange, models and keycloak through small interfaces.
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/models"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 64 << 10
+
+// tokenRoute answers in RFC 6749 JSON rather than problem+json.
+const tokenRoute = "/v1/token"
+
+// TokenVerifier checks management-API bearer tokens.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (keycloak.Claims, error)
+}
+
+// KeyService is the key lifecycle.
+type KeyService interface {
+	Create(ctx context.Context, owner exchange.Owner, p exchange.CreateKeyParams) (exchange.Created, error)
+	List(ctx context.Context, ownerID string) ([]models.Key, error)
+	Delete(ctx context.Context, ownerID, id string) error
+}
+
+// Exchanger turns a presented key into a token.
+type Exchanger interface {
+	Exchange(ctx context.Context, req exchange.Request) exchange.Result
+}
+
+// Pinger is a dependency readiness checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is everything the HTTP layer needs, wired by main.
+type Config struct {
+	Log       *zap.Logger
+	Verifier  TokenVerifier
+	Keys      KeyService
+	Exchanger Exchanger
+	JWKS      jwk.Set
+	// ExchangeClientID is the Keycloak client Keyward mints tokens as: tokens issued to
+	// it came from an API key and may not call the management API.
+	ExchangeClientID string
+	AdminRole        string
+	Database         Pinger
+	Keycloak         Pinger
+	Clock            func() time.Time
+}
+
+type server struct {
+	Config
+	openAPIJSON []byte
+}
+
+// New builds the gin engine with every route of the API.
+func New(cfg Config) *gin.Engine {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.AdminRole == "" {
+		cfg.AdminRole = "keyward-admin"
+	}
+	doc, err := openAPIDocument().MarshalJSON()
+	if err != nil {
+		panic(err) // a static document: a failure is a programming error caught by tests
+	}
+	s := &server{Config: cfg, openAPIJSON: doc}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(requestIDMiddleware(), accessLog(cfg.Log), recovery(cfg.Log), limitBody, errorMiddleware(cfg.Log))
+	r.NoRoute(func(c *gin.Context) {
+		writeProblem(c, problem{Title: "Not Found", Status: http.StatusNotFound, Detail: "no such route"})
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeProblem(c, problem{Title: "Method Not Allowed", Status: http.StatusMethodNotAllowed,
+			Detail: "the route does not answer " + c.Request.Method})
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/.well-known/jwks.json", s.jwks)
+	r.GET("/openapi.json", s.openapi)
+	r.POST(tokenRoute, s.token)
+
+	v1 := r.Group("/v1", s.authenticate)
+	v1.POST("/keys", s.createKey)
+	v1.GET("/keys", s.listKeys)
+	v1.DELETE("/keys/:id", s.deleteKey)
+	return r
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestIDMiddleware keeps a well-formed incoming X-Request-ID or makes one.
+func requestIDMiddleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-ID")
+		if !requestIDPattern.MatchString(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set("request_id", id)
+		c.Header("X-Request-ID", id)
+		c.Next()
+	}
+}
+
+func requestID(c *gin.Context) string { return c.GetString("request_id") }
+
+// accessLog writes one line per request: the path only (never the query, which may be
+// searched text) and no header, so no key or token reaches a log.
+func accessLog(log *zap.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		fields := []zap.Field{
+			zap.String("request_id", requestID(c)),
+			zap.String("method", c.Request.Method),
+			zap.String("route", route),
+			zap.Int("status", c.Writer.Status()),
+			zap.Duration("duration", time.Since(start)),
+			zap.String("remote_ip", c.ClientIP()),
+		}
+		if o, ok := c.Get("outcome"); ok {
+			fields = append(fields, zap.String("outcome", string(o.(exchange.Outcome))))
+		}
+		if sub := c.GetString("caller"); sub != "" {
+			fields = append(fields, zap.String("caller", sub))
+		}
+		log.Info("request", fields...)
+	}
+}
+
+func recovery(log *zap.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if rec := recover(); rec != nil {
+				log.Error("panic", zap.String("request_id", requestID(c)), zap.Any("panic", rec))
+				writeProblem(c, problem{Title: "Internal Server Error", Status: http.StatusInternalServerError,
+					Detail: "an internal error occurred; quote request id " + requestID(c)})
+			}
+		}()
+		c.Next()
+	}
+}
+
+func limitBody(c *gin.Context) {
+	if c.Request.ContentLength > MaxBodyBytes {
+		if c.FullPath() == tokenRoute {
+			oauthFail(c, http.StatusRequestEntityTooLarge, "invalid_request", "request bodies are limited to 64 KiB")
+			return
+		}
+		writeProblem(c, problem{Title: "Payload Too Large", Status: http.StatusRequestEntityTooLarge,
+			Detail: "request bodies are limited to 64 KiB"})
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	c.Next()
+}
+
+func (s *server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (s *server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	status := http.StatusOK
+	for name, p := range map[string]Pinger{"database": s.Database, "keycloak": s.Keycloak} {
+		if err := p.Ping(ctx); err != nil {
+			checks[name] = "down"
+			status = http.StatusServiceUnavailable
+			s.Log.Warn("readiness check failed", zap.String("dependency", name), zap.Error(err))
+		} else {
+			checks[name] = "up"
+		}
+	}
+	word := "ready"
+	if status != http.StatusOK {
+		word = "not ready"
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, gin.H{"status": word, "checks": checks})
+}
+
+func (s *server) jwks(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	c.JSON(http.StatusOK, s.JWKS)
+}

@@ -1,0 +1,171 @@
+package handlers
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/exchange"
+)
+
+// Token-exchange vocabulary (RFC 8693) as DESIGN.md fixes it.
+const (
+	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	tokenTypeAPIKey    = "urn:keyward:params:oauth:token-type:api-key"
+	tokenTypeAccess    = "urn:ietf:params:oauth:token-type:access_token"
+)
+
+// oauthError is an RFC 6749 §5.2 error body.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+type tokenResponse struct {
+	AccessToken     string `json:"access_token"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int    `json:"expires_in"`
+	IssuedTokenType string `json:"issued_token_type"`
+	Scope           string `json:"scope"`
+}
+
+func oauthFail(c *gin.Context, status int, code, desc string) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	if status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `ApiKey realm="keyward"`)
+	}
+	c.AbortWithStatusJSON(status, oauthError{Error: code, Description: desc})
+}
+
+// invalidKey is the one answer for every refused key, so that unknown, expired,
+// disabled and revoked keys cannot be told apart from outside.
+const invalidKey = "the API key is invalid, expired or revoked"
+
+// token is the OAuth 2.0 token endpoint: an API key in, a Keycloak access token out.
+func (s *server) token(c *gin.Context) {
+	req, ok := s.tokenRequest(c)
+	if !ok {
+		return
+	}
+	res := s.Exchanger.Exchange(c.Request.Context(), req)
+	c.Set("outcome", res.Outcome)
+	switch res.Outcome {
+	case exchange.OutcomeIssued:
+		c.Header("Cache-Control", "no-store")
+		c.Header("Pragma", "no-cache")
+		c.JSON(http.StatusOK, tokenResponse{
+			AccessToken:     res.Token.AccessToken,
+			TokenType:       "Bearer",
+			ExpiresIn:       res.Token.ExpiresIn,
+			IssuedTokenType: tokenTypeAccess,
+			Scope:           res.Token.Scope,
+		})
+	case exchange.OutcomeInvalidScope:
+		oauthFail(c, http.StatusBadRequest, "invalid_scope", "the requested scope exceeds the key's scopes")
+	case exchange.OutcomeUnavailable:
+		s.Log.Warn("exchange dependency unavailable", zap.String("request_id", requestID(c)), zap.Error(res.Err))
+		c.Header("Retry-After", "5")
+		oauthFail(c, http.StatusServiceUnavailable, "temporarily_unavailable", "an upstream service cannot be reached; try again shortly")
+	case exchange.OutcomeError:
+		s.Log.Error("exchange failed", zap.String("request_id", requestID(c)), zap.Error(res.Err))
+		oauthFail(c, http.StatusInternalServerError, "server_error", "an internal error occurred; quote request id "+requestID(c))
+	default:
+		if res.Err != nil {
+			s.Log.Info("key refused", zap.String("request_id", requestID(c)), zap.String("outcome", string(res.Outcome)), zap.Error(res.Err))
+		}
+		oauthFail(c, http.StatusUnauthorized, "invalid_grant", invalidKey)
+	}
+}
+
+// tokenRequest reads the key from X-API-Key, Authorization: ApiKey, or the RFC 8693
+// form, and refuses ambiguous or malformed requests before any look-up.
+func (s *server) tokenRequest(c *gin.Context) (exchange.Request, bool) {
+	var req exchange.Request
+	fromHeader := c.GetHeader("X-API-Key")
+	if auth := c.GetHeader("Authorization"); auth != "" {
+		scheme, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
+		if !strings.EqualFold(scheme, "ApiKey") {
+			oauthFail(c, http.StatusBadRequest, "invalid_request", "use Authorization: ApiKey <key>, X-API-Key, or the token-exchange form")
+			return req, false
+		}
+		if fromHeader != "" {
+			oauthFail(c, http.StatusBadRequest, "invalid_request", "send the API key once, not in two headers")
+			return req, false
+		}
+		fromHeader = strings.TrimSpace(rest)
+	}
+
+	hasBody := c.Request.ContentLength != 0 && c.Request.Body != http.NoBody
+	if hasBody {
+		mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		if mt != "application/x-www-form-urlencoded" {
+			oauthFail(c, http.StatusBadRequest, "invalid_request", "the token request must be application/x-www-form-urlencoded")
+			return req, false
+		}
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			oauthFail(c, http.StatusRequestEntityTooLarge, "invalid_request", "request bodies are limited to 64 KiB")
+			return req, false
+		}
+		oauthFail(c, http.StatusBadRequest, "invalid_request", "the form body is malformed")
+		return req, false
+	}
+	form := c.Request.PostForm
+	for name, vals := range form {
+		if len(vals) > 1 {
+			oauthFail(c, http.StatusBadRequest, "invalid_request", "parameter "+name+" is repeated")
+			return req, false
+		}
+	}
+	grant := form.Get("grant_type")
+	switch {
+	case grant == "" && hasOtherThan(form, "scope"):
+		oauthFail(c, http.StatusBadRequest, "invalid_request", "grant_type is required with a token-exchange form")
+		return req, false
+	case grant != "" && grant != grantTokenExchange:
+		oauthFail(c, http.StatusBadRequest, "unsupported_grant_type", "only "+grantTokenExchange+" is supported")
+		return req, false
+	case grant != "":
+		if form.Get("subject_token") == "" {
+			oauthFail(c, http.StatusBadRequest, "invalid_request", "subject_token is required")
+			return req, false
+		}
+		if form.Get("subject_token_type") != tokenTypeAPIKey {
+			oauthFail(c, http.StatusBadRequest, "invalid_request", "subject_token_type must be "+tokenTypeAPIKey)
+			return req, false
+		}
+		if fromHeader != "" {
+			oauthFail(c, http.StatusBadRequest, "invalid_request", "send the API key once, in the header or in subject_token")
+			return req, false
+		}
+		if form.Get("audience") != "" || form.Get("resource") != "" {
+			oauthFail(c, http.StatusBadRequest, "invalid_target", "audience and resource are not supported yet")
+			return req, false
+		}
+		req.APIKey = form.Get("subject_token")
+	default:
+		req.APIKey = fromHeader
+	}
+	if req.APIKey == "" {
+		oauthFail(c, http.StatusUnauthorized, "invalid_grant", "an API key is required: X-API-Key header or the token-exchange form")
+		return req, false
+	}
+	req.Scope = form.Get("scope")
+	return req, true
+}
+
+func hasOtherThan(form map[string][]string, allowed string) bool {
+	for name := range form {
+		if name != allowed {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,164 @@
+package keycloak
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// ErrInvalidToken: the bearer token is not a valid access token of the realm.
+var ErrInvalidToken = errors.New("invalid access token")
+
+// Claims are the parts of a Keycloak access token Keyward acts on.
+type Claims struct {
+	Subject    string
+	Username   string
+	AuthParty  string // azp: the client the token was issued to
+	RealmRoles []string
+	ExpiresAt  time.Time
+}
+
+// HasRealmRole reports whether the token carries the realm role.
+func (c Claims) HasRealmRole(role string) bool {
+	for _, r := range c.RealmRoles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// Verifier checks Keycloak access tokens against the realm's JWKS. Keys are cached and
+// refetched when a token names an unknown `kid` (Keycloak rotated its keys), at most
+// once per minRefetch so forged kids cannot turn into a request flood.
+type Verifier struct {
+	issuer     string
+	certsURL   string
+	audience   string
+	skew       time.Duration
+	cache      *jwk.Cache
+	minRefetch time.Duration
+	clock      func() time.Time
+
+	mu          sync.Mutex
+	lastRefetch time.Time
+}
+
+// VerifierConfig configures a Verifier; Audience is optional.
+type VerifierConfig struct {
+	Issuer   string
+	CertsURL string
+	Audience string
+	Timeout  time.Duration
+	Clock    func() time.Time
+}
+
+// NewVerifier registers the realm's JWKS in a background-refreshed cache bound to ctx.
+func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	cache := jwk.NewCache(ctx)
+	err := cache.Register(cfg.CertsURL,
+		jwk.WithMinRefreshInterval(15*time.Minute),
+		jwk.WithHTTPClient(&http.Client{Timeout: cfg.Timeout}))
+	if err != nil {
+		return nil, fmt.Errorf("register realm jwks: %w", err)
+	}
+	return &Verifier{
+		issuer:     cfg.Issuer,
+		certsURL:   cfg.CertsURL,
+		audience:   cfg.Audience,
+		skew:       30 * time.Second,
+		cache:      cache,
+		minRefetch: 10 * time.Second,
+		clock:      cfg.Clock,
+	}, nil
+}
+
+// Verify checks signature, issuer, expiry (and audience when configured) and returns
+// the claims. Errors wrap ErrInvalidToken or ErrUnavailable (JWKS unreachable).
+func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	msg, err := jws.Parse([]byte(raw))
+	if err != nil || len(msg.Signatures()) != 1 {
+		return Claims{}, fmt.Errorf("%w: not a signed JWT", ErrInvalidToken)
+	}
+	kid := msg.Signatures()[0].ProtectedHeaders().KeyID()
+	set, err := v.keySet(ctx, kid)
+	if err != nil {
+		return Claims{}, err
+	}
+	opts := []jwt.ParseOption{
+		jwt.WithKeySet(set),
+		jwt.WithValidate(true),
+		jwt.WithIssuer(v.issuer),
+		jwt.WithAcceptableSkew(v.skew),
+		jwt.WithClock(jwt.ClockFunc(v.clock)),
+		jwt.WithRequiredClaim("exp"),
+		jwt.WithRequiredClaim("sub"),
+	}
+	if v.audience != "" {
+		opts = append(opts, jwt.WithAudience(v.audience))
+	}
+	tok, err := jwt.Parse([]byte(raw), opts...)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	// Only access tokens: ID and logout tokens are signed by the same keys.
+	if typ, _ := tok.Get("typ"); typ != nil && typ != "Bearer" {
+		return Claims{}, fmt.Errorf("%w: token type %v", ErrInvalidToken, typ)
+	}
+	claims := Claims{Subject: tok.Subject(), ExpiresAt: tok.Expiration()}
+	if u, ok := tok.Get("preferred_username"); ok {
+		claims.Username, _ = u.(string)
+	}
+	if azp, ok := tok.Get("azp"); ok {
+		claims.AuthParty, _ = azp.(string)
+	}
+	if ra, ok := tok.Get("realm_access"); ok {
+		if m, ok := ra.(map[string]any); ok {
+			if roles, ok := m["roles"].([]any); ok {
+				for _, r := range roles {
+					if s, ok := r.(string); ok {
+						claims.RealmRoles = append(claims.RealmRoles, s)
+					}
+				}
+			}
+		}
+	}
+	return claims, nil
+}
+
+func (v *Verifier) keySet(ctx context.Context, kid string) (jwk.Set, error) {
+	set, err := v.cache.Get(ctx, v.certsURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: realm jwks: %v", ErrUnavailable, err)
+	}
+	if _, ok := set.LookupKeyID(kid); ok || kid == "" {
+		return set, nil
+	}
+	v.mu.Lock()
+	due := v.clock().Sub(v.lastRefetch) >= v.minRefetch
+	if due {
+		v.lastRefetch = v.clock()
+	}
+	v.mu.Unlock()
+	if !due {
+		return set, nil
+	}
+	set, err = v.cache.Refresh(ctx, v.certsURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: realm jwks: %v", ErrUnavailable, err)
+	}
+	return set, nil
+}
