@@ -50,8 +50,8 @@ func bindJSON(c *gin.Context, dst any) error {
 
 func describeJSONError(err error) string {
 	var (
-		typeErr  *json.UnmarshalTypeError
-		syntax   *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+		syntax  *json.SyntaxError
 	)
 	switch {
 	case errors.As(err, &typeErr):
