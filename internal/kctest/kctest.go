@@ -1,0 +1,148 @@
+// Package kctest gives integration tests the real Keycloak started by `make test`
+// (scripts/test.sh): its URL, a master-realm admin client, and dev-user logins.
+package kctest
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Nerzal/gocloak/v13"
+)
+
+// Env describes the Keycloak under test.
+type Env struct {
+	URL          string // e.g. http://127.0.0.1:8180
+	Realm        string
+	ClientID     string
+	ClientSecret string
+	// PublicAddr is where Keycloak expects Keyward's JWKS (its identity provider).
+	PublicAddr string
+	Admin      *gocloak.GoCloak
+	adminUser  string
+	adminPass  string
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// Require returns the environment, skipping the test when no Keycloak is configured,
+// or failing it when KEYWARD_REQUIRE_INTEGRATION=1 (as in `make test`).
+func Require(t testing.TB) *Env {
+	t.Helper()
+	url := os.Getenv("KEYWARD_TEST_KEYCLOAK_URL")
+	if url == "" {
+		if os.Getenv("KEYWARD_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal("KEYWARD_TEST_KEYCLOAK_URL is not set but integration tests are required: run `make test`")
+		}
+		t.Skip("no Keycloak: set KEYWARD_TEST_KEYCLOAK_URL or run `make test`")
+	}
+	return &Env{
+		URL:          strings.TrimRight(url, "/"),
+		Realm:        getenv("KEYWARD_TEST_REALM", "keyward"),
+		ClientID:     getenv("KEYWARD_TEST_CLIENT_ID", "keyward"),
+		ClientSecret: getenv("KEYWARD_TEST_CLIENT_SECRET", "keyward-dev-secret"),
+		PublicAddr:   getenv("KEYWARD_TEST_PUBLIC_ADDR", "127.0.0.1:8080"),
+		Admin:        gocloak.NewClient(url),
+		adminUser:    getenv("KEYCLOAK_ADMIN_USER", "admin"),
+		adminPass:    getenv("KEYCLOAK_ADMIN_PASSWORD", "admin"),
+	}
+}
+
+// Issuer is the realm's issuer URL.
+func (e *Env) Issuer() string { return e.URL + "/realms/" + e.Realm }
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// AdminToken logs in as the master-realm bootstrap admin.
+func (e *Env) AdminToken(t testing.TB) string {
+	t.Helper()
+	jwt, err := e.Admin.LoginAdmin(ctx(t), e.adminUser, e.adminPass, "master")
+	if err != nil {
+		t.Fatalf("admin login: %v", err)
+	}
+	return jwt.AccessToken
+}
+
+// Login returns a user's access token from the public client keyward-cli (password grant).
+func (e *Env) Login(t testing.TB, username string) string {
+	t.Helper()
+	jwt, err := e.Admin.GetToken(ctx(t), e.Realm, gocloak.TokenOptions{
+		ClientID:  gocloak.StringP("keyward-cli"),
+		GrantType: gocloak.StringP("password"),
+		Username:  gocloak.StringP(username),
+		Password:  gocloak.StringP(username),
+	})
+	if err != nil {
+		t.Fatalf("login as %s: %v", username, err)
+	}
+	return jwt.AccessToken
+}
+
+// UserID looks a dev user up by username.
+func (e *Env) UserID(t testing.TB, username string) string {
+	t.Helper()
+	users, err := e.Admin.GetUsers(ctx(t), e.AdminToken(t), e.Realm, gocloak.GetUsersParams{
+		Username: gocloak.StringP(username), Exact: gocloak.BoolP(true),
+	})
+	if err != nil || len(users) != 1 {
+		t.Fatalf("find user %s: %v (%d found)", username, err, len(users))
+	}
+	return *users[0].ID
+}
+
+// Claims decodes a JWT's payload without verifying it: for assertions on tokens
+// that the test has just received from Keycloak.
+func Claims(t testing.TB, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %d parts", len(parts))
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("decode payload: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("payload: %v", err)
+	}
+	return m
+}
+
+// RealmRoles lists realm_access.roles of decoded claims.
+func RealmRoles(claims map[string]any) []string {
+	var out []string
+	ra, _ := claims["realm_access"].(map[string]any)
+	roles, _ := ra["roles"].([]any)
+	for _, r := range roles {
+		if s, ok := r.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Strings turns a JSON array claim into strings.
+func Strings(v any) []string {
+	arr, _ := v.([]any)
+	out := make([]string, 0, len(arr))
+	for _, x := range arr {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

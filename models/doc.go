@@ -1,0 +1,5 @@
+// Package models owns Keyward's persistence: the gorm models, their migrations and
+// the Store that reads and writes them on SQLite (embedded, for development) or
+// PostgreSQL (production). It knows nothing of HTTP or Keycloak; callers decide on
+// outcomes through the sentinel errors ErrNotFound and ErrAlreadyExists.
+package models

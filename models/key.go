@@ -1,0 +1,28 @@
+package models
+
+import "time"
+
+// Key is a personal API key. Only the HMAC of its secret is stored.
+type Key struct {
+	ID            string `gorm:"primaryKey;size:36"`
+	OwnerID       string `gorm:"not null;index:idx_api_keys_owner_id"` // Keycloak user id
+	OwnerUsername string `gorm:"not null"`
+	Name          string `gorm:"not null"`
+	Description   string `gorm:"not null"`
+	// LookupID is the public part of the key, used to find it; never reused,
+	// even after a soft delete, so the unique index covers deleted rows too.
+	LookupID    string `gorm:"not null;uniqueIndex:idx_api_keys_lookup_id"`
+	SecretHash  []byte `gorm:"not null"` // HMAC-SHA-256 of the secret: never logged
+	Environment string `gorm:"not null"` // development | staging | production
+	Scopes      string `gorm:"not null"` // space-separated
+	// No default tag: gorm would then skip an explicit false on insert.
+	Enabled    bool       `gorm:"not null"`
+	CreatedAt  time.Time  `gorm:"not null"`
+	UpdatedAt  time.Time  `gorm:"not null"`
+	ExpiresAt  *time.Time // nil: never expires
+	DeletedAt  *time.Time // soft delete; every read filters it out
+	LastUsedAt *time.Time
+}
+
+// TableName fixes the table name so that renaming the type never migrates data.
+func (Key) TableName() string { return "api_keys" }

@@ -1,0 +1,167 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"go.uber.org/zap"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+)
+
+// Sentinel errors; test them with errors.Is.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+)
+
+const (
+	backendSQLite   = "sqlite"
+	backendPostgres = "postgres"
+
+	// defaultSQLitePath is used when no database is configured.
+	defaultSQLitePath = "data/keyward.db"
+)
+
+// Store reads and writes Keyward's records. It is safe for concurrent use.
+type Store struct {
+	db      *gorm.DB
+	backend string
+}
+
+// Open connects to the database named by dsn and migrates its schema.
+//
+//	""                                  SQLite at data/keyward.db
+//	"sqlite://<path>" or a file path    SQLite at that path (parent directory created)
+//	":memory:" or "sqlite://:memory:"   private in-memory SQLite (tests)
+//	"postgres://…", "postgresql://…"    PostgreSQL
+func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	dialector, backend, err := dialectorFor(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("models: open: %w", err)
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger:         newGormLogger(log),
+		TranslateError: true, // unique violations of both drivers become gorm.ErrDuplicatedKey
+		// Each write is one statement; multi-statement changes use Transaction.
+		SkipDefaultTransaction: true,
+		// Pinged below with ctx, so that an unreachable server cannot hang Open.
+		DisableAutomaticPing: true,
+		NowFunc:              func() time.Time { return dbTime(time.Now()) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("models: open %s: %w", backend, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("models: open %s: %w", backend, err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("models: open %s: %w", backend, err)
+	}
+	if err := db.WithContext(ctx).AutoMigrate(&Key{}); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)
+	}
+	return &Store{db: db, backend: backend}, nil
+}
+
+// dialectorFor picks the driver from the DSN's scheme. Errors never repeat the DSN:
+// it may hold a password.
+func dialectorFor(dsn string) (gorm.Dialector, string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return postgres.Open(dsn), backendPostgres, nil
+	case isMemory(dsn):
+		// A unique name per Open: shared cache lets the pool's connections see one
+		// database without two Stores of one process seeing each other's. It lives
+		// as long as one connection does; the pool keeps idle ones (no max lifetime).
+		return sqlite.Open("file:keyward-" + randomHex(8) + "?mode=memory&cache=shared" +
+			"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"), backendSQLite, nil
+	}
+	path := dsn
+	if rest, ok := strings.CutPrefix(dsn, "sqlite://"); ok {
+		path = rest
+	} else if i := strings.Index(dsn, "://"); i >= 0 {
+		return nil, "", fmt.Errorf("unsupported database scheme %q (want postgres://, postgresql:// or sqlite://)", dsn[:i])
+	}
+	if strings.Contains(path, "host=") || strings.Contains(path, "dbname=") {
+		// Else a PostgreSQL key=value DSN would silently become a SQLite file name.
+		return nil, "", errors.New("key=value DSNs are not supported: use postgres://")
+	}
+	if path == "" {
+		path = defaultSQLitePath
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, "", errors.New("sqlite path must not contain '?' or '#'")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, "", fmt.Errorf("create sqlite directory: %w", err)
+	}
+	// WAL: readers do not block the writer. Immediate transactions take the write
+	// lock up front, so busy_timeout applies instead of failing on lock upgrade.
+	return sqlite.Open(path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"), backendSQLite, nil
+}
+
+func isMemory(dsn string) bool {
+	return dsn == ":memory:" || dsn == "sqlite://:memory:" || dsn == "sqlite::memory:"
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// Backend names the database in use: "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.backend }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("models: ping: %w", err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("models: ping %s: %w", s.backend, err)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("models: close: %w", err)
+	}
+	if err := sqlDB.Close(); err != nil {
+		return fmt.Errorf("models: close %s: %w", s.backend, err)
+	}
+	return nil
+}
+
+// dbTime is how every time is stored: UTC, at the microsecond PostgreSQL keeps, so
+// that both backends give back what they were given and SQLite's text timestamps
+// compare in time order.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func dbTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := dbTime(*t)
+	return &v
+}
