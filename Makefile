@@ -1,0 +1,29 @@
+# Keyward: the two commands are `make run` and `make test`.
+.PHONY: run up down test build vet clean help
+
+help:
+	@echo "make run    fetch Keycloak if needed, start it with the dev realm, run Keyward (Ctrl-C stops both)"
+	@echo "make test   every test, with a real Keycloak and a throw-away PostgreSQL"
+	@echo "make up     the same stack in the background; make down stops it"
+	@echo "make build  build bin/keyward"
+
+run:
+	@scripts/stack.sh run
+
+up:
+	@scripts/stack.sh up
+
+down:
+	@scripts/stack.sh down
+
+test:
+	@scripts/test.sh
+
+build:
+	go build -o bin/keyward ./cmd/keyward
+
+vet:
+	gofmt -l . && go vet ./...
+
+clean:
+	rm -rf bin keyward-data

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfig_Defaults(t *testing.T) {
+	c, err := loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" ||
+		c.KeycloakURL != "http://127.0.0.1:8180" || c.Realm != "keyward" || c.KeycloakTimeout != 10*time.Second ||
+		c.SigningKeyFile != "keyward-data/signing-key.pem" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestLoadConfig_FlagsOverrideEnvironment(t *testing.T) {
+	c, err := loadConfig([]string{"-realm", "other", "-listen-addr", "127.0.0.1:9999"},
+		env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_REALM": "fromenv"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Realm != "other" || c.PublicURL != "http://127.0.0.1:9999" {
+		t.Fatalf("got realm %q public %q", c.Realm, c.PublicURL)
+	}
+}
+
+func TestLoadConfig_ReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := loadConfig(nil, env(map[string]string{
+		"KEYWARD_LISTEN_ADDR":      "nonsense",
+		"KEYWARD_KEYCLOAK_URL":     "ftp://x",
+		"KEYWARD_DATABASE_URL":     "mysql://db",
+		"KEYWARD_KEY_PEPPER":       "short",
+		"KEYWARD_KEYCLOAK_TIMEOUT": "forever",
+		"KEYWARD_LOG_LEVEL":        "loud",
+		"KEYWARD_LOG_FORMAT":       "xml",
+	}))
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, name := range []string{"KEYWARD_LISTEN_ADDR", "KEYWARD_KEYCLOAK_URL", "KEYWARD_DATABASE_URL",
+		"KEYWARD_CLIENT_SECRET", "KEYWARD_KEY_PEPPER", "KEYWARD_KEYCLOAK_TIMEOUT", "KEYWARD_LOG_LEVEL", "KEYWARD_LOG_FORMAT"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+	if strings.Contains(err.Error(), "short") {
+		t.Error("the error repeats the pepper's value")
+	}
+}

@@ -1,0 +1,404 @@
+package main
+
+// End-to-end tests: Keyward wired as main wires it, on the real Keycloak and the real
+// PostgreSQL (and SQLite) started by `make test`. Keycloak fetches Keyward's JWKS from
+// KEYWARD_TEST_PUBLIC_ADDR, so the app listens there.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Nerzal/gocloak/v13"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/keyward/keyward/internal/kctest"
+	"github.com/keyward/keyward/internal/pgtest"
+)
+
+// logSink keeps every log line the app writes, as JSON text.
+type logSink struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+func (s *logSink) Sync() error { return nil }
+func (s *logSink) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+type running struct {
+	url  string
+	logs *logSink
+	kc   *kctest.Env
+}
+
+// startApp serves a fully wired Keyward on the address Keycloak trusts. The signing key
+// lives in keyDir, shared by the runs of one test, so Keycloak's cached JWKS stays valid.
+func startApp(t *testing.T, kc *kctest.Env, databaseURL, keyDir string) *running {
+	t.Helper()
+	cfg, err := loadConfig(nil, func(k string) string {
+		return map[string]string{
+			"KEYWARD_LISTEN_ADDR":      kc.PublicAddr,
+			"KEYWARD_KEYCLOAK_URL":     kc.URL,
+			"KEYWARD_REALM":            kc.Realm,
+			"KEYWARD_CLIENT_ID":        kc.ClientID,
+			"KEYWARD_CLIENT_SECRET":    kc.ClientSecret,
+			"KEYWARD_DATABASE_URL":     databaseURL,
+			"KEYWARD_DATA_DIR":         t.TempDir(),
+			"KEYWARD_SIGNING_KEY_FILE": filepath.Join(keyDir, "signing-key.pem"),
+			"KEYWARD_LOG_LEVEL":        "debug",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &logSink{}
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), sink, zapcore.DebugLevel)
+	log := zap.New(core)
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatalf("wire app: %v", err)
+	}
+	var ln net.Listener
+	for i := 0; i < 50; i++ { // the previous run may still hold the port for a moment
+		if ln, err = net.Listen("tcp", kc.PublicAddr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		cancel()
+		t.Fatalf("listen on %s (the address Keycloak's identity provider trusts): %v", kc.PublicAddr, err)
+	}
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		cancel()
+		_ = a.Close()
+	})
+	return &running{url: "http://" + kc.PublicAddr, logs: sink, kc: kc}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func call(t *testing.T, method, url string, body io.Reader, headers ...string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+func (r *running) createKey(t *testing.T, userToken, name string) (id, key string) {
+	t.Helper()
+	got := call(t, "POST", r.url+"/v1/keys", strings.NewReader(`{"name":"`+name+`"}`),
+		"Authorization", "Bearer "+userToken, "Content-Type", "application/json")
+	if got.status != http.StatusCreated {
+		t.Fatalf("create key: %d %s", got.status, got.raw)
+	}
+	id, _ = got.body["id"].(string)
+	key, _ = got.body["key"].(string)
+	remember(key, userToken)
+	return id, key
+}
+
+func (r *running) exchange(t *testing.T, key string) reply {
+	t.Helper()
+	return call(t, "POST", r.url+"/v1/token", nil, "X-API-Key", key)
+}
+
+func (r *running) mustToken(t *testing.T, key string) (string, map[string]any) {
+	t.Helper()
+	got := r.exchange(t, key)
+	if got.status != http.StatusOK {
+		t.Fatalf("exchange: %d %s", got.status, got.raw)
+	}
+	tok, _ := got.body["access_token"].(string)
+	remember(tok)
+	return tok, kctest.Claims(t, tok)
+}
+
+func TestEndToEnd(t *testing.T) {
+	kc := kctest.Require(t)
+	keyDir := t.TempDir()
+	backends := []struct{ name, dsn string }{
+		{"postgres", pgtest.DSN(t)},
+		{"sqlite", ""},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			app := startApp(t, kc, b.dsn, keyDir)
+			t.Run("WalkThrough_KeyToKeycloakToken", func(t *testing.T) { testWalkThrough(t, app) })
+			t.Run("RoleRemovedInKeycloak_GoneFromNextToken", func(t *testing.T) { testRoleRemoval(t, app) })
+			t.Run("UserDisabledInKeycloak_Refused", func(t *testing.T) { testUserDisabled(t, app) })
+			t.Run("DeletedKey_Refused", func(t *testing.T) { testDeletedKey(t, app) })
+			t.Run("OtherUser_CannotListOrDelete", func(t *testing.T) { testIsolation(t, app) })
+			t.Run("BadKeys_InvalidGrant", func(t *testing.T) { testBadKeys(t, app) })
+			t.Run("ManyExchanges_NoSessionGrowth", func(t *testing.T) { testSessions(t, app) })
+			t.Run("Readyz", func(t *testing.T) {
+				if got := call(t, "GET", app.url+"/readyz", nil); got.status != 200 {
+					t.Fatalf("readyz: %d %s", got.status, got.raw)
+				}
+			})
+			t.Run("LogsHoldNoSecret", func(t *testing.T) { testLogsClean(t, app) })
+		})
+	}
+}
+
+// secrets seen during the run, checked against the logs at the end.
+var (
+	secretsMu sync.Mutex
+	secrets   []string
+)
+
+func remember(s ...string) {
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	secrets = append(secrets, s...)
+}
+
+func testWalkThrough(t *testing.T, app *running) {
+	kc := app.kc
+	userToken := kc.Login(t, "alice")
+	_, key := app.createKey(t, userToken, "laptop")
+	if !strings.HasPrefix(key, "kw_live_") {
+		t.Fatalf("key does not start with kw_live_")
+	}
+	tok, claims := app.mustToken(t, key)
+
+	if claims["iss"] != kc.Issuer() {
+		t.Fatalf("iss %v, want Keycloak's %s", claims["iss"], kc.Issuer())
+	}
+	if claims["sub"] != kc.UserID(t, "alice") {
+		t.Fatalf("sub %v is not alice's id", claims["sub"])
+	}
+	groups := kctest.Strings(claims["acl_groups"])
+	slices.Sort(groups)
+	if !slices.Equal(groups, []string{"analytics", "engineering"}) {
+		t.Fatalf("acl_groups %v", claims["acl_groups"])
+	}
+	if !slices.Contains(kctest.RealmRoles(claims), "default-roles-keyward") {
+		t.Fatalf("realm roles %v lack the default role", kctest.RealmRoles(claims))
+	}
+	// Keycloak itself accepts the token: it issued and signed it.
+	info := call(t, "GET", kc.Issuer()+"/protocol/openid-connect/userinfo", nil, "Authorization", "Bearer "+tok)
+	if info.status != http.StatusOK || info.body["preferred_username"] != "alice" {
+		t.Fatalf("userinfo: %d %s", info.status, info.raw)
+	}
+	// Both request shapes of DESIGN.md.
+	form := url.Values{
+		"grant_type":         {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"subject_token":      {key},
+		"subject_token_type": {"urn:keyward:params:oauth:token-type:api-key"},
+	}
+	got := call(t, "POST", app.url+"/v1/token", strings.NewReader(form.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded")
+	if got.status != http.StatusOK || got.body["issued_token_type"] != "urn:ietf:params:oauth:token-type:access_token" ||
+		got.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("form exchange: %d %s", got.status, got.raw)
+	}
+	remember(got.body["access_token"].(string))
+	// The management API refuses the exchanged token: a key never manages keys.
+	if got := call(t, "GET", app.url+"/v1/keys", nil, "Authorization", "Bearer "+tok); got.status != http.StatusUnauthorized {
+		t.Fatalf("exchanged token listed keys: %d", got.status)
+	}
+}
+
+func testRoleRemoval(t *testing.T, app *running) {
+	kc := app.kc
+	ctx := context.Background()
+	admin := kc.AdminToken(t)
+	roleName := "kw-e2e-" + strings.ReplaceAll(t.Name(), "/", "-")
+	roleName = roleName[:min(len(roleName), 60)]
+	_ = kc.Admin.DeleteRealmRole(ctx, admin, kc.Realm, roleName)
+	if _, err := kc.Admin.CreateRealmRole(ctx, admin, kc.Realm, gocloak.Role{Name: gocloak.StringP(roleName)}); err != nil {
+		t.Fatalf("create role: %v", err)
+	}
+	t.Cleanup(func() { _ = kc.Admin.DeleteRealmRole(ctx, kc.AdminToken(t), kc.Realm, roleName) })
+	role, err := kc.Admin.GetRealmRole(ctx, admin, kc.Realm, roleName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := kc.UserID(t, "alice")
+	if err := kc.Admin.AddRealmRoleToUser(ctx, admin, kc.Realm, alice, []gocloak.Role{*role}); err != nil {
+		t.Fatal(err)
+	}
+	_, key := app.createKey(t, kc.Login(t, "alice"), "roles")
+	_, claims := app.mustToken(t, key)
+	if !slices.Contains(kctest.RealmRoles(claims), roleName) {
+		t.Fatalf("granted role missing: %v", kctest.RealmRoles(claims))
+	}
+	if err := kc.Admin.DeleteRealmRoleFromUser(ctx, admin, kc.Realm, alice, []gocloak.Role{*role}); err != nil {
+		t.Fatal(err)
+	}
+	_, claims = app.mustToken(t, key)
+	if slices.Contains(kctest.RealmRoles(claims), roleName) {
+		t.Fatalf("removed role still in the next token: %v", kctest.RealmRoles(claims))
+	}
+}
+
+func setEnabled(t *testing.T, kc *kctest.Env, userID string, enabled bool) {
+	t.Helper()
+	ctx := context.Background()
+	admin := kc.AdminToken(t)
+	u, err := kc.Admin.GetUserByID(ctx, admin, kc.Realm, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Enabled = gocloak.BoolP(enabled)
+	if err := kc.Admin.UpdateUser(ctx, admin, kc.Realm, *u); err != nil {
+		t.Fatalf("set enabled=%v: %v", enabled, err)
+	}
+}
+
+func testUserDisabled(t *testing.T, app *running) {
+	kc := app.kc
+	_, key := app.createKey(t, kc.Login(t, "alice"), "disabled-user")
+	alice := kc.UserID(t, "alice")
+	setEnabled(t, kc, alice, false)
+	t.Cleanup(func() { setEnabled(t, kc, alice, true) })
+	got := app.exchange(t, key)
+	if got.status != http.StatusUnauthorized || got.body["error"] != "invalid_grant" || got.body["access_token"] != nil {
+		t.Fatalf("disabled user: %d %s", got.status, got.raw)
+	}
+	setEnabled(t, kc, alice, true)
+	app.mustToken(t, key) // the key itself was never at fault
+}
+
+func testDeletedKey(t *testing.T, app *running) {
+	userToken := app.kc.Login(t, "alice")
+	id, key := app.createKey(t, userToken, "to-delete")
+	app.mustToken(t, key)
+	if got := call(t, "DELETE", app.url+"/v1/keys/"+id, nil, "Authorization", "Bearer "+userToken); got.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", got.status, got.raw)
+	}
+	if got := app.exchange(t, key); got.status != http.StatusUnauthorized || got.body["error"] != "invalid_grant" {
+		t.Fatalf("deleted key: %d %s", got.status, got.raw)
+	}
+	list := call(t, "GET", app.url+"/v1/keys", nil, "Authorization", "Bearer "+userToken)
+	if strings.Contains(list.raw, id) {
+		t.Fatal("deleted key still listed")
+	}
+}
+
+func testIsolation(t *testing.T, app *running) {
+	kc := app.kc
+	aliceToken, bobToken := kc.Login(t, "alice"), kc.Login(t, "bob")
+	id, key := app.createKey(t, aliceToken, "alice-only")
+	list := call(t, "GET", app.url+"/v1/keys", nil, "Authorization", "Bearer "+bobToken)
+	if list.status != http.StatusOK || strings.Contains(list.raw, id) {
+		t.Fatalf("bob's list: %d, shows alice's key: %v", list.status, strings.Contains(list.raw, id))
+	}
+	if got := call(t, "DELETE", app.url+"/v1/keys/"+id, nil, "Authorization", "Bearer "+bobToken); got.status != http.StatusNotFound {
+		t.Fatalf("bob deleting alice's key: %d", got.status)
+	}
+	app.mustToken(t, key)
+	mine := call(t, "GET", app.url+"/v1/keys", nil, "Authorization", "Bearer "+aliceToken)
+	if !strings.Contains(mine.raw, id) || strings.Contains(mine.raw, key) {
+		t.Fatal("alice's list must show her key without its secret")
+	}
+}
+
+func testBadKeys(t *testing.T, app *running) {
+	_, key := app.createKey(t, app.kc.Login(t, "alice"), "typo-source")
+	last := key[len(key)-1]
+	swap := byte('0')
+	if last == '0' {
+		swap = '1'
+	}
+	for name, k := range map[string]string{
+		"garbage":        "not-a-key",
+		"missing":        "",
+		"wrong checksum": key[:len(key)-1] + string(swap),
+	} {
+		got := app.exchange(t, k)
+		if got.status != http.StatusUnauthorized || got.body["error"] != "invalid_grant" {
+			t.Fatalf("%s: %d %s", name, got.status, got.raw)
+		}
+	}
+}
+
+func testSessions(t *testing.T, app *running) {
+	kc := app.kc
+	_, key := app.createKey(t, kc.Login(t, "alice"), "sessions")
+	alice := kc.UserID(t, "alice")
+	count := func() int {
+		s, err := kc.Admin.GetUserSessions(context.Background(), kc.AdminToken(t), kc.Realm, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(s)
+	}
+	before := count()
+	for i := 0; i < 100; i++ {
+		app.mustToken(t, key)
+	}
+	if after := count(); after > before+1 {
+		t.Fatalf("alice's sessions grew from %d to %d over 100 exchanges", before, after)
+	}
+}
+
+func testLogsClean(t *testing.T, app *running) {
+	logs := app.logs.String()
+	if !strings.Contains(logs, `"route":"/v1/token"`) {
+		t.Fatal("no request was logged: the check below would prove nothing")
+	}
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	for _, s := range secrets {
+		// Tokens and keys are long; any 20-character slice of one in a log is a leak.
+		for i := 0; i+20 <= len(s); i += 10 {
+			if strings.Contains(logs, s[i:i+20]) {
+				t.Fatalf("a key or token appears in the logs")
+			}
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if m["msg"] == "request" && m["request_id"] == "" {
+			t.Fatalf("request logged without a request id: %q", line)
+		}
+	}
+}

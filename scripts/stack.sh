@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The dev stack: Keycloak (dev realm) + Keyward on the embedded store.
+#   stack.sh run    start Keycloak, run Keyward in the foreground; Ctrl-C stops both
+#   stack.sh up     start both in the background and wait until Keyward is ready
+#   stack.sh down   stop what `up` started (and nothing else)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+: "${KEYWARD_PUBLIC_URL:=http://$KEYWARD_HOST:$KEYWARD_PORT}"
+: "${KEYWARD_CLIENT_SECRET:=keyward-dev-secret}"   # the dev realm's secret, dev only
+: "${KEYWARD_DATA_DIR:=$KEYWARD_RUN_DIR/keyward-data}"
+: "${KEYWARD_START_TIMEOUT:=60}"
+export KEYWARD_PUBLIC_URL KEYWARD_CLIENT_SECRET KEYWARD_DATA_DIR
+export KEYWARD_LISTEN_ADDR="$KEYWARD_HOST:$KEYWARD_PORT"
+export KEYWARD_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT"
+
+state="$KEYWARD_RUN_DIR/keyward"
+bin="$state/keyward"
+
+build() {
+  mkdir -p "$state"
+  go build -o "$bin" ./cmd/keyward
+}
+
+next_steps() {
+  cat <<MSG
+
+Keyward is up on $KEYWARD_PUBLIC_URL (Keycloak: $KEYWARD_KEYCLOAK_URL, realm keyward).
+Dev users: alice, bob, carol (password = username). Try:
+
+  TOKEN=\$(curl -s -d client_id=keyward-cli -d grant_type=password -d username=alice -d password=alice \\
+    $KEYWARD_KEYCLOAK_URL/realms/keyward/protocol/openid-connect/token | jq -r .access_token)
+  KEY=\$(curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+    -d '{"name":"laptop"}' $KEYWARD_PUBLIC_URL/v1/keys | jq -r .key)
+  curl -s -X POST -H "X-API-Key: \$KEY" $KEYWARD_PUBLIC_URL/v1/token
+
+MSG
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + KEYWARD_START_TIMEOUT))
+  until curl -fsS -o /dev/null "$KEYWARD_PUBLIC_URL/readyz" 2>/dev/null; do
+    if ! kill -0 "$(cat "$state/pid" 2>/dev/null)" 2>/dev/null || ((SECONDS > deadline)); then
+      echo "error: Keyward did not become ready in ${KEYWARD_START_TIMEOUT}s; last log lines:" >&2
+      tail -n 40 "$state/log" >&2 || true
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+case "${1:-}" in
+  run)
+    build
+    scripts/keycloak.sh start
+    trap 'scripts/keycloak.sh stop' EXIT
+    scripts/keycloak.sh wait
+    next_steps
+    KEYWARD_LOG_FORMAT="${KEYWARD_LOG_FORMAT:-console}" "$bin"
+    ;;
+  up)
+    build
+    scripts/keycloak.sh start
+    scripts/keycloak.sh wait
+    if kill -0 "$(cat "$state/pid" 2>/dev/null)" 2>/dev/null; then
+      echo "Keyward is already running (pid $(cat "$state/pid"))"
+    else
+      nohup "$bin" >"$state/log" 2>&1 &
+      echo $! >"$state/pid"
+    fi
+    wait_ready
+    next_steps
+    ;;
+  down)
+    if [[ -f "$state/pid" ]]; then
+      pid="$(cat "$state/pid")"
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -9 "$pid" 2>/dev/null || true
+      rm -f "$state/pid"
+      echo "Keyward stopped"
+    fi
+    scripts/keycloak.sh stop
+    ;;
+  *)
+    echo "usage: $0 run|up|down" >&2
+    exit 2
+    ;;
+esac
