@@ -156,3 +156,11 @@ func TestExchange_ScopedKeyAsksForItsScopes(t *testing.T) {
 		t.Fatalf("scopes asked: %q", m.scopes)
 	}
 }
+
+func TestWithOpenID(t *testing.T) {
+	for in, want := range map[string]string{"": "openid", "email": "openid email", "openid email": "openid email", "email openid": "email openid"} {
+		if got := withOpenID(in); got != want {
+			t.Errorf("withOpenID(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/keyward/keyward/keycloak"
 )
@@ -43,5 +44,16 @@ func (m *JWTGrantMinter) Mint(ctx context.Context, ownerID, scope string) (keycl
 	if err != nil {
 		return keycloak.Token{}, err
 	}
-	return m.kc.JWTBearerGrant(ctx, assertion, scope)
+	return m.kc.JWTBearerGrant(ctx, assertion, withOpenID(scope))
+}
+
+// withOpenID adds the openid scope: without it Keycloak's userinfo endpoint refuses the
+// token (403), and resource servers commonly call userinfo.
+func withOpenID(scope string) string {
+	for _, s := range strings.Fields(scope) {
+		if s == "openid" {
+			return scope
+		}
+	}
+	return strings.TrimSpace("openid " + scope)
 }

@@ -37,4 +37,19 @@ export KEYWARD_TEST_PUBLIC_ADDR="$test_addr"
 export KEYWARD_REQUIRE_INTEGRATION=1
 
 echo "== go test"
-go test -count=1 -timeout 20m ./...
+log="$KEYWARD_RUN_DIR/go-test.log"
+mkdir -p "$KEYWARD_RUN_DIR"
+status=0
+go test -count=1 -timeout 20m -v ./... >"$log" 2>&1 || status=$?
+# Package results and every failure, without the verbose noise.
+grep -E '^(ok|FAIL|panic:|---( FAIL)?|\s+--- FAIL|\?)|^\s+\S+_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' || true
+passed=$(grep -cE '^\s*--- PASS' "$log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
+skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
+if ((skipped > 0)); then
+  echo "skipped tests (none may skip under make test):"
+  grep -E -A1 '^\s*--- SKIP' "$log"
+  status=1
+fi
+echo "summary: $passed passed, $failed failed, $skipped skipped"
+exit "$status"
