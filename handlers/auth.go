@@ -34,7 +34,7 @@ func (s *server) authenticate(c *gin.Context) {
 		return
 	}
 	c.Set(callerKey, claims)
-	c.Set("caller", claims.Subject)
+	c.Set("subject", claims.Subject)
 	c.Next()
 }
 

@@ -147,8 +147,8 @@ func accessLog(log *zap.Logger) gin.HandlerFunc {
 		if o, ok := c.Get("outcome"); ok {
 			fields = append(fields, zap.String("outcome", string(o.(exchange.Outcome))))
 		}
-		if sub := c.GetString("caller"); sub != "" {
-			fields = append(fields, zap.String("caller", sub))
+		if sub := c.GetString("subject"); sub != "" {
+			fields = append(fields, zap.String("subject", sub))
 		}
 		log.Info("request", fields...)
 	}
