@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -52,5 +55,26 @@ func TestLoadConfig_ReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "short") {
 		t.Error("the error repeats the pepper's value")
+	}
+}
+
+// TestMain_BadConfiguration_ExitsNonZero runs the real main in a child process.
+func TestMain_BadConfiguration_ExitsNonZero(t *testing.T) {
+	if os.Getenv("KEYWARD_RUN_MAIN") == "1" {
+		os.Args = []string{"keyward"}
+		main()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMain_BadConfiguration_ExitsNonZero$")
+	cmd.Env = append(os.Environ(), "KEYWARD_RUN_MAIN=1", "KEYWARD_CLIENT_SECRET=", "KEYWARD_LOG_LEVEL=loud")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("exit %v, want status 2; output:\n%s", err, out)
+	}
+	for _, want := range []string{"invalid configuration", "KEYWARD_CLIENT_SECRET is required", "KEYWARD_LOG_LEVEL"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
