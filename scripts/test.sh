@@ -12,7 +12,12 @@ test_addr="127.0.0.1:${KEYWARD_TEST_PORT:-18080}"
 export KEYWARD_PUBLIC_URL="http://$test_addr"
 source scripts/env.sh
 
+keyward_pid_file="$KEYWARD_RUN_DIR/keyward-shared.pid"
 cleanup() {
+  if [[ -f "$keyward_pid_file" ]]; then
+    kill "$(cat "$keyward_pid_file")" 2>/dev/null || true
+    rm -f "$keyward_pid_file"
+  fi
   scripts/keycloak.sh stop || true
   scripts/pg.sh stop || true
 }
@@ -31,9 +36,34 @@ KEYWARD_TEST_DATABASE_URL="$(scripts/pg.sh url)"
 scripts/keycloak.sh start
 scripts/keycloak.sh wait
 
+# One shared Keyward on the address the realm's identity provider trusts: Keycloak
+# fetches the assertion keys from it, and tests of the client libraries call it. Tests
+# that need their own instance run it in-process on any port, with the same signing key
+# and public URL, so Keycloak accepts their assertions too.
+echo "== starting the shared Keyward on $test_addr"
+shared="$KEYWARD_RUN_DIR/keyward-shared"
+rm -rf "$shared" && mkdir -p "$shared"
+go build -o "$shared/keyward" ./cmd/keyward
+KEYWARD_LISTEN_ADDR="$test_addr" KEYWARD_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT" \
+  KEYWARD_CLIENT_SECRET=keyward-dev-secret KEYWARD_DATA_DIR="$shared/data" \
+  KEYWARD_SIGNING_KEY_FILE="$KEYWARD_RUN_DIR/signing-key.pem" \
+  nohup "$shared/keyward" >"$shared/log" 2>&1 &
+echo $! >"$keyward_pid_file"
+for i in $(seq 1 120); do
+  curl -fsS -o /dev/null "$KEYWARD_PUBLIC_URL/readyz" 2>/dev/null && break
+  if ! kill -0 "$(cat "$keyward_pid_file")" 2>/dev/null || ((i == 120)); then
+    echo "error: the shared Keyward did not become ready; log tail:" >&2
+    tail -n 40 "$shared/log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+
 export KEYWARD_TEST_DATABASE_URL
 export KEYWARD_TEST_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT"
-export KEYWARD_TEST_PUBLIC_ADDR="$test_addr"
+export KEYWARD_TEST_KEYWARD_URL="$KEYWARD_PUBLIC_URL"
+export KEYWARD_TEST_PUBLIC_URL="$KEYWARD_PUBLIC_URL"
+export KEYWARD_TEST_SIGNING_KEY_FILE="$KEYWARD_RUN_DIR/signing-key.pem"
 export KEYWARD_REQUIRE_INTEGRATION=1
 
 echo "== go test"

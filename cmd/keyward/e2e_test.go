@@ -1,8 +1,9 @@
 package main
 
 // End-to-end tests: Keyward wired as main wires it, on the real Keycloak and the real
-// PostgreSQL (and SQLite) started by `make test`. Keycloak fetches Keyward's JWKS from
-// KEYWARD_TEST_PUBLIC_ADDR, so the app listens there.
+// PostgreSQL (and SQLite) started by `make test`. Keycloak fetches assertion keys from the
+// shared Keyward at KEYWARD_TEST_PUBLIC_URL; the instance under test signs with the same
+// key file and names the same issuer, so Keycloak accepts its assertions.
 
 import (
 	"bytes"
@@ -12,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -51,20 +51,23 @@ type running struct {
 	kc   *kctest.Env
 }
 
-// startApp serves a fully wired Keyward on the address Keycloak trusts. The signing key
-// lives in keyDir, shared by the runs of one test, so Keycloak's cached JWKS stays valid.
-func startApp(t *testing.T, kc *kctest.Env, databaseURL, keyDir string) *running {
+// startApp serves a fully wired Keyward on a free loopback port.
+func startApp(t *testing.T, kc *kctest.Env, databaseURL string) *running {
 	t.Helper()
+	if kc.SigningKeyFile == "" {
+		t.Fatal("KEYWARD_TEST_SIGNING_KEY_FILE is not set: run `make test`")
+	}
 	cfg, err := loadConfig(nil, func(k string) string {
 		return map[string]string{
-			"KEYWARD_LISTEN_ADDR":      kc.PublicAddr,
+			"KEYWARD_LISTEN_ADDR":      "127.0.0.1:0",
+			"KEYWARD_PUBLIC_URL":       kc.PublicURL,
 			"KEYWARD_KEYCLOAK_URL":     kc.URL,
 			"KEYWARD_REALM":            kc.Realm,
 			"KEYWARD_CLIENT_ID":        kc.ClientID,
 			"KEYWARD_CLIENT_SECRET":    kc.ClientSecret,
 			"KEYWARD_DATABASE_URL":     databaseURL,
 			"KEYWARD_DATA_DIR":         t.TempDir(),
-			"KEYWARD_SIGNING_KEY_FILE": filepath.Join(keyDir, "signing-key.pem"),
+			"KEYWARD_SIGNING_KEY_FILE": kc.SigningKeyFile,
 			"KEYWARD_LOG_LEVEL":        "debug",
 		}[k]
 	})
@@ -80,16 +83,10 @@ func startApp(t *testing.T, kc *kctest.Env, databaseURL, keyDir string) *running
 		cancel()
 		t.Fatalf("wire app: %v", err)
 	}
-	var ln net.Listener
-	for i := 0; i < 50; i++ { // the previous run may still hold the port for a moment
-		if ln, err = net.Listen("tcp", kc.PublicAddr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		cancel()
-		t.Fatalf("listen on %s (the address Keycloak's identity provider trusts): %v", kc.PublicAddr, err)
+		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -98,7 +95,7 @@ func startApp(t *testing.T, kc *kctest.Env, databaseURL, keyDir string) *running
 		cancel()
 		_ = a.Close()
 	})
-	return &running{url: "http://" + kc.PublicAddr, logs: sink, kc: kc}
+	return &running{url: "http://" + ln.Addr().String(), logs: sink, kc: kc}
 }
 
 type reply struct {
@@ -159,14 +156,13 @@ func (r *running) mustToken(t *testing.T, key string) (string, map[string]any) {
 
 func TestEndToEnd(t *testing.T) {
 	kc := kctest.Require(t)
-	keyDir := t.TempDir()
 	backends := []struct{ name, dsn string }{
 		{"postgres", pgtest.DSN(t)},
 		{"sqlite", ""},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			app := startApp(t, kc, b.dsn, keyDir)
+			app := startApp(t, kc, b.dsn)
 			t.Run("WalkThrough_KeyToKeycloakToken", func(t *testing.T) { testWalkThrough(t, app) })
 			t.Run("RoleRemovedInKeycloak_GoneFromNextToken", func(t *testing.T) { testRoleRemoval(t, app) })
 			t.Run("UserDisabledInKeycloak_Refused", func(t *testing.T) { testUserDisabled(t, app) })

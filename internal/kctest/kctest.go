@@ -20,11 +20,16 @@ type Env struct {
 	Realm        string
 	ClientID     string
 	ClientSecret string
-	// PublicAddr is where Keycloak expects Keyward's JWKS (its identity provider).
-	PublicAddr string
-	Admin      *gocloak.GoCloak
-	adminUser  string
-	adminPass  string
+	// PublicURL is the issuer the realm's identity provider trusts; Keycloak fetches
+	// the assertion keys from the shared Keyward there.
+	PublicURL string
+	// KeywardURL is the shared Keyward started by `make test` (same as PublicURL).
+	KeywardURL string
+	// SigningKeyFile is the shared Keyward's key: in-process instances sign with it too.
+	SigningKeyFile string
+	Admin          *gocloak.GoCloak
+	adminUser      string
+	adminPass      string
 }
 
 func getenv(k, def string) string {
@@ -46,14 +51,16 @@ func Require(t testing.TB) *Env {
 		t.Skip("no Keycloak: set KEYWARD_TEST_KEYCLOAK_URL or run `make test`")
 	}
 	return &Env{
-		URL:          strings.TrimRight(url, "/"),
-		Realm:        getenv("KEYWARD_TEST_REALM", "keyward"),
-		ClientID:     getenv("KEYWARD_TEST_CLIENT_ID", "keyward"),
-		ClientSecret: getenv("KEYWARD_TEST_CLIENT_SECRET", "keyward-dev-secret"),
-		PublicAddr:   getenv("KEYWARD_TEST_PUBLIC_ADDR", "127.0.0.1:8080"),
-		Admin:        gocloak.NewClient(url),
-		adminUser:    getenv("KEYCLOAK_ADMIN_USER", "admin"),
-		adminPass:    getenv("KEYCLOAK_ADMIN_PASSWORD", "admin"),
+		URL:            strings.TrimRight(url, "/"),
+		Realm:          getenv("KEYWARD_TEST_REALM", "keyward"),
+		ClientID:       getenv("KEYWARD_TEST_CLIENT_ID", "keyward"),
+		ClientSecret:   getenv("KEYWARD_TEST_CLIENT_SECRET", "keyward-dev-secret"),
+		PublicURL:      getenv("KEYWARD_TEST_PUBLIC_URL", "http://127.0.0.1:8080"),
+		KeywardURL:     getenv("KEYWARD_TEST_KEYWARD_URL", "http://127.0.0.1:8080"),
+		SigningKeyFile: os.Getenv("KEYWARD_TEST_SIGNING_KEY_FILE"),
+		Admin:          gocloak.NewClient(url),
+		adminUser:      getenv("KEYCLOAK_ADMIN_USER", "admin"),
+		adminPass:      getenv("KEYCLOAK_ADMIN_PASSWORD", "admin"),
 	}
 }
 
