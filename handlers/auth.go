@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/keycloak"
 )
 
@@ -56,4 +57,26 @@ func bearerToken(h string) (string, bool) {
 func unauthorized(c *gin.Context, detail string) {
 	c.Header("WWW-Authenticate", `Bearer realm="keyward"`)
 	writeProblem(c, problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: detail})
+}
+
+// requireAdmin lets only callers with the admin realm role through.
+func (s *server) requireAdmin(c *gin.Context) {
+	if !caller(c).HasRealmRole(s.AdminRole) {
+		writeProblem(c, problem{Title: "Forbidden", Status: http.StatusForbidden,
+			Detail: "this route needs the realm role " + s.AdminRole})
+		return
+	}
+	c.Next()
+}
+
+// actor describes the caller for the audit trail.
+func (s *server) actor(c *gin.Context) audit.Actor {
+	who := caller(c)
+	return audit.Actor{
+		ID:        who.Subject,
+		Name:      who.Username,
+		IP:        c.ClientIP(),
+		RequestID: requestID(c),
+		Admin:     who.HasRealmRole(s.AdminRole),
+	}
 }

@@ -171,6 +171,7 @@ func openAPIDocument() *openapi3.T {
 	}
 	doc.Paths.Set("/v1/token", &openapi3.PathItem{Post: tokenOp})
 
+	adminPaths(doc)
 	doc.Paths.Set("/.well-known/jwks.json", &openapi3.PathItem{Get: operation("jwks",
 		"Keyward's assertion-signing public keys (JWKS)", false,
 		resp{status: 200, desc: "JWK set", schema: object(map[string]*openapi3.SchemaRef{

@@ -84,6 +84,8 @@ func New(cfg Config) *gin.Engine {
 	s := &server{Config: cfg, openAPIJSON: doc}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// The client address is the socket peer: no proxy header is trusted by default.
+	_ = r.SetTrustedProxies(nil)
 	r.ContextWithFallback = true
 	r.Use(requestIDMiddleware(), accessLog(cfg.Log), recovery(cfg.Log), limitBody, errorMiddleware(cfg.Log))
 	r.NoRoute(func(c *gin.Context) {
@@ -104,6 +106,7 @@ func New(cfg Config) *gin.Engine {
 	v1.POST("/keys", s.createKey)
 	v1.GET("/keys", s.listKeys)
 	v1.DELETE("/keys/:id", s.deleteKey)
+	s.adminRoutes(v1.Group("", s.requireAdmin))
 	return r
 }
 

@@ -71,7 +71,7 @@ func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("models: open %s: %w", backend, err)
 	}
-	if err := db.WithContext(ctx).AutoMigrate(&Key{}); err != nil {
+	if err := db.WithContext(ctx).AutoMigrate(migrated()...); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)
 	}

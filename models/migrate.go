@@ -1,0 +1,9 @@
+package models
+
+// migrated lists every table the store owns; Open migrates them in this order.
+func migrated() []any {
+	return []any{
+		&Key{},
+		&AuditEvent{},
+	}
+}
