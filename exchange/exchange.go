@@ -62,18 +62,19 @@ type TokenMinter interface {
 
 // Exchanger verifies presented keys and mints tokens for them.
 type Exchanger struct {
-	keys   KeyFinder
-	hasher *Hasher
-	minter TokenMinter
-	clock  func() time.Time
+	keys     KeyFinder
+	hasher   *Hasher
+	minter   TokenMinter
+	lastUsed *LastUsed
+	clock    func() time.Time
 }
 
-// NewExchanger wires the verification pipeline.
-func NewExchanger(keys KeyFinder, hasher *Hasher, minter TokenMinter, clock func() time.Time) *Exchanger {
+// NewExchanger wires the verification pipeline; lastUsed may be nil.
+func NewExchanger(keys KeyFinder, hasher *Hasher, minter TokenMinter, lastUsed *LastUsed, clock func() time.Time) *Exchanger {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Exchanger{keys: keys, hasher: hasher, minter: minter, clock: clock}
+	return &Exchanger{keys: keys, hasher: hasher, minter: minter, lastUsed: lastUsed, clock: clock}
 }
 
 // Exchange runs the pipeline: parse and checksum (no I/O), look-up, constant-time hash
@@ -111,6 +112,7 @@ func (e *Exchanger) Exchange(ctx context.Context, req Request) Result {
 	switch {
 	case err == nil:
 		res.Outcome, res.Token = OutcomeIssued, tok
+		e.lastUsed.Touch(key.ID, e.clock())
 	case errors.Is(err, keycloak.ErrInvalidGrant):
 		res.Outcome, res.Err = OutcomeUserRefused, err
 	case errors.Is(err, keycloak.ErrInvalidScope):

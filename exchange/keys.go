@@ -1,26 +1,47 @@
 package exchange
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
 
-// Limits of key fields.
+// Limits and defaults of the key lifecycle.
 const (
 	MaxNameLen         = 100
 	MaxDescriptionLen  = 500
 	DefaultExpiryDays  = 365
 	MaxExpiryDays      = 3650
+	MaxExpiry          = 10 * 365 * 24 * time.Hour
 	DefaultEnvironment = "production"
+	MaxScopes          = 20
+	MaxMetadataKeys    = 50
+	MaxMetadataBytes   = 4 << 10
+	DefaultGraceHours  = 168
+	MaxGraceHours      = 720
+	MaxPageSize        = 100
+	DefaultPageSize    = 50
+	// ExpiringSoonWindow is how close to expiry a key is reported as expiring_soon.
+	ExpiringSoonWindow = 7 * 24 * time.Hour
 )
 
-var environments = map[string]string{"development": EnvTest, "staging": EnvTest, "production": EnvLive}
+// ErrForbidden: the caller may not do this (e.g. act for another owner without being admin).
+var ErrForbidden = errors.New("forbidden")
+
+var (
+	environments = map[string]string{"development": EnvTest, "staging": EnvTest, "production": EnvLive}
+	scopePattern = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,64}$`)
+)
 
 // Owner is the Keycloak user a key belongs to.
 type Owner struct {
@@ -45,15 +66,31 @@ func (e *ValidationError) Error() string {
 	return "invalid input: " + strings.Join(parts, "; ")
 }
 
-func (e *ValidationError) add(field, msg string) { e.Fields = append(e.Fields, FieldError{field, msg}) }
+// Add appends a field problem.
+func (e *ValidationError) Add(field, msg string) { e.Fields = append(e.Fields, FieldError{field, msg}) }
+
+// Err returns e when it holds problems, else nil.
+func (e *ValidationError) Err() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
 
 // KeyStore is the persistence the key lifecycle needs.
 type KeyStore interface {
 	KeyFinder
 	CreateKey(ctx context.Context, k *models.Key) error
 	KeyByID(ctx context.Context, ownerID, id string) (models.Key, error)
-	ListKeys(ctx context.Context, ownerID string) ([]models.Key, error)
+	ListKeys(ctx context.Context, f models.KeyFilter) ([]models.Key, error)
+	UpdateKey(ctx context.Context, ownerID, id string, fn func(k *models.Key) error) (models.Key, error)
+	RotateKey(ctx context.Context, ownerID, oldID string, newKey *models.Key, graceUntil time.Time) (models.Key, error)
 	DeleteKey(ctx context.Context, ownerID, id string, at time.Time) error
+}
+
+// UserDirectory resolves the `owner` an admin names.
+type UserDirectory interface {
+	FindUser(ctx context.Context, idOrUsername string) (keycloak.User, error)
 }
 
 // Keys applies the key-lifecycle rules.
@@ -61,80 +98,87 @@ type Keys struct {
 	store  KeyStore
 	hasher *Hasher
 	minter TokenMinter
+	users  UserDirectory
+	audit  *audit.Recorder
 	clock  func() time.Time
 }
 
-// NewKeys wires the key lifecycle.
-func NewKeys(store KeyStore, hasher *Hasher, minter TokenMinter, clock func() time.Time) *Keys {
+// NewKeys wires the key lifecycle. users and rec may be nil in tests that do not need them.
+func NewKeys(store KeyStore, hasher *Hasher, minter TokenMinter, users UserDirectory, rec *audit.Recorder, clock func() time.Time) *Keys {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Keys{store: store, hasher: hasher, minter: minter, clock: clock}
+	return &Keys{store: store, hasher: hasher, minter: minter, users: users, audit: rec, clock: clock}
 }
 
-// CreateKeyParams is a validated-by-Create request for a new key.
+// CreateKeyParams is a request for a new key; Create validates it.
 type CreateKeyParams struct {
+	Owner         string // admins only: user id or username; empty = the caller
 	Name          string
 	Description   string
 	Environment   string
 	ExpiresInDays *int
-	NeverExpires  bool
+	ExpiresAt     *string // RFC 3339
+	NeverExpires  *bool
+	Scopes        []string
+	Metadata      json.RawMessage
 }
 
 // Created is a new key with its one-time plaintext.
 type Created struct {
 	Key       models.Key
 	Plaintext string
+	Previous  *models.Key // the superseded key, for rotations
+}
+
+// ownerScope is the owner filter for reads and writes: admins reach every key.
+func ownerScope(a audit.Actor) string {
+	if a.Admin {
+		return ""
+	}
+	return a.ID
 }
 
 // Create validates p, prepares the owner at Keycloak, then stores the key hash. If
 // Keycloak fails nothing is written; a link made before a failed insert is harmless
 // and reused next time.
-func (k *Keys) Create(ctx context.Context, owner Owner, p CreateKeyParams) (Created, error) {
+func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Created, error) {
 	now := k.clock().UTC()
 	verr := &ValidationError{}
-	name := strings.TrimSpace(p.Name)
-	switch n := utf8.RuneCountInString(name); {
-	case !utf8.ValidString(p.Name):
-		verr.add("name", "must be valid UTF-8")
-	case n == 0:
-		verr.add("name", "is required")
-	case n > MaxNameLen:
-		verr.add("name", fmt.Sprintf("must be at most %d characters", MaxNameLen))
-	case hasControl(name):
-		verr.add("name", "must not contain control characters")
-	}
-	switch {
-	case !utf8.ValidString(p.Description):
-		verr.add("description", "must be valid UTF-8")
-	case utf8.RuneCountInString(p.Description) > MaxDescriptionLen:
-		verr.add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLen))
-	}
+	name := validName(verr, "name", p.Name)
+	validDescription(verr, p.Description)
 	env := p.Environment
 	if env == "" {
 		env = DefaultEnvironment
 	}
 	keyEnv, ok := environments[env]
 	if !ok {
-		verr.add("environment", "must be one of development, staging, production")
+		verr.Add("environment", "must be one of development, staging, production")
 	}
-	var expiresAt *time.Time
-	switch {
-	case p.NeverExpires && p.ExpiresInDays != nil:
-		verr.add("expires_in_days", "give either expires_in_days or never_expires, not both")
-	case p.NeverExpires:
-	case p.ExpiresInDays != nil && (*p.ExpiresInDays < 1 || *p.ExpiresInDays > MaxExpiryDays):
-		verr.add("expires_in_days", fmt.Sprintf("must be between 1 and %d", MaxExpiryDays))
-	default:
-		days := DefaultExpiryDays
-		if p.ExpiresInDays != nil {
-			days = *p.ExpiresInDays
+	expiresAt := k.expiry(verr, p, now)
+	scopes := validScopes(verr, p.Scopes)
+	metadata := validMetadata(verr, p.Metadata)
+	if err := verr.Err(); err != nil {
+		return Created{}, err
+	}
+
+	owner := Owner{ID: a.ID, Username: a.Name}
+	if p.Owner != "" && p.Owner != a.ID && p.Owner != a.Name {
+		if !a.Admin {
+			return Created{}, fmt.Errorf("%w: only admins create keys for other users", ErrForbidden)
 		}
-		t := now.AddDate(0, 0, days)
-		expiresAt = &t
-	}
-	if len(verr.Fields) > 0 {
-		return Created{}, verr
+		if k.users == nil {
+			return Created{}, errors.New("no user directory configured")
+		}
+		u, err := k.users.FindUser(ctx, p.Owner)
+		if errors.Is(err, keycloak.ErrNotFound) {
+			verr.Add("owner", "no such user in the realm")
+			return Created{}, verr
+		}
+		if err != nil {
+			return Created{}, fmt.Errorf("find owner: %w", err)
+		}
+		owner = Owner{ID: u.ID, Username: u.Username}
 	}
 
 	if err := k.minter.Prepare(ctx, owner); err != nil {
@@ -152,6 +196,8 @@ func (k *Keys) Create(ctx context.Context, owner Owner, p CreateKeyParams) (Crea
 		LookupID:      parsed.LookupID,
 		SecretHash:    k.hasher.Hash(parsed.Secret),
 		Environment:   env,
+		Scopes:        scopes,
+		Metadata:      metadata,
 		Enabled:       true,
 		CreatedAt:     now,
 		UpdatedAt:     now,
@@ -160,39 +206,391 @@ func (k *Keys) Create(ctx context.Context, owner Owner, p CreateKeyParams) (Crea
 	if err := k.store.CreateKey(ctx, &row); err != nil {
 		return Created{}, fmt.Errorf("store key: %w", err)
 	}
+	k.audit.Record(ctx, a, "key.create", "key", row.ID, row.OwnerID, map[string]any{
+		"name": row.Name, "prefix": Prefix(row), "environment": row.Environment,
+	})
 	return Created{Key: row, Plaintext: parsed.String()}, nil
 }
 
-// List returns the owner's keys.
-func (k *Keys) List(ctx context.Context, ownerID string) ([]models.Key, error) {
-	return k.store.ListKeys(ctx, ownerID)
+// expiry validates the single expiry form of p.
+func (k *Keys) expiry(verr *ValidationError, p CreateKeyParams, now time.Time) *time.Time {
+	forms := []string{}
+	if p.ExpiresInDays != nil {
+		forms = append(forms, "expires_in_days")
+	}
+	if p.ExpiresAt != nil {
+		forms = append(forms, "expires_at")
+	}
+	if p.NeverExpires != nil && *p.NeverExpires {
+		forms = append(forms, "never_expires")
+	}
+	if len(forms) > 1 {
+		verr.Add(forms[1], "give one expiry form only, not "+strings.Join(forms, " and "))
+		return nil
+	}
+	switch {
+	case p.NeverExpires != nil && *p.NeverExpires:
+		return nil
+	case p.ExpiresAt != nil:
+		return validFutureTime(verr, "expires_at", *p.ExpiresAt, now)
+	case p.ExpiresInDays != nil && (*p.ExpiresInDays < 1 || *p.ExpiresInDays > MaxExpiryDays):
+		verr.Add("expires_in_days", fmt.Sprintf("must be between 1 and %d", MaxExpiryDays))
+		return nil
+	}
+	days := DefaultExpiryDays
+	if p.ExpiresInDays != nil {
+		days = *p.ExpiresInDays
+	}
+	t := now.AddDate(0, 0, days)
+	return &t
 }
 
-// Delete revokes the owner's key: from this moment the exchange refuses it.
-func (k *Keys) Delete(ctx context.Context, ownerID, id string) error {
-	err := k.store.DeleteKey(ctx, ownerID, id, k.clock().UTC())
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
+func validFutureTime(verr *ValidationError, field, s string, now time.Time) *time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	switch {
+	case err != nil:
+		verr.Add(field, "must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z")
+		return nil
+	case !t.After(now):
+		verr.Add(field, "must be in the future")
+		return nil
+	case t.Sub(now) > MaxExpiry:
+		verr.Add(field, "must be at most 10 years ahead")
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func validName(verr *ValidationError, field, raw string) string {
+	name := strings.TrimSpace(raw)
+	switch n := utf8.RuneCountInString(name); {
+	case !utf8.ValidString(raw):
+		verr.Add(field, "must be valid UTF-8")
+	case n == 0:
+		verr.Add(field, "is required")
+	case n > MaxNameLen:
+		verr.Add(field, fmt.Sprintf("must be at most %d characters", MaxNameLen))
+	case hasControl(name):
+		verr.Add(field, "must not contain control characters")
+	}
+	return name
+}
+
+func validDescription(verr *ValidationError, d string) {
+	switch {
+	case !utf8.ValidString(d):
+		verr.Add("description", "must be valid UTF-8")
+	case utf8.RuneCountInString(d) > MaxDescriptionLen:
+		verr.Add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLen))
+	case strings.ContainsRune(d, 0):
+		verr.Add("description", "must not contain NUL characters")
+	}
+}
+
+// validScopes checks names of Keycloak client scopes; Keycloak itself refuses a scope
+// the client may not request (invalid_scope at exchange).
+func validScopes(verr *ValidationError, scopes []string) string {
+	if len(scopes) > MaxScopes {
+		verr.Add("scopes", fmt.Sprintf("at most %d scopes", MaxScopes))
+		return ""
+	}
+	seen := map[string]bool{}
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if !scopePattern.MatchString(s) {
+			verr.Add("scopes", "each scope is 1..64 characters of letters, digits and _ . : / -")
+			return ""
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// validMetadata accepts a JSON object of at most 50 keys and 4 KiB; it returns the
+// compact form to store.
+func validMetadata(verr *ValidationError, raw json.RawMessage) string {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return "{}"
+	}
+	var m map[string]json.RawMessage
+	if trimmed[0] != '{' || json.Unmarshal(trimmed, &m) != nil {
+		verr.Add("metadata", "must be a JSON object")
+		return ""
+	}
+	if len(m) > MaxMetadataKeys {
+		verr.Add("metadata", fmt.Sprintf("at most %d keys", MaxMetadataKeys))
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, trimmed); err != nil {
+		verr.Add("metadata", "must be a JSON object")
+		return ""
+	}
+	if buf.Len() > MaxMetadataBytes {
+		verr.Add("metadata", "must be at most 4 KiB")
+		return ""
+	}
+	if strings.Contains(buf.String(), `\u0000`) {
+		verr.Add("metadata", "must not contain NUL characters")
+		return ""
+	}
+	return buf.String()
+}
+
+// Get returns one key the caller may see.
+func (k *Keys) Get(ctx context.Context, a audit.Actor, id string) (models.Key, error) {
+	return k.store.KeyByID(ctx, ownerScope(a), id)
+}
+
+// ListParams are the caller's list options, validated by List.
+type ListParams struct {
+	Owner       string // admins: user id or username; users: only themselves
+	Query       string
+	Status      string
+	Environment string
+	Expires     string
+	Sort        string
+	Order       string
+	Limit       int
+	Cursor      string
+}
+
+// Page is one page of keys.
+type Page struct {
+	Items      []models.Key
+	NextCursor string
+}
+
+var (
+	listStatuses = map[string]bool{"": true, "active": true, "inactive": true, "expired": true, "expiring_soon": true}
+	listExpires  = map[string]bool{"": true, "30d": true, "expired": true, "never": true}
+	listSorts    = map[string]bool{"": true, "created_at": true, "expires_at": true, "name": true, "last_used_at": true}
+	listEnvs     = map[string]bool{"": true, "development": true, "staging": true, "production": true}
+)
+
+// List returns a page of keys: the caller's own, or for admins any owner's.
+func (k *Keys) List(ctx context.Context, a audit.Actor, p ListParams) (Page, error) {
+	verr := &ValidationError{}
+	check := func(field, v string, allowed map[string]bool, want string) {
+		if !allowed[v] {
+			verr.Add(field, "must be one of "+want)
+		}
+	}
+	check("status", p.Status, listStatuses, "active, inactive, expired, expiring_soon")
+	check("expires", p.Expires, listExpires, "30d, expired, never")
+	check("sort", p.Sort, listSorts, "created_at, expires_at, name, last_used_at")
+	check("environment", p.Environment, listEnvs, "development, staging, production")
+	if p.Order != "" && p.Order != "asc" && p.Order != "desc" {
+		verr.Add("order", "must be asc or desc")
+	}
+	if p.Limit < 0 || p.Limit > MaxPageSize {
+		verr.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
+	}
+	if !utf8.ValidString(p.Query) || utf8.RuneCountInString(p.Query) > 200 || strings.ContainsRune(p.Query, 0) {
+		verr.Add("q", "must be valid text of at most 200 characters")
+	}
+	offset, ok := decodeCursor(p.Cursor)
+	if !ok {
+		verr.Add("cursor", "is not a cursor returned by this API")
+	}
+	if err := verr.Err(); err != nil {
+		return Page{}, err
+	}
+
+	ownerID := ownerScope(a)
+	if p.Owner != "" && p.Owner != a.ID && p.Owner != a.Name {
+		if !a.Admin {
+			return Page{}, fmt.Errorf("%w: only admins list other users' keys", ErrForbidden)
+		}
+		if k.users == nil {
+			return Page{}, errors.New("no user directory configured")
+		}
+		u, err := k.users.FindUser(ctx, p.Owner)
+		if errors.Is(err, keycloak.ErrNotFound) {
+			return Page{Items: []models.Key{}}, nil
+		}
+		if err != nil {
+			return Page{}, fmt.Errorf("find owner: %w", err)
+		}
+		ownerID = u.ID
+	} else if p.Owner != "" {
+		ownerID = a.ID
+	}
+	limit := p.Limit
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	sort := p.Sort
+	if sort == "" {
+		sort = "created_at"
+	}
+	// One extra row tells whether another page exists.
+	rows, err := k.store.ListKeys(ctx, models.KeyFilter{
+		OwnerID:     ownerID,
+		Query:       p.Query,
+		MatchOwner:  a.Admin,
+		Status:      p.Status,
+		Environment: p.Environment,
+		Expires:     p.Expires,
+		Now:         k.clock(),
+		Sort:        sort,
+		Desc:        p.Order != "asc",
+		Limit:       limit + 1,
+		Offset:      offset,
+	})
+	if err != nil {
+		return Page{}, fmt.Errorf("list keys: %w", err)
+	}
+	page := Page{Items: rows}
+	if len(rows) > limit {
+		page.Items = rows[:limit]
+		page.NextCursor = encodeCursor(offset + limit)
+	}
+	return page, nil
+}
+
+// UpdateKeyParams holds the fields a PATCH may change; nil means unchanged.
+type UpdateKeyParams struct {
+	Name        *string
+	Description *string
+	Scopes      *[]string
+	Metadata    json.RawMessage
+	Enabled     *bool
+	ExpiresAt   *string
+}
+
+// Update changes a key. Expiry may be shortened, never extended.
+func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKeyParams) (models.Key, error) {
+	now := k.clock().UTC()
+	verr := &ValidationError{}
+	var name, scopes, metadata string
+	if p.Name != nil {
+		name = validName(verr, "name", *p.Name)
+	}
+	if p.Description != nil {
+		validDescription(verr, *p.Description)
+	}
+	if p.Scopes != nil {
+		scopes = validScopes(verr, *p.Scopes)
+	}
+	if p.Metadata != nil {
+		metadata = validMetadata(verr, p.Metadata)
+	}
+	var expiresAt *time.Time
+	if p.ExpiresAt != nil {
+		expiresAt = validFutureTime(verr, "expires_at", *p.ExpiresAt, now)
+	}
+	if err := verr.Err(); err != nil {
+		return models.Key{}, err
+	}
+	var changed []string
+	updated, err := k.store.UpdateKey(ctx, ownerScope(a), id, func(key *models.Key) error {
+		if p.Name != nil && name != key.Name {
+			key.Name, changed = name, append(changed, "name")
+		}
+		if p.Description != nil && *p.Description != key.Description {
+			key.Description, changed = *p.Description, append(changed, "description")
+		}
+		if p.Scopes != nil && scopes != key.Scopes {
+			key.Scopes, changed = scopes, append(changed, "scopes")
+		}
+		if p.Metadata != nil && metadata != key.Metadata {
+			key.Metadata, changed = metadata, append(changed, "metadata")
+		}
+		if expiresAt != nil {
+			if key.ExpiresAt != nil && expiresAt.After(*key.ExpiresAt) {
+				return &ValidationError{Fields: []FieldError{{"expires_at", "may be shortened, never extended"}}}
+			}
+			key.ExpiresAt, changed = expiresAt, append(changed, "expires_at")
+		}
+		if p.Enabled != nil && *p.Enabled != key.Enabled {
+			key.Enabled, changed = *p.Enabled, append(changed, "enabled")
+		}
+		return nil
+	})
+	if err != nil {
+		return models.Key{}, err
+	}
+	if len(changed) > 0 {
+		action := "key.update"
+		if len(changed) == 1 && changed[0] == "enabled" {
+			action = map[bool]string{true: "key.enable", false: "key.disable"}[updated.Enabled]
+		}
+		k.audit.Record(ctx, a, action, "key", updated.ID, updated.OwnerID, map[string]any{"fields": changed})
+	}
+	return updated, nil
+}
+
+// Rotate issues a new key with the same settings and keeps the old one working until
+// now + grace (never past its own expiry).
+func (k *Keys) Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (Created, error) {
+	grace := DefaultGraceHours
+	if graceHours != nil {
+		grace = *graceHours
+	}
+	if grace < 0 || grace > MaxGraceHours {
+		return Created{}, &ValidationError{Fields: []FieldError{{"grace_period_hours", fmt.Sprintf("must be between 0 and %d", MaxGraceHours)}}}
+	}
+	old, err := k.store.KeyByID(ctx, ownerScope(a), id)
+	if err != nil {
+		return Created{}, err
+	}
+	now := k.clock().UTC()
+	parsed, err := GenerateKey(environments[old.Environment])
+	if err != nil {
+		return Created{}, err
+	}
+	next := models.Key{
+		OwnerID:       old.OwnerID,
+		OwnerUsername: old.OwnerUsername,
+		Name:          old.Name,
+		Description:   old.Description,
+		LookupID:      parsed.LookupID,
+		SecretHash:    k.hasher.Hash(parsed.Secret),
+		Environment:   old.Environment,
+		Scopes:        old.Scopes,
+		Metadata:      old.Metadata,
+		Enabled:       old.Enabled,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		ExpiresAt:     old.ExpiresAt,
+	}
+	graceUntil := now.Add(time.Duration(grace) * time.Hour)
+	if old.ExpiresAt != nil && old.ExpiresAt.Before(graceUntil) {
+		graceUntil = *old.ExpiresAt // never past the old key's own expiry
+	}
+	prev, err := k.store.RotateKey(ctx, ownerScope(a), old.ID, &next, graceUntil)
+	if err != nil {
+		return Created{}, err
+	}
+	k.audit.Record(ctx, a, "key.rotate", "key", prev.ID, prev.OwnerID, map[string]any{
+		"new_key_id": next.ID, "grace_period_hours": grace, "prefix": Prefix(next),
+	})
+	return Created{Key: next, Plaintext: parsed.String(), Previous: &prev}, nil
+}
+
+// Delete revokes a key: from this moment the exchange refuses it.
+func (k *Keys) Delete(ctx context.Context, a audit.Actor, id string) error {
+	key, err := k.store.KeyByID(ctx, ownerScope(a), id)
+	if err != nil {
+		return err
+	}
+	if err := k.store.DeleteKey(ctx, ownerScope(a), key.ID, k.clock().UTC()); err != nil {
 		return fmt.Errorf("delete key: %w", err)
 	}
-	return err
+	k.audit.Record(ctx, a, "key.delete", "key", key.ID, key.OwnerID, map[string]any{"name": key.Name, "prefix": Prefix(key)})
+	return nil
 }
 
 // Prefix is the displayable public part of a stored key.
 func Prefix(k models.Key) string {
 	return ParsedKey{Env: environments[k.Environment], LookupID: k.LookupID}.Prefix()
 }
-
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return true
-		}
-	}
-	return false
-}
-
-// ExpiringSoonWindow is how close to expiry a key is reported as expiring_soon.
-const ExpiringSoonWindow = 7 * 24 * time.Hour
 
 // Status is the key's state as users see it at now.
 func Status(k models.Key, now time.Time) string {
@@ -205,4 +603,13 @@ func Status(k models.Key, now time.Time) string {
 		return "expiring_soon"
 	}
 	return "active"
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
 }

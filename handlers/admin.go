@@ -1,13 +1,351 @@
 package handlers
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
+
+	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/provisioning"
 )
+
+// ProvisioningService is the admin domain: ACL groups, consumers and their clients.
+type ProvisioningService interface {
+	ListACLGroups(ctx context.Context) ([]provisioning.ACLGroup, error)
+	CreateACLGroup(ctx context.Context, a audit.Actor, in provisioning.ACLGroupInput) (provisioning.ACLGroup, error)
+	DeleteACLGroup(ctx context.Context, a audit.Actor, name string) error
+
+	CreateConsumer(ctx context.Context, a audit.Actor, in provisioning.ConsumerInput) (models.Consumer, error)
+	ListConsumers(ctx context.Context, q provisioning.ConsumerQuery) (provisioning.ConsumerPage, error)
+	Consumer(ctx context.Context, id string) (models.Consumer, error)
+	UpdateConsumer(ctx context.Context, a audit.Actor, id string, p provisioning.ConsumerPatch) (models.Consumer, error)
+	DeleteConsumer(ctx context.Context, a audit.Actor, id string, cascade bool) error
+
+	CreateClient(ctx context.Context, a audit.Actor, consumerID string, in provisioning.ClientInput) (provisioning.CreatedClient, error)
+	ListClients(ctx context.Context, q provisioning.ClientQuery) (provisioning.ClientPage, error)
+	Client(ctx context.Context, id string) (provisioning.Client, error)
+	UpdateClient(ctx context.Context, a audit.Actor, id string, p provisioning.ClientPatch) (provisioning.Client, error)
+	DeleteClient(ctx context.Context, a audit.Actor, id string) error
+	ClientSecret(ctx context.Context, a audit.Actor, id string) (provisioning.Secret, error)
+	RegenerateClientSecret(ctx context.Context, a audit.Actor, id string) (provisioning.Secret, error)
+	TestClient(ctx context.Context, a audit.Actor, id, secret string) (provisioning.TokenTest, error)
+}
 
 // adminRoutes registers the admin-only routes (consumers, ACL groups, clients); g already
 // requires the admin realm role.
-func (s *server) adminRoutes(g *gin.RouterGroup) {}
+func (s *server) adminRoutes(g *gin.RouterGroup) {
+	p := g.Group("", s.requireProvisioning)
+	p.GET("/acl-groups", s.listACLGroups)
+	p.POST("/acl-groups", s.createACLGroup)
+	p.DELETE("/acl-groups/:name", s.deleteACLGroup)
+
+	p.POST("/consumers", s.createConsumer)
+	p.GET("/consumers", s.listConsumers)
+	p.GET("/consumers/:id", s.getConsumer)
+	p.PATCH("/consumers/:id", s.updateConsumer)
+	p.DELETE("/consumers/:id", s.deleteConsumer)
+	p.POST("/consumers/:id/clients", s.createClient)
+
+	p.GET("/clients", s.listClients)
+	p.GET("/clients/:id", s.getClient)
+	p.PATCH("/clients/:id", s.updateClient)
+	p.DELETE("/clients/:id", s.deleteClient)
+	p.GET("/clients/:id/secret", s.getClientSecret)
+	p.POST("/clients/:id/secret", s.regenerateClientSecret)
+	p.POST("/clients/:id/test", s.testClient)
+}
+
+// requireProvisioning answers 503 where main wired no provisioning service.
+func (s *server) requireProvisioning(c *gin.Context) {
+	if s.Provisioning == nil {
+		writeProblem(c, problem{Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "provisioning is not configured on this instance"})
+		return
+	}
+	c.Next()
+}
+
+// isConflict and conflictText let errorMiddleware show a provisioning conflict with the
+// service's own words, which name no secret.
+func isConflict(err error) bool { return errors.Is(err, provisioning.ErrConflict) }
+
+func conflictText(err error) string {
+	var cerr *provisioning.ConflictError
+	if errors.As(err, &cerr) {
+		return cerr.Detail
+	}
+	return "the request conflicts with the current state"
+}
+
+// queryParams parses the query string strictly: known names only, each at most once,
+// so that a typo (?enviroment=) is an error rather than an unfiltered list.
+func queryParams(c *gin.Context, allowed ...string) (url.Values, error) {
+	q, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		return nil, badRequest("the query string is malformed")
+	}
+	var f []exchange.FieldError
+	for name, vals := range q {
+		switch {
+		case !slices.Contains(allowed, name):
+			f = append(f, exchange.FieldError{Field: name, Message: "is not a parameter of this route; known: " + strings.Join(allowed, ", ")})
+		case len(vals) > 1:
+			f = append(f, exchange.FieldError{Field: name, Message: "is given more than once"})
+		}
+	}
+	if len(f) > 0 {
+		return nil, &exchange.ValidationError{Fields: f}
+	}
+	return q, nil
+}
+
+// intParam parses an optional integer parameter (0 when absent).
+func intParam(q url.Values, name string, f *[]exchange.FieldError) int {
+	v := q.Get(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		*f = append(*f, exchange.FieldError{Field: name, Message: "must be an integer"})
+		return 0
+	}
+	return n
+}
+
+// boolParam parses an optional true/false parameter (nil when absent).
+func boolParam(q url.Values, name string, f *[]exchange.FieldError) *bool {
+	switch q.Get(name) {
+	case "":
+		return nil
+	case "true":
+		v := true
+		return &v
+	case "false":
+		v := false
+		return &v
+	}
+	*f = append(*f, exchange.FieldError{Field: name, Message: "must be true or false"})
+	return nil
+}
+
+// itemList is the envelope of every list answer.
+type itemList[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func cursorOrNull(c string) *string {
+	if c == "" {
+		return nil
+	}
+	return &c
+}
+
+// answer writes v; admin answers are never cached (some carry secrets).
+func answer(c *gin.Context, status int, v any) {
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, v)
+}
+
+// withBody binds the request body into a T and hands it to do; the shape of every
+// admin route that takes a body.
+func withBody[T any](c *gin.Context, do func(req T) error) {
+	var req T
+	if err := bindJSON(c, &req); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if err := do(req); err != nil {
+		_ = c.Error(err)
+	}
+}
 
 // adminPaths documents adminRoutes in the OpenAPI document.
-func adminPaths(doc *openapi3.T) {}
+func adminPaths(doc *openapi3.T) {
+	strArray := func(desc string) *openapi3.SchemaRef {
+		s := openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema())
+		s.Description = desc
+		return s.NewRef()
+	}
+	envEnum := openapi3.NewStringSchema().WithEnum("development", "staging", "production").NewRef()
+	timeRef := openapi3.NewDateTimeSchema().NewRef()
+	listOf := func(item *openapi3.SchemaRef) *openapi3.SchemaRef {
+		return object(map[string]*openapi3.SchemaRef{
+			"items":       openapi3.NewArraySchema().WithItems(item.Value).NewRef(),
+			"next_cursor": nullable(str("opaque cursor of the next page; null on the last")),
+		}, "items", "next_cursor")
+	}
+	aclGroup := object(map[string]*openapi3.SchemaRef{
+		"name":        str("the group's name, as tokens carry it in acl_groups"),
+		"description": str("up to 500 characters"),
+		"path":        str("the Keycloak group path, e.g. /keyward-acl/analytics"),
+		"keycloak_id": str("Keycloak's group id"),
+	}, "name", "path", "keycloak_id")
+	consumer := object(map[string]*openapi3.SchemaRef{
+		"id":          openapi3.NewUUIDSchema().NewRef(),
+		"name":        str("1..64 of [a-z0-9._-], unique"),
+		"description": str("up to 500 characters"),
+		"environment": envEnum,
+		"acl_groups":  strArray("names of ACL groups; every client's service account is in each"),
+		"created_at":  timeRef,
+		"updated_at":  timeRef,
+	}, "id", "name", "environment", "acl_groups", "created_at", "updated_at")
+	client := object(map[string]*openapi3.SchemaRef{
+		"id":            openapi3.NewUUIDSchema().NewRef(),
+		"client_id":     str("the OAuth client_id in Keycloak"),
+		"name":          str("up to 100 characters"),
+		"description":   str("up to 500 characters"),
+		"consumer":      object(map[string]*openapi3.SchemaRef{"id": openapi3.NewUUIDSchema().NewRef(), "name": str("")}, "id", "name"),
+		"environment":   envEnum,
+		"realm":         str("the Keycloak realm"),
+		"protocol":      openapi3.NewStringSchema().WithEnum(provisioning.Protocol).NewRef(),
+		"acl_groups":    strArray("the consumer's ACL groups: the acl_groups claim of the client's tokens"),
+		"enabled":       openapi3.NewBoolSchema().NewRef(),
+		"redirect_uris": strArray("standard flow is on only when there are some"),
+		"keycloak_id":   str("Keycloak's internal id of the client"),
+		"created_at":    timeRef,
+		"updated_at":    timeRef,
+	}, "id", "client_id", "consumer", "realm", "protocol", "acl_groups", "enabled", "created_at")
+	createdClient := object(map[string]*openapi3.SchemaRef{"secret": str("the client secret; in this response only")}, "secret")
+	createdClient.Value.AllOf = openapi3.SchemaRefs{client}
+	secret := object(map[string]*openapi3.SchemaRef{"client_id": str(""), "secret": str("the client secret")}, "client_id", "secret")
+	testResult := object(map[string]*openapi3.SchemaRef{
+		"valid":             openapi3.NewBoolSchema().NewRef(),
+		"error":             str("Keycloak's OAuth error when not valid, e.g. invalid_client"),
+		"expires_in":        openapi3.NewIntegerSchema().NewRef(),
+		"scope":             str("granted scopes"),
+		"acl_claim_present": openapi3.NewBoolSchema().NewRef(),
+		"acl_groups":        strArray("the token's acl_groups claim"),
+		"header":            openapi3.NewObjectSchema().NewRef(),
+		"payload":           openapi3.NewObjectSchema().NewRef(),
+	}, "valid", "acl_claim_present", "acl_groups")
+
+	common := []resp{problemResp(403, "the caller lacks the admin realm role"),
+		problemResp(503, "Keycloak unavailable, or provisioning not configured")}
+	bodyErrs := []resp{problemResp(400, "invalid fields, malformed JSON, unknown fields or invalid UTF-8"),
+		problemResp(413, "body over 64 KiB"), problemResp(415, "not JSON")}
+	op := func(id, summary string, body *openapi3.SchemaRef, params openapi3.Parameters, rs ...resp) *openapi3.Operation {
+		rs = append(rs, common...)
+		if body != nil {
+			rs = append(rs, bodyErrs...)
+		}
+		o := operation(id, summary, true, rs...)
+		if body != nil {
+			o.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(body)}
+		}
+		o.Parameters = params
+		return o
+	}
+	query := func(names ...string) openapi3.Parameters {
+		desc := map[string]string{
+			"q": "case-insensitive substring of name and description (clients: also client_id)", "environment": "development, staging or production",
+			"limit": "page size, 1..200 (default 50)", "cursor": "next_cursor of the previous page",
+			"consumer": "consumer id", "enabled": "true or false", "cascade": "true: also delete the consumer's clients, in Keycloak too",
+		}
+		out := openapi3.Parameters{}
+		for _, n := range names {
+			p := openapi3.NewQueryParameter(n).WithSchema(openapi3.NewStringSchema())
+			p.Description = desc[n]
+			switch n {
+			case "sort":
+				p.Description = "name, -name, created_at, -created_at (consumers; default name) or created_at, -created_at, client_id, -client_id (clients; default -created_at)"
+			case "limit":
+				p.Schema = openapi3.NewIntegerSchema().WithMin(1).WithMax(200).NewRef()
+			case "enabled", "cascade":
+				p.Schema = openapi3.NewBoolSchema().NewRef()
+			}
+			out = append(out, &openapi3.ParameterRef{Value: p})
+		}
+		return out
+	}
+	id := openapi3.Parameters{{Value: openapi3.NewPathParameter("id").WithSchema(openapi3.NewUUIDSchema())}}
+	withID := func(ps openapi3.Parameters) openapi3.Parameters {
+		return append(append(openapi3.Parameters{}, id...), ps...)
+	}
+	notFound := problemResp(404, "no such resource")
+
+	doc.Paths.Set("/v1/acl-groups", &openapi3.PathItem{
+		Get: op("listACLGroups", "List the ACL groups (Keycloak groups under the ACL parent)", nil, nil,
+			resp{status: 200, desc: "every ACL group", schema: listOf(aclGroup)}),
+		Post: op("createACLGroup", "Create an ACL group in Keycloak", object(map[string]*openapi3.SchemaRef{
+			"name":        str("1..64 of [a-z0-9._-], starting with a letter or digit"),
+			"description": str("up to 500 characters"),
+		}, "name"), nil, resp{status: 201, desc: "created", schema: aclGroup}, problemResp(409, "a group of that name exists")),
+	})
+	doc.Paths.Set("/v1/acl-groups/{name}", &openapi3.PathItem{
+		Delete: op("deleteACLGroup", "Delete an ACL group", nil,
+			openapi3.Parameters{{Value: openapi3.NewPathParameter("name").WithSchema(openapi3.NewStringSchema())}},
+			resp{status: 204, desc: "deleted from Keycloak"}, notFound,
+			problemResp(409, "a consumer uses the group, or it has members in Keycloak")),
+	})
+	consumerBody := object(map[string]*openapi3.SchemaRef{
+		"name":        str("1..64 of [a-z0-9._-], unique"),
+		"description": str("up to 500 characters"),
+		"environment": envEnum,
+		"acl_groups":  strArray("existing ACL group names, at most 50"),
+	}, "name")
+	consumerPatch := object(map[string]*openapi3.SchemaRef{
+		"name": str(""), "description": str(""), "environment": envEnum,
+		"acl_groups": strArray("the new set; every client's service account follows at once"),
+	})
+	doc.Paths.Set("/v1/consumers", &openapi3.PathItem{
+		Post: op("createConsumer", "Create a consumer", consumerBody, nil,
+			resp{status: 201, desc: "created", schema: consumer}, problemResp(409, "the name is taken")),
+		Get: op("listConsumers", "List, search, filter, sort and page consumers", nil,
+			query("q", "environment", "sort", "limit", "cursor"),
+			resp{status: 200, desc: "a page of consumers", schema: listOf(consumer)}, problemResp(400, "invalid parameter")),
+	})
+	doc.Paths.Set("/v1/consumers/{id}", &openapi3.PathItem{
+		Get: op("getConsumer", "Read a consumer", nil, id, resp{status: 200, desc: "the consumer", schema: consumer}, notFound),
+		Patch: op("updateConsumer", "Change a consumer; a change of acl_groups reaches every client's service account", consumerPatch, id,
+			resp{status: 200, desc: "the consumer as changed", schema: consumer}, notFound,
+			problemResp(409, "the name is taken, or the consumer changed meanwhile")),
+		Delete: op("deleteConsumer", "Delete a consumer", nil, withID(query("cascade")),
+			resp{status: 204, desc: "deleted"}, notFound, problemResp(400, "invalid parameter"),
+			problemResp(409, "the consumer has clients and cascade is not true")),
+	})
+	doc.Paths.Set("/v1/consumers/{id}/clients", &openapi3.PathItem{
+		Post: op("createClient", "Provision a confidential service-account client for the consumer", object(map[string]*openapi3.SchemaRef{
+			"client_id":     str("3..100 of [a-z0-9._-]; generated from the consumer's name when absent"),
+			"name":          str("up to 100 characters; default the client_id"),
+			"description":   str("up to 500 characters"),
+			"redirect_uris": strArray("https URLs (http only on loopback); the standard flow is on only with some"),
+		}), id, resp{status: 201, desc: "created; `secret` appears in this response only", schema: createdClient},
+			notFound, problemResp(409, "the client_id is taken, or an ACL group of the consumer is gone")),
+	})
+	doc.Paths.Set("/v1/clients", &openapi3.PathItem{
+		Get: op("listClients", "List, search, filter, sort and page clients", nil,
+			query("consumer", "environment", "enabled", "q", "sort", "limit", "cursor"),
+			resp{status: 200, desc: "a page of clients", schema: listOf(client)}, problemResp(400, "invalid parameter")),
+	})
+	doc.Paths.Set("/v1/clients/{id}", &openapi3.PathItem{
+		Get: op("getClient", "Read a client", nil, id, resp{status: 200, desc: "the client", schema: client}, notFound),
+		Patch: op("updateClient", "Change a client; enabled:false makes Keycloak refuse it tokens", object(map[string]*openapi3.SchemaRef{
+			"name": str(""), "description": str(""), "enabled": openapi3.NewBoolSchema().NewRef(),
+			"redirect_uris": strArray(""),
+		}), id, resp{status: 200, desc: "the client as changed", schema: client}, notFound,
+			problemResp(409, "the client is gone from Keycloak")),
+		Delete: op("deleteClient", "Delete a client from Keycloak and Keyward", nil, id, resp{status: 204, desc: "deleted"}, notFound),
+	})
+	doc.Paths.Set("/v1/clients/{id}/secret", &openapi3.PathItem{
+		Get: op("getClientSecret", "Show the client's secret (audited)", nil, id,
+			resp{status: 200, desc: "the secret, read from Keycloak", schema: secret}, notFound),
+		Post: op("regenerateClientSecret", "Regenerate the secret; the old one is refused at once", nil, id,
+			resp{status: 200, desc: "the new secret", schema: secret}, notFound),
+	})
+	doc.Paths.Set("/v1/clients/{id}/test", &openapi3.PathItem{
+		Post: op("testClient", "Run the client-credentials grant with a secret and decode the token", object(map[string]*openapi3.SchemaRef{
+			"secret": str("the secret to try; never echoed"),
+		}, "secret"), id, resp{status: 200, desc: "the outcome; never the secret nor the token", schema: testResult}, notFound),
+	})
+}

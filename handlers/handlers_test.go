@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -37,60 +39,15 @@ func (f fakeVerifier) Verify(_ context.Context, raw string) (keycloak.Claims, er
 	return c, nil
 }
 
-type memStore struct {
-	mu   sync.Mutex
-	keys map[string]models.Key
-}
+type fakeUsers map[string]keycloak.User
 
-func (m *memStore) CreateKey(_ context.Context, k *models.Key) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if k.ID == "" {
-		k.ID = "id-" + k.LookupID
-	}
-	m.keys[k.ID] = *k
-	return nil
-}
-func (m *memStore) KeyByLookupID(_ context.Context, id string) (models.Key, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, k := range m.keys {
-		if k.LookupID == id && k.DeletedAt == nil {
-			return k, nil
+func (f fakeUsers) FindUser(_ context.Context, idOrName string) (keycloak.User, error) {
+	for _, u := range f {
+		if u.ID == idOrName || u.Username == idOrName {
+			return u, nil
 		}
 	}
-	return models.Key{}, models.ErrNotFound
-}
-func (m *memStore) KeyByID(_ context.Context, owner, id string) (models.Key, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k, ok := m.keys[id]
-	if !ok || k.OwnerID != owner || k.DeletedAt != nil {
-		return models.Key{}, models.ErrNotFound
-	}
-	return k, nil
-}
-func (m *memStore) ListKeys(_ context.Context, owner string) ([]models.Key, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []models.Key
-	for _, k := range m.keys {
-		if k.OwnerID == owner && k.DeletedAt == nil {
-			out = append(out, k)
-		}
-	}
-	return out, nil
-}
-func (m *memStore) DeleteKey(_ context.Context, owner, id string, at time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k, ok := m.keys[id]
-	if !ok || k.OwnerID != owner || k.DeletedAt != nil {
-		return models.ErrNotFound
-	}
-	k.DeletedAt = &at
-	m.keys[id] = k
-	return nil
+	return keycloak.User{}, keycloak.ErrNotFound
 }
 
 type fakeMinter struct{ prepareErr error }
@@ -105,35 +62,82 @@ type pinger struct{ err error }
 func (p pinger) Ping(context.Context) error { return p.err }
 
 type harness struct {
-	engine *gin.Engine
-	store  *memStore
-	minter *fakeMinter
+	engine   *gin.Engine
+	store    *models.Store
+	minter   *fakeMinter
+	lastUsed *exchange.LastUsed
+	clock    *testClock
 }
 
+// testClock is a settable clock shared by every service of the harness.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// newHarness serves the real services on a real SQLite store, with Keycloak faked at
+// its interfaces (the real one is exercised by the integration tests).
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
-	store := &memStore{keys: map[string]models.Key{}}
+	store, err := models.Open(context.Background(), filepath.Join(t.TempDir(), "keyward.db"), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
 	h, err := exchange.NewHasher([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := &fakeMinter{}
+	users := fakeUsers{
+		"alice": {ID: "alice-id", Username: "alice", Enabled: true},
+		"bob":   {ID: "bob-id", Username: "bob", Enabled: true},
+		"carol": {ID: "carol-id", Username: "carol", Enabled: true},
+	}
+	clock := &testClock{now: time.Now().UTC()}
+	rec := audit.NewRecorder(store, zap.NewNop(), clock.Now)
+	lastUsed := exchange.NewLastUsed(store, zap.NewNop(), time.Hour)
 	engine := New(Config{
 		Log: zap.NewNop(),
 		Verifier: fakeVerifier{
 			"alice-token":    {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli"},
 			"bob-token":      {Subject: "bob-id", Username: "bob", AuthParty: "keyward-cli"},
+			"carol-token":    {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
 			"exchange-token": {Subject: "alice-id", Username: "alice", AuthParty: "keyward"},
 		},
-		Keys:             exchange.NewKeys(store, h, m, nil),
-		Exchanger:        exchange.NewExchanger(store, h, m, nil),
+		Keys:             exchange.NewKeys(store, h, m, users, rec, clock.Now),
+		Exchanger:        exchange.NewExchanger(store, h, m, lastUsed, clock.Now),
+		Clock:            clock.Now,
+		Audit:            store,
 		JWKS:             jwk.NewSet(),
 		ExchangeClientID: "keyward",
 		Database:         pinger{},
 		Keycloak:         pinger{},
 	})
-	return &harness{engine: engine, store: store, minter: m}
+	return &harness{engine: engine, store: store, minter: m, lastUsed: lastUsed, clock: clock}
+}
+
+// keys returns every stored key, deleted ones excluded.
+func (h *harness) keys(t *testing.T) []models.Key {
+	t.Helper()
+	ks, err := h.store.ListKeys(context.Background(), models.KeyFilter{Now: h.clock.Now(), Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
 }
 
 func (h *harness) do(method, path, token, contentType, body string, headers ...string) *httptest.ResponseRecorder {
@@ -199,7 +203,7 @@ func TestCreateKey_201_KeyShownOnce(t *testing.T) {
 	if len(items) != 1 || items[0].(map[string]any)["key"] != nil {
 		t.Fatalf("list: %v", list)
 	}
-	for _, k := range h.store.keys {
+	for _, k := range h.keys(t) {
 		if strings.Contains(string(k.SecretHash), key) || len(k.SecretHash) != 32 {
 			t.Fatal("stored value is not a 32-byte hash")
 		}
@@ -242,7 +246,7 @@ func TestCreateKey_400_BadInput(t *testing.T) {
 		{"expiry zero", "application/json", `{"name":"a","expires_in_days":0}`, 400, "expires_in_days"},
 		{"expiry too far", "application/json", `{"name":"a","expires_in_days":3651}`, 400, "expires_in_days"},
 		{"expiry as string", "application/json", `{"name":"a","expires_in_days":"30"}`, 400, "expires_in_days"},
-		{"two expiry forms", "application/json", `{"name":"a","expires_in_days":30,"never_expires":true}`, 400, "not both"},
+		{"two expiry forms", "application/json", `{"name":"a","expires_in_days":30,"never_expires":true}`, 400, "one expiry form only"},
 		{"invalid UTF-8", "application/json", "{\"name\":\"\xff\xfe\"}", 400, "UTF-8"},
 		{"wrong content type", "text/plain", `{"name":"a"}`, 415, "application/json"},
 		{"oversized", "application/json", `{"name":"a","description":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "64 KiB"},
@@ -260,7 +264,7 @@ func TestCreateKey_400_BadInput(t *testing.T) {
 			if !strings.Contains(rec.Body.String(), tc.mentions) {
 				t.Fatalf("problem does not mention %q: %s", tc.mentions, rec.Body.String())
 			}
-			if len(h.store.keys) != 0 {
+			if len(h.keys(t)) != 0 {
 				t.Fatal("a key was written for bad input")
 			}
 		})
@@ -274,7 +278,7 @@ func TestCreateKey_KeycloakDown_503_NothingWritten(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
-	if len(h.store.keys) != 0 {
+	if len(h.keys(t)) != 0 {
 		t.Fatal("a key was written although Keycloak failed")
 	}
 }
@@ -304,7 +308,7 @@ func TestManagementAPI_401(t *testing.T) {
 					t.Fatalf("%s %s: %d %s", r.method, r.path, rec.Code, rec.Header().Get("Content-Type"))
 				}
 			}
-			if len(h.store.keys) != 0 {
+			if len(h.keys(t)) != 0 {
 				t.Fatal("written without authentication")
 			}
 		})

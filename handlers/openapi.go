@@ -44,16 +44,22 @@ var (
 		"error_description": str("what is wrong"),
 	}, "error")
 	keySchema = object(map[string]*openapi3.SchemaRef{
-		"id":           openapi3.NewUUIDSchema().NewRef(),
-		"name":         str("1..100 characters"),
-		"description":  str("up to 500 characters"),
-		"prefix":       str("public part of the key, e.g. kw_live_AbC123xyz789"),
-		"status":       openapi3.NewStringSchema().WithEnum("active", "inactive", "expired", "expiring_soon").NewRef(),
-		"environment":  openapi3.NewStringSchema().WithEnum("development", "staging", "production").NewRef(),
-		"owner":        str("Keycloak user id of the owner"),
-		"created_at":   openapi3.NewDateTimeSchema().NewRef(),
-		"expires_at":   nullable(openapi3.NewDateTimeSchema().NewRef()),
-		"last_used_at": nullable(openapi3.NewDateTimeSchema().NewRef()),
+		"id":             openapi3.NewUUIDSchema().NewRef(),
+		"name":           str("1..100 characters"),
+		"description":    str("up to 500 characters"),
+		"prefix":         str("public part of the key, e.g. kw_live_AbC123xyz789"),
+		"status":         openapi3.NewStringSchema().WithEnum("active", "inactive", "expired", "expiring_soon").NewRef(),
+		"environment":    openapi3.NewStringSchema().WithEnum("development", "staging", "production").NewRef(),
+		"owner":          str("Keycloak user id of the owner"),
+		"owner_username": str("the owner's username"),
+		"scopes":         openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema()).NewRef(),
+		"metadata":       openapi3.NewObjectSchema().NewRef(),
+		"updated_at":     openapi3.NewDateTimeSchema().NewRef(),
+		"rotated_to":     str("id of the key that superseded this one"),
+		"grace_until":    openapi3.NewDateTimeSchema().NewRef(),
+		"created_at":     openapi3.NewDateTimeSchema().NewRef(),
+		"expires_at":     nullable(openapi3.NewDateTimeSchema().NewRef()),
+		"last_used_at":   nullable(openapi3.NewDateTimeSchema().NewRef()),
 	}, "id", "name", "prefix", "status", "environment", "created_at")
 )
 
@@ -115,18 +121,26 @@ func openAPIDocument() *openapi3.T {
 	}
 	idParam := &openapi3.ParameterRef{Value: openapi3.NewPathParameter("id").WithSchema(openapi3.NewUUIDSchema())}
 
+	envEnum := openapi3.NewStringSchema().WithEnum("development", "staging", "production").NewRef()
+	scopesSchema := openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema()).NewRef()
+	metadataSchema := openapi3.NewObjectSchema().NewRef()
 	createBody := object(map[string]*openapi3.SchemaRef{
-		"name":            str("1..100 characters, required"),
+		"owner":           str("admins only: user id or username to create the key for"),
+		"name":            str("1..100 characters, unique among the owner's live keys"),
 		"description":     str("up to 500 characters"),
-		"environment":     openapi3.NewStringSchema().WithEnum("development", "staging", "production").NewRef(),
+		"environment":     envEnum,
 		"expires_in_days": openapi3.NewIntegerSchema().WithMin(1).WithMax(3650).NewRef(),
+		"expires_at":      openapi3.NewDateTimeSchema().NewRef(),
 		"never_expires":   openapi3.NewBoolSchema().NewRef(),
+		"scopes":          scopesSchema,
+		"metadata":        metadataSchema,
 	}, "name")
 	createdSchema := object(map[string]*openapi3.SchemaRef{"key": str("the API key, shown in this response only")}, "key")
 	createdSchema.Value.AllOf = openapi3.SchemaRefs{keySchema}
 	createOp := operation("createKey", "Create an API key", true,
 		resp{status: 201, desc: "created; `key` appears in this response only", schema: createdSchema},
-		problemResp(400, "invalid fields"), problemResp(413, "body over 64 KiB"),
+		problemResp(400, "invalid fields"), problemResp(403, "owner names another user and the caller is not admin"),
+		problemResp(409, "a live key of the owner has this name"), problemResp(413, "body over 64 KiB"),
 		problemResp(415, "not JSON"), problemResp(503, "Keycloak unavailable"))
 	createOp.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
 		WithJSONSchemaRef(createBody)}
@@ -135,16 +149,64 @@ func openAPIDocument() *openapi3.T {
 		"items":       openapi3.NewArraySchema().WithItems(keySchema.Value).NewRef(),
 		"next_cursor": nullable(str("opaque cursor of the next page")),
 	}, "items")
-	keys := &openapi3.PathItem{
-		Post: createOp,
-		Get:  operation("listKeys", "List the caller's API keys", true, resp{status: 200, desc: "the keys", schema: listSchema}),
+	listOp := operation("listKeys", "List, search, filter, sort and page keys (own; admins: any)", true,
+		resp{status: 200, desc: "a page of keys", schema: listSchema}, problemResp(400, "invalid parameter"),
+		problemResp(403, "owner names another user and the caller is not admin"))
+	for _, p := range []struct{ name, desc string }{
+		{"owner", "admins: user id or username"}, {"q", "search in name and description (admins: also owner username)"},
+		{"status", "active, inactive, expired, expiring_soon"}, {"environment", "development, staging, production"},
+		{"expires", "30d, expired, never"}, {"sort", "created_at, expires_at, name, last_used_at"},
+		{"order", "asc or desc (default desc)"}, {"limit", "1..100 (default 50)"}, {"cursor", "next_cursor of the previous page"},
+	} {
+		param := openapi3.NewQueryParameter(p.name).WithSchema(openapi3.NewStringSchema())
+		param.Description = p.desc
+		listOp.Parameters = append(listOp.Parameters, &openapi3.ParameterRef{Value: param})
 	}
-	doc.Paths.Set("/v1/keys", keys)
+	doc.Paths.Set("/v1/keys", &openapi3.PathItem{Post: createOp, Get: listOp})
 
-	deleteOp := operation("deleteKey", "Revoke an API key", true,
-		resp{status: 204, desc: "revoked: refused at exchange from now on"}, problemResp(404, "no such key of the caller"))
-	deleteOp.Parameters = openapi3.Parameters{idParam}
-	doc.Paths.Set("/v1/keys/{id}", &openapi3.PathItem{Delete: deleteOp})
+	withID := func(op *openapi3.Operation) *openapi3.Operation {
+		op.Parameters = append(op.Parameters, idParam)
+		op.AddResponse(404, openapi3.NewResponse().WithDescription("no such key visible to the caller").
+			WithContent(jsonContent(problemSchema, "application/problem+json")))
+		return op
+	}
+	updateOp := withID(operation("updateKey", "Update a key: name, description, scopes, metadata, enabled, shorter expiry", true,
+		resp{status: 200, desc: "the key", schema: keySchema}, problemResp(400, "invalid fields or an extended expiry"),
+		problemResp(409, "name taken")))
+	updateOp.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
+		WithJSONSchemaRef(object(map[string]*openapi3.SchemaRef{
+			"name": str("1..100 characters"), "description": str("up to 500 characters"),
+			"scopes": scopesSchema, "metadata": metadataSchema, "enabled": openapi3.NewBoolSchema().NewRef(),
+			"expires_at": openapi3.NewDateTimeSchema().NewRef(),
+		}))}
+	doc.Paths.Set("/v1/keys/{id}", &openapi3.PathItem{
+		Get:    withID(operation("getKey", "Read a key", true, resp{status: 200, desc: "the key", schema: keySchema})),
+		Patch:  updateOp,
+		Delete: withID(operation("deleteKey", "Revoke a key", true, resp{status: 204, desc: "revoked: refused at exchange from now on"})),
+	})
+	rotateOp := withID(operation("rotateKey", "Rotate: a new key with the same settings; the old one works until the grace period ends", true,
+		resp{status: 201, desc: "the new key; `key` appears in this response only", schema: createdSchema},
+		problemResp(400, "invalid grace_period_hours"), problemResp(409, "the key has already been rotated")))
+	rotateOp.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().
+		WithJSONSchemaRef(object(map[string]*openapi3.SchemaRef{
+			"grace_period_hours": openapi3.NewIntegerSchema().WithMin(0).WithMax(720).NewRef(),
+		}))}
+	doc.Paths.Set("/v1/keys/{id}/rotate", &openapi3.PathItem{Post: rotateOp})
+
+	auditOp := operation("listAudit", "Audit trail: users see events on their own keys, admins all", true,
+		resp{status: 200, desc: "events, newest first", schema: object(map[string]*openapi3.SchemaRef{
+			"items": openapi3.NewArraySchema().WithItems(object(map[string]*openapi3.SchemaRef{
+				"id": str(""), "at": openapi3.NewDateTimeSchema().NewRef(), "actor": str("user id"),
+				"actor_name": str(""), "action": str("e.g. key.create, key.rotate"), "target_type": str(""),
+				"target_id": str(""), "owner": str(""), "ip": str(""), "request_id": str(""),
+				"details": openapi3.NewObjectSchema().NewRef(),
+			}).Value).NewRef(),
+			"next_cursor": nullable(str("")),
+		}, "items")}, problemResp(400, "invalid parameter"), problemResp(403, "another user's events"))
+	for _, name := range []string{"key", "target_type", "target_id", "owner", "since", "until", "limit", "cursor"} {
+		auditOp.Parameters = append(auditOp.Parameters, &openapi3.ParameterRef{Value: openapi3.NewQueryParameter(name).WithSchema(openapi3.NewStringSchema())})
+	}
+	doc.Paths.Set("/v1/audit", &openapi3.PathItem{Get: auditOp})
 
 	tokenForm := object(map[string]*openapi3.SchemaRef{
 		"grant_type":         openapi3.NewStringSchema().WithEnum(grantTokenExchange).NewRef(),

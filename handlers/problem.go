@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
@@ -67,6 +68,13 @@ func errorMiddleware(log *zap.Logger) gin.HandlerFunc {
 		case errors.As(err, &verr):
 			writeProblem(c, problem{Title: "Bad Request", Status: http.StatusBadRequest,
 				Detail: "the request has invalid fields", Errors: verr.Fields})
+		case errors.Is(err, exchange.ErrForbidden):
+			writeProblem(c, problem{Title: "Forbidden", Status: http.StatusForbidden, Detail: forbiddenDetail(err)})
+		case errors.Is(err, models.ErrConflict):
+			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict,
+				Detail: "the resource changed state: e.g. the key has already been rotated"})
+		case isConflict(err):
+			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict, Detail: conflictText(err)})
 		case errors.Is(err, models.ErrNotFound):
 			writeProblem(c, problem{Title: "Not Found", Status: http.StatusNotFound, Detail: "no such resource"})
 		case errors.Is(err, models.ErrAlreadyExists):
@@ -82,4 +90,13 @@ func errorMiddleware(log *zap.Logger) gin.HandlerFunc {
 				Detail: "an internal error occurred; quote request id " + requestID(c)})
 		}
 	}
+}
+
+// forbiddenDetail keeps the reason the service gave, which names no secret.
+func forbiddenDetail(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, exchange.ErrForbidden.Error()+": "); i >= 0 {
+		return msg[i+len(exchange.ErrForbidden.Error())+2:]
+	}
+	return "the caller may not do this"
 }

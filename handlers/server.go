@@ -15,6 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -33,9 +34,17 @@ type TokenVerifier interface {
 
 // KeyService is the key lifecycle.
 type KeyService interface {
-	Create(ctx context.Context, owner exchange.Owner, p exchange.CreateKeyParams) (exchange.Created, error)
-	List(ctx context.Context, ownerID string) ([]models.Key, error)
-	Delete(ctx context.Context, ownerID, id string) error
+	Create(ctx context.Context, a audit.Actor, p exchange.CreateKeyParams) (exchange.Created, error)
+	Get(ctx context.Context, a audit.Actor, id string) (models.Key, error)
+	List(ctx context.Context, a audit.Actor, p exchange.ListParams) (exchange.Page, error)
+	Update(ctx context.Context, a audit.Actor, id string, p exchange.UpdateKeyParams) (models.Key, error)
+	Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (exchange.Created, error)
+	Delete(ctx context.Context, a audit.Actor, id string) error
+}
+
+// AuditLog lists audit events.
+type AuditLog interface {
+	ListAudit(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error)
 }
 
 // Exchanger turns a presented key into a token.
@@ -59,6 +68,8 @@ type Config struct {
 	// it came from an API key and may not call the management API.
 	ExchangeClientID string
 	AdminRole        string
+	Audit            AuditLog
+	Provisioning     ProvisioningService // admin routes answer 503 without it
 	Database         Pinger
 	Keycloak         Pinger
 	Clock            func() time.Time
@@ -105,7 +116,11 @@ func New(cfg Config) *gin.Engine {
 	v1 := r.Group("/v1", s.authenticate)
 	v1.POST("/keys", s.createKey)
 	v1.GET("/keys", s.listKeys)
+	v1.GET("/keys/:id", s.getKey)
+	v1.PATCH("/keys/:id", s.updateKey)
 	v1.DELETE("/keys/:id", s.deleteKey)
+	v1.POST("/keys/:id/rotate", s.rotateKey)
+	v1.GET("/audit", s.listAudit)
 	s.adminRoutes(v1.Group("", s.requireAdmin))
 	return r
 }

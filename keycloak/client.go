@@ -29,6 +29,11 @@ var (
 	ErrInvalidScope = errors.New("keycloak refused the scope")
 	// ErrNotFound: the admin API has no such object.
 	ErrNotFound = errors.New("not found in keycloak")
+	// ErrConflict: the admin API refused a create because the object exists (409).
+	ErrConflict = errors.New("conflict in keycloak")
+	// ErrInvalidClient: the token endpoint refused a client's credentials (unknown or
+	// disabled client, wrong secret).
+	ErrInvalidClient = errors.New("keycloak refused the client credentials")
 )
 
 // Config says where Keycloak is and how Keyward authenticates to it.

@@ -7,8 +7,10 @@ type Key struct {
 	ID            string `gorm:"primaryKey;size:36"`
 	OwnerID       string `gorm:"not null;index:idx_api_keys_owner_id"` // Keycloak user id
 	OwnerUsername string `gorm:"not null"`
-	Name          string `gorm:"not null"`
-	Description   string `gorm:"not null"`
+	// Name is unique per owner among live, not superseded keys: the partial index
+	// idx_api_keys_owner_live_name, made by Open (gorm tags cannot say it on both backends).
+	Name        string `gorm:"not null"`
+	Description string `gorm:"not null"`
 	// LookupID is the public part of the key, used to find it; never reused,
 	// even after a soft delete, so the unique index covers deleted rows too.
 	LookupID    string `gorm:"not null;uniqueIndex:idx_api_keys_lookup_id"`
@@ -16,12 +18,19 @@ type Key struct {
 	Environment string `gorm:"not null"` // development | staging | production
 	Scopes      string `gorm:"not null"` // space-separated
 	// No default tag: gorm would then skip an explicit false on insert.
-	Enabled    bool       `gorm:"not null"`
+	Enabled bool `gorm:"not null"`
+	// Metadata is a JSON object, "{}" when empty. The default fills rows that
+	// existed before the column did.
+	Metadata   string     `gorm:"not null;default:'{}'"`
 	CreatedAt  time.Time  `gorm:"not null"`
 	UpdatedAt  time.Time  `gorm:"not null"`
 	ExpiresAt  *time.Time // nil: never expires
 	DeletedAt  *time.Time // soft delete; every read filters it out
 	LastUsedAt *time.Time
+	// RotatedTo is the id of the key that superseded this one (RotateKey); the old
+	// key keeps working until GraceUntil, which also caps its ExpiresAt.
+	RotatedTo  *string `gorm:"size:36"`
+	GraceUntil *time.Time
 }
 
 // TableName fixes the table name so that renaming the type never migrates data.

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,44 +13,69 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // notDeleted is the condition every read of keys carries.
 const notDeleted = "deleted_at IS NULL"
 
+// expiringSoon is how close to its expiry a key counts as "expiring_soon".
+const expiringSoon = 7 * 24 * time.Hour
+
 // CreateKey inserts k. It sets k.ID when empty and k.CreatedAt (when zero) and
-// k.UpdatedAt, and normalises k's times to what is stored. A LookupID or ID already
-// taken, by a live or a deleted key, gives ErrAlreadyExists.
+// k.UpdatedAt, k.Metadata to "{}" when empty, and normalises k's times to what is
+// stored. A LookupID or ID already taken, by a live or a deleted key, or a name the
+// owner already gave a live, not superseded key, gives ErrAlreadyExists.
 func (s *Store) CreateKey(ctx context.Context, k *Key) error {
+	if err := prepareNewKey(k); err != nil {
+		return fmt.Errorf("models: create key: %w", err)
+	}
+	if err := insertKey(s.db.WithContext(ctx), k); err != nil {
+		return fmt.Errorf("models: create key: %w", err)
+	}
+	return nil
+}
+
+// prepareNewKey gives k an id and its times, and checks it, before an insert.
+func prepareNewKey(k *Key) error {
 	if k.ID == "" {
 		k.ID = uuid.NewString()
 	} else {
 		id, ok := canonicalID(k.ID)
 		if !ok {
-			return errors.New("models: create key: id is not a UUID")
+			return errors.New("id is not a UUID")
 		}
 		k.ID = id
 	}
+	if k.Metadata == "" {
+		k.Metadata = "{}"
+	}
 	if err := checkKey(k); err != nil {
-		return fmt.Errorf("models: create key: %w", err)
+		return err
 	}
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = time.Now()
 	}
 	k.CreatedAt = dbTime(k.CreatedAt)
 	k.UpdatedAt = k.CreatedAt
+	normalizeTimes(k)
+	return nil
+}
+
+func insertKey(db *gorm.DB, k *Key) error {
+	err := db.Create(k).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return ErrAlreadyExists
+	}
+	return err
+}
+
+// normalizeTimes rounds k's optional times to what is stored.
+func normalizeTimes(k *Key) {
 	k.ExpiresAt = dbTimePtr(k.ExpiresAt)
 	k.DeletedAt = dbTimePtr(k.DeletedAt)
 	k.LastUsedAt = dbTimePtr(k.LastUsedAt)
-
-	err := s.db.WithContext(ctx).Create(k).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return fmt.Errorf("models: create key: %w", ErrAlreadyExists)
-	}
-	if err != nil {
-		return fmt.Errorf("models: create key: %w", err)
-	}
-	return nil
+	k.GraceUntil = dbTimePtr(k.GraceUntil)
 }
 
 // checkKey refuses what one backend would store and the other reject (PostgreSQL
@@ -67,13 +93,25 @@ func checkKey(k *Key) error {
 	for _, f := range []struct{ name, v string }{
 		{"owner id", k.OwnerID}, {"owner username", k.OwnerUsername}, {"name", k.Name},
 		{"description", k.Description}, {"lookup id", k.LookupID},
-		{"environment", k.Environment}, {"scopes", k.Scopes},
+		{"environment", k.Environment}, {"scopes", k.Scopes}, {"metadata", k.Metadata},
 	} {
 		if !storable(f.v) {
 			return fmt.Errorf("%s is not valid UTF-8 text", f.name)
 		}
 	}
+	if !jsonObject(k.Metadata) {
+		return errors.New("metadata is not a JSON object")
+	}
+	if k.RotatedTo != nil {
+		if _, ok := canonicalID(*k.RotatedTo); !ok {
+			return errors.New("rotated to is not a UUID")
+		}
+	}
 	return nil
+}
+
+func jsonObject(s string) bool {
+	return json.Valid([]byte(s)) && strings.HasPrefix(strings.TrimLeft(s, " \t\r\n"), "{")
 }
 
 func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
@@ -86,6 +124,15 @@ func canonicalID(id string) (string, bool) {
 		return "", false
 	}
 	return u.String(), true
+}
+
+// ownedKey selects the live key id, of ownerID unless ownerID is "" (any owner).
+func ownedKey(db *gorm.DB, ownerID, id string) *gorm.DB {
+	db = db.Model(&Key{}).Where("id = ?", id).Where(notDeleted)
+	if ownerID != "" {
+		db = db.Where("owner_id = ?", ownerID)
+	}
+	return db
 }
 
 // KeyByLookupID returns the live key with that public lookup id, or ErrNotFound.
@@ -101,31 +148,98 @@ func (s *Store) KeyByLookupID(ctx context.Context, lookupID string) (Key, error)
 	return normalized(k), nil
 }
 
-// KeyByID returns ownerID's live key id, or ErrNotFound (also for another owner's key
-// and for an id that is not a UUID).
+// KeyByID returns the live key id of ownerID, or of any owner when ownerID is ""
+// (admin access). ErrNotFound also for another owner's key and for an id that is not
+// a UUID.
 func (s *Store) KeyByID(ctx context.Context, ownerID, id string) (Key, error) {
 	id, ok := canonicalID(id)
 	if !ok || !storable(ownerID) {
 		return Key{}, fmt.Errorf("models: key by id: %w", ErrNotFound)
 	}
 	var k Key
-	err := s.db.WithContext(ctx).Where("id = ? AND owner_id = ?", id, ownerID).Where(notDeleted).Take(&k).Error
-	if err != nil {
+	if err := ownedKey(s.db.WithContext(ctx), ownerID, id).Take(&k).Error; err != nil {
 		return Key{}, fmt.Errorf("models: key by id: %w", notFound(err))
 	}
 	return normalized(k), nil
 }
 
-// ListKeys returns ownerID's live keys, newest first.
-func (s *Store) ListKeys(ctx context.Context, ownerID string) ([]Key, error) {
-	if !storable(ownerID) {
-		return []Key{}, nil
+// KeyFilter selects and orders the keys ListKeys returns. The zero value lists the
+// first 50 live keys of every owner, oldest first.
+type KeyFilter struct {
+	OwnerID string // "" = every owner
+	// Query is a case-insensitive substring of the name or description, and of the
+	// owner's username when MatchOwner. Case folding is the database's lower(): ASCII
+	// only on SQLite.
+	Query       string
+	MatchOwner  bool
+	Status      string    // "", "active", "inactive", "expired", "expiring_soon"
+	Environment string    // "" or exact
+	Expires     string    // "", "30d" (within the next 30 days, not yet), "expired", "never"
+	Now         time.Time // the clock for Status and Expires; required with either
+	Sort        string    // "created_at" (default), "expires_at", "name", "last_used_at"
+	Desc        bool
+	Limit       int // 1..100; 0 means 50
+	Offset      int // >= 0
+}
+
+const (
+	defaultKeyLimit = 50
+	maxKeyLimit     = 100
+)
+
+// keySorts are the columns a list may be sorted by; caller text never reaches SQL.
+var keySorts = map[string]string{
+	"":             "created_at",
+	"created_at":   "created_at",
+	"expires_at":   "expires_at",
+	"name":         "name",
+	"last_used_at": "last_used_at",
+}
+
+// keyStatuses and keyExpiries are KeyFilter.Status and KeyFilter.Expires: each
+// narrows a query to its keys as of now.
+var (
+	keyStatuses = map[string]func(q *gorm.DB, now time.Time) *gorm.DB{
+		"inactive": func(q *gorm.DB, _ time.Time) *gorm.DB {
+			return q.Where("enabled = ?", false)
+		},
+		"expired": func(q *gorm.DB, now time.Time) *gorm.DB {
+			return q.Where("enabled = ? AND expires_at <= ?", true, now)
+		},
+		"expiring_soon": func(q *gorm.DB, now time.Time) *gorm.DB {
+			return q.Where("enabled = ? AND expires_at > ? AND expires_at <= ?", true, now, now.Add(expiringSoon))
+		},
+		"active": func(q *gorm.DB, now time.Time) *gorm.DB {
+			return q.Where("enabled = ? AND (expires_at IS NULL OR expires_at > ?)", true, now.Add(expiringSoon))
+		},
+	}
+	keyExpiries = map[string]func(q *gorm.DB, now time.Time) *gorm.DB{
+		"30d": func(q *gorm.DB, now time.Time) *gorm.DB {
+			return q.Where("expires_at > ? AND expires_at <= ?", now, now.Add(30*24*time.Hour))
+		},
+		"expired": func(q *gorm.DB, now time.Time) *gorm.DB {
+			return q.Where("expires_at <= ?", now)
+		},
+		"never": func(q *gorm.DB, _ time.Time) *gorm.DB {
+			return q.Where("expires_at IS NULL")
+		},
+	}
+)
+
+// ListKeys returns the live keys f selects, in f's order: the sort column (keys that
+// never expire or were never used last, whatever the direction), then id. Deleted keys
+// are never listed; superseded ones are until deleted. An unknown sort, status or
+// expiry, or a limit or offset out of range, gives ErrInvalidFilter. Never nil.
+func (s *Store) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
+	q, err := s.keyQuery(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("models: list keys: %w", err)
 	}
 	keys := []Key{}
-	err := s.db.WithContext(ctx).Where("owner_id = ?", ownerID).Where(notDeleted).
-		Order("created_at DESC").Order("id DESC"). // id: a stable order for equal times
-		Find(&keys).Error
-	if err != nil {
+	if q == nil { // text no key can hold
+		return keys, nil
+	}
+	if err := q.Find(&keys).Error; err != nil {
 		return nil, fmt.Errorf("models: list keys: %w", err)
 	}
 	for i := range keys {
@@ -134,16 +248,208 @@ func (s *Store) ListKeys(ctx context.Context, ownerID string) ([]Key, error) {
 	return keys, nil
 }
 
-// DeleteKey soft-deletes ownerID's key id at the given time. ErrNotFound if there is
-// no such live key of that owner.
+// keyQuery builds ListKeys' statement; nil when f's text cannot match a stored key.
+func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
+	col, ok := keySorts[f.Sort]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown sort %q", ErrInvalidFilter, f.Sort)
+	}
+	status, ok := keyStatuses[f.Status]
+	if !ok && f.Status != "" {
+		return nil, fmt.Errorf("%w: unknown status %q", ErrInvalidFilter, f.Status)
+	}
+	expiry, ok := keyExpiries[f.Expires]
+	if !ok && f.Expires != "" {
+		return nil, fmt.Errorf("%w: unknown expiry %q", ErrInvalidFilter, f.Expires)
+	}
+	if (status != nil || expiry != nil) && f.Now.IsZero() {
+		return nil, fmt.Errorf("%w: status and expiry filters need Now", ErrInvalidFilter)
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = defaultKeyLimit
+	}
+	if limit < 1 || limit > maxKeyLimit {
+		return nil, fmt.Errorf("%w: limit %d not in 1..%d", ErrInvalidFilter, f.Limit, maxKeyLimit)
+	}
+	if f.Offset < 0 {
+		return nil, fmt.Errorf("%w: negative offset %d", ErrInvalidFilter, f.Offset)
+	}
+	for _, v := range []string{f.OwnerID, f.Environment, f.Query} {
+		if !storable(v) {
+			return nil, nil
+		}
+	}
+
+	q := s.db.WithContext(ctx).Model(&Key{}).Where(notDeleted)
+	if f.OwnerID != "" {
+		q = q.Where("owner_id = ?", f.OwnerID)
+	}
+	if f.Environment != "" {
+		q = q.Where("environment = ?", f.Environment)
+	}
+	if f.Query != "" {
+		// lower() on both sides, so that a query always finds itself whatever
+		// either backend's notion of case.
+		cols := []string{"name", "description"}
+		if f.MatchOwner {
+			cols = append(cols, "owner_username")
+		}
+		pattern := "%" + escapeLike(f.Query) + "%"
+		conds, args := make([]string, len(cols)), make([]any, len(cols))
+		for i, c := range cols {
+			conds[i], args[i] = "lower("+c+") LIKE lower(?) ESCAPE '\\'", pattern
+		}
+		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+	}
+	now := dbTime(f.Now)
+	for _, narrow := range []func(*gorm.DB, time.Time) *gorm.DB{status, expiry} {
+		if narrow != nil {
+			q = narrow(q, now)
+		}
+	}
+	// (col IS NULL) first: NULLs last in both directions on both backends, which
+	// disagree on where NULLs go by default.
+	q = q.Order(clause.OrderBy{Columns: []clause.OrderByColumn{
+		{Column: clause.Column{Name: "(" + col + " IS NULL)", Raw: true}},
+		{Column: clause.Column{Name: col}, Desc: f.Desc},
+		{Column: clause.Column{Name: "id"}, Desc: f.Desc},
+	}})
+	return q.Limit(limit).Offset(f.Offset), nil
+}
+
+// escapeLike makes s match itself literally in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// UpdateKey runs fn on the current row of the live key id, of ownerID unless ownerID
+// is "" (any owner), inside one transaction, and saves what fn left: a read-modify-
+// write that loses no concurrent update. fn's error is returned wrapped. ID, OwnerID,
+// LookupID, SecretHash and CreatedAt keep their values whatever fn does; UpdatedAt
+// becomes now. ErrNotFound as KeyByID; a name taken by another live key of the owner
+// gives ErrAlreadyExists.
+func (s *Store) UpdateKey(ctx context.Context, ownerID, id string, fn func(k *Key) error) (Key, error) {
+	id, ok := canonicalID(id)
+	if !ok || !storable(ownerID) {
+		return Key{}, fmt.Errorf("models: update key: %w", ErrNotFound)
+	}
+	var k Key
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// FOR UPDATE on PostgreSQL; SQLite, which has no row locks, took the write
+		// lock when the (immediate) transaction began.
+		var old Key
+		err := ownedKey(tx, ownerID, id).Clauses(clause.Locking{Strength: "UPDATE"}).Take(&old).Error
+		if err != nil {
+			return notFound(err)
+		}
+		old = normalized(old)
+		k = old
+		k.SecretHash = slices.Clone(old.SecretHash)
+		if err := fn(&k); err != nil {
+			return err
+		}
+		k.ID, k.OwnerID, k.LookupID, k.SecretHash, k.CreatedAt =
+			old.ID, old.OwnerID, old.LookupID, old.SecretHash, old.CreatedAt
+		if k.Metadata == "" {
+			k.Metadata = "{}"
+		}
+		if err := checkKey(&k); err != nil {
+			return err
+		}
+		k.UpdatedAt = dbTime(time.Now())
+		normalizeTimes(&k)
+		// UpdateColumns: every column but those restored above, NULLs included,
+		// with the times set here rather than gorm's.
+		err = tx.Model(&Key{}).Where("id = ?", id).
+			Select("*").Omit("id", "owner_id", "lookup_id", "secret_hash", "created_at").
+			UpdateColumns(&k).Error
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return ErrAlreadyExists
+		}
+		return err
+	})
+	if err != nil {
+		return Key{}, fmt.Errorf("models: update key: %w", err)
+	}
+	return normalized(k), nil
+}
+
+// RotateKey supersedes the live key oldID (of ownerID, or of any owner when ownerID
+// is "") by newKey, in one transaction: the old key gets RotatedTo = newKey.ID,
+// GraceUntil = graceUntil and ExpiresAt = the earlier of its expiry and graceUntil;
+// newKey is inserted as CreateKey does, for the old key's owner (newKey.OwnerID ""
+// takes it; another owner is refused). ErrNotFound when there is no such live key;
+// ErrConflict when it was already superseded, so that of concurrent rotations of one
+// key exactly one wins. Returns the old key as stored.
+func (s *Store) RotateKey(ctx context.Context, ownerID, oldID string, newKey *Key, graceUntil time.Time) (Key, error) {
+	oldID, ok := canonicalID(oldID)
+	if !ok || !storable(ownerID) {
+		return Key{}, fmt.Errorf("models: rotate key: %w", ErrNotFound)
+	}
+	if graceUntil.IsZero() {
+		return Key{}, errors.New("models: rotate key: grace until is zero")
+	}
+	// The id and the time now, the rest of newKey once its owner is known.
+	if newKey.ID == "" {
+		newKey.ID = uuid.NewString()
+	}
+	newID, ok := canonicalID(newKey.ID)
+	if !ok || newID == oldID {
+		return Key{}, errors.New("models: rotate key: new key id is not a new UUID")
+	}
+	newKey.ID = newID
+	if newKey.CreatedAt.IsZero() {
+		newKey.CreatedAt = time.Now()
+	}
+	grace := dbTime(graceUntil)
+	var old Key
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The condition decides the race: on PostgreSQL the losers wait for the
+		// winner's row lock, then find rotated_to set and update nothing.
+		res := ownedKey(tx, ownerID, oldID).Where("rotated_to IS NULL").
+			UpdateColumns(map[string]any{
+				"rotated_to":  newKey.ID,
+				"grace_until": grace,
+				"expires_at": gorm.Expr("CASE WHEN expires_at IS NULL OR expires_at > ? THEN ? ELSE expires_at END",
+					grace, grace),
+				"updated_at": dbTime(newKey.CreatedAt),
+			})
+		if res.Error != nil {
+			return res.Error
+		}
+		if err := ownedKey(tx, ownerID, oldID).Take(&old).Error; err != nil {
+			return notFound(err) // unknown, deleted or another owner's
+		}
+		if res.RowsAffected == 0 {
+			return ErrConflict // live, so superseded
+		}
+		if newKey.OwnerID == "" {
+			newKey.OwnerID = old.OwnerID
+		}
+		if newKey.OwnerID != old.OwnerID {
+			return errors.New("new key: owner is not the old key's")
+		}
+		if err := prepareNewKey(newKey); err != nil {
+			return fmt.Errorf("new key: %w", err)
+		}
+		return insertKey(tx, newKey)
+	})
+	if err != nil {
+		return Key{}, fmt.Errorf("models: rotate key: %w", err)
+	}
+	return normalized(old), nil
+}
+
+// DeleteKey soft-deletes the live key id of ownerID, or of any owner when ownerID is
+// "", at the given time. ErrNotFound if there is no such key.
 func (s *Store) DeleteKey(ctx context.Context, ownerID, id string, at time.Time) error {
 	id, ok := canonicalID(id)
 	if !ok || !storable(ownerID) {
 		return fmt.Errorf("models: delete key: %w", ErrNotFound)
 	}
 	at = dbTime(at)
-	res := s.db.WithContext(ctx).Model(&Key{}).
-		Where("id = ? AND owner_id = ?", id, ownerID).Where(notDeleted).
+	res := ownedKey(s.db.WithContext(ctx), ownerID, id).
 		UpdateColumns(map[string]any{"deleted_at": at, "updated_at": at})
 	if res.Error != nil {
 		return fmt.Errorf("models: delete key: %w", res.Error)
@@ -202,6 +508,7 @@ func normalized(k Key) Key {
 	k.ExpiresAt = utcPtr(k.ExpiresAt)
 	k.DeletedAt = utcPtr(k.DeletedAt)
 	k.LastUsedAt = utcPtr(k.LastUsedAt)
+	k.GraceUntil = utcPtr(k.GraceUntil)
 	return k
 }
 

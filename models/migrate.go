@@ -5,5 +5,8 @@ func migrated() []any {
 	return []any{
 		&Key{},
 		&AuditEvent{},
+		&Consumer{},
+		&ConsumerACLGroup{},
+		&Client{},
 	}
 }

@@ -99,10 +99,10 @@ func TestOpen_Memory_ConnectionsShareOneDatabase_StoresDoNot(t *testing.T) {
 			t.Fatalf("CreateKey: %v", err)
 		}
 	}
-	if keys, err := s.ListKeys(ctx, owner); err != nil || len(keys) != 20 {
+	if keys, err := s.ListKeys(ctx, models.KeyFilter{OwnerID: owner}); err != nil || len(keys) != 20 {
 		t.Fatalf("ListKeys = %d keys, %v; want 20", len(keys), err)
 	}
-	if keys, err := other.ListKeys(ctx, owner); err != nil || len(keys) != 0 {
+	if keys, err := other.ListKeys(ctx, models.KeyFilter{OwnerID: owner}); err != nil || len(keys) != 0 {
 		t.Fatalf("another in-memory store sees %d keys, %v; want 0", len(keys), err)
 	}
 }

@@ -21,6 +21,12 @@ import (
 var (
 	ErrNotFound      = errors.New("not found")
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrConflict: the record is not in a state that allows the change, e.g.
+	// rotating a key that was already superseded.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalidFilter: a list filter names an unknown sort, status or expiry, or
+	// is out of range.
+	ErrInvalidFilter = errors.New("invalid filter")
 )
 
 const (
@@ -75,8 +81,24 @@ func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)
 	}
+	// After AutoMigrate, which knows no partial indexes; also after it rebuilds a
+	// SQLite table, which drops the table's indexes.
+	if err := db.WithContext(ctx).Exec(liveKeyNameIndex).Error; err != nil {
+		_ = sqlDB.Close()
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return nil, fmt.Errorf("models: migrate %s: an owner has two live keys of one name: "+
+				"rename or delete one, then start again: %w", backend, err)
+		}
+		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)
+	}
 	return &Store{db: db, backend: backend}, nil
 }
+
+// liveKeyNameIndex makes a key name unique per owner among live keys that no rotation
+// superseded, so that two concurrent creates cannot both take a name. Both backends
+// accept this statement as it is.
+const liveKeyNameIndex = `CREATE UNIQUE INDEX IF NOT EXISTS idx_api_keys_owner_live_name
+	ON api_keys (owner_id, name) WHERE deleted_at IS NULL AND rotated_to IS NULL`
 
 // dialectorFor picks the driver from the DSN's scheme. Errors never repeat the DSN:
 // it may hold a password.
@@ -85,11 +107,14 @@ func dialectorFor(dsn string) (gorm.Dialector, string, error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return postgres.Open(dsn), backendPostgres, nil
 	case isMemory(dsn):
-		// A unique name per Open: shared cache lets the pool's connections see one
-		// database without two Stores of one process seeing each other's. It lives
-		// as long as one connection does; the pool keeps idle ones (no max lifetime).
-		return sqlite.Open("file:keyward-" + randomHex(8) + "?mode=memory&cache=shared" +
-			"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"), backendSQLite, nil
+		// The memdb VFS with a name starting with "/" lets the pool's connections see
+		// one database, unique per Open so that two Stores of one process do not see
+		// each other's. It lives as long as one connection does; the pool keeps idle
+		// ones (no max lifetime). Not shared cache: its table locks fail immediate
+		// transactions ("database table is locked") instead of waiting; memdb locks
+		// like a file, so writers serialize as below.
+		return sqlite.Open("file:/keyward-" + randomHex(8) + "?vfs=memdb" +
+			"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"), backendSQLite, nil
 	}
 	path := dsn
 	if rest, ok := strings.CutPrefix(dsn, "sqlite://"); ok {

@@ -55,11 +55,47 @@ var storeTests = []struct {
 	{"DeleteKey_Twice_NotFound", testDeleteTwice},
 	{"DeleteKey_NotAUUID_NotFound", testDeleteNotUUID},
 	{"DeletedKey_InvisibleToEveryRead", testDeletedInvisible},
-	{"ListKeys_NewestFirst_OwnLiveKeysOnly", testListOrder},
+	{"ListKeys_Desc_NewestFirst_OwnLiveKeysOnly", testListOrder},
 	{"ListKeys_NoKeys_EmptyNotNil", testListEmpty},
 	{"TouchLastUsed_NeverMovesBackwards", testTouchNeverBackwards},
 	{"TouchLastUsed_Batch_UpdatesEachKey_IgnoresUnknown", testTouchBatch},
 	{"HostileStrings_StoredAndReadBackAsData", testHostileStrings},
+	// keys_lifecycle_test.go
+	{"CreateKey_Metadata_EmptyBecomesEmptyObject_ObjectKept", testMetadataDefault},
+	{"CreateKey_MetadataNotAJSONObject_Refused", testMetadataNotObject},
+	{"CreateKey_DuplicateLiveName_AlreadyExists_OtherOwnerMayReuse", testDuplicateLiveName},
+	{"CreateKey_NameOfDeletedKey_Free", testNameFreeAfterDelete},
+	{"CreateKey_NameOfSupersededKey_Free", testNameFreeAfterRotation},
+	{"CreateKey_ConcurrentSameName_ExactlyOneWins", testConcurrentSameName},
+	{"KeyByID_AnyOwner_Found", testKeyByIDAnyOwner},
+	{"DeleteKey_AnyOwner_Deletes", testDeleteAnyOwner},
+	{"UpdateKey_SavesChanges_KeepsIdentity", testUpdateSaves},
+	{"UpdateKey_ClearsOptionalTimes", testUpdateClearsTimes},
+	{"UpdateKey_FnError_ReturnedAndNothingSaved", testUpdateFnError},
+	{"UpdateKey_NameTaken_AlreadyExists", testUpdateNameTaken},
+	{"UpdateKey_InvalidResult_RefusedAndNothingSaved", testUpdateInvalid},
+	{"UpdateKey_OtherOwnerDeletedOrBadID_NotFound", testUpdateNotFound},
+	{"UpdateKey_AnyOwner_Updates", testUpdateAnyOwner},
+	{"UpdateKey_ConcurrentIncrements_NoneLost", testUpdateNoLostUpdate},
+	{"RotateKey_SupersedesOldAndInsertsNew", testRotate},
+	{"RotateKey_GraceCapsExpiry", testRotateGraceCapsExpiry},
+	{"RotateKey_Twice_Conflict", testRotateTwice},
+	{"RotateKey_OtherOwnerDeletedOrUnknown_NotFound", testRotateNotFound},
+	{"RotateKey_AnyOwner_NewKeyTakesOldOwner", testRotateAnyOwner},
+	{"RotateKey_NewKeyRefused_OldKeyUnchanged", testRotateNewKeyRefused},
+	{"RotateKey_50Concurrent_ExactlyOneWins", testRotateRace},
+	// keys_list_test.go
+	{"ListKeys_Status_Boundaries", testListStatus},
+	{"ListKeys_Expires_Boundaries", testListExpires},
+	{"ListKeys_Environment_Exact", testListEnvironment},
+	{"ListKeys_Query_CaseInsensitiveSubstring", testListQuery},
+	{"ListKeys_Query_WildcardsAndHostileTextAreData", testListQueryHostile},
+	{"ListKeys_AnyOwner_ListsEveryOwner", testListAnyOwner},
+	{"ListKeys_Sort_EachColumnBothWays_NullsLast", testListSort},
+	{"ListKeys_Paging_CoversAllOnce", testListPaging},
+	{"ListKeys_Limit_Default50_Max100", testListLimits},
+	{"ListKeys_InvalidFilter_Refused", testListInvalid},
+	{"ListKeys_SupersededListed_DeletedNot", testListSuperseded},
 }
 
 func TestStore(t *testing.T) {
@@ -91,14 +127,14 @@ func openStore(t *testing.T, dsn string, log *zap.Logger) *models.Store {
 
 func newOwner() string { return "owner-" + uuid.NewString() }
 
-// newKey is a valid key of owner with a unique lookup id.
+// newKey is a valid key of owner with a unique lookup id and name.
 func newKey(owner string) *models.Key {
 	hash := make([]byte, 32)
 	_, _ = rand.Read(hash)
 	return &models.Key{
 		OwnerID:       owner,
 		OwnerUsername: "alice",
-		Name:          "ci",
+		Name:          "ci-" + uuid.NewString()[:8],
 		Description:   "deploys from CI",
 		LookupID:      "lk_" + strings.ReplaceAll(uuid.NewString(), "-", ""),
 		SecretHash:    hash,
@@ -129,10 +165,12 @@ func equalKeys(t *testing.T, got, want models.Key) {
 	if got.ID != want.ID || got.OwnerID != want.OwnerID || got.OwnerUsername != want.OwnerUsername ||
 		got.Name != want.Name || got.Description != want.Description || got.LookupID != want.LookupID ||
 		!bytes.Equal(got.SecretHash, want.SecretHash) || got.Environment != want.Environment ||
-		got.Scopes != want.Scopes || got.Enabled != want.Enabled ||
+		got.Scopes != want.Scopes || got.Enabled != want.Enabled || got.Metadata != want.Metadata ||
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) ||
 		!eqTime(got.ExpiresAt, want.ExpiresAt) || !eqTime(got.DeletedAt, want.DeletedAt) ||
-		!eqTime(got.LastUsedAt, want.LastUsedAt) {
+		!eqTime(got.LastUsedAt, want.LastUsedAt) || !eqTime(got.GraceUntil, want.GraceUntil) ||
+		(got.RotatedTo == nil) != (want.RotatedTo == nil) ||
+		(got.RotatedTo != nil && *got.RotatedTo != *want.RotatedTo) {
 		t.Fatalf("key read back differs:\n got %+v\nwant %+v", got, want)
 	}
 }
@@ -224,8 +262,13 @@ func testCreateRefusesUnstorableText(t *testing.T, s *models.Store) {
 			if err == nil || errors.Is(err, models.ErrAlreadyExists) {
 				t.Fatalf("CreateKey = %v, want a validation error", err)
 			}
-			if keys, _ := s.ListKeys(context.Background(), k.OwnerID); len(keys) != 0 {
-				t.Fatalf("refused key was stored: %+v", keys)
+			if k.OwnerID != "" { // "" would list every owner
+				if keys, _ := s.ListKeys(context.Background(), models.KeyFilter{OwnerID: k.OwnerID}); len(keys) != 0 {
+					t.Fatalf("refused key was stored: %+v", keys)
+				}
+			}
+			if _, err := s.KeyByLookupID(context.Background(), k.LookupID); !errors.Is(err, models.ErrNotFound) {
+				t.Fatalf("refused key found by lookup id: %v", err)
 			}
 		})
 	}
@@ -347,7 +390,7 @@ func testDeletedInvisible(t *testing.T, s *models.Store) {
 	wantErr(t, "KeyByLookupID", err, models.ErrNotFound)
 	_, err = s.KeyByID(ctx, owner, gone.ID)
 	wantErr(t, "KeyByID", err, models.ErrNotFound)
-	keys, err := s.ListKeys(ctx, owner)
+	keys, err := s.ListKeys(ctx, models.KeyFilter{OwnerID: owner})
 	if err != nil {
 		t.Fatalf("ListKeys: %v", err)
 	}
@@ -375,7 +418,7 @@ func testListOrder(t *testing.T, s *models.Store) {
 	}
 	mustCreate(t, s, newKey(newOwner())) // another owner's
 
-	keys, err := s.ListKeys(ctx, owner)
+	keys, err := s.ListKeys(ctx, models.KeyFilter{OwnerID: owner, Desc: true})
 	if err != nil {
 		t.Fatalf("ListKeys: %v", err)
 	}
@@ -386,7 +429,7 @@ func testListOrder(t *testing.T, s *models.Store) {
 }
 
 func testListEmpty(t *testing.T, s *models.Store) {
-	keys, err := s.ListKeys(context.Background(), newOwner())
+	keys, err := s.ListKeys(context.Background(), models.KeyFilter{OwnerID: newOwner()})
 	if err != nil || keys == nil || len(keys) != 0 {
 		t.Fatalf("ListKeys = %#v, %v; want an empty, non-nil list", keys, err)
 	}
@@ -482,12 +525,12 @@ func testHostileStrings(t *testing.T, s *models.Store) {
 			t.Fatalf("%d: KeyByID: %v", i, err)
 		}
 		equalKeys(t, byID, *k)
-		list, err := s.ListKeys(ctx, k.OwnerID)
+		list, err := s.ListKeys(ctx, models.KeyFilter{OwnerID: k.OwnerID, Query: v, MatchOwner: true})
 		if err != nil || len(list) != 1 {
 			t.Fatalf("%d: ListKeys = %d keys, %v; want 1", i, len(list), err)
 		}
 		// The value as a whole owner id or lookup id matches nothing.
-		if list, _ := s.ListKeys(ctx, v); len(list) != 0 {
+		if list, _ := s.ListKeys(ctx, models.KeyFilter{OwnerID: v}); len(list) != 0 {
 			t.Fatalf("%d: ListKeys(%q) matched %d keys", i, v, len(list))
 		}
 		_, err = s.KeyByLookupID(ctx, v)

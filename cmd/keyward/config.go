@@ -15,22 +15,24 @@ import (
 // Config is Keyward's configuration: KEYWARD_* environment variables, overridable by
 // flags of the same name in lower case with dashes (KEYWARD_LISTEN_ADDR → -listen-addr).
 type Config struct {
-	ListenAddr      string
-	PublicURL       string
-	DatabaseURL     string
-	DataDir         string
-	KeycloakURL     string
-	Realm           string
-	ClientID        string
-	ClientSecret    string
-	IdPAlias        string
-	AdminRole       string
-	Audience        string
-	KeyPepper       string
-	SigningKeyFile  string
-	KeycloakTimeout time.Duration
-	LogLevel        string
-	LogFormat       string
+	ListenAddr       string
+	PublicURL        string
+	DatabaseURL      string
+	DataDir          string
+	KeycloakURL      string
+	Realm            string
+	ClientID         string
+	ClientSecret     string
+	IdPAlias         string
+	AdminRole        string
+	ACLParentGroup   string
+	Audience         string
+	KeyPepper        string
+	SigningKeyFile   string
+	KeycloakTimeout  time.Duration
+	LastUsedInterval time.Duration
+	LogLevel         string
+	LogFormat        string
 }
 
 // flagHelp: -h was given and usage printed; exit 0.
@@ -53,6 +55,7 @@ func (c *Config) settings() []setting {
 		{"KEYWARD_CLIENT_SECRET", "", "secret of that client (required)", &c.ClientSecret},
 		{"KEYWARD_IDP_ALIAS", "keyward", "alias of the realm's jwt-authorization-grant identity provider that trusts Keyward", &c.IdPAlias},
 		{"KEYWARD_ADMIN_ROLE", "keyward-admin", "realm role of Keyward admins", &c.AdminRole},
+		{"KEYWARD_ACL_PARENT_GROUP", "keyward-acl", "top-level Keycloak group whose subgroups are the ACL groups (created if absent); / for the realm's top-level groups", &c.ACLParentGroup},
 		{"KEYWARD_AUDIENCE", "", "audience required in management-API bearer tokens (optional)", &c.Audience},
 		{"KEYWARD_KEY_PEPPER", "", "secret of at least 32 bytes keying the API-key hashes (default: generated into the data dir)", &c.KeyPepper},
 		{"KEYWARD_SIGNING_KEY_FILE", "", "PEM file of the assertion-signing key (default: <data dir>/signing-key.pem, created if absent)", &c.SigningKeyFile},
@@ -61,7 +64,18 @@ func (c *Config) settings() []setting {
 	}
 }
 
-var timeoutSetting = struct{ env, def, help string }{"KEYWARD_KEYCLOAK_TIMEOUT", "10s", "timeout of each call to Keycloak"}
+type durationSetting struct {
+	env, def, help string
+	min, max       time.Duration
+	dst            *time.Duration
+}
+
+func (c *Config) durations() []durationSetting {
+	return []durationSetting{
+		{"KEYWARD_KEYCLOAK_TIMEOUT", "10s", "timeout of each call to Keycloak", time.Millisecond, 5 * time.Minute, &c.KeycloakTimeout},
+		{"KEYWARD_LAST_USED_INTERVAL", "10s", "how often last-use times are written (a crash loses at most one interval)", 100 * time.Millisecond, time.Hour, &c.LastUsedInterval},
+	}
+}
 
 func flagName(env string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "KEYWARD_")), "_", "-")
@@ -79,11 +93,15 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 		fs.StringVar(s.dst, flagName(s.env), v, s.help+" ["+s.env+"]")
 	}
-	timeout := getenv(timeoutSetting.env)
-	if timeout == "" {
-		timeout = timeoutSetting.def
+	durations := c.durations()
+	raw := make([]string, len(durations))
+	for i, d := range durations {
+		raw[i] = getenv(d.env)
+		if raw[i] == "" {
+			raw[i] = d.def
+		}
+		fs.StringVar(&raw[i], flagName(d.env), raw[i], d.help+" ["+d.env+"]")
 	}
-	fs.StringVar(&timeout, flagName(timeoutSetting.env), timeout, timeoutSetting.help+" ["+timeoutSetting.env+"]")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, flagHelp
@@ -127,11 +145,14 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	if c.KeyPepper != "" && len(c.KeyPepper) < 32 {
 		bad("KEYWARD_KEY_PEPPER must be at least 32 bytes (it is %d)", len(c.KeyPepper))
 	}
-	d, err := time.ParseDuration(timeout)
-	if err != nil || d <= 0 || d > 5*time.Minute {
-		bad("KEYWARD_KEYCLOAK_TIMEOUT %q must be a duration between 1ms and 5m, e.g. 10s", timeout)
+	for i, ds := range durations {
+		d, err := time.ParseDuration(raw[i])
+		if err != nil || d < ds.min || d > ds.max {
+			bad("%s %q must be a duration between %v and %v, e.g. %s", ds.env, raw[i], ds.min, ds.max, ds.def)
+			continue
+		}
+		*ds.dst = d
 	}
-	c.KeycloakTimeout = d
 	if !contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		bad("KEYWARD_LOG_LEVEL %q must be debug, info, warn or error", c.LogLevel)
 	}

@@ -17,10 +17,12 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/handlers"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/provisioning"
 )
 
 func main() {
@@ -62,11 +64,19 @@ func newLogger(cfg Config) (*zap.Logger, error) {
 
 // app is Keyward wired up: what main serves and what end-to-end tests drive.
 type app struct {
-	handler http.Handler
-	store   *models.Store
+	handler  http.Handler
+	store    *models.Store
+	lastUsed *exchange.LastUsed
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
-func (a *app) Close() error { return a.store.Close() }
+// Close stops the background work (flushing last-use times once more) and the store.
+func (a *app) Close() error {
+	a.cancel()
+	<-a.done
+	return a.store.Close()
+}
 
 // newApp wires every dependency explicitly.
 func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
@@ -120,20 +130,37 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 		return nil, err
 	}
 	minter := exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias)
+	recorder := audit.NewRecorder(store, log, time.Now)
+	lastUsed := exchange.NewLastUsed(store, log, cfg.LastUsedInterval)
+	prov, err := provisioning.New(kc, store, provisioning.Config{
+		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, Log: log, Audit: recorder,
+	})
+	if err != nil {
+		return nil, err
+	}
 	gin.SetMode(gin.ReleaseMode)
 	h := handlers.New(handlers.Config{
 		Log:              log,
 		Verifier:         verifier,
-		Keys:             exchange.NewKeys(store, hasher, minter, time.Now),
-		Exchanger:        exchange.NewExchanger(store, hasher, minter, time.Now),
+		Keys:             exchange.NewKeys(store, hasher, minter, kc, recorder, time.Now),
+		Exchanger:        exchange.NewExchanger(store, hasher, minter, lastUsed, time.Now),
+		Audit:            store,
 		JWKS:             signer.PublicKeys(),
 		ExchangeClientID: cfg.ClientID,
 		AdminRole:        cfg.AdminRole,
 		Database:         store,
 		Keycloak:         kc,
+		Provisioning:     prov,
 	})
 	ok = true
-	return &app{handler: h, store: store}, nil
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lastUsed.Run(bg)
+	}()
+	go prov.ReconcileLoop(bg, time.Minute)
+	return &app{handler: h, store: store, lastUsed: lastUsed, cancel: cancel, done: done}, nil
 }
 
 func serve(ctx context.Context, cfg Config, log *zap.Logger) error {

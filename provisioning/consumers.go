@@ -1,0 +1,289 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/models"
+)
+
+// ConsumerInput creates a consumer.
+type ConsumerInput struct {
+	Name        string
+	Description string
+	Environment string // default production
+	ACLGroups   []string
+}
+
+// ConsumerPatch changes the fields that are not nil.
+type ConsumerPatch struct {
+	Name        *string
+	Description *string
+	Environment *string
+	ACLGroups   *[]string
+}
+
+// ConsumerQuery selects and pages consumers.
+type ConsumerQuery struct {
+	Q           string // substring of name or description
+	Environment string
+	Sort        string // name (default), -name, created_at, -created_at
+	Cursor      string
+	Limit       int // 1..MaxPageSize, default DefaultPageSize
+}
+
+// ConsumerPage is one page of consumers; NextCursor is "" on the last page.
+type ConsumerPage struct {
+	Items      []models.Consumer
+	NextCursor string
+}
+
+// CreateConsumer stores a new consumer. It has no Keycloak object of its own: its ACL
+// groups must exist, and reach Keycloak through its clients' service accounts.
+func (s *Service) CreateConsumer(ctx context.Context, a audit.Actor, in ConsumerInput) (models.Consumer, error) {
+	var f fields
+	f.pattern("name", in.Name, consumerName, "1..64 of a-z, 0-9, '.', '_', '-'")
+	f.text("description", in.Description, MaxDescriptionLen)
+	env := in.Environment
+	if env == "" {
+		env = DefaultEnvironment
+	}
+	f.environment("environment", env)
+	f.groupNames("acl_groups", in.ACLGroups)
+	if err := f.err(); err != nil {
+		return models.Consumer{}, err
+	}
+	s.groupsMu.RLock()
+	defer s.groupsMu.RUnlock()
+	if _, err := s.resolveGroups(ctx, "acl_groups", in.ACLGroups); err != nil {
+		return models.Consumer{}, err
+	}
+	c := models.Consumer{Name: in.Name, Description: in.Description, Environment: env,
+		ACLGroups: slices.Clone(in.ACLGroups), CreatedAt: s.now()}
+	err := s.store.CreateConsumer(ctx, &c)
+	if errors.Is(err, models.ErrAlreadyExists) {
+		return models.Consumer{}, conflict("a consumer named %q exists already", in.Name)
+	}
+	if err != nil {
+		return models.Consumer{}, fmt.Errorf("create consumer: %w", err)
+	}
+	s.record(ctx, a, "consumer.create", "consumer", c.ID, c.ID, map[string]any{
+		"name": c.Name, "environment": c.Environment, "acl_groups": c.ACLGroups,
+	})
+	return c, nil
+}
+
+// Consumer returns one consumer; ErrNotFound for an unknown id.
+func (s *Service) Consumer(ctx context.Context, id string) (models.Consumer, error) {
+	return s.store.ConsumerByID(ctx, id)
+}
+
+// ListConsumers returns a page of consumers.
+func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerPage, error) {
+	var f fields
+	f.query(q.Q)
+	if q.Environment != "" {
+		f.environment("environment", q.Environment)
+	}
+	sortField, desc := parseSort(&f, q.Sort, models.SortName, models.SortName, models.SortCreatedAt)
+	limit := f.limit(q.Limit)
+	sortKey := q.Sort
+	if sortKey == "" {
+		sortKey = models.SortName
+	}
+	after := f.cursor(q.Cursor, sortKey)
+	if err := f.err(); err != nil {
+		return ConsumerPage{}, err
+	}
+	list, err := s.store.ListConsumers(ctx, models.ConsumerFilter{
+		Query: q.Q, Environment: q.Environment, Sort: sortField, Desc: desc, After: after, Limit: limit + 1,
+	})
+	if err != nil {
+		return ConsumerPage{}, fmt.Errorf("list consumers: %w", err)
+	}
+	page := ConsumerPage{Items: list}
+	if len(list) > limit {
+		page.Items = list[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = encodeCursor(cursor{Sort: sortKey, Text: last.Name, At: last.CreatedAt, ID: last.ID})
+	}
+	return page, nil
+}
+
+// UpdateConsumer applies p. A change of ACL groups is made in Keycloak first, on the
+// service account of every client of the consumer, and undone if any step or the
+// store update fails.
+func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (models.Consumer, error) {
+	var f fields
+	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil {
+		f.add("body", "give at least one of name, description, environment, acl_groups")
+	}
+	if p.Name != nil {
+		f.pattern("name", *p.Name, consumerName, "1..64 of a-z, 0-9, '.', '_', '-'")
+	}
+	if p.Description != nil {
+		f.text("description", *p.Description, MaxDescriptionLen)
+	}
+	if p.Environment != nil {
+		f.environment("environment", *p.Environment)
+	}
+	if p.ACLGroups != nil {
+		f.groupNames("acl_groups", *p.ACLGroups)
+	}
+	if err := f.err(); err != nil {
+		return models.Consumer{}, err
+	}
+	s.groupsMu.RLock()
+	defer s.groupsMu.RUnlock()
+	defer s.lockConsumer(id)()
+	old, err := s.store.ConsumerByID(ctx, id)
+	if err != nil {
+		return models.Consumer{}, err
+	}
+	next := old
+	next.ACLGroups = slices.Clone(old.ACLGroups)
+	changed := []string{}
+	if p.Name != nil && *p.Name != old.Name {
+		next.Name, changed = *p.Name, append(changed, "name")
+	}
+	if p.Description != nil && *p.Description != old.Description {
+		next.Description, changed = *p.Description, append(changed, "description")
+	}
+	if p.Environment != nil && *p.Environment != old.Environment {
+		next.Environment, changed = *p.Environment, append(changed, "environment")
+	}
+	var added, removed []string
+	u := &undo{log: s.cfg.Log}
+	if p.ACLGroups != nil {
+		next.ACLGroups = slices.Clone(*p.ACLGroups)
+		added, removed = diff(old.ACLGroups, next.ACLGroups)
+		if len(added)+len(removed) > 0 {
+			changed = append(changed, "acl_groups")
+			if err := s.moveMemberships(ctx, u, old.ID, added, removed); err != nil {
+				u.run(ctx, err)
+				return models.Consumer{}, err
+			}
+		}
+	}
+	if len(changed) == 0 {
+		return old, nil
+	}
+	if err := s.store.UpdateConsumer(ctx, &next); err != nil {
+		u.run(ctx, err)
+		switch {
+		case errors.Is(err, models.ErrAlreadyExists):
+			return models.Consumer{}, conflict("a consumer named %q exists already", next.Name)
+		case errors.Is(err, models.ErrStale):
+			return models.Consumer{}, conflict("the consumer changed meanwhile; read it again and retry")
+		case errors.Is(err, models.ErrNotFound):
+			return models.Consumer{}, err
+		}
+		return models.Consumer{}, fmt.Errorf("update consumer: %w", err)
+	}
+	details := map[string]any{"changed": changed}
+	if len(added)+len(removed) > 0 {
+		details["acl_groups_added"], details["acl_groups_removed"] = nonNil(added), nonNil(removed)
+	}
+	s.record(ctx, a, "consumer.update", "consumer", next.ID, next.ID, details)
+	return next, nil
+}
+
+// moveMemberships adds the service account of every active client of the consumer to
+// the added groups and removes it from the removed ones, pushing the inverse of each
+// step onto u.
+func (s *Service) moveMemberships(ctx context.Context, u *undo, consumerID string, added, removed []string) error {
+	addGroups, err := s.resolveGroups(ctx, "acl_groups", added)
+	if err != nil {
+		return err
+	}
+	all, err := s.aclGroups(ctx)
+	if err != nil {
+		return err
+	}
+	clients, err := s.store.ClientsOfConsumer(ctx, consumerID)
+	if err != nil {
+		return fmt.Errorf("update consumer: %w", err)
+	}
+	for _, c := range clients {
+		if c.State != models.ClientActive {
+			continue // pending: being created (under this lock) or left by a crash for Reconcile
+		}
+		sa := c.ServiceAccountID
+		for _, g := range addGroups {
+			if err := s.kc.AddUserToGroup(ctx, sa, g.ID); err != nil {
+				return fmt.Errorf("update consumer: client %s: %w", c.ClientID, err)
+			}
+			u.push("remove from group "+g.Name, func(ctx context.Context) error { return s.kc.RemoveUserFromGroup(ctx, sa, g.ID) })
+		}
+		for _, name := range removed {
+			g, ok := all[name]
+			if !ok {
+				continue // the group is gone from Keycloak, and with it the membership
+			}
+			if err := s.kc.RemoveUserFromGroup(ctx, sa, g.ID); err != nil {
+				return fmt.Errorf("update consumer: client %s: %w", c.ClientID, err)
+			}
+			u.push("add back to group "+g.Name, func(ctx context.Context) error { return s.kc.AddUserToGroup(ctx, sa, g.ID) })
+		}
+	}
+	return nil
+}
+
+// DeleteConsumer deletes a consumer. One with clients is refused (ErrConflict) unless
+// cascade, which deletes its clients first, from Keycloak too. A cascade stopped by a
+// failure leaves the consumer with its remaining clients, consistent, to retry.
+func (s *Service) DeleteConsumer(ctx context.Context, a audit.Actor, id string, cascade bool) error {
+	defer s.lockConsumer(id)()
+	c, err := s.store.ConsumerByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	clients, err := s.store.ClientsOfConsumer(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("delete consumer: %w", err)
+	}
+	if len(clients) > 0 && !cascade {
+		return conflict("the consumer has %d client(s); delete them first or pass cascade=true", len(clients))
+	}
+	for _, cl := range clients {
+		if err := s.deleteClient(ctx, a, cl, true); err != nil {
+			return err
+		}
+	}
+	err = s.store.DeleteConsumer(ctx, c.ID)
+	if errors.Is(err, models.ErrHasClients) {
+		return conflict("a client was added to the consumer meanwhile; retry")
+	}
+	if err != nil {
+		return fmt.Errorf("delete consumer: %w", err)
+	}
+	s.record(ctx, a, "consumer.delete", "consumer", c.ID, c.ID, map[string]any{
+		"name": c.Name, "cascade": cascade, "clients_deleted": len(clients),
+	})
+	return nil
+}
+
+// diff says which names are in next but not old, and in old but not next.
+func diff(old, next []string) (added, removed []string) {
+	for _, n := range next {
+		if !slices.Contains(old, n) {
+			added = append(added, n)
+		}
+	}
+	for _, o := range old {
+		if !slices.Contains(next, o) {
+			removed = append(removed, o)
+		}
+	}
+	return added, removed
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

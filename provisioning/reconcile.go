@@ -1,0 +1,193 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/models"
+)
+
+// reconciler is the actor of the changes Reconcile makes in the audit trail.
+var reconciler = audit.Actor{ID: "keyward", Name: "keyward-reconciler"}
+
+// Report says what one Reconcile pass did.
+type Report struct {
+	// Settled counts pending or deleting rows finished: their Keycloak client (if
+	// any) and the row deleted.
+	Settled int
+	// MembershipsFixed counts group memberships added or removed so that each
+	// client's service account is in exactly its consumer's ACL groups.
+	MembershipsFixed int
+}
+
+// Reconcile repairs what failed compensation or a crash left: client rows still
+// pending or deleting after Config.SettleAfter are finished (Keycloak client and row
+// deleted), and every active client's service account is put back into exactly its
+// consumer's ACL groups. It touches only clients this store knows, so instances with
+// separate stores can share a realm. Errors of one item do not stop the others.
+func (s *Service) Reconcile(ctx context.Context) (Report, error) {
+	var rep Report
+	var errs []error
+	rows, err := s.store.UnsettledClients(ctx, s.now().Add(-s.cfg.SettleAfter))
+	if err != nil {
+		return rep, fmt.Errorf("reconcile: %w", err)
+	}
+	for _, c := range rows {
+		if err := s.settle(ctx, c); err != nil {
+			errs = append(errs, fmt.Errorf("settle client %s: %w", c.ClientID, err))
+			continue
+		}
+		rep.Settled++
+	}
+	n, err := s.syncMemberships(ctx)
+	rep.MembershipsFixed = n
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (s *Service) settle(ctx context.Context, c models.Client) error {
+	defer s.lockConsumer(c.ConsumerID)()
+	cur, err := s.store.ClientByID(ctx, c.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cur.State == models.ClientActive || !cur.UpdatedAt.Equal(c.UpdatedAt) {
+		return nil // finished or touched meanwhile
+	}
+	if err := s.deleteKeycloakClient(ctx, cur); err != nil {
+		return err
+	}
+	if err := s.store.DeleteClient(ctx, cur.ID); err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	s.cfg.Log.Info("reconcile: unfinished client removed", zap.String("client_id", cur.ClientID), zap.String("state", cur.State))
+	s.record(ctx, reconciler, "client.reconcile", "client", cur.ID, cur.ConsumerID, map[string]any{
+		"client_id": cur.ClientID, "state": cur.State, "outcome": "removed",
+	})
+	return nil
+}
+
+// syncMemberships walks every consumer's active clients.
+func (s *Service) syncMemberships(ctx context.Context) (int, error) {
+	groups, err := s.aclGroups(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reconcile memberships: %w", err)
+	}
+	aclIDs := map[string]string{} // group id → name
+	for _, g := range groups {
+		aclIDs[g.ID] = g.Name
+	}
+	fixed := 0
+	var errs []error
+	var after *models.ListPosition
+	for {
+		page, err := s.store.ListConsumers(ctx, models.ConsumerFilter{Sort: models.SortCreatedAt, After: after, Limit: 500})
+		if err != nil {
+			return fixed, fmt.Errorf("reconcile memberships: %w", err)
+		}
+		for _, c := range page {
+			n, err := s.syncConsumer(ctx, c.ID, groups, aclIDs)
+			fixed += n
+			if err != nil {
+				errs = append(errs, fmt.Errorf("consumer %s: %w", c.Name, err))
+			}
+		}
+		if len(page) < 500 {
+			return fixed, errors.Join(errs...)
+		}
+		last := page[len(page)-1]
+		after = &models.ListPosition{At: last.CreatedAt, ID: last.ID}
+	}
+}
+
+func (s *Service) syncConsumer(ctx context.Context, id string, groups map[string]ACLGroup, aclIDs map[string]string) (int, error) {
+	defer s.lockConsumer(id)()
+	c, err := s.store.ConsumerByID(ctx, id) // fresh, under the lock
+	if errors.Is(err, models.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	want := map[string]bool{}
+	for _, name := range c.ACLGroups {
+		if g, ok := groups[name]; ok {
+			want[g.ID] = true
+		}
+	}
+	clients, err := s.store.ClientsOfConsumer(ctx, c.ID)
+	if err != nil {
+		return 0, err
+	}
+	fixed := 0
+	var errs []error
+	for _, cl := range clients {
+		if cl.State != models.ClientActive {
+			continue
+		}
+		have, err := s.kc.UserGroups(ctx, cl.ServiceAccountID)
+		if errors.Is(err, keycloak.ErrNotFound) {
+			s.cfg.Log.Warn("reconcile: client is gone from Keycloak", zap.String("client_id", cl.ClientID))
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		in := map[string]bool{}
+		for _, g := range have {
+			if _, acl := aclIDs[g.ID]; !acl {
+				continue // not an ACL group: not Keyward's business
+			}
+			in[g.ID] = true
+			if !want[g.ID] {
+				if err := s.kc.RemoveUserFromGroup(ctx, cl.ServiceAccountID, g.ID); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fixed++
+			}
+		}
+		for gid := range want {
+			if !in[gid] {
+				if err := s.kc.AddUserToGroup(ctx, cl.ServiceAccountID, gid); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fixed++
+			}
+		}
+	}
+	if fixed > 0 {
+		s.cfg.Log.Info("reconcile: memberships repaired", zap.String("consumer", c.Name), zap.Int("changes", fixed))
+		s.record(ctx, reconciler, "consumer.reconcile", "consumer", c.ID, c.ID, map[string]any{"memberships_fixed": fixed})
+	}
+	return fixed, errors.Join(errs...)
+}
+
+// ReconcileLoop runs Reconcile now and then every interval until ctx ends.
+func (s *Service) ReconcileLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Warn("reconcile pass incomplete", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

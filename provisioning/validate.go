@@ -1,0 +1,241 @@
+package provisioning
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/models"
+)
+
+// Limits of provisioning input.
+const (
+	MaxDescriptionLen   = 500
+	MaxClientNameLen    = 100
+	MaxACLGroupsPerItem = 50
+	MaxRedirectURIs     = 20
+	MaxRedirectURILen   = 1000
+	MaxQueryLen         = 100
+	MaxSecretLen        = 1024
+	DefaultPageSize     = 50
+	MaxPageSize         = 200
+	DefaultEnvironment  = "production"
+)
+
+var (
+	// consumerName is the issue's rule: 1..64 of [a-z0-9._-].
+	consumerName = regexp.MustCompile(`^[a-z0-9._-]{1,64}$`)
+	// aclGroupName also goes into Keycloak group paths and tokens: it must not be "."
+	// or "..", hence a letter or digit first.
+	aclGroupName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	// clientIDPattern: OAuth client ids that need no escaping anywhere.
+	clientIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,99}$`)
+	environments    = []string{"development", "staging", "production"}
+)
+
+// fields collects field problems; err is nil when there are none.
+type fields struct{ list []exchange.FieldError }
+
+func (f *fields) add(field, format string, a ...any) {
+	f.list = append(f.list, exchange.FieldError{Field: field, Message: fmt.Sprintf(format, a...)})
+}
+
+func (f *fields) err() error {
+	if len(f.list) == 0 {
+		return nil
+	}
+	return &exchange.ValidationError{Fields: f.list}
+}
+
+func (f *fields) pattern(field, v string, re *regexp.Regexp, rule string) {
+	switch {
+	case v == "":
+		f.add(field, "is required")
+	case !utf8.ValidString(v) || !re.MatchString(v):
+		f.add(field, "must be %s", rule)
+	}
+}
+
+// text checks free text: valid UTF-8, at most max characters, no control characters
+// but tab and line breaks.
+func (f *fields) text(field, v string, max int) {
+	switch {
+	case !utf8.ValidString(v):
+		f.add(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(v) > max:
+		f.add(field, "must be at most %d characters", max)
+	case hasControl(v, true):
+		f.add(field, "must not contain control characters")
+	}
+}
+
+func hasControl(s string, allowLineBreaks bool) bool {
+	for _, r := range s {
+		if allowLineBreaks && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *fields) environment(field, v string) {
+	for _, e := range environments {
+		if v == e {
+			return
+		}
+	}
+	f.add(field, "must be one of %s", strings.Join(environments, ", "))
+}
+
+const aclGroupRule = "1..64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
+
+// groupNames checks a list of ACL group names: each well-formed, none twice.
+func (f *fields) groupNames(field string, names []string) {
+	if len(names) > MaxACLGroupsPerItem {
+		f.add(field, "must hold at most %d groups", MaxACLGroupsPerItem)
+		return
+	}
+	seen := map[string]bool{}
+	for i, n := range names {
+		item := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case !utf8.ValidString(n) || !aclGroupName.MatchString(n):
+			f.add(item, "must be "+aclGroupRule)
+		case seen[n]:
+			f.add(item, "names %q a second time", n)
+		}
+		seen[n] = true
+	}
+}
+
+// redirectURIs allows https anywhere and plain http on the loopback interface only
+// (RFC 8252 §7.3); no wildcards, fragments or user info.
+func (f *fields) redirectURIs(field string, uris []string) {
+	if len(uris) > MaxRedirectURIs {
+		f.add(field, "must hold at most %d URIs", MaxRedirectURIs)
+		return
+	}
+	seen := map[string]bool{}
+	for i, raw := range uris {
+		item := fmt.Sprintf("%s[%d]", field, i)
+		if msg := redirectProblem(raw); msg != "" {
+			f.add(item, "%s", msg)
+		} else if seen[raw] {
+			f.add(item, "is listed twice")
+		}
+		seen[raw] = true
+	}
+}
+
+func redirectProblem(raw string) string {
+	if raw == "" || len(raw) > MaxRedirectURILen || !utf8.ValidString(raw) || hasControl(raw, false) || strings.ContainsAny(raw, " \\") {
+		return fmt.Sprintf("must be an absolute URL of at most %d characters", MaxRedirectURILen)
+	}
+	if strings.Contains(raw, "*") {
+		return "must not contain wildcards"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return "must be an absolute URL"
+	}
+	switch {
+	case u.User != nil:
+		return "must not contain user info"
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return "must not contain a fragment"
+	case u.Scheme == "https":
+		return ""
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return ""
+	}
+	return "must use https (plain http only on 127.0.0.1, [::1] or localhost)"
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Sort orders of lists: a field, descending when prefixed with '-'.
+func parseSort(f *fields, v, def string, allowed ...string) (field string, desc bool) {
+	if v == "" {
+		v = def
+	}
+	field, desc = strings.TrimPrefix(v, "-"), strings.HasPrefix(v, "-")
+	for _, a := range allowed {
+		if field == a {
+			return field, desc
+		}
+	}
+	choices := make([]string, 0, 2*len(allowed))
+	for _, a := range allowed {
+		choices = append(choices, a, "-"+a)
+	}
+	f.add("sort", "must be one of %s", strings.Join(choices, ", "))
+	return "", false
+}
+
+func (f *fields) limit(n int) int {
+	switch {
+	case n == 0:
+		return DefaultPageSize
+	case n < 1 || n > MaxPageSize:
+		f.add("limit", "must be between 1 and %d", MaxPageSize)
+	}
+	return n
+}
+
+func (f *fields) query(v string) {
+	switch {
+	case !utf8.ValidString(v):
+		f.add("q", "must be valid UTF-8")
+	case utf8.RuneCountInString(v) > MaxQueryLen:
+		f.add("q", "must be at most %d characters", MaxQueryLen)
+	case hasControl(v, false):
+		f.add("q", "must not contain control characters")
+	}
+}
+
+// cursor is the opaque position of the next page: the sort it belongs to, and the
+// sort value and id of the last row shown.
+type cursor struct {
+	Sort string    `json:"s"`
+	Text string    `json:"t,omitempty"`
+	At   time.Time `json:"a,omitzero"`
+	ID   string    `json:"i"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor gives the position of raw, which must come from a list of that sort.
+func (f *fields) cursor(raw, sort string) *models.ListPosition {
+	if raw == "" {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	var c cursor
+	if err != nil || len(raw) > 512 || json.Unmarshal(b, &c) != nil || c.Sort != sort || uuid.Validate(c.ID) != nil ||
+		!utf8.ValidString(c.Text) {
+		f.add("cursor", "is not a cursor of this list and sort order")
+		return nil
+	}
+	return &models.ListPosition{Text: c.Text, At: c.At, ID: c.ID}
+}
