@@ -178,13 +178,13 @@ type KeyFilter struct {
 	Now         time.Time // the clock for Status and Expires; required with either
 	Sort        string    // "created_at" (default), "expires_at", "name", "last_used_at"
 	Desc        bool
-	Limit       int // 1..100; 0 means 50
+	Limit       int // 1..1000; 0 means 50 (the API pages by at most 100 and asks one more)
 	Offset      int // >= 0
 }
 
 const (
 	defaultKeyLimit = 50
-	maxKeyLimit     = 100
+	maxKeyLimit     = 1000
 )
 
 // keySorts are the columns a list may be sorted by; caller text never reaches SQL.

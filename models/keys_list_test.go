@@ -362,7 +362,7 @@ func testListInvalid(t *testing.T, s *models.Store) {
 		"unknown expiry":        {Expires: "31d", Now: at},
 		"status without Now":    {Status: "active"},
 		"expiry without Now":    {Expires: "never"},
-		"limit above 100":       {Limit: 101},
+		"limit above 1000":      {Limit: 1001},
 		"negative limit":        {Limit: -1},
 		"negative offset":       {Offset: -1},
 	} {

@@ -35,8 +35,9 @@ type fakeKeycloak struct {
 }
 
 type failure struct {
-	err  error
-	skip int
+	err    error
+	skip   int
+	always bool // else only the one call after skip fails: a transient failure
 }
 
 type fakeClient struct {
@@ -57,11 +58,19 @@ func randID() string {
 	return hex.EncodeToString(b)
 }
 
-// failOn makes method fail with err from its (skip+1)th call on.
+// failOn makes the (skip+1)th call of method fail with err, once.
 func (f *fakeKeycloak) failOn(method string, err error, skip int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail[method] = failure{err: err, skip: skip}
+	f.calls[method] = 0
+}
+
+// failAlways makes method fail with err from its (skip+1)th call on: Keycloak down.
+func (f *fakeKeycloak) failAlways(method string, err error, skip int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail[method] = failure{err: err, skip: skip, always: true}
 	f.calls[method] = 0
 }
 
@@ -74,7 +83,7 @@ func (f *fakeKeycloak) heal() {
 // enter must be called with f.mu held.
 func (f *fakeKeycloak) enter(method string) error {
 	f.calls[method]++
-	if fl, ok := f.fail[method]; ok && f.calls[method] > fl.skip {
+	if fl, ok := f.fail[method]; ok && (f.calls[method] == fl.skip+1 || (fl.always && f.calls[method] > fl.skip)) {
 		return fmt.Errorf("%s: %w", method, fl.err)
 	}
 	return nil

@@ -175,6 +175,9 @@ func TestEndToEnd(t *testing.T) {
 					t.Fatalf("readyz: %d %s", got.status, got.raw)
 				}
 			})
+			t.Run("Scopes_NarrowedNeverWidened", func(t *testing.T) { testScopes(t, app) })
+			t.Run("RefusedKeys_OneAnswer", func(t *testing.T) { testRefusedKeysAlike(t, app) })
+			t.Run("Rotation_50Parallel_OneWins", func(t *testing.T) { testRotationRace(t, app) })
 			t.Run("LogsHoldNoSecret", func(t *testing.T) { testLogsClean(t, app) })
 		})
 	}
@@ -286,17 +289,19 @@ func setEnabled(t *testing.T, kc *kctest.Env, userID string, enabled bool) {
 	}
 }
 
+// testUserDisabled disables a user of its own: alice is shared with the tests of other
+// packages that run at the same time.
 func testUserDisabled(t *testing.T, app *running) {
 	kc := app.kc
-	_, key := app.createKey(t, kc.Login(t, "alice"), "disabled-user")
-	alice := kc.UserID(t, "alice")
-	setEnabled(t, kc, alice, false)
-	t.Cleanup(func() { setEnabled(t, kc, alice, true) })
+	userID, username := kc.TempUser(t, "kw-disabled")
+	_, key := app.createKey(t, kc.Login(t, username), "disabled-user")
+	app.mustToken(t, key)
+	setEnabled(t, kc, userID, false)
 	got := app.exchange(t, key)
 	if got.status != http.StatusUnauthorized || got.body["error"] != "invalid_grant" || got.body["access_token"] != nil {
 		t.Fatalf("disabled user: %d %s", got.status, got.raw)
 	}
-	setEnabled(t, kc, alice, true)
+	setEnabled(t, kc, userID, true)
 	app.mustToken(t, key) // the key itself was never at fault
 }
 
@@ -396,5 +401,123 @@ func testLogsClean(t *testing.T, app *running) {
 		if m["msg"] == "request" && m["request_id"] == "" {
 			t.Fatalf("request logged without a request id: %q", line)
 		}
+	}
+}
+
+func createKeyWith(t *testing.T, app *running, userToken, body string) map[string]any {
+	t.Helper()
+	got := call(t, "POST", app.url+"/v1/keys", strings.NewReader(body),
+		"Authorization", "Bearer "+userToken, "Content-Type", "application/json")
+	if got.status != http.StatusCreated {
+		t.Fatalf("create key: %d %s", got.status, got.raw)
+	}
+	remember(got.body["key"].(string))
+	return got.body
+}
+
+func exchangeForm(t *testing.T, app *running, key, scope string) reply {
+	t.Helper()
+	form := url.Values{
+		"grant_type":         {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"subject_token":      {key},
+		"subject_token_type": {"urn:keyward:params:oauth:token-type:api-key"},
+	}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	return call(t, "POST", app.url+"/v1/token", strings.NewReader(form.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded")
+}
+
+func testScopes(t *testing.T, app *running) {
+	userToken := app.kc.Login(t, "alice")
+	key := createKeyWith(t, app, userToken, `{"name":"scoped","scopes":["phone","address"]}`)["key"].(string)
+	has := func(scope, s string) bool { return slices.Contains(strings.Fields(scope), s) }
+
+	full := exchangeForm(t, app, key, "")
+	if full.status != 200 || !has(full.body["scope"].(string), "phone") || !has(full.body["scope"].(string), "address") {
+		t.Fatalf("key scopes not requested: %d %s", full.status, full.raw)
+	}
+	claims := kctest.Claims(t, full.body["access_token"].(string))
+	if !has(claims["scope"].(string), "phone") {
+		t.Fatalf("the token's scope claim %v lacks phone", claims["scope"])
+	}
+	narrow := exchangeForm(t, app, key, "phone")
+	if narrow.status != 200 || !has(narrow.body["scope"].(string), "phone") || has(narrow.body["scope"].(string), "address") {
+		t.Fatalf("narrowed exchange: %d %s", narrow.status, narrow.raw)
+	}
+	if wide := exchangeForm(t, app, key, "phone offline_access"); wide.status != 400 || wide.body["error"] != "invalid_scope" {
+		t.Fatalf("widening: %d %s", wide.status, wide.raw)
+	}
+	plain := createKeyWith(t, app, userToken, `{"name":"unscoped"}`)["key"].(string)
+	if got := exchangeForm(t, app, plain, "phone"); got.status != 400 || got.body["error"] != "invalid_scope" {
+		t.Fatalf("scope on an unscoped key: %d %s", got.status, got.raw)
+	}
+	unknown := createKeyWith(t, app, userToken, `{"name":"unknown-scope","scopes":["no-such-scope"]}`)["key"].(string)
+	if got := exchangeForm(t, app, unknown, ""); got.status != 400 || got.body["error"] != "invalid_scope" {
+		t.Fatalf("a scope Keycloak does not know: %d %s", got.status, got.raw)
+	}
+}
+
+func testRefusedKeysAlike(t *testing.T, app *running) {
+	userToken := app.kc.Login(t, "alice")
+	auth := []string{"Authorization", "Bearer " + userToken, "Content-Type", "application/json"}
+	inactive := createKeyWith(t, app, userToken, `{"name":"inactive"}`)
+	call(t, "PATCH", app.url+"/v1/keys/"+inactive["id"].(string), strings.NewReader(`{"enabled":false}`), auth...)
+	deleted := createKeyWith(t, app, userToken, `{"name":"deleted"}`)
+	call(t, "DELETE", app.url+"/v1/keys/"+deleted["id"].(string), nil, auth...)
+	rotated := createKeyWith(t, app, userToken, `{"name":"rotated"}`)
+	if got := call(t, "POST", app.url+"/v1/keys/"+rotated["id"].(string)+"/rotate", strings.NewReader(`{"grace_period_hours":0}`), auth...); got.status != 201 {
+		t.Fatalf("rotate: %d %s", got.status, got.raw)
+	}
+	var bodies []string
+	for name, k := range map[string]string{
+		"inactive": inactive["key"].(string), "deleted": deleted["key"].(string), "past grace": rotated["key"].(string),
+	} {
+		got := app.exchange(t, k)
+		if got.status != http.StatusUnauthorized || got.body["error"] != "invalid_grant" {
+			t.Fatalf("%s key: %d %s", name, got.status, got.raw)
+		}
+		bodies = append(bodies, got.raw)
+	}
+	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
+		t.Fatalf("refusals can be told apart: %q", bodies)
+	}
+}
+
+func testRotationRace(t *testing.T, app *running) {
+	userToken := app.kc.Login(t, "alice")
+	id := createKeyWith(t, app, userToken, `{"name":"race"}`)["id"].(string)
+	var wg sync.WaitGroup
+	statuses := make(chan int, 50)
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got := call(t, "POST", app.url+"/v1/keys/"+id+"/rotate", nil, "Authorization", "Bearer "+userToken)
+			if got.status == 201 {
+				remember(got.body["key"].(string))
+			}
+			statuses <- got.status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[201] != 1 || count[409] != 49 {
+		t.Fatalf("statuses %v, want one 201 and 49 409", count)
+	}
+	list := call(t, "GET", app.url+"/v1/keys?q=race&limit=100", nil, "Authorization", "Bearer "+userToken)
+	n := 0
+	for _, it := range list.body["items"].([]any) {
+		if it.(map[string]any)["name"] == "race" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d keys named race after the race, want the old and the new", n)
 	}
 }

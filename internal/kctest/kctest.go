@@ -4,8 +4,10 @@ package kctest
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -152,4 +154,37 @@ func Strings(v any) []string {
 		}
 	}
 	return out
+}
+
+// TempUser creates an enabled user of the realm, password = username, removed when the
+// test ends. Tests that disable or change a user use one, so that tests of other
+// packages running at the same time keep their alice, bob and carol.
+func (e *Env) TempUser(t testing.TB, prefix string) (id, username string) {
+	t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	username = fmt.Sprintf("%s-%x", prefix, b)
+	admin := e.AdminToken(t)
+	id, err := e.Admin.CreateUser(ctx(t), admin, e.Realm, gocloak.User{
+		Username:      gocloak.StringP(username),
+		Email:         gocloak.StringP(username + "@example.test"),
+		FirstName:     gocloak.StringP("Temp"),
+		LastName:      gocloak.StringP("User"),
+		Enabled:       gocloak.BoolP(true),
+		EmailVerified: gocloak.BoolP(true),
+	})
+	if err != nil {
+		t.Fatalf("create user %s: %v", username, err)
+	}
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if jwt, err := e.Admin.LoginAdmin(c, e.adminUser, e.adminPass, "master"); err == nil {
+			_ = e.Admin.DeleteUser(c, jwt.AccessToken, e.Realm, id)
+		}
+	})
+	if err := e.Admin.SetPassword(ctx(t), admin, id, e.Realm, username, false); err != nil {
+		t.Fatalf("set password of %s: %v", username, err)
+	}
+	return id, username
 }
