@@ -81,5 +81,15 @@ if ((skipped > 0)); then
   grep -E -A1 '^\s*--- SKIP' "$log"
   status=1
 fi
-echo "summary: $passed passed, $failed failed, $skipped skipped"
+echo "== python client (pytest against the same stack)"
+pylog="$KEYWARD_RUN_DIR/pytest.log"
+if scripts/test-python.sh >"$pylog" 2>&1; then
+  tail -n 1 "$pylog"
+else
+  status=1
+  tail -n 40 "$pylog"
+fi
+py_passed=$(grep -oE '[0-9]+ passed' "$pylog" | tail -1 | grep -oE '[0-9]+' || echo 0)
+py_failed=$(grep -oE '[0-9]+ failed' "$pylog" | tail -1 | grep -oE '[0-9]+' || echo 0)
+echo "summary: $((passed + py_passed)) passed, $((failed + py_failed)) failed, $skipped skipped"
 exit "$status"
