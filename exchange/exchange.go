@@ -7,25 +7,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/ratelimit"
 )
 
 // Outcome is the result of one exchange, for the answer, logs, metrics and usage.
 type Outcome string
 
 // Outcomes. Every refusal of a key maps to one answer outside (401 invalid_grant), so
-// that a caller cannot tell an unknown key from an expired one; the distinction is kept
-// for logs and usage.
+// that a caller cannot tell an unknown key from an expired one or a refused address;
+// the distinction is kept for logs, metrics and usage.
 const (
 	OutcomeIssued       Outcome = "issued"
 	OutcomeMalformed    Outcome = "malformed"
 	OutcomeUnknownKey   Outcome = "unknown_key"
 	OutcomeExpired      Outcome = "expired"
 	OutcomeInactive     Outcome = "inactive"
+	OutcomeIPDenied     Outcome = "ip_denied"
+	OutcomeRateLimited  Outcome = "rate_limited"
 	OutcomeUserRefused  Outcome = "user_refused"
 	OutcomeInvalidScope Outcome = "invalid_scope"
 	OutcomeUnavailable  Outcome = "unavailable"
@@ -34,16 +38,19 @@ const (
 
 // Request is what the caller presented.
 type Request struct {
-	APIKey string
-	Scope  string // optional, space-separated; may narrow the key's scopes
+	APIKey   string
+	Scope    string     // optional, space-separated; may narrow the key's scopes
+	ClientIP netip.Addr // the caller's address as the HTTP layer determined it
 }
 
 // Result carries the token on success. Err is internal detail for logs only.
 type Result struct {
-	Outcome Outcome
-	KeyID   string
-	Token   keycloak.Token
-	Err     error
+	Outcome    Outcome
+	KeyID      string
+	Token      keycloak.Token
+	Cached     bool
+	RetryAfter time.Duration // for OutcomeRateLimited
+	Err        error
 }
 
 // KeyFinder looks keys up by their public part.
@@ -60,59 +67,140 @@ type TokenMinter interface {
 	Mint(ctx context.Context, ownerID, scope string) (keycloak.Token, error)
 }
 
-// Exchanger verifies presented keys and mints tokens for them.
-type Exchanger struct {
-	keys     KeyFinder
-	hasher   *Hasher
-	minter   TokenMinter
-	lastUsed *LastUsed
-	clock    func() time.Time
+// Limiter decides whether a key may make one more request now.
+type Limiter interface {
+	Allow(ctx context.Context, id string, l ratelimit.Limit) (ratelimit.Decision, error)
 }
 
-// NewExchanger wires the verification pipeline; lastUsed may be nil.
-func NewExchanger(keys KeyFinder, hasher *Hasher, minter TokenMinter, lastUsed *LastUsed, clock func() time.Time) *Exchanger {
-	if clock == nil {
-		clock = time.Now
+// Observer receives measurements of the exchange path (Prometheus in production).
+type Observer interface {
+	ObserveExchange(outcome string, d time.Duration)
+	ObserveKeycloak(op string, d time.Duration, err error)
+	CacheHit()
+	CacheMiss()
+	Denied(reason string)
+	DatabaseError(op string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ObserveExchange(string, time.Duration)        {}
+func (nopObserver) ObserveKeycloak(string, time.Duration, error) {}
+func (nopObserver) CacheHit()                                    {}
+func (nopObserver) CacheMiss()                                   {}
+func (nopObserver) Denied(string)                                {}
+func (nopObserver) DatabaseError(string)                         {}
+
+// ExchangerConfig wires the verification pipeline; Keys, Hasher and Minter are required.
+type ExchangerConfig struct {
+	Keys    KeyFinder
+	Hasher  *Hasher
+	Minter  TokenMinter
+	Usage   *Usage      // nil: no usage counting
+	Limiter Limiter     // nil: no rate limiting
+	Limits  LimitPolicy // default limit for keys without one of their own
+	Cache   *TokenCache // nil: every exchange asks Keycloak
+	Observe Observer
+	Clock   func() time.Time
+}
+
+// Exchanger verifies presented keys and mints tokens for them.
+type Exchanger struct {
+	cfg ExchangerConfig
+}
+
+// NewExchanger wires the verification pipeline.
+func NewExchanger(cfg ExchangerConfig) *Exchanger {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
 	}
-	return &Exchanger{keys: keys, hasher: hasher, minter: minter, lastUsed: lastUsed, clock: clock}
+	if cfg.Observe == nil {
+		cfg.Observe = nopObserver{}
+	}
+	return &Exchanger{cfg: cfg}
 }
 
 // Exchange runs the pipeline: parse and checksum (no I/O), look-up, constant-time hash
-// comparison, state checks, then the Keycloak grant.
+// comparison, key state, client address, rate limit, scope, then the token cache or
+// the Keycloak grant.
 func (e *Exchanger) Exchange(ctx context.Context, req Request) Result {
+	start := e.cfg.Clock()
+	res := e.exchange(ctx, req)
+	e.cfg.Observe.ObserveExchange(string(res.Outcome), time.Since(start))
+	switch res.Outcome {
+	case OutcomeIssued, OutcomeUnavailable, OutcomeError:
+	default:
+		e.cfg.Observe.Denied(string(res.Outcome))
+	}
+	var ip string
+	if req.ClientIP.IsValid() {
+		ip = req.ClientIP.String()
+	}
+	e.cfg.Usage.Record(res.KeyID, res.Outcome, ip, e.cfg.Clock())
+	return res
+}
+
+func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	parsed, err := ParseKey(req.APIKey)
 	if err != nil {
 		return Result{Outcome: OutcomeMalformed}
 	}
-	key, err := e.keys.KeyByLookupID(ctx, parsed.LookupID)
+	key, err := e.cfg.Keys.KeyByLookupID(ctx, parsed.LookupID)
 	if errors.Is(err, models.ErrNotFound) {
 		return Result{Outcome: OutcomeUnknownKey}
 	}
 	if err != nil {
+		e.cfg.Observe.DatabaseError("key_lookup")
 		return Result{Outcome: OutcomeUnavailable, Err: fmt.Errorf("look up key: %w", err)}
 	}
-	if !e.hasher.Matches(parsed.Secret, key.SecretHash) || key.DeletedAt != nil {
+	if !e.cfg.Hasher.Matches(parsed.Secret, key.SecretHash) || key.DeletedAt != nil {
 		return Result{Outcome: OutcomeUnknownKey}
 	}
 	res := Result{KeyID: key.ID}
+	now := e.cfg.Clock()
 	switch {
 	case !key.Enabled:
 		res.Outcome = OutcomeInactive
 		return res
-	case key.ExpiresAt != nil && !e.clock().Before(*key.ExpiresAt):
+	case key.ExpiresAt != nil && !now.Before(*key.ExpiresAt):
 		res.Outcome = OutcomeExpired
 		return res
+	case !ipAllowed(key.IPAllowlist, req.ClientIP):
+		res.Outcome = OutcomeIPDenied
+		return res
+	}
+	if limit, limited := e.cfg.Limits.For(key); limited && e.cfg.Limiter != nil {
+		d, err := e.cfg.Limiter.Allow(ctx, key.ID, limit)
+		if err != nil {
+			// Fail closed: an unchecked limit would let abuse through.
+			res.Outcome, res.Err = OutcomeUnavailable, fmt.Errorf("rate limiter: %w", err)
+			return res
+		}
+		if !d.Allowed {
+			res.Outcome, res.RetryAfter = OutcomeRateLimited, d.RetryAfter
+			return res
+		}
 	}
 	scope, ok := narrowScope(key.Scopes, req.Scope)
 	if !ok {
 		res.Outcome = OutcomeInvalidScope
 		return res
 	}
-	tok, err := e.minter.Mint(ctx, key.OwnerID, scope)
+	if e.cfg.Cache != nil {
+		if tok, hit := e.cfg.Cache.Get(key.ID, scope, now); hit {
+			e.cfg.Observe.CacheHit()
+			res.Outcome, res.Token, res.Cached = OutcomeIssued, tok, true
+			return res
+		}
+		e.cfg.Observe.CacheMiss()
+	}
+	kcStart := time.Now()
+	tok, err := e.cfg.Minter.Mint(ctx, key.OwnerID, scope)
+	e.cfg.Observe.ObserveKeycloak("jwt_bearer_grant", time.Since(kcStart), err)
 	switch {
 	case err == nil:
 		res.Outcome, res.Token = OutcomeIssued, tok
-		e.lastUsed.Touch(key.ID, e.clock())
+		e.cfg.Cache.Put(key.ID, scope, tok, now)
 	case errors.Is(err, keycloak.ErrInvalidGrant):
 		res.Outcome, res.Err = OutcomeUserRefused, err
 	case errors.Is(err, keycloak.ErrInvalidScope):
@@ -123,6 +211,24 @@ func (e *Exchanger) Exchange(ctx context.Context, req Request) Result {
 		res.Outcome, res.Err = OutcomeError, err
 	}
 	return res
+}
+
+// ipAllowed reports whether ip is in the space-separated CIDR list; an empty list
+// allows every address, an unknown address none.
+func ipAllowed(list string, ip netip.Addr) bool {
+	if list == "" {
+		return true
+	}
+	if !ip.IsValid() {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, s := range strings.Fields(list) {
+		if p, err := netip.ParsePrefix(s); err == nil && p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // narrowScope returns the scope to request: the key's scopes, or the requested subset

@@ -58,7 +58,7 @@ func TestExchange_BadChecksum_RejectedWithoutStoreAccess(t *testing.T) {
 	s := k.String()
 	tampered := s[:len(s)-1] + string("01"[map[bool]int{true: 1}[s[len(s)-1] == '0']])
 	m := &fakeMinter{}
-	e := NewExchanger(failingFinder{t}, testHasher(t), m, nil, nil)
+	e := NewExchanger(ExchangerConfig{Keys: failingFinder{t}, Hasher: testHasher(t), Minter: m})
 	for _, bad := range []string{tampered, "", "garbage", "kw_live_x_y"} {
 		if res := e.Exchange(context.Background(), Request{APIKey: bad}); res.Outcome != OutcomeMalformed {
 			t.Fatalf("outcome %q for a bad key", res.Outcome)
@@ -128,7 +128,7 @@ func TestExchange_Outcomes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &fakeMinter{err: tc.mintErr}
-			e := NewExchanger(store, h, m, nil, func() time.Time { return now })
+			e := NewExchanger(ExchangerConfig{Keys: store, Hasher: h, Minter: m, Clock: func() time.Time { return now }})
 			res := e.Exchange(context.Background(), Request{APIKey: tc.key, Scope: tc.scope})
 			if res.Outcome != tc.want {
 				t.Fatalf("outcome %q, want %q", res.Outcome, tc.want)
@@ -149,7 +149,7 @@ func TestExchange_ScopedKeyAsksForItsScopes(t *testing.T) {
 	p, _ := GenerateKey(EnvLive)
 	store := mapFinder{p.LookupID: {ID: "k", OwnerID: "u", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, Scopes: "email profile"}}
 	m := &fakeMinter{}
-	e := NewExchanger(store, h, m, nil, nil)
+	e := NewExchanger(ExchangerConfig{Keys: store, Hasher: h, Minter: m})
 	e.Exchange(context.Background(), Request{APIKey: p.String()})
 	e.Exchange(context.Background(), Request{APIKey: p.String(), Scope: "profile"})
 	if strings.Join(m.scopes, "|") != "email profile|profile" {

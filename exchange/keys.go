@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -93,6 +94,24 @@ type UserDirectory interface {
 	FindUser(ctx context.Context, idOrUsername string) (keycloak.User, error)
 }
 
+// UsageReader reads flushed usage counters.
+type UsageReader interface {
+	UsageByKey(ctx context.Context, keyID, sinceDay string) ([]models.UsageCount, error)
+}
+
+// KeysConfig wires the key lifecycle; Store, Hasher and Minter are required.
+type KeysConfig struct {
+	Store  KeyStore
+	Hasher *Hasher
+	Minter TokenMinter
+	Users  UserDirectory // resolves `owner` for admins
+	Audit  *audit.Recorder
+	Limits LimitPolicy
+	Cache  *TokenCache // dropped for a key whenever the key changes
+	Usage  UsageReader
+	Clock  func() time.Time
+}
+
 // Keys applies the key-lifecycle rules.
 type Keys struct {
 	store  KeyStore
@@ -100,15 +119,84 @@ type Keys struct {
 	minter TokenMinter
 	users  UserDirectory
 	audit  *audit.Recorder
+	limits LimitPolicy
+	cache  *TokenCache
+	usage  UsageReader
 	clock  func() time.Time
 }
 
-// NewKeys wires the key lifecycle. users and rec may be nil in tests that do not need them.
-func NewKeys(store KeyStore, hasher *Hasher, minter TokenMinter, users UserDirectory, rec *audit.Recorder, clock func() time.Time) *Keys {
-	if clock == nil {
-		clock = time.Now
+// NewKeys wires the key lifecycle.
+func NewKeys(cfg KeysConfig) *Keys {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
 	}
-	return &Keys{store: store, hasher: hasher, minter: minter, users: users, audit: rec, clock: clock}
+	return &Keys{store: cfg.Store, hasher: cfg.Hasher, minter: cfg.Minter, users: cfg.Users, audit: cfg.Audit,
+		limits: cfg.Limits, cache: cfg.Cache, usage: cfg.Usage, clock: cfg.Clock}
+}
+
+// RateLimit is a key's own limit as callers give it.
+type RateLimit struct {
+	Requests      int
+	WindowSeconds int
+	Unlimited     bool
+}
+
+// Limits of rate-limit settings and allowlists.
+const (
+	MaxRateRequests   = 1_000_000
+	MaxRateWindow     = 86400
+	MaxAllowlistCIDRs = 100
+)
+
+// validRateLimit returns the stored pair (requests, window seconds).
+func (k *Keys) validRateLimit(verr *ValidationError, r *RateLimit) (int, int) {
+	switch {
+	case r == nil:
+		return 0, 0
+	case r.Unlimited && (r.Requests != 0 || r.WindowSeconds != 0):
+		verr.Add("rate_limit", "give either unlimited or requests and window_seconds")
+	case r.Unlimited && !k.limits.AllowUnlimited:
+		verr.Add("rate_limit", "unlimited keys are not allowed by this server's configuration")
+	case r.Unlimited:
+		return -1, 0
+	case r.Requests < 1 || r.Requests > MaxRateRequests:
+		verr.Add("rate_limit.requests", fmt.Sprintf("must be between 1 and %d", MaxRateRequests))
+	case r.WindowSeconds < 1 || r.WindowSeconds > MaxRateWindow:
+		verr.Add("rate_limit.window_seconds", fmt.Sprintf("must be between 1 and %d", MaxRateWindow))
+	default:
+		return r.Requests, r.WindowSeconds
+	}
+	return 0, 0
+}
+
+// validAllowlist accepts CIDRs and single addresses, IPv4 and IPv6, and returns the
+// normalised space-separated list.
+func validAllowlist(verr *ValidationError, list []string) string {
+	if len(list) > MaxAllowlistCIDRs {
+		verr.Add("ip_allowlist", fmt.Sprintf("at most %d entries", MaxAllowlistCIDRs))
+		return ""
+	}
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				verr.Add("ip_allowlist", fmt.Sprintf("%q is not a CIDR such as 203.0.113.0/24 or 2001:db8::/32", truncate(s, 60)))
+				return ""
+			}
+			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		out = append(out, p.Masked().String())
+	}
+	return strings.Join(out, " ")
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }
 
 // CreateKeyParams is a request for a new key; Create validates it.
@@ -122,6 +210,8 @@ type CreateKeyParams struct {
 	NeverExpires  *bool
 	Scopes        []string
 	Metadata      json.RawMessage
+	RateLimit     *RateLimit
+	IPAllowlist   []string
 }
 
 // Created is a new key with its one-time plaintext.
@@ -158,6 +248,8 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 	expiresAt := k.expiry(verr, p, now)
 	scopes := validScopes(verr, p.Scopes)
 	metadata := validMetadata(verr, p.Metadata)
+	rateRequests, rateWindow := k.validRateLimit(verr, p.RateLimit)
+	allowlist := validAllowlist(verr, p.IPAllowlist)
 	if err := verr.Err(); err != nil {
 		return Created{}, err
 	}
@@ -202,6 +294,10 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 		CreatedAt:     now,
 		UpdatedAt:     now,
 		ExpiresAt:     expiresAt,
+
+		RateLimitRequests:      rateRequests,
+		RateLimitWindowSeconds: rateWindow,
+		IPAllowlist:            allowlist,
 	}
 	if err := k.store.CreateKey(ctx, &row); err != nil {
 		return Created{}, fmt.Errorf("store key: %w", err)
@@ -462,6 +558,8 @@ type UpdateKeyParams struct {
 	Metadata    json.RawMessage
 	Enabled     *bool
 	ExpiresAt   *string
+	RateLimit   *RateLimit
+	IPAllowlist *[]string
 }
 
 // Update changes a key. Expiry may be shortened, never extended.
@@ -484,6 +582,11 @@ func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKey
 	var expiresAt *time.Time
 	if p.ExpiresAt != nil {
 		expiresAt = validFutureTime(verr, "expires_at", *p.ExpiresAt, now)
+	}
+	rateRequests, rateWindow := k.validRateLimit(verr, p.RateLimit)
+	var allowlist string
+	if p.IPAllowlist != nil {
+		allowlist = validAllowlist(verr, *p.IPAllowlist)
 	}
 	if err := verr.Err(); err != nil {
 		return models.Key{}, err
@@ -511,11 +614,19 @@ func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKey
 		if p.Enabled != nil && *p.Enabled != key.Enabled {
 			key.Enabled, changed = *p.Enabled, append(changed, "enabled")
 		}
+		if p.RateLimit != nil && (rateRequests != key.RateLimitRequests || rateWindow != key.RateLimitWindowSeconds) {
+			key.RateLimitRequests, key.RateLimitWindowSeconds = rateRequests, rateWindow
+			changed = append(changed, "rate_limit")
+		}
+		if p.IPAllowlist != nil && allowlist != key.IPAllowlist {
+			key.IPAllowlist, changed = allowlist, append(changed, "ip_allowlist")
+		}
 		return nil
 	})
 	if err != nil {
 		return models.Key{}, err
 	}
+	k.cache.Drop(updated.ID)
 	if len(changed) > 0 {
 		action := "key.update"
 		if len(changed) == 1 && changed[0] == "enabled" {
@@ -559,6 +670,10 @@ func (k *Keys) Rotate(ctx context.Context, a audit.Actor, id string, graceHours 
 		CreatedAt:     now,
 		UpdatedAt:     now,
 		ExpiresAt:     old.ExpiresAt,
+
+		RateLimitRequests:      old.RateLimitRequests,
+		RateLimitWindowSeconds: old.RateLimitWindowSeconds,
+		IPAllowlist:            old.IPAllowlist,
 	}
 	graceUntil := now.Add(time.Duration(grace) * time.Hour)
 	if old.ExpiresAt != nil && old.ExpiresAt.Before(graceUntil) {
@@ -567,6 +682,9 @@ func (k *Keys) Rotate(ctx context.Context, a audit.Actor, id string, graceHours 
 	prev, err := k.store.RotateKey(ctx, ownerScope(a), old.ID, &next, graceUntil)
 	if err != nil {
 		return Created{}, err
+	}
+	if !graceUntil.After(now) {
+		k.cache.Drop(prev.ID)
 	}
 	k.audit.Record(ctx, a, "key.rotate", "key", prev.ID, prev.OwnerID, map[string]any{
 		"new_key_id": next.ID, "grace_period_hours": grace, "prefix": Prefix(next),
@@ -583,6 +701,7 @@ func (k *Keys) Delete(ctx context.Context, a audit.Actor, id string) error {
 	if err := k.store.DeleteKey(ctx, ownerScope(a), key.ID, k.clock().UTC()); err != nil {
 		return fmt.Errorf("delete key: %w", err)
 	}
+	k.cache.Drop(key.ID)
 	k.audit.Record(ctx, a, "key.delete", "key", key.ID, key.OwnerID, map[string]any{"name": key.Name, "prefix": Prefix(key)})
 	return nil
 }
@@ -612,4 +731,90 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// RateLimitOf is the key's effective limit for display: ok is false when unlimited.
+func (k *Keys) RateLimitOf(key models.Key) (requests, windowSeconds int, ok bool) {
+	l, limited := k.limits.For(key)
+	if !limited {
+		return 0, 0, false
+	}
+	return l.Requests, int(l.Window / time.Second), true
+}
+
+// KeyUsage is a key's usage as users see it.
+type KeyUsage struct {
+	Key        models.Key
+	Days       []DayUsage // oldest first, every day of the period, zeros included
+	Month      UsageTotals
+	Total      UsageTotals
+	FlushEvery time.Duration
+}
+
+// DayUsage counts one UTC day.
+type DayUsage struct {
+	Date string
+	UsageTotals
+}
+
+// UsageTotals are successes and denials by reason.
+type UsageTotals struct {
+	Success int64
+	Denied  map[string]int64
+}
+
+func (t *UsageTotals) add(outcome string, n int64) {
+	if outcome == string(OutcomeIssued) {
+		t.Success += n
+		return
+	}
+	if t.Denied == nil {
+		t.Denied = map[string]int64{}
+	}
+	t.Denied[outcome] += n
+}
+
+// Usage returns the flushed counters of a key for the last days (1..90) and the
+// current calendar month.
+func (k *Keys) Usage(ctx context.Context, a audit.Actor, id string, days int) (KeyUsage, error) {
+	if days < 1 || days > 90 {
+		return KeyUsage{}, &ValidationError{Fields: []FieldError{{"days", "must be between 1 and 90"}}}
+	}
+	key, err := k.store.KeyByID(ctx, ownerScope(a), id)
+	if err != nil {
+		return KeyUsage{}, err
+	}
+	if k.usage == nil {
+		return KeyUsage{}, errors.New("no usage store configured")
+	}
+	now := k.clock().UTC()
+	first := now.AddDate(0, 0, -(days - 1))
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	since := first
+	if monthStart.Before(since) {
+		since = monthStart
+	}
+	rows, err := k.usage.UsageByKey(ctx, key.ID, since.Format(time.DateOnly))
+	if err != nil {
+		return KeyUsage{}, err
+	}
+	out := KeyUsage{Key: key}
+	byDay := map[string]*UsageTotals{}
+	for d := first; !d.After(now); d = d.AddDate(0, 0, 1) {
+		out.Days = append(out.Days, DayUsage{Date: d.Format(time.DateOnly)})
+	}
+	for i := range out.Days {
+		byDay[out.Days[i].Date] = &out.Days[i].UsageTotals
+	}
+	monthPrefix := now.Format("2006-01")
+	for _, r := range rows {
+		if t, ok := byDay[r.Day]; ok {
+			t.add(r.Outcome, r.Count)
+			out.Total.add(r.Outcome, r.Count)
+		}
+		if strings.HasPrefix(r.Day, monthPrefix) {
+			out.Month.add(r.Outcome, r.Count)
+		}
+	}
+	return out, nil
 }

@@ -48,7 +48,6 @@ func (s *server) createACLGroup(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		c.Header("Location", "/v1/acl-groups/"+g.Name)
 		answer(c, http.StatusCreated, toACLGroupResponse(g))
 		return nil
 	})

@@ -108,15 +108,15 @@ func queryParams(c *gin.Context, allowed ...string) (url.Values, error) {
 	return q, nil
 }
 
-// intParam parses an optional integer parameter (0 when absent).
+// intParam parses an optional positive integer parameter (0 when absent).
 func intParam(q url.Values, name string, f *[]exchange.FieldError) int {
 	v := q.Get(name)
 	if v == "" {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil {
-		*f = append(*f, exchange.FieldError{Field: name, Message: "must be an integer"})
+	if err != nil || n < 1 {
+		*f = append(*f, exchange.FieldError{Field: name, Message: "must be a positive integer"})
 		return 0
 	}
 	return n

@@ -21,6 +21,7 @@ import (
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/ratelimit"
 )
 
 // Small fakes at the interfaces; the real Keycloak and stores are exercised by the
@@ -62,11 +63,11 @@ type pinger struct{ err error }
 func (p pinger) Ping(context.Context) error { return p.err }
 
 type harness struct {
-	engine   *gin.Engine
-	store    *models.Store
-	minter   *fakeMinter
-	lastUsed *exchange.LastUsed
-	clock    *testClock
+	engine *gin.Engine
+	store  *models.Store
+	minter *fakeMinter
+	usage  *exchange.Usage
+	clock  *testClock
 }
 
 // testClock is a settable clock shared by every service of the harness.
@@ -109,7 +110,8 @@ func newHarness(t *testing.T) *harness {
 	}
 	clock := &testClock{now: time.Now().UTC()}
 	rec := audit.NewRecorder(store, zap.NewNop(), clock.Now)
-	lastUsed := exchange.NewLastUsed(store, zap.NewNop(), time.Hour)
+	usage := exchange.NewUsage(store, zap.NewNop(), time.Hour)
+	limits := exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 1000, Window: time.Minute}, AllowUnlimited: true}
 	engine := New(Config{
 		Log: zap.NewNop(),
 		Verifier: fakeVerifier{
@@ -118,8 +120,13 @@ func newHarness(t *testing.T) *harness {
 			"carol-token":    {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
 			"exchange-token": {Subject: "alice-id", Username: "alice", AuthParty: "keyward"},
 		},
-		Keys:             exchange.NewKeys(store, h, m, users, rec, clock.Now),
-		Exchanger:        exchange.NewExchanger(store, h, m, lastUsed, clock.Now),
+		Keys: exchange.NewKeys(exchange.KeysConfig{
+			Store: store, Hasher: h, Minter: m, Users: users, Audit: rec, Limits: limits, Usage: store, Clock: clock.Now,
+		}),
+		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{
+			Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: limits,
+			Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
+		}),
 		Clock:            clock.Now,
 		Audit:            store,
 		JWKS:             jwk.NewSet(),
@@ -127,7 +134,7 @@ func newHarness(t *testing.T) *harness {
 		Database:         pinger{},
 		Keycloak:         pinger{},
 	})
-	return &harness{engine: engine, store: store, minter: m, lastUsed: lastUsed, clock: clock}
+	return &harness{engine: engine, store: store, minter: m, usage: usage, clock: clock}
 }
 
 // keys returns every stored key, deleted ones excluded.

@@ -23,6 +23,22 @@ type createKeyRequest struct {
 	NeverExpires  *bool           `json:"never_expires"`
 	Scopes        []string        `json:"scopes"`
 	Metadata      json.RawMessage `json:"metadata"`
+	RateLimit     *rateLimitJSON  `json:"rate_limit"`
+	IPAllowlist   []string        `json:"ip_allowlist"`
+}
+
+// rateLimitJSON is a key's limit on the wire: requests per window, or unlimited.
+type rateLimitJSON struct {
+	Requests      int  `json:"requests,omitempty"`
+	WindowSeconds int  `json:"window_seconds,omitempty"`
+	Unlimited     bool `json:"unlimited,omitempty"`
+}
+
+func (r *rateLimitJSON) param() *exchange.RateLimit {
+	if r == nil {
+		return nil
+	}
+	return &exchange.RateLimit{Requests: r.Requests, WindowSeconds: r.WindowSeconds, Unlimited: r.Unlimited}
 }
 
 type updateKeyRequest struct {
@@ -32,6 +48,8 @@ type updateKeyRequest struct {
 	Metadata    json.RawMessage `json:"metadata"`
 	Enabled     *bool           `json:"enabled"`
 	ExpiresAt   *string         `json:"expires_at"`
+	RateLimit   *rateLimitJSON  `json:"rate_limit"`
+	IPAllowlist *[]string       `json:"ip_allowlist"`
 }
 
 type rotateKeyRequest struct {
@@ -54,6 +72,9 @@ type keyResponse struct {
 	UpdatedAt     time.Time       `json:"updated_at"`
 	ExpiresAt     *time.Time      `json:"expires_at"`
 	LastUsedAt    *time.Time      `json:"last_used_at"`
+	LastUsedIP    *string         `json:"last_used_ip"`
+	RateLimit     rateLimitJSON   `json:"rate_limit"`
+	IPAllowlist   []string        `json:"ip_allowlist"`
 	RotatedTo     *string         `json:"rotated_to,omitempty"`
 	GraceUntil    *time.Time      `json:"grace_until,omitempty"`
 }
@@ -77,7 +98,22 @@ func (s *server) toKeyResponse(k models.Key) keyResponse {
 	if len(metadata) == 0 {
 		metadata = json.RawMessage("{}")
 	}
+	var lastIP *string
+	if k.LastUsedIP != "" {
+		lastIP = &k.LastUsedIP
+	}
+	limit := rateLimitJSON{Unlimited: true}
+	if req, win, ok := s.Keys.RateLimitOf(k); ok {
+		limit = rateLimitJSON{Requests: req, WindowSeconds: win}
+	}
+	allow := strings.Fields(k.IPAllowlist)
+	if allow == nil {
+		allow = []string{}
+	}
 	return keyResponse{
+		LastUsedIP:    lastIP,
+		RateLimit:     limit,
+		IPAllowlist:   allow,
 		ID:            k.ID,
 		Name:          k.Name,
 		Description:   k.Description,
@@ -113,6 +149,8 @@ func (s *server) createKey(c *gin.Context) {
 		NeverExpires:  req.NeverExpires,
 		Scopes:        req.Scopes,
 		Metadata:      req.Metadata,
+		RateLimit:     req.RateLimit.param(),
+		IPAllowlist:   req.IPAllowlist,
 	})
 	if err != nil {
 		_ = c.Error(err)
@@ -203,6 +241,8 @@ func (s *server) updateKey(c *gin.Context) {
 		Metadata:    req.Metadata,
 		Enabled:     req.Enabled,
 		ExpiresAt:   req.ExpiresAt,
+		RateLimit:   req.RateLimit.param(),
+		IPAllowlist: req.IPAllowlist,
 	})
 	if err != nil {
 		_ = c.Error(err)
@@ -242,4 +282,64 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+type usageTotalsJSON struct {
+	Success int64            `json:"success"`
+	Denied  map[string]int64 `json:"denied"`
+}
+
+type dayUsageJSON struct {
+	Date string `json:"date"`
+	usageTotalsJSON
+}
+
+type keyUsageResponse struct {
+	KeyID      string          `json:"key_id"`
+	LastUsedAt *time.Time      `json:"last_used_at"`
+	LastUsedIP *string         `json:"last_used_ip"`
+	Month      usageTotalsJSON `json:"month"`
+	Period     usageTotalsJSON `json:"period"`
+	Days       []dayUsageJSON  `json:"days"`
+}
+
+func totalsJSON(t exchange.UsageTotals) usageTotalsJSON {
+	d := t.Denied
+	if d == nil {
+		d = map[string]int64{}
+	}
+	return usageTotalsJSON{Success: t.Success, Denied: d}
+}
+
+func (s *server) keyUsage(c *gin.Context) {
+	days := 30
+	for name := range c.Request.URL.Query() {
+		if name != "days" {
+			_ = c.Error(badRequest("unknown query parameter " + strconv.Quote(name)))
+			return
+		}
+	}
+	if v := c.Query("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			_ = c.Error(&exchange.ValidationError{Fields: []exchange.FieldError{{Field: "days", Message: "must be between 1 and 90"}}})
+			return
+		}
+		days = n
+	}
+	u, err := s.Keys.Usage(c.Request.Context(), s.actor(c), c.Param("id"), days)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	out := keyUsageResponse{KeyID: u.Key.ID, LastUsedAt: utcPtr(u.Key.LastUsedAt),
+		Month: totalsJSON(u.Month), Period: totalsJSON(u.Total), Days: make([]dayUsageJSON, 0, len(u.Days))}
+	if u.Key.LastUsedIP != "" {
+		out.LastUsedIP = &u.Key.LastUsedIP
+	}
+	for _, d := range u.Days {
+		out.Days = append(out.Days, dayUsageJSON{Date: d.Date, usageTotalsJSON: totalsJSON(d.UsageTotals)})
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
 }

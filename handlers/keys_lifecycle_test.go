@@ -439,7 +439,7 @@ func TestLastUsed_RecordedWithoutWritePerExchange(t *testing.T) {
 	if before["last_used_at"] != nil {
 		t.Fatal("last_used_at written on the hot path, before the batch flush")
 	}
-	if err := h.lastUsed.Flush(t.Context()); err != nil {
+	if err := h.usage.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	after := h.mustStatus(t, 200, "GET", "/v1/keys/"+got["id"].(string), "alice-token", "")

@@ -30,6 +30,11 @@ func nullable(s *openapi3.SchemaRef) *openapi3.SchemaRef {
 }
 
 var (
+	rateLimitSchema = object(map[string]*openapi3.SchemaRef{
+		"requests":       openapi3.NewIntegerSchema().WithMin(1).WithMax(1000000).NewRef(),
+		"window_seconds": openapi3.NewIntegerSchema().WithMin(1).WithMax(86400).NewRef(),
+		"unlimited":      openapi3.NewBoolSchema().NewRef(),
+	})
 	problemSchema = object(map[string]*openapi3.SchemaRef{
 		"type":   str("URI of the problem type"),
 		"title":  str("short summary"),
@@ -134,6 +139,8 @@ func openAPIDocument() *openapi3.T {
 		"never_expires":   openapi3.NewBoolSchema().NewRef(),
 		"scopes":          scopesSchema,
 		"metadata":        metadataSchema,
+		"rate_limit":      rateLimitSchema,
+		"ip_allowlist":    openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema()).NewRef(),
 	}, "name")
 	createdSchema := object(map[string]*openapi3.SchemaRef{"key": str("the API key, shown in this response only")}, "key")
 	createdSchema.Value.AllOf = openapi3.SchemaRefs{keySchema}
@@ -178,6 +185,7 @@ func openAPIDocument() *openapi3.T {
 			"name": str("1..100 characters"), "description": str("up to 500 characters"),
 			"scopes": scopesSchema, "metadata": metadataSchema, "enabled": openapi3.NewBoolSchema().NewRef(),
 			"expires_at": openapi3.NewDateTimeSchema().NewRef(),
+			"rate_limit": rateLimitSchema, "ip_allowlist": openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema()).NewRef(),
 		}))}
 	doc.Paths.Set("/v1/keys/{id}", &openapi3.PathItem{
 		Get:    withID(operation("getKey", "Read a key", true, resp{status: 200, desc: "the key", schema: keySchema})),
@@ -192,6 +200,25 @@ func openAPIDocument() *openapi3.T {
 			"grace_period_hours": openapi3.NewIntegerSchema().WithMin(0).WithMax(720).NewRef(),
 		}))}
 	doc.Paths.Set("/v1/keys/{id}/rotate", &openapi3.PathItem{Post: rotateOp})
+
+	totals := object(map[string]*openapi3.SchemaRef{
+		"success": openapi3.NewIntegerSchema().NewRef(),
+		"denied":  openapi3.NewObjectSchema().WithAdditionalProperties(openapi3.NewIntegerSchema()).NewRef(),
+	}, "success", "denied")
+	dayUsage := object(map[string]*openapi3.SchemaRef{"date": openapi3.NewStringSchema().WithFormat("date").NewRef()}, "date")
+	dayUsage.Value.AllOf = openapi3.SchemaRefs{totals}
+	usageOp := withID(operation("keyUsage", "Usage: exchanges per day and this month, successes and denials by reason", true,
+		resp{status: 200, desc: "counters flushed so far (at most one flush interval behind)", schema: object(map[string]*openapi3.SchemaRef{
+			"key_id":       str(""),
+			"last_used_at": nullable(openapi3.NewDateTimeSchema().NewRef()),
+			"last_used_ip": nullable(str("")),
+			"month":        totals,
+			"period":       totals,
+			"days":         openapi3.NewArraySchema().WithItems(dayUsage.Value).NewRef(),
+		}, "key_id", "month", "period", "days")}, problemResp(400, "days outside 1..90")))
+	usageOp.Parameters = append(usageOp.Parameters, &openapi3.ParameterRef{Value: openapi3.NewQueryParameter("days").
+		WithSchema(openapi3.NewIntegerSchema().WithMin(1).WithMax(90))})
+	doc.Paths.Set("/v1/keys/{id}/usage", &openapi3.PathItem{Get: usageOp})
 
 	auditOp := operation("listAudit", "Audit trail: users see events on their own keys, admins all", true,
 		resp{status: 200, desc: "events, newest first", schema: object(map[string]*openapi3.SchemaRef{
@@ -223,7 +250,8 @@ func openAPIDocument() *openapi3.T {
 			"scope":             str("granted scopes"),
 		}, "access_token", "token_type", "expires_in", "issued_token_type")},
 		resp{status: 400, desc: "malformed request (RFC 6749 error)", schema: oauthErrorSchema},
-		resp{status: 401, desc: "unknown, revoked, expired or disabled key (RFC 6749 invalid_grant)", schema: oauthErrorSchema},
+		resp{status: 401, desc: "unknown, revoked, expired or disabled key, or an address outside its allowlist (RFC 6749 invalid_grant)", schema: oauthErrorSchema},
+		resp{status: 429, desc: "the key's rate limit is exhausted; see Retry-After", schema: oauthErrorSchema},
 		resp{status: 503, desc: "Keycloak or the database unavailable; see Retry-After", schema: oauthErrorSchema})
 	tokenOp.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().
 		WithDescription("the token-exchange form; alternatively send X-API-Key or Authorization: ApiKey with no body").
@@ -243,6 +271,8 @@ func openAPIDocument() *openapi3.T {
 		resp{status: 200, desc: "the process is up"})})
 	doc.Paths.Set("/readyz", &openapi3.PathItem{Get: operation("readyz", "Readiness: database and Keycloak", false,
 		resp{status: 200, desc: "ready"}, resp{status: 503, desc: "a dependency is down; `checks` says which"})})
+	doc.Paths.Set("/metrics", &openapi3.PathItem{Get: operation("metrics", "Prometheus metrics", false,
+		resp{status: 200, desc: "text exposition format"})})
 	doc.Paths.Set("/openapi.json", &openapi3.PathItem{Get: operation("openapi", "This document", false,
 		resp{status: 200, desc: "OpenAPI 3 document"})})
 	return doc

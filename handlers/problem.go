@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
@@ -51,7 +53,8 @@ func writeProblem(c *gin.Context, p problem) {
 
 // errorMiddleware is the one place errors become HTTP answers: handlers call c.Error
 // and return. Only unexpected errors are logged in full; their text never leaves.
-func errorMiddleware(log *zap.Logger) gin.HandlerFunc {
+func (s *server) errorMiddleware() gin.HandlerFunc {
+	log := s.Log
 	return func(c *gin.Context) {
 		c.Next()
 		if len(c.Errors) == 0 || c.Writer.Written() {
@@ -84,6 +87,11 @@ func errorMiddleware(log *zap.Logger) gin.HandlerFunc {
 			c.Header("Retry-After", "5")
 			writeProblem(c, problem{Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
 				Detail: "Keycloak cannot be reached; try again shortly"})
+		case s.databaseDown(c):
+			log.Warn("database unavailable", zap.String("request_id", requestID(c)), zap.Error(err))
+			c.Header("Retry-After", "5")
+			writeProblem(c, problem{Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
+				Detail: "the database cannot be reached; try again shortly"})
 		default:
 			log.Error("internal error", zap.String("request_id", requestID(c)), zap.Error(err))
 			writeProblem(c, problem{Title: "Internal Server Error", Status: http.StatusInternalServerError,
@@ -99,4 +107,15 @@ func forbiddenDetail(err error) string {
 		return msg[i+len(exchange.ErrForbidden.Error())+2:]
 	}
 	return "the caller may not do this"
+}
+
+// databaseDown tells an outage from a bug when an unexpected error reaches the top:
+// if the database does not answer a ping, the caller gets 503, not 500.
+func (s *server) databaseDown(c *gin.Context) bool {
+	if s.Database == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	return s.Database.Ping(ctx) != nil
 }

@@ -40,6 +40,13 @@ type KeyService interface {
 	Update(ctx context.Context, a audit.Actor, id string, p exchange.UpdateKeyParams) (models.Key, error)
 	Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (exchange.Created, error)
 	Delete(ctx context.Context, a audit.Actor, id string) error
+	Usage(ctx context.Context, a audit.Actor, id string, days int) (exchange.KeyUsage, error)
+	RateLimitOf(k models.Key) (requests, windowSeconds int, ok bool)
+}
+
+// HTTPMetrics records one line per request in the metrics (Prometheus in production).
+type HTTPMetrics interface {
+	HTTPRequest(route, method string, status int, d time.Duration)
 }
 
 // AuditLog lists audit events.
@@ -70,9 +77,15 @@ type Config struct {
 	AdminRole        string
 	Audit            AuditLog
 	Provisioning     ProvisioningService // admin routes answer 503 without it
-	Database         Pinger
-	Keycloak         Pinger
-	Clock            func() time.Time
+	// TrustedProxies are the peers (CIDRs or addresses) whose X-Forwarded-For is
+	// believed; the client is then the right-most untrusted entry. Empty: the peer.
+	TrustedProxies []string
+	// Metrics, when set, is served at /metrics; HTTPMetrics counts every request.
+	Metrics     http.Handler
+	HTTPMetrics HTTPMetrics
+	Database    Pinger
+	Keycloak    Pinger
+	Clock       func() time.Time
 }
 
 type server struct {
@@ -95,10 +108,14 @@ func New(cfg Config) *gin.Engine {
 	s := &server{Config: cfg, openAPIJSON: doc}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	// The client address is the socket peer: no proxy header is trusted by default.
-	_ = r.SetTrustedProxies(nil)
+	// The client address is the socket peer unless the peer is a trusted proxy; then
+	// gin takes the right-most untrusted X-Forwarded-For entry.
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		panic("handlers: trusted proxies were validated by configuration: " + err.Error())
+	}
 	r.ContextWithFallback = true
-	r.Use(requestIDMiddleware(), accessLog(cfg.Log), recovery(cfg.Log), limitBody, errorMiddleware(cfg.Log))
+	r.Use(requestIDMiddleware(), accessLog(cfg.Log, cfg.HTTPMetrics), recovery(cfg.Log), limitBody, s.errorMiddleware())
 	r.NoRoute(func(c *gin.Context) {
 		writeProblem(c, problem{Title: "Not Found", Status: http.StatusNotFound, Detail: "no such route"})
 	})
@@ -111,6 +128,9 @@ func New(cfg Config) *gin.Engine {
 	r.GET("/readyz", s.readyz)
 	r.GET("/.well-known/jwks.json", s.jwks)
 	r.GET("/openapi.json", s.openapi)
+	if cfg.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(cfg.Metrics))
+	}
 	r.POST(tokenRoute, s.token)
 
 	v1 := r.Group("/v1", s.authenticate)
@@ -120,6 +140,7 @@ func New(cfg Config) *gin.Engine {
 	v1.PATCH("/keys/:id", s.updateKey)
 	v1.DELETE("/keys/:id", s.deleteKey)
 	v1.POST("/keys/:id/rotate", s.rotateKey)
+	v1.GET("/keys/:id/usage", s.keyUsage)
 	v1.GET("/audit", s.listAudit)
 	s.adminRoutes(v1.Group("", s.requireAdmin))
 	return r
@@ -146,13 +167,16 @@ func requestID(c *gin.Context) string { return c.GetString("request_id") }
 
 // accessLog writes one line per request: the path only (never the query, which may be
 // searched text) and no header, so no key or token reaches a log.
-func accessLog(log *zap.Logger) gin.HandlerFunc {
+func accessLog(log *zap.Logger, m HTTPMetrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
+		}
+		if m != nil {
+			m.HTTPRequest(route, c.Request.Method, c.Writer.Status(), time.Since(start))
 		}
 		fields := []zap.Field{
 			zap.String("request_id", requestID(c)),

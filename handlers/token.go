@@ -4,7 +4,10 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
@@ -65,6 +68,13 @@ func (s *server) token(c *gin.Context) {
 			IssuedTokenType: tokenTypeAccess,
 			Scope:           res.Token.Scope,
 		})
+	case exchange.OutcomeRateLimited:
+		secs := int((res.RetryAfter + time.Second - 1) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		c.Header("Retry-After", strconv.Itoa(secs))
+		oauthFail(c, http.StatusTooManyRequests, "rate_limited", "the key's rate limit is exhausted; retry after "+strconv.Itoa(secs)+" s")
 	case exchange.OutcomeInvalidScope:
 		oauthFail(c, http.StatusBadRequest, "invalid_scope", "the requested scope exceeds the key's scopes")
 	case exchange.OutcomeUnavailable:
@@ -158,6 +168,11 @@ func (s *server) tokenRequest(c *gin.Context) (exchange.Request, bool) {
 		return req, false
 	}
 	req.Scope = form.Get("scope")
+	// gin resolves the client address: the socket peer, or behind a trusted proxy the
+	// right-most untrusted X-Forwarded-For entry.
+	if ip, err := netip.ParseAddr(c.ClientIP()); err == nil {
+		req.ClientIP = ip.Unmap()
+	}
 	return req, true
 }
 

@@ -43,6 +43,9 @@ type Config struct {
 	ClientID     string // Keyward's own confidential client
 	ClientSecret string
 	Timeout      time.Duration // per outbound call
+	// Issuer is the realm's `iss` when Keycloak's public hostname differs from BaseURL
+	// (e.g. Keyward reaches it on an internal address); default BaseURL/realms/Realm.
+	Issuer string
 }
 
 // Client talks to one realm as Keyward's confidential client.
@@ -50,7 +53,8 @@ type Client struct {
 	cfg    Config
 	admin  *gocloak.GoCloak
 	http   *http.Client
-	issuer string
+	issuer string // what tokens carry as iss; assertions name it as aud
+	realm  string // where Keyward reaches the realm
 
 	mu          sync.Mutex
 	adminToken  string
@@ -67,11 +71,16 @@ func New(cfg Config) *Client {
 	admin.RestyClient().SetTimeout(cfg.Timeout)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
+	realm := cfg.BaseURL + "/realms/" + url.PathEscape(cfg.Realm)
+	if cfg.Issuer == "" {
+		cfg.Issuer = realm
+	}
 	return &Client{
 		cfg:    cfg,
 		admin:  admin,
 		http:   &http.Client{Timeout: cfg.Timeout, Transport: transport},
-		issuer: cfg.BaseURL + "/realms/" + url.PathEscape(cfg.Realm),
+		issuer: strings.TrimRight(cfg.Issuer, "/"),
+		realm:  realm,
 	}
 }
 
@@ -79,14 +88,14 @@ func New(cfg Config) *Client {
 func (c *Client) Issuer() string { return c.issuer }
 
 // TokenEndpoint is the realm's OAuth 2.0 token endpoint.
-func (c *Client) TokenEndpoint() string { return c.issuer + "/protocol/openid-connect/token" }
+func (c *Client) TokenEndpoint() string { return c.realm + "/protocol/openid-connect/token" }
 
 // CertsURL is the realm's JWKS.
-func (c *Client) CertsURL() string { return c.issuer + "/protocol/openid-connect/certs" }
+func (c *Client) CertsURL() string { return c.realm + "/protocol/openid-connect/certs" }
 
 // Ping checks that the realm answers its discovery document.
 func (c *Client) Ping(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.issuer+"/.well-known/openid-configuration", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.realm+"/.well-known/openid-configuration", nil)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,14 @@ type Key struct {
 	// key keeps working until GraceUntil, which also caps its ExpiresAt.
 	RotatedTo  *string `gorm:"size:36"`
 	GraceUntil *time.Time
+	// LastUsedIP is the client address of the last successful exchange.
+	LastUsedIP string `gorm:"not null;default:''"`
+	// Rate limit: RateLimitRequests per RateLimitWindowSeconds. 0/0 means the
+	// configured default; RateLimitRequests < 0 means unlimited.
+	RateLimitRequests      int `gorm:"not null;default:0"`
+	RateLimitWindowSeconds int `gorm:"not null;default:0"`
+	// IPAllowlist is a space-separated list of CIDRs; empty allows every address.
+	IPAllowlist string `gorm:"not null;default:''"`
 }
 
 // TableName fixes the table name so that renaming the type never migrates data.

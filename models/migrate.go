@@ -5,6 +5,7 @@ func migrated() []any {
 	return []any{
 		&Key{},
 		&AuditEvent{},
+		&UsageCount{},
 		&Consumer{},
 		&ConsumerACLGroup{},
 		&Client{},

@@ -133,9 +133,6 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 	if err := s.insertPending(ctx, &row, cons.Name, in.ClientID == ""); err != nil {
 		return CreatedClient{}, err
 	}
-	if row.Name == "" {
-		row.Name = row.ClientID
-	}
 	u := &undo{log: s.cfg.Log}
 	u.push("delete pending row", func(ctx context.Context) error { return s.store.DeleteClient(ctx, row.ID) })
 	fail := func(err error) (CreatedClient, error) {
@@ -178,11 +175,16 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 }
 
 // insertPending stores the pending row, generating a client_id when asked: the
-// consumer's name and a random suffix, retried on the rare collision.
+// consumer's name and a random suffix, retried on the rare collision. A client without
+// a name is named by its client_id.
 func (s *Service) insertPending(ctx context.Context, row *models.Client, consumerName string, generate bool) error {
+	defaultName := row.Name == ""
 	for attempt := 0; ; attempt++ {
 		if generate {
 			row.ClientID = generateClientID(consumerName)
+		}
+		if defaultName {
+			row.Name = row.ClientID
 		}
 		err := s.store.CreateClient(ctx, row)
 		switch {

@@ -301,7 +301,8 @@ func TestClients_Create_ServiceAccountInConsumerGroups_SecretOnlyInAnswer(t *tes
 		t.Fatalf("keycloak client %+v", info)
 	}
 	got, err := e.svc.Client(ctx, created.ID)
-	if err != nil || got.ClientID != created.ClientID || got.KeycloakID != info.ID {
+	if err != nil || got.ClientID != created.ClientID || got.KeycloakID != info.ID || got.Name != created.ClientID ||
+		info.Name != created.ClientID {
 		t.Fatalf("get %+v %v", got, err)
 	}
 	for _, ev := range e.audits(t) {

@@ -20,6 +20,7 @@ cleanup() {
   fi
   scripts/keycloak.sh stop || true
   scripts/pg.sh stop || true
+  scripts/redis.sh stop || true
 }
 trap cleanup EXIT
 
@@ -33,6 +34,8 @@ go vet ./...
 echo "== starting PostgreSQL and Keycloak"
 scripts/pg.sh start
 KEYWARD_TEST_DATABASE_URL="$(scripts/pg.sh url)"
+scripts/redis.sh start >/dev/null          # its URL holds a password: not printed
+KEYWARD_TEST_REDIS_URL="$(scripts/redis.sh url)"
 scripts/keycloak.sh start
 scripts/keycloak.sh wait
 
@@ -59,7 +62,7 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 
-export KEYWARD_TEST_DATABASE_URL
+export KEYWARD_TEST_DATABASE_URL KEYWARD_TEST_REDIS_URL
 export KEYWARD_TEST_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT"
 export KEYWARD_TEST_KEYWARD_URL="$KEYWARD_PUBLIC_URL"
 export KEYWARD_TEST_PUBLIC_URL="$KEYWARD_PUBLIC_URL"

@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -15,24 +17,38 @@ import (
 // Config is Keyward's configuration: KEYWARD_* environment variables, overridable by
 // flags of the same name in lower case with dashes (KEYWARD_LISTEN_ADDR → -listen-addr).
 type Config struct {
-	ListenAddr       string
-	PublicURL        string
-	DatabaseURL      string
-	DataDir          string
-	KeycloakURL      string
-	Realm            string
-	ClientID         string
-	ClientSecret     string
-	IdPAlias         string
-	AdminRole        string
-	ACLParentGroup   string
-	Audience         string
-	KeyPepper        string
-	SigningKeyFile   string
-	KeycloakTimeout  time.Duration
-	LastUsedInterval time.Duration
-	LogLevel         string
-	LogFormat        string
+	ListenAddr      string
+	PublicURL       string
+	DatabaseURL     string
+	DataDir         string
+	KeycloakURL     string
+	KeycloakIssuer  string
+	Realm           string
+	ClientID        string
+	ClientSecret    string
+	IdPAlias        string
+	AdminRole       string
+	ACLParentGroup  string
+	Audience        string
+	KeyPepper       string
+	SigningKeyFile  string
+	KeycloakTimeout time.Duration
+	UsageInterval   time.Duration
+	RateWindow      time.Duration
+	CacheMargin     time.Duration
+
+	RateRequestsRaw   string
+	RateRequests      int
+	AllowUnlimited    bool
+	allowUnlimitedRaw string
+	RateBackend       string
+	RedisURL          string
+	TrustedProxies    []string
+	trustedRaw        string
+	TokenCache        bool
+	tokenCacheRaw     string
+	LogLevel          string
+	LogFormat         string
 }
 
 // flagHelp: -h was given and usage printed; exit 0.
@@ -51,6 +67,7 @@ func (c *Config) settings() []setting {
 		{"KEYWARD_DATA_DIR", "keyward-data", "directory for the SQLite file, the signing key and the pepper", &c.DataDir},
 		{"KEYWARD_KEYCLOAK_URL", "http://127.0.0.1:8180", "Keycloak base URL", &c.KeycloakURL},
 		{"KEYWARD_REALM", "keyward", "Keycloak realm", &c.Realm},
+		{"KEYWARD_KEYCLOAK_ISSUER", "", "the realm's issuer when Keycloak's public hostname differs from KEYWARD_KEYCLOAK_URL (default <keycloak url>/realms/<realm>)", &c.KeycloakIssuer},
 		{"KEYWARD_CLIENT_ID", "keyward", "Keyward's confidential client in the realm", &c.ClientID},
 		{"KEYWARD_CLIENT_SECRET", "", "secret of that client (required)", &c.ClientSecret},
 		{"KEYWARD_IDP_ALIAS", "keyward", "alias of the realm's jwt-authorization-grant identity provider that trusts Keyward", &c.IdPAlias},
@@ -61,6 +78,12 @@ func (c *Config) settings() []setting {
 		{"KEYWARD_SIGNING_KEY_FILE", "", "PEM file of the assertion-signing key (default: <data dir>/signing-key.pem, created if absent)", &c.SigningKeyFile},
 		{"KEYWARD_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
 		{"KEYWARD_LOG_FORMAT", "json", "json or console", &c.LogFormat},
+		{"KEYWARD_RATE_LIMIT_REQUESTS", "600", "default rate limit of keys without their own: requests per KEYWARD_RATE_LIMIT_WINDOW (0 = unlimited, only with KEYWARD_ALLOW_UNLIMITED)", &c.RateRequestsRaw},
+		{"KEYWARD_ALLOW_UNLIMITED", "false", "whether keys may be unlimited (true/false)", &c.allowUnlimitedRaw},
+		{"KEYWARD_RATE_LIMIT_BACKEND", "memory", "memory (one replica) or redis (the limit holds across replicas)", &c.RateBackend},
+		{"KEYWARD_REDIS_URL", "", "redis://… for the redis rate-limit backend", &c.RedisURL},
+		{"KEYWARD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed", &c.trustedRaw},
+		{"KEYWARD_TOKEN_CACHE", "false", "reuse a key's Keycloak token until the margin before it expires (true/false)", &c.tokenCacheRaw},
 	}
 }
 
@@ -73,7 +96,9 @@ type durationSetting struct {
 func (c *Config) durations() []durationSetting {
 	return []durationSetting{
 		{"KEYWARD_KEYCLOAK_TIMEOUT", "10s", "timeout of each call to Keycloak", time.Millisecond, 5 * time.Minute, &c.KeycloakTimeout},
-		{"KEYWARD_LAST_USED_INTERVAL", "10s", "how often last-use times are written (a crash loses at most one interval)", 100 * time.Millisecond, time.Hour, &c.LastUsedInterval},
+		{"KEYWARD_USAGE_FLUSH_INTERVAL", "10s", "how often usage counts and last-use times are written (a crash loses at most one interval)", 100 * time.Millisecond, time.Hour, &c.UsageInterval},
+		{"KEYWARD_RATE_LIMIT_WINDOW", "1m", "window of the default rate limit", time.Second, 24 * time.Hour, &c.RateWindow},
+		{"KEYWARD_TOKEN_CACHE_MARGIN", "30s", "a cached token is not served when it has less than this left", 0, time.Hour, &c.CacheMargin},
 	}
 }
 
@@ -126,6 +151,10 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	checkURL("KEYWARD_PUBLIC_URL", c.PublicURL, "http", "https")
 	checkURL("KEYWARD_KEYCLOAK_URL", c.KeycloakURL, "http", "https")
+	if c.KeycloakIssuer != "" {
+		checkURL("KEYWARD_KEYCLOAK_ISSUER", c.KeycloakIssuer, "http", "https")
+		c.KeycloakIssuer = strings.TrimRight(c.KeycloakIssuer, "/")
+	}
 	c.KeycloakURL = strings.TrimRight(c.KeycloakURL, "/")
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL)
@@ -158,6 +187,46 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if !contains([]string{"json", "console"}, c.LogFormat) {
 		bad("KEYWARD_LOG_FORMAT %q must be json or console", c.LogFormat)
+	}
+	if n, err := strconv.Atoi(c.RateRequestsRaw); err != nil || n < 0 || n > 1_000_000 {
+		bad("KEYWARD_RATE_LIMIT_REQUESTS %q must be a whole number between 0 and 1000000", c.RateRequestsRaw)
+	} else {
+		c.RateRequests = n
+	}
+	for _, b := range []struct {
+		name, raw string
+		dst       *bool
+	}{{"KEYWARD_ALLOW_UNLIMITED", c.allowUnlimitedRaw, &c.AllowUnlimited}, {"KEYWARD_TOKEN_CACHE", c.tokenCacheRaw, &c.TokenCache}} {
+		v, err := strconv.ParseBool(b.raw)
+		if err != nil {
+			bad("%s %q must be true or false", b.name, b.raw)
+		}
+		*b.dst = v
+	}
+	if c.RateRequests == 0 && !c.AllowUnlimited && c.RateRequestsRaw == "0" {
+		bad("KEYWARD_RATE_LIMIT_REQUESTS is 0 (unlimited) but KEYWARD_ALLOW_UNLIMITED is false")
+	}
+	switch c.RateBackend {
+	case "memory":
+	case "redis":
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("KEYWARD_REDIS_URL must be a redis:// or rediss:// URL when KEYWARD_RATE_LIMIT_BACKEND is redis")
+		}
+	default:
+		bad("KEYWARD_RATE_LIMIT_BACKEND %q must be memory or redis", c.RateBackend)
+	}
+	for _, p := range strings.Split(c.trustedRaw, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad("KEYWARD_TRUSTED_PROXIES entry %q is not a CIDR or an address", p)
+				continue
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 	if c.SigningKeyFile == "" && c.DataDir != "" {
 		c.SigningKeyFile = filepath.Join(c.DataDir, "signing-key.pem")

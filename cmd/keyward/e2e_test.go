@@ -54,23 +54,30 @@ type running struct {
 // startApp serves a fully wired Keyward on a free loopback port.
 func startApp(t *testing.T, kc *kctest.Env, databaseURL string) *running {
 	t.Helper()
+	return startAppWith(t, kc, map[string]string{"KEYWARD_DATABASE_URL": databaseURL})
+}
+
+// startAppWith starts the app with settings overriding the test defaults.
+func startAppWith(t *testing.T, kc *kctest.Env, overrides map[string]string) *running {
+	t.Helper()
 	if kc.SigningKeyFile == "" {
 		t.Fatal("KEYWARD_TEST_SIGNING_KEY_FILE is not set: run `make test`")
 	}
-	cfg, err := loadConfig(nil, func(k string) string {
-		return map[string]string{
-			"KEYWARD_LISTEN_ADDR":      "127.0.0.1:0",
-			"KEYWARD_PUBLIC_URL":       kc.PublicURL,
-			"KEYWARD_KEYCLOAK_URL":     kc.URL,
-			"KEYWARD_REALM":            kc.Realm,
-			"KEYWARD_CLIENT_ID":        kc.ClientID,
-			"KEYWARD_CLIENT_SECRET":    kc.ClientSecret,
-			"KEYWARD_DATABASE_URL":     databaseURL,
-			"KEYWARD_DATA_DIR":         t.TempDir(),
-			"KEYWARD_SIGNING_KEY_FILE": kc.SigningKeyFile,
-			"KEYWARD_LOG_LEVEL":        "debug",
-		}[k]
-	})
+	settings := map[string]string{
+		"KEYWARD_LISTEN_ADDR":      "127.0.0.1:0",
+		"KEYWARD_PUBLIC_URL":       kc.PublicURL,
+		"KEYWARD_KEYCLOAK_URL":     kc.URL,
+		"KEYWARD_REALM":            kc.Realm,
+		"KEYWARD_CLIENT_ID":        kc.ClientID,
+		"KEYWARD_CLIENT_SECRET":    kc.ClientSecret,
+		"KEYWARD_DATA_DIR":         t.TempDir(),
+		"KEYWARD_SIGNING_KEY_FILE": kc.SigningKeyFile,
+		"KEYWARD_LOG_LEVEL":        "debug",
+	}
+	for k, v := range overrides {
+		settings[k] = v
+	}
+	cfg, err := loadConfig(nil, func(k string) string { return settings[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -21,8 +22,10 @@ import (
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/handlers"
 	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/metrics"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
+	"github.com/keyward/keyward/ratelimit"
 )
 
 func main() {
@@ -64,11 +67,11 @@ func newLogger(cfg Config) (*zap.Logger, error) {
 
 // app is Keyward wired up: what main serves and what end-to-end tests drive.
 type app struct {
-	handler  http.Handler
-	store    *models.Store
-	lastUsed *exchange.LastUsed
-	cancel   context.CancelFunc
-	done     chan struct{}
+	handler http.Handler
+	store   *models.Store
+	usage   *exchange.Usage
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // Close stops the background work (flushing last-use times once more) and the store.
@@ -115,6 +118,7 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 		Timeout:      cfg.KeycloakTimeout,
+		Issuer:       cfg.KeycloakIssuer,
 	})
 	signer, err := exchange.NewSigner(priv, cfg.PublicURL, kc.Issuer(), time.Now)
 	if err != nil {
@@ -131,7 +135,20 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 	}
 	minter := exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias)
 	recorder := audit.NewRecorder(store, log, time.Now)
-	lastUsed := exchange.NewLastUsed(store, log, cfg.LastUsedInterval)
+	usage := exchange.NewUsage(store, log, cfg.UsageInterval)
+	limits := exchange.LimitPolicy{
+		Default:        ratelimit.Limit{Requests: cfg.RateRequests, Window: cfg.RateWindow},
+		AllowUnlimited: cfg.AllowUnlimited,
+	}
+	limiter, closeLimiter, err := newLimiter(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var cache *exchange.TokenCache
+	if cfg.TokenCache {
+		cache = exchange.NewTokenCache(cfg.CacheMargin, 0)
+	}
+	m := metrics.New()
 	prov, err := provisioning.New(kc, store, provisioning.Config{
 		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, Log: log, Audit: recorder,
 	})
@@ -140,10 +157,19 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	h := handlers.New(handlers.Config{
-		Log:              log,
-		Verifier:         verifier,
-		Keys:             exchange.NewKeys(store, hasher, minter, kc, recorder, time.Now),
-		Exchanger:        exchange.NewExchanger(store, hasher, minter, lastUsed, time.Now),
+		Log:      log,
+		Verifier: verifier,
+		Keys: exchange.NewKeys(exchange.KeysConfig{
+			Store: store, Hasher: hasher, Minter: minter, Users: kc, Audit: recorder,
+			Limits: limits, Cache: cache, Usage: store,
+		}),
+		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{
+			Keys: store, Hasher: hasher, Minter: minter, Usage: usage,
+			Limiter: limiter, Limits: limits, Cache: cache, Observe: m,
+		}),
+		TrustedProxies:   cfg.TrustedProxies,
+		Metrics:          m.Handler(),
+		HTTPMetrics:      m,
 		Audit:            store,
 		JWKS:             signer.PublicKeys(),
 		ExchangeClientID: cfg.ClientID,
@@ -157,10 +183,11 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		lastUsed.Run(bg)
+		usage.Run(bg)
+		closeLimiter()
 	}()
 	go prov.ReconcileLoop(bg, time.Minute)
-	return &app{handler: h, store: store, lastUsed: lastUsed, cancel: cancel, done: done}, nil
+	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done}, nil
 }
 
 func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
@@ -197,4 +224,27 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// newLimiter builds the configured rate-limit backend; the returned func releases it.
+func newLimiter(ctx context.Context, cfg Config) (exchange.Limiter, func(), error) {
+	if cfg.RateBackend != "redis" {
+		return ratelimit.NewMemory(time.Now), func() {}, nil
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, errors.New("KEYWARD_REDIS_URL is not a valid redis URL")
+	}
+	// Bounded calls: a slow Redis must not hold an exchange (go-redis ignores context
+	// deadlines unless told to honour them).
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
+	opts.ContextTimeoutEnabled = true
+	client := redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		_ = client.Close()
+		return nil, nil, fmt.Errorf("redis for rate limits: %w", err)
+	}
+	return ratelimit.NewRedis(client, "keyward:rl:"), func() { _ = client.Close() }, nil
 }

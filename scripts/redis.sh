@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# A throw-away Redis for tests, from Debian's redis-server (installed with apt-get when
+# missing and we are root), in a temporary directory, on a free port of 127.0.0.1 only,
+# with a random password and no persistence. Never use it for data you want to keep.
+#
+#   scripts/redis.sh start    start (or find running) and print its redis:// URL
+#   scripts/redis.sh url      print the URL of the running server
+#   scripts/redis.sh stop     stop what start started and remove its directory
+#
+# Environment: KEYWARD_RUN_DIR (state), KEYWARD_REDIS_PORT (fixed port instead of a
+# free one).
+set -euo pipefail
+
+run_dir="${KEYWARD_RUN_DIR:-${TMPDIR:-/tmp}/keyward-run-$(id -u)}"
+state="$run_dir/redis"       # files: dir, port, pid, password
+marker=".keyward-redis"      # proves a directory is ours before rm -rf
+timeout=15
+# Tests lease one logical database each (internal/redistest): room for many at once.
+databases=256
+
+say() { echo "redis.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+url_for() { echo "redis://default:$2@127.0.0.1:$1/0"; }
+
+# running succeeds when the recorded server is alive and works in our directory, so
+# that a recycled pid never makes us stop someone else's process.
+running() {
+  [ -f "$state/pid" ] && [ -f "$state/dir" ] || return 1
+  local pid dir
+  pid="$(cat "$state/pid")" dir="$(cat "$state/dir")"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$dir" ]
+}
+
+# remove_dir deletes a server directory only if start made it.
+remove_dir() {
+  local dir="$1"
+  if [ -n "$dir" ] && [ -f "$dir/$marker" ]; then
+    rm -rf -- "$dir"
+  fi
+}
+
+free_port() {
+  local p
+  if p="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)" &&
+    [[ "$p" =~ ^[0-9]+$ ]]; then
+    echo "$p"
+    return
+  fi
+  # No python3: probe random high ports; a refused connection means free.
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  die "no free port found on 127.0.0.1"
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null && return
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    say "installing redis-server with apt-get"
+    # Debian's package may start a system service on 6379 where systemd runs; we
+    # neither use nor stop it.
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null ||
+      die "apt-get install redis-server failed"
+  fi
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+    die "redis-server and redis-cli are not on PATH (install them, e.g. apt-get install redis-server)"
+}
+
+# cli runs redis-cli against our server; the password travels in the environment, not
+# on the command line where ps shows it.
+cli() {
+  REDISCLI_AUTH="$(cat "$state/password")" redis-cli -h 127.0.0.1 -p "$(cat "$state/port")" "$@"
+}
+
+cmd_start() {
+  if running; then
+    url_for "$(cat "$state/port")" "$(cat "$state/password")"
+    return
+  fi
+  # Left over from a server that died: clear it before starting afresh.
+  if [ -d "$state" ]; then
+    [ -f "$state/dir" ] && remove_dir "$(cat "$state/dir")"
+    rm -rf -- "$state"
+  fi
+  ensure_redis
+  mkdir -p "$state"
+  chmod 700 "$state"
+
+  local dir password
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/keyward-redis.XXXXXX")"
+  touch "$dir/$marker"
+  echo "$dir" >"$state/dir"
+  password="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  (umask 077 && echo "$password" >"$state/password")
+
+  local attempt port pid
+  for attempt in 1 2 3; do
+    port="${KEYWARD_REDIS_PORT:-$(free_port)}"
+    [[ "$port" =~ ^[0-9]+$ ]] || die "no usable port (KEYWARD_REDIS_PORT='${KEYWARD_REDIS_PORT:-}')"
+    echo "$port" >"$state/port"
+    # The config file holds the password: readable by us only. Persistence off (no RDB,
+    # no AOF): the data is thrown away. Loopback only, no Unix socket.
+    (umask 077 && cat >"$dir/redis.conf" <<EOF
+bind 127.0.0.1
+port $port
+protected-mode yes
+requirepass $password
+databases $databases
+save ""
+appendonly no
+dir $dir
+daemonize yes
+pidfile $dir/redis.pid
+logfile $dir/redis.log
+EOF
+    )
+    rm -f "$dir/redis.pid"
+    if redis-server "$dir/redis.conf" >>"$dir/start.log" 2>&1; then
+      for _ in $(seq 1 "$((timeout * 10))"); do
+        if [ -s "$dir/redis.pid" ] && [ "$(cli ping 2>/dev/null)" = "PONG" ]; then
+          pid="$(cat "$dir/redis.pid")"
+          echo "$pid" >"$state/pid"
+          say "Redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/') on 127.0.0.1:$port (pid $pid), files in $dir"
+          url_for "$port" "$password"
+          return
+        fi
+        # Daemonized, then died (e.g. the port was taken): no point waiting.
+        if [ -s "$dir/redis.pid" ] && ! kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
+          break
+        fi
+        grep -q "Address already in use" "$dir/redis.log" 2>/dev/null && break
+        sleep 0.1
+      done
+    fi
+    # Somebody took the port between picking and binding: try another one.
+    if [ -z "${KEYWARD_REDIS_PORT:-}" ] && grep -q "Address already in use" "$dir/redis.log" 2>/dev/null; then
+      say "port $port taken, retrying ($attempt)"
+      : >"$dir/redis.log"
+      continue
+    fi
+    break
+  done
+  say "Redis failed to start (waited at most ${timeout}s); log tail:"
+  tail -n 30 "$dir/start.log" "$dir/redis.log" >&2 2>/dev/null || true
+  # It may still be coming up: stop it before removing its files.
+  if [ -s "$dir/redis.pid" ]; then
+    pid="$(cat "$dir/redis.pid")"
+    [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$dir" ] && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  remove_dir "$dir"; rm -rf -- "$state"
+  exit 1
+}
+
+cmd_url() {
+  running || die "not running (start it with: bash scripts/redis.sh start)"
+  url_for "$(cat "$state/port")" "$(cat "$state/password")"
+}
+
+cmd_stop() {
+  if [ ! -d "$state" ]; then
+    say "not running"
+    return
+  fi
+  local dir pid=""
+  dir="$(cat "$state/dir" 2>/dev/null || true)"
+  if running; then
+    pid="$(cat "$state/pid")"
+    # NOSAVE: nothing to keep. If the server does not answer, TERM, then KILL.
+    cli shutdown nosave >/dev/null 2>&1 || true
+    local i
+    for i in $(seq 1 "$((timeout * 10))"); do
+      kill -0 "$pid" 2>/dev/null || break
+      ((i == 50)) && kill -TERM "$pid" 2>/dev/null || true
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.2
+    fi
+    kill -0 "$pid" 2>/dev/null && die "redis-server $pid still running; $dir kept"
+  fi
+  remove_dir "$dir"
+  rm -rf -- "$state"
+  say "stopped${pid:+ (pid $pid)}, removed ${dir:-nothing}"
+}
+
+case "${1:-}" in
+start) cmd_start ;;
+stop) cmd_stop ;;
+url) cmd_url ;;
+*) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+esac
