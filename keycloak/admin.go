@@ -7,10 +7,8 @@ package keycloak
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -474,39 +472,20 @@ func (c *Client) RemoveUserFromGroup(ctx context.Context, userID, groupID string
 // ErrInvalidClient when Keycloak refuses the client (unknown, disabled, wrong secret).
 // Neither the secret nor Keycloak's body goes into an error.
 func (c *Client) ClientCredentialsGrant(ctx context.Context, clientID, secret string) (Token, error) {
-	form := url.Values{
+	tr, status, err := c.postToken(ctx, url.Values{
 		"grant_type":    {"client_credentials"},
 		"client_id":     {clientID},
 		"client_secret": {secret},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenEndpoint(), strings.NewReader(form.Encode()))
+	})
 	if err != nil {
 		return Token{}, fmt.Errorf("client credentials grant: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return Token{}, fmt.Errorf("%w: token endpoint: %v", ErrUnavailable, redactURLError(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return Token{}, fmt.Errorf("%w: read token response: %v", ErrUnavailable, err)
-	}
-	if resp.StatusCode >= 500 {
-		return Token{}, fmt.Errorf("%w: token endpoint answered %d", ErrUnavailable, resp.StatusCode)
-	}
-	var tr tokenResponse
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return Token{}, fmt.Errorf("client credentials grant: token endpoint answered %d with a body that is not JSON", resp.StatusCode)
-	}
-	if resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
+	if status != http.StatusOK || tr.AccessToken == "" {
 		switch tr.Error {
 		case "invalid_client", "unauthorized_client":
 			return Token{}, fmt.Errorf("%w: %s", ErrInvalidClient, tr.Error)
 		}
-		return Token{}, fmt.Errorf("client credentials grant: token endpoint answered %d: %s", resp.StatusCode, tr.Error)
+		return Token{}, fmt.Errorf("client credentials grant: token endpoint answered %d: %s", status, tr.Error)
 	}
 	return Token{AccessToken: tr.AccessToken, ExpiresIn: tr.ExpiresIn, Scope: tr.Scope}, nil
 }

@@ -139,29 +139,11 @@ func (c *Client) JWTBearerGrant(ctx context.Context, assertion, scope string) (T
 	if scope != "" {
 		form.Set("scope", scope)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenEndpoint(), strings.NewReader(form.Encode()))
+	tr, status, err := c.postToken(ctx, form)
 	if err != nil {
 		return Token{}, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return Token{}, fmt.Errorf("%w: token endpoint: %v", ErrUnavailable, redactURLError(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return Token{}, fmt.Errorf("%w: read token response: %v", ErrUnavailable, err)
-	}
-	if resp.StatusCode >= 500 {
-		return Token{}, fmt.Errorf("%w: token endpoint answered %d", ErrUnavailable, resp.StatusCode)
-	}
-	var tr tokenResponse
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return Token{}, fmt.Errorf("token endpoint answered %d with a body that is not JSON", resp.StatusCode)
-	}
-	if resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
+	if status != http.StatusOK || tr.AccessToken == "" {
 		switch tr.Error {
 		case "invalid_grant":
 			return Token{}, fmt.Errorf("%w: %s", ErrInvalidGrant, tr.ErrorDescription)
@@ -169,9 +151,38 @@ func (c *Client) JWTBearerGrant(ctx context.Context, assertion, scope string) (T
 			return Token{}, fmt.Errorf("%w: %s", ErrInvalidScope, tr.ErrorDescription)
 		}
 		// invalid_client, unauthorized_client…: Keyward itself is misconfigured.
-		return Token{}, fmt.Errorf("token endpoint answered %d: %s: %s", resp.StatusCode, tr.Error, tr.ErrorDescription)
+		return Token{}, fmt.Errorf("token endpoint answered %d: %s: %s", status, tr.Error, tr.ErrorDescription)
 	}
 	return Token{AccessToken: tr.AccessToken, ExpiresIn: tr.ExpiresIn, Scope: tr.Scope}, nil
+}
+
+// postToken posts a form to the realm's token endpoint and decodes the JSON answer.
+// Transport failures and 5xx wrap ErrUnavailable; the form (secrets, assertions) never
+// goes into an error.
+func (c *Client) postToken(ctx context.Context, form url.Values) (tokenResponse, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenEndpoint(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return tokenResponse{}, 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return tokenResponse{}, 0, fmt.Errorf("%w: token endpoint: %v", ErrUnavailable, redactURLError(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return tokenResponse{}, 0, fmt.Errorf("%w: read token response: %v", ErrUnavailable, err)
+	}
+	if resp.StatusCode >= 500 {
+		return tokenResponse{}, 0, fmt.Errorf("%w: token endpoint answered %d", ErrUnavailable, resp.StatusCode)
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return tokenResponse{}, 0, fmt.Errorf("token endpoint answered %d with a body that is not JSON", resp.StatusCode)
+	}
+	return tr, resp.StatusCode, nil
 }
 
 // EnsureFederatedLink links the user to the identity provider alias under linkedID,
