@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -183,10 +184,16 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prov.ReconcileLoop(bg, time.Minute)
+		}()
 		usage.Run(bg)
+		wg.Wait()
 		closeLimiter()
 	}()
-	go prov.ReconcileLoop(bg, time.Minute)
 	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done}, nil
 }
 
