@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -185,6 +186,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Run("Scopes_NarrowedNeverWidened", func(t *testing.T) { testScopes(t, app) })
 			t.Run("RefusedKeys_OneAnswer", func(t *testing.T) { testRefusedKeysAlike(t, app) })
 			t.Run("Rotation_50Parallel_OneWins", func(t *testing.T) { testRotationRace(t, app) })
+			t.Run("Metrics_CountExchangesWithoutIdentifiers", func(t *testing.T) { testMetrics(t, app) })
 			t.Run("LogsHoldNoSecret", func(t *testing.T) { testLogsClean(t, app) })
 		})
 	}
@@ -526,5 +528,28 @@ func testRotationRace(t *testing.T, app *running) {
 	}
 	if n != 2 {
 		t.Fatalf("%d keys named race after the race, want the old and the new", n)
+	}
+}
+
+func testMetrics(t *testing.T, app *running) {
+	resp, err := http.Get(app.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	text := string(raw)
+	issued := regexp.MustCompile(`(?m)^keyward_exchanges_total\{outcome="issued"\} ([0-9.e+]+)$`).FindStringSubmatch(text)
+	if resp.StatusCode != 200 || issued == nil || issued[1] == "0" {
+		t.Fatalf("/metrics: %d, issued exchanges %v", resp.StatusCode, issued)
+	}
+	for _, want := range []string{"keyward_keycloak_request_duration_seconds_bucket", `keyward_exchange_denials_total{reason="malformed"}`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	alice := app.kc.UserID(t, "alice")
+	if strings.Contains(text, alice) || strings.Contains(text, "kw_live_") || strings.Contains(text, "kw_test_") {
+		t.Fatal("/metrics holds a user id or a key")
 	}
 }
