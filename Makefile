@@ -27,3 +27,8 @@ vet:
 
 clean:
 	rm -rf bin keyward-data
+
+# Keyward's exchange vs Keycloak's token endpoint (README "Performance"); ≤ 3 min.
+.PHONY: bench
+bench:
+	@scripts/bench.sh

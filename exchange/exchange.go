@@ -53,9 +53,9 @@ type Result struct {
 	Err        error
 }
 
-// KeyFinder looks keys up by their public part.
+// KeyFinder looks keys up by their public part, with the fields the exchange checks.
 type KeyFinder interface {
-	KeyByLookupID(ctx context.Context, lookupID string) (models.Key, error)
+	KeyForExchange(ctx context.Context, lookupID string) (models.Key, error)
 }
 
 // TokenMinter obtains a token issued by Keycloak for a key's owner: the one place that
@@ -145,7 +145,7 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	if err != nil {
 		return Result{Outcome: OutcomeMalformed}
 	}
-	key, err := e.cfg.Keys.KeyByLookupID(ctx, parsed.LookupID)
+	key, err := e.cfg.Keys.KeyForExchange(ctx, parsed.LookupID)
 	if errors.Is(err, models.ErrNotFound) {
 		return Result{Outcome: OutcomeUnknownKey}
 	}

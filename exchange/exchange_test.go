@@ -14,14 +14,14 @@ import (
 // failingFinder fails the test when the exchange touches the store.
 type failingFinder struct{ t *testing.T }
 
-func (f failingFinder) KeyByLookupID(context.Context, string) (models.Key, error) {
+func (f failingFinder) KeyForExchange(context.Context, string) (models.Key, error) {
 	f.t.Fatal("the store was consulted for a key that fails its checksum")
 	return models.Key{}, nil
 }
 
 type mapFinder map[string]models.Key
 
-func (m mapFinder) KeyByLookupID(_ context.Context, id string) (models.Key, error) {
+func (m mapFinder) KeyForExchange(_ context.Context, id string) (models.Key, error) {
 	k, ok := m[id]
 	if !ok {
 		return models.Key{}, models.ErrNotFound

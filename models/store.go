@@ -33,6 +33,9 @@ const (
 	backendSQLite   = "sqlite"
 	backendPostgres = "postgres"
 
+	// maxConns bounds the connection pool, and as many connections stay idle (Open).
+	maxConns = 16
+
 	// defaultSQLitePath is used when no database is configured.
 	defaultSQLitePath = "data/keyward.db"
 )
@@ -41,6 +44,8 @@ const (
 type Store struct {
 	db      *gorm.DB
 	backend string
+	// keyForExchange is KeyForExchange's statement, in the backend's placeholders.
+	keyForExchange string
 }
 
 // Open connects to the database named by dsn and migrates its schema.
@@ -81,6 +86,13 @@ func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)
 	}
+	// As many idle connections as open ones: database/sql keeps 2 idle by default, so
+	// with more concurrent requests it closes and reopens connections all the time; a
+	// SQLite open re-runs the PRAGMAs and re-reads the schema, a PostgreSQL one starts a
+	// server process. No idle timeout: an in-memory database lives only as long as one
+	// of its connections.
+	sqlDB.SetMaxOpenConns(maxConns)
+	sqlDB.SetMaxIdleConns(maxConns)
 	// After AutoMigrate, which knows no partial indexes; also after it rebuilds a
 	// SQLite table, which drops the table's indexes.
 	if err := db.WithContext(ctx).Exec(liveKeyNameIndex).Error; err != nil {
@@ -91,7 +103,12 @@ func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
 		}
 		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)
 	}
-	return &Store{db: db, backend: backend}, nil
+	placeholder := "?"
+	if backend == backendPostgres {
+		placeholder = "$1"
+	}
+	return &Store{db: db, backend: backend, keyForExchange: "SELECT " + keyForExchangeColumns +
+		" FROM api_keys WHERE lookup_id = " + placeholder + " AND " + notDeleted + " LIMIT 1"}, nil
 }
 
 // liveKeyNameIndex makes a key name unique per owner among live keys that no rotation

@@ -51,6 +51,7 @@ var storeTests = []struct {
 	{"KeyByID_OtherOwner_NotFound", testKeyByIDOtherOwner},
 	{"KeyByID_NotAUUID_NotFound", testKeyByIDNotUUID},
 	{"KeyByLookupID_Unknown_NotFound", testKeyByLookupIDUnknown},
+	{"KeyForExchange_ExchangeFieldsOfLiveKeysOnly", testKeyForExchange},
 	{"DeleteKey_OtherOwner_NotFound", testDeleteOtherOwner},
 	{"DeleteKey_Twice_NotFound", testDeleteTwice},
 	{"DeleteKey_NotAUUID_NotFound", testDeleteNotUUID},
@@ -548,3 +549,32 @@ func ids(keys []models.Key) []string {
 
 // short quotes an input for a failure message, cut to a readable length.
 func short(s string) string { return fmt.Sprintf("%.40q", s) }
+
+func testKeyForExchange(t *testing.T, s *models.Store) {
+	ctx := context.Background()
+	k := newKey(newOwner())
+	exp := time.Now().Add(24 * time.Hour)
+	k.ExpiresAt, k.IPAllowlist, k.RateLimitRequests, k.RateLimitWindowSeconds = &exp, "203.0.113.0/24", 7, 60
+	mustCreate(t, s, k)
+	got, err := s.KeyForExchange(ctx, k.LookupID)
+	if err != nil {
+		t.Fatalf("KeyForExchange: %v", err)
+	}
+	if got.ID != k.ID || got.OwnerID != k.OwnerID || !bytes.Equal(got.SecretHash, k.SecretHash) ||
+		!got.Enabled || got.ExpiresAt == nil || !got.ExpiresAt.Equal(*k.ExpiresAt) ||
+		got.ExpiresAt.Location() != time.UTC || got.Scopes != k.Scopes || got.IPAllowlist != k.IPAllowlist ||
+		got.RateLimitRequests != 7 || got.RateLimitWindowSeconds != 60 {
+		t.Fatalf("KeyForExchange = %+v, want the exchange fields of %+v", got, *k)
+	}
+	never := mustCreate(t, s, newKey(newOwner()))
+	if got, err := s.KeyForExchange(ctx, never.LookupID); err != nil || got.ExpiresAt != nil {
+		t.Fatalf("key that never expires: %+v, %v", got.ExpiresAt, err)
+	}
+	if err := s.DeleteKey(ctx, k.OwnerID, k.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{k.LookupID, "", "lk_unknown", "' OR '1'='1", "\x00", "\xff"} {
+		_, err := s.KeyForExchange(ctx, id)
+		wantErr(t, "KeyForExchange("+short(id)+")", err, models.ErrNotFound)
+	}
+}
