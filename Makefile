@@ -5,6 +5,7 @@ help:
 	@echo "make run    fetch Keycloak if needed, start it with the dev realm, run Keyward (Ctrl-C stops both)"
 	@echo "make test   every test, with a real Keycloak and a throw-away PostgreSQL"
 	@echo "make up     the same stack in the background; make down stops it"
+	@echo "make bench  Keyward vs Keycloak token endpoint, side by side (about 3 min)"
 	@echo "make build  build bin/keyward"
 
 run:
