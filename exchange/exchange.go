@@ -124,7 +124,7 @@ func NewExchanger(cfg ExchangerConfig) *Exchanger {
 // comparison, key state, client address, rate limit, scope, then the token cache or
 // the Keycloak grant.
 func (e *Exchanger) Exchange(ctx context.Context, req Request) Result {
-	start := e.cfg.Clock()
+	start := time.Now() // latency is wall time; cfg.Clock is for expiry decisions
 	res := e.exchange(ctx, req)
 	e.cfg.Observe.ObserveExchange(string(res.Outcome), time.Since(start))
 	switch res.Outcome {

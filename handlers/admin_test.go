@@ -27,20 +27,6 @@ import (
 // what it passes on. The rules themselves are tested in provisioning; the whole stack
 // on the real Keycloak in cmd/keyward.
 
-type adminVerifier map[string]keycloak.Claims
-
-func (v adminVerifier) Verify(_ context.Context, raw string) (keycloak.Claims, error) {
-	c, ok := v[raw]
-	if !ok {
-		return keycloak.Claims{}, keycloak.ErrInvalidToken
-	}
-	return c, nil
-}
-
-type upPinger struct{}
-
-func (upPinger) Ping(context.Context) error { return nil }
-
 // fakeProvisioning records each call and answers with err when set.
 type fakeProvisioning struct {
 	mu    sync.Mutex
@@ -130,11 +116,11 @@ func newAdminHarness(t *testing.T) *adminHarness {
 	fake := &fakeProvisioning{}
 	e := New(Config{
 		Log: zap.NewNop(),
-		Verifier: adminVerifier{
+		Verifier: fakeVerifier{
 			"admin-token": {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
 			"user-token":  {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli", RealmRoles: []string{"default-roles-keyward"}},
 		},
-		JWKS: jwk.NewSet(), Database: upPinger{}, Keycloak: upPinger{}, Provisioning: fake,
+		JWKS: jwk.NewSet(), Database: pinger{}, Keycloak: pinger{}, Provisioning: fake,
 	})
 	return &adminHarness{engine: e, fake: fake}
 }
@@ -401,8 +387,8 @@ func TestAdminRoutes_ServiceErrors_MappedOnce(t *testing.T) {
 
 func TestAdminRoutes_NoProvisioningConfigured_503(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	e := New(Config{Log: zap.NewNop(), JWKS: jwk.NewSet(), Database: upPinger{}, Keycloak: upPinger{},
-		Verifier: adminVerifier{"admin-token": {Subject: "c", RealmRoles: []string{"keyward-admin"}}}})
+	e := New(Config{Log: zap.NewNop(), JWKS: jwk.NewSet(), Database: pinger{}, Keycloak: pinger{},
+		Verifier: fakeVerifier{"admin-token": {Subject: "c", RealmRoles: []string{"keyward-admin"}}}})
 	req := httptest.NewRequest("GET", "/v1/consumers", nil)
 	req.Header.Set("Authorization", "Bearer admin-token")
 	rec := httptest.NewRecorder()

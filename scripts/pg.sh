@@ -19,6 +19,7 @@ timeout=30
 
 say() { echo "pg.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # as_pg runs a command as the server's user: initdb and postgres refuse root.
 as_pg() {
@@ -39,32 +40,6 @@ running() {
   pid="$(cat "$state/pid")" dir="$(cat "$state/dir")"
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/data"
-}
-
-# remove_dir deletes a server directory only if start made it.
-remove_dir() {
-  local dir="$1"
-  if [ -n "$dir" ] && [ -f "$dir/$marker" ]; then
-    rm -rf -- "$dir"
-  fi
-}
-
-free_port() {
-  local p
-  if p="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)" &&
-    [[ "$p" =~ ^[0-9]+$ ]]; then
-    echo "$p"
-    return
-  fi
-  # No python3: probe random high ports; a refused connection means free.
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  die "no free port found on 127.0.0.1"
 }
 
 check_prereqs() {
