@@ -303,6 +303,8 @@ func TestManagementAPI_401(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, r := range []struct{ method, path, body string }{
 				{"GET", "/v1/keys", ""}, {"POST", "/v1/keys", `{"name":"x"}`}, {"DELETE", "/v1/keys/x", ""},
+				{"GET", "/v1/keys/x", ""}, {"PATCH", "/v1/keys/x", `{"enabled":false}`},
+				{"POST", "/v1/keys/x/rotate", ""}, {"GET", "/v1/keys/x/usage", ""}, {"GET", "/v1/audit", ""},
 			} {
 				req := httptest.NewRequest(r.method, r.path, strings.NewReader(r.body))
 				req.Header.Set("Content-Type", "application/json")

@@ -111,8 +111,13 @@ func TestGetKey_OwnerAndAdminOnly(t *testing.T) {
 	h.mustStatus(t, 404, "GET", "/v1/keys/"+id, "bob-token", "")
 	h.mustStatus(t, 404, "PATCH", "/v1/keys/"+id, "bob-token", `{"enabled":false}`)
 	h.mustStatus(t, 404, "POST", "/v1/keys/"+id+"/rotate", "bob-token", "")
+	h.mustStatus(t, 404, "GET", "/v1/keys/"+id+"/usage", "bob-token", "")
 	h.mustStatus(t, 404, "DELETE", "/v1/keys/"+id, "bob-token", "")
+	if got := h.mustStatus(t, 200, "GET", "/v1/audit?key="+id, "bob-token", ""); len(got["items"].([]any)) != 0 {
+		t.Fatal("bob reads the audit events of alice's key")
+	}
 	h.mustStatus(t, 200, "GET", "/v1/keys/"+id, "carol-token", "")
+	h.mustStatus(t, 200, "GET", "/v1/keys/"+id+"/usage", "carol-token", "")
 }
 
 func TestUpdateKey_DisableEnable_ExchangeFollows(t *testing.T) {
