@@ -7,6 +7,7 @@ help:
 	@echo "make up     the same stack in the background; make down stops it"
 	@echo "make bench  Keyward vs Keycloak token endpoint, side by side (about 3 min)"
 	@echo "make build  build bin/keyward"
+	@echo "make test-up / test-down  leave the test stack running for go test (see scripts/test.sh)"
 
 run:
 	@scripts/stack.sh run
@@ -19,6 +20,13 @@ down:
 
 test:
 	@scripts/test.sh
+
+.PHONY: test-up test-down
+test-up:
+	@scripts/test.sh up
+
+test-down:
+	@scripts/test.sh down
 
 build:
 	go build -o bin/keyward ./cmd/keyward

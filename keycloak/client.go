@@ -38,11 +38,16 @@ var (
 
 // Config says where Keycloak is and how Keyward authenticates to it.
 type Config struct {
-	BaseURL      string // e.g. http://127.0.0.1:8180
-	Realm        string
-	ClientID     string // Keyward's own confidential client
+	BaseURL string // e.g. http://127.0.0.1:8180
+	Realm   string
+	// ClientID is the client exchanged tokens are issued to (JWT Authorization Grant).
+	ClientID     string
 	ClientSecret string
-	Timeout      time.Duration // per outbound call
+	// AdminClientID is the client whose service account makes the admin calls. It is a
+	// different client, so that no token handed out for an API key can come from it.
+	AdminClientID     string
+	AdminClientSecret string
+	Timeout           time.Duration // per outbound call
 	// Issuer is the realm's `iss` when Keycloak's public hostname differs from BaseURL
 	// (e.g. Keyward reaches it on an internal address); default BaseURL/realms/Realm.
 	Issuer string
@@ -228,7 +233,7 @@ func (c *Client) adminAccessToken(ctx context.Context) (string, error) {
 	if c.adminToken != "" && time.Now().Before(c.adminExpiry) {
 		return c.adminToken, nil
 	}
-	jwt, err := c.admin.LoginClient(ctx, c.cfg.ClientID, c.cfg.ClientSecret, c.cfg.Realm)
+	jwt, err := c.admin.LoginClient(ctx, c.cfg.AdminClientID, c.cfg.AdminClientSecret, c.cfg.Realm)
 	if err != nil {
 		return "", classify("service-account login", err)
 	}

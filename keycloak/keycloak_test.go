@@ -17,7 +17,7 @@ import (
 // These tests run against the real Keycloak of `make test`.
 
 func newClient(kc *kctest.Env) *Client {
-	return New(Config{BaseURL: kc.URL, Realm: kc.Realm, ClientID: kc.ClientID, ClientSecret: kc.ClientSecret, Timeout: 10 * time.Second})
+	return New(Config{BaseURL: kc.URL, Realm: kc.Realm, ClientID: kc.ClientID, ClientSecret: kc.ClientSecret, AdminClientID: kc.AdminClientID, AdminClientSecret: kc.AdminClientSecret, Timeout: 10 * time.Second})
 }
 
 func newVerifier(t *testing.T, kc *kctest.Env, clock func() time.Time) *Verifier {

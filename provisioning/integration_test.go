@@ -78,7 +78,7 @@ func newRealEnv(t *testing.T) *realEnv {
 	_, _ = rand.Read(b)
 	prefix := "kw-prov-it-" + hex.EncodeToString(b)
 	real := keycloak.New(keycloak.Config{BaseURL: kcEnv.URL, Realm: kcEnv.Realm, ClientID: kcEnv.ClientID,
-		ClientSecret: kcEnv.ClientSecret, Timeout: 10 * time.Second})
+		ClientSecret: kcEnv.ClientSecret, AdminClientID: kcEnv.AdminClientID, AdminClientSecret: kcEnv.AdminClientSecret, Timeout: 10 * time.Second})
 	st, err := models.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), nil)
 	if err != nil {
 		t.Fatal(err)

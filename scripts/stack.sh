@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 : "${KEYWARD_PUBLIC_URL:=http://$KEYWARD_HOST:$KEYWARD_PORT}"
-: "${KEYWARD_CLIENT_SECRET:=keyward-dev-secret}"   # the dev realm's secret, dev only
+: "${KEYWARD_CLIENT_SECRET:=keyward-dev-secret}"   # the dev realm's secrets, dev only
+: "${KEYWARD_ADMIN_CLIENT_SECRET:=keyward-management-dev-secret}"
 : "${KEYWARD_DATA_DIR:=$KEYWARD_RUN_DIR/keyward-data}"
 : "${KEYWARD_START_TIMEOUT:=60}"
-export KEYWARD_PUBLIC_URL KEYWARD_CLIENT_SECRET KEYWARD_DATA_DIR
+export KEYWARD_PUBLIC_URL KEYWARD_CLIENT_SECRET KEYWARD_ADMIN_CLIENT_SECRET KEYWARD_DATA_DIR
 export KEYWARD_LISTEN_ADDR="$KEYWARD_HOST:$KEYWARD_PORT"
 export KEYWARD_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT"
 

@@ -2,7 +2,13 @@
 # `make test`: static checks, then every Go test, with a real Keycloak (dev realm) and a
 # throw-away PostgreSQL started here and stopped on exit. Ports differ from `make up`'s
 # so both can run side by side.
+#
+#   scripts/test.sh        everything, then stop what it started
+#   scripts/test.sh up     for development: start the test stack and leave it running;
+#                          `source "$KEYWARD_RUN_DIR/test.env"` then `go test ./pkg/...`
+#   scripts/test.sh down   stop what `up` started
 set -euo pipefail
+mode="${1:-all}"
 cd "$(dirname "$0")/.."
 
 export KEYWARD_RUN_DIR="${KEYWARD_TEST_RUN_DIR:-${TMPDIR:-/tmp}/keyward-test-$(id -u)}"
@@ -22,14 +28,22 @@ cleanup() {
   scripts/pg.sh stop || true
   scripts/redis.sh stop || true
 }
-trap cleanup EXIT
+env_file="$KEYWARD_RUN_DIR/test.env"
+if [[ "$mode" == down ]]; then
+  cleanup
+  rm -f "$env_file"
+  exit 0
+fi
+[[ "$mode" == up ]] || trap cleanup EXIT
 
+if [[ "$mode" == all ]]; then
 echo "== static checks"
 unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"
 if [[ -n "$unformatted" ]]; then
   echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+fi
 
 echo "== starting PostgreSQL and Keycloak"
 scripts/pg.sh start
@@ -48,7 +62,7 @@ shared="$KEYWARD_RUN_DIR/keyward-shared"
 rm -rf "$shared" && mkdir -p "$shared"
 go build -o "$shared/keyward" ./cmd/keyward
 KEYWARD_LISTEN_ADDR="$test_addr" KEYWARD_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT" \
-  KEYWARD_CLIENT_SECRET=keyward-dev-secret KEYWARD_DATA_DIR="$shared/data" \
+  KEYWARD_CLIENT_SECRET=keyward-dev-secret KEYWARD_ADMIN_CLIENT_SECRET=keyward-management-dev-secret KEYWARD_DATA_DIR="$shared/data" \
   KEYWARD_SIGNING_KEY_FILE="$KEYWARD_RUN_DIR/signing-key.pem" \
   nohup "$shared/keyward" >"$shared/log" 2>&1 &
 echo $! >"$keyward_pid_file"
@@ -68,6 +82,16 @@ export KEYWARD_TEST_KEYWARD_URL="$KEYWARD_PUBLIC_URL"
 export KEYWARD_TEST_PUBLIC_URL="$KEYWARD_PUBLIC_URL"
 export KEYWARD_TEST_SIGNING_KEY_FILE="$KEYWARD_RUN_DIR/signing-key.pem"
 export KEYWARD_REQUIRE_INTEGRATION=1
+
+if [[ "$mode" == up ]]; then
+  # The Redis URL holds a password: the file is the developer's own.
+  (umask 077 && for v in KEYWARD_TEST_DATABASE_URL KEYWARD_TEST_REDIS_URL KEYWARD_TEST_KEYCLOAK_URL \
+    KEYWARD_TEST_KEYWARD_URL KEYWARD_TEST_PUBLIC_URL KEYWARD_TEST_SIGNING_KEY_FILE KEYWARD_REQUIRE_INTEGRATION; do
+    printf 'export %s=%q\n' "$v" "${!v}"
+  done >"$env_file")
+  echo "test stack up; for go test: source $env_file (scripts/test.sh down stops it)"
+  exit 0
+fi
 
 echo "== go test"
 log="$KEYWARD_RUN_DIR/go-test.log"

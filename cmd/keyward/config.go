@@ -26,6 +26,8 @@ type Config struct {
 	Realm           string
 	ClientID        string
 	ClientSecret    string
+	AdminClientID   string
+	AdminSecret     string
 	IdPAlias        string
 	AdminRole       string
 	ACLParentGroup  string
@@ -68,8 +70,10 @@ func (c *Config) settings() []setting {
 		{"KEYWARD_KEYCLOAK_URL", "http://127.0.0.1:8180", "Keycloak base URL", &c.KeycloakURL},
 		{"KEYWARD_REALM", "keyward", "Keycloak realm", &c.Realm},
 		{"KEYWARD_KEYCLOAK_ISSUER", "", "the realm's issuer when Keycloak's public hostname differs from KEYWARD_KEYCLOAK_URL (default <keycloak url>/realms/<realm>)", &c.KeycloakIssuer},
-		{"KEYWARD_CLIENT_ID", "keyward", "Keyward's confidential client in the realm", &c.ClientID},
+		{"KEYWARD_CLIENT_ID", "keyward", "the confidential client exchanged tokens are issued to (JWT Authorization Grant); it must hold no realm-management roles in its scope", &c.ClientID},
 		{"KEYWARD_CLIENT_SECRET", "", "secret of that client (required)", &c.ClientSecret},
+		{"KEYWARD_ADMIN_CLIENT_ID", "keyward-management", "the confidential client whose service account makes Keyward's admin calls (realm-management roles); never the exchange client", &c.AdminClientID},
+		{"KEYWARD_ADMIN_CLIENT_SECRET", "", "secret of that client (required)", &c.AdminSecret},
 		{"KEYWARD_IDP_ALIAS", "keyward", "alias of the realm's jwt-authorization-grant identity provider that trusts Keyward", &c.IdPAlias},
 		{"KEYWARD_ADMIN_ROLE", "keyward-admin", "realm role of Keyward admins", &c.AdminRole},
 		{"KEYWARD_ACL_PARENT_GROUP", "keyward-acl", "top-level Keycloak group whose subgroups are the ACL groups (created if absent); / for the realm's top-level groups", &c.ACLParentGroup},
@@ -165,11 +169,15 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	for _, req := range []struct{ name, v string }{
 		{"KEYWARD_REALM", c.Realm}, {"KEYWARD_CLIENT_ID", c.ClientID},
 		{"KEYWARD_CLIENT_SECRET", c.ClientSecret}, {"KEYWARD_IDP_ALIAS", c.IdPAlias},
+		{"KEYWARD_ADMIN_CLIENT_ID", c.AdminClientID}, {"KEYWARD_ADMIN_CLIENT_SECRET", c.AdminSecret},
 		{"KEYWARD_DATA_DIR", c.DataDir}, {"KEYWARD_ADMIN_ROLE", c.AdminRole},
 	} {
 		if strings.TrimSpace(req.v) == "" {
 			bad("%s is required", req.name)
 		}
+	}
+	if c.AdminClientID != "" && c.AdminClientID == c.ClientID {
+		bad("KEYWARD_ADMIN_CLIENT_ID and KEYWARD_CLIENT_ID are both %q: the client that makes admin calls must not be the one exchanged tokens are issued to (README \"Security\")", c.ClientID)
 	}
 	if c.KeyPepper != "" && len(c.KeyPepper) < 32 {
 		bad("KEYWARD_KEY_PEPPER must be at least 32 bytes (it is %d)", len(c.KeyPepper))

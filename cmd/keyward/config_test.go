@@ -12,7 +12,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestLoadConfig_Defaults(t *testing.T) {
-	c, err := loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s"}))
+	c, err := loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestLoadConfig_Defaults(t *testing.T) {
 
 func TestLoadConfig_FlagsOverrideEnvironment(t *testing.T) {
 	c, err := loadConfig([]string{"-realm", "other", "-listen-addr", "127.0.0.1:9999"},
-		env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_REALM": "fromenv"}))
+		env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a", "KEYWARD_REALM": "fromenv"}))
 	if err != nil {
 		t.Fatal(err)
 	}

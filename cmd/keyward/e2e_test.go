@@ -65,15 +65,17 @@ func startAppWith(t *testing.T, kc *kctest.Env, overrides map[string]string) *ru
 		t.Fatal("KEYWARD_TEST_SIGNING_KEY_FILE is not set: run `make test`")
 	}
 	settings := map[string]string{
-		"KEYWARD_LISTEN_ADDR":      "127.0.0.1:0",
-		"KEYWARD_PUBLIC_URL":       kc.PublicURL,
-		"KEYWARD_KEYCLOAK_URL":     kc.URL,
-		"KEYWARD_REALM":            kc.Realm,
-		"KEYWARD_CLIENT_ID":        kc.ClientID,
-		"KEYWARD_CLIENT_SECRET":    kc.ClientSecret,
-		"KEYWARD_DATA_DIR":         t.TempDir(),
-		"KEYWARD_SIGNING_KEY_FILE": kc.SigningKeyFile,
-		"KEYWARD_LOG_LEVEL":        "debug",
+		"KEYWARD_LISTEN_ADDR":         "127.0.0.1:0",
+		"KEYWARD_PUBLIC_URL":          kc.PublicURL,
+		"KEYWARD_KEYCLOAK_URL":        kc.URL,
+		"KEYWARD_REALM":               kc.Realm,
+		"KEYWARD_CLIENT_ID":           kc.ClientID,
+		"KEYWARD_CLIENT_SECRET":       kc.ClientSecret,
+		"KEYWARD_ADMIN_CLIENT_ID":     kc.AdminClientID,
+		"KEYWARD_ADMIN_CLIENT_SECRET": kc.AdminClientSecret,
+		"KEYWARD_DATA_DIR":            t.TempDir(),
+		"KEYWARD_SIGNING_KEY_FILE":    kc.SigningKeyFile,
+		"KEYWARD_LOG_LEVEL":           "debug",
 	}
 	for k, v := range overrides {
 		settings[k] = v
@@ -251,35 +253,35 @@ func testWalkThrough(t *testing.T, app *running) {
 	}
 }
 
+// testRoleRemoval: a role the user holds and the exchange client has in its scope is
+// in the token, and gone from the next one once removed; a role outside that scope
+// never appears. A throw-away user: other packages' tests keep alice as she is.
 func testRoleRemoval(t *testing.T, app *running) {
 	kc := app.kc
 	ctx := context.Background()
 	admin := kc.AdminToken(t)
-	roleName := "kw-e2e-" + strings.ReplaceAll(t.Name(), "/", "-")
-	roleName = roleName[:min(len(roleName), 60)]
-	_ = kc.Admin.DeleteRealmRole(ctx, admin, kc.Realm, roleName)
-	if _, err := kc.Admin.CreateRealmRole(ctx, admin, kc.Realm, gocloak.Role{Name: gocloak.StringP(roleName)}); err != nil {
-		t.Fatalf("create role: %v", err)
-	}
-	t.Cleanup(func() { _ = kc.Admin.DeleteRealmRole(ctx, kc.AdminToken(t), kc.Realm, roleName) })
-	role, err := kc.Admin.GetRealmRole(ctx, admin, kc.Realm, roleName)
-	if err != nil {
+	userID, username := kc.TempUser(t, "roles")
+	base := "kw-e2e-" + strings.ReplaceAll(t.Name(), "/", "-")
+	base = base[:min(len(base), 50)]
+	inScope, outOfScope := kc.TempRealmRole(t, base+"-in"), kc.TempRealmRole(t, base+"-out")
+	kc.AddToExchangeScope(t, kc.ClientID, inScope)
+	if err := kc.Admin.AddRealmRoleToUser(ctx, admin, kc.Realm, userID, []gocloak.Role{inScope, outOfScope}); err != nil {
 		t.Fatal(err)
 	}
-	alice := kc.UserID(t, "alice")
-	if err := kc.Admin.AddRealmRoleToUser(ctx, admin, kc.Realm, alice, []gocloak.Role{*role}); err != nil {
-		t.Fatal(err)
-	}
-	_, key := app.createKey(t, kc.Login(t, "alice"), "roles")
+	_, key := app.createKey(t, kc.Login(t, username), "roles")
 	_, claims := app.mustToken(t, key)
-	if !slices.Contains(kctest.RealmRoles(claims), roleName) {
-		t.Fatalf("granted role missing: %v", kctest.RealmRoles(claims))
+	roles := kctest.RealmRoles(claims)
+	if !slices.Contains(roles, *inScope.Name) {
+		t.Fatalf("granted role in the client's scope missing: %v", roles)
 	}
-	if err := kc.Admin.DeleteRealmRoleFromUser(ctx, admin, kc.Realm, alice, []gocloak.Role{*role}); err != nil {
+	if slices.Contains(roles, *outOfScope.Name) {
+		t.Fatalf("a role outside the exchange client's scope reached the token: %v", roles)
+	}
+	if err := kc.Admin.DeleteRealmRoleFromUser(ctx, admin, kc.Realm, userID, []gocloak.Role{inScope}); err != nil {
 		t.Fatal(err)
 	}
 	_, claims = app.mustToken(t, key)
-	if slices.Contains(kctest.RealmRoles(claims), roleName) {
+	if slices.Contains(kctest.RealmRoles(claims), *inScope.Name) {
 		t.Fatalf("removed role still in the next token: %v", kctest.RealmRoles(claims))
 	}
 }

@@ -114,12 +114,14 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 		return nil, err
 	}
 	kc := keycloak.New(keycloak.Config{
-		BaseURL:      cfg.KeycloakURL,
-		Realm:        cfg.Realm,
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		Timeout:      cfg.KeycloakTimeout,
-		Issuer:       cfg.KeycloakIssuer,
+		BaseURL:           cfg.KeycloakURL,
+		Realm:             cfg.Realm,
+		ClientID:          cfg.ClientID,
+		ClientSecret:      cfg.ClientSecret,
+		AdminClientID:     cfg.AdminClientID,
+		AdminClientSecret: cfg.AdminSecret,
+		Timeout:           cfg.KeycloakTimeout,
+		Issuer:            cfg.KeycloakIssuer,
 	})
 	signer, err := exchange.NewSigner(priv, cfg.PublicURL, kc.Issuer(), time.Now)
 	if err != nil {

@@ -95,7 +95,7 @@ func TestProvisioningEndToEnd(t *testing.T) {
 			buf := make([]byte, 4)
 			_, _ = rand.Read(buf)
 			e := &provEnv{app: app, store: store, kc: kc, prefix: "e2e-" + hex.EncodeToString(buf),
-				keyward: keycloak.New(keycloak.Config{BaseURL: kc.URL, Realm: kc.Realm, ClientID: kc.ClientID, ClientSecret: kc.ClientSecret})}
+				keyward: keycloak.New(keycloak.Config{BaseURL: kc.URL, Realm: kc.Realm, ClientID: kc.ClientID, ClientSecret: kc.ClientSecret, AdminClientID: kc.AdminClientID, AdminClientSecret: kc.AdminClientSecret})}
 			e.carol = adminAPI{t: t, app: app, token: kc.Login(t, "carol")}
 			e.alice = adminAPI{t: t, app: app, token: kc.Login(t, "alice")}
 			t.Cleanup(func() { e.cleanKeycloak(t) })

@@ -22,6 +22,9 @@ type Env struct {
 	Realm        string
 	ClientID     string
 	ClientSecret string
+	// AdminClientID / AdminClientSecret: the client Keyward makes admin calls as.
+	AdminClientID     string
+	AdminClientSecret string
 	// PublicURL is the issuer the realm's identity provider trusts; Keycloak fetches
 	// the assertion keys from the shared Keyward there.
 	PublicURL string
@@ -53,16 +56,18 @@ func Require(t testing.TB) *Env {
 		t.Skip("no Keycloak: set KEYWARD_TEST_KEYCLOAK_URL or run `make test`")
 	}
 	return &Env{
-		URL:            strings.TrimRight(url, "/"),
-		Realm:          getenv("KEYWARD_TEST_REALM", "keyward"),
-		ClientID:       getenv("KEYWARD_TEST_CLIENT_ID", "keyward"),
-		ClientSecret:   getenv("KEYWARD_TEST_CLIENT_SECRET", "keyward-dev-secret"),
-		PublicURL:      getenv("KEYWARD_TEST_PUBLIC_URL", "http://127.0.0.1:8080"),
-		KeywardURL:     getenv("KEYWARD_TEST_KEYWARD_URL", "http://127.0.0.1:8080"),
-		SigningKeyFile: os.Getenv("KEYWARD_TEST_SIGNING_KEY_FILE"),
-		Admin:          gocloak.NewClient(url),
-		adminUser:      getenv("KEYCLOAK_ADMIN_USER", "admin"),
-		adminPass:      getenv("KEYCLOAK_ADMIN_PASSWORD", "admin"),
+		URL:               strings.TrimRight(url, "/"),
+		Realm:             getenv("KEYWARD_TEST_REALM", "keyward"),
+		ClientID:          getenv("KEYWARD_TEST_CLIENT_ID", "keyward"),
+		ClientSecret:      getenv("KEYWARD_TEST_CLIENT_SECRET", "keyward-dev-secret"),
+		AdminClientID:     getenv("KEYWARD_TEST_ADMIN_CLIENT_ID", "keyward-management"),
+		AdminClientSecret: getenv("KEYWARD_TEST_ADMIN_CLIENT_SECRET", "keyward-management-dev-secret"),
+		PublicURL:         getenv("KEYWARD_TEST_PUBLIC_URL", "http://127.0.0.1:8080"),
+		KeywardURL:        getenv("KEYWARD_TEST_KEYWARD_URL", "http://127.0.0.1:8080"),
+		SigningKeyFile:    os.Getenv("KEYWARD_TEST_SIGNING_KEY_FILE"),
+		Admin:             gocloak.NewClient(url),
+		adminUser:         getenv("KEYCLOAK_ADMIN_USER", "admin"),
+		adminPass:         getenv("KEYCLOAK_ADMIN_PASSWORD", "admin"),
 	}
 }
 
@@ -187,4 +192,53 @@ func (e *Env) TempUser(t testing.TB, prefix string) (id, username string) {
 		t.Fatalf("set password of %s: %v", username, err)
 	}
 	return id, username
+}
+
+// TempRealmRole creates a realm role, removed when the test ends.
+func (e *Env) TempRealmRole(t testing.TB, name string) gocloak.Role {
+	t.Helper()
+	admin := e.AdminToken(t)
+	_ = e.Admin.DeleteRealmRole(ctx(t), admin, e.Realm, name)
+	if _, err := e.Admin.CreateRealmRole(ctx(t), admin, e.Realm, gocloak.Role{Name: gocloak.StringP(name)}); err != nil {
+		t.Fatalf("create role %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if jwt, err := e.Admin.LoginAdmin(c, e.adminUser, e.adminPass, "master"); err == nil {
+			_ = e.Admin.DeleteRealmRole(c, jwt.AccessToken, e.Realm, name)
+		}
+	})
+	role, err := e.Admin.GetRealmRole(ctx(t), admin, e.Realm, name)
+	if err != nil {
+		t.Fatalf("get role %s: %v", name, err)
+	}
+	return *role
+}
+
+// ClientUUID is Keycloak's internal id of a client of the realm.
+func (e *Env) ClientUUID(t testing.TB, clientID string) string {
+	t.Helper()
+	list, err := e.Admin.GetClients(ctx(t), e.AdminToken(t), e.Realm, gocloak.GetClientsParams{ClientID: gocloak.StringP(clientID)})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("find client %s: %v (%d found)", clientID, err, len(list))
+	}
+	return *list[0].ID
+}
+
+// AddToExchangeScope puts realm roles into a client's scope mappings (the roles its
+// tokens may carry when it does not have the full scope); removed when the test ends.
+func (e *Env) AddToExchangeScope(t testing.TB, clientID string, roles ...gocloak.Role) {
+	t.Helper()
+	id := e.ClientUUID(t, clientID)
+	if err := e.Admin.CreateClientScopeMappingsRealmRoles(ctx(t), e.AdminToken(t), e.Realm, id, roles); err != nil {
+		t.Fatalf("scope mapping on %s: %v", clientID, err)
+	}
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if jwt, err := e.Admin.LoginAdmin(c, e.adminUser, e.adminPass, "master"); err == nil {
+			_ = e.Admin.DeleteClientScopeMappingsRealmRoles(c, jwt.AccessToken, e.Realm, id, roles)
+		}
+	})
 }
