@@ -7,7 +7,9 @@
 //	resp, err := ts.Client(ctx).Get("https://api.example.com/reports")
 //
 // The API key is sent to Keyward only, never to the APIs the token is used at, and it
-// never appears in an error or a log line of this package.
+// never appears in an error or a log line of this package. A redirect from the Keyward
+// URL is not followed, and plain http is refused unless Keyward is on this machine or
+// AllowInsecureHTTP says so.
 package client
 
 import (
@@ -16,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +33,8 @@ import (
 const (
 	EnvURL    = "KEYWARD_URL"
 	EnvAPIKey = "KEYWARD_API_KEY"
+	// EnvAllowInsecureHTTP=true sets Config.AllowInsecureHTTP.
+	EnvAllowInsecureHTTP = "KEYWARD_ALLOW_INSECURE_HTTP"
 )
 
 const (
@@ -52,6 +57,10 @@ type Config struct {
 	// EarlyExpiry is how long before its expiry a token is replaced; 0 means 30 s
 	// (at most half the token's lifetime), so a token never expires in flight.
 	EarlyExpiry time.Duration
+	// AllowInsecureHTTP accepts an http:// URL of another machine, which sends the key
+	// across the network in clear; without it only loopback (127.0.0.0/8, ::1,
+	// localhost) may be plain http.
+	AllowInsecureHTTP bool
 }
 
 // TokenSource trades an API key for access tokens and caches the current one. It is
@@ -81,6 +90,10 @@ func New(cfg Config) (*TokenSource, error) {
 		problems = append(problems, "the Keyward URL is empty")
 	case err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "":
 		problems = append(problems, fmt.Sprintf("the Keyward URL %q is not an http(s) URL", cfg.URL))
+	case base.Scheme == "http" && !cfg.AllowInsecureHTTP && !isLoopback(base.Hostname()):
+		problems = append(problems, fmt.Sprintf("the Keyward URL %q is plain http to another machine, which would send "+
+			"the API key across the network in clear: use https, or set AllowInsecureHTTP (%s=true) on a network you trust",
+			cfg.URL, EnvAllowInsecureHTTP))
 	}
 	if strings.TrimSpace(cfg.APIKey) == "" {
 		problems = append(problems, "the API key is empty")
@@ -91,9 +104,13 @@ func New(cfg Config) (*TokenSource, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("keyward client: %s", strings.Join(problems, "; "))
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: defaultTimeout}
+	hc := http.Client{Timeout: defaultTimeout}
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient // a copy: the caller's client keeps its own redirect policy
 	}
+	// Never follow a redirect: the key is for the configured URL only, and net/http
+	// would copy X-API-Key to any host it is redirected to.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if cfg.EarlyExpiry == 0 {
 		cfg.EarlyExpiry = defaultEarlyExpiry
 	}
@@ -101,7 +118,7 @@ func New(cfg Config) (*TokenSource, error) {
 		tokenURL:    base.String() + "/v1/token",
 		apiKey:      strings.TrimSpace(cfg.APIKey),
 		scope:       cfg.Scope,
-		httpClient:  cfg.HTTPClient,
+		httpClient:  &hc,
 		earlyExpiry: cfg.EarlyExpiry,
 		now:         time.Now,
 		sem:         make(chan struct{}, 1),
@@ -109,7 +126,8 @@ func New(cfg Config) (*TokenSource, error) {
 }
 
 // FromEnv returns a TokenSource for the Keyward at $KEYWARD_URL and the key in
-// $KEYWARD_API_KEY, so that no key is written in code.
+// $KEYWARD_API_KEY, so that no key is written in code; $KEYWARD_ALLOW_INSECURE_HTTP=true
+// sets AllowInsecureHTTP.
 func FromEnv() (*TokenSource, error) {
 	var missing []string
 	for _, name := range []string{EnvURL, EnvAPIKey} {
@@ -120,7 +138,24 @@ func FromEnv() (*TokenSource, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("keyward client: %s not set in the environment", strings.Join(missing, " and "))
 	}
-	return New(Config{URL: os.Getenv(EnvURL), APIKey: os.Getenv(EnvAPIKey)})
+	insecure := false
+	if v := os.Getenv(EnvAllowInsecureHTTP); v != "" {
+		var err error
+		if insecure, err = strconv.ParseBool(v); err != nil {
+			return nil, fmt.Errorf("keyward client: %s=%q is neither true nor false", EnvAllowInsecureHTTP, v)
+		}
+	}
+	return New(Config{URL: os.Getenv(EnvURL), APIKey: os.Getenv(EnvAPIKey), AllowInsecureHTTP: insecure})
+}
+
+// isLoopback reports whether host names this machine without DNS: localhost or a
+// loopback address. Other names may resolve anywhere.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Token returns the cached access token, or trades the API key for a new one when the
@@ -211,6 +246,9 @@ func (ts *TokenSource) exchange(ctx context.Context) (*oauth2.Token, time.Durati
 		return nil, 0, &Error{kind: ErrUnavailable, Description: "cannot reach Keyward", cause: err}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, 0, redirectError(resp)
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return nil, 0, &Error{kind: ErrUnavailable, StatusCode: resp.StatusCode, Description: "reading Keyward's answer failed", cause: err}
@@ -237,6 +275,17 @@ func (ts *TokenSource) exchange(ctx context.Context) (*oauth2.Token, time.Durati
 		ExpiresIn: tr.ExpiresIn,
 	}
 	return tok.WithExtra(map[string]any{"scope": tr.Scope}), lifetime, nil
+}
+
+// redirectError names where the redirect pointed (without its query), so the caller
+// can fix the URL; retrying would not help.
+func redirectError(resp *http.Response) *Error {
+	where := "an address it did not give"
+	if loc, err := resp.Location(); err == nil {
+		where = (&url.URL{Scheme: loc.Scheme, Host: loc.Host, Path: loc.Path}).String()
+	}
+	return &Error{StatusCode: resp.StatusCode, Description: "the Keyward URL answered with a redirect to " + where +
+		", which is not followed so that the API key reaches the configured URL only: if that is Keyward, configure it as the URL"}
 }
 
 // responseError turns a refused exchange into an Error a caller can act on.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,14 +24,21 @@ type Outcome string
 // that a caller cannot tell an unknown key from an expired one or a refused address;
 // the distinction is kept for logs, metrics and usage.
 const (
-	OutcomeIssued       Outcome = "issued"
-	OutcomeMalformed    Outcome = "malformed"
-	OutcomeUnknownKey   Outcome = "unknown_key"
-	OutcomeExpired      Outcome = "expired"
-	OutcomeInactive     Outcome = "inactive"
-	OutcomeIPDenied     Outcome = "ip_denied"
-	OutcomeRateLimited  Outcome = "rate_limited"
-	OutcomeUserRefused  Outcome = "user_refused"
+	OutcomeIssued      Outcome = "issued"
+	OutcomeMalformed   Outcome = "malformed"
+	OutcomeUnknownKey  Outcome = "unknown_key"
+	OutcomeExpired     Outcome = "expired"
+	OutcomeInactive    Outcome = "inactive"
+	OutcomeIPDenied    Outcome = "ip_denied"
+	OutcomeRateLimited Outcome = "rate_limited"
+	OutcomeUserRefused Outcome = "user_refused"
+	// OutcomeDeniedRole: Keycloak issued a token carrying a denylisted role (e.g. a
+	// realm-management role): Keyward does not hand it out.
+	OutcomeDeniedRole Outcome = "denied_role"
+	// OutcomeNotPerson: the key's owner is a service account; keys belong to people.
+	OutcomeNotPerson Outcome = "owner_not_person"
+	// OutcomeThrottled: the client address spent its budget of failed exchanges.
+	OutcomeThrottled    Outcome = "throttled"
 	OutcomeInvalidScope Outcome = "invalid_scope"
 	OutcomeUnavailable  Outcome = "unavailable"
 	OutcomeError        Outcome = "error"
@@ -72,6 +80,11 @@ type Limiter interface {
 	Allow(ctx context.Context, id string, l ratelimit.Limit) (ratelimit.Decision, error)
 }
 
+// PrincipalChecker tells service-account users from people.
+type PrincipalChecker interface {
+	IsServiceAccount(ctx context.Context, userID, username string) (bool, error)
+}
+
 // Observer receives measurements of the exchange path (Prometheus in production).
 type Observer interface {
 	ObserveExchange(outcome string, d time.Duration)
@@ -100,8 +113,14 @@ type ExchangerConfig struct {
 	Limiter Limiter     // nil: no rate limiting
 	Limits  LimitPolicy // default limit for keys without one of their own
 	Cache   *TokenCache // nil: every exchange asks Keycloak
-	Observe Observer
-	Clock   func() time.Time
+	// Deny: roles an issued token must not carry (realm-management:* always).
+	Deny RoleDenylist
+	// Principals, when set, refuses tokens whose subject is a service account.
+	Principals PrincipalChecker
+	// Failures, when set, bounds failed exchanges per client address.
+	Failures *FailureThrottle
+	Observe  Observer
+	Clock    func() time.Time
 }
 
 // Exchanger verifies presented keys and mints tokens for them.
@@ -132,6 +151,9 @@ func (e *Exchanger) Exchange(ctx context.Context, req Request) Result {
 	default:
 		e.cfg.Observe.Denied(string(res.Outcome))
 	}
+	if spendsFailureBudget(res.Outcome) {
+		e.cfg.Failures.Fail(req.ClientIP)
+	}
 	var ip string
 	if req.ClientIP.IsValid() {
 		ip = req.ClientIP.String()
@@ -140,7 +162,24 @@ func (e *Exchanger) Exchange(ctx context.Context, req Request) Result {
 	return res
 }
 
+// spendsFailureBudget: the outcomes of a wrong or dead credential. Refusals of a good
+// key (rate limit, scope) and outages are not the caller's guessing.
+func spendsFailureBudget(o Outcome) bool {
+	switch o {
+	case OutcomeMalformed, OutcomeUnknownKey, OutcomeExpired, OutcomeInactive, OutcomeIPDenied:
+		return true
+	}
+	return false
+}
+
 func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
+	if wait, blocked := e.cfg.Failures.Blocked(req.ClientIP); blocked {
+		return Result{Outcome: OutcomeThrottled, RetryAfter: wait}
+	}
+	requested, err := NormalizeScope(req.Scope)
+	if err != nil {
+		return Result{Outcome: OutcomeInvalidScope, Err: err}
+	}
 	parsed, err := ParseKey(req.APIKey)
 	if err != nil {
 		return Result{Outcome: OutcomeMalformed}
@@ -181,7 +220,7 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 			return res
 		}
 	}
-	scope, ok := narrowScope(key.Scopes, req.Scope)
+	scope, ok := narrowScope(key.Scopes, requested)
 	if !ok {
 		res.Outcome = OutcomeInvalidScope
 		return res
@@ -197,6 +236,12 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	kcStart := time.Now()
 	tok, err := e.cfg.Minter.Mint(ctx, key.OwnerID, scope)
 	e.cfg.Observe.ObserveKeycloak("jwt_bearer_grant", time.Since(kcStart), err)
+	if err == nil {
+		if refused := e.check(ctx, key, tok); refused.Outcome != "" {
+			refused.KeyID = key.ID
+			return refused
+		}
+	}
 	switch {
 	case err == nil:
 		res.Outcome, res.Token = OutcomeIssued, tok
@@ -231,23 +276,70 @@ func ipAllowed(list string, ip netip.Addr) bool {
 	return false
 }
 
+// check looks at the token Keycloak issued before it is handed out (fail closed):
+// it must be the owner's, carry no denylisted role, and not be a service account's —
+// whatever the realm's scoping says.
+func (e *Exchanger) check(ctx context.Context, key models.Key, tok keycloak.Token) Result {
+	claims, err := keycloak.ReadIssued(tok.AccessToken)
+	if err != nil {
+		return Result{Outcome: OutcomeError, Err: err}
+	}
+	if claims.Subject != key.OwnerID {
+		return Result{Outcome: OutcomeError, Err: fmt.Errorf("keycloak issued a token for another subject")}
+	}
+	if role, denied := e.cfg.Deny.Match(claims.Roles); denied {
+		return Result{Outcome: OutcomeDeniedRole, Err: fmt.Errorf("issued token carries the denied role %s", role)}
+	}
+	if e.cfg.Principals != nil {
+		sa, err := e.cfg.Principals.IsServiceAccount(ctx, claims.Subject, claims.Username)
+		switch {
+		case err != nil:
+			return Result{Outcome: OutcomeUnavailable, Err: fmt.Errorf("is the owner a person: %w", err)}
+		case sa:
+			return Result{Outcome: OutcomeNotPerson, Err: fmt.Errorf("the key's owner %s is a service account", claims.Username)}
+		}
+	}
+	return Result{}
+}
+
+// Bounds of a requested scope.
+const (
+	MaxScopeParamLen = 2048
+	maxScopeLen      = 64
+)
+
+// NormalizeScope checks a requested scope parameter and returns it sorted and without
+// repeats, so that equal requests compare and cache as equal. At most MaxScopes
+// scopes, each a scope name as keys store them.
+func NormalizeScope(raw string) (string, error) {
+	if len(raw) > MaxScopeParamLen {
+		return "", fmt.Errorf("the scope parameter is longer than %d bytes", MaxScopeParamLen)
+	}
+	fields := strings.Fields(raw)
+	if len(fields) > MaxScopes {
+		return "", fmt.Errorf("at most %d scopes may be requested", MaxScopes)
+	}
+	for _, f := range fields {
+		if !scopePattern.MatchString(f) {
+			return "", fmt.Errorf("each scope is 1..%d characters of letters, digits and _ . : / -", maxScopeLen)
+		}
+	}
+	slices.Sort(fields)
+	return strings.Join(slices.Compact(fields), " "), nil
+}
+
 // narrowScope returns the scope to request: the key's scopes, or the requested subset
-// of them. A request may narrow, never widen; ok is false when it tries.
+// of them (normalised: sorted, no repeats). A request may narrow, never widen; ok is
+// false when it tries.
 func narrowScope(keyScopes, requested string) (string, bool) {
 	allowed := strings.Fields(keyScopes)
 	want := strings.Fields(requested)
 	if len(want) == 0 {
-		return strings.Join(allowed, " "), true
+		slices.Sort(allowed)
+		return strings.Join(slices.Compact(allowed), " "), true
 	}
 	for _, w := range want {
-		found := false
-		for _, a := range allowed {
-			if a == w {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(allowed, w) {
 			return "", false
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
@@ -52,7 +53,7 @@ func (m *benchMinter) Mint(_ context.Context, owner, scope string) (keycloak.Tok
 	m.mu.Lock()
 	m.calls++
 	m.mu.Unlock()
-	return keycloak.Token{AccessToken: "token-for-" + owner, ExpiresIn: 300, Scope: scope}, nil
+	return keycloak.Token{AccessToken: testkit.IssuedToken(owner, "bench", nil, nil), ExpiresIn: 300, Scope: scope}, nil
 }
 
 func benchHasher(b *testing.B) *Hasher {

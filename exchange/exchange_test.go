@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -33,6 +34,9 @@ type fakeMinter struct {
 	err    error
 	scopes []string
 	calls  int
+	// Roles the issued token carries.
+	realmRoles  []string
+	clientRoles map[string][]string
 }
 
 func (f *fakeMinter) Prepare(context.Context, Owner) error { return nil }
@@ -42,7 +46,7 @@ func (f *fakeMinter) Mint(_ context.Context, owner, scope string) (keycloak.Toke
 	if f.err != nil {
 		return keycloak.Token{}, f.err
 	}
-	return keycloak.Token{AccessToken: "tok-for-" + owner, ExpiresIn: 300, Scope: scope}, nil
+	return keycloak.Token{AccessToken: testkit.IssuedToken(owner, "user", f.realmRoles, f.clientRoles), ExpiresIn: 300, Scope: scope}, nil
 }
 
 func testHasher(t *testing.T) *Hasher {
@@ -133,7 +137,7 @@ func TestExchange_Outcomes(t *testing.T) {
 			if res.Outcome != tc.want {
 				t.Fatalf("outcome %q, want %q", res.Outcome, tc.want)
 			}
-			if tc.want == OutcomeIssued && res.Token.AccessToken != "tok-for-user-1" {
+			if tc.want == OutcomeIssued && res.Token.AccessToken != testkit.IssuedToken("user-1", "user", nil, nil) {
 				t.Fatalf("token not from the minter for the owner: %q", res.Token.AccessToken)
 			}
 			mintAllowed := tc.want == OutcomeIssued || tc.mintErr != nil

@@ -13,8 +13,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/ratelimit"
 )
 
 // Limits and defaults of the key lifecycle.
@@ -38,6 +40,9 @@ const (
 
 // ErrForbidden: the caller may not do this (e.g. act for another owner without being admin).
 var ErrForbidden = errors.New("forbidden")
+
+// ErrLimit: a configured ceiling would be passed (live keys per user).
+var ErrLimit = errors.New("limit reached")
 
 var (
 	environments = map[string]string{"development": EnvTest, "staging": EnvTest, "production": EnvLive}
@@ -81,7 +86,7 @@ func (e *ValidationError) Err() error {
 // KeyStore is the persistence the key lifecycle needs.
 type KeyStore interface {
 	KeyFinder
-	CreateKey(ctx context.Context, k *models.Key) error
+	CreateKeyCapped(ctx context.Context, k *models.Key, maxLive int, now time.Time) error
 	KeyByID(ctx context.Context, ownerID, id string) (models.Key, error)
 	ListKeys(ctx context.Context, f models.KeyFilter) ([]models.Key, error)
 	UpdateKey(ctx context.Context, ownerID, id string, fn func(k *models.Key) error) (models.Key, error)
@@ -92,6 +97,11 @@ type KeyStore interface {
 // UserDirectory resolves the `owner` an admin names.
 type UserDirectory interface {
 	FindUser(ctx context.Context, idOrUsername string) (keycloak.User, error)
+}
+
+// RoleReader reads a user's effective roles (composites and groups included).
+type RoleReader interface {
+	EffectiveRoles(ctx context.Context, userID string, clientIDs []string) (keycloak.Roles, error)
 }
 
 // UsageReader reads flushed usage counters.
@@ -105,24 +115,35 @@ type KeysConfig struct {
 	Hasher *Hasher
 	Minter TokenMinter
 	Users  UserDirectory // resolves `owner` for admins
+	Roles  RoleReader    // checks the users admins act for against Deny
+	Deny   RoleDenylist
 	Audit  *audit.Recorder
 	Limits LimitPolicy
-	Cache  *TokenCache // dropped for a key whenever the key changes
-	Usage  UsageReader
-	Clock  func() time.Time
+	// MaxKeysPerUser bounds a user's live keys (default 50).
+	MaxKeysPerUser int
+	// OwnerMaxRate is the highest rate an owner may set on their own key; admins may
+	// set more. Zero: no ceiling.
+	OwnerMaxRate ratelimit.Limit
+	Cache        *TokenCache // dropped for a key whenever the key changes
+	Usage        UsageReader
+	Clock        func() time.Time
 }
 
 // Keys applies the key-lifecycle rules.
 type Keys struct {
-	store  KeyStore
-	hasher *Hasher
-	minter TokenMinter
-	users  UserDirectory
-	audit  *audit.Recorder
-	limits LimitPolicy
-	cache  *TokenCache
-	usage  UsageReader
-	clock  func() time.Time
+	store   KeyStore
+	hasher  *Hasher
+	minter  TokenMinter
+	users   UserDirectory
+	roles   RoleReader
+	deny    RoleDenylist
+	audit   *audit.Recorder
+	limits  LimitPolicy
+	maxKeys int
+	maxRate ratelimit.Limit
+	cache   *TokenCache
+	usage   UsageReader
+	clock   func() time.Time
 }
 
 // NewKeys wires the key lifecycle.
@@ -130,8 +151,12 @@ func NewKeys(cfg KeysConfig) *Keys {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	return &Keys{store: cfg.Store, hasher: cfg.Hasher, minter: cfg.Minter, users: cfg.Users, audit: cfg.Audit,
-		limits: cfg.Limits, cache: cfg.Cache, usage: cfg.Usage, clock: cfg.Clock}
+	if cfg.MaxKeysPerUser <= 0 {
+		cfg.MaxKeysPerUser = DefaultMaxKeysPerUser
+	}
+	return &Keys{store: cfg.Store, hasher: cfg.Hasher, minter: cfg.Minter, users: cfg.Users, roles: cfg.Roles,
+		deny: cfg.Deny, audit: cfg.Audit, limits: cfg.Limits, maxKeys: cfg.MaxKeysPerUser, maxRate: cfg.OwnerMaxRate,
+		cache: cfg.Cache, usage: cfg.Usage, clock: cfg.Clock}
 }
 
 // RateLimit is a key's own limit as callers give it.
@@ -146,13 +171,20 @@ const (
 	MaxRateRequests   = 1_000_000
 	MaxRateWindow     = 86400
 	MaxAllowlistCIDRs = 100
+	// DefaultMaxKeysPerUser is the live-key ceiling when none is configured.
+	DefaultMaxKeysPerUser = 50
 )
 
-// validRateLimit returns the stored pair (requests, window seconds).
-func (k *Keys) validRateLimit(verr *ValidationError, r *RateLimit) (int, int) {
+// validRateLimit returns the stored pair (requests, window seconds). Owners stay
+// under the configured ceiling; admins (byAdmin) may pass it.
+func (k *Keys) validRateLimit(verr *ValidationError, r *RateLimit, byAdmin bool) (int, int) {
+	ceiling := k.maxRate.Requests > 0 && !byAdmin
 	switch {
 	case r == nil:
 		return 0, 0
+	case ceiling && r.Unlimited:
+		verr.Add("rate_limit", fmt.Sprintf("unlimited is above the most an owner may set (%d requests per %d seconds); ask an admin",
+			k.maxRate.Requests, int(k.maxRate.Window/time.Second)))
 	case r.Unlimited && (r.Requests != 0 || r.WindowSeconds != 0):
 		verr.Add("rate_limit", "give either unlimited or requests and window_seconds")
 	case r.Unlimited && !k.limits.AllowUnlimited:
@@ -163,10 +195,19 @@ func (k *Keys) validRateLimit(verr *ValidationError, r *RateLimit) (int, int) {
 		verr.Add("rate_limit.requests", fmt.Sprintf("must be between 1 and %d", MaxRateRequests))
 	case r.WindowSeconds < 1 || r.WindowSeconds > MaxRateWindow:
 		verr.Add("rate_limit.window_seconds", fmt.Sprintf("must be between 1 and %d", MaxRateWindow))
+	case ceiling && !rateAtMost(r.Requests, r.WindowSeconds, k.maxRate.Requests, int(k.maxRate.Window/time.Second)):
+		verr.Add("rate_limit", fmt.Sprintf("must be at most %d requests per %d seconds (the most an owner may set; ask an admin for more)",
+			k.maxRate.Requests, int(k.maxRate.Window/time.Second)))
 	default:
 		return r.Requests, r.WindowSeconds
 	}
 	return 0, 0
+}
+
+// rateAtMost: req per window is no faster than maxReq per maxWindow, and no larger a
+// burst (a longer window with proportionally more requests would allow one).
+func rateAtMost(req, window, maxReq, maxWindow int) bool {
+	return req <= maxReq && int64(req)*int64(maxWindow) <= int64(maxReq)*int64(window)
 }
 
 // validAllowlist accepts CIDRs and single addresses, IPv4 and IPv6, and returns the
@@ -229,6 +270,32 @@ func ownerScope(a audit.Actor) string {
 	return a.ID
 }
 
+// actingFor marks the actor as acting on ownerID's behalf when they are not the owner.
+func actingFor(a audit.Actor, ownerID string) audit.Actor {
+	if a.ID != ownerID {
+		a.OnBehalfOf = ownerID
+	}
+	return a
+}
+
+// mayActFor: an admin may create or rotate a key for another user only when that
+// user's effective roles hold nothing of the denylist — else a Keyward admin could
+// hand themselves a key that carries more power than Keyward's admin role.
+func (k *Keys) mayActFor(ctx context.Context, owner Owner, what string) error {
+	if k.roles == nil {
+		return errors.New("no role reader configured: cannot check the user an admin acts for")
+	}
+	roles, err := k.roles.EffectiveRoles(ctx, owner.ID, k.deny.Clients())
+	if err != nil {
+		return fmt.Errorf("effective roles of %s: %w", owner.ID, err)
+	}
+	if role, denied := k.deny.Match(roles); denied {
+		return fmt.Errorf("%w: %s holds the role %s, which is on Keyward's denylist: admins may not %s keys for such users",
+			ErrForbidden, owner.Username, role, what)
+	}
+	return nil
+}
+
 // Create validates p, prepares the owner at Keycloak, then stores the key hash. If
 // Keycloak fails nothing is written; a link made before a failed insert is harmless
 // and reused next time.
@@ -237,6 +304,7 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 	verr := &ValidationError{}
 	name := validName(verr, "name", p.Name)
 	validDescription(verr, p.Description)
+	onBehalf := p.Owner != "" && p.Owner != a.ID && p.Owner != a.Name
 	env := p.Environment
 	if env == "" {
 		env = DefaultEnvironment
@@ -248,14 +316,14 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 	expiresAt := k.expiry(verr, p, now)
 	scopes := validScopes(verr, p.Scopes)
 	metadata := validMetadata(verr, p.Metadata)
-	rateRequests, rateWindow := k.validRateLimit(verr, p.RateLimit)
+	rateRequests, rateWindow := k.validRateLimit(verr, p.RateLimit, a.Admin)
 	allowlist := validAllowlist(verr, p.IPAllowlist)
 	if err := verr.Err(); err != nil {
 		return Created{}, err
 	}
 
 	owner := Owner{ID: a.ID, Username: a.Name}
-	if p.Owner != "" && p.Owner != a.ID && p.Owner != a.Name {
+	if onBehalf {
 		if !a.Admin {
 			return Created{}, fmt.Errorf("%w: only admins create keys for other users", ErrForbidden)
 		}
@@ -270,7 +338,17 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 		if err != nil {
 			return Created{}, fmt.Errorf("find owner: %w", err)
 		}
+		if u.ServiceAccount {
+			verr.Add("owner", "is the service account of a client: keys belong to people")
+			return Created{}, verr
+		}
 		owner = Owner{ID: u.ID, Username: u.Username}
+		onBehalf = owner.ID != a.ID
+	}
+	if onBehalf {
+		if err := k.mayActFor(ctx, owner, "create"); err != nil {
+			return Created{}, err
+		}
 	}
 
 	if err := k.minter.Prepare(ctx, owner); err != nil {
@@ -299,10 +377,23 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 		RateLimitWindowSeconds: rateWindow,
 		IPAllowlist:            allowlist,
 	}
-	if err := k.store.CreateKey(ctx, &row); err != nil {
+	if onBehalf {
+		if p.RateLimit != nil {
+			row.LimitSetBy = a.Name
+		}
+		if allowlist != "" {
+			row.AllowlistSetBy = a.Name
+		}
+	}
+	err = k.store.CreateKeyCapped(ctx, &row, k.maxKeys, now)
+	if errors.Is(err, models.ErrLimitReached) {
+		return Created{}, fmt.Errorf("%w: %s holds %d live keys, the most this server allows (KEYWARD_MAX_KEYS_PER_USER); revoke one first",
+			ErrLimit, owner.Username, k.maxKeys)
+	}
+	if err != nil {
 		return Created{}, fmt.Errorf("store key: %w", err)
 	}
-	k.audit.Record(ctx, a, "key.create", "key", row.ID, row.OwnerID, map[string]any{
+	k.audit.Record(ctx, actingFor(a, row.OwnerID), "key.create", "key", row.ID, row.OwnerID, map[string]any{
 		"name": row.Name, "prefix": Prefix(row), "environment": row.Environment,
 	})
 	return Created{Key: row, Plaintext: parsed.String()}, nil
@@ -367,8 +458,10 @@ func validName(verr *ValidationError, field, raw string) string {
 		verr.Add(field, "is required")
 	case n > MaxNameLen:
 		verr.Add(field, fmt.Sprintf("must be at most %d characters", MaxNameLen))
-	case hasControl(name):
-		verr.Add(field, "must not contain control characters")
+	default:
+		if problem := safetext.Problem(name, false); problem != "" {
+			verr.Add(field, problem)
+		}
 	}
 	return name
 }
@@ -379,8 +472,10 @@ func validDescription(verr *ValidationError, d string) {
 		verr.Add("description", "must be valid UTF-8")
 	case utf8.RuneCountInString(d) > MaxDescriptionLen:
 		verr.Add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLen))
-	case strings.ContainsRune(d, 0):
-		verr.Add("description", "must not contain NUL characters")
+	default:
+		if problem := safetext.Problem(d, true); problem != "" {
+			verr.Add("description", problem)
+		}
 	}
 }
 
@@ -583,7 +678,7 @@ func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKey
 	if p.ExpiresAt != nil {
 		expiresAt = validFutureTime(verr, "expires_at", *p.ExpiresAt, now)
 	}
-	rateRequests, rateWindow := k.validRateLimit(verr, p.RateLimit)
+	rateRequests, rateWindow := k.validRateLimit(verr, p.RateLimit, a.Admin)
 	var allowlist string
 	if p.IPAllowlist != nil {
 		allowlist = validAllowlist(verr, *p.IPAllowlist)
@@ -593,6 +688,10 @@ func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKey
 	}
 	var changed []string
 	updated, err := k.store.UpdateKey(ctx, ownerScope(a), id, func(key *models.Key) error {
+		changed = nil // the store may run fn again
+		if err := k.adminDecisionsStick(a, key, p, rateRequests, rateWindow, allowlist); err != nil {
+			return err
+		}
 		if p.Name != nil && name != key.Name {
 			key.Name, changed = name, append(changed, "name")
 		}
@@ -621,6 +720,18 @@ func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKey
 		if p.IPAllowlist != nil && allowlist != key.IPAllowlist {
 			key.IPAllowlist, changed = allowlist, append(changed, "ip_allowlist")
 		}
+		if a.Admin && a.ID != key.OwnerID {
+			// An admin's decision on someone else's key binds its owner.
+			if p.Enabled != nil {
+				key.DisabledBy = map[bool]string{false: a.Name, true: ""}[*p.Enabled]
+			}
+			if p.RateLimit != nil {
+				key.LimitSetBy = a.Name
+			}
+			if p.IPAllowlist != nil {
+				key.AllowlistSetBy = map[bool]string{true: a.Name, false: ""}[allowlist != ""]
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -632,9 +743,59 @@ func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKey
 		if len(changed) == 1 && changed[0] == "enabled" {
 			action = map[bool]string{true: "key.enable", false: "key.disable"}[updated.Enabled]
 		}
-		k.audit.Record(ctx, a, action, "key", updated.ID, updated.OwnerID, map[string]any{"fields": changed})
+		k.audit.Record(ctx, actingFor(a, updated.OwnerID), action, "key", updated.ID, updated.OwnerID, map[string]any{"fields": changed})
 	}
 	return updated, nil
+}
+
+// adminDecisionsStick refuses an owner's change that would undo or widen what an admin
+// set on their key: re-enabling a key an admin disabled, raising a limit or widening an
+// allowlist an admin set. Narrowing stays the owner's right. Admins are not bound.
+func (k *Keys) adminDecisionsStick(a audit.Actor, key *models.Key, p UpdateKeyParams, rateRequests, rateWindow int, allowlist string) error {
+	if a.Admin {
+		return nil
+	}
+	if p.Enabled != nil && *p.Enabled && !key.Enabled && key.DisabledBy != "" {
+		return fmt.Errorf("%w: the key was disabled by the admin %s; only an admin can enable it again", ErrForbidden, key.DisabledBy)
+	}
+	if p.RateLimit != nil && key.LimitSetBy != "" && (rateRequests != key.RateLimitRequests || rateWindow != key.RateLimitWindowSeconds) {
+		narrower := rateRequests > 0 && key.RateLimitRequests > 0 &&
+			rateAtMost(rateRequests, rateWindow, key.RateLimitRequests, key.RateLimitWindowSeconds)
+		if !narrower {
+			return fmt.Errorf("%w: the rate limit was set by the admin %s; you may lower it, not raise or remove it", ErrForbidden, key.LimitSetBy)
+		}
+	}
+	if p.IPAllowlist != nil && key.AllowlistSetBy != "" && allowlist != key.IPAllowlist && !allowlistWithin(allowlist, key.IPAllowlist) {
+		return fmt.Errorf("%w: the IP allowlist was set by the admin %s; you may narrow it, not widen or remove it", ErrForbidden, key.AllowlistSetBy)
+	}
+	return nil
+}
+
+// allowlistWithin: every prefix of inner lies inside some prefix of outer, and inner
+// is not empty (empty allows every address).
+func allowlistWithin(inner, outer string) bool {
+	in := strings.Fields(inner)
+	if len(in) == 0 {
+		return false
+	}
+	for _, s := range in {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return false
+		}
+		inside := false
+		for _, o := range strings.Fields(outer) {
+			op, err := netip.ParsePrefix(o)
+			if err == nil && op.Bits() <= p.Bits() && op.Contains(p.Addr()) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			return false
+		}
+	}
+	return true
 }
 
 // Rotate issues a new key with the same settings and keeps the old one working until
@@ -650,6 +811,11 @@ func (k *Keys) Rotate(ctx context.Context, a audit.Actor, id string, graceHours 
 	old, err := k.store.KeyByID(ctx, ownerScope(a), id)
 	if err != nil {
 		return Created{}, err
+	}
+	if old.OwnerID != a.ID {
+		if err := k.mayActFor(ctx, Owner{ID: old.OwnerID, Username: old.OwnerUsername}, "rotate"); err != nil {
+			return Created{}, err
+		}
 	}
 	now := k.clock().UTC()
 	parsed, err := GenerateKey(environments[old.Environment])
@@ -674,6 +840,9 @@ func (k *Keys) Rotate(ctx context.Context, a audit.Actor, id string, graceHours 
 		RateLimitRequests:      old.RateLimitRequests,
 		RateLimitWindowSeconds: old.RateLimitWindowSeconds,
 		IPAllowlist:            old.IPAllowlist,
+		DisabledBy:             old.DisabledBy,
+		LimitSetBy:             old.LimitSetBy,
+		AllowlistSetBy:         old.AllowlistSetBy,
 	}
 	graceUntil := now.Add(time.Duration(grace) * time.Hour)
 	if old.ExpiresAt != nil && old.ExpiresAt.Before(graceUntil) {
@@ -686,7 +855,7 @@ func (k *Keys) Rotate(ctx context.Context, a audit.Actor, id string, graceHours 
 	if !graceUntil.After(now) {
 		k.cache.Drop(prev.ID)
 	}
-	k.audit.Record(ctx, a, "key.rotate", "key", prev.ID, prev.OwnerID, map[string]any{
+	k.audit.Record(ctx, actingFor(a, prev.OwnerID), "key.rotate", "key", prev.ID, prev.OwnerID, map[string]any{
 		"new_key_id": next.ID, "grace_period_hours": grace, "prefix": Prefix(next),
 	})
 	return Created{Key: next, Plaintext: parsed.String(), Previous: &prev}, nil
@@ -702,7 +871,7 @@ func (k *Keys) Delete(ctx context.Context, a audit.Actor, id string) error {
 		return fmt.Errorf("delete key: %w", err)
 	}
 	k.cache.Drop(key.ID)
-	k.audit.Record(ctx, a, "key.delete", "key", key.ID, key.OwnerID, map[string]any{"name": key.Name, "prefix": Prefix(key)})
+	k.audit.Record(ctx, actingFor(a, key.OwnerID), "key.delete", "key", key.ID, key.OwnerID, map[string]any{"name": key.Name, "prefix": Prefix(key)})
 	return nil
 }
 
@@ -722,15 +891,6 @@ func Status(k models.Key, now time.Time) string {
 		return "expiring_soon"
 	}
 	return "active"
-}
-
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return true
-		}
-	}
-	return false
 }
 
 // RateLimitOf is the key's effective limit for display: ok is false when unlimited.

@@ -96,7 +96,8 @@ func kctestStrings(v any) []string {
 }
 
 func TestKeys_Unlimited_OnlyWhenConfigured(t *testing.T) {
-	h := newHarness(t) // the harness allows unlimited keys
+	// The harness allows unlimited keys; without an owner ceiling an owner may ask.
+	h := newHarnessWith(t, func(c *exchange.KeysConfig) { c.OwnerMaxRate = ratelimit.Limit{} })
 	got := h.createKey(t, "alice-token", `{"name":"free","rate_limit":{"unlimited":true}}`)
 	if got["rate_limit"].(map[string]any)["unlimited"] != true {
 		t.Fatalf("rate_limit %v", got["rate_limit"])

@@ -15,14 +15,16 @@ import (
 )
 
 type auditEventResponse struct {
-	ID         string          `json:"id"`
-	At         time.Time       `json:"at"`
-	Actor      string          `json:"actor"`
-	ActorName  string          `json:"actor_name"`
-	Action     string          `json:"action"`
-	TargetType string          `json:"target_type"`
-	TargetID   string          `json:"target_id"`
-	Owner      string          `json:"owner"`
+	ID         string    `json:"id"`
+	At         time.Time `json:"at"`
+	Actor      string    `json:"actor"`
+	ActorName  string    `json:"actor_name"`
+	Action     string    `json:"action"`
+	TargetType string    `json:"target_type"`
+	TargetID   string    `json:"target_id"`
+	Owner      string    `json:"owner"`
+	// OnBehalfOf is the user an admin acted for (their id), null otherwise.
+	OnBehalfOf *string         `json:"on_behalf_of"`
 	IP         string          `json:"ip"`
 	RequestID  string          `json:"request_id"`
 	Details    json.RawMessage `json:"details"`
@@ -109,7 +111,7 @@ func (s *server) listAudit(c *gin.Context) {
 		}
 		out.Items = append(out.Items, auditEventResponse{
 			ID: ev.ID, At: ev.At.UTC(), Actor: ev.ActorID, ActorName: ev.ActorName, Action: ev.Action,
-			TargetType: ev.TargetType, TargetID: ev.TargetID, Owner: ev.OwnerID, IP: ev.IP,
+			TargetType: ev.TargetType, TargetID: ev.TargetID, Owner: ev.OwnerID, OnBehalfOf: nonEmpty(ev.OnBehalfOf), IP: ev.IP,
 			RequestID: ev.RequestID, Details: json.RawMessage(ev.Details),
 		})
 	}
@@ -132,4 +134,11 @@ func decodeAuditCursor(c string) (time.Time, string, bool) {
 		return time.Time{}, "", false
 	}
 	return t, id, true
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

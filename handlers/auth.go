@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -27,6 +28,10 @@ func (s *server) authenticate(c *gin.Context) {
 		_ = c.Error(err)
 		c.Abort()
 		return
+	case errors.Is(err, keycloak.ErrWrongAudience):
+		unauthorized(c, "the bearer token is not meant for Keyward: its audience (aud) must include "+strconv.Quote(s.Audience)+
+			"; log in through a client whose tokens carry that audience (e.g. keyward-cli)")
+		return
 	case err != nil:
 		unauthorized(c, "the bearer token is not a valid, unexpired access token of the realm")
 		return
@@ -34,9 +39,30 @@ func (s *server) authenticate(c *gin.Context) {
 		unauthorized(c, "tokens obtained with an API key cannot call the management API")
 		return
 	}
+	if sa, err := s.isServiceAccount(c, claims); err != nil {
+		_ = c.Error(err)
+		c.Abort()
+		return
+	} else if sa {
+		writeProblem(c, problem{Title: "Forbidden", Status: http.StatusForbidden,
+			Detail: "service-account tokens (client credentials) cannot call the management API: keys belong to people"})
+		return
+	}
 	c.Set(callerKey, claims)
 	c.Set("subject", claims.Subject)
 	c.Next()
+}
+
+// isServiceAccount: a client-credentials token, or a subject that is a client's
+// service account (asked of Keycloak, cached there, only for service-account-* names).
+func (s *server) isServiceAccount(c *gin.Context, claims keycloak.Claims) (bool, error) {
+	if claims.ClientCredentials {
+		return true, nil
+	}
+	if s.Principals == nil {
+		return false, nil
+	}
+	return s.Principals.IsServiceAccount(c.Request.Context(), claims.Subject, claims.Username)
 }
 
 func caller(c *gin.Context) keycloak.Claims {

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/provisioning"
@@ -160,9 +162,18 @@ func (s *server) deleteClient(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-// clientSecret serves the view and the regeneration of a secret: one answer shape.
-func clientSecret(c *gin.Context, get func() (provisioning.Secret, error)) {
+// clientSecret serves the view and the regeneration of a secret: one answer shape. A
+// secret whose audit event could not be stored is not shown: 503, to retry.
+func (s *server) clientSecret(c *gin.Context, get func() (provisioning.Secret, error)) {
 	secret, err := get()
+	if errors.Is(err, provisioning.ErrAuditUnavailable) {
+		s.Log.Error("client secret withheld: its audit event could not be stored",
+			zap.String("request_id", requestID(c)), zap.Error(err))
+		c.Header("Retry-After", "5")
+		_ = c.Error(newAPIError(http.StatusServiceUnavailable, "Service Unavailable",
+			"the audit trail cannot be written, and a secret is never shown unaudited; try again shortly"))
+		return
+	}
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -171,13 +182,13 @@ func clientSecret(c *gin.Context, get func() (provisioning.Secret, error)) {
 }
 
 func (s *server) getClientSecret(c *gin.Context) {
-	clientSecret(c, func() (provisioning.Secret, error) {
+	s.clientSecret(c, func() (provisioning.Secret, error) {
 		return s.Provisioning.ClientSecret(c.Request.Context(), s.actor(c), c.Param("id"))
 	})
 }
 
 func (s *server) regenerateClientSecret(c *gin.Context) {
-	clientSecret(c, func() (provisioning.Secret, error) {
+	s.clientSecret(c, func() (provisioning.Secret, error) {
 		return s.Provisioning.RegenerateClientSecret(c.Request.Context(), s.actor(c), c.Param("id"))
 	})
 }

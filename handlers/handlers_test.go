@@ -19,6 +19,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
@@ -51,11 +52,23 @@ func (f fakeUsers) FindUser(_ context.Context, idOrName string) (keycloak.User, 
 	return keycloak.User{}, keycloak.ErrNotFound
 }
 
+// fakeRoles are users' effective roles, by user id.
+type fakeRoles map[string]keycloak.Roles
+
+func (f fakeRoles) EffectiveRoles(_ context.Context, id string, _ []string) (keycloak.Roles, error) {
+	return f[id], nil
+}
+
+// fakePrincipals names the service-account subjects.
+type fakePrincipals map[string]bool
+
+func (f fakePrincipals) IsServiceAccount(_ context.Context, id, _ string) (bool, error) { return f[id], nil }
+
 type fakeMinter struct{ prepareErr error }
 
 func (f *fakeMinter) Prepare(context.Context, exchange.Owner) error { return f.prepareErr }
 func (f *fakeMinter) Mint(_ context.Context, owner, scope string) (keycloak.Token, error) {
-	return keycloak.Token{AccessToken: "kc-token-for-" + owner, ExpiresIn: 300, Scope: scope}, nil
+	return keycloak.Token{AccessToken: testkit.IssuedToken(owner, owner, nil, nil), ExpiresIn: 300, Scope: scope}, nil
 }
 
 type pinger struct{ err error }
@@ -92,6 +105,12 @@ func (c *testClock) Advance(d time.Duration) {
 // its interfaces (the real one is exercised by the integration tests).
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith lets a test change the key service's configuration.
+func newHarnessWith(t *testing.T, tune func(*exchange.KeysConfig)) *harness {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	store, err := models.Open(context.Background(), filepath.Join(t.TempDir(), "keyward.db"), zap.NewNop())
 	if err != nil {
@@ -107,11 +126,32 @@ func newHarness(t *testing.T) *harness {
 		"alice": {ID: "alice-id", Username: "alice", Enabled: true},
 		"bob":   {ID: "bob-id", Username: "bob", Enabled: true},
 		"carol": {ID: "carol-id", Username: "carol", Enabled: true},
+		// root holds a realm-management role through a group; ci is a client's
+		// service account.
+		"root":               {ID: "root-id", Username: "root", Enabled: true},
+		"dave":               {ID: "dave-id", Username: "dave", Enabled: true},
+		"service-account-ci": {ID: "sa-ci-id", Username: "service-account-ci", Enabled: true, ServiceAccount: true},
+	}
+	roles := fakeRoles{
+		"root-id":  {Realm: []string{"default-roles-keyward"}, Clients: map[string][]string{"realm-management": {"manage-users"}}},
+		"carol-id": {Realm: []string{"default-roles-keyward", "keyward-admin"}},
+		"dave-id":  {Realm: []string{"default-roles-keyward", "keyward-admin"}},
+	}
+	deny, err := exchange.NewRoleDenylist([]string{"realm-admin", "keyward-admin"})
+	if err != nil {
+		t.Fatal(err)
 	}
 	clock := &testClock{now: time.Now().UTC()}
 	rec := audit.NewRecorder(store, zap.NewNop(), clock.Now)
 	usage := exchange.NewUsage(store, zap.NewNop(), time.Hour)
 	limits := exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 1000, Window: time.Minute}, AllowUnlimited: true}
+	keysConfig := exchange.KeysConfig{
+		Store: store, Hasher: h, Minter: m, Users: users, Roles: roles, Deny: deny, Audit: rec, Limits: limits,
+		Usage: store, Clock: clock.Now, OwnerMaxRate: ratelimit.Limit{Requests: 10000, Window: time.Minute},
+	}
+	if tune != nil {
+		tune(&keysConfig)
+	}
 	engine := New(Config{
 		Log: zap.NewNop(),
 		Verifier: fakeVerifier{
@@ -119,10 +159,12 @@ func newHarness(t *testing.T) *harness {
 			"bob-token":      {Subject: "bob-id", Username: "bob", AuthParty: "keyward-cli"},
 			"carol-token":    {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
 			"exchange-token": {Subject: "alice-id", Username: "alice", AuthParty: "keyward"},
+			"root-token":     {Subject: "root-id", Username: "root", AuthParty: "keyward-cli"},
+			"cc-token":       {Subject: "sa-ci-id", Username: "service-account-ci", AuthParty: "ci", ClientCredentials: true},
+			"sa-token":       {Subject: "sa-ci-id", Username: "service-account-ci", AuthParty: "keyward-cli"},
 		},
-		Keys: exchange.NewKeys(exchange.KeysConfig{
-			Store: store, Hasher: h, Minter: m, Users: users, Audit: rec, Limits: limits, Usage: store, Clock: clock.Now,
-		}),
+		Principals: fakePrincipals{"sa-ci-id": true},
+		Keys: exchange.NewKeys(keysConfig),
 		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{
 			Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: limits,
 			Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
@@ -368,7 +410,7 @@ func TestToken_200_HeaderAndFormAgree(t *testing.T) {
 			t.Fatalf("%s: %d %s", name, rec.Code, rec.Body.String())
 		}
 		got := decode(t, rec)
-		if got["access_token"] != "kc-token-for-alice-id" || got["token_type"] != "Bearer" ||
+		if got["access_token"] != testkit.IssuedToken("alice-id", "alice-id", nil, nil) || got["token_type"] != "Bearer" ||
 			got["issued_token_type"] != tokenTypeAccess || got["expires_in"] != float64(300) {
 			t.Fatalf("%s: %v", name, got)
 		}

@@ -77,6 +77,14 @@ type keyResponse struct {
 	IPAllowlist   []string        `json:"ip_allowlist"`
 	RotatedTo     *string         `json:"rotated_to,omitempty"`
 	GraceUntil    *time.Time      `json:"grace_until,omitempty"`
+	// AdminSet names the admin behind each decision the owner cannot undo.
+	AdminSet *adminSetJSON `json:"admin_set,omitempty"`
+}
+
+type adminSetJSON struct {
+	Disabled    string `json:"disabled,omitempty"`
+	RateLimit   string `json:"rate_limit,omitempty"`
+	IPAllowlist string `json:"ip_allowlist,omitempty"`
 }
 
 type createdKeyResponse struct {
@@ -130,6 +138,7 @@ func (s *server) toKeyResponse(k models.Key) keyResponse {
 		LastUsedAt:    utcPtr(k.LastUsedAt),
 		RotatedTo:     k.RotatedTo,
 		GraceUntil:    utcPtr(k.GraceUntil),
+		AdminSet:      adminSet(k),
 	}
 }
 
@@ -342,4 +351,11 @@ func (s *server) keyUsage(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
+}
+
+func adminSet(k models.Key) *adminSetJSON {
+	if k.DisabledBy == "" && k.LimitSetBy == "" && k.AllowlistSetBy == "" {
+		return nil
+	}
+	return &adminSetJSON{Disabled: k.DisabledBy, RateLimit: k.LimitSetBy, IPAllowlist: k.AllowlistSetBy}
 }

@@ -62,9 +62,14 @@ var (
 		"updated_at":     openapi3.NewDateTimeSchema().NewRef(),
 		"rotated_to":     str("id of the key that superseded this one"),
 		"grace_until":    openapi3.NewDateTimeSchema().NewRef(),
-		"created_at":     openapi3.NewDateTimeSchema().NewRef(),
-		"expires_at":     nullable(openapi3.NewDateTimeSchema().NewRef()),
-		"last_used_at":   nullable(openapi3.NewDateTimeSchema().NewRef()),
+		"admin_set": object(map[string]*openapi3.SchemaRef{
+			"disabled":     str("username of the admin who disabled the key; only an admin can enable it"),
+			"rate_limit":   str("username of the admin who set the rate limit; the owner may only lower it"),
+			"ip_allowlist": str("username of the admin who set the IP allowlist; the owner may only narrow it"),
+		}),
+		"created_at":   openapi3.NewDateTimeSchema().NewRef(),
+		"expires_at":   nullable(openapi3.NewDateTimeSchema().NewRef()),
+		"last_used_at": nullable(openapi3.NewDateTimeSchema().NewRef()),
 	}, "id", "name", "prefix", "status", "environment", "created_at")
 )
 

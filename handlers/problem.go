@@ -73,6 +73,8 @@ func (s *server) errorMiddleware() gin.HandlerFunc {
 				Detail: "the request has invalid fields", Errors: verr.Fields})
 		case errors.Is(err, exchange.ErrForbidden):
 			writeProblem(c, problem{Title: "Forbidden", Status: http.StatusForbidden, Detail: forbiddenDetail(err)})
+		case errors.Is(err, exchange.ErrLimit):
+			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict, Detail: reasonAfter(err, exchange.ErrLimit, "a configured limit is reached")})
 		case errors.Is(err, models.ErrConflict):
 			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict,
 				Detail: "the resource changed state: e.g. the key has already been rotated"})
@@ -102,11 +104,16 @@ func (s *server) errorMiddleware() gin.HandlerFunc {
 
 // forbiddenDetail keeps the reason the service gave, which names no secret.
 func forbiddenDetail(err error) string {
+	return reasonAfter(err, exchange.ErrForbidden, "the caller may not do this")
+}
+
+// reasonAfter is the text a service wrote after "<sentinel>: ".
+func reasonAfter(err, sentinel error, fallback string) string {
 	msg := err.Error()
-	if i := strings.Index(msg, exchange.ErrForbidden.Error()+": "); i >= 0 {
-		return msg[i+len(exchange.ErrForbidden.Error())+2:]
+	if i := strings.Index(msg, sentinel.Error()+": "); i >= 0 {
+		return msg[i+len(sentinel.Error())+2:]
 	}
-	return "the caller may not do this"
+	return fallback
 }
 
 // databaseDown tells an outage from a bug when an unexpected error reaches the top:

@@ -74,9 +74,14 @@ type Config struct {
 	// ExchangeClientID is the Keycloak client Keyward mints tokens as: tokens issued to
 	// it came from an API key and may not call the management API.
 	ExchangeClientID string
-	AdminRole        string
-	Audit            AuditLog
-	Provisioning     ProvisioningService // admin routes answer 503 without it
+	// Audience is what management tokens must carry in `aud` (checked by Verifier;
+	// named here for the message).
+	Audience string
+	// Principals tells service accounts from people; nil trusts the token's claims.
+	Principals   exchange.PrincipalChecker
+	AdminRole    string
+	Audit        AuditLog
+	Provisioning ProvisioningService // admin routes answer 503 without it
 	// TrustedProxies are the peers (CIDRs or addresses) whose X-Forwarded-For is
 	// believed; the client is then the right-most untrusted entry. Empty: the peer.
 	TrustedProxies []string

@@ -75,6 +75,19 @@ func (s *server) token(c *gin.Context) {
 		}
 		c.Header("Retry-After", strconv.Itoa(secs))
 		oauthFail(c, http.StatusTooManyRequests, "rate_limited", "the key's rate limit is exhausted; retry after "+strconv.Itoa(secs)+" s")
+	case exchange.OutcomeThrottled:
+		secs := int((res.RetryAfter + time.Second - 1) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		c.Header("Retry-After", strconv.Itoa(secs))
+		oauthFail(c, http.StatusTooManyRequests, "rate_limited", "too many failed exchanges from this address; retry after "+strconv.Itoa(secs)+" s")
+	case exchange.OutcomeDeniedRole, exchange.OutcomeNotPerson:
+		// The realm would have handed out more power than a key may carry: loud in
+		// the log, the same refusal as any other outside.
+		s.Log.Warn("issued token withheld", zap.String("request_id", requestID(c)),
+			zap.String("outcome", string(res.Outcome)), zap.String("key_id", res.KeyID), zap.Error(res.Err))
+		oauthFail(c, http.StatusUnauthorized, "invalid_grant", invalidKey)
 	case exchange.OutcomeInvalidScope:
 		oauthFail(c, http.StatusBadRequest, "invalid_scope", "the requested scope exceeds the key's scopes")
 	case exchange.OutcomeUnavailable:
@@ -167,7 +180,12 @@ func (s *server) tokenRequest(c *gin.Context) (exchange.Request, bool) {
 		oauthFail(c, http.StatusUnauthorized, "invalid_grant", "an API key is required: X-API-Key header or the token-exchange form")
 		return req, false
 	}
-	req.Scope = form.Get("scope")
+	scope, err := exchange.NormalizeScope(form.Get("scope"))
+	if err != nil {
+		oauthFail(c, http.StatusBadRequest, "invalid_scope", err.Error())
+		return req, false
+	}
+	req.Scope = scope
 	// gin resolves the client address: the socket peer, or behind a trusted proxy the
 	// right-most untrusted X-Forwarded-For entry.
 	if ip, err := netip.ParseAddr(c.ClientIP()); err == nil {

@@ -29,6 +29,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/metrics"
 	"github.com/keyward/keyward/models"
@@ -37,6 +38,9 @@ import (
 
 // benchGrant stands for Keycloak's token endpoint: it answers at once, so that only
 // Keyward's own work is measured.
+// benchToken is what the fake token endpoint issues: the bench key's owner's.
+var benchToken = testkit.IssuedToken("3f1e7c52-8a55-4f0e-9d39-1c2b3a4d5e6f", "alice", nil, nil)
+
 type benchGrant struct{ calls atomic.Int64 }
 
 func (g *benchGrant) EnsureFederatedLink(context.Context, string, string, string, string) error {
@@ -45,7 +49,7 @@ func (g *benchGrant) EnsureFederatedLink(context.Context, string, string, string
 
 func (g *benchGrant) JWTBearerGrant(_ context.Context, _, scope string) (keycloak.Token, error) {
 	g.calls.Add(1)
-	return keycloak.Token{AccessToken: "eyJhbGciOiJSUzI1NiJ9.bench.sig", ExpiresIn: 300, Scope: scope}, nil
+	return keycloak.Token{AccessToken: benchToken, ExpiresIn: 300, Scope: scope}, nil
 }
 
 func benchSigningKey(b *testing.B) *ecdsa.PrivateKey {

@@ -26,6 +26,9 @@ type Group struct {
 	Name        string
 	Path        string
 	Description string
+	// ParentID is the id of the group's parent, empty at the top level (and in
+	// UserGroups, which Keycloak answers without it).
+	ParentID string
 }
 
 // groupRep is Keycloak's GroupRepresentation with the fields Keyward uses; gocloak's
@@ -35,10 +38,11 @@ type groupRep struct {
 	Name        string `json:"name"`
 	Path        string `json:"path,omitempty"`
 	Description string `json:"description,omitempty"`
+	ParentID    string `json:"parentId,omitempty"`
 }
 
 func (g groupRep) group() Group {
-	return Group{ID: g.ID, Name: g.Name, Path: g.Path, Description: g.Description}
+	return Group{ID: g.ID, Name: g.Name, Path: g.Path, Description: g.Description, ParentID: g.ParentID}
 }
 
 // ServiceClient describes a confidential client with a service account.

@@ -64,6 +64,8 @@ type Client struct {
 	mu          sync.Mutex
 	adminToken  string
 	adminExpiry time.Time
+
+	principals principalCache
 }
 
 // New returns a Client; it makes no call until used.

@@ -14,6 +14,8 @@ type User struct {
 	ID       string
 	Username string
 	Enabled  bool
+	// ServiceAccount: the user is a client's service account, not a person.
+	ServiceAccount bool
 }
 
 // FindUser looks a user up by id, or else by exact username. ErrNotFound when neither
@@ -26,7 +28,7 @@ func (c *Client) FindUser(ctx context.Context, idOrUsername string) (User, error
 	if _, perr := uuid.Parse(idOrUsername); perr == nil {
 		u, err := c.admin.GetUserByID(ctx, token, c.cfg.Realm, strings.ToLower(idOrUsername))
 		if err == nil && u != nil {
-			return toUser(u), nil
+			return c.withKind(ctx, toUser(u))
 		}
 		if err != nil {
 			if cerr := classify("get user", err); !isNotFound(cerr) {
@@ -42,7 +44,7 @@ func (c *Client) FindUser(ctx context.Context, idOrUsername string) (User, error
 	}
 	for _, u := range users {
 		if strings.EqualFold(gocloak.PString(u.Username), idOrUsername) {
-			return toUser(u), nil
+			return c.withKind(ctx, toUser(u))
 		}
 	}
 	return User{}, ErrNotFound
@@ -50,6 +52,15 @@ func (c *Client) FindUser(ctx context.Context, idOrUsername string) (User, error
 
 func toUser(u *gocloak.User) User {
 	return User{ID: gocloak.PString(u.ID), Username: gocloak.PString(u.Username), Enabled: gocloak.PBool(u.Enabled)}
+}
+
+func (c *Client) withKind(ctx context.Context, u User) (User, error) {
+	sa, err := c.IsServiceAccount(ctx, u.ID, u.Username)
+	if err != nil {
+		return User{}, err
+	}
+	u.ServiceAccount = sa
+	return u, nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

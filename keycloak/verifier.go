@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,6 +17,10 @@ import (
 // ErrInvalidToken: the bearer token is not a valid access token of the realm.
 var ErrInvalidToken = errors.New("invalid access token")
 
+// ErrWrongAudience: a valid token of the realm, but not meant for Keyward (its `aud`
+// lacks the required audience). It wraps ErrInvalidToken.
+var ErrWrongAudience = fmt.Errorf("%w: audience", ErrInvalidToken)
+
 // Claims are the parts of a Keycloak access token Keyward acts on.
 type Claims struct {
 	Subject    string
@@ -23,6 +28,9 @@ type Claims struct {
 	AuthParty  string // azp: the client the token was issued to
 	RealmRoles []string
 	ExpiresAt  time.Time
+	// ClientCredentials: the token came from a client-credentials grant (Keycloak's
+	// service_account scope puts the client's id in a client_id claim).
+	ClientCredentials bool
 }
 
 // HasRealmRole reports whether the token carries the realm role.
@@ -107,12 +115,12 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 		jwt.WithRequiredClaim("exp"),
 		jwt.WithRequiredClaim("sub"),
 	}
-	if v.audience != "" {
-		opts = append(opts, jwt.WithAudience(v.audience))
-	}
 	tok, err := jwt.Parse([]byte(raw), opts...)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if v.audience != "" && !slices.Contains(tok.Audience(), v.audience) {
+		return Claims{}, fmt.Errorf("%w: %q is not among %q", ErrWrongAudience, v.audience, tok.Audience())
 	}
 	// Only access tokens: ID and logout tokens are signed by the same keys.
 	if typ, _ := tok.Get("typ"); typ != nil && typ != "Bearer" {
@@ -124,6 +132,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	}
 	if azp, ok := tok.Get("azp"); ok {
 		claims.AuthParty, _ = azp.(string)
+	}
+	for _, name := range []string{"client_id", "clientId"} {
+		if v, ok := tok.Get(name); ok && v != nil && v != "" {
+			claims.ClientCredentials = true
+		}
 	}
 	if ra, ok := tok.Get("realm_access"); ok {
 		if m, ok := ra.(map[string]any); ok {

@@ -24,10 +24,11 @@ const other = "other"
 var (
 	// The exchange outcomes (exchange.Outcome).
 	outcomes = set("issued", "malformed", "unknown_key", "expired", "inactive", "ip_denied",
-		"rate_limited", "user_refused", "invalid_scope", "unavailable", "error")
+		"rate_limited", "user_refused", "invalid_scope", "unavailable", "error",
+		"denied_role", "owner_not_person", "throttled")
 	// Why an exchange was refused: the refusing outcomes.
 	denialReasons = set("malformed", "unknown_key", "expired", "inactive", "ip_denied",
-		"rate_limited", "user_refused", "invalid_scope")
+		"rate_limited", "user_refused", "invalid_scope", "denied_role", "owner_not_person", "throttled")
 	// Calls to Keycloak, named after the keycloak.Client methods.
 	keycloakOps = set("jwt_bearer_grant", "ensure_federated_link", "find_user",
 		"client_credentials_grant", "admin_token", "admin", "jwks", "ping")
@@ -70,6 +71,7 @@ type Metrics struct {
 	databaseErrors   *prometheus.CounterVec
 	httpRequests     *prometheus.CounterVec
 	httpDuration     *prometheus.HistogramVec
+	aclWithRoles     prometheus.Gauge
 }
 
 // New returns Metrics on a fresh registry holding Keyward's series and the Go runtime
@@ -116,12 +118,17 @@ func New() *Metrics {
 			Help:    "Time to answer HTTP requests, by route template and method.",
 			Buckets: latencyBuckets,
 		}, []string{"route", "method"}),
+		aclWithRoles: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "keyward_acl_groups_with_roles",
+			Help: "ACL groups that carry role mappings, their own or an ancestor's, as the last complete repair pass found them; anything but 0 needs an admin.",
+		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.exchanges, m.exchangeDuration, m.keycloakDuration, m.keycloakErrors,
 		m.cacheRequests, m.denials, m.databaseErrors, m.httpRequests, m.httpDuration,
+		m.aclWithRoles,
 	)
 	// Counters start at 0 for every allowed value, so that rate() and alerts see a
 	// series before its first event rather than nothing.
@@ -214,6 +221,14 @@ func (m *Metrics) HTTPRequest(route, method string, status int, d time.Duration)
 	}
 	m.httpRequests.WithLabelValues(route, method, code).Inc()
 	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// SetACLGroupsWithRoles records how many ACL groups carry roles (provisioning's repair
+// pass): their members get those roles, which an ACL group must never grant.
+func (m *Metrics) SetACLGroupsWithRoles(n int) {
+	if m != nil {
+		m.aclWithRoles.Set(float64(n))
+	}
 }
 
 // KnownRoute reports whether route is recorded under its own label rather than as

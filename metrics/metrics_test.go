@@ -297,3 +297,24 @@ func TestKnownRoute_TemplatesYesRequestPathsNo(t *testing.T) {
 		}
 	}
 }
+
+func TestACLGroupsWithRoles_GaugeStartsAtZero_FollowsTheLastPass(t *testing.T) {
+	m := New()
+	gauge := func() float64 {
+		fams, _ := scrape(t, m)
+		return series(t, fams, "keyward_acl_groups_with_roles", map[string]string{}).GetGauge().GetValue()
+	}
+	if got := gauge(); got != 0 {
+		t.Fatalf("before any pass: %v, want 0", got)
+	}
+	m.SetACLGroupsWithRoles(2)
+	if got := gauge(); got != 2 {
+		t.Fatalf("after a pass found 2: %v", got)
+	}
+	m.SetACLGroupsWithRoles(0)
+	if got := gauge(); got != 0 {
+		t.Fatalf("after the roles were removed: %v, want 0", got)
+	}
+	var none *Metrics
+	none.SetACLGroupsWithRoles(1) // nil-safe like every other method
+}

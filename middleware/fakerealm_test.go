@@ -38,6 +38,8 @@ type fakeRealm struct {
 
 	jwksHits atomic.Int64
 	down     atomic.Bool
+	// keysHook, when set, sees each JWKS request first; returning true means it answered.
+	keysHook atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
 }
 
 func newFakeRealm(t *testing.T) *fakeRealm {
@@ -60,6 +62,9 @@ func newFakeRealm(t *testing.T) *fakeRealm {
 			return
 		}
 		f.jwksHits.Add(1)
+		if hook := f.keysHook.Load(); hook != nil && (*hook)(w, r) {
+			return
+		}
 		set := jwk.NewSet()
 		f.mu.Lock()
 		for _, k := range f.published {
@@ -74,6 +79,11 @@ func newFakeRealm(t *testing.T) *fakeRealm {
 	f.discoveryIssuer = f.issuer
 	f.addRSAKey(t, "rsa-1")
 	return f
+}
+
+// onKeys installs a keysHook.
+func (f *fakeRealm) onKeys(hook func(w http.ResponseWriter, r *http.Request) bool) {
+	f.keysHook.Store(&hook)
 }
 
 // addKey publishes priv's public half under kid with the given use and algorithm.

@@ -51,6 +51,10 @@ const (
 	// Fetches are at least this far apart, so forged kids cannot turn into a flood of
 	// requests to Keycloak, nor an outage into every request waiting on it.
 	minRefetch = 10 * time.Second
+	// After a failed fetch the next waits this long, doubling with each further
+	// failure up to minRefetch: a blip heals within a second, an outage costs Keycloak
+	// one request per minRefetch.
+	firstRetry = time.Second
 	// Discovery documents and key sets are small.
 	maxDocBytes = 1 << 20
 )
@@ -69,7 +73,7 @@ type Config struct {
 	// Leeway is the clock skew tolerated on exp, nbf and iat; 0 means 30 s.
 	Leeway time.Duration
 	// HTTPClient fetches the discovery document and the JWKS; nil means a client with a
-	// 10 s timeout.
+	// 10 s timeout. Whatever the client, a fetch gives up after 10 s.
 	HTTPClient *http.Client
 }
 
@@ -77,21 +81,22 @@ type Config struct {
 // document and keys on first use, caches them, and refetches on an unknown kid. It is
 // safe for concurrent use.
 type Verifier struct {
-	issuer   string
-	audience string
-	realm    string
-	leeway   time.Duration
-	http     *http.Client
-	now      func() time.Time
-
-	fetchMu sync.Mutex // one fetch at a time; readers of the state below do not wait for it
+	issuer       string
+	audience     string
+	realm        string
+	leeway       time.Duration
+	http         *http.Client
+	fetchTimeout time.Duration
+	now          func() time.Time
 
 	mu          sync.RWMutex
 	jwksURI     string
 	keys        jwk.Set
 	fetchedAt   time.Time
-	lastAttempt time.Time
-	lastErr     error
+	lastAttempt time.Time     // when the last fetch ended
+	lastErr     error         // of the last fetch
+	failures    int           // fetches failed in a row
+	inflight    chan struct{} // closed when the running fetch ends; nil when none runs
 }
 
 // NewVerifier checks cfg and returns a Verifier; it makes no network call, so a
@@ -120,7 +125,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		realm:    cfg.Realm,
 		leeway:   cfg.Leeway,
 		http:     cfg.HTTPClient,
-		now:      time.Now,
+		// Its own bound: the fetch runs on no request's context.
+		fetchTimeout: defaultTimeout,
+		now:          time.Now,
 	}, nil
 }
 
@@ -204,21 +211,19 @@ func describe(err error) string {
 
 // key finds the verification key for kid. The realm's keys are fetched when there are
 // none yet, when they are old, or when kid is unknown (Keycloak rotated its keys); fetch
-// attempts are at least minRefetch apart, whatever their outcome, so neither forged kids
-// nor a Keycloak outage make every request wait on Keycloak.
+// attempts are at least minRefetch apart after a success and a growing backoff apart
+// after a failure, so neither forged kids nor a Keycloak outage make every request wait
+// on Keycloak.
 func (v *Verifier) key(ctx context.Context, kid string, alg jwa.SignatureAlgorithm) (jwk.Key, error) {
 	if kid == "" {
 		return nil, refuse("the access token is invalid", errors.New("no kid in the header"))
 	}
 	keys, due, lastErr := v.state(kid)
 	if due {
-		v.fetchMu.Lock()
-		// Another request may have fetched while this one waited.
-		if keys, due, lastErr = v.state(kid); due {
-			lastErr = v.refresh(ctx)
-			keys, _, _ = v.state(kid)
+		if err := v.awaitFetch(ctx, kid); err != nil {
+			return nil, err
 		}
-		v.fetchMu.Unlock()
+		keys, _, lastErr = v.state(kid)
 	}
 	if keys == nil {
 		if lastErr == nil {
@@ -240,14 +245,56 @@ func (v *Verifier) key(ctx context.Context, kid string, alg jwa.SignatureAlgorit
 func (v *Verifier) state(kid string) (jwk.Set, bool, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
+	return v.keys, v.dueLocked(kid), v.lastErr
+}
+
+// dueLocked says whether kid calls for a fetch now; the caller holds mu.
+func (v *Verifier) dueLocked(kid string) bool {
 	now := v.now()
 	needed := v.keys == nil || now.Sub(v.fetchedAt) >= keysMaxAge
 	if !needed {
 		_, known := v.keys.LookupKeyID(kid)
 		needed = !known
 	}
-	allowed := v.lastAttempt.IsZero() || now.Sub(v.lastAttempt) >= minRefetch
-	return v.keys, needed && allowed, v.lastErr
+	wait := minRefetch
+	if v.lastErr != nil {
+		wait = retryBackoff(v.failures)
+	}
+	return needed && (v.lastAttempt.IsZero() || now.Sub(v.lastAttempt) >= wait)
+}
+
+// retryBackoff is the wait after the given number of failed fetches in a row.
+func retryBackoff(failures int) time.Duration {
+	d := firstRetry
+	for i := 1; i < failures && d < minRefetch; i++ {
+		d *= 2
+	}
+	return min(d, minRefetch)
+}
+
+// awaitFetch starts a fetch unless one is running, and waits for it to end or for ctx
+// to. The fetch runs on a context of its own: a request that gives up (its client hung
+// up, its deadline passed) leaves it running for the requests after it, and its
+// giving up is never taken for the realm's failure.
+func (v *Verifier) awaitFetch(ctx context.Context, kid string) error {
+	v.mu.Lock()
+	done := v.inflight
+	if done == nil {
+		if !v.dueLocked(kid) { // another request's fetch has just ended
+			v.mu.Unlock()
+			return nil
+		}
+		done = make(chan struct{})
+		v.inflight = done
+		go v.refresh(done)
+	}
+	v.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: gave up waiting for the realm's keys: %w", ErrUnavailable, ctx.Err())
+	}
 }
 
 // usable refuses a key that does not fit the token's algorithm: an encryption key, a
@@ -265,24 +312,27 @@ func usable(k jwk.Key, alg jwa.SignatureAlgorithm) (jwk.Key, error) {
 }
 
 // refresh fetches the discovery document (until it has succeeded once) and the key
-// set; the caller holds fetchMu. On failure the keys known before stay.
-func (v *Verifier) refresh(ctx context.Context) error {
-	now := v.now()
-	v.mu.Lock()
-	v.lastAttempt = now
+// set, then closes done. On failure the keys known before stay.
+func (v *Verifier) refresh(done chan struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), v.fetchTimeout)
+	defer cancel()
+	v.mu.RLock()
 	jwksURI := v.jwksURI
-	v.mu.Unlock()
+	v.mu.RUnlock()
 
 	set, err := v.fetch(ctx, jwksURI)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.lastErr = err
+	// The backoff counts from the end of the attempt: a fetch that timed out must not
+	// be retried at once.
+	v.lastAttempt, v.lastErr, v.inflight = v.now(), err, nil
 	if err != nil {
-		return err
+		v.failures++
+	} else {
+		v.failures = 0
+		v.keys, v.fetchedAt, v.jwksURI = set.keys, v.lastAttempt, set.uri
 	}
-	v.keys, v.fetchedAt = set.keys, now
-	v.jwksURI = set.uri
-	return nil
+	close(done)
 }
 
 type fetched struct {

@@ -20,9 +20,12 @@ type AuditEvent struct {
 	TargetType string    `gorm:"not null"` // key, consumer, client, acl_group
 	TargetID   string    `gorm:"not null;index:idx_audit_target"`
 	OwnerID    string    `gorm:"not null;index:idx_audit_owner"` // whose object it is (keys: the key owner)
-	IP         string    `gorm:"not null"`
-	RequestID  string    `gorm:"not null"`
-	Details    string    `gorm:"not null"` // JSON object, no secrets
+	// OnBehalfOf is the user an admin acted for (their id); empty when the actor acted
+	// on their own object or on an admin object.
+	OnBehalfOf string `gorm:"not null;default:''"`
+	IP         string `gorm:"not null"`
+	RequestID  string `gorm:"not null"`
+	Details    string `gorm:"not null"` // JSON object, no secrets
 }
 
 // TableName fixes the table name.
@@ -53,7 +56,7 @@ func (s *Store) RecordAudit(ctx context.Context, ev *AuditEvent) error {
 	if ev.Details == "" {
 		ev.Details = "{}"
 	}
-	for _, v := range []string{ev.ActorID, ev.ActorName, ev.Action, ev.TargetType, ev.TargetID, ev.OwnerID, ev.IP, ev.RequestID, ev.Details} {
+	for _, v := range []string{ev.ActorID, ev.ActorName, ev.Action, ev.TargetType, ev.TargetID, ev.OwnerID, ev.OnBehalfOf, ev.IP, ev.RequestID, ev.Details} {
 		if !storable(v) {
 			return errors.New("models: record audit: text is not valid UTF-8")
 		}

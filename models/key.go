@@ -39,6 +39,12 @@ type Key struct {
 	RateLimitWindowSeconds int `gorm:"not null;default:0"`
 	// IPAllowlist is a space-separated list of CIDRs; empty allows every address.
 	IPAllowlist string `gorm:"not null;default:''"`
+	// Admin decisions the owner cannot undo: the username of the admin who disabled
+	// the key, set its rate limit or its IP allowlist on the owner's behalf; "" when
+	// the owner did (or nobody).
+	DisabledBy     string `gorm:"not null;default:''"`
+	LimitSetBy     string `gorm:"not null;default:''"`
+	AllowlistSetBy string `gorm:"not null;default:''"`
 }
 
 // TableName fixes the table name so that renaming the type never migrates data.

@@ -37,6 +37,38 @@ func (s *Store) CreateKey(ctx context.Context, k *Key) error {
 	return nil
 }
 
+// CreateKeyCapped stores a new key unless its owner already holds maxLive live keys
+// (not revoked, not expired, not superseded by a rotation): ErrLimitReached. The count
+// and the insert are one transaction that excludes the owner's other creates (an
+// advisory lock on PostgreSQL; SQLite's write lock), so parallel creates cannot pass
+// the ceiling together.
+func (s *Store) CreateKeyCapped(ctx context.Context, k *Key, maxLive int, now time.Time) error {
+	if err := prepareNewKey(k); err != nil {
+		return fmt.Errorf("models: create key: %w", err)
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.backend == backendPostgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext(?))", "api_keys:"+k.OwnerID).Error; err != nil {
+				return err
+			}
+		}
+		var n int64
+		err := tx.Model(&Key{}).Where("owner_id = ? AND deleted_at IS NULL AND rotated_to IS NULL", k.OwnerID).
+			Where("expires_at IS NULL OR expires_at > ?", dbTime(now)).Count(&n).Error
+		if err != nil {
+			return err
+		}
+		if n >= int64(maxLive) {
+			return ErrLimitReached
+		}
+		return insertKey(tx, k)
+	})
+	if err != nil {
+		return fmt.Errorf("models: create key: %w", err)
+	}
+	return nil
+}
+
 // prepareNewKey gives k an id and its times, and checks it, before an insert.
 func prepareNewKey(k *Key) error {
 	if k.ID == "" {

@@ -27,6 +27,8 @@ var (
 	// ErrInvalidFilter: a list filter names an unknown sort, status or expiry, or
 	// is out of range.
 	ErrInvalidFilter = errors.New("invalid filter")
+	// ErrLimitReached: a create would pass a configured ceiling (live keys per user).
+	ErrLimitReached = errors.New("limit reached")
 )
 
 const (

@@ -19,6 +19,16 @@ type ACLGroup struct {
 	Name        string
 	Path        string
 	Description string
+
+	parentID string // its parent's id: its members get the parent's roles too
+}
+
+func aclGroup(g keycloak.Group) ACLGroup {
+	return ACLGroup{ID: g.ID, Name: g.Name, Path: g.Path, Description: g.Description, parentID: g.ParentID}
+}
+
+func (g ACLGroup) keycloakGroup() keycloak.Group {
+	return keycloak.Group{ID: g.ID, Name: g.Name, Path: g.Path, Description: g.Description, ParentID: g.parentID}
 }
 
 // ACLGroupInput creates an ACL group.
@@ -71,7 +81,7 @@ func (s *Service) aclGroups(ctx context.Context) (map[string]ACLGroup, error) {
 		}
 		out := make(map[string]ACLGroup, len(list))
 		for _, g := range list {
-			out[g.Name] = ACLGroup{ID: g.ID, Name: g.Name, Path: g.Path, Description: g.Description}
+			out[g.Name] = aclGroup(g)
 		}
 		return out, nil
 	}
@@ -103,12 +113,15 @@ func (s *Service) ListACLGroups(ctx context.Context) ([]ACLGroup, error) {
 func (s *Service) CreateACLGroup(ctx context.Context, a audit.Actor, in ACLGroupInput) (ACLGroup, error) {
 	var f fields
 	f.pattern("name", in.Name, aclGroupName, aclGroupRule)
-	f.text("description", in.Description, MaxDescriptionLen)
+	f.description("description", in.Description, MaxDescriptionLen)
 	if err := f.err(); err != nil {
 		return ACLGroup{}, err
 	}
 	pid, err := s.parent(ctx)
 	if err != nil {
+		return ACLGroup{}, err
+	}
+	if err := s.requireParentWithoutRoles(ctx, pid); err != nil {
 		return ACLGroup{}, err
 	}
 	g, err := s.kc.CreateGroup(ctx, pid, in.Name, in.Description)
@@ -118,7 +131,7 @@ func (s *Service) CreateACLGroup(ctx context.Context, a audit.Actor, in ACLGroup
 	if err != nil {
 		return ACLGroup{}, fmt.Errorf("create ACL group: %w", err)
 	}
-	out := ACLGroup{ID: g.ID, Name: g.Name, Path: g.Path, Description: g.Description}
+	out := aclGroup(g)
 	s.record(ctx, a, "acl_group.create", "acl_group", out.Name, "", map[string]any{"keycloak_id": out.ID})
 	return out, nil
 }

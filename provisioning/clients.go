@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -100,11 +101,8 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 	if in.ClientID != "" {
 		f.pattern("client_id", in.ClientID, clientIDPattern, clientIDRule)
 	}
-	f.text("name", in.Name, MaxClientNameLen)
-	if hasControl(in.Name, false) {
-		f.add("name", "must not contain control characters")
-	}
-	f.text("description", in.Description, MaxDescriptionLen)
+	f.name("name", in.Name, MaxClientNameLen)
+	f.description("description", in.Description, MaxDescriptionLen)
 	f.redirectURIs("redirect_uris", in.RedirectURIs)
 	if err := f.err(); err != nil {
 		return CreatedClient{}, err
@@ -124,6 +122,10 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 	if err != nil {
 		return CreatedClient{}, err
 	}
+	// The service account joins each of these groups: none may carry roles.
+	if err := s.requireNoRoles(ctx, groups); err != nil {
+		return CreatedClient{}, err
+	}
 
 	row := models.Client{
 		ConsumerID: cons.ID, ClientID: in.ClientID, Name: in.Name, Description: in.Description,
@@ -140,7 +142,15 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 		return CreatedClient{}, err
 	}
 
-	kcID, err := s.kc.CreateServiceClient(ctx, keycloak.ServiceClient{
+	// Pushed before the call: a timeout or a dropped connection may hide a client that
+	// Keycloak did create. Until the id is known, the undo looks the client up by
+	// client_id and deletes it only if it carries this row's id; if that look-up fails
+	// the undo stops there, and the pending row stays for Reconcile.
+	var kcID string
+	u.push("delete keycloak client", func(ctx context.Context) error {
+		return s.deleteKeycloakClient(ctx, models.Client{ID: row.ID, ClientID: row.ClientID, KeycloakID: kcID})
+	})
+	kcID, err = s.kc.CreateServiceClient(ctx, keycloak.ServiceClient{
 		ClientID: row.ClientID, Name: row.Name, Description: row.Description, RedirectURIs: row.RedirectURIs,
 		Attributes: map[string]string{AttrClientID: row.ID, AttrConsumerID: cons.ID},
 	})
@@ -150,7 +160,6 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 	if err != nil {
 		return fail(fmt.Errorf("create client: %w", err))
 	}
-	u.push("delete keycloak client", func(ctx context.Context) error { return s.kc.DeleteServiceClient(ctx, kcID) })
 	sa, err := s.kc.ServiceAccountUserID(ctx, kcID)
 	if err != nil {
 		return fail(fmt.Errorf("create client: %w", err))
@@ -316,16 +325,13 @@ func (s *Service) UpdateClient(ctx context.Context, a audit.Actor, id string, p 
 		f.add("body", "give at least one of name, description, enabled, redirect_uris")
 	}
 	if p.Name != nil {
-		f.text("name", *p.Name, MaxClientNameLen)
-		if hasControl(*p.Name, false) {
-			f.add("name", "must not contain control characters")
-		}
-		if strings.TrimSpace(*p.Name) == "" {
+		f.name("name", *p.Name, MaxClientNameLen)
+		if *p.Name == "" {
 			f.add("name", "must not be empty")
 		}
 	}
 	if p.Description != nil {
-		f.text("description", *p.Description, MaxDescriptionLen)
+		f.description("description", *p.Description, MaxDescriptionLen)
 	}
 	if p.RedirectURIs != nil {
 		f.redirectURIs("redirect_uris", *p.RedirectURIs)
@@ -464,7 +470,9 @@ type Secret struct {
 	Value    string
 }
 
-// ClientSecret shows the client's current secret; each view is audited.
+// ClientSecret shows the client's current secret. Each view is audited, and a view
+// whose event cannot be stored is refused (ErrAuditUnavailable): the secret is read
+// from Keycloak, then the event written, and only then is the secret returned.
 func (s *Service) ClientSecret(ctx context.Context, a audit.Actor, id string) (Secret, error) {
 	c, err := s.activeClient(ctx, id)
 	if err != nil {
@@ -474,22 +482,31 @@ func (s *Service) ClientSecret(ctx context.Context, a audit.Actor, id string) (S
 	if err != nil {
 		return Secret{}, fmt.Errorf("client secret: %w", s.goneInKeycloak(err))
 	}
-	s.record(ctx, a, "client.secret.view", "client", c.ID, c.ConsumerID, map[string]any{"client_id": c.ClientID})
+	if err := s.recordStrict(ctx, a, "client.secret.view", "client", c.ID, c.ConsumerID, map[string]any{"client_id": c.ClientID}); err != nil {
+		return Secret{}, err
+	}
 	return Secret{ClientID: c.ClientID, Value: secret}, nil
 }
 
 // RegenerateClientSecret replaces the secret in Keycloak: the old one is refused from
-// that moment.
+// that moment. The event is stored first: when it cannot be (ErrAuditUnavailable)
+// nothing changes and the old secret keeps working, rather than a new secret being
+// made unaudited or made and then withheld. When Keycloak then fails, a second event
+// says so.
 func (s *Service) RegenerateClientSecret(ctx context.Context, a audit.Actor, id string) (Secret, error) {
 	c, err := s.activeClient(ctx, id)
 	if err != nil {
 		return Secret{}, err
 	}
+	details := map[string]any{"client_id": c.ClientID}
+	if err := s.recordStrict(ctx, a, "client.secret.regenerate", "client", c.ID, c.ConsumerID, details); err != nil {
+		return Secret{}, err
+	}
 	secret, err := s.kc.RegenerateClientSecret(ctx, c.KeycloakID)
 	if err != nil {
+		s.record(ctx, a, "client.secret.regenerate_failed", "client", c.ID, c.ConsumerID, details)
 		return Secret{}, fmt.Errorf("regenerate client secret: %w", s.goneInKeycloak(err))
 	}
-	s.record(ctx, a, "client.secret.regenerate", "client", c.ID, c.ConsumerID, map[string]any{"client_id": c.ClientID})
 	return Secret{ClientID: c.ClientID, Value: secret}, nil
 }
 
@@ -508,7 +525,7 @@ func (s *Service) TestClient(ctx context.Context, a audit.Actor, id, secret stri
 	switch {
 	case secret == "":
 		f.add("secret", "is required")
-	case len(secret) > MaxSecretLen || hasControl(secret, false):
+	case len(secret) > MaxSecretLen || safetext.Problem(secret, false) != "":
 		f.add("secret", "must be at most %d printable characters", MaxSecretLen)
 	}
 	if err := f.err(); err != nil {

@@ -46,7 +46,7 @@ type ConsumerPage struct {
 func (s *Service) CreateConsumer(ctx context.Context, a audit.Actor, in ConsumerInput) (models.Consumer, error) {
 	var f fields
 	f.pattern("name", in.Name, consumerName, "1..64 of a-z, 0-9, '.', '_', '-'")
-	f.text("description", in.Description, MaxDescriptionLen)
+	f.description("description", in.Description, MaxDescriptionLen)
 	env := in.Environment
 	if env == "" {
 		env = DefaultEnvironment
@@ -58,12 +58,16 @@ func (s *Service) CreateConsumer(ctx context.Context, a audit.Actor, in Consumer
 	}
 	s.groupsMu.RLock()
 	defer s.groupsMu.RUnlock()
-	if _, err := s.resolveGroups(ctx, "acl_groups", in.ACLGroups); err != nil {
+	groups, err := s.resolveGroups(ctx, "acl_groups", in.ACLGroups)
+	if err != nil {
+		return models.Consumer{}, err
+	}
+	if err := s.requireNoRoles(ctx, groups); err != nil {
 		return models.Consumer{}, err
 	}
 	c := models.Consumer{Name: in.Name, Description: in.Description, Environment: env,
 		ACLGroups: slices.Clone(in.ACLGroups), CreatedAt: s.now()}
-	err := s.store.CreateConsumer(ctx, &c)
+	err = s.store.CreateConsumer(ctx, &c)
 	if errors.Is(err, models.ErrAlreadyExists) {
 		return models.Consumer{}, conflict("a consumer named %q exists already", in.Name)
 	}
@@ -125,7 +129,7 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 		f.pattern("name", *p.Name, consumerName, "1..64 of a-z, 0-9, '.', '_', '-'")
 	}
 	if p.Description != nil {
-		f.text("description", *p.Description, MaxDescriptionLen)
+		f.description("description", *p.Description, MaxDescriptionLen)
 	}
 	if p.Environment != nil {
 		f.environment("environment", *p.Environment)
@@ -193,10 +197,14 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 
 // moveMemberships adds the service account of every active client of the consumer to
 // the added groups and removes it from the removed ones, pushing the inverse of each
-// step onto u.
+// step onto u. An added group that carries roles is refused before any change; groups
+// the consumer keeps are not checked again, so that it can always leave one.
 func (s *Service) moveMemberships(ctx context.Context, u *undo, consumerID string, added, removed []string) error {
 	addGroups, err := s.resolveGroups(ctx, "acl_groups", added)
 	if err != nil {
+		return err
+	}
+	if err := s.requireNoRoles(ctx, addGroups); err != nil {
 		return err
 	}
 	all, err := s.aclGroups(ctx)
@@ -252,6 +260,12 @@ func (s *Service) DeleteConsumer(ctx context.Context, a audit.Actor, id string, 
 		if err := s.deleteClient(ctx, a, cl, true); err != nil {
 			return err
 		}
+	}
+	// Once the consumer is gone, a Keycloak client it left behind with no row (an
+	// ambiguous failure's) would name no consumer of this store, and no repair pass
+	// would claim it: sweep them now.
+	if _, err := s.sweepOrphans(ctx, c.ID); err != nil {
+		return fmt.Errorf("delete consumer: %w", err)
 	}
 	err = s.store.DeleteConsumer(ctx, c.ID)
 	if errors.Is(err, models.ErrHasClients) {

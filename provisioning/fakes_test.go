@@ -6,15 +6,18 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/keycloak"
@@ -29,9 +32,13 @@ type fakeKeycloak struct {
 	parentOf map[string]string         // group id → parent id ("" top level)
 	clients  map[string]*fakeClient    // by Keycloak id
 	members  map[string]map[string]bool
+	roles    map[string][]keycloak.RoleMapping // group id → its own role mappings
 	// fail makes the named method fail with the error, after skip successful calls.
 	fail  map[string]failure
 	calls map[string]int
+	// lost makes the next call of the named method do its work and then fail: the
+	// answer was lost on the way back (a timeout, a dropped connection).
+	lost map[string]error
 }
 
 type failure struct {
@@ -49,7 +56,7 @@ type fakeClient struct {
 func newFakeKeycloak() *fakeKeycloak {
 	return &fakeKeycloak{groups: map[string]keycloak.Group{}, parentOf: map[string]string{},
 		clients: map[string]*fakeClient{}, members: map[string]map[string]bool{}, fail: map[string]failure{},
-		calls: map[string]int{}}
+		calls: map[string]int{}, roles: map[string][]keycloak.RoleMapping{}, lost: map[string]error{}}
 }
 
 func randID() string {
@@ -78,6 +85,21 @@ func (f *fakeKeycloak) heal() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail = map[string]failure{}
+	f.lost = map[string]error{}
+}
+
+// loseAnswer makes the next call of method succeed in Keycloak and fail for the caller.
+func (f *fakeKeycloak) loseAnswer(method string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost[method] = err
+}
+
+// answerLost must be called with f.mu held, after the method did its work.
+func (f *fakeKeycloak) answerLost(method string) error {
+	err := f.lost[method]
+	delete(f.lost, method)
+	return err
 }
 
 // enter must be called with f.mu held.
@@ -122,9 +144,48 @@ func (f *fakeKeycloak) CreateGroup(_ context.Context, parentID, name, descriptio
 			return keycloak.Group{}, keycloak.ErrConflict
 		}
 	}
-	g := keycloak.Group{ID: randID(), Name: name, Path: path, Description: description}
+	g := keycloak.Group{ID: randID(), Name: name, Path: path, Description: description, ParentID: parentID}
 	f.groups[g.ID], f.parentOf[g.ID] = g, parentID
 	return g, nil
+}
+
+func (f *fakeKeycloak) Group(_ context.Context, id string) (keycloak.Group, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("Group"); err != nil {
+		return keycloak.Group{}, err
+	}
+	g, ok := f.groups[id]
+	if !ok {
+		return keycloak.Group{}, keycloak.ErrNotFound
+	}
+	return g, nil
+}
+
+func (f *fakeKeycloak) GroupRoleMappings(_ context.Context, id string) ([]keycloak.RoleMapping, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("GroupRoleMappings"); err != nil {
+		return nil, err
+	}
+	if _, ok := f.groups[id]; !ok {
+		return nil, keycloak.ErrNotFound
+	}
+	return append([]keycloak.RoleMapping{}, f.roles[id]...), nil
+}
+
+// setRoles maps roles to the group at path (none: removes them all).
+func (f *fakeKeycloak) setRoles(t *testing.T, path string, roles ...keycloak.RoleMapping) {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, g := range f.groups {
+		if g.Path == path {
+			f.roles[id] = roles
+			return
+		}
+	}
+	t.Fatalf("no group %s", path)
 }
 
 func (f *fakeKeycloak) ChildGroups(_ context.Context, parentID string) ([]keycloak.Group, error) {
@@ -197,6 +258,9 @@ func (f *fakeKeycloak) CreateServiceClient(_ context.Context, c keycloak.Service
 		RedirectURIs: append([]string{}, c.RedirectURIs...), Attributes: attrs, ACLMapper: true,
 	}}
 	f.members[sa] = map[string]bool{}
+	if err := f.answerLost("CreateServiceClient"); err != nil {
+		return "", fmt.Errorf("CreateServiceClient: %w", err)
+	}
 	return id, nil
 }
 
@@ -212,6 +276,21 @@ func (f *fakeKeycloak) ServiceClientByClientID(_ context.Context, clientID strin
 		}
 	}
 	return keycloak.ClientInfo{}, keycloak.ErrNotFound
+}
+
+func (f *fakeKeycloak) ClientsWithAttribute(_ context.Context, key string) ([]keycloak.ClientInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("ClientsWithAttribute"); err != nil {
+		return nil, err
+	}
+	out := []keycloak.ClientInfo{}
+	for _, cl := range f.clients {
+		if _, ok := cl.info.Attributes[key]; ok {
+			out = append(out, cl.info)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeKeycloak) UpdateServiceClient(_ context.Context, id string, ch keycloak.ClientChange) error {
@@ -489,11 +568,38 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type env struct {
-	svc   *Service
-	kc    *fakeKeycloak
-	store *failingStore
-	clock *clock
+	svc     *Service
+	kc      *fakeKeycloak
+	store   *failingStore
+	clock   *clock
+	audit   *flakyAudit
+	metrics *fakeMetrics
+	logs    *observer.ObservedLogs
 }
+
+// flakyAudit is the audit store; fail makes RecordAudit fail, as a full disk would.
+type flakyAudit struct {
+	audit.Store
+	fail atomic.Bool
+}
+
+func (f *flakyAudit) RecordAudit(ctx context.Context, ev *models.AuditEvent) error {
+	if f.fail.Load() {
+		return errors.New("disk full")
+	}
+	return f.Store.RecordAudit(ctx, ev)
+}
+
+// fakeMetrics keeps what Reconcile reported (-1: never set).
+type fakeMetrics struct{ withRoles atomic.Int64 }
+
+func newFakeMetrics() *fakeMetrics {
+	m := &fakeMetrics{}
+	m.withRoles.Store(-1)
+	return m
+}
+
+func (m *fakeMetrics) SetACLGroupsWithRoles(n int) { m.withRoles.Store(int64(n)) }
 
 var admin = audit.Actor{ID: "carol-id", Name: "carol", IP: "127.0.0.1", RequestID: "req-1", Admin: true}
 
@@ -522,12 +628,15 @@ func newEnv(t *testing.T, kcs ...Keycloak) *env {
 		tick = tick.Add(time.Millisecond)
 		return tick
 	}
-	svc, err := New(kc, fs, Config{Realm: "keyward", ParentGroup: "keyward-acl", Clock: clk.Now, Log: zap.NewNop(),
-		Audit: audit.NewRecorder(st, zap.NewNop(), auditClock)})
+	core, logs := observer.New(zap.DebugLevel)
+	fa := &flakyAudit{Store: st}
+	m := newFakeMetrics()
+	svc, err := New(kc, fs, Config{Realm: "keyward", ParentGroup: "keyward-acl", Clock: clk.Now, Log: zap.New(core),
+		Audit: audit.NewRecorder(fa, zap.NewNop(), auditClock), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{svc: svc, kc: fk, store: fs, clock: clk}
+	return &env{svc: svc, kc: fk, store: fs, clock: clk, audit: fa, metrics: m, logs: logs}
 }
 
 func (e *env) group(t *testing.T, name string) ACLGroup {

@@ -74,9 +74,15 @@ func TestACLGroups_ParentDeletedBehindOurBack_Recreated(t *testing.T) {
 	}
 }
 
-func TestACLGroups_TopLevelMode(t *testing.T) {
+func TestACLGroups_TopLevelMode_OnlyWithExplicitOptIn(t *testing.T) {
 	e := newEnv(t)
-	svc, err := New(e.kc, e.store, Config{ParentGroup: "/"})
+	for _, parent := range []string{"/", ""} {
+		_, err := New(e.kc, e.store, Config{ParentGroup: parent})
+		if err == nil || !strings.Contains(err.Error(), "AllowTopLevel") || !strings.Contains(err.Error(), "carry roles") {
+			t.Fatalf("parent %q without AllowTopLevel: %v, want a refusal saying why", parent, err)
+		}
+	}
+	svc, err := New(e.kc, e.store, Config{ParentGroup: "/", AllowTopLevel: true})
 	if err != nil {
 		t.Fatal(err)
 	}

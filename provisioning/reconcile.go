@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,13 +25,22 @@ type Report struct {
 	// MembershipsFixed counts group memberships added or removed so that each
 	// client's service account is in exactly its consumer's ACL groups.
 	MembershipsFixed int
+	// OrphansRemoved counts Keycloak clients that carried Keyward's id attribute with
+	// no row of this store behind them (an ambiguous failure's leftovers), deleted.
+	OrphansRemoved int
+	// ACLGroupsWithRoles names the ACL groups that carry roles, their own or an
+	// ancestor's, sorted. They are logged at error level and counted in the metric;
+	// no service account is added to them until the roles are gone.
+	ACLGroupsWithRoles []string
 }
 
 // Reconcile repairs what failed compensation or a crash left: client rows still
 // pending or deleting after Config.SettleAfter are finished (Keycloak client and row
-// deleted), and every active client's service account is put back into exactly its
-// consumer's ACL groups. It touches only clients this store knows, so instances with
-// separate stores can share a realm. Errors of one item do not stop the others.
+// deleted), Keycloak clients marked as this store's with no row are deleted, and every
+// active client's service account is put back into exactly its consumer's ACL groups
+// — but never into one that carries roles: those are reported. It touches only clients
+// this store knows, so instances with separate stores can share a realm. Errors of one
+// item do not stop the others.
 func (s *Service) Reconcile(ctx context.Context) (Report, error) {
 	var rep Report
 	var errs []error
@@ -45,12 +55,54 @@ func (s *Service) Reconcile(ctx context.Context) (Report, error) {
 		}
 		rep.Settled++
 	}
-	n, err := s.syncMemberships(ctx)
+	n, err := s.sweepOrphans(ctx, "")
+	rep.OrphansRemoved = n
+	if err != nil {
+		errs = append(errs, fmt.Errorf("reconcile: %w", err))
+	}
+	groups, err := s.aclGroups(ctx)
+	if err != nil {
+		return rep, errors.Join(append(errs, fmt.Errorf("reconcile: %w", err))...)
+	}
+	clean, tainted, err := s.checkACLGroups(ctx, groups)
+	rep.ACLGroupsWithRoles = tainted
+	if err != nil {
+		errs = append(errs, err)
+	}
+	n, err = s.syncMemberships(ctx, groups, clean)
 	rep.MembershipsFixed = n
 	if err != nil {
 		errs = append(errs, err)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// checkACLGroups asks which ACL groups carry roles: clean holds the ids of those found
+// without (a group whose check failed is in neither list), tainted the names of those
+// with, each logged. The metric is set only when every group could be checked.
+func (s *Service) checkACLGroups(ctx context.Context, groups map[string]ACLGroup) (clean map[string]bool, tainted []string, err error) {
+	rc := s.newRoleCheck()
+	clean = map[string]bool{}
+	tainted = []string{}
+	var errs []error
+	for _, g := range groups {
+		problem, err := rc.problem(ctx, g)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("reconcile: ACL group %s: %w", g.Name, err))
+		case problem != "":
+			tainted = append(tainted, g.Name)
+			s.cfg.Log.Error("reconcile: an ACL group carries roles; its members get them. Remove the role mappings in Keycloak",
+				zap.String("acl_group", g.Name), zap.String("path", g.Path), zap.String("problem", problem))
+		default:
+			clean[g.ID] = true
+		}
+	}
+	slices.Sort(tainted)
+	if len(errs) == 0 && s.cfg.Metrics != nil {
+		s.cfg.Metrics.SetACLGroupsWithRoles(len(tainted))
+	}
+	return clean, tainted, errors.Join(errs...)
 }
 
 func (s *Service) settle(ctx context.Context, c models.Client) error {
@@ -78,12 +130,9 @@ func (s *Service) settle(ctx context.Context, c models.Client) error {
 	return nil
 }
 
-// syncMemberships walks every consumer's active clients.
-func (s *Service) syncMemberships(ctx context.Context) (int, error) {
-	groups, err := s.aclGroups(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("reconcile memberships: %w", err)
-	}
+// syncMemberships walks every consumer's active clients; it adds memberships only of
+// groups in clean (checked to carry no roles).
+func (s *Service) syncMemberships(ctx context.Context, groups map[string]ACLGroup, clean map[string]bool) (int, error) {
 	aclIDs := map[string]string{} // group id → name
 	for _, g := range groups {
 		aclIDs[g.ID] = g.Name
@@ -97,7 +146,7 @@ func (s *Service) syncMemberships(ctx context.Context) (int, error) {
 			return fixed, fmt.Errorf("reconcile memberships: %w", err)
 		}
 		for _, c := range page {
-			n, err := s.syncConsumer(ctx, c.ID, groups, aclIDs)
+			n, err := s.syncConsumer(ctx, c.ID, groups, aclIDs, clean)
 			fixed += n
 			if err != nil {
 				errs = append(errs, fmt.Errorf("consumer %s: %w", c.Name, err))
@@ -111,7 +160,7 @@ func (s *Service) syncMemberships(ctx context.Context) (int, error) {
 	}
 }
 
-func (s *Service) syncConsumer(ctx context.Context, id string, groups map[string]ACLGroup, aclIDs map[string]string) (int, error) {
+func (s *Service) syncConsumer(ctx context.Context, id string, groups map[string]ACLGroup, aclIDs map[string]string, clean map[string]bool) (int, error) {
 	defer s.lockConsumer(id)()
 	c, err := s.store.ConsumerByID(ctx, id) // fresh, under the lock
 	if errors.Is(err, models.ErrNotFound) {
@@ -160,7 +209,7 @@ func (s *Service) syncConsumer(ctx context.Context, id string, groups map[string
 			}
 		}
 		for gid := range want {
-			if !in[gid] {
+			if !in[gid] && clean[gid] {
 				if err := s.kc.AddUserToGroup(ctx, cl.ServiceAccountID, gid); err != nil {
 					errs = append(errs, err)
 					continue

@@ -29,9 +29,12 @@ type Keycloak interface {
 	ChildGroups(ctx context.Context, parentID string) ([]keycloak.Group, error)
 	DeleteGroup(ctx context.Context, id string) error
 	GroupHasMembers(ctx context.Context, id string) (bool, error)
+	Group(ctx context.Context, id string) (keycloak.Group, error)
+	GroupRoleMappings(ctx context.Context, id string) ([]keycloak.RoleMapping, error)
 
 	CreateServiceClient(ctx context.Context, c keycloak.ServiceClient) (string, error)
 	ServiceClientByClientID(ctx context.Context, clientID string) (keycloak.ClientInfo, error)
+	ClientsWithAttribute(ctx context.Context, key string) ([]keycloak.ClientInfo, error)
 	UpdateServiceClient(ctx context.Context, id string, ch keycloak.ClientChange) error
 	DeleteServiceClient(ctx context.Context, id string) error
 	ClientSecret(ctx context.Context, id string) (string, error)
@@ -88,20 +91,36 @@ func conflict(format string, a ...any) error {
 	return &ConflictError{Detail: fmt.Sprintf(format, a...)}
 }
 
+// ErrAuditUnavailable: an act that must not happen unaudited (showing or regenerating a
+// client secret) was refused because its audit event could not be stored; try again.
+var ErrAuditUnavailable = errors.New("audit trail unavailable")
+
+// Metrics receives what the repair pass measures (metrics.Metrics).
+type Metrics interface {
+	// SetACLGroupsWithRoles is the number of ACL groups that carry roles, their own or
+	// an ancestor's.
+	SetACLGroupsWithRoles(n int)
+}
+
 // Config tunes the service.
 type Config struct {
 	// Realm is shown on clients.
 	Realm string
 	// ParentGroup is the name of the top-level group whose subgroups are the ACL
 	// groups; created on first use. Empty or "/": the realm's top-level groups are the
-	// ACL groups.
+	// ACL groups, which needs AllowTopLevel.
 	ParentGroup string
+	// AllowTopLevel accepts the realm's top-level groups as the ACL groups. Every one of
+	// them then is an ACL group, whatever it means to the realm's other users.
+	AllowTopLevel bool
 	// SettleAfter is how long a pending or deleting client row may stay so before
 	// Reconcile finishes it (default 5 minutes: longer than any request).
 	SettleAfter time.Duration
 	Clock       func() time.Time
 	Log         *zap.Logger
 	Audit       *audit.Recorder
+	// Metrics may be nil.
+	Metrics Metrics
 }
 
 // Service provisions ACL groups, consumers and clients.
@@ -125,6 +144,10 @@ type Service struct {
 func New(kc Keycloak, store Store, cfg Config) (*Service, error) {
 	if cfg.ParentGroup == "/" {
 		cfg.ParentGroup = ""
+	}
+	if cfg.ParentGroup == "" && !cfg.AllowTopLevel {
+		return nil, errors.New("provisioning: the realm's top-level groups as ACL groups (ACL parent \"/\") need AllowTopLevel: " +
+			"every top-level group, including ones that carry roles or mean something else, would become an ACL group")
 	}
 	if cfg.ParentGroup != "" && !aclGroupName.MatchString(cfg.ParentGroup) {
 		return nil, fmt.Errorf("provisioning: ACL parent group %q must be 1..64 of [a-z0-9._-], starting with a letter or digit", cfg.ParentGroup)
@@ -153,6 +176,15 @@ func (s *Service) lockConsumer(id string) func() {
 
 func (s *Service) record(ctx context.Context, a audit.Actor, action, targetType, targetID, ownerID string, details map[string]any) {
 	s.cfg.Audit.Record(ctx, a, action, targetType, targetID, ownerID, details)
+}
+
+// recordStrict stores the event or returns ErrAuditUnavailable: for acts that must not
+// happen unaudited.
+func (s *Service) recordStrict(ctx context.Context, a audit.Actor, action, targetType, targetID, ownerID string, details map[string]any) error {
+	if err := s.cfg.Audit.RecordStrict(ctx, a, action, targetType, targetID, ownerID, details); err != nil {
+		return fmt.Errorf("%s: %w: %w", action, ErrAuditUnavailable, err)
+	}
+	return nil
 }
 
 // undo collects compensating steps of a multi-step change.

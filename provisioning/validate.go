@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/models"
 )
 
@@ -56,38 +57,41 @@ func (f *fields) err() error {
 	return &exchange.ValidationError{Fields: f.list}
 }
 
+// pattern checks a name of a fixed alphabet. Text that safetext refuses gets its
+// words (which character, where), the rest the rule.
 func (f *fields) pattern(field, v string, re *regexp.Regexp, rule string) {
 	switch {
 	case v == "":
 		f.add(field, "is required")
-	case !utf8.ValidString(v) || !re.MatchString(v):
+	case safetext.Problem(v, false) != "":
+		f.add(field, "%s", safetext.Problem(v, false))
+	case !re.MatchString(v):
 		f.add(field, "must be %s", rule)
 	}
 }
 
-// text checks free text: valid UTF-8, at most max characters, no control characters
-// but tab and line breaks.
-func (f *fields) text(field, v string, max int) {
-	switch {
-	case !utf8.ValidString(v):
-		f.add(field, "must be valid UTF-8")
-	case utf8.RuneCountInString(v) > max:
-		f.add(field, "must be at most %d characters", max)
-	case hasControl(v, true):
-		f.add(field, "must not contain control characters")
+// name checks a free-text name (of a client): one line of at most max characters that
+// renders as what it stores (internal/safetext), not only blanks.
+func (f *fields) name(field, v string, max int) {
+	f.safeText(field, v, max, false)
+	if v != "" && strings.TrimSpace(v) == "" {
+		f.add(field, "must not be blank")
 	}
 }
 
-func hasControl(s string, allowLineBreaks bool) bool {
-	for _, r := range s {
-		if allowLineBreaks && (r == '\n' || r == '\r' || r == '\t') {
-			continue
-		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return true
-		}
+// description checks free text that may span lines (tab, CR, LF allowed).
+func (f *fields) description(field, v string, max int) {
+	f.safeText(field, v, max, true)
+}
+
+func (f *fields) safeText(field, v string, max int, multiline bool) {
+	if msg := safetext.Problem(v, multiline); msg != "" {
+		f.add(field, "%s", msg)
+		return
 	}
-	return false
+	if utf8.RuneCountInString(v) > max {
+		f.add(field, "must be at most %d characters", max)
+	}
 }
 
 func (f *fields) environment(field, v string) {
@@ -111,7 +115,9 @@ func (f *fields) groupNames(field string, names []string) {
 	for i, n := range names {
 		item := fmt.Sprintf("%s[%d]", field, i)
 		switch {
-		case !utf8.ValidString(n) || !aclGroupName.MatchString(n):
+		case safetext.Problem(n, false) != "":
+			f.add(item, "%s", safetext.Problem(n, false))
+		case !aclGroupName.MatchString(n):
 			f.add(item, "must be "+aclGroupRule)
 		case seen[n]:
 			f.add(item, "names %q a second time", n)
@@ -140,7 +146,10 @@ func (f *fields) redirectURIs(field string, uris []string) {
 }
 
 func redirectProblem(raw string) string {
-	if raw == "" || len(raw) > MaxRedirectURILen || !utf8.ValidString(raw) || hasControl(raw, false) || strings.ContainsAny(raw, " \\") {
+	if msg := safetext.Problem(raw, false); msg != "" {
+		return msg
+	}
+	if raw == "" || len(raw) > MaxRedirectURILen || strings.ContainsAny(raw, " \\") {
 		return fmt.Sprintf("must be an absolute URL of at most %d characters", MaxRedirectURILen)
 	}
 	if strings.Contains(raw, "*") {
@@ -201,14 +210,7 @@ func (f *fields) limit(n int) int {
 }
 
 func (f *fields) query(v string) {
-	switch {
-	case !utf8.ValidString(v):
-		f.add("q", "must be valid UTF-8")
-	case utf8.RuneCountInString(v) > MaxQueryLen:
-		f.add("q", "must be at most %d characters", MaxQueryLen)
-	case hasControl(v, false):
-		f.add("q", "must not contain control characters")
-	}
+	f.safeText("q", v, MaxQueryLen, false)
 }
 
 // cursor is the opaque position of the next page: the sort it belongs to, and the

@@ -39,6 +39,23 @@ type Config struct {
 	RateWindow      time.Duration
 	CacheMargin     time.Duration
 
+	// ACLAllowTopLevel accepts KEYWARD_ACL_PARENT_GROUP=/ (see its check).
+	ACLAllowTopLevel    bool
+	aclAllowTopLevelRaw string
+
+	// DenyRoles: roles no exchanged token may carry and no admin may act upon
+	// (realm-management:* is always added by the exchange).
+	DenyRoles []string
+	denyRaw   string
+	// MaxKeysPerUser bounds a user's live keys; OwnerMaxRate is the highest rate
+	// limit an owner may set on their key (requests per RateWindow; 0 = no ceiling).
+	MaxKeysPerUser    int
+	maxKeysRaw        string
+	OwnerMaxRate      int
+	ownerMaxRateRaw   string
+	FailureBudget     int
+	failureBudgetRaw  string
+	FailureWindow     time.Duration
 	RateRequestsRaw   string
 	RateRequests      int
 	AllowUnlimited    bool
@@ -76,8 +93,13 @@ func (c *Config) settings() []setting {
 		{"KEYWARD_ADMIN_CLIENT_SECRET", "", "secret of that client (required)", &c.AdminSecret},
 		{"KEYWARD_IDP_ALIAS", "keyward", "alias of the realm's jwt-authorization-grant identity provider that trusts Keyward", &c.IdPAlias},
 		{"KEYWARD_ADMIN_ROLE", "keyward-admin", "realm role of Keyward admins", &c.AdminRole},
-		{"KEYWARD_ACL_PARENT_GROUP", "keyward-acl", "top-level Keycloak group whose subgroups are the ACL groups (created if absent); / for the realm's top-level groups", &c.ACLParentGroup},
-		{"KEYWARD_AUDIENCE", "", "audience required in management-API bearer tokens (optional)", &c.Audience},
+		{"KEYWARD_ACL_PARENT_GROUP", "keyward-acl", "top-level Keycloak group whose subgroups are the ACL groups (created if absent); / for the realm's top-level groups (needs KEYWARD_ACL_ALLOW_TOP_LEVEL=true)", &c.ACLParentGroup},
+		{"KEYWARD_ACL_ALLOW_TOP_LEVEL", "false", "accept KEYWARD_ACL_PARENT_GROUP=/, which makes every top-level group of the realm an ACL group (true/false)", &c.aclAllowTopLevelRaw},
+		{"KEYWARD_AUDIENCE", "", "audience that management-API and console tokens must carry in aud (default: KEYWARD_CLIENT_ID); the realm's login clients add it with an audience mapper", &c.Audience},
+		{"KEYWARD_DENY_ROLES", "", "comma-separated roles no exchanged token may carry and no admin may create keys for (realm role, client:role, client:*); realm-management:* is always denied (default: realm-admin,<KEYWARD_ADMIN_ROLE>)", &c.denyRaw},
+		{"KEYWARD_MAX_KEYS_PER_USER", "50", "most live keys one user may hold", &c.maxKeysRaw},
+		{"KEYWARD_OWNER_MAX_RATE_REQUESTS", "", "highest rate limit an owner may set on their key, in requests per KEYWARD_RATE_LIMIT_WINDOW; admins may exceed it (default: 10 x KEYWARD_RATE_LIMIT_REQUESTS)", &c.ownerMaxRateRaw},
+		{"KEYWARD_EXCHANGE_FAILURE_BUDGET", "30", "failed exchanges one client address may make per KEYWARD_EXCHANGE_FAILURE_WINDOW before it gets 429 (0 = no throttle)", &c.failureBudgetRaw},
 		{"KEYWARD_KEY_PEPPER", "", "secret of at least 32 bytes keying the API-key hashes (default: generated into the data dir)", &c.KeyPepper},
 		{"KEYWARD_SIGNING_KEY_FILE", "", "PEM file of the assertion-signing key (default: <data dir>/signing-key.pem, created if absent)", &c.SigningKeyFile},
 		{"KEYWARD_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
@@ -103,6 +125,7 @@ func (c *Config) durations() []durationSetting {
 		{"KEYWARD_USAGE_FLUSH_INTERVAL", "10s", "how often usage counts and last-use times are written (a crash loses at most one interval)", 100 * time.Millisecond, time.Hour, &c.UsageInterval},
 		{"KEYWARD_RATE_LIMIT_WINDOW", "1m", "window of the default rate limit", time.Second, 24 * time.Hour, &c.RateWindow},
 		{"KEYWARD_TOKEN_CACHE_MARGIN", "30s", "a cached token is not served when it has less than this left", 0, time.Hour, &c.CacheMargin},
+		{"KEYWARD_EXCHANGE_FAILURE_WINDOW", "1m", "window of KEYWARD_EXCHANGE_FAILURE_BUDGET", time.Second, 24 * time.Hour, &c.FailureWindow},
 	}
 }
 
@@ -204,12 +227,18 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	for _, b := range []struct {
 		name, raw string
 		dst       *bool
-	}{{"KEYWARD_ALLOW_UNLIMITED", c.allowUnlimitedRaw, &c.AllowUnlimited}, {"KEYWARD_TOKEN_CACHE", c.tokenCacheRaw, &c.TokenCache}} {
+	}{{"KEYWARD_ALLOW_UNLIMITED", c.allowUnlimitedRaw, &c.AllowUnlimited}, {"KEYWARD_TOKEN_CACHE", c.tokenCacheRaw, &c.TokenCache},
+		{"KEYWARD_ACL_ALLOW_TOP_LEVEL", c.aclAllowTopLevelRaw, &c.ACLAllowTopLevel}} {
 		v, err := strconv.ParseBool(b.raw)
 		if err != nil {
 			bad("%s %q must be true or false", b.name, b.raw)
 		}
 		*b.dst = v
+	}
+	if c.ACLParentGroup == "/" && !c.ACLAllowTopLevel {
+		bad("KEYWARD_ACL_PARENT_GROUP is / but KEYWARD_ACL_ALLOW_TOP_LEVEL is not true: with /, every top-level group of the realm " +
+			"(including ones that carry roles or mean something else to other applications) would become an ACL group that " +
+			"consumers' service accounts can be put in; use a parent group of Keyward's own, or set KEYWARD_ACL_ALLOW_TOP_LEVEL=true to accept that")
 	}
 	if c.RateRequests == 0 && !c.AllowUnlimited && c.RateRequestsRaw == "0" {
 		bad("KEYWARD_RATE_LIMIT_REQUESTS is 0 (unlimited) but KEYWARD_ALLOW_UNLIMITED is false")
@@ -235,6 +264,38 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 			}
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	if c.Audience == "" {
+		c.Audience = c.ClientID
+	}
+	if c.denyRaw == "" {
+		c.denyRaw = "realm-admin," + c.AdminRole
+	}
+	for _, r := range strings.Split(c.denyRaw, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if i := strings.LastIndex(r, ":"); i == 0 || i == len(r)-1 {
+			bad("KEYWARD_DENY_ROLES entry %q must be a realm role, client:role or client:*", r)
+			continue
+		}
+		c.DenyRoles = append(c.DenyRoles, r)
+	}
+	wholeNumber := func(name, raw string, min, max int, dst *int) {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < min || n > max {
+			bad("%s %q must be a whole number between %d and %d", name, raw, min, max)
+			return
+		}
+		*dst = n
+	}
+	wholeNumber("KEYWARD_MAX_KEYS_PER_USER", c.maxKeysRaw, 1, 100_000, &c.MaxKeysPerUser)
+	wholeNumber("KEYWARD_EXCHANGE_FAILURE_BUDGET", c.failureBudgetRaw, 0, 1_000_000, &c.FailureBudget)
+	if c.ownerMaxRateRaw == "" {
+		c.OwnerMaxRate = 10 * c.RateRequests
+	} else {
+		wholeNumber("KEYWARD_OWNER_MAX_RATE_REQUESTS", c.ownerMaxRateRaw, 0, 10_000_000, &c.OwnerMaxRate)
 	}
 	if c.SigningKeyFile == "" && c.DataDir != "" {
 		c.SigningKeyFile = filepath.Join(c.DataDir, "signing-key.pem")

@@ -78,3 +78,29 @@ func TestMain_BadConfiguration_ExitsNonZero(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadConfig_TopLevelACLGroups_OnlyWithExplicitOptIn(t *testing.T) {
+	base := map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a", "KEYWARD_ACL_PARENT_GROUP": "/"}
+	_, err := loadConfig(nil, env(base))
+	if err == nil {
+		t.Fatal("KEYWARD_ACL_PARENT_GROUP=/ accepted without KEYWARD_ACL_ALLOW_TOP_LEVEL")
+	}
+	for _, want := range []string{"KEYWARD_ACL_PARENT_GROUP", "KEYWARD_ACL_ALLOW_TOP_LEVEL", "every top-level group", "carry roles"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not say %q:\n%v", want, err)
+		}
+	}
+	base["KEYWARD_ACL_ALLOW_TOP_LEVEL"] = "maybe"
+	if _, err := loadConfig(nil, env(base)); err == nil || !strings.Contains(err.Error(), `KEYWARD_ACL_ALLOW_TOP_LEVEL "maybe" must be true or false`) {
+		t.Fatalf("a non-boolean opt-in: %v", err)
+	}
+	base["KEYWARD_ACL_ALLOW_TOP_LEVEL"] = "true"
+	c, err := loadConfig(nil, env(base))
+	if err != nil || c.ACLParentGroup != "/" || !c.ACLAllowTopLevel {
+		t.Fatalf("with the opt-in: %+v %v", c.ACLAllowTopLevel, err)
+	}
+	c, err = loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a"}))
+	if err != nil || c.ACLParentGroup != "keyward-acl" || c.ACLAllowTopLevel {
+		t.Fatalf("defaults: parent %q, allow %v, %v", c.ACLParentGroup, c.ACLAllowTopLevel, err)
+	}
+}

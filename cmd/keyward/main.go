@@ -127,6 +127,10 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	deny, err := exchange.NewRoleDenylist(cfg.DenyRoles)
+	if err != nil {
+		return nil, err
+	}
 	verifier, err := keycloak.NewVerifier(ctx, keycloak.VerifierConfig{
 		Issuer:   kc.Issuer(),
 		CertsURL: kc.CertsURL(),
@@ -153,7 +157,8 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 	}
 	m := metrics.New()
 	prov, err := provisioning.New(kc, store, provisioning.Config{
-		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, Log: log, Audit: recorder,
+		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
+		Log: log, Audit: recorder, Metrics: m,
 	})
 	if err != nil {
 		return nil, err
@@ -163,13 +168,18 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 		Log:      log,
 		Verifier: verifier,
 		Keys: exchange.NewKeys(exchange.KeysConfig{
-			Store: store, Hasher: hasher, Minter: minter, Users: kc, Audit: recorder,
-			Limits: limits, Cache: cache, Usage: store,
+			Store: store, Hasher: hasher, Minter: minter, Users: kc, Roles: kc, Deny: deny, Audit: recorder,
+			Limits: limits, Cache: cache, Usage: store, MaxKeysPerUser: cfg.MaxKeysPerUser,
+			OwnerMaxRate: ratelimit.Limit{Requests: cfg.OwnerMaxRate, Window: cfg.RateWindow},
 		}),
 		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{
 			Keys: store, Hasher: hasher, Minter: minter, Usage: usage,
 			Limiter: limiter, Limits: limits, Cache: cache, Observe: m,
+			Deny: deny, Principals: kc,
+			Failures: exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),
 		}),
+		Audience:         cfg.Audience,
+		Principals:       kc,
 		TrustedProxies:   cfg.TrustedProxies,
 		Metrics:          m.Handler(),
 		HTTPMetrics:      m,
