@@ -261,4 +261,3 @@ func TestExchange_ForgedKeys_ThrottledBeforeTheStore_ValidKeysUnaffected(t *test
 		t.Fatalf("the throttled address is throttled for every key until its budget refills: %s", res.Outcome)
 	}
 }
-

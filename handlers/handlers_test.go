@@ -62,7 +62,9 @@ func (f fakeRoles) EffectiveRoles(_ context.Context, id string, _ []string) (key
 // fakePrincipals names the service-account subjects.
 type fakePrincipals map[string]bool
 
-func (f fakePrincipals) IsServiceAccount(_ context.Context, id, _ string) (bool, error) { return f[id], nil }
+func (f fakePrincipals) IsServiceAccount(_ context.Context, id, _ string) (bool, error) {
+	return f[id], nil
+}
 
 type fakeMinter struct{ prepareErr error }
 
@@ -164,7 +166,7 @@ func newHarnessWith(t *testing.T, tune func(*exchange.KeysConfig)) *harness {
 			"sa-token":       {Subject: "sa-ci-id", Username: "service-account-ci", AuthParty: "keyward-cli"},
 		},
 		Principals: fakePrincipals{"sa-ci-id": true},
-		Keys: exchange.NewKeys(keysConfig),
+		Keys:       exchange.NewKeys(keysConfig),
 		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{
 			Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: limits,
 			Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
