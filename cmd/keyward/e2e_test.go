@@ -26,6 +26,7 @@ import (
 
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
+	"github.com/keyward/keyward/models"
 )
 
 // logSink keeps every log line the app writes, as JSON text.
@@ -47,9 +48,10 @@ func (s *logSink) String() string {
 }
 
 type running struct {
-	url  string
-	logs *logSink
-	kc   *kctest.Env
+	url   string
+	logs  *logSink
+	kc    *kctest.Env
+	store *models.Store
 }
 
 // startApp serves a fully wired Keyward on a free loopback port.
@@ -105,7 +107,7 @@ func startAppWith(t *testing.T, kc *kctest.Env, overrides map[string]string) *ru
 		cancel()
 		_ = a.Close()
 	})
-	return &running{url: "http://" + ln.Addr().String(), logs: sink, kc: kc}
+	return &running{url: "http://" + ln.Addr().String(), logs: sink, kc: kc, store: a.store}
 }
 
 type reply struct {
