@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -48,6 +49,45 @@ func TestBoundaries(t *testing.T) {
 	t.Run("NoUpwardImpersonation", func(t *testing.T) { testUpward(t, app) })
 	t.Run("ForeignAudience_401", func(t *testing.T) { testAudience(t, app) })
 	t.Run("AdminDecisionsStick", func(t *testing.T) { testAdminDecisions(t, app) })
+	t.Run("ForgedKeys_ThrottledPerAddress", func(t *testing.T) { testFailureThrottle(t, kc) })
+}
+
+// Forged, well-formed keys from one address spend its budget and then get 429 with
+// Retry-After; a valid key from another address is not slowed.
+func testFailureThrottle(t *testing.T, kc *kctest.Env) {
+	app := startAppWith(t, kc, map[string]string{"KEYWARD_EXCHANGE_FAILURE_BUDGET": "5", "KEYWARD_EXCHANGE_FAILURE_WINDOW": "1h"})
+	_, key := app.createKey(t, kc.Login(t, "alice"), "throttle")
+	from := func(ip string) *http.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+		return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}, Timeout: 10 * time.Second}
+	}
+	exchangeFrom := func(c *http.Client, k string) *http.Response {
+		req, _ := http.NewRequest("POST", app.url+"/v1/token", nil)
+		req.Header.Set("X-API-Key", k)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	attacker, user := from("127.0.0.3"), from("127.0.0.2")
+	for i := 0; i < 5; i++ {
+		forged, _ := exchange.GenerateKey(exchange.EnvLive)
+		if got := exchangeFrom(attacker, forged.String()); got.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("forged key %d: %d", i, got.StatusCode)
+		}
+	}
+	forged, _ := exchange.GenerateKey(exchange.EnvLive)
+	got := exchangeFrom(attacker, forged.String())
+	if got.StatusCode != http.StatusTooManyRequests || got.Header.Get("Retry-After") == "" {
+		t.Fatalf("past the budget: %d, Retry-After %q", got.StatusCode, got.Header.Get("Retry-After"))
+	}
+	for i := 0; i < 3; i++ {
+		if got := exchangeFrom(user, key); got.StatusCode != http.StatusOK {
+			t.Fatalf("a valid key from another address: %d", got.StatusCode)
+		}
+	}
 }
 
 // The client exchanged tokens are issued to has no service account: its secret alone

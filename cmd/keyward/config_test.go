@@ -104,3 +104,46 @@ func TestLoadConfig_TopLevelACLGroups_OnlyWithExplicitOptIn(t *testing.T) {
 		t.Fatalf("defaults: parent %q, allow %v, %v", c.ACLParentGroup, c.ACLAllowTopLevel, err)
 	}
 }
+
+func TestLoadConfig_BoundaryDefaults(t *testing.T) {
+	c, err := loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a",
+		"KEYWARD_ADMIN_ROLE": "kw-admins", "KEYWARD_RATE_LIMIT_REQUESTS": "120"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Audience != c.ClientID || c.Audience != "keyward" {
+		t.Fatalf("audience %q: management tokens must be meant for Keyward by default", c.Audience)
+	}
+	if strings.Join(c.DenyRoles, ",") != "realm-admin,kw-admins" {
+		t.Fatalf("deny roles %v: the default names the configured admin role", c.DenyRoles)
+	}
+	if c.AdminClientID != "keyward-management" || c.MaxKeysPerUser != 50 || c.OwnerMaxRate != 1200 ||
+		c.FailureBudget != 30 || c.FailureWindow != time.Minute {
+		t.Fatalf("defaults: admin client %q, max keys %d, owner max rate %d, failure budget %d per %v",
+			c.AdminClientID, c.MaxKeysPerUser, c.OwnerMaxRate, c.FailureBudget, c.FailureWindow)
+	}
+}
+
+func TestLoadConfig_BoundaryProblems(t *testing.T) {
+	_, err := loadConfig(nil, env(map[string]string{
+		"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a",
+		"KEYWARD_ADMIN_CLIENT_ID":         "keyward", // the exchange client itself
+		"KEYWARD_DENY_ROLES":              "realm-admin,:x,broker:",
+		"KEYWARD_MAX_KEYS_PER_USER":       "0",
+		"KEYWARD_OWNER_MAX_RATE_REQUESTS": "-1",
+		"KEYWARD_EXCHANGE_FAILURE_BUDGET": "lots",
+	}))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"KEYWARD_ADMIN_CLIENT_ID and KEYWARD_CLIENT_ID are both", `":x"`, `"broker:"`,
+		"KEYWARD_MAX_KEYS_PER_USER", "KEYWARD_OWNER_MAX_RATE_REQUESTS", "KEYWARD_EXCHANGE_FAILURE_BUDGET"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s:\n%v", want, err)
+		}
+	}
+	if _, err := loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s"})); err == nil ||
+		!strings.Contains(err.Error(), "KEYWARD_ADMIN_CLIENT_SECRET is required") {
+		t.Fatalf("no admin secret: %v", err)
+	}
+}
