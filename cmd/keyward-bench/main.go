@@ -60,6 +60,7 @@ type config struct {
 	publicURL               string
 	signingKeyFile          string
 	clientID, clientSecret  string
+	ccClient, ccSecret      string
 	cliClient, user, passwd string
 	rows                    string
 	concurrency             int
@@ -82,6 +83,8 @@ func main() {
 	flag.StringVar(&c.signingKeyFile, "signing-key", "", "Keyward's KEYWARD_SIGNING_KEY_FILE (required for the jwt row)")
 	flag.StringVar(&c.clientID, "client-id", "keyward", "Keyward's confidential client")
 	flag.StringVar(&c.clientSecret, "client-secret", "keyward-dev-secret", "its secret (the dev realm's)")
+	flag.StringVar(&c.ccClient, "cc-client", "keyward-management", "a confidential client with a service account, for the client-credentials row (the exchange client has none)")
+	flag.StringVar(&c.ccSecret, "cc-secret", "keyward-management-dev-secret", "its secret (the dev realm's)")
 	flag.StringVar(&c.cliClient, "cli-client", "keyward-cli", "public client for alice's password login")
 	flag.StringVar(&c.user, "user", "alice", "dev user who owns the bench key")
 	flag.StringVar(&c.passwd, "password", "alice", "her password")
@@ -483,8 +486,8 @@ func (b *bench) target(row string) (*target, error) {
 	kcToken := b.tokenEndpoint()
 	switch row {
 	case "cc":
-		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {b.c.clientID},
-			"client_secret": {b.c.clientSecret}}.Encode()
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {b.c.ccClient},
+			"client_secret": {b.c.ccSecret}}.Encode()
 		return &target{name: "Keycloak client-credentials grant, direct", do: func(ctx context.Context, c *http.Client) error {
 			return tokenRequest(ctx, c, kcToken, form, nil)
 		}}, nil
