@@ -231,7 +231,7 @@ func adminPaths(doc *openapi3.T) {
 	}, "valid", "acl_claim_present", "acl_groups")
 
 	common := []resp{problemResp(403, "the caller lacks the admin realm role"),
-		problemResp(503, "Keycloak unavailable, or provisioning not configured")}
+		problemResp(503, "Keycloak unavailable, provisioning not configured, or (secret routes) the audit trail cannot be written: a secret is never shown unaudited")}
 	bodyErrs := []resp{problemResp(400, "invalid fields, malformed JSON, unknown fields or invalid UTF-8"),
 		problemResp(413, "body over 64 KiB"), problemResp(415, "not JSON")}
 	op := func(id, summary string, body *openapi3.SchemaRef, params openapi3.Parameters, rs ...resp) *openapi3.Operation {
@@ -279,8 +279,9 @@ func adminPaths(doc *openapi3.T) {
 			resp{status: 200, desc: "every ACL group", schema: listOf(aclGroup)}),
 		Post: op("createACLGroup", "Create an ACL group in Keycloak", object(map[string]*openapi3.SchemaRef{
 			"name":        str("1..64 of [a-z0-9._-], starting with a letter or digit"),
-			"description": str("up to 500 characters"),
-		}, "name"), nil, resp{status: 201, desc: "created", schema: aclGroup}, problemResp(409, "a group of that name exists")),
+			"description": str("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks"),
+		}, "name"), nil, resp{status: 201, desc: "created", schema: aclGroup},
+			problemResp(409, "a group of that name exists, or the ACL parent group carries roles (its own or inherited)")),
 	})
 	doc.Paths.Set("/v1/acl-groups/{name}", &openapi3.PathItem{
 		Delete: op("deleteACLGroup", "Delete an ACL group", nil,
@@ -300,7 +301,8 @@ func adminPaths(doc *openapi3.T) {
 	})
 	doc.Paths.Set("/v1/consumers", &openapi3.PathItem{
 		Post: op("createConsumer", "Create a consumer", consumerBody, nil,
-			resp{status: 201, desc: "created", schema: consumer}, problemResp(409, "the name is taken")),
+			resp{status: 201, desc: "created", schema: consumer},
+			problemResp(409, "the name is taken, or an ACL group carries roles (its own or a parent's; the detail names it)")),
 		Get: op("listConsumers", "List, search, filter, sort and page consumers", nil,
 			query("q", "environment", "sort", "limit", "cursor"),
 			resp{status: 200, desc: "a page of consumers", schema: listOf(consumer)}, problemResp(400, "invalid parameter")),
@@ -309,7 +311,7 @@ func adminPaths(doc *openapi3.T) {
 		Get: op("getConsumer", "Read a consumer", nil, id, resp{status: 200, desc: "the consumer", schema: consumer}, notFound),
 		Patch: op("updateConsumer", "Change a consumer; a change of acl_groups reaches every client's service account", consumerPatch, id,
 			resp{status: 200, desc: "the consumer as changed", schema: consumer}, notFound,
-			problemResp(409, "the name is taken, or the consumer changed meanwhile")),
+			problemResp(409, "the name is taken, the consumer changed meanwhile, or an added ACL group carries roles (its own or a parent's)")),
 		Delete: op("deleteConsumer", "Delete a consumer", nil, withID(query("cascade")),
 			resp{status: 204, desc: "deleted"}, notFound, problemResp(400, "invalid parameter"),
 			problemResp(409, "the consumer has clients and cascade is not true")),
@@ -321,7 +323,7 @@ func adminPaths(doc *openapi3.T) {
 			"description":   str("up to 500 characters"),
 			"redirect_uris": strArray("https URLs (http only on loopback); the standard flow is on only with some"),
 		}), id, resp{status: 201, desc: "created; `secret` appears in this response only", schema: createdClient},
-			notFound, problemResp(409, "the client_id is taken, or an ACL group of the consumer is gone")),
+			notFound, problemResp(409, "the client_id is taken, or an ACL group of the consumer is gone or carries roles (its own or a parent's)")),
 	})
 	doc.Paths.Set("/v1/clients", &openapi3.PathItem{
 		Get: op("listClients", "List, search, filter, sort and page clients", nil,

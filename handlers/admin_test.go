@@ -397,3 +397,26 @@ func TestAdminRoutes_NoProvisioningConfigured_503(t *testing.T) {
 		t.Fatalf("%d", rec.Code)
 	}
 }
+
+// The service refused to show a secret whose view it could not audit; the fake still
+// hands the secret back beside the error, and the handler must not show it.
+func TestAdminRoutes_SecretAuditUnavailable_503_NoSecret(t *testing.T) {
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			h := newAdminHarness(t)
+			h.fake.err = fmt.Errorf("client.secret.view: %w: %w", provisioning.ErrAuditUnavailable, errors.New("disk full"))
+			rec := h.do(method, clientPath+"/secret", "admin-token", "", "")
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Content-Type") != "application/problem+json" ||
+				rec.Header().Get("Retry-After") == "" {
+				t.Fatalf("%d %s Retry-After=%q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Retry-After"), rec.Body.String())
+			}
+			body := rec.Body.String()
+			if strings.Contains(body, fakeSecret) || strings.Contains(body, `"secret"`) || strings.Contains(body, "disk full") {
+				t.Fatalf("the answer shows the secret or the internal error: %s", body)
+			}
+			if p := jsonBody(t, rec); p["status"] != float64(503) || !strings.Contains(p["detail"].(string), "audit") {
+				t.Fatalf("problem %v", p)
+			}
+		})
+	}
+}

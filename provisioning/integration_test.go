@@ -17,6 +17,7 @@ import (
 
 	"github.com/Nerzal/gocloak/v13"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/kctest"
@@ -63,22 +64,50 @@ func (f *flakyKeycloak) DeleteServiceClient(ctx context.Context, id string) erro
 }
 
 type realEnv struct {
-	svc    *Service
-	kc     *flakyKeycloak
-	store  *failingStore
-	clock  *clock
-	kcEnv  *kctest.Env
-	prefix string
+	svc     *Service
+	kc      *flakyKeycloak
+	store   *failingStore
+	clock   *clock
+	kcEnv   *kctest.Env
+	prefix  string
+	metrics *fakeMetrics
+	logs    *observer.ObservedLogs
+	// proxy is between Keyward and Keycloak when the env was made with viaProxy.
+	proxy *kctest.LossyProxy
 }
 
-func newRealEnv(t *testing.T) *realEnv {
+// realOption changes how newRealEnv wires the service.
+type realOption func(*realOptions)
+
+type realOptions struct {
+	proxy    bool
+	topLevel bool
+}
+
+// viaProxy makes Keyward reach Keycloak through a LossyProxy, with a short timeout.
+func viaProxy(o *realOptions) { o.proxy = true }
+
+// topLevel makes the realm's top-level groups the ACL groups.
+func topLevel(o *realOptions) { o.topLevel = true }
+
+func newRealEnv(t *testing.T, opts ...realOption) *realEnv {
 	t.Helper()
+	var o realOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	kcEnv := kctest.Require(t)
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "kw-prov-it-" + hex.EncodeToString(b)
-	real := keycloak.New(keycloak.Config{BaseURL: kcEnv.URL, Realm: kcEnv.Realm, ClientID: kcEnv.ClientID,
-		ClientSecret: kcEnv.ClientSecret, AdminClientID: kcEnv.AdminClientID, AdminClientSecret: kcEnv.AdminClientSecret, Timeout: 10 * time.Second})
+	base, timeout := kcEnv.URL, 10*time.Second
+	var proxy *kctest.LossyProxy
+	if o.proxy {
+		proxy = kctest.NewLossyProxy(t, kcEnv.URL)
+		base, timeout = proxy.URL, 3*time.Second
+	}
+	real := keycloak.New(keycloak.Config{BaseURL: base, Realm: kcEnv.Realm, ClientID: kcEnv.ClientID, Issuer: kcEnv.Issuer(),
+		ClientSecret: kcEnv.ClientSecret, AdminClientID: kcEnv.AdminClientID, AdminClientSecret: kcEnv.AdminClientSecret, Timeout: timeout})
 	st, err := models.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -87,12 +116,18 @@ func newRealEnv(t *testing.T) *realEnv {
 	fs := &failingStore{Store: st, fail: map[string]error{}}
 	fk := &flakyKeycloak{Keycloak: real, fail: map[string]bool{}}
 	clk := &clock{t: time.Now()}
-	svc, err := New(fk, fs, Config{Realm: kcEnv.Realm, ParentGroup: prefix, Clock: clk.Now, Log: zap.NewNop(),
-		Audit: audit.NewRecorder(st, zap.NewNop(), nil)})
+	core, logs := observer.New(zap.DebugLevel)
+	m := newFakeMetrics()
+	parent := prefix
+	if o.topLevel {
+		parent = "/"
+	}
+	svc, err := New(fk, fs, Config{Realm: kcEnv.Realm, ParentGroup: parent, AllowTopLevel: o.topLevel, Clock: clk.Now,
+		Log: zap.New(core), Audit: audit.NewRecorder(st, zap.NewNop(), nil), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &realEnv{svc: svc, kc: fk, store: fs, clock: clk, kcEnv: kcEnv, prefix: prefix}
+	e := &realEnv{svc: svc, kc: fk, store: fs, clock: clk, kcEnv: kcEnv, prefix: prefix, metrics: m, logs: logs, proxy: proxy}
 	t.Cleanup(func() {
 		// Whatever a failing test left: its clients (all named after prefix), its groups.
 		ctx := context.Background()

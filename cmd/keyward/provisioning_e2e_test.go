@@ -13,12 +13,15 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/Nerzal/gocloak/v13"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
@@ -474,23 +477,28 @@ func (e *provEnv) testBadInput(t *testing.T) {
 		{"POST", "/v1/acl-groups", map[string]string{
 			"name missing": `{}`, "name wrong type": `{"name":1}`, "name upper case": `{"name":"Admins"}`,
 			"name path": `{"name":"../x"}`, "description long": `{"name":"ok-x","description":"` + strings.Repeat("d", 501) + `"}`,
+			"description right-to-left override": `{"name":"ok-x","description":"a\u202eb"}`,
 		}},
 		{"POST", "/v1/consumers", map[string]string{
 			"name missing": `{}`, "name wrong type": `{"name":true}`, "name too long": `{"name":"` + strings.Repeat("n", 65) + `"}`,
 			"environment": `{"name":"ok","environment":"prod"}`, "acl_groups wrong type": `{"name":"ok","acl_groups":"a"}`,
-			"acl_group unknown": `{"name":"ok","acl_groups":["` + e.prefix + `-nope"]}`,
+			"acl_group unknown":            `{"name":"ok","acl_groups":["` + e.prefix + `-nope"]}`,
+			"description zero-width space": `{"name":"ok","description":"a\u200bb"}`,
 		}},
 		{"PATCH", "/v1/consumers/" + id, map[string]string{
 			"empty patch": `{}`, "name": `{"name":"Bad Name"}`, "environment": `{"environment":1}`,
-			"acl_groups unknown": `{"acl_groups":["` + e.prefix + `-nope"]}`,
+			"acl_groups unknown":  `{"acl_groups":["` + e.prefix + `-nope"]}`,
+			"description isolate": `{"description":"a\u2066b"}`,
 		}},
 		{"POST", "/v1/consumers/" + id + "/clients", map[string]string{
 			"client_id short": `{"client_id":"ab"}`, "client_id wrong type": `{"client_id":5}`,
 			"http redirect": `{"redirect_uris":["http://evil.example/cb"]}`, "wildcard": `{"redirect_uris":["https://a.example/*"]}`,
 			"redirect not a list": `{"redirect_uris":"https://a.example"}`, "name control": `{"name":"a\u0007b"}`,
+			"name right-to-left override": `{"name":"invoice\u202efdp.exe"}`, "description isolate": `{"description":"a\u2066b"}`,
 		}},
 		{"PATCH", "/v1/clients/" + cid, map[string]string{
 			"empty patch": `{}`, "enabled wrong type": `{"enabled":"no"}`, "redirect": `{"redirect_uris":["ftp://a"]}`,
+			"name zero-width space": `{"name":"a\u200bb"}`,
 		}},
 		{"POST", "/v1/clients/" + cid + "/test", map[string]string{
 			"secret missing": `{}`, "secret wrong type": `{"secret":1}`, "secret too long": `{"secret":"` + strings.Repeat("s", 1025) + `"}`,
@@ -605,5 +613,215 @@ func (e *provEnv) testNoSecretLeaks(t *testing.T) {
 				t.Fatal("a secret or token appears in the audit trail")
 			}
 		}
+	}
+}
+
+func newPrefix() string {
+	buf := make([]byte, 4)
+	_, _ = rand.Read(buf)
+	return "e2e-" + hex.EncodeToString(buf)
+}
+
+// removeClientsNamed deletes, when the test ends, the realm's clients whose client_id
+// starts with prefix: whatever a failing test left.
+func removeClientsNamed(t *testing.T, kc *kctest.Env, prefix string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		tok := kc.AdminToken(t)
+		clients, _ := kc.Admin.GetClients(ctx, tok, kc.Realm, gocloak.GetClientsParams{
+			ClientID: gocloak.StringP(prefix), Search: gocloak.BoolP(true)})
+		for _, c := range clients {
+			_ = kc.Admin.DeleteClient(ctx, tok, kc.Realm, *c.ID)
+		}
+	})
+}
+
+// wantProblem checks a problem+json answer of status whose detail says each of says.
+func wantProblem(t *testing.T, got reply, status int, says ...string) {
+	t.Helper()
+	if got.status != status || got.header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("%d %s, want %d problem+json: %s", got.status, got.header.Get("Content-Type"), status, got.raw)
+	}
+	detail, _ := got.body["detail"].(string)
+	for _, s := range says {
+		if !strings.Contains(detail, s) {
+			t.Fatalf("detail %q does not say %q", detail, s)
+		}
+	}
+}
+
+// metricValue polls /metrics until the series has the value (bounded: the repair pass
+// runs at start, in the background).
+func metricValue(t *testing.T, app *running, series, want string) {
+	t.Helper()
+	line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
+	last := ""
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		got := call(t, "GET", app.url+"/metrics", nil)
+		if m := line.FindStringSubmatch(got.raw); m != nil {
+			if last = m[1]; last == want {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s is %q, want %s", series, last, want)
+}
+
+// The attack of the issue: roles put on an ACL group, or on the ACL parent, make every
+// member of the group hold them. Keyward refuses to put anyone in such a group, and its
+// repair pass reports one that gained roles.
+func TestProvisioning_ACLGroupsCarryNoRoles_EndToEnd(t *testing.T) {
+	kc := kctest.Require(t)
+	prefix := newPrefix()
+	removeClientsNamed(t, kc, prefix)
+	parentName := prefix + "-acl"
+	parentID := kc.TempGroup(t, "", parentName)
+	taintedID := kc.TempGroup(t, parentID, "tainted")
+	role := kc.TempRealmRole(t, prefix+"-role")
+	unmapTainted := kc.MapRealmRoleToGroup(t, taintedID, *role.Name)
+
+	app := startAppWith(t, kc, map[string]string{"KEYWARD_DATABASE_URL": pgtest.DSN(t), "KEYWARD_ACL_PARENT_GROUP": parentName})
+	carol := adminAPI{t: t, app: app, token: kc.Login(t, "carol")}
+
+	// The pass at start found the group: the gauge says 1, an error line names it.
+	metricValue(t, app, "keyward_acl_groups_with_roles", "1")
+	reported := false
+	for _, line := range strings.Split(app.logs.String(), "\n") {
+		if strings.Contains(line, `"acl_group":"tainted"`) && strings.Contains(line, `"level":"error"`) &&
+			strings.Contains(line, *role.Name) {
+			reported = true
+		}
+	}
+	if !reported {
+		t.Fatal("no error line names the ACL group that carries roles")
+	}
+
+	wantProblem(t, carol.do("POST", "/v1/consumers", map[string]any{"name": prefix + "-shop", "acl_groups": []string{"tainted"}}),
+		409, `the ACL group "tainted" carries roles`, *role.Name)
+
+	carol.must(201, "POST", "/v1/acl-groups", map[string]string{"name": "clean"})
+	cons := carol.must(201, "POST", "/v1/consumers", map[string]any{"name": prefix + "-shop", "acl_groups": []string{"clean"}})
+	id := cons.body["id"].(string)
+	defer carol.must(204, "DELETE", "/v1/consumers/"+id+"?cascade=true", nil)
+	carol.must(201, "POST", "/v1/consumers/"+id+"/clients", map[string]any{"client_id": prefix + "-c1"})
+	wantProblem(t, carol.do("PATCH", "/v1/consumers/"+id, map[string]any{"acl_groups": []string{"clean", "tainted"}}),
+		409, `"tainted"`)
+	if got := carol.must(200, "GET", "/v1/consumers/"+id, nil); !slices.Equal(strs(got.body["acl_groups"]), []string{"clean"}) {
+		t.Fatalf("the refused update changed the groups: %v", got.body["acl_groups"])
+	}
+
+	// The parent gains a realm-management role: every group under it inherits it.
+	unmapParent := kc.MapClientRoleToGroup(t, parentID, "realm-management", "view-users")
+	wantProblem(t, carol.do("POST", "/v1/acl-groups", map[string]string{"name": "more"}),
+		409, `the ACL parent group "/`+parentName+`" carries roles`, "realm-management/view-users")
+	wantProblem(t, carol.do("POST", "/v1/consumers/"+id+"/clients", map[string]any{"client_id": prefix + "-c2"}),
+		409, `the ACL group "clean" inherits roles from its parent group "/`+parentName+`"`)
+	if e := (&provEnv{kc: kc}); e.keycloakClient(t, prefix+"-c2") != nil {
+		t.Fatal("the refused client reached Keycloak")
+	}
+
+	// Roles removed: allowed again.
+	unmapParent()
+	unmapTainted()
+	carol.must(201, "POST", "/v1/consumers/"+id+"/clients", map[string]any{"client_id": prefix + "-c2"})
+	carol.must(200, "PATCH", "/v1/consumers/"+id, map[string]any{"acl_groups": []string{"clean", "tainted"}})
+	carol.must(201, "POST", "/v1/acl-groups", map[string]string{"name": "more"})
+}
+
+// Keycloak creates the client but Keyward never hears back (the connection dropped,
+// or the call timed out): the caller gets 503, and neither Keycloak nor the store keeps
+// anything.
+func TestProvisioning_ClientCreateAnswerLost_NothingLeft_EndToEnd(t *testing.T) {
+	kc := kctest.Require(t)
+	prefix := newPrefix()
+	removeClientsNamed(t, kc, prefix)
+	dsn := pgtest.DSN(t)
+	lossy := kctest.NewLossyProxy(t, kc.URL)
+	app := startAppWith(t, kc, map[string]string{
+		"KEYWARD_DATABASE_URL":     dsn,
+		"KEYWARD_KEYCLOAK_URL":     lossy.URL,
+		"KEYWARD_KEYCLOAK_ISSUER":  kc.Issuer(),
+		"KEYWARD_KEYCLOAK_TIMEOUT": "3s",
+	})
+	store, err := models.Open(context.Background(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	carol := adminAPI{t: t, app: app, token: kc.Login(t, "carol")}
+	e := &provEnv{kc: kc}
+	cons := carol.must(201, "POST", "/v1/consumers", map[string]any{"name": prefix})
+	id := cons.body["id"].(string)
+	defer carol.must(204, "DELETE", "/v1/consumers/"+id+"?cascade=true", nil)
+
+	clientID := prefix + "-lost"
+	for i, mode := range []kctest.LossMode{kctest.DropAnswer, kctest.StallAnswer} {
+		lossy.SetMode(mode)
+		got := carol.do("POST", "/v1/consumers/"+id+"/clients", map[string]any{"client_id": clientID})
+		wantProblem(t, got, http.StatusServiceUnavailable, "Keycloak")
+		if got.header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+		if lost := lossy.Lost(); len(lost) != i+1 || lost[i] != http.StatusCreated {
+			t.Fatalf("precondition: Keycloak should have created the client (%v)", lost)
+		}
+		if e.keycloakClient(t, clientID) != nil {
+			t.Fatalf("mode %d: the client Keycloak created is left behind", mode)
+		}
+		if rows, err := store.ClientsOfConsumer(context.Background(), id); err != nil || len(rows) != 0 {
+			t.Fatalf("mode %d: rows left: %+v %v", mode, rows, err)
+		}
+	}
+	lossy.SetMode(kctest.Forward)
+	carol.must(201, "POST", "/v1/consumers/"+id+"/clients", map[string]any{"client_id": clientID})
+}
+
+// The audit trail refuses writes (a trigger stands for a full disk or a revoked
+// grant): a secret is neither shown nor regenerated, and the old one keeps working.
+func TestProvisioning_SecretAuditDown_503_NoSecret_EndToEnd(t *testing.T) {
+	kc := kctest.Require(t)
+	prefix := newPrefix()
+	removeClientsNamed(t, kc, prefix)
+	dsn := pgtest.DSN(t)
+	app := startApp(t, kc, dsn)
+	carol := adminAPI{t: t, app: app, token: kc.Login(t, "carol")}
+	e := &provEnv{kc: kc}
+	cons := carol.must(201, "POST", "/v1/consumers", map[string]any{"name": prefix})
+	id := cons.body["id"].(string)
+	defer carol.must(204, "DELETE", "/v1/consumers/"+id+"?cascade=true", nil)
+	cl := carol.must(201, "POST", "/v1/consumers/"+id+"/clients", map[string]any{})
+	cid, clientID, secret := cl.body["id"].(string), cl.body["client_id"].(string), cl.body["secret"].(string)
+
+	db, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := db.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`CREATE FUNCTION kw_audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit down'; END $$`)
+	exec(`CREATE TRIGGER kw_audit_down BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION kw_audit_down()`)
+
+	for _, method := range []string{"GET", "POST"} {
+		got := carol.do(method, "/v1/clients/"+cid+"/secret", nil)
+		wantProblem(t, got, http.StatusServiceUnavailable, "audit")
+		if got.header.Get("Retry-After") == "" || strings.Contains(got.raw, `"secret"`) || strings.Contains(got.raw, secret) {
+			t.Fatalf("%s secret with the audit trail down: %s", method, got.raw)
+		}
+	}
+	if got := e.grant(t, clientID, secret); got.status != http.StatusOK {
+		t.Fatalf("the old secret stopped working after a refused regeneration: %d", got.status)
+	}
+
+	exec(`DROP TRIGGER kw_audit_down ON audit_events`)
+	if got := carol.must(200, "GET", "/v1/clients/"+cid+"/secret", nil); got.body["secret"] != secret {
+		t.Fatal("the secret view after the audit trail came back")
+	}
+	if strings.Contains(app.logs.String(), secret) {
+		t.Fatal("the secret is in the logs")
 	}
 }
