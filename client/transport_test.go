@@ -206,3 +206,17 @@ func TestFromEnv_AllowInsecureHTTP_LoopbackNeedsNoOptIn(t *testing.T) {
 	}
 	mustToken(t, ts)
 }
+
+func TestToken_RedirectMessage_LeavesOutTheTargetsCredentialsAndQuery(t *testing.T) {
+	f := newFakeKeyward(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://user:pa55@sso.example.com/login?state=s3cr3t", http.StatusFound)
+	})
+	_, err := newSource(t, f.URL, Config{}).Token()
+	if err == nil {
+		t.Fatal("got a token through a redirect")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "https://sso.example.com/login") || strings.Contains(msg, "s3cr3t") || strings.Contains(msg, "pa55") {
+		t.Fatalf("message: %v", msg)
+	}
+}

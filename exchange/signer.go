@@ -10,8 +10,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,9 +95,10 @@ func (s *Signer) Assertion(subject string) (string, error) {
 }
 
 // LoadOrCreateSigningKey reads a PEM (PKCS#8) P-256 key from path, creating it with
-// mode 0600 when absent, so the key and its kid survive restarts.
+// mode 0600 when absent, so the key and its kid survive restarts. A key file that group
+// or others may read or write is refused.
 func LoadOrCreateSigningKey(path string) (*ecdsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSecretFile("signing key file", path)
 	if err == nil {
 		block, _ := pem.Decode(data)
 		if block == nil {
@@ -110,7 +115,7 @@ func LoadOrCreateSigningKey(path string) (*ecdsa.PrivateKey, error) {
 		return priv, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read signing key: %w", err)
+		return nil, err
 	}
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -127,14 +132,15 @@ func LoadOrCreateSigningKey(path string) (*ecdsa.PrivateKey, error) {
 }
 
 // LoadOrCreatePepper reads the hashing pepper from path, creating 32 random bytes
-// with mode 0600 when absent. Losing it makes every stored key unusable.
+// with mode 0600 when absent. Losing it makes every stored key unusable. A pepper file
+// that group or others may read or write is refused.
 func LoadOrCreatePepper(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSecretFile("pepper file", path)
 	if err == nil {
 		return data, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read pepper: %w", err)
+		return nil, err
 	}
 	pepper := make([]byte, 32)
 	if _, err := rand.Read(pepper); err != nil {
@@ -144,6 +150,96 @@ func LoadOrCreatePepper(path string) ([]byte, error) {
 		return nil, fmt.Errorf("write pepper: %w", err)
 	}
 	return pepper, nil
+}
+
+// checkModes is false where file modes mean nothing: Go reports made-up ones on Windows.
+const checkModes = runtime.GOOS != "windows"
+
+// readSecretFile reads a file holding a secret. One that group or others may read or
+// write is refused rather than tightened: whoever could read it may already hold the
+// secret, and an operator must know that before Keyward goes on using it.
+// A missing file gives an error wrapping os.ErrNotExist.
+func readSecretFile(what, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	defer f.Close()
+	st, err := f.Stat() // of the opened file: no swap between check and read
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s %s is not a regular file", what, path)
+	}
+	if perm := st.Mode().Perm(); checkModes && perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s %s can be read or written by group or others (mode %04o): run chmod 600 %s",
+			what, path, perm, path)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	return data, nil
+}
+
+// PrepareDataDir makes dir fit to hold Keyward's secrets at rest (the SQLite file, the
+// pepper, the signing key): a missing one is created with mode 0700. An existing one
+// that group or others may enter is tightened to 0700 when it is evidently Keyward's
+// own, that is empty (a fresh volume) or holding only the files named in ours and their
+// SQLite companions (name-wal, name-shm, name-journal) — an older Keyward made it 0750.
+// Any other is refused: changing the mode of a directory shared with other programs
+// would break them, so the operator decides. It returns the mode it tightened, or 0.
+func PrepareDataDir(dir string, ours ...string) (fs.FileMode, error) {
+	st, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return 0, fmt.Errorf("create data directory: %w", err)
+		}
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("data directory: %w", err)
+	}
+	if !st.IsDir() {
+		return 0, fmt.Errorf("data directory %s is not a directory", dir)
+	}
+	perm := st.Mode().Perm()
+	if !checkModes || perm&0o077 == 0 {
+		return 0, nil
+	}
+	refused := func(why string) error {
+		return fmt.Errorf("data directory %s is open to group or others (mode %04o) and %s: "+
+			"run chmod 700 %s, or give Keyward a directory of its own", dir, perm, why, dir)
+	}
+	if st.Mode()&fs.ModeSticky != 0 {
+		return 0, refused("is a shared directory (sticky bit)")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("data directory: %w", err)
+	}
+	for _, e := range entries {
+		if !isOurs(e.Name(), ours) {
+			return 0, refused(fmt.Sprintf("holds %q, which is not Keyward's", e.Name()))
+		}
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return 0, refused(fmt.Sprintf("cannot be tightened (%v)", err))
+	}
+	return perm, nil
+}
+
+func isOurs(name string, ours []string) bool {
+	for _, o := range ours {
+		if name == o || strings.HasPrefix(name, o+"-") {
+			return true
+		}
+	}
+	return false
 }
 
 func writeFileExclusive(path string, data []byte) error {

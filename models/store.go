@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -151,13 +152,49 @@ func dialectorFor(dsn string) (gorm.Dialector, string, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, "", errors.New("sqlite path must not contain '?' or '#'")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, "", fmt.Errorf("create sqlite directory: %w", err)
+	}
+	if err := privateSQLiteFile(path); err != nil {
+		return nil, "", err
 	}
 	// WAL: readers do not block the writer. Immediate transactions take the write
 	// lock up front, so busy_timeout applies instead of failing on lock upgrade.
 	return sqlite.Open(path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"), backendSQLite, nil
+}
+
+// privateSQLiteFile makes the database file 0600 before SQLite opens it: SQLite would
+// create it 0644, and it gives its -wal, -shm and -journal files the database's mode.
+// A looser existing file (older Keywards made it 0644) is tightened, companions too:
+// the file is Keyward's by configuration, so no one else has a claim on its mode.
+func privateSQLiteFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close() // an empty file is an empty database
+	}
+	if !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create sqlite file: %w", err)
+	}
+	if runtime.GOOS == "windows" { // modes are made up there
+		return nil
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) && p != path {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite file: %w", err)
+		}
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("sqlite file %s can be read or written by group or others (mode %04o) and cannot be tightened (%v): run chmod 600 %s",
+					p, perm, err, p)
+			}
+		}
+	}
+	return nil
 }
 
 func isMemory(dsn string) bool {

@@ -84,6 +84,19 @@ func (a *app) Close() error {
 
 // newApp wires every dependency explicitly.
 func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
+	// The data directory holds secrets at rest: private before anything is put there.
+	usesDataDir := cfg.DatabaseURL == "" || cfg.KeyPepper == "" ||
+		filepath.Dir(cfg.SigningKeyFile) == filepath.Clean(cfg.DataDir)
+	if cfg.DataDir != "" && usesDataDir {
+		was, err := exchange.PrepareDataDir(cfg.DataDir, "keyward.db", "key-pepper", filepath.Base(cfg.SigningKeyFile))
+		if err != nil {
+			return nil, err
+		}
+		if was != 0 {
+			log.Warn("the data directory was open to group or others: tightened to 0700",
+				zap.String("dir", cfg.DataDir), zap.String("was", fmt.Sprintf("%04o", was)))
+		}
+	}
 	dsn := cfg.DatabaseURL
 	if dsn == "" {
 		dsn = "sqlite://" + filepath.Join(cfg.DataDir, "keyward.db")

@@ -72,11 +72,13 @@ def test_redirect_is_not_followed_with_the_callers_session(fake, evil):
     assert raised is not None, "got a token through a redirect"
 
 
-def test_redirect_target_query_is_left_out_of_the_message(fake):
-    fake.answer = redirect(302, "https://sso.example.com/login?state=s3cr3t")
+def test_redirect_targets_credentials_and_query_are_left_out_of_the_message(fake):
+    fake.answer = redirect(302, "https://user:pa55@sso.example.com/login?state=s3cr3t")
     with pytest.raises(keyward.KeywardError) as exc:
         keyward.Auth(api_key=KEY, url=fake.url).token()
-    assert "https://sso.example.com/login" in str(exc.value) and "s3cr3t" not in str(exc.value)
+    message = str(exc.value)
+    assert "https://sso.example.com/login" in message
+    assert "s3cr3t" not in message and "pa55" not in message
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@
 """
 
 from ._auth import (
+    ENV_ALLOW_INSECURE_HTTP,
     ENV_API_KEY,
     ENV_URL,
     Auth,
@@ -25,5 +26,6 @@ __all__ = [
     "UnavailableError",
     "ENV_URL",
     "ENV_API_KEY",
+    "ENV_ALLOW_INSECURE_HTTP",
 ]
 __version__ = "0.1.0"

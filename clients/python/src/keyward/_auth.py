@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import os
 import threading
 import time
 from datetime import datetime, timezone
 from typing import Callable, Optional, Tuple
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
 ENV_URL = "KEYWARD_URL"
 ENV_API_KEY = "KEYWARD_API_KEY"
+ENV_ALLOW_INSECURE_HTTP = "KEYWARD_ALLOW_INSECURE_HTTP"
+
+# The spellings Go's strconv.ParseBool reads, so both clients take the same values.
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
 class KeywardError(Exception):
@@ -70,6 +77,11 @@ class Auth(requests.auth.AuthBase):
 
     Safe to share between threads: concurrent callers wait for one exchange.
     ``session``, if given, makes the exchange calls only: it must not carry this Auth.
+
+    The key goes to ``url`` only: a redirect from it is not followed but raised as a
+    KeywardError. A plain ``http://`` URL is refused unless it is this machine
+    (127.0.0.0/8, ::1, localhost) or ``allow_insecure_http`` (default:
+    ``$KEYWARD_ALLOW_INSECURE_HTTP``) is true.
     """
 
     def __init__(
@@ -81,6 +93,7 @@ class Auth(requests.auth.AuthBase):
         timeout: float = 10.0,
         early_expiry: float = 30.0,
         session: Optional[requests.Session] = None,
+        allow_insecure_http: Optional[bool] = None,
     ) -> None:
         api_key = (api_key if api_key is not None else os.environ.get(ENV_API_KEY, "")).strip()
         url = (url if url is not None else os.environ.get(ENV_URL, "")).strip()
@@ -91,6 +104,14 @@ class Auth(requests.auth.AuthBase):
             )
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"the Keyward URL {url!r} is not an http(s) URL")
+        if allow_insecure_http is None:
+            allow_insecure_http = _env_bool(ENV_ALLOW_INSECURE_HTTP)
+        if url.startswith("http://") and not allow_insecure_http and not _is_loopback(url):
+            raise ConfigurationError(
+                f"the Keyward URL {url!r} is plain http to another machine, which would send the API key across "
+                f"the network in clear: use https, or pass allow_insecure_http=True (or set "
+                f"{ENV_ALLOW_INSECURE_HTTP}=true) on a network you trust"
+            )
         if early_expiry < 0:
             raise ConfigurationError("early_expiry is negative")
         self.url = url.rstrip("/")
@@ -129,13 +150,58 @@ class Auth(requests.auth.AuthBase):
         headers = {"X-API-Key": self._api_key, "Accept": "application/json"}
         data = {"scope": self._scope} if self._scope else None
         try:
-            resp = self._http.post(self._token_url, headers=headers, data=data, timeout=self._timeout)
+            # Never follow a redirect: requests would resend X-API-Key to any host.
+            resp = self._http.post(
+                self._token_url, headers=headers, data=data, timeout=self._timeout, allow_redirects=False
+            )
         except requests.RequestException as e:
             # requests' messages name the URL, never the headers that carry the key.
             raise UnavailableError(f"cannot reach Keyward at {self.url}: {e}") from e
         if resp.status_code == 200:
             return _token_of(resp)
+        if 300 <= resp.status_code < 400:
+            raise _redirect_error(resp, self._token_url)
         raise _error_of(resp)
+
+
+def _env_bool(name: str) -> bool:
+    value = os.environ.get(name, "")
+    if value == "" or value in _FALSE:
+        return False
+    if value in _TRUE:
+        return True
+    raise ConfigurationError(f"{name}={value!r} is neither true nor false")
+
+
+def _is_loopback(url: str) -> bool:
+    """Whether url names this machine without DNS; any other name may resolve anywhere."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":  # hostname is lower-cased
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+def _redirect_error(resp: requests.Response, sent_to: str) -> KeywardError:
+    """Names where the redirect pointed (without its query), so the caller can fix the URL."""
+    where = "an address it did not give"
+    location = resp.headers.get("Location")
+    if location:
+        parts = urlsplit(urljoin(sent_to, location))
+        netloc = parts.netloc.rpartition("@")[2]  # no user info either
+        where = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return KeywardError(
+        f"the Keyward URL answered HTTP {resp.status_code} with a redirect to {where}, which is not followed so that "
+        "the API key reaches the configured URL only: if that is Keyward, configure it as the URL",
+        status=resp.status_code,
+    )
 
 
 def _token_of(resp: requests.Response) -> Tuple[str, float]:
