@@ -53,6 +53,7 @@ type Verifier struct {
 	skew       time.Duration
 	cache      *jwk.Cache
 	minRefetch time.Duration
+	timeout    time.Duration
 	clock      func() time.Time
 
 	mu          sync.Mutex
@@ -90,6 +91,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 		skew:       30 * time.Second,
 		cache:      cache,
 		minRefetch: 10 * time.Second,
+		timeout:    cfg.Timeout,
 		clock:      cfg.Clock,
 	}, nil
 }
@@ -169,7 +171,11 @@ func (v *Verifier) keySet(ctx context.Context, kid string) (jwk.Set, error) {
 	if !due {
 		return set, nil
 	}
-	set, err = v.cache.Refresh(ctx, v.certsURL)
+	// The refetch is the verifier's, not the request's: a caller that gives up must not
+	// spend the refetch slot with nothing fetched.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.timeout)
+	defer cancel()
+	set, err = v.cache.Refresh(rctx, v.certsURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: realm jwks: %v", ErrUnavailable, err)
 	}
