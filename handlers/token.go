@@ -45,6 +45,13 @@ func oauthFail(c *gin.Context, status int, code, desc string) {
 	c.AbortWithStatusJSON(status, oauthError{Error: code, Description: desc})
 }
 
+// tooMany answers 429 with Retry-After in whole seconds, at least one.
+func tooMany(c *gin.Context, wait time.Duration, why string) {
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	c.Header("Retry-After", strconv.Itoa(secs))
+	oauthFail(c, http.StatusTooManyRequests, "rate_limited", why+"; retry after "+strconv.Itoa(secs)+" s")
+}
+
 // invalidKey is the one answer for every refused key, so that unknown, expired,
 // disabled and revoked keys cannot be told apart from outside.
 const invalidKey = "the API key is invalid, expired or revoked"
@@ -69,19 +76,9 @@ func (s *server) token(c *gin.Context) {
 			Scope:           res.Token.Scope,
 		})
 	case exchange.OutcomeRateLimited:
-		secs := int((res.RetryAfter + time.Second - 1) / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		c.Header("Retry-After", strconv.Itoa(secs))
-		oauthFail(c, http.StatusTooManyRequests, "rate_limited", "the key's rate limit is exhausted; retry after "+strconv.Itoa(secs)+" s")
+		tooMany(c, res.RetryAfter, "the key's rate limit is exhausted")
 	case exchange.OutcomeThrottled:
-		secs := int((res.RetryAfter + time.Second - 1) / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		c.Header("Retry-After", strconv.Itoa(secs))
-		oauthFail(c, http.StatusTooManyRequests, "rate_limited", "too many failed exchanges from this address; retry after "+strconv.Itoa(secs)+" s")
+		tooMany(c, res.RetryAfter, "too many failed exchanges from this address")
 	case exchange.OutcomeDeniedRole, exchange.OutcomeNotPerson:
 		// The realm would have handed out more power than a key may carry: loud in
 		// the log, the same refusal as any other outside.
