@@ -8,6 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -37,15 +39,117 @@ func bindJSON(c *gin.Context, dst any) error {
 	if !utf8.Valid(body) {
 		return badRequest("the body is not valid UTF-8")
 	}
+	if trimmed := bytes.TrimSpace(body); trimmed[0] != '{' {
+		if !json.Valid(trimmed) {
+			return badRequest("malformed JSON body: a JSON object is required")
+		}
+		kind := map[byte]string{'n': "null", '[': "an array", '"': "a string", 't': "a boolean", 'f': "a boolean"}[trimmed[0]]
+		if kind == "" {
+			kind = "a number"
+		}
+		return badRequest("the body must be a JSON object, not " + kind)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return badRequest(describeJSONError(err))
 	}
-	if dec.More() {
-		return badRequest("the body must hold exactly one JSON object")
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("the body must hold exactly one JSON object, and nothing after it")
+	}
+	// encoding/json matches names regardless of case and lets the last of repeated
+	// names win; a reader of the same body with another parser would see another
+	// request. Names must be exact and unique.
+	if msg := exactNames(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(dst), ""); msg != "" {
+		return badRequest(msg)
 	}
 	return nil
+}
+
+// exactNames walks one JSON value against the Go type it was decoded into: every object
+// name must be unique, and a struct's names exactly its json tags. It returns the
+// problem, or "".
+func exactNames(dec *json.Decoder, t reflect.Type, path string) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return "malformed JSON body"
+	}
+	switch tok {
+	case json.Delim('{'):
+		var fields map[string]reflect.Type
+		if t != nil && t.Kind() == reflect.Struct && t != rawMessageType {
+			fields = jsonFields(t)
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			name, ok := k.(string)
+			if err != nil || !ok {
+				return "malformed JSON body"
+			}
+			if seen[name] {
+				return fmt.Sprintf("field %q is given twice", path+name)
+			}
+			seen[name] = true
+			var inner reflect.Type
+			if fields != nil {
+				ft, known := fields[name]
+				if !known {
+					return fmt.Sprintf("unknown field %q (names are case-sensitive)", path+name)
+				}
+				inner = ft
+			} else if t != nil && t.Kind() == reflect.Map {
+				inner = t.Elem()
+			}
+			if msg := exactNames(dec, inner, path+name+"."); msg != "" {
+				return msg
+			}
+		}
+		_, _ = dec.Token() // '}'
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && t != rawMessageType {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if msg := exactNames(dec, elem, path); msg != "" {
+				return msg
+			}
+		}
+		_, _ = dec.Token() // ']'
+	}
+	return ""
+}
+
+var rawMessageType = reflect.TypeOf(json.RawMessage{})
+
+// jsonFields maps a struct's JSON names to their types (embedded structs flattened).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || (!f.IsExported() && !f.Anonymous):
+			continue
+		case f.Anonymous && name == "":
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			for k, v := range jsonFields(ft) {
+				out[k] = v
+			}
+			continue
+		case name == "":
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
 }
 
 func describeJSONError(err error) string {

@@ -78,6 +78,9 @@ func FuzzBindJSON(f *testing.F) {
 		if len(body) > MaxBodyBytes || !utf8.ValidString(body) || strings.TrimSpace(body) == "" {
 			t.Fatalf("bindJSON bound a body it must refuse: %d bytes, valid UTF-8 %v", len(body), utf8.ValidString(body))
 		}
+		if !json.Valid([]byte(body)) || strings.TrimSpace(body)[0] != '{' {
+			t.Fatalf("bindJSON bound %q, which is not exactly one JSON object", body)
+		}
 		enc, err := json.Marshal(dst)
 		if err != nil {
 			t.Fatalf("what bindJSON bound from %q does not encode: %v", body, err)
