@@ -121,6 +121,10 @@ func coveredBy(entries []string, ip netip.Addr) bool {
 	client := ip.Unmap()
 	for _, e := range entries {
 		if p, err := netip.ParsePrefix(e); err == nil {
+			// An IPv4-mapped prefix of /96 or longer means the IPv4 addresses it maps.
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
 			if p.Contains(client) {
 				return true
 			}

@@ -228,6 +228,11 @@ func validAllowlist(verr *ValidationError, list []string) string {
 			}
 			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
 		}
+		// An IPv4-mapped prefix (::ffff:10.0.0.0/104) stands for IPv4 addresses, and
+		// clients are compared unmapped: store it as the IPv4 prefix it means.
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
 		out = append(out, p.Masked().String())
 	}
 	return strings.Join(out, " ")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/models"
@@ -35,23 +36,15 @@ type auditList struct {
 	NextCursor *string              `json:"next_cursor"`
 }
 
-var auditQueryParams = map[string]bool{
-	"key": true, "target_type": true, "target_id": true, "owner": true,
-	"since": true, "until": true, "limit": true, "cursor": true,
-}
-
 // listAudit shows the audit trail: admins see every event, users the events on
 // objects they own (their keys).
 func (s *server) listAudit(c *gin.Context) {
-	q := c.Request.URL.Query()
-	verr := &exchange.ValidationError{}
-	for name, vals := range q {
-		if !auditQueryParams[name] {
-			verr.Add(name, "unknown query parameter")
-		} else if len(vals) > 1 {
-			verr.Add(name, "is repeated")
-		}
+	q, err := queryParams(c, "key", "target_type", "target_id", "owner", "since", "until", "limit", "cursor")
+	if err != nil {
+		_ = c.Error(err)
+		return
 	}
+	verr := &exchange.ValidationError{}
 	a := s.actor(c)
 	f := models.AuditFilter{TargetType: q.Get("target_type"), TargetID: q.Get("target_id"), Limit: 50}
 	if key := q.Get("key"); key != "" {
@@ -130,7 +123,9 @@ func decodeAuditCursor(c string) (time.Time, string, bool) {
 	}
 	ts, id, ok := strings.Cut(strings.TrimPrefix(string(raw), "a1:"), "|")
 	t, err := time.Parse(time.RFC3339Nano, ts)
-	if !ok || err != nil || id == "" {
+	// Event ids are UUIDs: anything else (NUL, invalid UTF-8) is no cursor of ours and
+	// must not reach PostgreSQL, which refuses such text with an error.
+	if u, uerr := uuid.Parse(id); !ok || err != nil || uerr != nil || u.String() != id {
 		return time.Time{}, "", false
 	}
 	return t, id, true

@@ -219,3 +219,30 @@ func TestBoundaries_400_TokenScopeBounded(t *testing.T) {
 		t.Fatalf("normalised scope: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+// Found by fuzzing: an IPv4-mapped prefix was stored as written and never matched.
+func TestBoundaries_200_IPv4MappedAllowlistMeansIPv4(t *testing.T) {
+	h := newHarness(t)
+	key := h.createKey(t, "alice-token", `{"name":"mapped","ip_allowlist":["::ffff:10.0.0.0/104"]}`)
+	if got := key["ip_allowlist"].([]any); len(got) != 1 || got[0] != "10.0.0.0/8" {
+		t.Fatalf("stored %v, want 10.0.0.0/8", got)
+	}
+	if rec := h.exchangeFrom(key["key"].(string), "10.1.2.3:5000"); rec.Code != http.StatusOK {
+		t.Fatalf("from inside the range: %d", rec.Code)
+	}
+	if rec := h.exchangeFrom(key["key"].(string), "192.0.2.1:5000"); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("from outside: %d", rec.Code)
+	}
+}
+
+// Found by fuzzing: lists ignored a malformed query string, and cursors carried text
+// PostgreSQL refuses (NUL) into the query.
+func TestBoundaries_400_MalformedQueriesAndForeignCursors(t *testing.T) {
+	h := newHarness(t)
+	for _, path := range []string{"/v1/keys?cursor=%%", "/v1/audit?limit=%zz", "/v1/keys?limit=1&limit=2",
+		"/v1/audit?cursor=" + encodeAuditCursor(h.clock.Now(), "x\x00"),
+		"/v1/audit?cursor=" + encodeAuditCursor(h.clock.Now(), "11111111-1111-4111-8111-111111111111\x00")} {
+		h.mustStatus(t, 400, "GET", path, "alice-token", "")
+	}
+	h.mustStatus(t, 200, "GET", "/v1/audit?cursor="+encodeAuditCursor(h.clock.Now(), "11111111-1111-4111-8111-111111111111"), "alice-token", "")
+}

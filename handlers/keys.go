@@ -184,23 +184,11 @@ func (s *server) getKey(c *gin.Context) {
 	c.JSON(http.StatusOK, s.toKeyResponse(k))
 }
 
-// listQueryParams are the only query parameters GET /v1/keys accepts.
-var listQueryParams = map[string]bool{
-	"owner": true, "q": true, "status": true, "environment": true, "expires": true,
-	"sort": true, "order": true, "limit": true, "cursor": true,
-}
-
 func (s *server) listKeys(c *gin.Context) {
-	query := c.Request.URL.Query()
-	for name, vals := range query {
-		if !listQueryParams[name] {
-			_ = c.Error(badRequest("unknown query parameter " + strconv.Quote(name)))
-			return
-		}
-		if len(vals) > 1 {
-			_ = c.Error(badRequest("query parameter " + strconv.Quote(name) + " is repeated"))
-			return
-		}
+	query, err := queryParams(c, "owner", "q", "status", "environment", "expires", "sort", "order", "limit", "cursor")
+	if err != nil {
+		_ = c.Error(err)
+		return
 	}
 	limit := 0
 	if v := query.Get("limit"); v != "" {
@@ -322,13 +310,12 @@ func totalsJSON(t exchange.UsageTotals) usageTotalsJSON {
 
 func (s *server) keyUsage(c *gin.Context) {
 	days := 30
-	for name := range c.Request.URL.Query() {
-		if name != "days" {
-			_ = c.Error(badRequest("unknown query parameter " + strconv.Quote(name)))
-			return
-		}
+	q, err := queryParams(c, "days")
+	if err != nil {
+		_ = c.Error(err)
+		return
 	}
-	if v := c.Query("days"); v != "" {
+	if v := q.Get("days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			_ = c.Error(&exchange.ValidationError{Fields: []exchange.FieldError{{Field: "days", Message: "must be between 1 and 90"}}})

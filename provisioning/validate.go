@@ -234,8 +234,13 @@ func (f *fields) cursor(raw, sort string) *models.ListPosition {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(raw)
 	var c cursor
-	if err != nil || len(raw) > 512 || json.Unmarshal(b, &c) != nil || c.Sort != sort || uuid.Validate(c.ID) != nil ||
-		!utf8.ValidString(c.Text) {
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	// Canonical ids and text PostgreSQL accepts (no NUL): a position only this API made.
+	id, idErr := uuid.Parse(c.ID)
+	if err != nil || len(raw) > 512 || c.Sort != sort || idErr != nil || id.String() != c.ID ||
+		!utf8.ValidString(c.Text) || strings.ContainsRune(c.Text, 0) {
 		f.add("cursor", "is not a cursor of this list and sort order")
 		return nil
 	}
