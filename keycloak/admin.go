@@ -99,9 +99,6 @@ func (c *Client) adminURL(path ...string) string {
 	return strings.Join(parts, "/")
 }
 
-// Realm is the realm this client works in.
-func (c *Client) Realm() string { return c.cfg.Realm }
-
 // GroupByPath finds a group by its full path ("/parent/child"); ErrNotFound if none.
 func (c *Client) GroupByPath(ctx context.Context, path string) (Group, error) {
 	token, err := c.adminAccessToken(ctx)

@@ -94,8 +94,8 @@ func New(cfg Config) *Client {
 // Issuer is the realm's issuer URL, the `iss` of every token it signs.
 func (c *Client) Issuer() string { return c.issuer }
 
-// TokenEndpoint is the realm's OAuth 2.0 token endpoint.
-func (c *Client) TokenEndpoint() string { return c.realm + "/protocol/openid-connect/token" }
+// tokenEndpoint is the realm's OAuth 2.0 token endpoint.
+func (c *Client) tokenEndpoint() string { return c.realm + "/protocol/openid-connect/token" }
 
 // CertsURL is the realm's JWKS.
 func (c *Client) CertsURL() string { return c.realm + "/protocol/openid-connect/certs" }
@@ -167,7 +167,7 @@ func (c *Client) JWTBearerGrant(ctx context.Context, assertion, scope string) (T
 // Transport failures and 5xx wrap ErrUnavailable; the form (secrets, assertions) never
 // goes into an error.
 func (c *Client) postToken(ctx context.Context, form url.Values) (tokenResponse, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenEndpoint(), strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenEndpoint(), strings.NewReader(form.Encode()))
 	if err != nil {
 		return tokenResponse{}, 0, err
 	}

@@ -16,10 +16,10 @@ import (
 	"github.com/Nerzal/gocloak/v13"
 )
 
-// ServiceAccountPrefix starts the username Keycloak gives every service-account user
+// serviceAccountPrefix starts the username Keycloak gives every service-account user
 // ("service-account-" + the client id, lower case). People may be named so too, so the
 // prefix alone proves nothing: IsServiceAccount asks which client owns the user.
-const ServiceAccountPrefix = "service-account-"
+const serviceAccountPrefix = "service-account-"
 
 // Roles are effective roles: realm roles and, per client id, client roles.
 type Roles struct {
@@ -29,10 +29,10 @@ type Roles struct {
 
 // IsServiceAccount reports whether the user is the service account of a client of the
 // realm. Keycloak does not say so in the user representation; it is the user named
-// ServiceAccountPrefix+clientId of a client with service accounts on. Answers are
+// serviceAccountPrefix+clientId of a client with service accounts on. Answers are
 // cached for a few minutes (they change only when clients come and go).
 func (c *Client) IsServiceAccount(ctx context.Context, userID, username string) (bool, error) {
-	if !strings.HasPrefix(strings.ToLower(username), ServiceAccountPrefix) {
+	if !strings.HasPrefix(strings.ToLower(username), serviceAccountPrefix) {
 		return false, nil
 	}
 	if v, ok := c.principals.get(userID, time.Now()); ok {
@@ -42,7 +42,7 @@ func (c *Client) IsServiceAccount(ctx context.Context, userID, username string) 
 	if err != nil {
 		return false, err
 	}
-	candidate := username[len(ServiceAccountPrefix):]
+	candidate := username[len(serviceAccountPrefix):]
 	clients, err := c.admin.GetClients(ctx, token, c.cfg.Realm, gocloak.GetClientsParams{
 		ClientID: gocloak.StringP(candidate), Search: gocloak.BoolP(true),
 	})

@@ -12,6 +12,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/keyward/keyward/internal/jwtalg"
 )
 
 // ErrInvalidToken: the bearer token is not a valid access token of the realm.
@@ -96,20 +98,33 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	}, nil
 }
 
-// Verify checks signature, issuer, expiry (and audience when configured) and returns
-// the claims. Errors wrap ErrInvalidToken or ErrUnavailable (JWKS unreachable).
+// Verify checks signature (by an algorithm of jwtalg's list, with the realm key the
+// header names), issuer, expiry (and audience when configured) and returns the claims.
+// Errors wrap ErrInvalidToken or ErrUnavailable (JWKS unreachable).
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	msg, err := jws.Parse([]byte(raw))
 	if err != nil || len(msg.Signatures()) != 1 {
 		return Claims{}, fmt.Errorf("%w: not a signed JWT", ErrInvalidToken)
 	}
-	kid := msg.Signatures()[0].ProtectedHeaders().KeyID()
+	hdr := msg.Signatures()[0].ProtectedHeaders()
+	alg, kid := hdr.Algorithm(), hdr.KeyID()
+	// Asymmetric only: never HMAC keyed with the realm's public key, never none.
+	if !jwtalg.Accepted(alg) {
+		return Claims{}, fmt.Errorf("%w: algorithm %q is not accepted", ErrInvalidToken, alg)
+	}
 	set, err := v.keySet(ctx, kid)
 	if err != nil {
 		return Claims{}, err
 	}
+	key, ok := set.LookupKeyID(kid)
+	if !ok || kid == "" {
+		return Claims{}, fmt.Errorf("%w: no key %q in the realm's JWKS", ErrInvalidToken, kid)
+	}
+	if err := jwtalg.Fits(key, alg); err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
 	opts := []jwt.ParseOption{
-		jwt.WithKeySet(set),
+		jwt.WithKey(alg, key),
 		jwt.WithValidate(true),
 		jwt.WithIssuer(v.issuer),
 		jwt.WithAcceptableSkew(v.skew),

@@ -5,7 +5,9 @@
 // WWW-Authenticate header. Gin users take it through the ginmw subpackage.
 //
 // It depends on Keycloak only, never on Keyward: a token that Keyward obtained for an
-// API key is an ordinary Keycloak access token.
+// API key is an ordinary Keycloak access token. (Its one import from this module is the
+// leaf internal/jwtalg, the list of accepted algorithms it shares with Keyward's own
+// verifier.)
 package middleware
 
 import (
@@ -24,6 +26,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/keyward/keyward/internal/jwtalg"
 )
 
 var (
@@ -32,15 +36,6 @@ var (
 	// ErrUnavailable: the realm's discovery document or keys cannot be had now (503).
 	ErrUnavailable = errors.New("realm keys unavailable")
 )
-
-// asymmetric lists the accepted signature algorithms. An HMAC algorithm is never
-// accepted: with it, anyone holding the realm's public key could forge tokens.
-var asymmetric = map[jwa.SignatureAlgorithm]jwa.KeyType{
-	jwa.RS256: jwa.RSA, jwa.RS384: jwa.RSA, jwa.RS512: jwa.RSA,
-	jwa.PS256: jwa.RSA, jwa.PS384: jwa.RSA, jwa.PS512: jwa.RSA,
-	jwa.ES256: jwa.EC, jwa.ES384: jwa.EC, jwa.ES512: jwa.EC,
-	jwa.EdDSA: jwa.OKP,
-}
 
 const (
 	defaultLeeway  = 30 * time.Second
@@ -163,7 +158,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	}
 	hdr := msg.Signatures()[0].ProtectedHeaders()
 	alg := hdr.Algorithm()
-	if _, ok := asymmetric[alg]; !ok {
+	// Asymmetric only (jwtalg): never HMAC keyed with the realm's public key, never none.
+	if !jwtalg.Accepted(alg) {
 		return nil, refuse("the access token is invalid", fmt.Errorf("algorithm %q is not accepted", alg))
 	}
 	key, err := v.key(ctx, hdr.KeyID(), alg)
@@ -297,16 +293,11 @@ func (v *Verifier) awaitFetch(ctx context.Context, kid string) error {
 	}
 }
 
-// usable refuses a key that does not fit the token's algorithm: an encryption key, a
-// key of another type, or one pinned to another algorithm.
+// usable refuses a key that does not fit the token's algorithm (jwtalg.Fits): an
+// encryption key, a key of another type, or one pinned to another algorithm.
 func usable(k jwk.Key, alg jwa.SignatureAlgorithm) (jwk.Key, error) {
-	switch {
-	case k.KeyUsage() != "" && k.KeyUsage() != string(jwk.ForSignature):
-		return nil, refuse("the access token is invalid", fmt.Errorf("key %q is not a signing key", k.KeyID()))
-	case k.KeyType() != asymmetric[alg]:
-		return nil, refuse("the access token is invalid", fmt.Errorf("key %q is %s, not for %s", k.KeyID(), k.KeyType(), alg))
-	case k.Algorithm() != nil && k.Algorithm().String() != "" && k.Algorithm().String() != alg.String():
-		return nil, refuse("the access token is invalid", fmt.Errorf("key %q is for %s, not %s", k.KeyID(), k.Algorithm(), alg))
+	if err := jwtalg.Fits(k, alg); err != nil {
+		return nil, refuse("the access token is invalid", err)
 	}
 	return k, nil
 }

@@ -1,6 +1,9 @@
 package middleware
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -277,4 +280,48 @@ func mustRSA(t *testing.T) *rsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// Every algorithm of the list shared with Keyward's own verifier (internal/jwtalg)
+// verifies, with a key of its type.
+func TestVerify_EveryAcceptedAlgorithm_Verifies(t *testing.T) {
+	realm := newFakeRealm(t)
+	rsaKey := mustRSA(t)
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey := func(c elliptic.Curve) *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(c, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	for alg, priv := range map[jwa.SignatureAlgorithm]any{
+		jwa.RS256: rsaKey, jwa.RS384: rsaKey, jwa.RS512: rsaKey,
+		jwa.PS256: rsaKey, jwa.PS384: rsaKey, jwa.PS512: rsaKey,
+		jwa.ES256: ecKey(elliptic.P256()), jwa.ES384: ecKey(elliptic.P384()), jwa.ES512: ecKey(elliptic.P521()),
+		jwa.EdDSA: edKey,
+	} {
+		realm.addKey(t, "k-"+alg.String(), priv, alg, "sig")
+	}
+	v := newTestVerifier(t, Config{Issuer: realm.issuer})
+	for _, alg := range []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"} {
+		if _, err := v.Verify(t.Context(), realm.sign(t, "k-"+alg, realm.claims(time.Now()))); err != nil {
+			t.Errorf("%s: %v", alg, err)
+		}
+	}
+}
+
+// An HMAC key, even one the realm published itself, never verifies a token: its
+// secret is in the JWKS for anyone to read.
+func TestVerify_SymmetricKeyInTheJWKS_Refused(t *testing.T) {
+	realm := newFakeRealm(t)
+	realm.addKey(t, "oct-1", []byte(strings.Repeat("s", 32)), jwa.HS256, "sig")
+	v := newTestVerifier(t, Config{Issuer: realm.issuer})
+	_, err := v.Verify(t.Context(), realm.sign(t, "oct-1", realm.claims(time.Now())))
+	if !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("an HS256 token under the realm's published HMAC key: %v, want ErrInvalidToken", err)
+	}
 }

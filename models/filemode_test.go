@@ -68,7 +68,7 @@ func TestOpen_LooseSQLiteFileOfAnOlderKeyward_TightenedAndDataKept(t *testing.T)
 	}
 	again := openStore(t, path, nil)
 	_ = first.Close()
-	if _, err := again.KeyByLookupID(ctx, k.LookupID); err != nil {
+	if _, err := again.KeyForExchange(ctx, k.LookupID); err != nil {
 		t.Fatalf("key lost: %v", err)
 	}
 	mustCreate(t, again, newKey(newOwner()))

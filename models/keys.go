@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -168,28 +167,14 @@ func ownedKey(db *gorm.DB, ownerID, id string) *gorm.DB {
 	return db
 }
 
-// KeyByLookupID returns the live key with that public lookup id, or ErrNotFound.
-func (s *Store) KeyByLookupID(ctx context.Context, lookupID string) (Key, error) {
-	if lookupID == "" || !storable(lookupID) {
-		return Key{}, fmt.Errorf("models: key by lookup id: %w", ErrNotFound)
-	}
-	var k Key
-	err := s.db.WithContext(ctx).Where("lookup_id = ?", lookupID).Where(notDeleted).Take(&k).Error
-	if err != nil {
-		return Key{}, fmt.Errorf("models: key by lookup id: %w", notFound(err))
-	}
-	return normalized(k), nil
-}
-
 // keyForExchangeColumns are what the exchange reads of a key, in KeyForExchange's Scan
 // order.
 const keyForExchangeColumns = "id, owner_id, secret_hash, enabled, expires_at, scopes, " +
 	"ip_allowlist, rate_limit_requests, rate_limit_window_seconds"
 
-// KeyForExchange is KeyByLookupID for the exchange's hot path: the live key with that
-// lookup id, with only the fields the exchange checks (ID, OwnerID, SecretHash,
-// Enabled, ExpiresAt, Scopes, IPAllowlist, RateLimitRequests, RateLimitWindowSeconds),
-// or ErrNotFound. One statement through database/sql: no gorm statement building or
+// KeyForExchange is the exchange's hot path: the live key with that lookup id, with
+// only the fields the exchange checks (ID, OwnerID, SecretHash, Enabled, ExpiresAt,
+// Scopes, IPAllowlist, RateLimitRequests, RateLimitWindowSeconds), or ErrNotFound. One statement through database/sql: no gorm statement building or
 // reflection, and none of the time columns the exchange does not read, which the SQLite
 // driver is slow to parse.
 func (s *Store) KeyForExchange(ctx context.Context, lookupID string) (Key, error) {
@@ -527,39 +512,6 @@ func (s *Store) DeleteKey(ctx context.Context, ownerID, id string, at time.Time)
 	}
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("models: delete key: %w", ErrNotFound)
-	}
-	return nil
-}
-
-// TouchLastUsed records when keys (by ID) were last used, in one transaction. A time
-// older than the stored one is ignored: batches flushed out of order never move
-// last_used_at backwards. Unknown ids are ignored.
-func (s *Store) TouchLastUsed(ctx context.Context, lastUsed map[string]time.Time) error {
-	latest := make(map[string]time.Time, len(lastUsed))
-	for id, at := range lastUsed {
-		if id, ok := canonicalID(id); ok && dbTime(at).After(latest[id]) {
-			latest[id] = dbTime(at)
-		}
-	}
-	if len(latest) == 0 {
-		return nil
-	}
-	// One lock order for every batch, so that concurrent flushes cannot deadlock.
-	ids := slices.Sorted(maps.Keys(latest))
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, id := range ids {
-			// UpdateColumns: a use is not a change of the key, so updated_at stays.
-			err := tx.Model(&Key{}).
-				Where("id = ? AND (last_used_at IS NULL OR last_used_at < ?)", id, latest[id]).
-				UpdateColumns(map[string]any{"last_used_at": latest[id]}).Error
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("models: touch last used: %w", err)
 	}
 	return nil
 }

@@ -74,8 +74,8 @@ func seed(b *testing.B, dsn string) benchFixture {
 	return f
 }
 
-// KeyByLookupID alone: one indexed SELECT through gorm.
-func BenchmarkKeyByLookupID(b *testing.B) {
+// KeyForExchange alone: one indexed SELECT through database/sql.
+func BenchmarkKeyForExchange(b *testing.B) {
 	for _, be := range benchBackends {
 		b.Run(be.name, func(b *testing.B) {
 			f := seed(b, be.dsn(b))
@@ -83,7 +83,7 @@ func BenchmarkKeyByLookupID(b *testing.B) {
 			i := 0
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := f.store.KeyByLookupID(ctx, f.keys[i%len(f.keys)].LookupID); err != nil {
+				if _, err := f.store.KeyForExchange(ctx, f.keys[i%len(f.keys)].LookupID); err != nil {
 					b.Fatal(err)
 				}
 				i++
@@ -103,7 +103,7 @@ func BenchmarkLookupAndHash(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				p := f.keys[i%len(f.keys)]
-				k, err := f.store.KeyByLookupID(ctx, p.LookupID)
+				k, err := f.store.KeyForExchange(ctx, p.LookupID)
 				if err != nil || !f.hasher.Matches(p.Secret, k.SecretHash) {
 					b.Fatalf("key %d: %v", i, err)
 				}
@@ -115,7 +115,7 @@ func BenchmarkLookupAndHash(b *testing.B) {
 
 // Concurrent look-ups, as the server makes them: shows what the connection pool and
 // (on SQLite) the file's locks allow on this machine's cores.
-func BenchmarkKeyByLookupID_Parallel(b *testing.B) {
+func BenchmarkKeyForExchange_Parallel(b *testing.B) {
 	for _, be := range benchBackends {
 		b.Run(be.name, func(b *testing.B) {
 			f := seed(b, be.dsn(b))
@@ -125,7 +125,7 @@ func BenchmarkKeyByLookupID_Parallel(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
-					if _, err := f.store.KeyByLookupID(ctx, f.keys[i%len(f.keys)].LookupID); err != nil {
+					if _, err := f.store.KeyForExchange(ctx, f.keys[i%len(f.keys)].LookupID); err != nil {
 						b.Error(err)
 						return
 					}

@@ -217,7 +217,7 @@ func testUpdateSaves(t *testing.T, s *models.Store) {
 	want.UpdatedAt = got.UpdatedAt
 	equalKeys(t, got, want)
 	equalKeys(t, mustKey(t, s, orig.OwnerID, orig.ID), want)
-	if _, err := s.KeyByLookupID(ctx, orig.LookupID); err != nil {
+	if _, err := s.KeyForExchange(ctx, orig.LookupID); err != nil {
 		t.Fatalf("lookup id changed: %v", err)
 	}
 }
@@ -386,8 +386,8 @@ func testRotate(t *testing.T, s *models.Store) {
 	equalKeys(t, mustKey(t, s, old.OwnerID, old.ID), want)
 	equalKeys(t, mustKey(t, s, old.OwnerID, next.ID), *next)
 	// During its grace the old key still answers to its lookup id.
-	if k, err := s.KeyByLookupID(ctx, old.LookupID); err != nil || k.RotatedTo == nil {
-		t.Fatalf("KeyByLookupID(old) = %v, %v; want the superseded key", k.RotatedTo, err)
+	if k, err := s.KeyForExchange(ctx, old.LookupID); err != nil || k.ID != old.ID {
+		t.Fatalf("KeyForExchange(old) = %q, %v; want the superseded key %q", k.ID, err, old.ID)
 	}
 }
 
@@ -432,7 +432,7 @@ func testRotateTwice(t *testing.T, s *models.Store) {
 	_, err = s.RotateKey(ctx, "", old.ID, newKey(old.OwnerID), at)
 	wantErr(t, "RotateKey(any owner) of a superseded key", err, models.ErrConflict)
 	equalKeys(t, mustKey(t, s, old.OwnerID, old.ID), before)
-	_, err = s.KeyByLookupID(ctx, second.LookupID)
+	_, err = s.KeyForExchange(ctx, second.LookupID)
 	wantErr(t, "the refused successor", err, models.ErrNotFound)
 
 	// The successor itself may be rotated in turn.
@@ -462,7 +462,7 @@ func testRotateNotFound(t *testing.T, s *models.Store) {
 		next := newKey(c.owner)
 		_, err := s.RotateKey(ctx, c.owner, c.id, next, at)
 		wantErr(t, "RotateKey("+name+")", err, models.ErrNotFound)
-		if _, err := s.KeyByLookupID(ctx, next.LookupID); !errors.Is(err, models.ErrNotFound) {
+		if _, err := s.KeyForExchange(ctx, next.LookupID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("RotateKey(%s) inserted the new key: %v", name, err)
 		}
 	}

@@ -75,7 +75,7 @@ func TestOpen_SamePathTwice_KeepsDataAndMigratesAgain(t *testing.T) {
 	}
 
 	again := openStore(t, path, nil)
-	if _, err := again.KeyByLookupID(ctx, k.LookupID); err != nil {
+	if _, err := again.KeyForExchange(ctx, k.LookupID); err != nil {
 		t.Fatalf("key lost on reopen: %v", err)
 	}
 }

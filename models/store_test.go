@@ -37,7 +37,7 @@ var storeTests = []struct {
 	name string
 	run  func(t *testing.T, s *models.Store)
 }{
-	{"CreateKey_ThenKeyByLookupID_ReturnsEveryField", testCreateThenByLookupID},
+	{"CreateKey_ThenKeyByID_ReturnsEveryField", testCreateThenByID},
 	{"CreateKey_SetsUUIDAndTimes", testCreateSetsIDAndTimes},
 	{"CreateKey_Disabled_StaysDisabled", testCreateDisabled},
 	{"CreateKey_DuplicateLookupID_AlreadyExists", testDuplicateLookupID},
@@ -50,7 +50,6 @@ var storeTests = []struct {
 	{"KeyByID_UppercaseID_Found", testKeyByIDUppercase},
 	{"KeyByID_OtherOwner_NotFound", testKeyByIDOtherOwner},
 	{"KeyByID_NotAUUID_NotFound", testKeyByIDNotUUID},
-	{"KeyByLookupID_Unknown_NotFound", testKeyByLookupIDUnknown},
 	{"KeyForExchange_ExchangeFieldsOfLiveKeysOnly", testKeyForExchange},
 	{"DeleteKey_OtherOwner_NotFound", testDeleteOtherOwner},
 	{"DeleteKey_Twice_NotFound", testDeleteTwice},
@@ -58,8 +57,8 @@ var storeTests = []struct {
 	{"DeletedKey_InvisibleToEveryRead", testDeletedInvisible},
 	{"ListKeys_Desc_NewestFirst_OwnLiveKeysOnly", testListOrder},
 	{"ListKeys_NoKeys_EmptyNotNil", testListEmpty},
-	{"TouchLastUsed_NeverMovesBackwards", testTouchNeverBackwards},
-	{"TouchLastUsed_Batch_UpdatesEachKey_IgnoresUnknown", testTouchBatch},
+	{"RecordUsage_LastUsed_NeverMovesBackwards", testLastUsedNeverBackwards},
+	{"RecordUsage_LastUsed_Batch_UpdatesEachKey_IgnoresUnknown", testLastUsedBatch},
 	{"HostileStrings_StoredAndReadBackAsData", testHostileStrings},
 	// keys_lifecycle_test.go
 	{"CreateKey_Metadata_EmptyBecomesEmptyObject_ObjectKept", testMetadataDefault},
@@ -176,16 +175,16 @@ func equalKeys(t *testing.T, got, want models.Key) {
 	}
 }
 
-func testCreateThenByLookupID(t *testing.T, s *models.Store) {
+func testCreateThenByID(t *testing.T, s *models.Store) {
 	ctx := context.Background()
 	k := newKey(newOwner())
 	exp := time.Now().Add(365 * 24 * time.Hour)
 	k.ExpiresAt = &exp
 	mustCreate(t, s, k)
 
-	got, err := s.KeyByLookupID(ctx, k.LookupID)
+	got, err := s.KeyByID(ctx, k.OwnerID, k.ID)
 	if err != nil {
-		t.Fatalf("KeyByLookupID: %v", err)
+		t.Fatalf("KeyByID: %v", err)
 	}
 	equalKeys(t, got, *k)
 }
@@ -223,7 +222,7 @@ func testDuplicateLookupID(t *testing.T, s *models.Store) {
 	dup.LookupID = first.LookupID
 	wantErr(t, "CreateKey", s.CreateKey(context.Background(), dup), models.ErrAlreadyExists)
 
-	got, err := s.KeyByLookupID(context.Background(), first.LookupID)
+	got, err := s.KeyForExchange(context.Background(), first.LookupID)
 	if err != nil || got.ID != first.ID {
 		t.Fatalf("after the refused duplicate, lookup gives %v, %v; want the first key", got.ID, err)
 	}
@@ -268,7 +267,7 @@ func testCreateRefusesUnstorableText(t *testing.T, s *models.Store) {
 					t.Fatalf("refused key was stored: %+v", keys)
 				}
 			}
-			if _, err := s.KeyByLookupID(context.Background(), k.LookupID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := s.KeyForExchange(context.Background(), k.LookupID); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("refused key found by lookup id: %v", err)
 			}
 		})
@@ -344,14 +343,6 @@ func testKeyByIDNotUUID(t *testing.T, s *models.Store) {
 	}
 }
 
-func testKeyByLookupIDUnknown(t *testing.T, s *models.Store) {
-	mustCreate(t, s, newKey(newOwner()))
-	for _, id := range []string{"", "lk_unknown", "' OR '1'='1", "%", "\x00", "\xff"} {
-		_, err := s.KeyByLookupID(context.Background(), id)
-		wantErr(t, "KeyByLookupID("+short(id)+")", err, models.ErrNotFound)
-	}
-}
-
 func testDeleteOtherOwner(t *testing.T, s *models.Store) {
 	ctx := context.Background()
 	k := mustCreate(t, s, newKey(newOwner()))
@@ -387,8 +378,8 @@ func testDeletedInvisible(t *testing.T, s *models.Store) {
 		t.Fatalf("DeleteKey: %v", err)
 	}
 
-	_, err := s.KeyByLookupID(ctx, gone.LookupID)
-	wantErr(t, "KeyByLookupID", err, models.ErrNotFound)
+	_, err := s.KeyForExchange(ctx, gone.LookupID)
+	wantErr(t, "KeyForExchange", err, models.ErrNotFound)
 	_, err = s.KeyByID(ctx, owner, gone.ID)
 	wantErr(t, "KeyByID", err, models.ErrNotFound)
 	keys, err := s.ListKeys(ctx, models.KeyFilter{OwnerID: owner})
@@ -436,7 +427,7 @@ func testListEmpty(t *testing.T, s *models.Store) {
 	}
 }
 
-func testTouchNeverBackwards(t *testing.T, s *models.Store) {
+func testLastUsedNeverBackwards(t *testing.T, s *models.Store) {
 	ctx := context.Background()
 	k := mustCreate(t, s, newKey(newOwner()))
 	t1 := time.Now().UTC().Truncate(time.Microsecond)
@@ -452,8 +443,8 @@ func testTouchNeverBackwards(t *testing.T, s *models.Store) {
 		{t1.Add(time.Second), t1.Add(time.Second)}, // whole second after a fraction
 	}
 	for i, st := range steps {
-		if err := s.TouchLastUsed(ctx, map[string]time.Time{k.ID: st.touch}); err != nil {
-			t.Fatalf("step %d: TouchLastUsed: %v", i, err)
+		if err := s.RecordUsage(ctx, lastUsed(map[string]time.Time{k.ID: st.touch})); err != nil {
+			t.Fatalf("step %d: RecordUsage: %v", i, err)
 		}
 		got, err := s.KeyByID(ctx, k.OwnerID, k.ID)
 		if err != nil {
@@ -468,20 +459,20 @@ func testTouchNeverBackwards(t *testing.T, s *models.Store) {
 	}
 }
 
-func testTouchBatch(t *testing.T, s *models.Store) {
+func testLastUsedBatch(t *testing.T, s *models.Store) {
 	ctx := context.Background()
 	owner := newOwner()
 	a, b := mustCreate(t, s, newKey(owner)), mustCreate(t, s, newKey(owner))
 	ta := time.Now().Add(-time.Minute).UTC().Truncate(time.Microsecond)
 	tb := ta.Add(30 * time.Second)
-	err := s.TouchLastUsed(ctx, map[string]time.Time{
+	err := s.RecordUsage(ctx, lastUsed(map[string]time.Time{
 		a.ID: ta, b.ID: tb, uuid.NewString(): tb, "not-a-uuid": tb,
-	})
+	}))
 	if err != nil {
-		t.Fatalf("TouchLastUsed: %v", err)
+		t.Fatalf("RecordUsage: %v", err)
 	}
-	if err := s.TouchLastUsed(ctx, nil); err != nil {
-		t.Fatalf("TouchLastUsed(nil): %v", err)
+	if err := s.RecordUsage(ctx, models.UsageBatch{}); err != nil {
+		t.Fatalf("RecordUsage(empty): %v", err)
 	}
 	for _, want := range []struct {
 		k  *models.Key
@@ -495,6 +486,15 @@ func testTouchBatch(t *testing.T, s *models.Store) {
 			t.Errorf("key %s: LastUsedAt = %v, want %v", got.ID, got.LastUsedAt, want.at)
 		}
 	}
+}
+
+// lastUsed is a usage batch of last-use times only.
+func lastUsed(at map[string]time.Time) models.UsageBatch {
+	b := models.UsageBatch{LastUsed: make(map[string]models.KeyUse, len(at))}
+	for id, t := range at {
+		b.LastUsed[id] = models.KeyUse{At: t, IP: "192.0.2.1"}
+	}
+	return b
 }
 
 func testHostileStrings(t *testing.T, s *models.Store) {
@@ -516,11 +516,10 @@ func testHostileStrings(t *testing.T, s *models.Store) {
 		k.LookupID = v + "-" + uuid.NewString()
 		mustCreate(t, s, k)
 
-		byLookup, err := s.KeyByLookupID(ctx, k.LookupID)
-		if err != nil {
-			t.Fatalf("%d: KeyByLookupID: %v", i, err)
+		byLookup, err := s.KeyForExchange(ctx, k.LookupID)
+		if err != nil || byLookup.ID != k.ID || byLookup.OwnerID != k.OwnerID || byLookup.Scopes != k.Scopes {
+			t.Fatalf("%d: KeyForExchange = %+v, %v; want the exchange fields of %+v", i, byLookup, err, *k)
 		}
-		equalKeys(t, byLookup, *k)
 		byID, err := s.KeyByID(ctx, k.OwnerID, k.ID)
 		if err != nil {
 			t.Fatalf("%d: KeyByID: %v", i, err)
@@ -534,8 +533,8 @@ func testHostileStrings(t *testing.T, s *models.Store) {
 		if list, _ := s.ListKeys(ctx, models.KeyFilter{OwnerID: v}); len(list) != 0 {
 			t.Fatalf("%d: ListKeys(%q) matched %d keys", i, v, len(list))
 		}
-		_, err = s.KeyByLookupID(ctx, v)
-		wantErr(t, "KeyByLookupID(hostile)", err, models.ErrNotFound)
+		_, err = s.KeyForExchange(ctx, v)
+		wantErr(t, "KeyForExchange(hostile)", err, models.ErrNotFound)
 	}
 }
 
@@ -573,7 +572,7 @@ func testKeyForExchange(t *testing.T, s *models.Store) {
 	if err := s.DeleteKey(ctx, k.OwnerID, k.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{k.LookupID, "", "lk_unknown", "' OR '1'='1", "\x00", "\xff"} {
+	for _, id := range []string{k.LookupID, "", "lk_unknown", "' OR '1'='1", "%", "\x00", "\xff"} {
 		_, err := s.KeyForExchange(ctx, id)
 		wantErr(t, "KeyForExchange("+short(id)+")", err, models.ErrNotFound)
 	}

@@ -183,24 +183,6 @@ func TestLimiter_InvalidLimit_Refused(t *testing.T) {
 	})
 }
 
-func TestLimiter_Forget_StartsAfresh(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func() Limiter) {
-		lim := open()
-		l := Limit{Requests: 3, Window: time.Hour}
-		for range 3 {
-			_, _ = lim.Allow(context.Background(), "key-1", l)
-		}
-		if d, _ := lim.Allow(context.Background(), "key-1", l); d.Allowed {
-			t.Fatal("4th request at 3/h allowed")
-		}
-		lim.Forget("key-1")
-		d, err := lim.Allow(context.Background(), "key-1", l)
-		if err != nil || !d.Allowed || d.Remaining != 2 {
-			t.Fatalf("after Forget: %+v, %v; want allowed with 2 remaining", d, err)
-		}
-	})
-}
-
 func TestLimiter_ManyIDsConcurrently_EachGetsItsLimit(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open func() Limiter) {
 		lim := open()

@@ -50,7 +50,7 @@ func (m *Memory) Allow(_ context.Context, id string, l Limit) (Decision, error) 
 		return Decision{}, err
 	}
 	if l.Unlimited() {
-		m.Forget(id)
+		m.forget(id)
 		return unlimited, nil
 	}
 
@@ -71,8 +71,8 @@ func (m *Memory) Allow(_ context.Context, id string, l Limit) (Decision, error) 
 	return Decision{RetryAfter: untilOneToken(b.lim, l, now)}, nil
 }
 
-// Forget drops id's bucket: its next request starts with a full one.
-func (m *Memory) Forget(id string) {
+// forget drops id's bucket: a key that became unlimited keeps no state.
+func (m *Memory) forget(id string) {
 	m.mu.Lock()
 	delete(m.buckets, id)
 	m.mu.Unlock()

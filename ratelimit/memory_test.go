@@ -139,7 +139,7 @@ func TestMemory_ZeroLimit_DropsState(t *testing.T) {
 	}
 }
 
-// With a moving clock, sweeps and Forget running among the requests (run with -race),
+// With a moving clock, sweeps and forget running among the requests (run with -race),
 // no id that was never forgotten gets more than its burst plus what the elapsed time
 // refilled.
 func TestMemory_ConcurrentWithMovingClock_NeverOverAllows(t *testing.T) {
@@ -157,7 +157,7 @@ func TestMemory_ConcurrentWithMovingClock_NeverOverAllows(t *testing.T) {
 					c.Advance(step)
 				}
 				if i%50 == 0 {
-					m.Forget("forgotten")
+					m.forget("forgotten")
 				}
 				id := (w + i) % ids
 				_, _ = m.Allow(context.Background(), "forgotten", l)

@@ -47,9 +47,6 @@ type Decision struct {
 // Limiter decides for one key id (an API key's id) whether a request may pass now.
 type Limiter interface {
 	Allow(ctx context.Context, id string, l Limit) (Decision, error)
-	// Forget drops the id's state, e.g. when its key is deleted or its limit changed.
-	// Best effort.
-	Forget(id string)
 }
 
 var unlimited = Decision{Allowed: true, Remaining: -1}

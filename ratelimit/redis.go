@@ -3,15 +3,10 @@ package ratelimit
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 )
-
-// forgetTimeout bounds Forget, which has no context of its own; the client's read and
-// write timeouts still apply to the call itself.
-const forgetTimeout = 2 * time.Second
 
 // Redis is a Limiter shared by every replica using the same Redis and prefix: GCRA
 // (generic cell rate algorithm, by redis_rate) in one Lua script per request, on Redis's
@@ -19,7 +14,7 @@ const forgetTimeout = 2 * time.Second
 // key that expires once the id's allowance is whole again.
 //
 // Unlike Memory, a changed limit does not reset an id: the time already used counts
-// against the new limit, unless the caller calls Forget.
+// against the new limit.
 type Redis struct {
 	rl     *redis_rate.Limiter
 	prefix string
@@ -51,12 +46,4 @@ func (r *Redis) Allow(ctx context.Context, id string, l Limit) (Decision, error)
 	}
 	// The script answers in float seconds: a wait below a nanosecond would read as 0.
 	return Decision{RetryAfter: max(res.RetryAfter, 1)}, nil
-}
-
-// Forget deletes id's state; errors are ignored, as the state expires by itself within
-// one window.
-func (r *Redis) Forget(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), forgetTimeout)
-	defer cancel()
-	_ = r.rl.Reset(ctx, r.prefix+id)
 }
