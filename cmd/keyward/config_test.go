@@ -2,61 +2,24 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/config"
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/handlers"
+	"github.com/keyward/keyward/provisioning"
 )
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-func TestLoadConfig_Defaults(t *testing.T) {
-	c, err := loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.ListenAddr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" ||
-		c.KeycloakURL != "http://127.0.0.1:8180" || c.Realm != "keyward" || c.KeycloakTimeout != 10*time.Second ||
-		c.SigningKeyFile != "keyward-data/signing-key.pem" {
-		t.Fatalf("defaults: %+v", c)
-	}
-}
-
-func TestLoadConfig_FlagsOverrideEnvironment(t *testing.T) {
-	c, err := loadConfig([]string{"-realm", "other", "-listen-addr", "127.0.0.1:9999"},
-		env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a", "KEYWARD_REALM": "fromenv"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Realm != "other" || c.PublicURL != "http://127.0.0.1:9999" {
-		t.Fatalf("got realm %q public %q", c.Realm, c.PublicURL)
-	}
-}
-
-func TestLoadConfig_ReportsEveryProblemAtOnce(t *testing.T) {
-	_, err := loadConfig(nil, env(map[string]string{
-		"KEYWARD_LISTEN_ADDR":      "nonsense",
-		"KEYWARD_KEYCLOAK_URL":     "ftp://x",
-		"KEYWARD_DATABASE_URL":     "mysql://db",
-		"KEYWARD_KEY_PEPPER":       "short",
-		"KEYWARD_KEYCLOAK_TIMEOUT": "forever",
-		"KEYWARD_LOG_LEVEL":        "loud",
-		"KEYWARD_LOG_FORMAT":       "xml",
-	}))
-	if err == nil {
-		t.Fatal("bad configuration accepted")
-	}
-	for _, name := range []string{"KEYWARD_LISTEN_ADDR", "KEYWARD_KEYCLOAK_URL", "KEYWARD_DATABASE_URL",
-		"KEYWARD_CLIENT_SECRET", "KEYWARD_KEY_PEPPER", "KEYWARD_KEYCLOAK_TIMEOUT", "KEYWARD_LOG_LEVEL", "KEYWARD_LOG_FORMAT"} {
-		if !strings.Contains(err.Error(), name) {
-			t.Errorf("error does not name %s:\n%v", name, err)
-		}
-	}
-	if strings.Contains(err.Error(), "short") {
-		t.Error("the error repeats the pepper's value")
-	}
-}
+// The configuration's own tests are in config/; these hold main to it.
 
 // TestMain_BadConfiguration_ExitsNonZero runs the real main in a child process.
 func TestMain_BadConfiguration_ExitsNonZero(t *testing.T) {
@@ -79,71 +42,112 @@ func TestMain_BadConfiguration_ExitsNonZero(t *testing.T) {
 	}
 }
 
-func TestLoadConfig_TopLevelACLGroups_OnlyWithExplicitOptIn(t *testing.T) {
-	base := map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a", "KEYWARD_ACL_PARENT_GROUP": "/"}
-	_, err := loadConfig(nil, env(base))
-	if err == nil {
-		t.Fatal("KEYWARD_ACL_PARENT_GROUP=/ accepted without KEYWARD_ACL_ALLOW_TOP_LEVEL")
+// TestMain_Help_ExitsZero: -h prints the flags and is not a failure.
+func TestMain_Help_ExitsZero(t *testing.T) {
+	if os.Getenv("KEYWARD_RUN_MAIN_HELP") == "1" {
+		os.Args = []string{"keyward", "-h"}
+		main()
+		return
 	}
-	for _, want := range []string{"KEYWARD_ACL_PARENT_GROUP", "KEYWARD_ACL_ALLOW_TOP_LEVEL", "every top-level group", "carry roles"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("the refusal does not say %q:\n%v", want, err)
-		}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMain_Help_ExitsZero$")
+	cmd.Env = append(os.Environ(), "KEYWARD_RUN_MAIN_HELP=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("exit %v, want 0; output:\n%s", err, out)
 	}
-	base["KEYWARD_ACL_ALLOW_TOP_LEVEL"] = "maybe"
-	if _, err := loadConfig(nil, env(base)); err == nil || !strings.Contains(err.Error(), `KEYWARD_ACL_ALLOW_TOP_LEVEL "maybe" must be true or false`) {
-		t.Fatalf("a non-boolean opt-in: %v", err)
-	}
-	base["KEYWARD_ACL_ALLOW_TOP_LEVEL"] = "true"
-	c, err := loadConfig(nil, env(base))
-	if err != nil || c.ACLParentGroup != "/" || !c.ACLAllowTopLevel {
-		t.Fatalf("with the opt-in: %+v %v", c.ACLAllowTopLevel, err)
-	}
-	c, err = loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a"}))
-	if err != nil || c.ACLParentGroup != "keyward-acl" || c.ACLAllowTopLevel {
-		t.Fatalf("defaults: parent %q, allow %v, %v", c.ACLParentGroup, c.ACLAllowTopLevel, err)
+	if !strings.Contains(string(out), "-listen-addr") || strings.Contains(string(out), "invalid configuration") {
+		t.Fatalf("usage not printed:\n%s", out)
 	}
 }
 
-func TestLoadConfig_BoundaryDefaults(t *testing.T) {
-	c, err := loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a",
-		"KEYWARD_ADMIN_ROLE": "kw-admins", "KEYWARD_RATE_LIMIT_REQUESTS": "120"}))
-	if err != nil {
+// TestConfig_WhatWiringRefuses_loadConfigRefusesFirst holds the configuration and the
+// constructors of newApp together: a value that a constructor refuses (or panics on) is
+// a problem loadConfig names, so main never wires it; a value loadConfig accepts, the
+// constructor takes.
+func TestConfig_WhatWiringRefuses_loadConfigRefusesFirst(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if c.Audience != c.ClientID || c.Audience != "keyward" {
-		t.Fatalf("audience %q: management tokens must be meant for Keyward by default", c.Audience)
+	gin.SetMode(gin.ReleaseMode)
+	type wire func(config.Config) error
+	redisURL := func(c config.Config) error { _, err := redis.ParseURL(c.RedisURL); return err }
+	denylist := func(c config.Config) error { _, err := exchange.NewRoleDenylist(c.DenyRoles); return err }
+	aclParent := func(c config.Config) error {
+		_, err := provisioning.New(nil, nil, provisioning.Config{ParentGroup: c.ACLParentGroup, AllowTopLevel: c.ACLAllowTopLevel})
+		return err
 	}
-	if strings.Join(c.DenyRoles, ",") != "realm-admin,kw-admins" {
-		t.Fatalf("deny roles %v: the default names the configured admin role", c.DenyRoles)
+	proxies := func(c config.Config) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("handlers.New panicked: %v", r)
+			}
+		}()
+		handlers.New(handlers.Config{Log: zap.NewNop(), TrustedProxies: c.TrustedProxies})
+		return nil
 	}
-	if c.AdminClientID != "keyward-management" || c.MaxKeysPerUser != 50 || c.OwnerMaxRate != 1200 ||
-		c.FailureBudget != 30 || c.FailureWindow != time.Minute {
-		t.Fatalf("defaults: admin client %q, max keys %d, owner max rate %d, failure budget %d per %v",
-			c.AdminClientID, c.MaxKeysPerUser, c.OwnerMaxRate, c.FailureBudget, c.FailureWindow)
-	}
-}
+	pepper := func(c config.Config) error { _, err := exchange.NewHasher([]byte(c.KeyPepper)); return err }
+	signingKey := func(c config.Config) error { _, err := exchange.LoadOrCreateSigningKey(c.SigningKeyFile); return err }
+	dataDir := func(c config.Config) error { _, err := exchange.PrepareDataDir(c.DataDir); return err }
 
-func TestLoadConfig_BoundaryProblems(t *testing.T) {
-	_, err := loadConfig(nil, env(map[string]string{
-		"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a",
-		"KEYWARD_ADMIN_CLIENT_ID":         "keyward", // the exchange client itself
-		"KEYWARD_DENY_ROLES":              "realm-admin,:x,broker:",
-		"KEYWARD_MAX_KEYS_PER_USER":       "0",
-		"KEYWARD_OWNER_MAX_RATE_REQUESTS": "-1",
-		"KEYWARD_EXCHANGE_FAILURE_BUDGET": "lots",
-	}))
-	if err == nil {
-		t.Fatal("accepted")
+	cases := []struct {
+		setting, value string
+		extra          []string
+		wire           wire
+		refused        bool // by the constructor: the case shows what wiring used to discover
+	}{
+		{"KEYWARD_REDIS_URL", "redis://h:6379/zero", []string{"KEYWARD_RATE_LIMIT_BACKEND", "redis"}, redisURL, true},
+		{"KEYWARD_REDIS_URL", "redis://h:6379/0/1", []string{"KEYWARD_RATE_LIMIT_BACKEND", "redis"}, redisURL, true},
+		{"KEYWARD_REDIS_URL", "redis://h:6379/0?colour=red", []string{"KEYWARD_RATE_LIMIT_BACKEND", "redis"}, redisURL, true},
+		{"KEYWARD_REDIS_URL", "redis://h/?dial_timeout=soon", []string{"KEYWARD_RATE_LIMIT_BACKEND", "redis"}, redisURL, true},
+		{"KEYWARD_REDIS_URL", "ftp://h", []string{"KEYWARD_RATE_LIMIT_BACKEND", "redis"}, redisURL, true},
+		{"KEYWARD_REDIS_URL", "rediss://u:p@h:6380/2?dial_timeout=3s", []string{"KEYWARD_RATE_LIMIT_BACKEND", "redis"}, redisURL, false},
+		{"KEYWARD_DENY_ROLES", ":x", nil, denylist, true},
+		{"KEYWARD_DENY_ROLES", "realm-admin,broker:", nil, denylist, true},
+		{"KEYWARD_DENY_ROLES", "realm-admin,broker:*,a:b:c", nil, denylist, false},
+		{"KEYWARD_ACL_PARENT_GROUP", "/", nil, aclParent, true},
+		{"KEYWARD_ACL_PARENT_GROUP", "Keyward-ACL", nil, aclParent, true},
+		{"KEYWARD_ACL_PARENT_GROUP", "a/b", nil, aclParent, true},
+		{"KEYWARD_ACL_PARENT_GROUP", "..", nil, aclParent, true},
+		{"KEYWARD_ACL_PARENT_GROUP", strings.Repeat("a", 65), nil, aclParent, true},
+		{"KEYWARD_ACL_PARENT_GROUP", strings.Repeat("a", 64), nil, aclParent, false},
+		{"KEYWARD_ACL_PARENT_GROUP", "team.acl-1", nil, aclParent, false},
+		{"KEYWARD_ACL_PARENT_GROUP", "/", []string{"KEYWARD_ACL_ALLOW_TOP_LEVEL", "true"}, aclParent, false},
+		{"KEYWARD_TRUSTED_PROXIES", "fe80::1%eth0", nil, proxies, true},
+		{"KEYWARD_TRUSTED_PROXIES", "10.0.0.0/33", nil, proxies, true},
+		{"KEYWARD_TRUSTED_PROXIES", "proxy.internal", nil, proxies, true},
+		{"KEYWARD_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1, ::1, 2001:db8::/32", nil, proxies, false},
+		{"KEYWARD_KEY_PEPPER", "short", nil, pepper, true},
+		{"KEYWARD_KEY_PEPPER", strings.Repeat("p", 31), nil, pepper, true},
+		{"KEYWARD_KEY_PEPPER", strings.Repeat("p", 32), nil, pepper, false},
+		{"KEYWARD_SIGNING_KEY_FILE", tmp, nil, signingKey, true},
+		{"KEYWARD_SIGNING_KEY_FILE", filepath.Join(file, "key.pem"), nil, signingKey, true},
+		{"KEYWARD_SIGNING_KEY_FILE", filepath.Join(tmp, "keys", "new.pem"), nil, signingKey, false},
+		{"KEYWARD_DATA_DIR", file, nil, dataDir, true},
+		{"KEYWARD_DATA_DIR", filepath.Join(file, "data"), nil, dataDir, true},
+		{"KEYWARD_DATA_DIR", filepath.Join(tmp, "data", "new"), nil, dataDir, false},
 	}
-	for _, want := range []string{"KEYWARD_ADMIN_CLIENT_ID and KEYWARD_CLIENT_ID are both", `":x"`, `"broker:"`,
-		"KEYWARD_MAX_KEYS_PER_USER", "KEYWARD_OWNER_MAX_RATE_REQUESTS", "KEYWARD_EXCHANGE_FAILURE_BUDGET"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error does not name %s:\n%v", want, err)
-		}
-	}
-	if _, err := loadConfig(nil, env(map[string]string{"KEYWARD_CLIENT_SECRET": "s"})); err == nil ||
-		!strings.Contains(err.Error(), "KEYWARD_ADMIN_CLIENT_SECRET is required") {
-		t.Fatalf("no admin secret: %v", err)
+	for _, tc := range cases {
+		t.Run(tc.setting+"="+tc.value, func(t *testing.T) {
+			settings := map[string]string{"KEYWARD_CLIENT_SECRET": "s", "KEYWARD_ADMIN_CLIENT_SECRET": "a",
+				"KEYWARD_DATA_DIR": filepath.Join(t.TempDir(), "data"), tc.setting: tc.value}
+			for i := 0; i+1 < len(tc.extra); i += 2 {
+				settings[tc.extra[i]] = tc.extra[i+1]
+			}
+			cfg, err := loadConfig(nil, func(k string) string { return settings[k] })
+			wireErr := tc.wire(cfg)
+			if (wireErr != nil) != tc.refused {
+				t.Fatalf("the constructor: %v, want refused=%v", wireErr, tc.refused)
+			}
+			switch {
+			case wireErr != nil && err == nil:
+				t.Fatalf("loadConfig accepted what wiring refuses (%v)", wireErr)
+			case wireErr != nil && !strings.Contains(err.Error(), tc.setting):
+				t.Fatalf("the refusal does not name %s:\n%v", tc.setting, err)
+			case wireErr == nil && err != nil:
+				t.Fatalf("loadConfig refused what wiring takes: %v", err)
+			}
+		})
 	}
 }

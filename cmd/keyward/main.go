@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/config"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/handlers"
 	"github.com/keyward/keyward/keycloak"
@@ -30,7 +31,7 @@ import (
 )
 
 func main() {
-	cfg, err := loadConfig(os.Args[1:], envOrEmpty)
+	cfg, err := loadConfig(os.Args[1:], os.Getenv)
 	if errors.Is(err, flagHelp) {
 		os.Exit(0)
 	}
@@ -53,7 +54,7 @@ func main() {
 	}
 }
 
-func newLogger(cfg Config) (*zap.Logger, error) {
+func newLogger(cfg config.Config) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(cfg.LogLevel)
 	if err != nil {
 		return nil, err
@@ -82,12 +83,11 @@ func (a *app) Close() error {
 	return a.store.Close()
 }
 
-// newApp wires every dependency explicitly.
-func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
+// newApp wires every dependency explicitly. cfg has passed Validate (loadConfig): what
+// fails here is the world (files, the store, Keycloak), never a configuration value.
+func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, error) {
 	// The data directory holds secrets at rest: private before anything is put there.
-	usesDataDir := cfg.DatabaseURL == "" || cfg.KeyPepper == "" ||
-		filepath.Dir(cfg.SigningKeyFile) == filepath.Clean(cfg.DataDir)
-	if cfg.DataDir != "" && usesDataDir {
+	if cfg.DataDir != "" && cfg.UsesDataDir() {
 		was, err := exchange.PrepareDataDir(cfg.DataDir, "keyward.db", "key-pepper", filepath.Base(cfg.SigningKeyFile))
 		if err != nil {
 			return nil, err
@@ -140,10 +140,7 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	deny, err := exchange.NewRoleDenylist(cfg.DenyRoles)
-	if err != nil {
-		return nil, err
-	}
+	deny, _ := exchange.NewRoleDenylist(cfg.DenyRoles) // Validate checked every entry
 	verifier, err := keycloak.NewVerifier(ctx, keycloak.VerifierConfig{
 		Issuer:   kc.Issuer(),
 		CertsURL: kc.CertsURL(),
@@ -169,13 +166,11 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 		cache = exchange.NewTokenCache(cfg.CacheMargin, 0)
 	}
 	m := metrics.New()
-	prov, err := provisioning.New(kc, store, provisioning.Config{
+	// Validate checked the parent group and its opt-in: New refuses nothing else.
+	prov, _ := provisioning.New(kc, store, provisioning.Config{
 		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
 		Log: log, Audit: recorder, Metrics: m,
 	})
-	if err != nil {
-		return nil, err
-	}
 	gin.SetMode(gin.ReleaseMode)
 	h := handlers.New(handlers.Config{
 		Log:      log,
@@ -222,7 +217,7 @@ func newApp(ctx context.Context, cfg Config, log *zap.Logger) (*app, error) {
 	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done}, nil
 }
 
-func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
+func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -259,14 +254,11 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 }
 
 // newLimiter builds the configured rate-limit backend; the returned func releases it.
-func newLimiter(ctx context.Context, cfg Config) (exchange.Limiter, func(), error) {
+func newLimiter(ctx context.Context, cfg config.Config) (exchange.Limiter, func(), error) {
 	if cfg.RateBackend != "redis" {
 		return ratelimit.NewMemory(time.Now), func() {}, nil
 	}
-	opts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return nil, nil, errors.New("KEYWARD_REDIS_URL is not a valid redis URL")
-	}
+	opts, _ := redis.ParseURL(cfg.RedisURL) // Validate parsed it
 	// Bounded calls: a slow Redis must not hold an exchange (go-redis ignores context
 	// deadlines unless told to honour them).
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
