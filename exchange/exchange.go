@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/internal/cidrlist"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
@@ -204,7 +206,7 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	case key.ExpiresAt != nil && !now.Before(*key.ExpiresAt):
 		res.Outcome = OutcomeExpired
 		return res
-	case !ipAllowed(key.IPAllowlist, req.ClientIP):
+	case !cidrlist.Allows(key.IPAllowlist, req.ClientIP):
 		res.Outcome = OutcomeIPDenied
 		return res
 	}
@@ -258,24 +260,6 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	return res
 }
 
-// ipAllowed reports whether ip is in the space-separated CIDR list; an empty list
-// allows every address, an unknown address none.
-func ipAllowed(list string, ip netip.Addr) bool {
-	if list == "" {
-		return true
-	}
-	if !ip.IsValid() {
-		return false
-	}
-	ip = ip.Unmap()
-	for _, s := range strings.Fields(list) {
-		if p, err := netip.ParsePrefix(s); err == nil && p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
 // check looks at the token Keycloak issued before it is handed out (fail closed):
 // it must be the owner's, carry no denylisted role, and not be a service account's —
 // whatever the realm's scoping says.
@@ -302,11 +286,24 @@ func (e *Exchanger) check(ctx context.Context, key models.Key, tok keycloak.Toke
 	return Result{}
 }
 
-// Bounds of a requested scope.
+// Owner is the Keycloak user a key belongs to.
+type Owner struct {
+	ID       string
+	Username string
+}
+
+// Bounds of scopes: what a key may hold and a request may ask for.
 const (
+	MaxScopes        = 20
 	MaxScopeParamLen = 2048
 	maxScopeLen      = 64
 )
+
+var scopePattern = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,64}$`)
+
+// ScopeNameOK says whether s is a scope name keys may hold: 1..64 of letters, digits
+// and _ . : / -.
+func ScopeNameOK(s string) bool { return scopePattern.MatchString(s) }
 
 // NormalizeScope checks a requested scope parameter and returns it sorted and without
 // repeats, so that equal requests compare and cache as equal. At most MaxScopes

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/ratelimit"
 )
 
@@ -97,7 +98,7 @@ func kctestStrings(v any) []string {
 
 func TestKeys_Unlimited_OnlyWhenConfigured(t *testing.T) {
 	// The harness allows unlimited keys; without an owner ceiling an owner may ask.
-	h := newHarnessWith(t, func(c *exchange.KeysConfig) { c.OwnerMaxRate = ratelimit.Limit{} })
+	h := newHarnessWith(t, func(c *keys.Config) { c.OwnerMaxRate = ratelimit.Limit{} })
 	got := h.createKey(t, "alice-token", `{"name":"free","rate_limit":{"unlimited":true}}`)
 	if got["rate_limit"].(map[string]any)["unlimited"] != true {
 		t.Fatalf("rate_limit %v", got["rate_limit"])
@@ -118,7 +119,7 @@ func newStrictHarness(t *testing.T) *harness {
 	h.engine = New(Config{
 		Log:      zap.NewNop(),
 		Verifier: fakeVerifier{"alice-token": {Subject: "alice-id", Username: "alice"}},
-		Keys: exchange.NewKeys(exchange.KeysConfig{Store: h.store, Hasher: hasher, Minter: h.minter,
+		Keys: keys.New(keys.Config{Store: h.store, Hasher: hasher, Minter: h.minter,
 			Limits: limits, Usage: h.store, Clock: h.clock.Now}),
 		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{Keys: h.store, Hasher: hasher, Minter: h.minter,
 			Usage: h.usage, Limits: limits, Limiter: ratelimit.NewMemory(h.clock.Now), Clock: h.clock.Now}),

@@ -13,7 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/keyward/keyward/audit"
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 )
@@ -93,37 +93,37 @@ func queryParams(c *gin.Context, allowed ...string) (url.Values, error) {
 	if err != nil {
 		return nil, badRequest("the query string is malformed")
 	}
-	var f []exchange.FieldError
+	var f []errs.FieldError
 	for name, vals := range q {
 		switch {
 		case !slices.Contains(allowed, name):
-			f = append(f, exchange.FieldError{Field: name, Message: "is not a parameter of this route; known: " + strings.Join(allowed, ", ")})
+			f = append(f, errs.FieldError{Field: name, Message: "is not a parameter of this route; known: " + strings.Join(allowed, ", ")})
 		case len(vals) > 1:
-			f = append(f, exchange.FieldError{Field: name, Message: "is given more than once"})
+			f = append(f, errs.FieldError{Field: name, Message: "is given more than once"})
 		}
 	}
 	if len(f) > 0 {
-		return nil, &exchange.ValidationError{Fields: f}
+		return nil, &errs.Validation{Fields: f}
 	}
 	return q, nil
 }
 
 // intParam parses an optional positive integer parameter (0 when absent).
-func intParam(q url.Values, name string, f *[]exchange.FieldError) int {
+func intParam(q url.Values, name string, f *[]errs.FieldError) int {
 	v := q.Get(name)
 	if v == "" {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		*f = append(*f, exchange.FieldError{Field: name, Message: "must be a positive integer"})
+		*f = append(*f, errs.FieldError{Field: name, Message: "must be a positive integer"})
 		return 0
 	}
 	return n
 }
 
 // boolParam parses an optional true/false parameter (nil when absent).
-func boolParam(q url.Values, name string, f *[]exchange.FieldError) *bool {
+func boolParam(q url.Values, name string, f *[]errs.FieldError) *bool {
 	switch q.Get(name) {
 	case "":
 		return nil
@@ -134,7 +134,7 @@ func boolParam(q url.Values, name string, f *[]exchange.FieldError) *bool {
 		v := false
 		return &v
 	}
-	*f = append(*f, exchange.FieldError{Field: name, Message: "must be true or false"})
+	*f = append(*f, errs.FieldError{Field: name, Message: "must be true or false"})
 	return nil
 }
 

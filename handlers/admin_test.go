@@ -17,7 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/audit"
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
@@ -362,7 +362,7 @@ func TestAdminRoutes_ServiceErrors_MappedOnce(t *testing.T) {
 		status int
 		detail string
 	}{
-		{"validation", &exchange.ValidationError{Fields: []exchange.FieldError{{Field: "name", Message: "is required"}}}, 400, "invalid fields"},
+		{"validation", &errs.Validation{Fields: []errs.FieldError{{Field: "name", Message: "is required"}}}, 400, "invalid fields"},
 		{"conflict", &provisioning.ConflictError{Detail: "the ACL group \"a\" is used by 1 consumer(s)"}, 409, "used by 1 consumer"},
 		{"not found", fmt.Errorf("consumer: %w", models.ErrNotFound), 404, "no such resource"},
 		{"keycloak down", fmt.Errorf("create client: %w", keycloak.ErrUnavailable), 503, "Keycloak cannot be reached"},

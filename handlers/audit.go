@@ -11,7 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
 )
 
@@ -44,7 +45,7 @@ func (s *server) listAudit(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	verr := &exchange.ValidationError{}
+	verr := &errs.Validation{}
 	a := s.actor(c)
 	f := models.AuditFilter{TargetType: q.Get("target_type"), TargetID: q.Get("target_id"), Limit: 50}
 	if key := q.Get("key"); key != "" {
@@ -71,7 +72,7 @@ func (s *server) listAudit(c *gin.Context) {
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > exchange.MaxPageSize {
+		if err != nil || n < 1 || n > keys.MaxPageSize {
 			verr.Add("limit", "must be between 1 and 100")
 		} else {
 			f.Limit = n

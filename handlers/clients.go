@@ -8,7 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/provisioning"
 )
 
@@ -110,11 +110,11 @@ func (s *server) listClients(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	var f []exchange.FieldError
+	var f []errs.FieldError
 	limit := intParam(q, "limit", &f)
 	enabled := boolParam(q, "enabled", &f)
 	if len(f) > 0 {
-		_ = c.Error(&exchange.ValidationError{Fields: f})
+		_ = c.Error(&errs.Validation{Fields: f})
 		return
 	}
 	page, err := s.Provisioning.ListClients(c.Request.Context(), provisioning.ClientQuery{

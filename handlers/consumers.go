@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 )
@@ -65,10 +65,10 @@ func (s *server) listConsumers(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	var f []exchange.FieldError
+	var f []errs.FieldError
 	limit := intParam(q, "limit", &f)
 	if len(f) > 0 {
-		_ = c.Error(&exchange.ValidationError{Fields: f})
+		_ = c.Error(&errs.Validation{Fields: f})
 		return
 	}
 	page, err := s.Provisioning.ListConsumers(c.Request.Context(), provisioning.ConsumerQuery{
@@ -113,10 +113,10 @@ func (s *server) deleteConsumer(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	var f []exchange.FieldError
+	var f []errs.FieldError
 	cascade := boolParam(q, "cascade", &f)
 	if len(f) > 0 {
-		_ = c.Error(&exchange.ValidationError{Fields: f})
+		_ = c.Error(&errs.Validation{Fields: f})
 		return
 	}
 	err = s.Provisioning.DeleteConsumer(c.Request.Context(), s.actor(c), c.Param("id"), cascade != nil && *cascade)

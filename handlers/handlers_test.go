@@ -21,6 +21,7 @@ import (
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
 )
@@ -111,7 +112,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 // newHarnessWith lets a test change the key service's configuration.
-func newHarnessWith(t *testing.T, tune func(*exchange.KeysConfig)) *harness {
+func newHarnessWith(t *testing.T, tune func(*keys.Config)) *harness {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	store, err := models.Open(context.Background(), filepath.Join(t.TempDir(), "keyward.db"), zap.NewNop())
@@ -147,7 +148,7 @@ func newHarnessWith(t *testing.T, tune func(*exchange.KeysConfig)) *harness {
 	rec := audit.NewRecorder(store, zap.NewNop(), clock.Now)
 	usage := exchange.NewUsage(store, zap.NewNop(), time.Hour)
 	limits := exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 1000, Window: time.Minute}, AllowUnlimited: true}
-	keysConfig := exchange.KeysConfig{
+	keysConfig := keys.Config{
 		Store: store, Hasher: h, Minter: m, Users: users, Roles: roles, Deny: deny, Audit: rec, Limits: limits,
 		Usage: store, Clock: clock.Now, OwnerMaxRate: ratelimit.Limit{Requests: 10000, Window: time.Minute},
 	}
@@ -166,7 +167,7 @@ func newHarnessWith(t *testing.T, tune func(*exchange.KeysConfig)) *harness {
 			"sa-token":       {Subject: "sa-ci-id", Username: "service-account-ci", AuthParty: "keyward-cli"},
 		},
 		Principals: fakePrincipals{"sa-ci-id": true},
-		Keys:       exchange.NewKeys(keysConfig),
+		Keys:       keys.New(keysConfig),
 		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{
 			Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: limits,
 			Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,

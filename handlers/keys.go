@@ -9,7 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
 )
 
@@ -34,11 +35,11 @@ type rateLimitJSON struct {
 	Unlimited     bool `json:"unlimited,omitempty"`
 }
 
-func (r *rateLimitJSON) param() *exchange.RateLimit {
+func (r *rateLimitJSON) param() *keys.RateLimit {
 	if r == nil {
 		return nil
 	}
-	return &exchange.RateLimit{Requests: r.Requests, WindowSeconds: r.WindowSeconds, Unlimited: r.Unlimited}
+	return &keys.RateLimit{Requests: r.Requests, WindowSeconds: r.WindowSeconds, Unlimited: r.Unlimited}
 }
 
 type updateKeyRequest struct {
@@ -125,8 +126,8 @@ func (s *server) toKeyResponse(k models.Key) keyResponse {
 		ID:            k.ID,
 		Name:          k.Name,
 		Description:   k.Description,
-		Prefix:        exchange.Prefix(k),
-		Status:        exchange.Status(k, s.Clock()),
+		Prefix:        keys.Prefix(k),
+		Status:        keys.Status(k, s.Clock()),
 		Environment:   k.Environment,
 		Scopes:        scopes,
 		Metadata:      metadata,
@@ -148,7 +149,7 @@ func (s *server) createKey(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	created, err := s.Keys.Create(c.Request.Context(), s.actor(c), exchange.CreateKeyParams{
+	created, err := s.Keys.Create(c.Request.Context(), s.actor(c), keys.CreateParams{
 		Owner:         req.Owner,
 		Name:          req.Name,
 		Description:   req.Description,
@@ -168,7 +169,7 @@ func (s *server) createKey(c *gin.Context) {
 	s.writeCreated(c, created)
 }
 
-func (s *server) writeCreated(c *gin.Context, created exchange.Created) {
+func (s *server) writeCreated(c *gin.Context, created keys.Created) {
 	c.Header("Cache-Control", "no-store")
 	c.Header("Location", "/v1/keys/"+created.Key.ID)
 	c.JSON(http.StatusCreated, createdKeyResponse{keyResponse: s.toKeyResponse(created.Key), Key: created.Plaintext})
@@ -194,12 +195,12 @@ func (s *server) listKeys(c *gin.Context) {
 	if v := query.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			_ = c.Error(&exchange.ValidationError{Fields: []exchange.FieldError{{Field: "limit", Message: "must be a whole number between 1 and 100"}}})
+			_ = c.Error(&errs.Validation{Fields: []errs.FieldError{{Field: "limit", Message: "must be a whole number between 1 and 100"}}})
 			return
 		}
 		limit = n
 	}
-	page, err := s.Keys.List(c.Request.Context(), s.actor(c), exchange.ListParams{
+	page, err := s.Keys.List(c.Request.Context(), s.actor(c), keys.ListParams{
 		Owner:       query.Get("owner"),
 		Query:       query.Get("q"),
 		Status:      query.Get("status"),
@@ -231,7 +232,7 @@ func (s *server) updateKey(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	k, err := s.Keys.Update(c.Request.Context(), s.actor(c), c.Param("id"), exchange.UpdateKeyParams{
+	k, err := s.Keys.Update(c.Request.Context(), s.actor(c), c.Param("id"), keys.UpdateParams{
 		Name:        req.Name,
 		Description: req.Description,
 		Scopes:      req.Scopes,
@@ -300,7 +301,7 @@ type keyUsageResponse struct {
 	Days       []dayUsageJSON  `json:"days"`
 }
 
-func totalsJSON(t exchange.UsageTotals) usageTotalsJSON {
+func totalsJSON(t keys.UsageTotals) usageTotalsJSON {
 	d := t.Denied
 	if d == nil {
 		d = map[string]int64{}
@@ -318,7 +319,7 @@ func (s *server) keyUsage(c *gin.Context) {
 	if v := q.Get("days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			_ = c.Error(&exchange.ValidationError{Fields: []exchange.FieldError{{Field: "days", Message: "must be between 1 and 90"}}})
+			_ = c.Error(&errs.Validation{Fields: []errs.FieldError{{Field: "days", Message: "must be between 1 and 90"}}})
 			return
 		}
 		days = n

@@ -10,18 +10,19 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
 )
 
 // problem is an RFC 9457 problem document.
 type problem struct {
-	Type   string                `json:"type"`
-	Title  string                `json:"title"`
-	Status int                   `json:"status"`
-	Detail string                `json:"detail,omitempty"`
-	Errors []exchange.FieldError `json:"errors,omitempty"`
+	Type   string            `json:"type"`
+	Title  string            `json:"title"`
+	Status int               `json:"status"`
+	Detail string            `json:"detail,omitempty"`
+	Errors []errs.FieldError `json:"errors,omitempty"`
 }
 
 // apiError is an error a handler chose to show the caller; anything else is internal.
@@ -29,7 +30,7 @@ type apiError struct {
 	status int
 	title  string
 	detail string
-	fields []exchange.FieldError
+	fields []errs.FieldError
 }
 
 func (e *apiError) Error() string { return e.title + ": " + e.detail }
@@ -63,7 +64,7 @@ func (s *server) errorMiddleware() gin.HandlerFunc {
 		err := c.Errors.Last().Err
 		var (
 			aerr *apiError
-			verr *exchange.ValidationError
+			verr *errs.Validation
 		)
 		switch {
 		case errors.As(err, &aerr):
@@ -71,10 +72,10 @@ func (s *server) errorMiddleware() gin.HandlerFunc {
 		case errors.As(err, &verr):
 			writeProblem(c, problem{Title: "Bad Request", Status: http.StatusBadRequest,
 				Detail: "the request has invalid fields", Errors: verr.Fields})
-		case errors.Is(err, exchange.ErrForbidden):
+		case errors.Is(err, keys.ErrForbidden):
 			writeProblem(c, problem{Title: "Forbidden", Status: http.StatusForbidden, Detail: forbiddenDetail(err)})
-		case errors.Is(err, exchange.ErrLimit):
-			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict, Detail: reasonAfter(err, exchange.ErrLimit, "a configured limit is reached")})
+		case errors.Is(err, keys.ErrLimit):
+			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict, Detail: reasonAfter(err, keys.ErrLimit, "a configured limit is reached")})
 		case errors.Is(err, models.ErrConflict):
 			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict,
 				Detail: "the resource changed state: e.g. the key has already been rotated"})
@@ -104,7 +105,7 @@ func (s *server) errorMiddleware() gin.HandlerFunc {
 
 // forbiddenDetail keeps the reason the service gave, which names no secret.
 func forbiddenDetail(err error) string {
-	return reasonAfter(err, exchange.ErrForbidden, "the caller may not do this")
+	return reasonAfter(err, keys.ErrForbidden, "the caller may not do this")
 }
 
 // reasonAfter is the text a service wrote after "<sentinel>: ".

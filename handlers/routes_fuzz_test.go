@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
 )
@@ -53,7 +54,7 @@ func newFuzzHarness(tb testing.TB) *harness {
 	}
 	clock := &testClock{now: time.Now().UTC()}
 	limits := exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 1000, Window: time.Minute}, AllowUnlimited: true}
-	keys := exchange.NewKeys(exchange.KeysConfig{
+	keys := keys.New(keys.Config{
 		Store: store, Hasher: h, Minter: m, Users: users, Roles: roles, Deny: deny, Limits: limits,
 		Audit: audit.NewRecorder(store, zap.NewNop(), clock.Now), Usage: store, Clock: clock.Now,
 		OwnerMaxRate: ratelimit.Limit{Requests: 10000, Window: time.Minute},

@@ -18,6 +18,7 @@ import (
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
 )
 
@@ -34,13 +35,13 @@ type TokenVerifier interface {
 
 // KeyService is the key lifecycle.
 type KeyService interface {
-	Create(ctx context.Context, a audit.Actor, p exchange.CreateKeyParams) (exchange.Created, error)
+	Create(ctx context.Context, a audit.Actor, p keys.CreateParams) (keys.Created, error)
 	Get(ctx context.Context, a audit.Actor, id string) (models.Key, error)
-	List(ctx context.Context, a audit.Actor, p exchange.ListParams) (exchange.Page, error)
-	Update(ctx context.Context, a audit.Actor, id string, p exchange.UpdateKeyParams) (models.Key, error)
-	Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (exchange.Created, error)
+	List(ctx context.Context, a audit.Actor, p keys.ListParams) (keys.Page, error)
+	Update(ctx context.Context, a audit.Actor, id string, p keys.UpdateParams) (models.Key, error)
+	Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (keys.Created, error)
 	Delete(ctx context.Context, a audit.Actor, id string) error
-	Usage(ctx context.Context, a audit.Actor, id string, days int) (exchange.KeyUsage, error)
+	Usage(ctx context.Context, a audit.Actor, id string, days int) (keys.UsageReport, error)
 	RateLimitOf(k models.Key) (requests, windowSeconds int, ok bool)
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyward/keyward/audit"
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -115,7 +115,7 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 		return CreatedClient{}, err
 	}
 	groups, err := s.resolveGroups(ctx, "acl_groups", cons.ACLGroups)
-	var verr *exchange.ValidationError
+	var verr *errs.Validation
 	if errors.As(err, &verr) {
 		return CreatedClient{}, conflict("an ACL group of the consumer no longer exists in Keycloak; update the consumer's acl_groups")
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -20,7 +20,7 @@ var ctx = context.Background()
 // fieldsOf returns the field names of a validation error, or fails.
 func fieldsOf(t *testing.T, err error) []string {
 	t.Helper()
-	var verr *exchange.ValidationError
+	var verr *errs.Validation
 	if !errors.As(err, &verr) {
 		t.Fatalf("error %v is not a validation error", err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -358,7 +358,7 @@ func TestClients_Secret_AuditDown_NotShown_NotRegenerated(t *testing.T) {
 // messages maps the fields of a validation error to their messages.
 func messages(t *testing.T, err error) map[string]string {
 	t.Helper()
-	var verr *exchange.ValidationError
+	var verr *errs.Validation
 	if !errors.As(err, &verr) {
 		t.Fatalf("error %v is not a validation error", err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/models"
 )
@@ -44,17 +44,17 @@ var (
 )
 
 // fields collects field problems; err is nil when there are none.
-type fields struct{ list []exchange.FieldError }
+type fields struct{ list []errs.FieldError }
 
 func (f *fields) add(field, format string, a ...any) {
-	f.list = append(f.list, exchange.FieldError{Field: field, Message: fmt.Sprintf(format, a...)})
+	f.list = append(f.list, errs.FieldError{Field: field, Message: fmt.Sprintf(format, a...)})
 }
 
 func (f *fields) err() error {
 	if len(f.list) == 0 {
 		return nil
 	}
-	return &exchange.ValidationError{Fields: f.list}
+	return &errs.Validation{Fields: f.list}
 }
 
 // pattern checks a name of a fixed alphabet. Text that safetext refuses gets its

@@ -24,6 +24,7 @@ import (
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/handlers"
 	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/metrics"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
@@ -175,7 +176,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	h := handlers.New(handlers.Config{
 		Log:      log,
 		Verifier: verifier,
-		Keys: exchange.NewKeys(exchange.KeysConfig{
+		Keys: keys.New(keys.Config{
 			Store: store, Hasher: hasher, Minter: minter, Users: kc, Roles: kc, Deny: deny, Audit: recorder,
 			Limits: limits, Cache: cache, Usage: store, MaxKeysPerUser: cfg.MaxKeysPerUser,
 			OwnerMaxRate: ratelimit.Limit{Requests: cfg.OwnerMaxRate, Window: cfg.RateWindow},

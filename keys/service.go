@@ -1,4 +1,8 @@
-package exchange
+// Package keys is the key lifecycle: create, get, list, update, rotate, revoke and
+// usage reports of personal API keys, and the rules of who may do what to which key
+// (owners, admins acting for them, the denylist, ceilings, decisions that stick). It
+// knows no HTTP and no SQL; the key format and the exchange live in exchange.
+package keys
 
 import (
 	"bytes"
@@ -6,13 +10,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/cidrlist"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -27,7 +32,6 @@ const (
 	MaxExpiryDays      = 3650
 	MaxExpiry          = 10 * 365 * 24 * time.Hour
 	DefaultEnvironment = "production"
-	MaxScopes          = 20
 	MaxMetadataKeys    = 50
 	MaxMetadataBytes   = 4 << 10
 	DefaultGraceHours  = 168
@@ -45,47 +49,11 @@ var ErrForbidden = errors.New("forbidden")
 var ErrLimit = errors.New("limit reached")
 
 var (
-	environments = map[string]string{"development": EnvTest, "staging": EnvTest, "production": EnvLive}
-	scopePattern = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,64}$`)
+	environments = map[string]string{"development": exchange.EnvTest, "staging": exchange.EnvTest, "production": exchange.EnvLive}
 )
 
-// Owner is the Keycloak user a key belongs to.
-type Owner struct {
-	ID       string
-	Username string
-}
-
-// FieldError names one invalid input field.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-// ValidationError lists every problem of one request, so a caller fixes all at once.
-type ValidationError struct{ Fields []FieldError }
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return "invalid input: " + strings.Join(parts, "; ")
-}
-
-// Add appends a field problem.
-func (e *ValidationError) Add(field, msg string) { e.Fields = append(e.Fields, FieldError{field, msg}) }
-
-// Err returns e when it holds problems, else nil.
-func (e *ValidationError) Err() error {
-	if len(e.Fields) == 0 {
-		return nil
-	}
-	return e
-}
-
-// KeyStore is the persistence the key lifecycle needs.
-type KeyStore interface {
-	KeyFinder
+// Store is the persistence the key lifecycle needs.
+type Store interface {
 	CreateKeyCapped(ctx context.Context, k *models.Key, maxLive int, now time.Time) error
 	KeyByID(ctx context.Context, ownerID, id string) (models.Key, error)
 	ListKeys(ctx context.Context, f models.KeyFilter) ([]models.Key, error)
@@ -109,52 +77,52 @@ type UsageReader interface {
 	UsageByKey(ctx context.Context, keyID, sinceDay string) ([]models.UsageCount, error)
 }
 
-// KeysConfig wires the key lifecycle; Store, Hasher and Minter are required.
-type KeysConfig struct {
-	Store  KeyStore
-	Hasher *Hasher
-	Minter TokenMinter
+// Config wires the key lifecycle; Store, Hasher and Minter are required.
+type Config struct {
+	Store  Store
+	Hasher *exchange.Hasher
+	Minter exchange.TokenMinter
 	Users  UserDirectory // resolves `owner` for admins
 	Roles  RoleReader    // checks the users admins act for against Deny
-	Deny   RoleDenylist
+	Deny   exchange.RoleDenylist
 	Audit  *audit.Recorder
-	Limits LimitPolicy
+	Limits exchange.LimitPolicy
 	// MaxKeysPerUser bounds a user's live keys (default 50).
 	MaxKeysPerUser int
 	// OwnerMaxRate is the highest rate an owner may set on their own key; admins may
 	// set more. Zero: no ceiling.
 	OwnerMaxRate ratelimit.Limit
-	Cache        *TokenCache // dropped for a key whenever the key changes
+	Cache        *exchange.TokenCache // dropped for a key whenever the key changes
 	Usage        UsageReader
 	Clock        func() time.Time
 }
 
-// Keys applies the key-lifecycle rules.
-type Keys struct {
-	store   KeyStore
-	hasher  *Hasher
-	minter  TokenMinter
+// Service applies the key-lifecycle rules.
+type Service struct {
+	store   Store
+	hasher  *exchange.Hasher
+	minter  exchange.TokenMinter
 	users   UserDirectory
 	roles   RoleReader
-	deny    RoleDenylist
+	deny    exchange.RoleDenylist
 	audit   *audit.Recorder
-	limits  LimitPolicy
+	limits  exchange.LimitPolicy
 	maxKeys int
 	maxRate ratelimit.Limit
-	cache   *TokenCache
+	cache   *exchange.TokenCache
 	usage   UsageReader
 	clock   func() time.Time
 }
 
-// NewKeys wires the key lifecycle.
-func NewKeys(cfg KeysConfig) *Keys {
+// New wires the key lifecycle.
+func New(cfg Config) *Service {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
 	if cfg.MaxKeysPerUser <= 0 {
 		cfg.MaxKeysPerUser = DefaultMaxKeysPerUser
 	}
-	return &Keys{store: cfg.Store, hasher: cfg.Hasher, minter: cfg.Minter, users: cfg.Users, roles: cfg.Roles,
+	return &Service{store: cfg.Store, hasher: cfg.Hasher, minter: cfg.Minter, users: cfg.Users, roles: cfg.Roles,
 		deny: cfg.Deny, audit: cfg.Audit, limits: cfg.Limits, maxKeys: cfg.MaxKeysPerUser, maxRate: cfg.OwnerMaxRate,
 		cache: cfg.Cache, usage: cfg.Usage, clock: cfg.Clock}
 }
@@ -177,7 +145,7 @@ const (
 
 // validRateLimit returns the stored pair (requests, window seconds). Owners stay
 // under the configured ceiling; admins (byAdmin) may pass it.
-func (k *Keys) validRateLimit(verr *ValidationError, r *RateLimit, byAdmin bool) (int, int) {
+func (k *Service) validRateLimit(verr *errs.Validation, r *RateLimit, byAdmin bool) (int, int) {
 	ceiling := k.maxRate.Requests > 0 && !byAdmin
 	switch {
 	case r == nil:
@@ -210,43 +178,17 @@ func rateAtMost(req, window, maxReq, maxWindow int) bool {
 	return req <= maxReq && int64(req)*int64(maxWindow) <= int64(maxReq)*int64(window)
 }
 
-// validAllowlist accepts CIDRs and single addresses, IPv4 and IPv6, and returns the
-// normalised space-separated list.
-func validAllowlist(verr *ValidationError, list []string) string {
-	if len(list) > MaxAllowlistCIDRs {
-		verr.Add("ip_allowlist", fmt.Sprintf("at most %d entries", MaxAllowlistCIDRs))
-		return ""
+// validAllowlist checks an IP allowlist and returns the list to store.
+func validAllowlist(verr *errs.Validation, list []string) string {
+	out, problem := cidrlist.Normalize(list, MaxAllowlistCIDRs)
+	if problem != "" {
+		verr.Add("ip_allowlist", problem)
 	}
-	out := make([]string, 0, len(list))
-	for _, s := range list {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				verr.Add("ip_allowlist", fmt.Sprintf("%q is not a CIDR such as 203.0.113.0/24 or 2001:db8::/32", truncate(s, 60)))
-				return ""
-			}
-			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
-		}
-		// An IPv4-mapped prefix (::ffff:10.0.0.0/104) stands for IPv4 addresses, and
-		// clients are compared unmapped: store it as the IPv4 prefix it means.
-		if p.Addr().Is4In6() && p.Bits() >= 96 {
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		out = append(out, p.Masked().String())
-	}
-	return strings.Join(out, " ")
+	return out
 }
 
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
-}
-
-// CreateKeyParams is a request for a new key; Create validates it.
-type CreateKeyParams struct {
+// CreateParams is a request for a new key; Create validates it.
+type CreateParams struct {
 	Owner         string // admins only: user id or username; empty = the caller
 	Name          string
 	Description   string
@@ -264,7 +206,6 @@ type CreateKeyParams struct {
 type Created struct {
 	Key       models.Key
 	Plaintext string
-	Previous  *models.Key // the superseded key, for rotations
 }
 
 // ownerScope is the owner filter for reads and writes: admins reach every key.
@@ -286,7 +227,7 @@ func actingFor(a audit.Actor, ownerID string) audit.Actor {
 // mayActFor: an admin may create or rotate a key for another user only when that
 // user's effective roles hold nothing of the denylist — else a Keyward admin could
 // hand themselves a key that carries more power than Keyward's admin role.
-func (k *Keys) mayActFor(ctx context.Context, owner Owner, what string) error {
+func (k *Service) mayActFor(ctx context.Context, owner exchange.Owner, what string) error {
 	if k.roles == nil {
 		return errors.New("no role reader configured: cannot check the user an admin acts for")
 	}
@@ -304,9 +245,9 @@ func (k *Keys) mayActFor(ctx context.Context, owner Owner, what string) error {
 // Create validates p, prepares the owner at Keycloak, then stores the key hash. If
 // Keycloak fails nothing is written; a link made before a failed insert is harmless
 // and reused next time.
-func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Created, error) {
+func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Created, error) {
 	now := k.clock().UTC()
-	verr := &ValidationError{}
+	verr := &errs.Validation{}
 	name := validName(verr, "name", p.Name)
 	validDescription(verr, p.Description)
 	onBehalf := p.Owner != "" && p.Owner != a.ID && p.Owner != a.Name
@@ -327,7 +268,7 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 		return Created{}, err
 	}
 
-	owner := Owner{ID: a.ID, Username: a.Name}
+	owner := exchange.Owner{ID: a.ID, Username: a.Name}
 	if onBehalf {
 		if !a.Admin {
 			return Created{}, fmt.Errorf("%w: only admins create keys for other users", ErrForbidden)
@@ -347,7 +288,7 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 			verr.Add("owner", "is the service account of a client: keys belong to people")
 			return Created{}, verr
 		}
-		owner = Owner{ID: u.ID, Username: u.Username}
+		owner = exchange.Owner{ID: u.ID, Username: u.Username}
 		onBehalf = owner.ID != a.ID
 	}
 	if onBehalf {
@@ -359,7 +300,7 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 	if err := k.minter.Prepare(ctx, owner); err != nil {
 		return Created{}, err
 	}
-	parsed, err := GenerateKey(keyEnv)
+	parsed, err := exchange.GenerateKey(keyEnv)
 	if err != nil {
 		return Created{}, err
 	}
@@ -405,7 +346,7 @@ func (k *Keys) Create(ctx context.Context, a audit.Actor, p CreateKeyParams) (Cr
 }
 
 // expiry validates the single expiry form of p.
-func (k *Keys) expiry(verr *ValidationError, p CreateKeyParams, now time.Time) *time.Time {
+func (k *Service) expiry(verr *errs.Validation, p CreateParams, now time.Time) *time.Time {
 	forms := []string{}
 	if p.ExpiresInDays != nil {
 		forms = append(forms, "expires_in_days")
@@ -437,7 +378,7 @@ func (k *Keys) expiry(verr *ValidationError, p CreateKeyParams, now time.Time) *
 	return &t
 }
 
-func validFutureTime(verr *ValidationError, field, s string, now time.Time) *time.Time {
+func validFutureTime(verr *errs.Validation, field, s string, now time.Time) *time.Time {
 	t, err := time.Parse(time.RFC3339, s)
 	switch {
 	case err != nil:
@@ -454,7 +395,7 @@ func validFutureTime(verr *ValidationError, field, s string, now time.Time) *tim
 	return &t
 }
 
-func validName(verr *ValidationError, field, raw string) string {
+func validName(verr *errs.Validation, field, raw string) string {
 	name := strings.TrimSpace(raw)
 	switch n := utf8.RuneCountInString(name); {
 	case !utf8.ValidString(raw):
@@ -471,7 +412,7 @@ func validName(verr *ValidationError, field, raw string) string {
 	return name
 }
 
-func validDescription(verr *ValidationError, d string) {
+func validDescription(verr *errs.Validation, d string) {
 	switch {
 	case !utf8.ValidString(d):
 		verr.Add("description", "must be valid UTF-8")
@@ -486,15 +427,15 @@ func validDescription(verr *ValidationError, d string) {
 
 // validScopes checks names of Keycloak client scopes; Keycloak itself refuses a scope
 // the client may not request (invalid_scope at exchange).
-func validScopes(verr *ValidationError, scopes []string) string {
-	if len(scopes) > MaxScopes {
-		verr.Add("scopes", fmt.Sprintf("at most %d scopes", MaxScopes))
+func validScopes(verr *errs.Validation, scopes []string) string {
+	if len(scopes) > exchange.MaxScopes {
+		verr.Add("scopes", fmt.Sprintf("at most %d scopes", exchange.MaxScopes))
 		return ""
 	}
 	seen := map[string]bool{}
 	out := make([]string, 0, len(scopes))
 	for _, s := range scopes {
-		if !scopePattern.MatchString(s) {
+		if !exchange.ScopeNameOK(s) {
 			verr.Add("scopes", "each scope is 1..64 characters of letters, digits and _ . : / -")
 			return ""
 		}
@@ -508,7 +449,7 @@ func validScopes(verr *ValidationError, scopes []string) string {
 
 // validMetadata accepts a JSON object of at most 50 keys and 4 KiB; it returns the
 // compact form to store.
-func validMetadata(verr *ValidationError, raw json.RawMessage) string {
+func validMetadata(verr *errs.Validation, raw json.RawMessage) string {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return "{}"
@@ -539,7 +480,7 @@ func validMetadata(verr *ValidationError, raw json.RawMessage) string {
 }
 
 // Get returns one key the caller may see.
-func (k *Keys) Get(ctx context.Context, a audit.Actor, id string) (models.Key, error) {
+func (k *Service) Get(ctx context.Context, a audit.Actor, id string) (models.Key, error) {
 	return k.store.KeyByID(ctx, ownerScope(a), id)
 }
 
@@ -570,8 +511,8 @@ var (
 )
 
 // List returns a page of keys: the caller's own, or for admins any owner's.
-func (k *Keys) List(ctx context.Context, a audit.Actor, p ListParams) (Page, error) {
-	verr := &ValidationError{}
+func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, error) {
+	verr := &errs.Validation{}
 	check := func(field, v string, allowed map[string]bool, want string) {
 		if !allowed[v] {
 			verr.Add(field, "must be one of "+want)
@@ -650,8 +591,8 @@ func (k *Keys) List(ctx context.Context, a audit.Actor, p ListParams) (Page, err
 	return page, nil
 }
 
-// UpdateKeyParams holds the fields a PATCH may change; nil means unchanged.
-type UpdateKeyParams struct {
+// UpdateParams holds the fields a PATCH may change; nil means unchanged.
+type UpdateParams struct {
 	Name        *string
 	Description *string
 	Scopes      *[]string
@@ -663,9 +604,9 @@ type UpdateKeyParams struct {
 }
 
 // Update changes a key. Expiry may be shortened, never extended.
-func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKeyParams) (models.Key, error) {
+func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p UpdateParams) (models.Key, error) {
 	now := k.clock().UTC()
-	verr := &ValidationError{}
+	verr := &errs.Validation{}
 	var name, scopes, metadata string
 	if p.Name != nil {
 		name = validName(verr, "name", *p.Name)
@@ -711,7 +652,7 @@ func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKey
 		}
 		if expiresAt != nil {
 			if key.ExpiresAt != nil && expiresAt.After(*key.ExpiresAt) {
-				return &ValidationError{Fields: []FieldError{{"expires_at", "may be shortened, never extended"}}}
+				return errs.Field("expires_at", "may be shortened, never extended")
 			}
 			key.ExpiresAt, changed = expiresAt, append(changed, "expires_at")
 		}
@@ -756,7 +697,7 @@ func (k *Keys) Update(ctx context.Context, a audit.Actor, id string, p UpdateKey
 // adminDecisionsStick refuses an owner's change that would undo or widen what an admin
 // set on their key: re-enabling a key an admin disabled, raising a limit or widening an
 // allowlist an admin set. Narrowing stays the owner's right. Admins are not bound.
-func (k *Keys) adminDecisionsStick(a audit.Actor, key *models.Key, p UpdateKeyParams, rateRequests, rateWindow int, allowlist string) error {
+func (k *Service) adminDecisionsStick(a audit.Actor, key *models.Key, p UpdateParams, rateRequests, rateWindow int, allowlist string) error {
 	if a.Admin {
 		return nil
 	}
@@ -770,60 +711,33 @@ func (k *Keys) adminDecisionsStick(a audit.Actor, key *models.Key, p UpdateKeyPa
 			return fmt.Errorf("%w: the rate limit was set by the admin %s; you may lower it, not raise or remove it", ErrForbidden, key.LimitSetBy)
 		}
 	}
-	if p.IPAllowlist != nil && key.AllowlistSetBy != "" && allowlist != key.IPAllowlist && !allowlistWithin(allowlist, key.IPAllowlist) {
+	if p.IPAllowlist != nil && key.AllowlistSetBy != "" && allowlist != key.IPAllowlist && !cidrlist.Within(allowlist, key.IPAllowlist) {
 		return fmt.Errorf("%w: the IP allowlist was set by the admin %s; you may narrow it, not widen or remove it", ErrForbidden, key.AllowlistSetBy)
 	}
 	return nil
 }
 
-// allowlistWithin: every prefix of inner lies inside some prefix of outer, and inner
-// is not empty (empty allows every address).
-func allowlistWithin(inner, outer string) bool {
-	in := strings.Fields(inner)
-	if len(in) == 0 {
-		return false
-	}
-	for _, s := range in {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return false
-		}
-		inside := false
-		for _, o := range strings.Fields(outer) {
-			op, err := netip.ParsePrefix(o)
-			if err == nil && op.Bits() <= p.Bits() && op.Contains(p.Addr()) {
-				inside = true
-				break
-			}
-		}
-		if !inside {
-			return false
-		}
-	}
-	return true
-}
-
 // Rotate issues a new key with the same settings and keeps the old one working until
 // now + grace (never past its own expiry).
-func (k *Keys) Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (Created, error) {
+func (k *Service) Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (Created, error) {
 	grace := DefaultGraceHours
 	if graceHours != nil {
 		grace = *graceHours
 	}
 	if grace < 0 || grace > MaxGraceHours {
-		return Created{}, &ValidationError{Fields: []FieldError{{"grace_period_hours", fmt.Sprintf("must be between 0 and %d", MaxGraceHours)}}}
+		return Created{}, errs.Field("grace_period_hours", fmt.Sprintf("must be between 0 and %d", MaxGraceHours))
 	}
 	old, err := k.store.KeyByID(ctx, ownerScope(a), id)
 	if err != nil {
 		return Created{}, err
 	}
 	if old.OwnerID != a.ID {
-		if err := k.mayActFor(ctx, Owner{ID: old.OwnerID, Username: old.OwnerUsername}, "rotate"); err != nil {
+		if err := k.mayActFor(ctx, exchange.Owner{ID: old.OwnerID, Username: old.OwnerUsername}, "rotate"); err != nil {
 			return Created{}, err
 		}
 	}
 	now := k.clock().UTC()
-	parsed, err := GenerateKey(environments[old.Environment])
+	parsed, err := exchange.GenerateKey(environments[old.Environment])
 	if err != nil {
 		return Created{}, err
 	}
@@ -863,11 +777,11 @@ func (k *Keys) Rotate(ctx context.Context, a audit.Actor, id string, graceHours 
 	k.audit.Record(ctx, actingFor(a, prev.OwnerID), "key.rotate", "key", prev.ID, prev.OwnerID, map[string]any{
 		"new_key_id": next.ID, "grace_period_hours": grace, "prefix": Prefix(next),
 	})
-	return Created{Key: next, Plaintext: parsed.String(), Previous: &prev}, nil
+	return Created{Key: next, Plaintext: parsed.String()}, nil
 }
 
 // Delete revokes a key: from this moment the exchange refuses it.
-func (k *Keys) Delete(ctx context.Context, a audit.Actor, id string) error {
+func (k *Service) Delete(ctx context.Context, a audit.Actor, id string) error {
 	key, err := k.store.KeyByID(ctx, ownerScope(a), id)
 	if err != nil {
 		return err
@@ -882,7 +796,7 @@ func (k *Keys) Delete(ctx context.Context, a audit.Actor, id string) error {
 
 // Prefix is the displayable public part of a stored key.
 func Prefix(k models.Key) string {
-	return ParsedKey{Env: environments[k.Environment], LookupID: k.LookupID}.Prefix()
+	return exchange.ParsedKey{Env: environments[k.Environment], LookupID: k.LookupID}.Prefix()
 }
 
 // Status is the key's state as users see it at now.
@@ -899,7 +813,7 @@ func Status(k models.Key, now time.Time) string {
 }
 
 // RateLimitOf is the key's effective limit for display: ok is false when unlimited.
-func (k *Keys) RateLimitOf(key models.Key) (requests, windowSeconds int, ok bool) {
+func (k *Service) RateLimitOf(key models.Key) (requests, windowSeconds int, ok bool) {
 	l, limited := k.limits.For(key)
 	if !limited {
 		return 0, 0, false
@@ -907,13 +821,12 @@ func (k *Keys) RateLimitOf(key models.Key) (requests, windowSeconds int, ok bool
 	return l.Requests, int(l.Window / time.Second), true
 }
 
-// KeyUsage is a key's usage as users see it.
-type KeyUsage struct {
-	Key        models.Key
-	Days       []DayUsage // oldest first, every day of the period, zeros included
-	Month      UsageTotals
-	Total      UsageTotals
-	FlushEvery time.Duration
+// UsageReport is a key's usage as users see it.
+type UsageReport struct {
+	Key   models.Key
+	Days  []DayUsage // oldest first, every day of the period, zeros included
+	Month UsageTotals
+	Total UsageTotals
 }
 
 // DayUsage counts one UTC day.
@@ -929,7 +842,7 @@ type UsageTotals struct {
 }
 
 func (t *UsageTotals) add(outcome string, n int64) {
-	if outcome == string(OutcomeIssued) {
+	if outcome == string(exchange.OutcomeIssued) {
 		t.Success += n
 		return
 	}
@@ -941,16 +854,16 @@ func (t *UsageTotals) add(outcome string, n int64) {
 
 // Usage returns the flushed counters of a key for the last days (1..90) and the
 // current calendar month.
-func (k *Keys) Usage(ctx context.Context, a audit.Actor, id string, days int) (KeyUsage, error) {
+func (k *Service) Usage(ctx context.Context, a audit.Actor, id string, days int) (UsageReport, error) {
 	if days < 1 || days > 90 {
-		return KeyUsage{}, &ValidationError{Fields: []FieldError{{"days", "must be between 1 and 90"}}}
+		return UsageReport{}, errs.Field("days", "must be between 1 and 90")
 	}
 	key, err := k.store.KeyByID(ctx, ownerScope(a), id)
 	if err != nil {
-		return KeyUsage{}, err
+		return UsageReport{}, err
 	}
 	if k.usage == nil {
-		return KeyUsage{}, errors.New("no usage store configured")
+		return UsageReport{}, errors.New("no usage store configured")
 	}
 	now := k.clock().UTC()
 	first := now.AddDate(0, 0, -(days - 1))
@@ -961,9 +874,9 @@ func (k *Keys) Usage(ctx context.Context, a audit.Actor, id string, days int) (K
 	}
 	rows, err := k.usage.UsageByKey(ctx, key.ID, since.Format(time.DateOnly))
 	if err != nil {
-		return KeyUsage{}, err
+		return UsageReport{}, err
 	}
-	out := KeyUsage{Key: key}
+	out := UsageReport{Key: key}
 	byDay := map[string]*UsageTotals{}
 	for d := first; !d.After(now); d = d.AddDate(0, 0, 1) {
 		out.Days = append(out.Days, DayUsage{Date: d.Format(time.DateOnly)})

@@ -1,4 +1,4 @@
-package exchange
+package keys
 
 import (
 	"encoding/base64"
