@@ -1,0 +1,207 @@
+package keys
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/models"
+)
+
+// CreateParams is a request for a new key; Create validates it.
+type CreateParams struct {
+	Owner         string // admins only: user id or username; empty = the caller
+	Name          string
+	Description   string
+	Environment   string
+	ExpiresInDays *int
+	ExpiresAt     *string // RFC 3339
+	NeverExpires  *bool
+	Scopes        []string
+	Metadata      json.RawMessage
+	RateLimit     *RateLimit
+	IPAllowlist   []string
+}
+
+// Created is a new key with its one-time plaintext.
+type Created struct {
+	Key       models.Key
+	Plaintext string
+}
+
+// ownerScope is the owner filter for reads and writes: admins reach every key.
+func ownerScope(a audit.Actor) string {
+	if a.Admin {
+		return ""
+	}
+	return a.ID
+}
+
+// actingFor marks the actor as acting on ownerID's behalf when they are not the owner.
+func actingFor(a audit.Actor, ownerID string) audit.Actor {
+	if a.ID != ownerID {
+		a.OnBehalfOf = ownerID
+	}
+	return a
+}
+
+// mayActFor: an admin may create or rotate a key for another user only when that
+// user's effective roles hold nothing of the denylist — else a Keyward admin could
+// hand themselves a key that carries more power than Keyward's admin role.
+func (k *Service) mayActFor(ctx context.Context, owner exchange.Owner, what string) error {
+	if k.roles == nil {
+		return errors.New("no role reader configured: cannot check the user an admin acts for")
+	}
+	roles, err := k.roles.EffectiveRoles(ctx, owner.ID, k.deny.Clients())
+	if err != nil {
+		return fmt.Errorf("effective roles of %s: %w", owner.ID, err)
+	}
+	if role, denied := k.deny.Match(roles); denied {
+		return fmt.Errorf("%w: %s holds the role %s, which is on Keyward's denylist: admins may not %s keys for such users",
+			ErrForbidden, owner.Username, role, what)
+	}
+	return nil
+}
+
+// Create validates p, prepares the owner at Keycloak, then stores the key hash. If
+// Keycloak fails nothing is written; a link made before a failed insert is harmless
+// and reused next time.
+func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Created, error) {
+	now := k.clock().UTC()
+	verr := &errs.Validation{}
+	name := validName(verr, "name", p.Name)
+	validDescription(verr, p.Description)
+	onBehalf := p.Owner != "" && p.Owner != a.ID && p.Owner != a.Name
+	env := p.Environment
+	if env == "" {
+		env = DefaultEnvironment
+	}
+	keyEnv, ok := environments[env]
+	if !ok {
+		verr.Add("environment", "must be one of development, staging, production")
+	}
+	expiresAt := k.expiry(verr, p, now)
+	scopes := validScopes(verr, p.Scopes)
+	metadata := validMetadata(verr, p.Metadata)
+	rateRequests, rateWindow := k.validRateLimit(verr, p.RateLimit, a.Admin)
+	allowlist := validAllowlist(verr, p.IPAllowlist)
+	if err := verr.Err(); err != nil {
+		return Created{}, err
+	}
+
+	owner := exchange.Owner{ID: a.ID, Username: a.Name}
+	if onBehalf {
+		if !a.Admin {
+			return Created{}, fmt.Errorf("%w: only admins create keys for other users", ErrForbidden)
+		}
+		if k.users == nil {
+			return Created{}, errors.New("no user directory configured")
+		}
+		u, err := k.users.FindUser(ctx, p.Owner)
+		if errors.Is(err, keycloak.ErrNotFound) {
+			verr.Add("owner", "no such user in the realm")
+			return Created{}, verr
+		}
+		if err != nil {
+			return Created{}, fmt.Errorf("find owner: %w", err)
+		}
+		if u.ServiceAccount {
+			verr.Add("owner", "is the service account of a client: keys belong to people")
+			return Created{}, verr
+		}
+		owner = exchange.Owner{ID: u.ID, Username: u.Username}
+		onBehalf = owner.ID != a.ID
+	}
+	if onBehalf {
+		if err := k.mayActFor(ctx, owner, "create"); err != nil {
+			return Created{}, err
+		}
+	}
+
+	if err := k.minter.Prepare(ctx, owner); err != nil {
+		return Created{}, err
+	}
+	parsed, err := exchange.GenerateKey(keyEnv)
+	if err != nil {
+		return Created{}, err
+	}
+	row := models.Key{
+		OwnerID:       owner.ID,
+		OwnerUsername: owner.Username,
+		Name:          name,
+		Description:   p.Description,
+		LookupID:      parsed.LookupID,
+		SecretHash:    k.hasher.Hash(parsed.Secret),
+		Environment:   env,
+		Scopes:        scopes,
+		Metadata:      metadata,
+		Enabled:       true,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		ExpiresAt:     expiresAt,
+
+		RateLimitRequests:      rateRequests,
+		RateLimitWindowSeconds: rateWindow,
+		IPAllowlist:            allowlist,
+	}
+	if onBehalf {
+		if p.RateLimit != nil {
+			row.LimitSetBy = a.Name
+		}
+		if allowlist != "" {
+			row.AllowlistSetBy = a.Name
+		}
+	}
+	err = k.store.CreateKeyCapped(ctx, &row, k.maxKeys, now)
+	if errors.Is(err, models.ErrLimitReached) {
+		return Created{}, fmt.Errorf("%w: %s holds %d live keys, the most this server allows (KEYWARD_MAX_KEYS_PER_USER); revoke one first",
+			ErrLimit, owner.Username, k.maxKeys)
+	}
+	if err != nil {
+		return Created{}, fmt.Errorf("store key: %w", err)
+	}
+	k.audit.Record(ctx, actingFor(a, row.OwnerID), "key.create", "key", row.ID, row.OwnerID, map[string]any{
+		"name": row.Name, "prefix": Prefix(row), "environment": row.Environment,
+	})
+	return Created{Key: row, Plaintext: parsed.String()}, nil
+}
+
+// expiry validates the single expiry form of p.
+func (k *Service) expiry(verr *errs.Validation, p CreateParams, now time.Time) *time.Time {
+	forms := []string{}
+	if p.ExpiresInDays != nil {
+		forms = append(forms, "expires_in_days")
+	}
+	if p.ExpiresAt != nil {
+		forms = append(forms, "expires_at")
+	}
+	if p.NeverExpires != nil && *p.NeverExpires {
+		forms = append(forms, "never_expires")
+	}
+	if len(forms) > 1 {
+		verr.Add(forms[1], "give one expiry form only, not "+strings.Join(forms, " and "))
+		return nil
+	}
+	switch {
+	case p.NeverExpires != nil && *p.NeverExpires:
+		return nil
+	case p.ExpiresAt != nil:
+		return validFutureTime(verr, "expires_at", *p.ExpiresAt, now)
+	case p.ExpiresInDays != nil && (*p.ExpiresInDays < 1 || *p.ExpiresInDays > MaxExpiryDays):
+		verr.Add("expires_in_days", fmt.Sprintf("must be between 1 and %d", MaxExpiryDays))
+		return nil
+	}
+	days := DefaultExpiryDays
+	if p.ExpiresInDays != nil {
+		days = *p.ExpiresInDays
+	}
+	t := now.AddDate(0, 0, days)
+	return &t
+}

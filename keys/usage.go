@@ -1,0 +1,89 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/models"
+)
+
+// UsageReport is a key's usage as users see it.
+type UsageReport struct {
+	Key   models.Key
+	Days  []DayUsage // oldest first, every day of the period, zeros included
+	Month UsageTotals
+	Total UsageTotals
+}
+
+// DayUsage counts one UTC day.
+type DayUsage struct {
+	Date string
+	UsageTotals
+}
+
+// UsageTotals are successes and denials by reason.
+type UsageTotals struct {
+	Success int64
+	Denied  map[string]int64
+}
+
+func (t *UsageTotals) add(outcome string, n int64) {
+	if outcome == string(exchange.OutcomeIssued) {
+		t.Success += n
+		return
+	}
+	if t.Denied == nil {
+		t.Denied = map[string]int64{}
+	}
+	t.Denied[outcome] += n
+}
+
+// Usage returns the flushed counters of a key for the last days (1..90) and the
+// current calendar month.
+func (k *Service) Usage(ctx context.Context, a audit.Actor, id string, days int) (UsageReport, error) {
+	if days < 1 || days > 90 {
+		return UsageReport{}, errs.Field("days", "must be between 1 and 90")
+	}
+	key, err := k.store.KeyByID(ctx, ownerScope(a), id)
+	if err != nil {
+		return UsageReport{}, err
+	}
+	if k.usage == nil {
+		return UsageReport{}, errors.New("no usage store configured")
+	}
+	now := k.clock().UTC()
+	first := now.AddDate(0, 0, -(days - 1))
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	since := first
+	if monthStart.Before(since) {
+		since = monthStart
+	}
+	rows, err := k.usage.UsageByKey(ctx, key.ID, since.Format(time.DateOnly))
+	if err != nil {
+		return UsageReport{}, err
+	}
+	out := UsageReport{Key: key}
+	byDay := map[string]*UsageTotals{}
+	for d := first; !d.After(now); d = d.AddDate(0, 0, 1) {
+		out.Days = append(out.Days, DayUsage{Date: d.Format(time.DateOnly)})
+	}
+	for i := range out.Days {
+		byDay[out.Days[i].Date] = &out.Days[i].UsageTotals
+	}
+	monthPrefix := now.Format("2006-01")
+	for _, r := range rows {
+		if t, ok := byDay[r.Day]; ok {
+			t.add(r.Outcome, r.Count)
+			out.Total.add(r.Outcome, r.Count)
+		}
+		if strings.HasPrefix(r.Day, monthPrefix) {
+			out.Month.add(r.Outcome, r.Count)
+		}
+	}
+	return out, nil
+}
