@@ -1,6 +1,7 @@
-// Package exchange is Keyward's domain core: the API key format, the verification
-// pipeline that turns a presented key into a Keycloak-issued token, the token minting
-// strategy, and the key-management rules. It knows nothing of HTTP or SQL.
+// Package exchange is the exchange core: the API key format, the verification pipeline
+// that turns a presented key into a Keycloak-issued token (with the role denylist and
+// the failure throttle), the token minting strategy and the token cache. The key
+// lifecycle is package keys. It knows nothing of HTTP or SQL.
 package exchange
 
 import (
