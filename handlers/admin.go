@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -72,18 +71,6 @@ func (s *server) requireProvisioning(c *gin.Context) {
 		return
 	}
 	c.Next()
-}
-
-// isConflict and conflictText let errorMiddleware show a provisioning conflict with the
-// service's own words, which name no secret.
-func isConflict(err error) bool { return errors.Is(err, provisioning.ErrConflict) }
-
-func conflictText(err error) string {
-	var cerr *provisioning.ConflictError
-	if errors.As(err, &cerr) {
-		return cerr.Detail
-	}
-	return "the request conflicts with the current state"
 }
 
 // queryParams parses the query string strictly: known names only, each at most once,
@@ -170,101 +157,108 @@ func withBody[T any](c *gin.Context, do func(req T) error) {
 	}
 }
 
-// adminPaths documents adminRoutes in the OpenAPI document.
+// adminPaths documents adminRoutes in the OpenAPI document, with the rules of
+// provisioning/validate.go.
 func adminPaths(doc *openapi3.T) {
-	strArray := func(desc string) *openapi3.SchemaRef {
-		s := openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema())
-		s.Description = desc
-		return s.NewRef()
-	}
-	envEnum := openapi3.NewStringSchema().WithEnum("development", "staging", "production").NewRef()
-	timeRef := openapi3.NewDateTimeSchema().NewRef()
+	envEnum := enum(environments...)
+	timeRef := dateTime()
 	listOf := func(item *openapi3.SchemaRef) *openapi3.SchemaRef {
 		return object(map[string]*openapi3.SchemaRef{
-			"items":       openapi3.NewArraySchema().WithItems(item.Value).NewRef(),
+			"items":       arrayOf("", provisioning.MaxPageSize, item),
 			"next_cursor": nullable(str("opaque cursor of the next page; null on the last")),
 		}, "items", "next_cursor")
 	}
+	groupName := patterned("1..64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit", aclGroupNamePattern)
+	consumerName := patterned("1..64 of a-z, 0-9, '.', '_', '-', unique", consumerNamePattern)
+	groupList := func(desc string) *openapi3.SchemaRef {
+		return arrayOf(desc, provisioning.MaxACLGroupsPerItem, groupName)
+	}
+	description := text("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks",
+		0, provisioning.MaxDescriptionLen)
+	redirectURIs := func(desc string) *openapi3.SchemaRef {
+		s := arrayOf(desc+"; https URLs (plain http only on 127.0.0.1, [::1] or localhost), no wildcard, fragment or user info",
+			provisioning.MaxRedirectURIs, text("", 1, provisioning.MaxRedirectURILen))
+		s.Value.Items.Value.Pattern = `^https?://[^\s\\*#]+$`
+		s.Value.UniqueItems = true
+		return s
+	}
+	clientName := text("up to 100 characters, one line", 0, provisioning.MaxClientNameLen)
+
 	aclGroup := object(map[string]*openapi3.SchemaRef{
-		"name":        str("the group's name, as tokens carry it in acl_groups"),
-		"description": str("up to 500 characters"),
+		"name":        describe(groupName.Value.NewRef(), "the group's name, as tokens carry it in acl_groups"),
+		"description": description,
 		"path":        str("the Keycloak group path, e.g. /keyward-acl/analytics"),
 		"keycloak_id": str("Keycloak's group id"),
-	}, "name", "path", "keycloak_id")
+	}, "name", "description", "path", "keycloak_id")
 	consumer := object(map[string]*openapi3.SchemaRef{
 		"id":          openapi3.NewUUIDSchema().NewRef(),
-		"name":        str("1..64 of [a-z0-9._-], unique"),
-		"description": str("up to 500 characters"),
+		"name":        consumerName,
+		"description": description,
 		"environment": envEnum,
-		"acl_groups":  strArray("names of ACL groups; every client's service account is in each"),
+		"acl_groups":  groupList("names of ACL groups; every client's service account is in each"),
 		"created_at":  timeRef,
 		"updated_at":  timeRef,
-	}, "id", "name", "environment", "acl_groups", "created_at", "updated_at")
+	}, "id", "name", "description", "environment", "acl_groups", "created_at", "updated_at")
 	client := object(map[string]*openapi3.SchemaRef{
 		"id":            openapi3.NewUUIDSchema().NewRef(),
-		"client_id":     str("the OAuth client_id in Keycloak"),
-		"name":          str("up to 100 characters"),
-		"description":   str("up to 500 characters"),
-		"consumer":      object(map[string]*openapi3.SchemaRef{"id": openapi3.NewUUIDSchema().NewRef(), "name": str("")}, "id", "name"),
+		"client_id":     patterned("the OAuth client_id in Keycloak", clientIDPattern),
+		"name":          clientName,
+		"description":   description,
+		"consumer":      object(map[string]*openapi3.SchemaRef{"id": openapi3.NewUUIDSchema().NewRef(), "name": consumerName}, "id", "name"),
 		"environment":   envEnum,
 		"realm":         str("the Keycloak realm"),
-		"protocol":      openapi3.NewStringSchema().WithEnum(provisioning.Protocol).NewRef(),
-		"acl_groups":    strArray("the consumer's ACL groups: the acl_groups claim of the client's tokens"),
-		"enabled":       openapi3.NewBoolSchema().NewRef(),
-		"redirect_uris": strArray("standard flow is on only when there are some"),
+		"protocol":      enum(provisioning.Protocol),
+		"acl_groups":    groupList("the consumer's ACL groups: the acl_groups claim of the client's tokens"),
+		"enabled":       boolean(),
+		"redirect_uris": redirectURIs("standard flow is on only when there are some"),
 		"keycloak_id":   str("Keycloak's internal id of the client"),
 		"created_at":    timeRef,
 		"updated_at":    timeRef,
-	}, "id", "client_id", "consumer", "realm", "protocol", "acl_groups", "enabled", "created_at")
-	createdClient := object(map[string]*openapi3.SchemaRef{"secret": str("the client secret; in this response only")}, "secret")
-	createdClient.Value.AllOf = openapi3.SchemaRefs{client}
-	secret := object(map[string]*openapi3.SchemaRef{"client_id": str(""), "secret": str("the client secret")}, "client_id", "secret")
+	}, "id", "client_id", "name", "description", "consumer", "environment", "realm", "protocol", "acl_groups", "enabled",
+		"redirect_uris", "keycloak_id", "created_at", "updated_at")
+	createdClient := extend(client, map[string]*openapi3.SchemaRef{"secret": text("the client secret; in this response only", 1, 0)}, "secret")
+	secret := object(map[string]*openapi3.SchemaRef{
+		"client_id": patterned("", clientIDPattern), "secret": text("the client secret", 1, 0),
+	}, "client_id", "secret")
 	testResult := object(map[string]*openapi3.SchemaRef{
-		"valid":             openapi3.NewBoolSchema().NewRef(),
-		"error":             str("Keycloak's OAuth error when not valid, e.g. invalid_client"),
-		"expires_in":        openapi3.NewIntegerSchema().NewRef(),
+		"valid":             boolean(),
+		"error":             text("Keycloak's OAuth error when not valid, e.g. invalid_client", 1, 0),
+		"expires_in":        integer(0, 0),
 		"scope":             str("granted scopes"),
-		"acl_claim_present": openapi3.NewBoolSchema().NewRef(),
-		"acl_groups":        strArray("the token's acl_groups claim"),
-		"header":            openapi3.NewObjectSchema().NewRef(),
-		"payload":           openapi3.NewObjectSchema().NewRef(),
-	}, "valid", "acl_claim_present", "acl_groups")
+		"acl_claim_present": boolean(),
+		"acl_groups":        arrayOf("the token's acl_groups claim", 0, str("")),
+		"header":            nullable(freeForm("the token's JOSE header; null when no token was issued")),
+		"payload":           nullable(freeForm("the token's claims; null when no token was issued")),
+	}, "valid", "expires_in", "scope", "acl_claim_present", "acl_groups", "header", "payload")
 
 	common := []resp{problemResp(403, "the caller lacks the admin realm role"),
 		problemResp(503, "Keycloak unavailable, provisioning not configured, or (secret routes) the audit trail cannot be written: a secret is never shown unaudited")}
-	bodyErrs := []resp{problemResp(400, "invalid fields, malformed JSON, unknown fields or invalid UTF-8"),
-		problemResp(413, "body over 64 KiB"), problemResp(415, "not JSON")}
 	op := func(id, summary string, body *openapi3.SchemaRef, params openapi3.Parameters, rs ...resp) *openapi3.Operation {
-		rs = append(rs, common...)
+		o := operation(id, summary, true, append(rs, common...)...)
 		if body != nil {
-			rs = append(rs, bodyErrs...)
-		}
-		o := operation(id, summary, true, rs...)
-		if body != nil {
-			o.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(body)}
+			withJSONBody(o, body, true)
 		}
 		o.Parameters = params
 		return o
 	}
 	query := func(names ...string) openapi3.Parameters {
-		desc := map[string]string{
-			"q": "case-insensitive substring of name and description (clients: also client_id)", "environment": "development, staging or production",
-			"limit": "page size, 1..200 (default 50)", "cursor": "next_cursor of the previous page",
-			"consumer": "consumer id", "enabled": "true or false", "cascade": "true: also delete the consumer's clients, in Keycloak too",
+		params := map[string]*openapi3.ParameterRef{
+			"q": queryParam("q", "case-insensitive substring of name and description (clients: also client_id)",
+				text("", 0, provisioning.MaxQueryLen)),
+			"environment": queryParam("environment", "", envEnum),
+			"limit":       queryParam("limit", "page size (default 50)", integer(1, provisioning.MaxPageSize)),
+			"cursor":      queryParam("cursor", "next_cursor of the previous page", text("", 0, 512)),
+			"consumer":    queryParam("consumer", "consumer id", openapi3.NewUUIDSchema().NewRef()),
+			"enabled":     queryParam("enabled", "", boolean()),
+			"cascade":     queryParam("cascade", "true: also delete the consumer's clients, in Keycloak too", boolean()),
+			"sort:consumers": queryParam("sort", "default name; '-' sorts descending",
+				enum("name", "-name", "created_at", "-created_at")),
+			"sort:clients": queryParam("sort", "default -created_at; '-' sorts descending",
+				enum("created_at", "-created_at", "client_id", "-client_id")),
 		}
 		out := openapi3.Parameters{}
 		for _, n := range names {
-			p := openapi3.NewQueryParameter(n).WithSchema(openapi3.NewStringSchema())
-			p.Description = desc[n]
-			switch n {
-			case "sort":
-				p.Description = "name, -name, created_at, -created_at (consumers; default name) or created_at, -created_at, client_id, -client_id (clients; default -created_at)"
-			case "limit":
-				p.Schema = openapi3.NewIntegerSchema().WithMin(1).WithMax(200).NewRef()
-			case "enabled", "cascade":
-				p.Schema = openapi3.NewBoolSchema().NewRef()
-			}
-			out = append(out, &openapi3.ParameterRef{Value: p})
+			out = append(out, params[n])
 		}
 		return out
 	}
@@ -273,13 +267,14 @@ func adminPaths(doc *openapi3.T) {
 		return append(append(openapi3.Parameters{}, id...), ps...)
 	}
 	notFound := problemResp(404, "no such resource")
+	badQuery := problemResp(400, "invalid or unknown parameter, or one given twice")
 
 	doc.Paths.Set("/v1/acl-groups", &openapi3.PathItem{
-		Get: op("listACLGroups", "List the ACL groups (Keycloak groups under the ACL parent)", nil, nil,
-			resp{status: 200, desc: "every ACL group", schema: listOf(aclGroup)}),
-		Post: op("createACLGroup", "Create an ACL group in Keycloak", object(map[string]*openapi3.SchemaRef{
-			"name":        str("1..64 of [a-z0-9._-], starting with a letter or digit"),
-			"description": str("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks"),
+		Get: op("listACLGroups", "List the ACL groups (Keycloak groups under the ACL parent); takes no parameter", nil, nil,
+			resp{status: 200, desc: "every ACL group; next_cursor is always null", schema: listOf(aclGroup)}, badQuery),
+		Post: op("createACLGroup", "Create an ACL group in Keycloak", requestObject(map[string]*openapi3.SchemaRef{
+			"name":        groupName,
+			"description": description,
 		}, "name"), nil, resp{status: 201, desc: "created", schema: aclGroup},
 			problemResp(409, "a group of that name exists, or the ACL parent group carries roles (its own or inherited)")),
 	})
@@ -289,23 +284,27 @@ func adminPaths(doc *openapi3.T) {
 			resp{status: 204, desc: "deleted from Keycloak"}, notFound,
 			problemResp(409, "a consumer uses the group, or it has members in Keycloak")),
 	})
-	consumerBody := object(map[string]*openapi3.SchemaRef{
-		"name":        str("1..64 of [a-z0-9._-], unique"),
-		"description": str("up to 500 characters"),
-		"environment": envEnum,
-		"acl_groups":  strArray("existing ACL group names, at most 50"),
+	consumerBody := requestObject(map[string]*openapi3.SchemaRef{
+		"name":        consumerName,
+		"description": description,
+		"environment": describe(enum(append([]string{""}, environments...)...), "default production"),
+		"acl_groups":  groupList("existing ACL group names, each once"),
 	}, "name")
-	consumerPatch := object(map[string]*openapi3.SchemaRef{
-		"name": str(""), "description": str(""), "environment": envEnum,
-		"acl_groups": strArray("the new set; every client's service account follows at once"),
+	consumerBody.Value.Properties["acl_groups"].Value.UniqueItems = true
+	consumerPatch := requestObject(map[string]*openapi3.SchemaRef{
+		"name": consumerName, "description": description, "environment": envEnum,
+		"acl_groups": groupList("the new set; every client's service account follows at once"),
 	})
+	consumerPatch.Value.Properties["acl_groups"].Value.UniqueItems = true
+	consumerPatch.Value.WithMinProperties(1)
+	consumerPatch.Value.Description = "at least one field that is not null; absent or null fields stay as they are"
 	doc.Paths.Set("/v1/consumers", &openapi3.PathItem{
 		Post: op("createConsumer", "Create a consumer", consumerBody, nil,
 			resp{status: 201, desc: "created", schema: consumer},
 			problemResp(409, "the name is taken, or an ACL group carries roles (its own or a parent's; the detail names it)")),
 		Get: op("listConsumers", "List, search, filter, sort and page consumers", nil,
-			query("q", "environment", "sort", "limit", "cursor"),
-			resp{status: 200, desc: "a page of consumers", schema: listOf(consumer)}, problemResp(400, "invalid parameter")),
+			query("q", "environment", "sort:consumers", "limit", "cursor"),
+			resp{status: 200, desc: "a page of consumers", schema: listOf(consumer)}, badQuery),
 	})
 	doc.Paths.Set("/v1/consumers/{id}", &openapi3.PathItem{
 		Get: op("getConsumer", "Read a consumer", nil, id, resp{status: 200, desc: "the consumer", schema: consumer}, notFound),
@@ -313,29 +312,36 @@ func adminPaths(doc *openapi3.T) {
 			resp{status: 200, desc: "the consumer as changed", schema: consumer}, notFound,
 			problemResp(409, "the name is taken, the consumer changed meanwhile, or an added ACL group carries roles (its own or a parent's)")),
 		Delete: op("deleteConsumer", "Delete a consumer", nil, withID(query("cascade")),
-			resp{status: 204, desc: "deleted"}, notFound, problemResp(400, "invalid parameter"),
+			resp{status: 204, desc: "deleted"}, notFound, badQuery,
 			problemResp(409, "the consumer has clients and cascade is not true")),
 	})
+	clientBody := requestObject(map[string]*openapi3.SchemaRef{
+		"client_id": patterned("3..100 of a-z, 0-9, '.', '_', '-', starting with a letter or digit; generated from the consumer's name when absent or empty",
+			`^([a-z0-9][a-z0-9._-]{2,99})?$`),
+		"name":          describe(clientName.Value.NewRef(), "up to 100 characters, one line; default the client_id"),
+		"description":   description,
+		"redirect_uris": redirectURIs("the standard flow is on only with some"),
+	})
 	doc.Paths.Set("/v1/consumers/{id}/clients", &openapi3.PathItem{
-		Post: op("createClient", "Provision a confidential service-account client for the consumer", object(map[string]*openapi3.SchemaRef{
-			"client_id":     str("3..100 of [a-z0-9._-]; generated from the consumer's name when absent"),
-			"name":          str("up to 100 characters; default the client_id"),
-			"description":   str("up to 500 characters"),
-			"redirect_uris": strArray("https URLs (http only on loopback); the standard flow is on only with some"),
-		}), id, resp{status: 201, desc: "created; `secret` appears in this response only", schema: createdClient},
+		Post: op("createClient", "Provision a confidential service-account client for the consumer", clientBody, id,
+			resp{status: 201, desc: "created; `secret` appears in this response only", schema: createdClient},
 			notFound, problemResp(409, "the client_id is taken, or an ACL group of the consumer is gone or carries roles (its own or a parent's)")),
 	})
 	doc.Paths.Set("/v1/clients", &openapi3.PathItem{
 		Get: op("listClients", "List, search, filter, sort and page clients", nil,
-			query("consumer", "environment", "enabled", "q", "sort", "limit", "cursor"),
-			resp{status: 200, desc: "a page of clients", schema: listOf(client)}, problemResp(400, "invalid parameter")),
+			query("consumer", "environment", "enabled", "q", "sort:clients", "limit", "cursor"),
+			resp{status: 200, desc: "a page of clients", schema: listOf(client)}, badQuery),
 	})
+	clientPatch := requestObject(map[string]*openapi3.SchemaRef{
+		"name": text("1..100 characters, one line", 1, provisioning.MaxClientNameLen), "description": description,
+		"enabled": boolean(), "redirect_uris": redirectURIs("the new set"),
+	})
+	clientPatch.Value.WithMinProperties(1)
+	clientPatch.Value.Description = "at least one field that is not null; absent or null fields stay as they are"
 	doc.Paths.Set("/v1/clients/{id}", &openapi3.PathItem{
 		Get: op("getClient", "Read a client", nil, id, resp{status: 200, desc: "the client", schema: client}, notFound),
-		Patch: op("updateClient", "Change a client; enabled:false makes Keycloak refuse it tokens", object(map[string]*openapi3.SchemaRef{
-			"name": str(""), "description": str(""), "enabled": openapi3.NewBoolSchema().NewRef(),
-			"redirect_uris": strArray(""),
-		}), id, resp{status: 200, desc: "the client as changed", schema: client}, notFound,
+		Patch: op("updateClient", "Change a client; enabled:false makes Keycloak refuse it tokens", clientPatch, id,
+			resp{status: 200, desc: "the client as changed", schema: client}, notFound,
 			problemResp(409, "the client is gone from Keycloak")),
 		Delete: op("deleteClient", "Delete a client from Keycloak and Keyward", nil, id, resp{status: 204, desc: "deleted"}, notFound),
 	})
@@ -346,8 +352,8 @@ func adminPaths(doc *openapi3.T) {
 			resp{status: 200, desc: "the new secret", schema: secret}, notFound),
 	})
 	doc.Paths.Set("/v1/clients/{id}/test", &openapi3.PathItem{
-		Post: op("testClient", "Run the client-credentials grant with a secret and decode the token", object(map[string]*openapi3.SchemaRef{
-			"secret": str("the secret to try; never echoed"),
+		Post: op("testClient", "Run the client-credentials grant with a secret and decode the token", requestObject(map[string]*openapi3.SchemaRef{
+			"secret": text("the secret to try, at most 1024 printable characters; never echoed", 1, provisioning.MaxSecretLen),
 		}, "secret"), id, resp{status: 200, desc: "the outcome; never the secret nor the token", schema: testResult}, notFound),
 	})
 }

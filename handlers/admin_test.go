@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/keys"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"go.uber.org/zap"
@@ -363,10 +365,19 @@ func TestAdminRoutes_ServiceErrors_MappedOnce(t *testing.T) {
 		detail string
 	}{
 		{"validation", &errs.Validation{Fields: []errs.FieldError{{Field: "name", Message: "is required"}}}, 400, "invalid fields"},
-		{"conflict", &provisioning.ConflictError{Detail: "the ACL group \"a\" is used by 1 consumer(s)"}, 409, "used by 1 consumer"},
+		{"conflict", errs.Because(provisioning.ErrConflict, "the ACL group \"a\" is used by 1 consumer(s)"), 409, "used by 1 consumer"},
 		{"not found", fmt.Errorf("consumer: %w", models.ErrNotFound), 404, "no such resource"},
 		{"keycloak down", fmt.Errorf("create client: %w", keycloak.ErrUnavailable), 503, "Keycloak cannot be reached"},
 		{"internal", errors.New("pq: relation oauth_clients does not exist"), 500, "quote request id"},
+		// Sentinels that used to fall through to 500.
+		{"stale", fmt.Errorf("update consumer: %w", models.ErrStale), 409, "changed concurrently"},
+		{"invalid filter", fmt.Errorf("list: %w", models.ErrInvalidFilter), 400, "filter"},
+		{"keycloak not found", fmt.Errorf("get client: %w", keycloak.ErrNotFound), 404, "no such object in Keycloak"},
+		{"keycloak conflict", fmt.Errorf("create group: %w", keycloak.ErrConflict), 409, "exists in Keycloak"},
+		{"has clients", fmt.Errorf("delete: %w", models.ErrHasClients), 409, "still has clients"},
+		{"key ceiling", errs.Because(keys.ErrLimit, "alice holds 50 live keys"), 409, "alice holds 50 live keys"},
+		{"forbidden", fmt.Errorf("keys: %w", errs.Because(keys.ErrForbidden, "only admins do this")), 403, "only admins do this"},
+		{"audit down", fmt.Errorf("view secret: %w", provisioning.ErrAuditUnavailable), 503, "audit trail"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newAdminHarness(t)

@@ -169,8 +169,7 @@ func (s *server) clientSecret(c *gin.Context, get func() (provisioning.Secret, e
 	if errors.Is(err, provisioning.ErrAuditUnavailable) {
 		s.Log.Error("client secret withheld: its audit event could not be stored",
 			zap.String("request_id", requestID(c)), zap.Error(err))
-		c.Header("Retry-After", "5")
-		_ = c.Error(newAPIError(http.StatusServiceUnavailable, "Service Unavailable",
+		_ = c.Error(errs.Because(provisioning.ErrAuditUnavailable,
 			"the audit trail cannot be written, and a secret is never shown unaudited; try again shortly"))
 		return
 	}

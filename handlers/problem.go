@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/internal/errs"
-	"github.com/keyward/keyward/keycloak"
-	"github.com/keyward/keyward/keys"
-	"github.com/keyward/keyward/models"
 )
 
 // problem is an RFC 9457 problem document.
@@ -69,52 +65,41 @@ func (s *server) errorMiddleware() gin.HandlerFunc {
 		switch {
 		case errors.As(err, &aerr):
 			writeProblem(c, problem{Title: aerr.title, Status: aerr.status, Detail: aerr.detail, Errors: aerr.fields})
+			return
 		case errors.As(err, &verr):
 			writeProblem(c, problem{Title: "Bad Request", Status: http.StatusBadRequest,
 				Detail: "the request has invalid fields", Errors: verr.Fields})
-		case errors.Is(err, keys.ErrForbidden):
-			writeProblem(c, problem{Title: "Forbidden", Status: http.StatusForbidden, Detail: forbiddenDetail(err)})
-		case errors.Is(err, keys.ErrLimit):
-			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict, Detail: reasonAfter(err, keys.ErrLimit, "a configured limit is reached")})
-		case errors.Is(err, models.ErrConflict):
-			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict,
-				Detail: "the resource changed state: e.g. the key has already been rotated"})
-		case isConflict(err):
-			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict, Detail: conflictText(err)})
-		case errors.Is(err, models.ErrNotFound):
-			writeProblem(c, problem{Title: "Not Found", Status: http.StatusNotFound, Detail: "no such resource"})
-		case errors.Is(err, models.ErrAlreadyExists):
-			writeProblem(c, problem{Title: "Conflict", Status: http.StatusConflict, Detail: "the resource exists already"})
-		case errors.Is(err, keycloak.ErrUnavailable):
-			log.Warn("keycloak unavailable", zap.String("request_id", requestID(c)), zap.Error(err))
-			c.Header("Retry-After", "5")
-			writeProblem(c, problem{Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
-				Detail: "Keycloak cannot be reached; try again shortly"})
-		case s.databaseDown(c):
-			log.Warn("database unavailable", zap.String("request_id", requestID(c)), zap.Error(err))
-			c.Header("Retry-After", "5")
-			writeProblem(c, problem{Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
-				Detail: "the database cannot be reached; try again shortly"})
-		default:
-			log.Error("internal error", zap.String("request_id", requestID(c)), zap.Error(err))
-			writeProblem(c, problem{Title: "Internal Server Error", Status: http.StatusInternalServerError,
-				Detail: "an internal error occurred; quote request id " + requestID(c)})
+			return
 		}
+		kind, detail := errs.KindOf(err), errs.MessageOf(err)
+		if kind == errs.Internal && s.databaseDown(c) {
+			kind, detail = errs.Unavailable, "the database cannot be reached; try again shortly"
+		}
+		answer := kindAnswers[kind]
+		switch kind {
+		case errs.Internal:
+			log.Error("internal error", zap.String("request_id", requestID(c)), zap.Error(err))
+			detail = "an internal error occurred; quote request id " + requestID(c)
+		case errs.Unavailable:
+			log.Warn("dependency unavailable", zap.String("request_id", requestID(c)), zap.Error(err))
+			c.Header("Retry-After", "5")
+		}
+		writeProblem(c, problem{Title: answer.title, Status: answer.status, Detail: detail})
 	}
 }
 
-// forbiddenDetail keeps the reason the service gave, which names no secret.
-func forbiddenDetail(err error) string {
-	return reasonAfter(err, keys.ErrForbidden, "the caller may not do this")
-}
-
-// reasonAfter is the text a service wrote after "<sentinel>: ".
-func reasonAfter(err, sentinel error, fallback string) string {
-	msg := err.Error()
-	if i := strings.Index(msg, sentinel.Error()+": "); i >= 0 {
-		return msg[i+len(sentinel.Error())+2:]
-	}
-	return fallback
+// kindAnswers is the one table from an error's kind to its HTTP answer.
+var kindAnswers = map[errs.Kind]struct {
+	status int
+	title  string
+}{
+	errs.Internal:        {http.StatusInternalServerError, "Internal Server Error"},
+	errs.Invalid:         {http.StatusBadRequest, "Bad Request"},
+	errs.NotFound:        {http.StatusNotFound, "Not Found"},
+	errs.Conflict:        {http.StatusConflict, "Conflict"},
+	errs.Forbidden:       {http.StatusForbidden, "Forbidden"},
+	errs.Unauthenticated: {http.StatusUnauthorized, "Unauthorized"},
+	errs.Unavailable:     {http.StatusServiceUnavailable, "Service Unavailable"},
 }
 
 // databaseDown tells an outage from a bug when an unexpected error reaches the top:

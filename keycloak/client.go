@@ -15,22 +15,24 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyward/keyward/internal/errs"
+
 	"github.com/Nerzal/gocloak/v13"
 )
 
 // Errors callers decide on.
 var (
 	// ErrUnavailable: Keycloak could not be reached or answered 5xx; try again later.
-	ErrUnavailable = errors.New("keycloak unavailable")
+	ErrUnavailable = errs.New(errs.Unavailable, "Keycloak cannot be reached; try again shortly")
 	// ErrInvalidGrant: Keycloak refused to issue a token for the subject (user disabled,
 	// not linked, assertion refused).
 	ErrInvalidGrant = errors.New("keycloak refused the grant")
 	// ErrInvalidScope: a requested scope is unknown or not allowed for the client.
 	ErrInvalidScope = errors.New("keycloak refused the scope")
 	// ErrNotFound: the admin API has no such object.
-	ErrNotFound = errors.New("not found in keycloak")
+	ErrNotFound = errs.New(errs.NotFound, "no such object in Keycloak")
 	// ErrConflict: the admin API refused a create because the object exists (409).
-	ErrConflict = errors.New("conflict in keycloak")
+	ErrConflict = errs.New(errs.Conflict, "the object exists in Keycloak already")
 	// ErrInvalidClient: the token endpoint refused a client's credentials (unknown or
 	// disabled client, wrong secret).
 	ErrInvalidClient = errors.New("keycloak refused the client credentials")

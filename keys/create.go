@@ -64,8 +64,7 @@ func (k *Service) mayActFor(ctx context.Context, owner exchange.Owner, what stri
 		return fmt.Errorf("effective roles of %s: %w", owner.ID, err)
 	}
 	if role, denied := k.deny.Match(roles); denied {
-		return fmt.Errorf("%w: %s holds the role %s, which is on Keyward's denylist: admins may not %s keys for such users",
-			ErrForbidden, owner.Username, role, what)
+		return errs.Because(ErrForbidden, "%s holds the role %s, which is on Keyward's denylist: admins may not %s keys for such users", owner.Username, role, what)
 	}
 	return nil
 }
@@ -99,7 +98,7 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 	owner := exchange.Owner{ID: a.ID, Username: a.Name}
 	if onBehalf {
 		if !a.Admin {
-			return Created{}, fmt.Errorf("%w: only admins create keys for other users", ErrForbidden)
+			return Created{}, errs.Because(ErrForbidden, "only admins create keys for other users")
 		}
 		if k.users == nil {
 			return Created{}, errors.New("no user directory configured")
@@ -161,8 +160,7 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 	}
 	err = k.store.CreateKeyCapped(ctx, &row, k.maxKeys, now)
 	if errors.Is(err, models.ErrLimitReached) {
-		return Created{}, fmt.Errorf("%w: %s holds %d live keys, the most this server allows (KEYWARD_MAX_KEYS_PER_USER); revoke one first",
-			ErrLimit, owner.Username, k.maxKeys)
+		return Created{}, errs.Because(ErrLimit, "%s holds %d live keys, the most this server allows (KEYWARD_MAX_KEYS_PER_USER); revoke one first", owner.Username, k.maxKeys)
 	}
 	if err != nil {
 		return Created{}, fmt.Errorf("store key: %w", err)

@@ -76,7 +76,7 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 	ownerID := ownerScope(a)
 	if p.Owner != "" && p.Owner != a.ID && p.Owner != a.Name {
 		if !a.Admin {
-			return Page{}, fmt.Errorf("%w: only admins list other users' keys", ErrForbidden)
+			return Page{}, errs.Because(ErrForbidden, "only admins list other users' keys")
 		}
 		if k.users == nil {
 			return Page{}, errors.New("no user directory configured")

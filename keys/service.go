@@ -6,8 +6,9 @@ package keys
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/keyward/keyward/internal/errs"
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
@@ -35,10 +36,10 @@ const (
 )
 
 // ErrForbidden: the caller may not do this (e.g. act for another owner without being admin).
-var ErrForbidden = errors.New("forbidden")
+var ErrForbidden = errs.New(errs.Forbidden, "the caller may not do this")
 
 // ErrLimit: a configured ceiling would be passed (live keys per user).
-var ErrLimit = errors.New("limit reached")
+var ErrLimit = errs.New(errs.Conflict, "a configured limit is reached")
 
 var (
 	environments = map[string]string{"development": exchange.EnvTest, "staging": exchange.EnvTest, "production": exchange.EnvLive}

@@ -3,7 +3,6 @@ package keys
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/keyward/keyward/audit"
@@ -123,17 +122,17 @@ func (k *Service) adminDecisionsStick(a audit.Actor, key *models.Key, p UpdatePa
 		return nil
 	}
 	if p.Enabled != nil && *p.Enabled && !key.Enabled && key.DisabledBy != "" {
-		return fmt.Errorf("%w: the key was disabled by the admin %s; only an admin can enable it again", ErrForbidden, key.DisabledBy)
+		return errs.Because(ErrForbidden, "the key was disabled by the admin %s; only an admin can enable it again", key.DisabledBy)
 	}
 	if p.RateLimit != nil && key.LimitSetBy != "" && (rateRequests != key.RateLimitRequests || rateWindow != key.RateLimitWindowSeconds) {
 		narrower := rateRequests > 0 && key.RateLimitRequests > 0 &&
 			rateAtMost(rateRequests, rateWindow, key.RateLimitRequests, key.RateLimitWindowSeconds)
 		if !narrower {
-			return fmt.Errorf("%w: the rate limit was set by the admin %s; you may lower it, not raise or remove it", ErrForbidden, key.LimitSetBy)
+			return errs.Because(ErrForbidden, "the rate limit was set by the admin %s; you may lower it, not raise or remove it", key.LimitSetBy)
 		}
 	}
 	if p.IPAllowlist != nil && key.AllowlistSetBy != "" && allowlist != key.IPAllowlist && !cidrlist.Within(allowlist, key.IPAllowlist) {
-		return fmt.Errorf("%w: the IP allowlist was set by the admin %s; you may narrow it, not widen or remove it", ErrForbidden, key.AllowlistSetBy)
+		return errs.Because(ErrForbidden, "the IP allowlist was set by the admin %s; you may narrow it, not widen or remove it", key.AllowlistSetBy)
 	}
 	return nil
 }

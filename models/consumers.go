@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/internal/errs"
+
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
@@ -15,9 +17,9 @@ import (
 // Sentinel errors of consumers and clients.
 var (
 	// ErrStale: the record changed since it was read; read it again and retry.
-	ErrStale = errors.New("changed concurrently")
+	ErrStale = errs.New(errs.Conflict, "the resource changed concurrently; read it again and retry")
 	// ErrHasClients: a consumer still has clients and cannot be deleted.
-	ErrHasClients = errors.New("consumer has clients")
+	ErrHasClients = errs.New(errs.Conflict, "the consumer still has clients; delete them first")
 )
 
 // Consumer is an application or team that calls the APIs. It exists only in Keyward's

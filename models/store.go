@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/internal/errs"
+
 	"github.com/glebarez/sqlite"
 	"go.uber.org/zap"
 	"gorm.io/driver/postgres"
@@ -20,16 +22,16 @@ import (
 
 // Sentinel errors; test them with errors.Is.
 var (
-	ErrNotFound      = errors.New("not found")
-	ErrAlreadyExists = errors.New("already exists")
+	ErrNotFound      = errs.New(errs.NotFound, "no such resource")
+	ErrAlreadyExists = errs.New(errs.Conflict, "the resource exists already")
 	// ErrConflict: the record is not in a state that allows the change, e.g.
 	// rotating a key that was already superseded.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = errs.New(errs.Conflict, "the resource changed state: e.g. the key has already been rotated")
 	// ErrInvalidFilter: a list filter names an unknown sort, status or expiry, or
 	// is out of range.
-	ErrInvalidFilter = errors.New("invalid filter")
+	ErrInvalidFilter = errs.New(errs.Invalid, "the list filter is not valid")
 	// ErrLimitReached: a create would pass a configured ceiling (live keys per user).
-	ErrLimitReached = errors.New("limit reached")
+	ErrLimitReached = errs.New(errs.Conflict, "a configured limit is reached")
 )
 
 const (

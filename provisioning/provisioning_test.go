@@ -33,12 +33,11 @@ func fieldsOf(t *testing.T, err error) []string {
 
 func wantConflict(t *testing.T, err error, mentions string) {
 	t.Helper()
-	var cerr *ConflictError
-	if !errors.As(err, &cerr) || !errors.Is(err, ErrConflict) {
+	if !errors.Is(err, ErrConflict) || errs.KindOf(err) != errs.Conflict {
 		t.Fatalf("error %v, want a conflict", err)
 	}
-	if !strings.Contains(cerr.Detail, mentions) {
-		t.Fatalf("conflict %q does not mention %q", cerr.Detail, mentions)
+	if detail := errs.MessageOf(err); !strings.Contains(detail, mentions) {
+		t.Fatalf("conflict %q does not mention %q", detail, mentions)
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyward/keyward/internal/errs"
+
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/audit"
@@ -77,23 +79,14 @@ const (
 const Protocol = "openid-connect"
 
 // ErrConflict: the request contradicts the current state (a group in use, a consumer
-// with clients, a name taken); ConflictError says how, in words fit for the caller.
-var ErrConflict = errors.New("conflict")
+// with clients, a name taken); each one says how, in words fit for the caller.
+var ErrConflict = errs.New(errs.Conflict, "the request conflicts with the current state")
 
-// ConflictError is an ErrConflict with a detail that names no secret and no internal
-// error, so the HTTP layer may show it.
-type ConflictError struct{ Detail string }
-
-func (e *ConflictError) Error() string        { return "conflict: " + e.Detail }
-func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
-
-func conflict(format string, a ...any) error {
-	return &ConflictError{Detail: fmt.Sprintf(format, a...)}
-}
+func conflict(format string, a ...any) error { return errs.Because(ErrConflict, format, a...) }
 
 // ErrAuditUnavailable: an act that must not happen unaudited (showing or regenerating a
 // client secret) was refused because its audit event could not be stored; try again.
-var ErrAuditUnavailable = errors.New("audit trail unavailable")
+var ErrAuditUnavailable = errs.New(errs.Unavailable, "the audit trail cannot be written; try again shortly")
 
 // Metrics receives what the repair pass measures (metrics.Metrics).
 type Metrics interface {
