@@ -281,7 +281,20 @@ var aclGroupName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 func (c Config) Validate() error {
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	for _, check := range []func(func(string, ...any)){
+		c.checkAddresses, c.checkClients, c.checkValues, c.checkACLParent,
+		c.checkRateLimits, c.checkLists, c.checkPaths,
+	} {
+		check(bad)
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
 
+// checkAddresses checks listen address, URLs and the database URL.
+func (c Config) checkAddresses(bad func(string, ...any)) {
 	if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil || !validPort(port) {
 		bad("KEYWARD_LISTEN_ADDR %q is not host:port", c.ListenAddr)
 	}
@@ -302,6 +315,10 @@ func (c Config) Validate() error {
 			bad("KEYWARD_DATABASE_URL must start with postgres://, postgresql:// or sqlite://")
 		}
 	}
+}
+
+// checkClients checks required values and the two Keycloak identities.
+func (c Config) checkClients(bad func(string, ...any)) {
 	for _, req := range []struct{ name, v string }{
 		{"KEYWARD_REALM", c.Realm}, {"KEYWARD_CLIENT_ID", c.ClientID},
 		{"KEYWARD_CLIENT_SECRET", c.ClientSecret}, {"KEYWARD_IDP_ALIAS", c.IdPAlias},
@@ -318,6 +335,10 @@ func (c Config) Validate() error {
 	if c.KeyPepper != "" && len(c.KeyPepper) < 32 {
 		bad("KEYWARD_KEY_PEPPER must be at least 32 bytes (it is %d)", len(c.KeyPepper))
 	}
+}
+
+// checkValues checks durations, log settings, numbers and booleans.
+func (c Config) checkValues(bad func(string, ...any)) {
 	for _, ds := range c.durations() {
 		text, ok := c.given[ds.env]
 		d, err := time.ParseDuration(text)
@@ -351,7 +372,10 @@ func (c Config) Validate() error {
 			bad("%s %q must be true or false", b.env, text)
 		}
 	}
+}
 
+// checkACLParent checks the ACL parent group.
+func (c Config) checkACLParent(bad func(string, ...any)) {
 	// The ACL parent: provisioning's name rule, or "/" (provisioning reads "" alike)
 	// for the realm's top-level groups, only with the explicit opt-in.
 	switch {
@@ -364,7 +388,10 @@ func (c Config) Validate() error {
 	case !aclGroupName.MatchString(c.ACLParentGroup):
 		bad("KEYWARD_ACL_PARENT_GROUP %q must be 1..64 of [a-z0-9._-], starting with a letter or digit (or / for the realm's top-level groups)", c.ACLParentGroup)
 	}
+}
 
+// checkRateLimits checks the default limit and its backend.
+func (c Config) checkRateLimits(bad func(string, ...any)) {
 	rateText, ok := c.given["KEYWARD_RATE_LIMIT_REQUESTS"]
 	if _, err := strconv.Atoi(rateText); c.RateRequests == 0 && !c.AllowUnlimited && (!ok || err == nil) {
 		bad("KEYWARD_RATE_LIMIT_REQUESTS is 0 (unlimited) but KEYWARD_ALLOW_UNLIMITED is false")
@@ -383,6 +410,10 @@ func (c Config) Validate() error {
 	default:
 		bad("KEYWARD_RATE_LIMIT_BACKEND %q must be memory or redis", c.RateBackend)
 	}
+}
+
+// checkLists checks trusted proxies and denied roles.
+func (c Config) checkLists(bad func(string, ...any)) {
 	for _, p := range c.TrustedProxies {
 		if !validProxy(p) {
 			bad("KEYWARD_TRUSTED_PROXIES entry %q is not a CIDR or an address", p)
@@ -395,7 +426,10 @@ func (c Config) Validate() error {
 			bad("KEYWARD_DENY_ROLES entry %q must be a realm role, client:role or client:*", r)
 		}
 	}
+}
 
+// checkPaths checks what wiring creates must be creatable, what it reads a file.
+func (c Config) checkPaths(bad func(string, ...any)) {
 	// Paths: what wiring will create must be creatable, what it will read must be a file.
 	dataDirBad := false
 	if c.DataDir != "" && c.UsesDataDir() {
@@ -428,11 +462,6 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-
-	if len(problems) > 0 {
-		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
-	}
-	return nil
 }
 
 func isBool(s string) bool {
