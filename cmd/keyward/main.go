@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"net"
@@ -87,7 +88,84 @@ func (a *app) Close() error {
 // newApp wires every dependency explicitly. cfg has passed Validate (loadConfig): what
 // fails here is the world (files, the store, Keycloak), never a configuration value.
 func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, error) {
-	// The data directory holds secrets at rest: private before anything is put there.
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = store.Close()
+		}
+	}()
+	hasher, priv, err := loadSecrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	kc := keycloak.New(keycloak.Config{
+		BaseURL:           cfg.KeycloakURL,
+		Realm:             cfg.Realm,
+		ClientID:          cfg.ClientID,
+		ClientSecret:      cfg.ClientSecret,
+		AdminClientID:     cfg.AdminClientID,
+		AdminClientSecret: cfg.AdminSecret,
+		Timeout:           cfg.KeycloakTimeout,
+		Issuer:            cfg.KeycloakIssuer,
+	})
+	signer, err := exchange.NewSigner(priv, cfg.PublicURL, kc.Issuer(), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := keycloak.NewVerifier(ctx, keycloak.VerifierConfig{
+		Issuer:   kc.Issuer(),
+		CertsURL: kc.CertsURL(),
+		Audience: cfg.Audience,
+		Timeout:  cfg.KeycloakTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	limiter, closeLimiter, err := newLimiter(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New()
+	recorder := audit.NewRecorder(store, log, time.Now)
+	usage := exchange.NewUsage(store, log, cfg.UsageInterval)
+	keySvc, exchanger := newKeyServices(cfg, store, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
+		kc, recorder, usage, limiter, m)
+	// Validate checked the parent group and its opt-in: New refuses nothing else.
+	prov, _ := provisioning.New(kc, store, provisioning.Config{
+		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
+		Log: log, Audit: recorder, Metrics: m,
+	})
+	gin.SetMode(gin.ReleaseMode)
+	h := handlers.New(handlers.Config{
+		Log:              log,
+		Verifier:         verifier,
+		Keys:             keySvc,
+		Exchanger:        exchanger,
+		Audience:         cfg.Audience,
+		Principals:       kc,
+		TrustedProxies:   cfg.TrustedProxies,
+		Metrics:          m.Handler(),
+		HTTPMetrics:      m,
+		Audit:            store,
+		JWKS:             signer.PublicKeys(),
+		ExchangeClientID: cfg.ClientID,
+		AdminRole:        cfg.AdminRole,
+		Database:         store,
+		Keycloak:         kc,
+		Provisioning:     prov,
+	})
+	ok = true
+	cancel, done := runBackground(ctx, prov, usage, closeLimiter)
+	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done}, nil
+}
+
+// openStore makes the data directory private (it holds secrets at rest) before
+// anything is put there, then opens the configured store.
+func openStore(ctx context.Context, cfg config.Config, log *zap.Logger) (*models.Store, error) {
 	if cfg.DataDir != "" && cfg.UsesDataDir() {
 		was, err := exchange.PrepareDataDir(cfg.DataDir, "keyward.db", "key-pepper", filepath.Base(cfg.SigningKeyFile))
 		if err != nil {
@@ -106,101 +184,61 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = store.Close()
-		}
-	}()
+	return store, nil
+}
 
+// loadSecrets reads (or makes) the pepper that keys the key hashes and the key that
+// signs assertions.
+func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error) {
 	pepper := []byte(cfg.KeyPepper)
 	if len(pepper) == 0 {
+		var err error
 		if pepper, err = exchange.LoadOrCreatePepper(filepath.Join(cfg.DataDir, "key-pepper")); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	hasher, err := exchange.NewHasher(pepper)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	priv, err := exchange.LoadOrCreateSigningKey(cfg.SigningKeyFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	kc := keycloak.New(keycloak.Config{
-		BaseURL:           cfg.KeycloakURL,
-		Realm:             cfg.Realm,
-		ClientID:          cfg.ClientID,
-		ClientSecret:      cfg.ClientSecret,
-		AdminClientID:     cfg.AdminClientID,
-		AdminClientSecret: cfg.AdminSecret,
-		Timeout:           cfg.KeycloakTimeout,
-		Issuer:            cfg.KeycloakIssuer,
-	})
-	signer, err := exchange.NewSigner(priv, cfg.PublicURL, kc.Issuer(), time.Now)
-	if err != nil {
-		return nil, err
-	}
+	return hasher, priv, nil
+}
+
+// newKeyServices wires the key lifecycle and the exchange, which share the hasher, the
+// minter, the limit policy, the denylist and the token cache.
+func newKeyServices(cfg config.Config, store *models.Store, hasher *exchange.Hasher, minter exchange.TokenMinter,
+	kc *keycloak.Client, recorder *audit.Recorder, usage *exchange.Usage, limiter exchange.Limiter, m *metrics.Metrics,
+) (*keys.Service, *exchange.Exchanger) {
 	deny, _ := exchange.NewRoleDenylist(cfg.DenyRoles) // Validate checked every entry
-	verifier, err := keycloak.NewVerifier(ctx, keycloak.VerifierConfig{
-		Issuer:   kc.Issuer(),
-		CertsURL: kc.CertsURL(),
-		Audience: cfg.Audience,
-		Timeout:  cfg.KeycloakTimeout,
-	})
-	if err != nil {
-		return nil, err
-	}
-	minter := exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias)
-	recorder := audit.NewRecorder(store, log, time.Now)
-	usage := exchange.NewUsage(store, log, cfg.UsageInterval)
 	limits := exchange.LimitPolicy{
 		Default:        ratelimit.Limit{Requests: cfg.RateRequests, Window: cfg.RateWindow},
 		AllowUnlimited: cfg.AllowUnlimited,
-	}
-	limiter, closeLimiter, err := newLimiter(ctx, cfg)
-	if err != nil {
-		return nil, err
 	}
 	var cache *exchange.TokenCache
 	if cfg.TokenCache {
 		cache = exchange.NewTokenCache(cfg.CacheMargin, 0)
 	}
-	m := metrics.New()
-	// Validate checked the parent group and its opt-in: New refuses nothing else.
-	prov, _ := provisioning.New(kc, store, provisioning.Config{
-		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
-		Log: log, Audit: recorder, Metrics: m,
+	keySvc := keys.New(keys.Config{
+		Store: store, Hasher: hasher, Minter: minter, Users: kc, Roles: kc, Deny: deny, Audit: recorder,
+		Limits: limits, Cache: cache, Usage: store, MaxKeysPerUser: cfg.MaxKeysPerUser,
+		OwnerMaxRate: ratelimit.Limit{Requests: cfg.OwnerMaxRate, Window: cfg.RateWindow},
 	})
-	gin.SetMode(gin.ReleaseMode)
-	h := handlers.New(handlers.Config{
-		Log:      log,
-		Verifier: verifier,
-		Keys: keys.New(keys.Config{
-			Store: store, Hasher: hasher, Minter: minter, Users: kc, Roles: kc, Deny: deny, Audit: recorder,
-			Limits: limits, Cache: cache, Usage: store, MaxKeysPerUser: cfg.MaxKeysPerUser,
-			OwnerMaxRate: ratelimit.Limit{Requests: cfg.OwnerMaxRate, Window: cfg.RateWindow},
-		}),
-		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{
-			Keys: store, Hasher: hasher, Minter: minter, Usage: usage,
-			Limiter: limiter, Limits: limits, Cache: cache, Observe: m,
-			Deny: deny, Principals: kc,
-			Failures: exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),
-		}),
-		Audience:         cfg.Audience,
-		Principals:       kc,
-		TrustedProxies:   cfg.TrustedProxies,
-		Metrics:          m.Handler(),
-		HTTPMetrics:      m,
-		Audit:            store,
-		JWKS:             signer.PublicKeys(),
-		ExchangeClientID: cfg.ClientID,
-		AdminRole:        cfg.AdminRole,
-		Database:         store,
-		Keycloak:         kc,
-		Provisioning:     prov,
+	exchanger := exchange.NewExchanger(exchange.ExchangerConfig{
+		Keys: store, Hasher: hasher, Minter: minter, Usage: usage,
+		Limiter: limiter, Limits: limits, Cache: cache, Observe: m,
+		Deny: deny, Principals: kc,
+		Failures: exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),
 	})
-	ok = true
+	return keySvc, exchanger
+}
+
+// runBackground starts the repair loop and the usage flusher; cancel stops them, done
+// closes once both have finished (the last usage flush included).
+func runBackground(ctx context.Context, prov *provisioning.Service, usage *exchange.Usage, closeLimiter func()) (context.CancelFunc, chan struct{}) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -215,7 +253,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		wg.Wait()
 		closeLimiter()
 	}()
-	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done}, nil
+	return cancel, done
 }
 
 func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
