@@ -74,56 +74,14 @@ func (k *Service) mayActFor(ctx context.Context, owner exchange.Owner, what stri
 // and reused next time.
 func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Created, error) {
 	now := k.clock().UTC()
-	verr := &errs.Validation{}
-	name := validName(verr, "name", p.Name)
-	validDescription(verr, p.Description)
-	onBehalf := p.Owner != "" && p.Owner != a.ID && p.Owner != a.Name
-	env := p.Environment
-	if env == "" {
-		env = DefaultEnvironment
-	}
-	keyEnv, ok := environments[env]
-	if !ok {
-		verr.Add("environment", "must be one of development, staging, production")
-	}
-	expiresAt := k.expiry(verr, p, now)
-	scopes := validScopes(verr, p.Scopes)
-	metadata := validMetadata(verr, p.Metadata)
-	rateRequests, rateWindow := k.validRateLimit(verr, p.RateLimit, a.Admin)
-	allowlist := validAllowlist(verr, p.IPAllowlist)
-	if err := verr.Err(); err != nil {
+	row, keyEnv, err := k.validCreate(p, a.Admin, now)
+	if err != nil {
 		return Created{}, err
 	}
-
-	owner := exchange.Owner{ID: a.ID, Username: a.Name}
-	if onBehalf {
-		if !a.Admin {
-			return Created{}, errs.Because(ErrForbidden, "only admins create keys for other users")
-		}
-		if k.users == nil {
-			return Created{}, errors.New("no user directory configured")
-		}
-		u, err := k.users.FindUser(ctx, p.Owner)
-		if errors.Is(err, keycloak.ErrNotFound) {
-			verr.Add("owner", "no such user in the realm")
-			return Created{}, verr
-		}
-		if err != nil {
-			return Created{}, fmt.Errorf("find owner: %w", err)
-		}
-		if u.ServiceAccount {
-			verr.Add("owner", "is the service account of a client: keys belong to people")
-			return Created{}, verr
-		}
-		owner = exchange.Owner{ID: u.ID, Username: u.Username}
-		onBehalf = owner.ID != a.ID
+	owner, onBehalf, err := k.resolveOwner(ctx, a, p.Owner)
+	if err != nil {
+		return Created{}, err
 	}
-	if onBehalf {
-		if err := k.mayActFor(ctx, owner, "create"); err != nil {
-			return Created{}, err
-		}
-	}
-
 	if err := k.minter.Prepare(ctx, owner); err != nil {
 		return Created{}, err
 	}
@@ -131,30 +89,13 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 	if err != nil {
 		return Created{}, err
 	}
-	row := models.Key{
-		OwnerID:       owner.ID,
-		OwnerUsername: owner.Username,
-		Name:          name,
-		Description:   p.Description,
-		LookupID:      parsed.LookupID,
-		SecretHash:    k.hasher.Hash(parsed.Secret),
-		Environment:   env,
-		Scopes:        scopes,
-		Metadata:      metadata,
-		Enabled:       true,
-		CreatedAt:     now,
-		UpdatedAt:     now,
-		ExpiresAt:     expiresAt,
-
-		RateLimitRequests:      rateRequests,
-		RateLimitWindowSeconds: rateWindow,
-		IPAllowlist:            allowlist,
-	}
-	if onBehalf {
+	row.OwnerID, row.OwnerUsername = owner.ID, owner.Username
+	row.LookupID, row.SecretHash = parsed.LookupID, k.hasher.Hash(parsed.Secret)
+	if onBehalf { // what an admin sets on a user's key, its owner cannot undo
 		if p.RateLimit != nil {
 			row.LimitSetBy = a.Name
 		}
-		if allowlist != "" {
+		if row.IPAllowlist != "" {
 			row.AllowlistSetBy = a.Name
 		}
 	}
@@ -169,6 +110,62 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 		"name": row.Name, "prefix": Prefix(row), "environment": row.Environment,
 	})
 	return Created{Key: row, Plaintext: parsed.String()}, nil
+}
+
+// validCreate checks every field of p at once and returns the row to store (without
+// owner and secret) and the key environment.
+func (k *Service) validCreate(p CreateParams, byAdmin bool, now time.Time) (models.Key, string, error) {
+	verr := &errs.Validation{}
+	name := validName(verr, "name", p.Name)
+	validDescription(verr, p.Description)
+	env := p.Environment
+	if env == "" {
+		env = DefaultEnvironment
+	}
+	keyEnv, ok := environments[env]
+	if !ok {
+		verr.Add("environment", "must be one of development, staging, production")
+	}
+	row := models.Key{
+		Name: name, Description: p.Description, Environment: env, Enabled: true,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: k.expiry(verr, p, now),
+		Scopes: validScopes(verr, p.Scopes), Metadata: validMetadata(verr, p.Metadata),
+		IPAllowlist: validAllowlist(verr, p.IPAllowlist),
+	}
+	row.RateLimitRequests, row.RateLimitWindowSeconds = k.validRateLimit(verr, p.RateLimit, byAdmin)
+	return row, keyEnv, verr.Err()
+}
+
+// resolveOwner is the caller, or for an admin the user named by owner: a person (not a
+// service account) whose roles hold nothing of the denylist. onBehalf says the owner
+// is not the caller.
+func (k *Service) resolveOwner(ctx context.Context, a audit.Actor, owner string) (exchange.Owner, bool, error) {
+	self := exchange.Owner{ID: a.ID, Username: a.Name}
+	if owner == "" || owner == a.ID || owner == a.Name {
+		return self, false, nil
+	}
+	if !a.Admin {
+		return self, false, errs.Because(ErrForbidden, "only admins create keys for other users")
+	}
+	if k.users == nil {
+		return self, false, errors.New("no user directory configured")
+	}
+	u, err := k.users.FindUser(ctx, owner)
+	switch {
+	case errors.Is(err, keycloak.ErrNotFound):
+		return self, false, errs.Field("owner", "no such user in the realm")
+	case err != nil:
+		return self, false, fmt.Errorf("find owner: %w", err)
+	case u.ServiceAccount:
+		return self, false, errs.Field("owner", "is the service account of a client: keys belong to people")
+	case u.ID == a.ID:
+		return self, false, nil
+	}
+	o := exchange.Owner{ID: u.ID, Username: u.Username}
+	if err := k.mayActFor(ctx, o, "create"); err != nil {
+		return self, false, err
+	}
+	return o, true, nil
 }
 
 // expiry validates the single expiry form of p.
