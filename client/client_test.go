@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/testkit"
 	"golang.org/x/oauth2"
 )
 
@@ -52,19 +53,6 @@ func issue(expiresIn int) http.HandlerFunc {
 			`"issued_token_type":"urn:ietf:params:oauth:token-type:access_token","scope":"openid email profile"}`,
 			n.Add(1), expiresIn)
 	}
-}
-
-// fakeClock is moved by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func newSource(t *testing.T, url string, cfg Config) *TokenSource {
@@ -117,7 +105,7 @@ func TestToken_ScopeIsSentAsForm(t *testing.T) {
 
 func TestToken_ReusedUntilShortlyBeforeExpiry(t *testing.T) {
 	f := newFakeKeyward(t, issue(300))
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
 	ts := newSource(t, f.URL, Config{})
 	ts.now = clock.Now
 
@@ -148,7 +136,7 @@ func TestToken_ReusedUntilShortlyBeforeExpiry(t *testing.T) {
 
 func TestToken_ShortLivedTokenRenewedAtHalfLife(t *testing.T) {
 	f := newFakeKeyward(t, issue(20))
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
 	ts := newSource(t, f.URL, Config{})
 	ts.now = clock.Now
 	mustToken(t, ts)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
 )
@@ -17,7 +18,7 @@ type fixture struct {
 	row    models.Key
 	store  mapFinder
 	minter *fakeMinter
-	now    time.Time
+	clock  *testkit.Clock
 	cache  *TokenCache
 	usage  *Usage
 }
@@ -25,7 +26,7 @@ type fixture struct {
 func newFixture(t *testing.T, mut func(*models.Key)) *fixture {
 	h := testHasher(t)
 	p, _ := GenerateKey(EnvLive)
-	f := &fixture{store: mapFinder{}, minter: &fakeMinter{}, now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	f := &fixture{store: mapFinder{}, minter: &fakeMinter{}, clock: testkit.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
 	f.row = models.Key{ID: p.LookupID, OwnerID: "u", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true}
 	if mut != nil {
 		mut(&f.row)
@@ -38,7 +39,7 @@ func newFixture(t *testing.T, mut func(*models.Key)) *fixture {
 func (f *fixture) exchanger(t *testing.T, limiter Limiter, limits LimitPolicy) *Exchanger {
 	return NewExchanger(ExchangerConfig{
 		Keys: f.store, Hasher: testHasher(t), Minter: f.minter, Limiter: limiter, Limits: limits,
-		Cache: f.cache, Usage: f.usage, Clock: func() time.Time { return f.now },
+		Cache: f.cache, Usage: f.usage, Clock: f.clock.Now,
 	})
 }
 
@@ -67,7 +68,7 @@ func TestExchange_IPAllowlist(t *testing.T) {
 
 func TestExchange_RateLimit_ExactlyNThenRetryAfter(t *testing.T) {
 	f := newFixture(t, func(k *models.Key) { k.RateLimitRequests, k.RateLimitWindowSeconds = 5, 60 })
-	lim := ratelimit.NewMemory(func() time.Time { return f.now })
+	lim := ratelimit.NewMemory(f.clock.Now)
 	e := f.exchanger(t, lim, LimitPolicy{Default: ratelimit.Limit{Requests: 1000, Window: time.Minute}})
 	for i := 0; i < 5; i++ {
 		if got := e.Exchange(context.Background(), Request{APIKey: f.key}); got.Outcome != OutcomeIssued {
@@ -81,7 +82,7 @@ func TestExchange_RateLimit_ExactlyNThenRetryAfter(t *testing.T) {
 	if f.minter.calls != 5 {
 		t.Fatalf("Keycloak asked %d times, want 5", f.minter.calls)
 	}
-	f.now = f.now.Add(12 * time.Second) // one request's worth of refill
+	f.clock.Advance(12 * time.Second) // one request's worth of refill
 	if got := e.Exchange(context.Background(), Request{APIKey: f.key}); got.Outcome != OutcomeIssued {
 		t.Fatalf("after refill: %q", got.Outcome)
 	}
@@ -90,7 +91,7 @@ func TestExchange_RateLimit_ExactlyNThenRetryAfter(t *testing.T) {
 func TestExchange_DefaultAndUnlimitedLimits(t *testing.T) {
 	policy := LimitPolicy{Default: ratelimit.Limit{Requests: 2, Window: time.Minute}}
 	def := newFixture(t, nil)
-	lim := ratelimit.NewMemory(func() time.Time { return def.now })
+	lim := ratelimit.NewMemory(def.clock.Now)
 	e := def.exchanger(t, lim, policy)
 	e.Exchange(context.Background(), Request{APIKey: def.key})
 	e.Exchange(context.Background(), Request{APIKey: def.key})
@@ -98,7 +99,7 @@ func TestExchange_DefaultAndUnlimitedLimits(t *testing.T) {
 		t.Fatalf("default limit not applied: %q", got.Outcome)
 	}
 	unl := newFixture(t, func(k *models.Key) { k.RateLimitRequests = -1 })
-	e = unl.exchanger(t, ratelimit.NewMemory(func() time.Time { return unl.now }), policy)
+	e = unl.exchanger(t, ratelimit.NewMemory(unl.clock.Now), policy)
 	for i := 0; i < 10; i++ {
 		if got := e.Exchange(context.Background(), Request{APIKey: unl.key}); got.Outcome != OutcomeIssued {
 			t.Fatalf("unlimited key refused at %d: %q", i, got.Outcome)
@@ -125,7 +126,7 @@ func TestExchange_TokenCache(t *testing.T) {
 	f.cache = NewTokenCache(30*time.Second, 0)
 	e := f.exchanger(t, nil, LimitPolicy{})
 	first := e.Exchange(context.Background(), Request{APIKey: f.key})
-	f.now = f.now.Add(100 * time.Second)
+	f.clock.Advance(100 * time.Second)
 	second := e.Exchange(context.Background(), Request{APIKey: f.key})
 	if !second.Cached || second.Token.AccessToken != first.Token.AccessToken || second.Token.ExpiresIn != 200 {
 		t.Fatalf("second exchange: cached=%v expires_in=%d", second.Cached, second.Token.ExpiresIn)
@@ -136,7 +137,7 @@ func TestExchange_TokenCache(t *testing.T) {
 	if other := e.Exchange(context.Background(), Request{APIKey: f.key, Scope: "email"}); other.Cached {
 		t.Fatal("a narrower scope was served the token of the wider one")
 	}
-	f.now = f.now.Add(171 * time.Second) // 29 s left: inside the margin
+	f.clock.Advance(171 * time.Second) // 29 s left: inside the margin
 	if late := e.Exchange(context.Background(), Request{APIKey: f.key}); late.Cached {
 		t.Fatal("a token within the margin of its expiry was served")
 	}
@@ -179,12 +180,12 @@ func TestExchange_UsageCountedByOutcome(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := sink.batches[0]
-	day := f.now.Format(time.DateOnly)
+	day := f.clock.Now().Format(time.DateOnly)
 	if b.Counts[models.UsageKey{KeyID: f.row.ID, Day: day, Outcome: "issued"}] != 2 ||
 		b.Counts[models.UsageKey{KeyID: f.row.ID, Day: day, Outcome: "ip_denied"}] != 1 || len(b.Counts) != 2 {
 		t.Fatalf("counts %v", b.Counts)
 	}
-	if use := b.LastUsed[f.row.ID]; use.IP != "192.0.2.10" || !use.At.Equal(f.now) {
+	if use := b.LastUsed[f.row.ID]; use.IP != "192.0.2.10" || !use.At.Equal(f.clock.Now()) {
 		t.Fatalf("last use %+v", use)
 	}
 }

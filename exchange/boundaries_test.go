@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -178,8 +179,8 @@ func TestExchange_SameScopeAnyOrder_OneCacheEntry(t *testing.T) {
 }
 
 func TestFailureThrottle_BudgetPerAddress(t *testing.T) {
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
+	clk := testkit.NewClock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	clock := clk.Now
 	th := NewFailureThrottle(3, time.Minute, clock)
 	a, b := netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("198.51.100.8")
 	for i := 0; i < 3; i++ {
@@ -195,7 +196,7 @@ func TestFailureThrottle_BudgetPerAddress(t *testing.T) {
 	if _, blocked := th.Blocked(b); blocked {
 		t.Fatal("another address pays for the first one's failures")
 	}
-	now = now.Add(20 * time.Second)
+	clk.Advance(20 * time.Second)
 	if _, blocked := th.Blocked(a); blocked {
 		t.Fatal("still blocked once a failure's worth refilled")
 	}

@@ -132,7 +132,7 @@ func TestExchange_Outcomes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &fakeMinter{err: tc.mintErr}
-			e := NewExchanger(ExchangerConfig{Keys: store, Hasher: h, Minter: m, Clock: func() time.Time { return now }})
+			e := NewExchanger(ExchangerConfig{Keys: store, Hasher: h, Minter: m, Clock: testkit.NewClock(now).Now})
 			res := e.Exchange(context.Background(), Request{APIKey: tc.key, Scope: tc.scope})
 			if res.Outcome != tc.want {
 				t.Fatalf("outcome %q, want %q", res.Outcome, tc.want)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
@@ -22,7 +23,7 @@ func TestSigner_AssertionVerifiesAgainstPublishedJWKS(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	s, err := NewSigner(priv, "http://keyward.test", "http://kc.test/realms/r", func() time.Time { return now })
+	s, err := NewSigner(priv, "http://keyward.test", "http://kc.test/realms/r", testkit.NewClock(now).Now)
 	if err != nil {
 		t.Fatal(err)
 	}

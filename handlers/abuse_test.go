@@ -13,7 +13,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"go.uber.org/zap"
 
-	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/ratelimit"
 )
@@ -98,43 +97,22 @@ func kctestStrings(v any) []string {
 
 func TestKeys_Unlimited_OnlyWhenConfigured(t *testing.T) {
 	// The harness allows unlimited keys; without an owner ceiling an owner may ask.
-	h := newHarnessWith(t, func(c *keys.Config) { c.OwnerMaxRate = ratelimit.Limit{} })
+	noCeiling := withKeys(func(c *keys.Config) { c.OwnerMaxRate = ratelimit.Limit{} })
+	h := newHarness(t, noCeiling)
 	got := h.createKey(t, "alice-token", `{"name":"free","rate_limit":{"unlimited":true}}`)
 	if got["rate_limit"].(map[string]any)["unlimited"] != true {
 		t.Fatalf("rate_limit %v", got["rate_limit"])
 	}
-	strict := newStrictHarness(t)
-	rec := strict.do("POST", "/v1/keys", "alice-token", "application/json", `{"name":"free","rate_limit":{"unlimited":true}}`)
+	// A strict server refuses, by its policy alone.
+	careful := newHarness(t, strict(), noCeiling)
+	rec := careful.do("POST", "/v1/keys", "alice-token", "application/json", `{"name":"free","rate_limit":{"unlimited":true}}`)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "not allowed") {
 		t.Fatalf("unlimited on a strict server: %d %s", rec.Code, rec.Body.String())
 	}
 }
 
-// newStrictHarness is a harness whose policy forbids unlimited keys and which trusts
-// the proxy 10.0.0.1.
-func newStrictHarness(t *testing.T) *harness {
-	h := newHarness(t)
-	limits := exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 1000, Window: time.Minute}}
-	hasher, _ := exchange.NewHasher([]byte(strings.Repeat("k", 32)))
-	h.engine = New(Config{
-		Log:      zap.NewNop(),
-		Verifier: fakeVerifier{"alice-token": {Subject: "alice-id", Username: "alice"}},
-		Keys: keys.New(keys.Config{Store: h.store, Hasher: hasher, Minter: h.minter,
-			Limits: limits, Usage: h.store, Clock: h.clock.Now}),
-		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{Keys: h.store, Hasher: hasher, Minter: h.minter,
-			Usage: h.usage, Limits: limits, Limiter: ratelimit.NewMemory(h.clock.Now), Clock: h.clock.Now}),
-		TrustedProxies: []string{"10.0.0.1"},
-		Audit:          h.store,
-		JWKS:           jwk.NewSet(),
-		Database:       pinger{},
-		Keycloak:       pinger{},
-		Clock:          h.clock.Now,
-	})
-	return h
-}
-
 func TestToken_IPAllowlist_PeerAndProxies(t *testing.T) {
-	h := newStrictHarness(t)
+	h := newHarness(t, strict())
 	key := h.createKey(t, "alice-token", `{"name":"office","ip_allowlist":["203.0.113.0/24","2001:db8::/32"]}`)["key"].(string)
 	cases := []struct {
 		name    string
@@ -170,7 +148,7 @@ func TestToken_IPAllowlist_PeerAndProxies(t *testing.T) {
 }
 
 func TestKeyUsage_CountsByDayAndReason(t *testing.T) {
-	h := newStrictHarness(t)
+	h := newHarness(t, strict())
 	got := h.createKey(t, "alice-token", `{"name":"counted","ip_allowlist":["203.0.113.0/24"]}`)
 	key, id := got["key"].(string), got["id"].(string)
 	h.exchangeFrom(key, "203.0.113.5:1")

@@ -34,11 +34,7 @@ func (s *server) listACLGroups(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := itemList[aclGroupResponse]{Items: make([]aclGroupResponse, 0, len(groups))}
-	for _, g := range groups {
-		out.Items = append(out.Items, toACLGroupResponse(g))
-	}
-	answer(c, http.StatusOK, out)
+	writeList(c, groups, "", toACLGroupResponse) // one page: Keycloak lists the groups whole
 }
 
 func (s *server) createACLGroup(c *gin.Context) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 )
@@ -95,15 +96,16 @@ func queryParams(c *gin.Context, allowed ...string) (url.Values, error) {
 	return q, nil
 }
 
-// intParam parses an optional positive integer parameter (0 when absent).
-func intParam(q url.Values, name string, f *[]errs.FieldError) int {
-	v := q.Get(name)
+// limitParam parses the page size of a list: 0 when absent, for the default, which
+// a caller cannot ask for by name; the bounds are internal/page's, one for every list.
+func limitParam(q url.Values, f *[]errs.FieldError) int {
+	v := q.Get("limit")
 	if v == "" {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		*f = append(*f, errs.FieldError{Field: name, Message: "must be a positive integer"})
+	if _, ok := page.Limit(n); err != nil || !ok || n == 0 {
+		*f = append(*f, errs.FieldError{Field: "limit", Message: page.LimitRule})
 		return 0
 	}
 	return n
@@ -125,24 +127,35 @@ func boolParam(q url.Values, name string, f *[]errs.FieldError) *bool {
 	return nil
 }
 
-// itemList is the envelope of every list answer.
-type itemList[T any] struct {
+// listAnswer is the envelope of every list answer: a page of items, and the cursor
+// of the next page, null on the last.
+type listAnswer[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
 }
 
-func cursorOrNull(c string) *string {
-	if c == "" {
-		return nil
+// writeList answers 200 with a page: each row as wire turns it, next the cursor of
+// the next page ("" on the last).
+func writeList[R, T any](c *gin.Context, rows []R, next string, wire func(R) T) {
+	out := listAnswer[T]{Items: make([]T, 0, len(rows))}
+	for _, r := range rows {
+		out.Items = append(out.Items, wire(r))
 	}
-	return &c
+	if next != "" {
+		out.NextCursor = &next
+	}
+	answer(c, http.StatusOK, out)
 }
 
-// answer writes v; admin answers are never cached (some carry secrets).
+// answer writes v, never to be cached: keys, secrets, audit events and admin objects
+// are all per caller, and some are shown once.
 func answer(c *gin.Context, status int, v any) {
-	c.Header("Cache-Control", "no-store")
+	noStore(c)
 	c.JSON(status, v)
 }
+
+// noStore forbids caching the answer anywhere.
+func noStore(c *gin.Context) { c.Header("Cache-Control", "no-store") }
 
 // withBody binds the request body into a T and hands it to do; the shape of every
 // admin route that takes a body.
@@ -164,7 +177,7 @@ func adminPaths(doc *openapi3.T) {
 	timeRef := dateTime()
 	listOf := func(item *openapi3.SchemaRef) *openapi3.SchemaRef {
 		return object(map[string]*openapi3.SchemaRef{
-			"items":       arrayOf("", provisioning.MaxPageSize, item),
+			"items":       arrayOf("", page.MaxLimit, item),
 			"next_cursor": nullable(str("opaque cursor of the next page; null on the last")),
 		}, "items", "next_cursor")
 	}
@@ -246,8 +259,8 @@ func adminPaths(doc *openapi3.T) {
 			"q": queryParam("q", "case-insensitive substring of name and description (clients: also client_id)",
 				text("", 0, provisioning.MaxQueryLen)),
 			"environment": queryParam("environment", "", envEnum),
-			"limit":       queryParam("limit", "page size (default 50)", integer(1, provisioning.MaxPageSize)),
-			"cursor":      queryParam("cursor", "next_cursor of the previous page", text("", 0, 512)),
+			"limit":       limitDoc(),
+			"cursor":      cursorDoc(),
 			"consumer":    queryParam("consumer", "consumer id", openapi3.NewUUIDSchema().NewRef()),
 			"enabled":     queryParam("enabled", "", boolean()),
 			"cascade":     queryParam("cascade", "true: also delete the consumer's clients, in Keycloak too", boolean()),

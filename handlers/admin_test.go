@@ -107,37 +107,17 @@ func (f *fakeProvisioning) TestClient(_ context.Context, a audit.Actor, id, secr
 		Header: map[string]any{"alg": "RS256"}, Payload: map[string]any{"azp": "shop-1"}}, f.called("TestClient", a, secret)
 }
 
+// adminHarness is the harness with the admin routes served on a fake provisioning
+// service.
 type adminHarness struct {
-	engine *gin.Engine
-	fake   *fakeProvisioning
+	*harness
+	fake *fakeProvisioning
 }
 
 func newAdminHarness(t *testing.T) *adminHarness {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
 	fake := &fakeProvisioning{}
-	e := New(Config{
-		Log: zap.NewNop(),
-		Verifier: fakeVerifier{
-			"admin-token": {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
-			"user-token":  {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli", RealmRoles: []string{"default-roles-keyward"}},
-		},
-		JWKS: jwk.NewSet(), Database: pinger{}, Keycloak: pinger{}, Provisioning: fake,
-	})
-	return &adminHarness{engine: e, fake: fake}
-}
-
-func (h *adminHarness) do(method, path, token, contentType, body string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	rec := httptest.NewRecorder()
-	h.engine.ServeHTTP(rec, req)
-	return rec
+	return &adminHarness{harness: newHarness(t, withProvisioning(fake)), fake: fake}
 }
 
 func jsonBody(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {

@@ -1,18 +1,15 @@
 package handlers
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strconv"
-	"strings"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/keyward/keyward/internal/errs"
-	"github.com/keyward/keyward/keys"
+	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/models"
 )
 
@@ -32,22 +29,17 @@ type auditEventResponse struct {
 	Details    json.RawMessage `json:"details"`
 }
 
-type auditList struct {
-	Items      []auditEventResponse `json:"items"`
-	NextCursor *string              `json:"next_cursor"`
-}
-
 // listAudit shows the audit trail: admins see every event, users the events on
-// objects they own (their keys).
+// objects they own (their keys). Newest first.
 func (s *server) listAudit(c *gin.Context) {
 	q, err := queryParams(c, "key", "target_type", "target_id", "owner", "since", "until", "limit", "cursor")
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	verr := &errs.Validation{}
+	var fields []errs.FieldError
 	a := s.actor(c)
-	f := models.AuditFilter{TargetType: q.Get("target_type"), TargetID: q.Get("target_id"), Limit: 50}
+	f := models.AuditFilter{TargetType: q.Get("target_type"), TargetID: q.Get("target_id")}
 	if key := q.Get("key"); key != "" {
 		f.TargetType, f.TargetID = "key", key
 	}
@@ -64,72 +56,53 @@ func (s *server) listAudit(c *gin.Context) {
 		if v := q.Get(field); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				verr.Add(field, "must be an RFC 3339 time")
+				fields = append(fields, errs.FieldError{Field: field, Message: "must be an RFC 3339 time"})
 				continue
 			}
 			*dst = t
 		}
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > keys.MaxPageSize {
-			verr.Add("limit", "must be between 1 and 100")
-		} else {
-			f.Limit = n
-		}
+	limit, _ := page.Limit(limitParam(q, &fields))
+	scope := auditScope(q)
+	after, ok := scope.Position(q.Get("cursor"))
+	if !ok {
+		fields = append(fields, errs.FieldError{Field: "cursor", Message: page.CursorRule})
 	}
-	if v := q.Get("cursor"); v != "" {
-		at, id, ok := decodeAuditCursor(v)
-		if !ok {
-			verr.Add("cursor", "is not a cursor returned by this API")
-		}
-		f.BeforeAt, f.BeforeID = at, id
-	}
-	if err := verr.Err(); err != nil {
-		_ = c.Error(err)
+	if len(fields) > 0 {
+		_ = c.Error(&errs.Validation{Fields: fields})
 		return
 	}
-	limit := f.Limit
-	f.Limit++
+	if after != nil {
+		f.After = &models.ListPosition{At: after.At, ID: after.ID}
+	}
+	f.Limit = limit + 1 // one extra event tells whether another page exists
 	events, err := s.Audit.ListAudit(c.Request.Context(), f)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	out := auditList{Items: make([]auditEventResponse, 0, len(events))}
-	for i, ev := range events {
-		if i == limit {
-			cur := encodeAuditCursor(events[i-1].At, events[i-1].ID)
-			out.NextCursor = &cur
-			break
-		}
-		out.Items = append(out.Items, auditEventResponse{
-			ID: ev.ID, At: ev.At.UTC(), Actor: ev.ActorID, ActorName: ev.ActorName, Action: ev.Action,
-			TargetType: ev.TargetType, TargetID: ev.TargetID, Owner: ev.OwnerID, OnBehalfOf: nonEmpty(ev.OnBehalfOf), IP: ev.IP,
-			RequestID: ev.RequestID, Details: json.RawMessage(ev.Details),
-		})
+	next := ""
+	if len(events) > limit {
+		events = events[:limit]
+		last := events[limit-1]
+		next = scope.Cursor(page.Position{At: last.At, ID: last.ID})
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, out)
+	writeList(c, events, next, toAuditEventResponse)
 }
 
-func encodeAuditCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("a1:" + at.UTC().Format(time.RFC3339Nano) + "|" + id))
+// auditScope is the cursor scope of an audit list: newest first, for the filter the
+// caller gave.
+func auditScope(q url.Values) page.Scope {
+	return page.For("audit", "-at", q.Get("key"), q.Get("target_type"), q.Get("target_id"), q.Get("owner"),
+		q.Get("since"), q.Get("until"))
 }
 
-func decodeAuditCursor(c string) (time.Time, string, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(raw) > 200 || !strings.HasPrefix(string(raw), "a1:") {
-		return time.Time{}, "", false
+func toAuditEventResponse(ev models.AuditEvent) auditEventResponse {
+	return auditEventResponse{
+		ID: ev.ID, At: ev.At.UTC(), Actor: ev.ActorID, ActorName: ev.ActorName, Action: ev.Action,
+		TargetType: ev.TargetType, TargetID: ev.TargetID, Owner: ev.OwnerID, OnBehalfOf: nonEmpty(ev.OnBehalfOf), IP: ev.IP,
+		RequestID: ev.RequestID, Details: json.RawMessage(ev.Details),
 	}
-	ts, id, ok := strings.Cut(strings.TrimPrefix(string(raw), "a1:"), "|")
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	// Event ids are UUIDs: anything else (NUL, invalid UTF-8) is no cursor of ours and
-	// must not reach PostgreSQL, which refuses such text with an error.
-	if u, uerr := uuid.Parse(id); !ok || err != nil || uerr != nil || u.String() != id {
-		return time.Time{}, "", false
-	}
-	return t, id, true
 }
 
 func nonEmpty(s string) *string {

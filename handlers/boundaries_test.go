@@ -164,7 +164,7 @@ func TestBoundaries_403_AdminDecisionsStick(t *testing.T) {
 // --- 409: ceilings ------------------------------------------------------------------
 
 func TestBoundaries_409_LiveKeysPerUser(t *testing.T) {
-	h := newHarnessWith(t, func(c *keys.Config) { c.MaxKeysPerUser = 3 })
+	h := newHarness(t, withKeys(func(c *keys.Config) { c.MaxKeysPerUser = 3 }))
 	var ids []string
 	for _, n := range []string{"a", "b", "c"} {
 		ids = append(ids, h.createKey(t, "alice-token", `{"name":"`+n+`"}`)["id"].(string))

@@ -111,7 +111,7 @@ func (s *server) listClients(c *gin.Context) {
 		return
 	}
 	var f []errs.FieldError
-	limit := intParam(q, "limit", &f)
+	limit := limitParam(q, &f)
 	enabled := boolParam(q, "enabled", &f)
 	if len(f) > 0 {
 		_ = c.Error(&errs.Validation{Fields: f})
@@ -125,11 +125,7 @@ func (s *server) listClients(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := itemList[clientResponse]{Items: make([]clientResponse, 0, len(page.Items)), NextCursor: cursorOrNull(page.NextCursor)}
-	for _, cl := range page.Items {
-		out.Items = append(out.Items, toClientResponse(cl))
-	}
-	answer(c, http.StatusOK, out)
+	writeList(c, page.Items, page.NextCursor, toClientResponse)
 }
 
 func (s *server) getClient(c *gin.Context) {

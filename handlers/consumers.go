@@ -66,7 +66,7 @@ func (s *server) listConsumers(c *gin.Context) {
 		return
 	}
 	var f []errs.FieldError
-	limit := intParam(q, "limit", &f)
+	limit := limitParam(q, &f)
 	if len(f) > 0 {
 		_ = c.Error(&errs.Validation{Fields: f})
 		return
@@ -78,11 +78,7 @@ func (s *server) listConsumers(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := itemList[consumerResponse]{Items: make([]consumerResponse, 0, len(page.Items)), NextCursor: cursorOrNull(page.NextCursor)}
-	for _, cons := range page.Items {
-		out.Items = append(out.Items, toConsumerResponse(cons))
-	}
-	answer(c, http.StatusOK, out)
+	writeList(c, page.Items, page.NextCursor, toConsumerResponse)
 }
 
 func (s *server) getConsumer(c *gin.Context) {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,103 +82,119 @@ type harness struct {
 	store  *models.Store
 	minter *fakeMinter
 	usage  *exchange.Usage
-	clock  *testClock
+	clock  *testkit.Clock
 }
 
-// testClock is a settable clock shared by every service of the harness.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
+// harnessConfig is everything newHarness wires. Options change it before the wiring;
+// the store, hasher, minter, clock and audit recorder are filled in after them, so the
+// services always share them.
+type harnessConfig struct {
+	keys   keys.Config
+	limits exchange.LimitPolicy // for the key service and the exchange alike
+	server Config               // Keys and Exchanger are built from the two above
 }
 
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
+// harnessOption changes the harness's configuration.
+type harnessOption func(*harnessConfig)
+
+// withKeys lets a test change the key service's configuration.
+func withKeys(tune func(*keys.Config)) harnessOption {
+	return func(c *harnessConfig) { tune(&c.keys) }
 }
 
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+// strict is the policy of a careful deployment: unlimited keys are forbidden and only
+// the proxy 10.0.0.1 is believed about the client's address.
+func strict() harnessOption {
+	return func(c *harnessConfig) {
+		c.limits.AllowUnlimited = false
+		c.server.TrustedProxies = []string{"10.0.0.1"}
+	}
+}
+
+// withProvisioning serves the admin routes on p.
+func withProvisioning(p ProvisioningService) harnessOption {
+	return func(c *harnessConfig) { c.server.Provisioning = p }
 }
 
 // newHarness serves the real services on a real SQLite store, with Keycloak faked at
-// its interfaces (the real one is exercised by the integration tests).
-func newHarness(t *testing.T) *harness {
-	t.Helper()
-	return newHarnessWith(t, nil)
-}
-
-// newHarnessWith lets a test change the key service's configuration.
-func newHarnessWith(t *testing.T, tune func(*keys.Config)) *harness {
-	t.Helper()
+// its interfaces (the real one is exercised by the integration tests). It takes a
+// testing.TB so that a fuzz target builds one harness for all its inputs.
+func newHarness(tb testing.TB, opts ...harnessOption) *harness {
+	tb.Helper()
 	gin.SetMode(gin.TestMode)
-	store, err := models.Open(context.Background(), filepath.Join(t.TempDir(), "keyward.db"), zap.NewNop())
+	store, err := models.Open(context.Background(), filepath.Join(tb.TempDir(), "keyward.db"), zap.NewNop())
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
+	tb.Cleanup(func() { _ = store.Close() })
 	h, err := exchange.NewHasher([]byte(strings.Repeat("k", 32)))
 	if err != nil {
-		t.Fatal(err)
-	}
-	m := &fakeMinter{}
-	users := fakeUsers{
-		"alice": {ID: "alice-id", Username: "alice", Enabled: true},
-		"bob":   {ID: "bob-id", Username: "bob", Enabled: true},
-		"carol": {ID: "carol-id", Username: "carol", Enabled: true},
-		// root holds a realm-management role through a group; ci is a client's
-		// service account.
-		"root":               {ID: "root-id", Username: "root", Enabled: true},
-		"dave":               {ID: "dave-id", Username: "dave", Enabled: true},
-		"service-account-ci": {ID: "sa-ci-id", Username: "service-account-ci", Enabled: true, ServiceAccount: true},
-	}
-	roles := fakeRoles{
-		"root-id":  {Realm: []string{"default-roles-keyward"}, Clients: map[string][]string{"realm-management": {"manage-users"}}},
-		"carol-id": {Realm: []string{"default-roles-keyward", "keyward-admin"}},
-		"dave-id":  {Realm: []string{"default-roles-keyward", "keyward-admin"}},
+		tb.Fatal(err)
 	}
 	deny, err := exchange.NewRoleDenylist([]string{"realm-admin", "keyward-admin"})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	clock := &testClock{now: time.Now().UTC()}
-	rec := audit.NewRecorder(store, zap.NewNop(), clock.Now)
-	usage := exchange.NewUsage(store, zap.NewNop(), time.Hour)
-	limits := exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 1000, Window: time.Minute}, AllowUnlimited: true}
-	keysConfig := keys.Config{
-		Store: store, Hasher: h, Minter: m, Users: users, Roles: roles, Deny: deny, Audit: rec, Limits: limits,
-		Usage: store, Clock: clock.Now, OwnerMaxRate: ratelimit.Limit{Requests: 10000, Window: time.Minute},
-	}
-	if tune != nil {
-		tune(&keysConfig)
-	}
-	engine := New(Config{
-		Log: zap.NewNop(),
-		Verifier: fakeVerifier{
-			"alice-token":    {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli"},
-			"bob-token":      {Subject: "bob-id", Username: "bob", AuthParty: "keyward-cli"},
-			"carol-token":    {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
-			"exchange-token": {Subject: "alice-id", Username: "alice", AuthParty: "keyward"},
-			"root-token":     {Subject: "root-id", Username: "root", AuthParty: "keyward-cli"},
-			"cc-token":       {Subject: "sa-ci-id", Username: "service-account-ci", AuthParty: "ci", ClientCredentials: true},
-			"sa-token":       {Subject: "sa-ci-id", Username: "service-account-ci", AuthParty: "keyward-cli"},
+	cfg := harnessConfig{
+		keys: keys.Config{
+			Users: fakeUsers{
+				"alice": {ID: "alice-id", Username: "alice", Enabled: true},
+				"bob":   {ID: "bob-id", Username: "bob", Enabled: true},
+				"carol": {ID: "carol-id", Username: "carol", Enabled: true},
+				// root holds a realm-management role through a group; ci is a client's
+				// service account.
+				"root":               {ID: "root-id", Username: "root", Enabled: true},
+				"dave":               {ID: "dave-id", Username: "dave", Enabled: true},
+				"service-account-ci": {ID: "sa-ci-id", Username: "service-account-ci", Enabled: true, ServiceAccount: true},
+			},
+			Roles: fakeRoles{
+				"root-id":  {Realm: []string{"default-roles-keyward"}, Clients: map[string][]string{"realm-management": {"manage-users"}}},
+				"carol-id": {Realm: []string{"default-roles-keyward", "keyward-admin"}},
+				"dave-id":  {Realm: []string{"default-roles-keyward", "keyward-admin"}},
+			},
+			Deny:         deny,
+			OwnerMaxRate: ratelimit.Limit{Requests: 10000, Window: time.Minute},
 		},
-		Principals: fakePrincipals{"sa-ci-id": true},
-		Keys:       keys.New(keysConfig),
-		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{
-			Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: limits,
-			Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
-		}),
-		Clock:            clock.Now,
-		Audit:            store,
-		JWKS:             jwk.NewSet(),
-		ExchangeClientID: "keyward",
-		Database:         pinger{},
-		Keycloak:         pinger{},
+		limits: exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 1000, Window: time.Minute}, AllowUnlimited: true},
+		server: Config{
+			Log: zap.NewNop(),
+			Verifier: fakeVerifier{
+				"alice-token":    {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli"},
+				"bob-token":      {Subject: "bob-id", Username: "bob", AuthParty: "keyward-cli"},
+				"carol-token":    {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
+				"exchange-token": {Subject: "alice-id", Username: "alice", AuthParty: "keyward"},
+				"root-token":     {Subject: "root-id", Username: "root", AuthParty: "keyward-cli"},
+				"cc-token":       {Subject: "sa-ci-id", Username: "service-account-ci", AuthParty: "ci", ClientCredentials: true},
+				"sa-token":       {Subject: "sa-ci-id", Username: "service-account-ci", AuthParty: "keyward-cli"},
+				// The admin routes' callers: an admin and a plain user.
+				"admin-token": {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
+				"user-token":  {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli", RealmRoles: []string{"default-roles-keyward"}},
+			},
+			Principals:       fakePrincipals{"sa-ci-id": true},
+			Audit:            store,
+			JWKS:             jwk.NewSet(),
+			ExchangeClientID: "keyward",
+			Database:         pinger{},
+			Keycloak:         pinger{},
+		},
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m := &fakeMinter{}
+	clock := testkit.NewClock(time.Now().UTC())
+	usage := exchange.NewUsage(store, zap.NewNop(), time.Hour)
+	kc := cfg.keys
+	kc.Store, kc.Hasher, kc.Minter, kc.Usage, kc.Limits, kc.Clock = store, h, m, store, cfg.limits, clock.Now
+	kc.Audit = audit.NewRecorder(store, zap.NewNop(), clock.Now)
+	sc := cfg.server
+	sc.Keys = keys.New(kc)
+	sc.Exchanger = exchange.NewExchanger(exchange.ExchangerConfig{
+		Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: cfg.limits,
+		Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
 	})
-	return &harness{engine: engine, store: store, minter: m, usage: usage, clock: clock}
+	sc.Clock = clock.Now
+	return &harness{engine: New(sc), store: store, minter: m, usage: usage, clock: clock}
 }
 
 // keys returns every stored key, deleted ones excluded.

@@ -93,11 +93,6 @@ type createdKeyResponse struct {
 	Key string `json:"key"`
 }
 
-type keyList struct {
-	Items      []keyResponse `json:"items"`
-	NextCursor *string       `json:"next_cursor"`
-}
-
 func (s *server) toKeyResponse(k models.Key) keyResponse {
 	scopes := strings.Fields(k.Scopes)
 	if scopes == nil {
@@ -170,9 +165,8 @@ func (s *server) createKey(c *gin.Context) {
 }
 
 func (s *server) writeCreated(c *gin.Context, created keys.Created) {
-	c.Header("Cache-Control", "no-store")
 	c.Header("Location", "/v1/keys/"+created.Key.ID)
-	c.JSON(http.StatusCreated, createdKeyResponse{keyResponse: s.toKeyResponse(created.Key), Key: created.Plaintext})
+	answer(c, http.StatusCreated, createdKeyResponse{keyResponse: s.toKeyResponse(created.Key), Key: created.Plaintext})
 }
 
 func (s *server) getKey(c *gin.Context) {
@@ -181,8 +175,7 @@ func (s *server) getKey(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, s.toKeyResponse(k))
+	answer(c, http.StatusOK, s.toKeyResponse(k))
 }
 
 func (s *server) listKeys(c *gin.Context) {
@@ -191,14 +184,11 @@ func (s *server) listKeys(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	limit := 0
-	if v := query.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			_ = c.Error(&errs.Validation{Fields: []errs.FieldError{{Field: "limit", Message: "must be a whole number between 1 and 100"}}})
-			return
-		}
-		limit = n
+	var f []errs.FieldError
+	limit := limitParam(query, &f)
+	if len(f) > 0 {
+		_ = c.Error(&errs.Validation{Fields: f})
+		return
 	}
 	page, err := s.Keys.List(c.Request.Context(), s.actor(c), keys.ListParams{
 		Owner:       query.Get("owner"),
@@ -215,15 +205,7 @@ func (s *server) listKeys(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := keyList{Items: make([]keyResponse, 0, len(page.Items))}
-	for _, k := range page.Items {
-		out.Items = append(out.Items, s.toKeyResponse(k))
-	}
-	if page.NextCursor != "" {
-		out.NextCursor = &page.NextCursor
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, out)
+	writeList(c, page.Items, page.NextCursor, s.toKeyResponse)
 }
 
 func (s *server) updateKey(c *gin.Context) {
@@ -246,8 +228,7 @@ func (s *server) updateKey(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, s.toKeyResponse(k))
+	answer(c, http.StatusOK, s.toKeyResponse(k))
 }
 
 func (s *server) rotateKey(c *gin.Context) {
@@ -337,8 +318,7 @@ func (s *server) keyUsage(c *gin.Context) {
 	for _, d := range u.Days {
 		out.Days = append(out.Days, dayUsageJSON{Date: d.Date, usageTotalsJSON: totalsJSON(d.UsageTotals)})
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, out)
+	answer(c, http.StatusOK, out)
 }
 
 func adminSet(k models.Key) *adminSetJSON {

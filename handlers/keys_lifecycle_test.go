@@ -334,13 +334,21 @@ func TestListKeys_FiltersSortPaging(t *testing.T) {
 	if strings.Join(seen, ",") != "alpha,beta,delta,gamma 100%_off" {
 		t.Fatalf("pages: %v", seen)
 	}
+	// A cursor pages on only in the sort order and filter it was made for.
+	first := h.mustStatus(t, 200, "GET", "/v1/keys?limit=1&sort=name&order=asc", "alice-token", "")
+	cur := url.QueryEscape(first["next_cursor"].(string))
+	h.mustStatus(t, 200, "GET", "/v1/keys?limit=2&sort=name&order=asc&cursor="+cur, "alice-token", "")
+	for _, q := range []string{"sort=name&order=desc", "sort=created_at&order=asc", "sort=name&order=asc&q=a",
+		"sort=name&order=asc&environment=development"} {
+		h.mustStatus(t, 400, "GET", "/v1/keys?"+q+"&cursor="+cur, "alice-token", "")
+	}
 }
 
 func TestListKeys_400_BadParameters(t *testing.T) {
 	h := newHarness(t)
 	for _, q := range []string{
 		"sort=" + url.QueryEscape("name; DROP TABLE api_keys"), "sort=secret_hash", "order=sideways",
-		"status=revoked", "expires=soon", "environment=prod", "limit=0", "limit=101", "limit=ten",
+		"status=revoked", "expires=soon", "environment=prod", "limit=0", "limit=201", "limit=ten",
 		"cursor=garbage", "cursor=" + url.QueryEscape("' OR 1=1 --"), "unknown=1", "q=a&q=b",
 	} {
 		if rec := h.do("GET", "/v1/keys?"+q, "alice-token", "", ""); rec.Code != 400 {

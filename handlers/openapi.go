@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/page"
 )
 
 // The OpenAPI document is built from Go values with kin-openapi, so it is checked by
@@ -144,7 +146,6 @@ const (
 	maxRateWindow     = 86400
 	maxExpiryDays     = 3650
 	maxGraceHours     = 720
-	maxKeyPage        = 100
 	maxUsageDays      = 90
 	maxKeyQueryLen    = 200
 )
@@ -309,6 +310,16 @@ func queryParam(name, desc string, schema *openapi3.SchemaRef) *openapi3.Paramet
 	return &openapi3.ParameterRef{Value: p}
 }
 
+// limitDoc and cursorDoc are the paging parameters of every list (internal/page).
+func limitDoc() *openapi3.ParameterRef {
+	return queryParam("limit", fmt.Sprintf("page size (default %d)", page.DefaultLimit), integer(1, page.MaxLimit))
+}
+
+func cursorDoc() *openapi3.ParameterRef {
+	return queryParam("cursor", "next_cursor of the previous page of the same sort order and filter",
+		text("", 0, page.MaxCursorLen))
+}
+
 // openAPIDocument describes every route of New.
 func openAPIDocument() *openapi3.T {
 	doc := &openapi3.T{
@@ -359,7 +370,7 @@ func openAPIDocument() *openapi3.T {
 
 	listOp := operation("listKeys", "List, search, filter, sort and page keys (own; admins: any)", true,
 		resp{status: 200, desc: "a page of keys", schema: object(map[string]*openapi3.SchemaRef{
-			"items":       arrayOf("", maxKeyPage, keySchema),
+			"items":       arrayOf("", page.MaxLimit, keySchema),
 			"next_cursor": nullable(str("opaque cursor of the next page; null on the last")),
 		}, "items", "next_cursor")},
 		problemResp(400, "invalid or unknown parameter, or one given twice"),
@@ -372,8 +383,8 @@ func openAPIDocument() *openapi3.T {
 		queryParam("expires", "", enum("30d", "expired", "never")),
 		queryParam("sort", "default created_at", enum("created_at", "expires_at", "name", "last_used_at")),
 		queryParam("order", "default desc", enum("asc", "desc")),
-		queryParam("limit", "default 50", integer(1, maxKeyPage)),
-		queryParam("cursor", "next_cursor of the previous page", str("")),
+		limitDoc(),
+		cursorDoc(),
 	}
 	doc.Paths.Set("/v1/keys", &openapi3.PathItem{Post: createOp, Get: listOp})
 
@@ -436,7 +447,7 @@ func openAPIDocument() *openapi3.T {
 
 	auditOp := operation("listAudit", "Audit trail: users see events on their own keys, admins all", true,
 		resp{status: 200, desc: "events, newest first", schema: object(map[string]*openapi3.SchemaRef{
-			"items": arrayOf("", maxKeyPage, object(map[string]*openapi3.SchemaRef{
+			"items": arrayOf("", page.MaxLimit, object(map[string]*openapi3.SchemaRef{
 				"id": openapi3.NewUUIDSchema().NewRef(), "at": dateTime(), "actor": str("user id"),
 				"actor_name": str(""), "action": str("e.g. key.create, key.rotate"), "target_type": str("e.g. key, consumer, client"),
 				"target_id": str(""), "owner": str("user id of the target's owner"),
@@ -452,8 +463,8 @@ func openAPIDocument() *openapi3.T {
 		queryParam("target_type", "", str("")), queryParam("target_id", "", str("")),
 		queryParam("owner", "admins: any user id; users: only their own", str("")),
 		queryParam("since", "", dateTime()), queryParam("until", "", dateTime()),
-		queryParam("limit", "default 50", integer(1, maxKeyPage)),
-		queryParam("cursor", "next_cursor of the previous page", str("")),
+		limitDoc(),
+		cursorDoc(),
 	}
 	doc.Paths.Set("/v1/audit", &openapi3.PathItem{Get: auditOp})
 

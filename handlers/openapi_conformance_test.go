@@ -294,7 +294,7 @@ func (cf *conformance) keyRoutes(t *testing.T) {
 	}
 	get("/v1/keys?owner=bob&sort=last_used_at", "carol-token", 200, reqValid)
 	get("/v1/keys?status=bogus", "alice-token", 400, reqInvalid)
-	get("/v1/keys?limit=101", "alice-token", 400, reqInvalid)
+	get("/v1/keys?limit=201", "alice-token", 400, reqInvalid)
 	get("/v1/keys?order=up", "alice-token", 400, reqInvalid)
 	get("/v1/keys?enviroment=staging", "alice-token", 400, reqAny)
 	get("/v1/keys?owner=bob", "alice-token", 403, reqValid)

@@ -5,77 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-	"github.com/lestrrat-go/jwx/v2/jwk"
-	"go.uber.org/zap"
-
-	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
-	"github.com/keyward/keyward/keys"
-	"github.com/keyward/keyward/models"
-	"github.com/keyward/keyward/ratelimit"
 )
-
-// newFuzzHarness is newHarness for a fuzz target, which has a *testing.F: one harness
-// serves every input, as building one per input would take most of the time. It wires
-// the same fakes as newHarnessWith; once that takes a testing.TB, use it instead.
-func newFuzzHarness(tb testing.TB) *harness {
-	tb.Helper()
-	gin.SetMode(gin.TestMode)
-	store, err := models.Open(context.Background(), filepath.Join(tb.TempDir(), "keyward.db"), zap.NewNop())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = store.Close() })
-	h, err := exchange.NewHasher([]byte(strings.Repeat("k", 32)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m := &fakeMinter{}
-	users := fakeUsers{
-		"alice":              {ID: "alice-id", Username: "alice", Enabled: true},
-		"bob":                {ID: "bob-id", Username: "bob", Enabled: true},
-		"carol":              {ID: "carol-id", Username: "carol", Enabled: true},
-		"root":               {ID: "root-id", Username: "root", Enabled: true},
-		"service-account-ci": {ID: "sa-ci-id", Username: "service-account-ci", Enabled: true, ServiceAccount: true},
-	}
-	roles := fakeRoles{
-		"root-id":  {Realm: []string{"default-roles-keyward"}, Clients: map[string][]string{"realm-management": {"manage-users"}}},
-		"carol-id": {Realm: []string{"default-roles-keyward", "keyward-admin"}},
-	}
-	deny, err := exchange.NewRoleDenylist([]string{"realm-admin", "keyward-admin"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	clock := &testClock{now: time.Now().UTC()}
-	limits := exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 1000, Window: time.Minute}, AllowUnlimited: true}
-	keys := keys.New(keys.Config{
-		Store: store, Hasher: h, Minter: m, Users: users, Roles: roles, Deny: deny, Limits: limits,
-		Audit: audit.NewRecorder(store, zap.NewNop(), clock.Now), Usage: store, Clock: clock.Now,
-		OwnerMaxRate: ratelimit.Limit{Requests: 10000, Window: time.Minute},
-	})
-	engine := New(Config{
-		Log: zap.NewNop(),
-		Verifier: fakeVerifier{
-			"alice-token": {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli"},
-			"bob-token":   {Subject: "bob-id", Username: "bob", AuthParty: "keyward-cli"},
-			"carol-token": {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
-		},
-		Principals: fakePrincipals{"sa-ci-id": true},
-		Keys:       keys,
-		Clock:      clock.Now,
-		Audit:      store,
-		JWKS:       jwk.NewSet(),
-		Database:   pinger{},
-		Keycloak:   pinger{},
-	})
-	return &harness{engine: engine, store: store, minter: m, clock: clock}
-}
 
 // The routes FuzzKeyRoutes picks: those that take a JSON body, and the lists, which
 // take the fuzzed text as their query string instead.
@@ -125,7 +60,7 @@ func FuzzKeyRoutes(f *testing.F) {
 	f.Add(uint8(routeCreateKey), uint8(1), false, "text/plain", `{"name":"ci"}`)
 	f.Add(uint8(routeCreateKey), uint8(0), false, "", `{"name":"ci"}`)
 
-	h := newFuzzHarness(f)
+	h := newHarness(f) // one harness serves every input: building one per input would take most of the time
 	f.Fuzz(func(t *testing.T, route, caller uint8, adminSet bool, contentType, body string) {
 		token := fuzzTokens[int(caller)%len(fuzzTokens)]
 		var method, path, query string

@@ -115,9 +115,11 @@ func TestClient_KeycloakUnreachable_ErrUnavailable(t *testing.T) {
 func TestEnsureFederatedLink_Idempotent(t *testing.T) {
 	kc := kctest.Require(t)
 	c := newClient(kc)
-	bob := kc.UserID(t, "bob")
+	// A throw-away user: a link is a change to the user, and bob is shared with the
+	// tests of other packages that run at the same time.
+	bob, name := kc.TempUser(t, "kw-link")
 	for i := 0; i < 2; i++ {
-		if err := c.EnsureFederatedLink(context.Background(), bob, "bob", "keyward", bob); err != nil {
+		if err := c.EnsureFederatedLink(context.Background(), bob, name, "keyward", bob); err != nil {
 			t.Fatalf("link #%d: %v", i+1, err)
 		}
 	}

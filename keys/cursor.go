@@ -1,32 +1,41 @@
 package keys
 
 import (
-	"encoding/base64"
-	"strconv"
-	"strings"
+	"time"
+
+	"github.com/keyward/keyward/internal/page"
+	"github.com/keyward/keyward/models"
 )
 
-// Cursors are opaque to callers: a versioned position, base64url-encoded.
-const cursorPrefix = "k1:"
-
-func encodeCursor(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.Itoa(offset)))
+// listScope is the cursor scope of a key list: its sort order and the filter the
+// caller gave (the owner as given, not as resolved, so that the check needs no
+// lookup).
+func listScope(p ListParams, sort string, desc bool) page.Scope {
+	if desc {
+		sort = "-" + sort
+	}
+	return page.For("keys", sort, p.Owner, p.Query, p.Status, p.Environment, p.Expires)
 }
 
-func decodeCursor(c string) (int, bool) {
-	if c == "" {
-		return 0, true
+// positionOf is k's keyset position in a list sorted by sort.
+func positionOf(k models.Key, sort string) page.Position {
+	p := page.Position{ID: k.ID}
+	var v *time.Time
+	switch sort {
+	case "name":
+		p.Text = k.Name
+		return p
+	case "expires_at":
+		v = k.ExpiresAt
+	case "last_used_at":
+		v = k.LastUsedAt
+	default:
+		v = &k.CreatedAt
 	}
-	if len(c) > 64 {
-		return 0, false
+	if v == nil {
+		p.Null = true
+	} else {
+		p.At = *v
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !strings.HasPrefix(string(raw), cursorPrefix) {
-		return 0, false
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(string(raw), cursorPrefix))
-	if err != nil || n < 0 || n > 1_000_000 {
-		return 0, false
-	}
-	return n, true
+	return p
 }

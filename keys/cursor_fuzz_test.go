@@ -1,36 +1,77 @@
 package keys
 
 import (
-	"strings"
+	"context"
+	"slices"
 	"testing"
 )
 
-// FuzzCursor: key-list cursors decode to an offset within bounds or are refused, and
-// every offset a page can produce survives encoding.
-func FuzzCursor(f *testing.F) {
-	for _, c := range []string{"", encodeCursor(0), encodeCursor(50), encodeCursor(1_000_000), encodeCursor(1_000_001),
-		encodeCursor(-1), "azE6NQ==", "azE6KzU", "azE6MDA1", "azE6", "a1:5", "!!!!", strings.Repeat("A", 65),
-		"azE6OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5"} {
-		f.Add(c, 50)
-	}
-	f.Add("", -1)
-	f.Add("", 1<<62)
-	f.Fuzz(func(t *testing.T, c string, offset int) {
-		if n, ok := decodeCursor(c); !ok {
-			if n != 0 {
-				t.Fatalf("decodeCursor(%q) refused with offset %d", c, n)
-			}
+// Paging with the cursor gives every key once, in the order of one big page, for
+// every sort and direction: ties (one creation time), and NULLs (never expiring,
+// never used) included.
+func TestList_CursorPages_EveryKeyOnceInOrder(t *testing.T) {
+	f := newFixture(t, nil)
+	for i, name := range []string{"e", "b", "d", "a", "c"} {
+		p := CreateParams{Name: name}
+		if i%2 == 0 {
+			p.ExpiresInDays = ptr(10 + i)
 		} else {
-			if n < 0 || n > 1_000_000 {
-				t.Fatalf("decodeCursor(%q) = %d: out of bounds", c, n)
+			p.NeverExpires = ptr(true)
+		}
+		f.create(t, alice, p)
+	}
+	ids := func(keys Page) []string {
+		var out []string
+		for _, k := range keys.Items {
+			out = append(out, k.ID)
+		}
+		return out
+	}
+	for _, sort := range []string{"created_at", "expires_at", "name", "last_used_at"} {
+		for _, order := range []string{"asc", "desc"} {
+			all, err := f.svc.List(context.Background(), alice, ListParams{Sort: sort, Order: order})
+			if err != nil || len(all.Items) != 5 || all.NextCursor != "" {
+				t.Fatalf("%s %s: one page %d keys, next %q, %v", sort, order, len(all.Items), all.NextCursor, err)
 			}
-			if again, ok := decodeCursor(encodeCursor(n)); !ok || again != n {
-				t.Fatalf("offset %d from %q does not survive encoding: %d, %v", n, c, again, ok)
+			var paged []string
+			p := ListParams{Sort: sort, Order: order, Limit: 2}
+			for range 5 {
+				got, err := f.svc.List(context.Background(), alice, p)
+				if err != nil {
+					t.Fatalf("%s %s: %v", sort, order, err)
+				}
+				paged = append(paged, ids(got)...)
+				if got.NextCursor == "" {
+					break
+				}
+				p.Cursor = got.NextCursor
+			}
+			if !slices.Equal(paged, ids(all)) {
+				t.Errorf("%s %s: pages give %v, want %v", sort, order, paged, ids(all))
 			}
 		}
-		n, ok := decodeCursor(encodeCursor(offset))
-		if inBounds := offset >= 0 && offset <= 1_000_000; ok != inBounds || ok && n != offset {
-			t.Fatalf("decodeCursor(encodeCursor(%d)) = %d, %v", offset, n, ok)
+	}
+}
+
+// A cursor pages on only for the sort and filter it was made for.
+func TestList_CursorOfAnotherListing_Refused(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, name := range []string{"a", "b"} {
+		f.create(t, alice, CreateParams{Name: name})
+	}
+	first, err := f.svc.List(context.Background(), alice, ListParams{Sort: "name", Limit: 1})
+	if err != nil || first.NextCursor == "" {
+		t.Fatalf("first page: %+v, %v", first, err)
+	}
+	for name, p := range map[string]ListParams{
+		"another order":  {Sort: "name", Order: "asc"},
+		"another sort":   {Sort: "created_at"},
+		"another filter": {Sort: "name", Status: "active"},
+		"another owner":  {Sort: "name", Owner: "alice"},
+	} {
+		p.Cursor = first.NextCursor
+		if _, err := f.svc.List(context.Background(), alice, p); fieldsOf(err)["cursor"] == "" {
+			t.Errorf("%s: %v, want a cursor problem", name, err)
 		}
-	})
+	}
 }

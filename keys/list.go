@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -59,15 +60,22 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 	if p.Order != "" && p.Order != "asc" && p.Order != "desc" {
 		verr.Add("order", "must be asc or desc")
 	}
-	if p.Limit < 0 || p.Limit > MaxPageSize {
-		verr.Add("limit", fmt.Sprintf("must be between 1 and %d", MaxPageSize))
+	limit, ok := page.Limit(p.Limit)
+	if !ok {
+		verr.Add("limit", page.LimitRule)
 	}
 	if !utf8.ValidString(p.Query) || utf8.RuneCountInString(p.Query) > 200 || strings.ContainsRune(p.Query, 0) {
 		verr.Add("q", "must be valid text of at most 200 characters")
 	}
-	offset, ok := decodeCursor(p.Cursor)
+	sort := p.Sort
+	if sort == "" {
+		sort = "created_at"
+	}
+	desc := p.Order != "asc"
+	scope := listScope(p, sort, desc)
+	after, ok := scope.Position(p.Cursor)
 	if !ok {
-		verr.Add("cursor", "is not a cursor returned by this API")
+		verr.Add("cursor", page.CursorRule)
 	}
 	if err := verr.Err(); err != nil {
 		return Page{}, err
@@ -92,16 +100,7 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 	} else if p.Owner != "" {
 		ownerID = a.ID
 	}
-	limit := p.Limit
-	if limit == 0 {
-		limit = DefaultPageSize
-	}
-	sort := p.Sort
-	if sort == "" {
-		sort = "created_at"
-	}
-	// One extra row tells whether another page exists.
-	rows, err := k.store.ListKeys(ctx, models.KeyFilter{
+	filter := models.KeyFilter{
 		OwnerID:     ownerID,
 		Query:       p.Query,
 		MatchOwner:  a.Admin,
@@ -110,17 +109,20 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 		Expires:     p.Expires,
 		Now:         k.clock(),
 		Sort:        sort,
-		Desc:        p.Order != "asc",
-		Limit:       limit + 1,
-		Offset:      offset,
-	})
+		Desc:        desc,
+		Limit:       limit + 1, // one extra row tells whether another page exists
+	}
+	if after != nil {
+		filter.After = &models.ListPosition{Text: after.Text, At: after.At, Null: after.Null, ID: after.ID}
+	}
+	rows, err := k.store.ListKeys(ctx, filter)
 	if err != nil {
 		return Page{}, fmt.Errorf("list keys: %w", err)
 	}
-	page := Page{Items: rows}
+	out := Page{Items: rows}
 	if len(rows) > limit {
-		page.Items = rows[:limit]
-		page.NextCursor = encodeCursor(offset + limit)
+		out.Items = rows[:limit]
+		out.NextCursor = scope.Cursor(positionOf(out.Items[limit-1], sort))
 	}
-	return page, nil
+	return out, nil
 }

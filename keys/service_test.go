@@ -17,6 +17,7 @@ import (
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
@@ -58,7 +59,8 @@ var (
 type fixture struct {
 	svc   *Service
 	store *models.Store
-	now   time.Time
+	clock *testkit.Clock
+	now   time.Time // where clock stands: no test here moves it
 	min   *fakeMinter
 }
 
@@ -72,6 +74,7 @@ func newFixture(t *testing.T, tune func(*Config)) *fixture {
 	hasher, _ := exchange.NewHasher([]byte(strings.Repeat("h", 32)))
 	deny, _ := exchange.NewRoleDenylist([]string{"keyward-admin"})
 	f := &fixture{store: store, now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), min: &fakeMinter{}}
+	f.clock = testkit.NewClock(f.now)
 	cfg := Config{
 		Store: store, Hasher: hasher, Minter: f.min, Deny: deny,
 		Users: directory{
@@ -79,10 +82,10 @@ func newFixture(t *testing.T, tune func(*Config)) *fixture {
 			"root": {ID: "root-id", Username: "root"}, "robot": {ID: "sa-id", Username: "service-account-robot", ServiceAccount: true},
 		},
 		Roles:        roleBook{"root-id": {Clients: map[string][]string{"realm-management": {"view-users"}}}},
-		Audit:        audit.NewRecorder(store, zap.NewNop(), func() time.Time { return f.now }),
+		Audit:        audit.NewRecorder(store, zap.NewNop(), f.clock.Now),
 		Limits:       exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 600, Window: time.Minute}},
 		OwnerMaxRate: ratelimit.Limit{Requests: 6000, Window: time.Minute},
-		Clock:        func() time.Time { return f.now },
+		Clock:        f.clock.Now,
 	}
 	if tune != nil {
 		tune(&cfg)

@@ -25,66 +25,19 @@ type UpdateParams struct {
 
 // Update changes a key. Expiry may be shortened, never extended.
 func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p UpdateParams) (models.Key, error) {
-	now := k.clock().UTC()
-	verr := &errs.Validation{}
-	var name, scopes, metadata string
-	if p.Name != nil {
-		name = validName(verr, "name", *p.Name)
-	}
-	if p.Description != nil {
-		validDescription(verr, *p.Description)
-	}
-	if p.Scopes != nil {
-		scopes = validScopes(verr, *p.Scopes)
-	}
-	if p.Metadata != nil {
-		metadata = validMetadata(verr, p.Metadata)
-	}
-	var expiresAt *time.Time
-	if p.ExpiresAt != nil {
-		expiresAt = validFutureTime(verr, "expires_at", *p.ExpiresAt, now)
-	}
-	rateRequests, rateWindow := k.validRateLimit(verr, p.RateLimit, a.Admin)
-	var allowlist string
-	if p.IPAllowlist != nil {
-		allowlist = validAllowlist(verr, *p.IPAllowlist)
-	}
-	if err := verr.Err(); err != nil {
+	ch, err := k.validUpdate(p, a.Admin, k.clock().UTC())
+	if err != nil {
 		return models.Key{}, err
 	}
 	var changed []string
 	updated, err := k.store.UpdateKey(ctx, ownerScope(a), id, func(key *models.Key) error {
-		changed = nil // the store may run fn again
-		if err := k.adminDecisionsStick(a, key, p, rateRequests, rateWindow, allowlist); err != nil {
+		if err := k.adminDecisionsStick(a, key, p, ch.rateRequests, ch.rateWindow, ch.allowlist); err != nil {
 			return err
 		}
-		if p.Name != nil && name != key.Name {
-			key.Name, changed = name, append(changed, "name")
-		}
-		if p.Description != nil && *p.Description != key.Description {
-			key.Description, changed = *p.Description, append(changed, "description")
-		}
-		if p.Scopes != nil && scopes != key.Scopes {
-			key.Scopes, changed = scopes, append(changed, "scopes")
-		}
-		if p.Metadata != nil && metadata != key.Metadata {
-			key.Metadata, changed = metadata, append(changed, "metadata")
-		}
-		if expiresAt != nil {
-			if key.ExpiresAt != nil && expiresAt.After(*key.ExpiresAt) {
-				return errs.Field("expires_at", "may be shortened, never extended")
-			}
-			key.ExpiresAt, changed = expiresAt, append(changed, "expires_at")
-		}
-		if p.Enabled != nil && *p.Enabled != key.Enabled {
-			key.Enabled, changed = *p.Enabled, append(changed, "enabled")
-		}
-		if p.RateLimit != nil && (rateRequests != key.RateLimitRequests || rateWindow != key.RateLimitWindowSeconds) {
-			key.RateLimitRequests, key.RateLimitWindowSeconds = rateRequests, rateWindow
-			changed = append(changed, "rate_limit")
-		}
-		if p.IPAllowlist != nil && allowlist != key.IPAllowlist {
-			key.IPAllowlist, changed = allowlist, append(changed, "ip_allowlist")
+		var err error
+		changed, err = ch.apply(key) // the store may run fn again: changed is set anew
+		if err != nil {
+			return err
 		}
 		if a.Admin && a.ID != key.OwnerID {
 			// An admin's decision on someone else's key binds its owner.
@@ -95,7 +48,7 @@ func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p Update
 				key.LimitSetBy = a.Name
 			}
 			if p.IPAllowlist != nil {
-				key.AllowlistSetBy = map[bool]string{true: a.Name, false: ""}[allowlist != ""]
+				key.AllowlistSetBy = map[bool]string{true: a.Name, false: ""}[ch.allowlist != ""]
 			}
 		}
 		return nil
@@ -112,6 +65,76 @@ func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p Update
 		k.audit.Record(ctx, actingFor(a, updated.OwnerID), action, "key", updated.ID, updated.OwnerID, map[string]any{"fields": changed})
 	}
 	return updated, nil
+}
+
+// change is a validated UpdateParams, in the stored forms.
+type change struct {
+	p                        UpdateParams
+	name, scopes, metadata   string
+	expiresAt                *time.Time
+	rateRequests, rateWindow int
+	allowlist                string
+}
+
+// validUpdate checks every given field at once.
+func (k *Service) validUpdate(p UpdateParams, byAdmin bool, now time.Time) (change, error) {
+	verr := &errs.Validation{}
+	ch := change{p: p}
+	if p.Name != nil {
+		ch.name = validName(verr, "name", *p.Name)
+	}
+	if p.Description != nil {
+		validDescription(verr, *p.Description)
+	}
+	if p.Scopes != nil {
+		ch.scopes = validScopes(verr, *p.Scopes)
+	}
+	if p.Metadata != nil {
+		ch.metadata = validMetadata(verr, p.Metadata)
+	}
+	if p.ExpiresAt != nil {
+		ch.expiresAt = validFutureTime(verr, "expires_at", *p.ExpiresAt, now)
+	}
+	ch.rateRequests, ch.rateWindow = k.validRateLimit(verr, p.RateLimit, byAdmin)
+	if p.IPAllowlist != nil {
+		ch.allowlist = validAllowlist(verr, *p.IPAllowlist)
+	}
+	return ch, verr.Err()
+}
+
+// apply makes the change on key and names the fields it changed.
+func (ch change) apply(key *models.Key) ([]string, error) {
+	var changed []string
+	p := ch.p
+	if p.Name != nil && ch.name != key.Name {
+		key.Name, changed = ch.name, append(changed, "name")
+	}
+	if p.Description != nil && *p.Description != key.Description {
+		key.Description, changed = *p.Description, append(changed, "description")
+	}
+	if p.Scopes != nil && ch.scopes != key.Scopes {
+		key.Scopes, changed = ch.scopes, append(changed, "scopes")
+	}
+	if p.Metadata != nil && ch.metadata != key.Metadata {
+		key.Metadata, changed = ch.metadata, append(changed, "metadata")
+	}
+	if ch.expiresAt != nil {
+		if key.ExpiresAt != nil && ch.expiresAt.After(*key.ExpiresAt) {
+			return nil, errs.Field("expires_at", "may be shortened, never extended")
+		}
+		key.ExpiresAt, changed = ch.expiresAt, append(changed, "expires_at")
+	}
+	if p.Enabled != nil && *p.Enabled != key.Enabled {
+		key.Enabled, changed = *p.Enabled, append(changed, "enabled")
+	}
+	if p.RateLimit != nil && (ch.rateRequests != key.RateLimitRequests || ch.rateWindow != key.RateLimitWindowSeconds) {
+		key.RateLimitRequests, key.RateLimitWindowSeconds = ch.rateRequests, ch.rateWindow
+		changed = append(changed, "rate_limit")
+	}
+	if p.IPAllowlist != nil && ch.allowlist != key.IPAllowlist {
+		key.IPAllowlist, changed = ch.allowlist, append(changed, "ip_allowlist")
+	}
+	return changed, nil
 }
 
 // adminDecisionsStick refuses an owner's change that would undo or widen what an admin

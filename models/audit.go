@@ -38,10 +38,10 @@ type AuditFilter struct {
 	TargetID   string
 	Since      time.Time
 	Until      time.Time
-	// Before is an exclusive (At, ID) position for paging: events strictly older.
-	BeforeAt time.Time
-	BeforeID string
-	Limit    int
+	// After is the (At, ID) position of the last event of the previous page: the
+	// next page holds the events strictly older.
+	After *ListPosition
+	Limit int
 }
 
 // RecordAudit appends one event; ID and At are set when empty.
@@ -84,9 +84,9 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, err
 	if !f.Until.IsZero() {
 		q = q.Where("at < ?", dbTime(f.Until))
 	}
-	if !f.BeforeAt.IsZero() {
-		at := dbTime(f.BeforeAt)
-		q = q.Where("(at < ?) OR (at = ? AND id < ?)", at, at, f.BeforeID)
+	if f.After != nil {
+		at := dbTime(f.After.At)
+		q = q.Where("(at < ? OR (at = ? AND id < ?))", at, at, f.After.ID)
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {

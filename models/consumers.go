@@ -52,10 +52,12 @@ type ConsumerACLGroup struct {
 func (ConsumerACLGroup) TableName() string { return "consumer_acl_groups" }
 
 // ListPosition is a keyset position: the sort value and id of the last row of a page.
-// Text is used for text sort columns, At for created_at.
+// Text is used for text sort columns, At for time columns; Null says the row's sort
+// value is NULL (keys that never expire or were never used).
 type ListPosition struct {
 	Text string
 	At   time.Time
+	Null bool
 	ID   string
 }
 

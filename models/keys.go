@@ -234,8 +234,10 @@ type KeyFilter struct {
 	Now         time.Time // the clock for Status and Expires; required with either
 	Sort        string    // "created_at" (default), "expires_at", "name", "last_used_at"
 	Desc        bool
-	Limit       int // 1..1000; 0 means 50 (the API pages by at most 100 and asks one more)
-	Offset      int // >= 0
+	Limit       int // 1..1000; 0 means 50 (the API pages by at most 200 and asks one more)
+	// After is the keyset position of the last row of the previous page: the next
+	// page holds the rows strictly after it in f's order.
+	After *ListPosition
 }
 
 const (
@@ -328,8 +330,14 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 	if limit < 1 || limit > maxKeyLimit {
 		return nil, fmt.Errorf("%w: limit %d not in 1..%d", ErrInvalidFilter, f.Limit, maxKeyLimit)
 	}
-	if f.Offset < 0 {
-		return nil, fmt.Errorf("%w: negative offset %d", ErrInvalidFilter, f.Offset)
+	var after *ListPosition
+	if f.After != nil {
+		p := *f.After
+		id, ok := canonicalID(p.ID)
+		if !ok || !storable(p.Text) {
+			return nil, fmt.Errorf("%w: the position is no key's", ErrInvalidFilter)
+		}
+		p.ID, after = id, &p
 	}
 	for _, v := range []string{f.OwnerID, f.Environment, f.Query} {
 		if !storable(v) {
@@ -364,6 +372,9 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 			q = narrow(q, now)
 		}
 	}
+	if after != nil {
+		q = afterKey(q, col, f.Desc, *after)
+	}
 	// (col IS NULL) first: NULLs last in both directions on both backends, which
 	// disagree on where NULLs go by default.
 	q = q.Order(clause.OrderBy{Columns: []clause.OrderByColumn{
@@ -371,7 +382,24 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 		{Column: clause.Column{Name: col}, Desc: f.Desc},
 		{Column: clause.Column{Name: "id"}, Desc: f.Desc},
 	}})
-	return q.Limit(limit).Offset(f.Offset), nil
+	return q.Limit(limit), nil
+}
+
+// afterKey keeps the keys strictly after p in keyQuery's order: by col (NULLs last
+// whatever the direction), then id, both ascending unless desc.
+func afterKey(q *gorm.DB, col string, desc bool, p ListPosition) *gorm.DB {
+	cmp := ">"
+	if desc {
+		cmp = "<"
+	}
+	if p.Null { // only NULLs follow a NULL, by id
+		return q.Where(fmt.Sprintf("%s IS NULL AND id %s ?", col, cmp), p.ID)
+	}
+	var v any = p.Text
+	if col != "name" {
+		v = dbTime(p.At)
+	}
+	return q.Where(fmt.Sprintf("(%s IS NULL OR %s %s ? OR (%s = ? AND id %s ?))", col, col, cmp, col, cmp), v, v, p.ID)
 }
 
 // escapeLike makes s match itself literally in a LIKE pattern with ESCAPE '\'.

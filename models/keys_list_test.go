@@ -318,13 +318,15 @@ func testListPaging(t *testing.T, s *models.Store) {
 			}
 			for _, limit := range []int{1, 3, 5} {
 				var paged []string
-				for off := 0; ; off += limit {
-					f.Limit, f.Offset = limit, off
-					page := ids(list(t, s, f))
+				f.After = nil
+				for {
+					f.Limit = limit
+					page := list(t, s, f)
 					if len(page) == 0 {
 						break
 					}
-					paged = append(paged, page...)
+					paged = append(paged, ids(page)...)
+					f.After = positionOf(page[len(page)-1], sort)
 				}
 				if !slices.Equal(paged, all) {
 					t.Errorf("%s desc %v limit %d: pages give %v, want %v", sort, desc, limit, paged, all)
@@ -339,12 +341,16 @@ func testListLimits(t *testing.T, s *models.Store) {
 	for range 101 {
 		mustCreate(t, s, newKey(owner))
 	}
-	for _, c := range []struct{ limit, offset, want int }{
-		{0, 0, 50}, {1, 0, 1}, {100, 0, 100}, {100, 100, 1}, {0, 60, 41}, {10, 101, 0},
+	all := list(t, s, models.KeyFilter{OwnerID: owner, Limit: 1000})
+	for _, c := range []struct{ limit, after, want int }{
+		{0, -1, 50}, {1, -1, 1}, {100, -1, 100}, {100, 99, 1}, {0, 59, 41}, {10, 100, 0},
 	} {
-		got := list(t, s, models.KeyFilter{OwnerID: owner, Limit: c.limit, Offset: c.offset})
-		if len(got) != c.want {
-			t.Errorf("Limit %d Offset %d: %d keys, want %d", c.limit, c.offset, len(got), c.want)
+		f := models.KeyFilter{OwnerID: owner, Limit: c.limit}
+		if c.after >= 0 {
+			f.After = positionOf(all[c.after], "created_at")
+		}
+		if got := list(t, s, f); len(got) != c.want {
+			t.Errorf("Limit %d after row %d: %d keys, want %d", c.limit, c.after, len(got), c.want)
 		}
 	}
 }
@@ -364,7 +370,8 @@ func testListInvalid(t *testing.T, s *models.Store) {
 		"expiry without Now":    {Expires: "never"},
 		"limit above 1000":      {Limit: 1001},
 		"negative limit":        {Limit: -1},
-		"negative offset":       {Offset: -1},
+		"position not a UUID":   {After: &models.ListPosition{ID: "x"}},
+		"position with NUL":     {After: &models.ListPosition{Text: "a\x00", ID: "11111111-1111-4111-8111-111111111111"}},
 	} {
 		f.OwnerID = owner
 		keys, err := s.ListKeys(context.Background(), f)
@@ -394,4 +401,28 @@ func testListSuperseded(t *testing.T, s *models.Store) {
 	if got := ids(list(t, s, models.KeyFilter{OwnerID: owner})); !slices.Equal(got, []string{next.ID}) {
 		t.Fatalf("after deleting the old key: %v, want only %s", got, next.ID)
 	}
+}
+
+// positionOf is the keyset position of k in a list sorted by sort, as the keys
+// service makes it.
+func positionOf(k models.Key, sort string) *models.ListPosition {
+	p := &models.ListPosition{ID: k.ID}
+	var v *time.Time
+	switch sort {
+	case "name":
+		p.Text = k.Name
+		return p
+	case "expires_at":
+		v = k.ExpiresAt
+	case "last_used_at":
+		v = k.LastUsedAt
+	default:
+		v = &k.CreatedAt
+	}
+	if v == nil {
+		p.Null = true
+	} else {
+		p.At = *v
+	}
+	return p
 }

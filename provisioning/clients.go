@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -282,7 +284,12 @@ func (s *Service) ListClients(ctx context.Context, q ClientQuery) (ClientPage, e
 	if sortKey == "" {
 		sortKey = defSort
 	}
-	after := f.cursor(q.Cursor, sortKey)
+	enabled := ""
+	if q.Enabled != nil {
+		enabled = strconv.FormatBool(*q.Enabled)
+	}
+	scope := page.For("clients", sortKey, q.ConsumerID, q.Environment, enabled, q.Q)
+	after := f.after(scope, q.Cursor)
 	if err := f.err(); err != nil {
 		return ClientPage{}, err
 	}
@@ -293,11 +300,11 @@ func (s *Service) ListClients(ctx context.Context, q ClientQuery) (ClientPage, e
 	if err != nil {
 		return ClientPage{}, fmt.Errorf("list clients: %w", err)
 	}
-	page := ClientPage{Items: []Client{}}
+	out := ClientPage{Items: []Client{}}
 	if len(rows) > limit {
 		last := rows[limit-1]
 		rows = rows[:limit]
-		page.NextCursor = encodeCursor(cursor{Sort: sortKey, Text: last.ClientID, At: last.CreatedAt, ID: last.ID})
+		out.NextCursor = scope.Cursor(page.Position{Text: last.ClientID, At: last.CreatedAt, ID: last.ID})
 	}
 	ids := make([]string, 0, len(rows))
 	for _, r := range rows {
@@ -312,9 +319,9 @@ func (s *Service) ListClients(ctx context.Context, q ClientQuery) (ClientPage, e
 		byID[c.ID] = c
 	}
 	for _, r := range rows {
-		page.Items = append(page.Items, s.view(r, byID[r.ConsumerID]))
+		out.Items = append(out.Items, s.view(r, byID[r.ConsumerID]))
 	}
-	return page, nil
+	return out, nil
 }
 
 // UpdateClient applies p in Keycloak, then in the store; a store failure puts the

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/models"
 )
 
@@ -32,7 +33,7 @@ type ConsumerQuery struct {
 	Environment string
 	Sort        string // name (default), -name, created_at, -created_at
 	Cursor      string
-	Limit       int // 1..MaxPageSize, default DefaultPageSize
+	Limit       int // 1..MaxPageSize, default internal/page's
 }
 
 // ConsumerPage is one page of consumers; NextCursor is "" on the last page.
@@ -98,7 +99,8 @@ func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerP
 	if sortKey == "" {
 		sortKey = models.SortName
 	}
-	after := f.cursor(q.Cursor, sortKey)
+	scope := page.For("consumers", sortKey, q.Q, q.Environment)
+	after := f.after(scope, q.Cursor)
 	if err := f.err(); err != nil {
 		return ConsumerPage{}, err
 	}
@@ -108,13 +110,13 @@ func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerP
 	if err != nil {
 		return ConsumerPage{}, fmt.Errorf("list consumers: %w", err)
 	}
-	page := ConsumerPage{Items: list}
+	out := ConsumerPage{Items: list}
 	if len(list) > limit {
-		page.Items = list[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = encodeCursor(cursor{Sort: sortKey, Text: last.Name, At: last.CreatedAt, ID: last.ID})
+		out.Items = list[:limit]
+		last := out.Items[limit-1]
+		out.NextCursor = scope.Cursor(page.Position{Text: last.Name, At: last.CreatedAt, ID: last.ID})
 	}
-	return page, nil
+	return out, nil
 }
 
 // UpdateConsumer applies p. A change of ACL groups is made in Keycloak first, on the

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -549,29 +550,11 @@ func (s *failingStore) SetClientState(ctx context.Context, id, from, to string) 
 	return s.Store.SetClientState(ctx, id, from, to)
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	svc     *Service
 	kc      *fakeKeycloak
 	store   *failingStore
-	clock   *clock
+	clock   *testkit.Clock
 	audit   *flakyAudit
 	metrics *fakeMetrics
 	logs    *observer.ObservedLogs
@@ -604,13 +587,13 @@ func (m *fakeMetrics) SetACLGroupsWithRoles(n int) { m.withRoles.Store(int64(n))
 var admin = audit.Actor{ID: "carol-id", Name: "carol", IP: "127.0.0.1", RequestID: "req-1", Admin: true}
 
 // newEnv wires the service on the fake Keycloak and a fresh SQLite store.
-func newEnv(t *testing.T, kcs ...Keycloak) *env {
-	t.Helper()
-	st, err := models.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), nil)
+func newEnv(tb testing.TB, kcs ...Keycloak) *env {
+	tb.Helper()
+	st, err := models.Open(context.Background(), filepath.Join(tb.TempDir(), "p.db"), nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { _ = st.Close() })
+	tb.Cleanup(func() { _ = st.Close() })
 	fs := &failingStore{Store: st, fail: map[string]error{}}
 	fk := newFakeKeycloak()
 	var kc Keycloak = fk
@@ -618,7 +601,7 @@ func newEnv(t *testing.T, kcs ...Keycloak) *env {
 		kc = kcs[0]
 	}
 	// The store stamps rows with the real time: the test clock starts there.
-	clk := &clock{t: time.Now()}
+	clk := testkit.NewClock(time.Now())
 	// Audit events get strictly growing times, so that their order is the order of record.
 	var seq sync.Mutex
 	tick := time.Now()
@@ -634,7 +617,7 @@ func newEnv(t *testing.T, kcs ...Keycloak) *env {
 	svc, err := New(kc, fs, Config{Realm: "keyward", ParentGroup: "keyward-acl", Clock: clk.Now, Log: zap.New(core),
 		Audit: audit.NewRecorder(fa, zap.NewNop(), auditClock), Metrics: m})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return &env{svc: svc, kc: fk, store: fs, clock: clk, audit: fa, metrics: m, logs: logs}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/kctest"
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -67,7 +68,7 @@ type realEnv struct {
 	svc     *Service
 	kc      *flakyKeycloak
 	store   *failingStore
-	clock   *clock
+	clock   *testkit.Clock
 	kcEnv   *kctest.Env
 	prefix  string
 	metrics *fakeMetrics
@@ -115,7 +116,7 @@ func newRealEnv(t *testing.T, opts ...realOption) *realEnv {
 	t.Cleanup(func() { _ = st.Close() })
 	fs := &failingStore{Store: st, fail: map[string]error{}}
 	fk := &flakyKeycloak{Keycloak: real, fail: map[string]bool{}}
-	clk := &clock{t: time.Now()}
+	clk := testkit.NewClock(time.Now())
 	core, logs := observer.New(zap.DebugLevel)
 	m := newFakeMetrics()
 	parent := prefix

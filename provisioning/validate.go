@@ -1,19 +1,15 @@
 package provisioning
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/models"
 )
@@ -27,9 +23,9 @@ const (
 	MaxRedirectURILen   = 1000
 	MaxQueryLen         = 100
 	MaxSecretLen        = 1024
-	DefaultPageSize     = 50
-	MaxPageSize         = 200
-	DefaultEnvironment  = "production"
+	// MaxPageSize is the page-size bound of every list, internal/page's.
+	MaxPageSize        = page.MaxLimit
+	DefaultEnvironment = "production"
 )
 
 var (
@@ -200,49 +196,25 @@ func parseSort(f *fields, v, def string, allowed ...string) (field string, desc 
 }
 
 func (f *fields) limit(n int) int {
-	switch {
-	case n == 0:
-		return DefaultPageSize
-	case n < 1 || n > MaxPageSize:
-		f.add("limit", "must be between 1 and %d", MaxPageSize)
+	size, ok := page.Limit(n)
+	if !ok {
+		f.add("limit", "%s", page.LimitRule)
 	}
-	return n
+	return size
 }
 
 func (f *fields) query(v string) {
 	f.safeText("q", v, MaxQueryLen, false)
 }
 
-// cursor is the opaque position of the next page: the sort it belongs to, and the
-// sort value and id of the last row shown.
-type cursor struct {
-	Sort string    `json:"s"`
-	Text string    `json:"t,omitempty"`
-	At   time.Time `json:"a,omitzero"`
-	ID   string    `json:"i"`
-}
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor gives the position of raw, which must come from a list of that sort.
-func (f *fields) cursor(raw, sort string) *models.ListPosition {
-	if raw == "" {
+// after gives the position of raw, a cursor of scope ("" for the first page).
+func (f *fields) after(scope page.Scope, raw string) *models.ListPosition {
+	p, ok := scope.Position(raw)
+	if !ok {
+		f.add("cursor", "%s", page.CursorRule)
+	}
+	if p == nil {
 		return nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	var c cursor
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	// Canonical ids and text PostgreSQL accepts (no NUL): a position only this API made.
-	id, idErr := uuid.Parse(c.ID)
-	if err != nil || len(raw) > 512 || c.Sort != sort || idErr != nil || id.String() != c.ID ||
-		!utf8.ValidString(c.Text) || strings.ContainsRune(c.Text, 0) {
-		f.add("cursor", "is not a cursor of this list and sort order")
-		return nil
-	}
-	return &models.ListPosition{Text: c.Text, At: c.At, ID: c.ID}
+	return &models.ListPosition{Text: p.Text, At: p.At, ID: p.ID}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/keyward/keyward/internal/redistest"
+	"github.com/keyward/keyward/internal/testkit"
 )
 
 type backend struct {
@@ -27,7 +28,7 @@ func backends() []backend {
 	return []backend{
 		{"memory", func(t *testing.T) func() Limiter {
 			// Frozen: whatever the scheduler does, no token comes back during a test.
-			clock := frozenClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+			clock := testkit.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 			m := NewMemory(clock.Now)
 			return func() Limiter { return m }
 		}},

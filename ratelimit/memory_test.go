@@ -8,27 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/keyward/keyward/internal/testkit"
 )
-
-// clock is a test clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func frozenClock(t time.Time) *clock { return &clock{now: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -51,7 +33,7 @@ func TestMemory_ExactlyNPass_ThenOneMorePerWindowShare(t *testing.T) {
 		{Requests: 1, Window: 24 * time.Hour},
 	} {
 		t.Run(fmt.Sprintf("%d per %v", l.Requests, l.Window), func(t *testing.T) {
-			c := frozenClock(t0)
+			c := testkit.NewClock(t0)
 			m := NewMemory(c.Now)
 			for i := range l.Requests {
 				if d := allow(t, m, "k", l); !d.Allowed {
@@ -88,7 +70,7 @@ func TestMemory_ExactlyNPass_ThenOneMorePerWindowShare(t *testing.T) {
 }
 
 func TestMemory_LimitChanged_ReplacesBucket(t *testing.T) {
-	m := NewMemory(frozenClock(t0).Now)
+	m := NewMemory(testkit.NewClock(t0).Now)
 	two, five := Limit{Requests: 2, Window: time.Minute}, Limit{Requests: 5, Window: time.Minute}
 	allow(t, m, "k", two)
 	allow(t, m, "k", two)
@@ -104,7 +86,7 @@ func TestMemory_LimitChanged_ReplacesBucket(t *testing.T) {
 }
 
 func TestMemory_Sweep_DropsFullBucketsKeepsBusyOnes(t *testing.T) {
-	c := frozenClock(t0)
+	c := testkit.NewClock(t0)
 	m := NewMemory(c.Now)
 	perMinute := Limit{Requests: 10, Window: time.Minute}
 	for i := range 1000 {
@@ -131,7 +113,7 @@ func TestMemory_Sweep_DropsFullBucketsKeepsBusyOnes(t *testing.T) {
 }
 
 func TestMemory_ZeroLimit_DropsState(t *testing.T) {
-	m := NewMemory(frozenClock(t0).Now)
+	m := NewMemory(testkit.NewClock(t0).Now)
 	allow(t, m, "k", Limit{Requests: 1, Window: time.Hour})
 	allow(t, m, "k", Limit{})
 	if got := m.size(); got != 0 {
@@ -143,7 +125,7 @@ func TestMemory_ZeroLimit_DropsState(t *testing.T) {
 // no id that was never forgotten gets more than its burst plus what the elapsed time
 // refilled.
 func TestMemory_ConcurrentWithMovingClock_NeverOverAllows(t *testing.T) {
-	c := frozenClock(t0)
+	c := testkit.NewClock(t0)
 	m := NewMemory(c.Now)
 	l := Limit{Requests: 5, Window: time.Minute}
 	const ids, workers, perWorker = 8, 16, 200

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/Nerzal/gocloak/v13"
+
+	"github.com/keyward/keyward/internal/testkit"
 )
 
 // Env describes the Keycloak under test.
@@ -56,13 +58,7 @@ func getenv(k, def string) string {
 // or failing it when KEYWARD_REQUIRE_INTEGRATION=1 (as in `make test`).
 func Require(t testing.TB) *Env {
 	t.Helper()
-	url := os.Getenv("KEYWARD_TEST_KEYCLOAK_URL")
-	if url == "" {
-		if os.Getenv("KEYWARD_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal("KEYWARD_TEST_KEYCLOAK_URL is not set but integration tests are required: run `make test`")
-		}
-		t.Skip("no Keycloak: set KEYWARD_TEST_KEYCLOAK_URL or run `make test`")
-	}
+	url := testkit.Require(t, "KEYWARD_TEST_KEYCLOAK_URL", "Keycloak", "run `make test`")
 	return &Env{
 		URL:               strings.TrimRight(url, "/"),
 		Realm:             getenv("KEYWARD_TEST_REALM", "keyward"),

@@ -11,18 +11,19 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/keyward/keyward/internal/testkit"
 )
 
 // Environment variables read by DSN.
 const (
 	EnvServerURL          = "KEYWARD_TEST_DATABASE_URL"
-	EnvRequireIntegration = "KEYWARD_REQUIRE_INTEGRATION"
+	EnvRequireIntegration = testkit.EnvRequireIntegration
 )
 
 const adminTimeout = 30 * time.Second
@@ -31,16 +32,8 @@ const adminTimeout = 30 * time.Second
 // The database is dropped, with any connection left open to it, when t ends.
 func DSN(t testing.TB) string {
 	t.Helper()
-	server := os.Getenv(EnvServerURL)
-	if server == "" {
-		const how = "start one with `bash scripts/pg.sh start` and export " +
-			EnvServerURL + "=$(bash scripts/pg.sh url)"
-		if os.Getenv(EnvRequireIntegration) == "1" {
-			t.Fatalf("PostgreSQL tests required (%s=1) but %s is not set: %s",
-				EnvRequireIntegration, EnvServerURL, how)
-		}
-		t.Skipf("PostgreSQL tests skipped: %s is not set; %s", EnvServerURL, how)
-	}
+	server := testkit.Require(t, EnvServerURL, "PostgreSQL",
+		"start one with `bash scripts/pg.sh start` and export "+EnvServerURL+"=$(bash scripts/pg.sh url)")
 
 	name := "keyward_test_" + randomHex(8)
 	// The server URL can be misconfigured by hand: errors name the variable, never

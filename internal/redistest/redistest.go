@@ -12,19 +12,20 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/keyward/keyward/internal/testkit"
 )
 
 // Environment variables read by URL.
 const (
 	EnvServerURL          = "KEYWARD_TEST_REDIS_URL"
-	EnvRequireIntegration = "KEYWARD_REQUIRE_INTEGRATION"
+	EnvRequireIntegration = testkit.EnvRequireIntegration
 )
 
 const (
@@ -48,16 +49,8 @@ return 0`)
 // as long as fewer than the server's `databases`-1 are leased at once.
 func URL(t testing.TB) string {
 	t.Helper()
-	server := os.Getenv(EnvServerURL)
-	if server == "" {
-		const how = "start one with `bash scripts/redis.sh start` and export " +
-			EnvServerURL + "=$(bash scripts/redis.sh url)"
-		if os.Getenv(EnvRequireIntegration) == "1" {
-			t.Fatalf("Redis tests required (%s=1) but %s is not set: %s",
-				EnvRequireIntegration, EnvServerURL, how)
-		}
-		t.Skipf("Redis tests skipped: %s is not set; %s", EnvServerURL, how)
-	}
+	server := testkit.Require(t, EnvServerURL, "Redis",
+		"start one with `bash scripts/redis.sh start` and export "+EnvServerURL+"=$(bash scripts/redis.sh url)")
 	// Errors name the variable, never its value, which may hold a password.
 	opts, err := options(server)
 	if err != nil {
