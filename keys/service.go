@@ -29,8 +29,6 @@ const (
 	MaxMetadataBytes   = 4 << 10
 	DefaultGraceHours  = 168
 	MaxGraceHours      = 720
-	MaxPageSize        = 100
-	DefaultPageSize    = 50
 	// ExpiringSoonWindow is how close to expiry a key is reported as expiring_soon.
 	ExpiringSoonWindow = 7 * 24 * time.Hour
 )
