@@ -183,51 +183,20 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	if err != nil {
 		return Result{Outcome: OutcomeInvalidScope, Err: err}
 	}
-	parsed, err := ParseKey(req.APIKey)
-	if err != nil {
-		return Result{Outcome: OutcomeMalformed}
-	}
-	key, err := e.cfg.Keys.KeyForExchange(ctx, parsed.LookupID)
-	if errors.Is(err, models.ErrNotFound) {
-		return Result{Outcome: OutcomeUnknownKey}
-	}
-	if err != nil {
-		e.cfg.Observe.DatabaseError("key_lookup")
-		return Result{Outcome: OutcomeUnavailable, Err: fmt.Errorf("look up key: %w", err)}
-	}
-	if !e.cfg.Hasher.Matches(parsed.Secret, key.SecretHash) || key.DeletedAt != nil {
-		return Result{Outcome: OutcomeUnknownKey}
-	}
-	res := Result{KeyID: key.ID}
-	now := e.cfg.Clock()
-	switch {
-	case !key.Enabled:
-		res.Outcome = OutcomeInactive
-		return res
-	case key.ExpiresAt != nil && !now.Before(*key.ExpiresAt):
-		res.Outcome = OutcomeExpired
-		return res
-	case !cidrlist.Allows(key.IPAllowlist, req.ClientIP):
-		res.Outcome = OutcomeIPDenied
+	key, res := e.verify(ctx, req)
+	if res.Outcome != "" {
 		return res
 	}
-	if limit, limited := e.cfg.Limits.For(key); limited && e.cfg.Limiter != nil {
-		d, err := e.cfg.Limiter.Allow(ctx, key.ID, limit)
-		if err != nil {
-			// Fail closed: an unchecked limit would let abuse through.
-			res.Outcome, res.Err = OutcomeUnavailable, fmt.Errorf("rate limiter: %w", err)
-			return res
-		}
-		if !d.Allowed {
-			res.Outcome, res.RetryAfter = OutcomeRateLimited, d.RetryAfter
-			return res
-		}
+	res = Result{KeyID: key.ID}
+	if res.Outcome, res.RetryAfter, res.Err = e.limit(ctx, key); res.Outcome != "" {
+		return res
 	}
 	scope, ok := narrowScope(key.Scopes, requested)
 	if !ok {
 		res.Outcome = OutcomeInvalidScope
 		return res
 	}
+	now := e.cfg.Clock()
 	if e.cfg.Cache != nil {
 		if tok, hit := e.cfg.Cache.Get(key.ID, scope, now); hit {
 			e.cfg.Observe.CacheHit()
@@ -236,19 +205,73 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 		}
 		e.cfg.Observe.CacheMiss()
 	}
+	res = e.mint(ctx, key, scope)
+	if res.Outcome == OutcomeIssued {
+		e.cfg.Cache.Put(key.ID, scope, res.Token, now)
+	}
+	return res
+}
+
+// verify finds the presented key and checks it is live and used from an allowed
+// address. A refusal comes back as a Result with an Outcome.
+func (e *Exchanger) verify(ctx context.Context, req Request) (models.Key, Result) {
+	parsed, err := ParseKey(req.APIKey)
+	if err != nil {
+		return models.Key{}, Result{Outcome: OutcomeMalformed}
+	}
+	key, err := e.cfg.Keys.KeyForExchange(ctx, parsed.LookupID)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.Key{}, Result{Outcome: OutcomeUnknownKey}
+	}
+	if err != nil {
+		e.cfg.Observe.DatabaseError("key_lookup")
+		return models.Key{}, Result{Outcome: OutcomeUnavailable, Err: fmt.Errorf("look up key: %w", err)}
+	}
+	if !e.cfg.Hasher.Matches(parsed.Secret, key.SecretHash) || key.DeletedAt != nil {
+		return models.Key{}, Result{Outcome: OutcomeUnknownKey}
+	}
+	refuse := func(o Outcome) (models.Key, Result) { return key, Result{Outcome: o, KeyID: key.ID} }
+	switch {
+	case !key.Enabled:
+		return refuse(OutcomeInactive)
+	case key.ExpiresAt != nil && !e.cfg.Clock().Before(*key.ExpiresAt):
+		return refuse(OutcomeExpired)
+	case !cidrlist.Allows(key.IPAllowlist, req.ClientIP):
+		return refuse(OutcomeIPDenied)
+	}
+	return key, Result{}
+}
+
+// limit spends one request of the key's rate limit; an Outcome when it may not.
+func (e *Exchanger) limit(ctx context.Context, key models.Key) (Outcome, time.Duration, error) {
+	l, limited := e.cfg.Limits.For(key)
+	if !limited || e.cfg.Limiter == nil {
+		return "", 0, nil
+	}
+	d, err := e.cfg.Limiter.Allow(ctx, key.ID, l)
+	switch {
+	case err != nil:
+		// Fail closed: an unchecked limit would let abuse through.
+		return OutcomeUnavailable, 0, fmt.Errorf("rate limiter: %w", err)
+	case !d.Allowed:
+		return OutcomeRateLimited, d.RetryAfter, nil
+	}
+	return "", 0, nil
+}
+
+// mint asks Keycloak for the owner's token and checks it before it is handed out.
+func (e *Exchanger) mint(ctx context.Context, key models.Key, scope string) Result {
 	kcStart := time.Now()
 	tok, err := e.cfg.Minter.Mint(ctx, key.OwnerID, scope)
 	e.cfg.Observe.ObserveKeycloak("jwt_bearer_grant", time.Since(kcStart), err)
-	if err == nil {
+	res := Result{KeyID: key.ID}
+	switch {
+	case err == nil:
 		if refused := e.check(ctx, key, tok); refused.Outcome != "" {
 			refused.KeyID = key.ID
 			return refused
 		}
-	}
-	switch {
-	case err == nil:
 		res.Outcome, res.Token = OutcomeIssued, tok
-		e.cfg.Cache.Put(key.ID, scope, tok, now)
 	case errors.Is(err, keycloak.ErrInvalidGrant):
 		res.Outcome, res.Err = OutcomeUserRefused, err
 	case errors.Is(err, keycloak.ErrInvalidScope):
