@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -106,81 +107,24 @@ func (s *server) token(c *gin.Context) {
 // form, and refuses ambiguous or malformed requests before any look-up.
 func (s *server) tokenRequest(c *gin.Context) (exchange.Request, bool) {
 	var req exchange.Request
-	fromHeader := c.GetHeader("X-API-Key")
-	if auth := c.GetHeader("Authorization"); auth != "" {
-		scheme, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
-		if !strings.EqualFold(scheme, "ApiKey") {
-			oauthFail(c, http.StatusBadRequest, "invalid_request", "use Authorization: ApiKey <key>, X-API-Key, or the token-exchange form")
-			return req, false
-		}
-		if fromHeader != "" {
-			oauthFail(c, http.StatusBadRequest, "invalid_request", "send the API key once, not in two headers")
-			return req, false
-		}
-		fromHeader = strings.TrimSpace(rest)
-	}
-
-	hasBody := c.Request.ContentLength != 0 && c.Request.Body != http.NoBody
-	if hasBody {
-		mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
-		if mt != "application/x-www-form-urlencoded" {
-			oauthFail(c, http.StatusBadRequest, "invalid_request", "the token request must be application/x-www-form-urlencoded")
-			return req, false
-		}
-	}
-	if err := c.Request.ParseForm(); err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			oauthFail(c, http.StatusRequestEntityTooLarge, "invalid_request", "request bodies are limited to 64 KiB")
-			return req, false
-		}
-		oauthFail(c, http.StatusBadRequest, "invalid_request", "the form body is malformed")
+	fail := func(p *tokenProblem) (exchange.Request, bool) {
+		oauthFail(c, p.status, p.code, p.desc)
 		return req, false
 	}
-	form := c.Request.PostForm
-	for name, vals := range form {
-		if len(vals) > 1 {
-			oauthFail(c, http.StatusBadRequest, "invalid_request", "parameter "+name+" is repeated")
-			return req, false
-		}
+	fromHeader, p := headerKey(c)
+	if p != nil {
+		return fail(p)
 	}
-	grant := form.Get("grant_type")
-	switch {
-	case grant == "" && hasOtherThan(form, "scope"):
-		oauthFail(c, http.StatusBadRequest, "invalid_request", "grant_type is required with a token-exchange form")
-		return req, false
-	case grant != "" && grant != grantTokenExchange:
-		oauthFail(c, http.StatusBadRequest, "unsupported_grant_type", "only "+grantTokenExchange+" is supported")
-		return req, false
-	case grant != "":
-		if form.Get("subject_token") == "" {
-			oauthFail(c, http.StatusBadRequest, "invalid_request", "subject_token is required")
-			return req, false
-		}
-		if form.Get("subject_token_type") != tokenTypeAPIKey {
-			oauthFail(c, http.StatusBadRequest, "invalid_request", "subject_token_type must be "+tokenTypeAPIKey)
-			return req, false
-		}
-		if fromHeader != "" {
-			oauthFail(c, http.StatusBadRequest, "invalid_request", "send the API key once, in the header or in subject_token")
-			return req, false
-		}
-		if form.Get("audience") != "" || form.Get("resource") != "" {
-			oauthFail(c, http.StatusBadRequest, "invalid_target", "audience and resource are not supported yet")
-			return req, false
-		}
-		req.APIKey = form.Get("subject_token")
-	default:
-		req.APIKey = fromHeader
+	form, p := tokenForm(c)
+	if p != nil {
+		return fail(p)
 	}
-	if req.APIKey == "" {
-		oauthFail(c, http.StatusUnauthorized, "invalid_grant", "an API key is required: X-API-Key header or the token-exchange form")
-		return req, false
+	if req.APIKey, p = formKey(form, fromHeader); p != nil {
+		return fail(p)
 	}
 	scope, err := exchange.NormalizeScope(form.Get("scope"))
 	if err != nil {
-		oauthFail(c, http.StatusBadRequest, "invalid_scope", err.Error())
-		return req, false
+		return fail(&tokenProblem{http.StatusBadRequest, "invalid_scope", err.Error()})
 	}
 	req.Scope = scope
 	// gin resolves the client address: the socket peer, or behind a trusted proxy the
@@ -189,6 +133,82 @@ func (s *server) tokenRequest(c *gin.Context) (exchange.Request, bool) {
 		req.ClientIP = ip.Unmap()
 	}
 	return req, true
+}
+
+// tokenProblem is an RFC 6749 error answer to a malformed token request.
+type tokenProblem struct {
+	status     int
+	code, desc string
+}
+
+func badTokenRequest(desc string) *tokenProblem {
+	return &tokenProblem{http.StatusBadRequest, "invalid_request", desc}
+}
+
+// headerKey is the key of X-API-Key or Authorization: ApiKey, "" when neither is sent.
+func headerKey(c *gin.Context) (string, *tokenProblem) {
+	key := c.GetHeader("X-API-Key")
+	auth := c.GetHeader("Authorization")
+	if auth == "" {
+		return key, nil
+	}
+	scheme, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
+	switch {
+	case !strings.EqualFold(scheme, "ApiKey"):
+		return "", badTokenRequest("use Authorization: ApiKey <key>, X-API-Key, or the token-exchange form")
+	case key != "":
+		return "", badTokenRequest("send the API key once, not in two headers")
+	}
+	return strings.TrimSpace(rest), nil
+}
+
+// tokenForm parses the form body (if any), each parameter at most once.
+func tokenForm(c *gin.Context) (url.Values, *tokenProblem) {
+	if c.Request.ContentLength != 0 && c.Request.Body != http.NoBody {
+		mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		if mt != "application/x-www-form-urlencoded" {
+			return nil, badTokenRequest("the token request must be application/x-www-form-urlencoded")
+		}
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return nil, &tokenProblem{http.StatusRequestEntityTooLarge, "invalid_request", "request bodies are limited to 64 KiB"}
+		}
+		return nil, badTokenRequest("the form body is malformed")
+	}
+	for name, vals := range c.Request.PostForm {
+		if len(vals) > 1 {
+			return nil, badTokenRequest("parameter " + name + " is repeated")
+		}
+	}
+	return c.Request.PostForm, nil
+}
+
+// formKey is the presented key: the RFC 8693 form's subject_token, or the header's.
+func formKey(form url.Values, fromHeader string) (string, *tokenProblem) {
+	grant := form.Get("grant_type")
+	key := fromHeader
+	switch {
+	case grant == "" && hasOtherThan(form, "scope"):
+		return "", badTokenRequest("grant_type is required with a token-exchange form")
+	case grant != "" && grant != grantTokenExchange:
+		return "", &tokenProblem{http.StatusBadRequest, "unsupported_grant_type", "only " + grantTokenExchange + " is supported"}
+	case grant != "" && form.Get("subject_token") == "":
+		return "", badTokenRequest("subject_token is required")
+	case grant != "" && form.Get("subject_token_type") != tokenTypeAPIKey:
+		return "", badTokenRequest("subject_token_type must be " + tokenTypeAPIKey)
+	case grant != "" && fromHeader != "":
+		return "", badTokenRequest("send the API key once, in the header or in subject_token")
+	case grant != "" && (form.Get("audience") != "" || form.Get("resource") != ""):
+		return "", &tokenProblem{http.StatusBadRequest, "invalid_target", "audience and resource are not supported yet"}
+	case grant != "":
+		key = form.Get("subject_token")
+	}
+	if key == "" {
+		return "", &tokenProblem{http.StatusUnauthorized, "invalid_grant", "an API key is required: X-API-Key header or the token-exchange form"}
+	}
+	return key, nil
 }
 
 func hasOtherThan(form map[string][]string, allowed string) bool {
