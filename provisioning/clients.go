@@ -99,14 +99,7 @@ const clientIDRule = "3..100 of a-z, 0-9, '.', '_', '-', starting with a letter 
 // made active. Any failure undoes what was done; what cannot be undone is left for
 // Reconcile.
 func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID string, in ClientInput) (CreatedClient, error) {
-	var f fields
-	if in.ClientID != "" {
-		f.pattern("client_id", in.ClientID, clientIDPattern, clientIDRule)
-	}
-	f.name("name", in.Name, MaxClientNameLen)
-	f.description("description", in.Description, MaxDescriptionLen)
-	f.redirectURIs("redirect_uris", in.RedirectURIs)
-	if err := f.err(); err != nil {
+	if err := validClientInput(in); err != nil {
 		return CreatedClient{}, err
 	}
 	s.groupsMu.RLock()
@@ -116,19 +109,10 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 	if err != nil {
 		return CreatedClient{}, err
 	}
-	groups, err := s.resolveGroups(ctx, "acl_groups", cons.ACLGroups)
-	var verr *errs.Validation
-	if errors.As(err, &verr) {
-		return CreatedClient{}, conflict("an ACL group of the consumer no longer exists in Keycloak; update the consumer's acl_groups")
-	}
+	groups, err := s.joinableGroups(ctx, cons)
 	if err != nil {
 		return CreatedClient{}, err
 	}
-	// The service account joins each of these groups: none may carry roles.
-	if err := s.requireNoRoles(ctx, groups); err != nil {
-		return CreatedClient{}, err
-	}
-
 	row := models.Client{
 		ConsumerID: cons.ID, ClientID: in.ClientID, Name: in.Name, Description: in.Description,
 		RedirectURIs: models.StringList(slices.Clone(in.RedirectURIs)), Enabled: true,
@@ -183,6 +167,34 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 		"client_id": row.ClientID, "consumer_id": cons.ID, "acl_groups": cons.ACLGroups, "redirect_uris": len(row.RedirectURIs),
 	})
 	return CreatedClient{Client: s.view(row, cons), Secret: secret}, nil
+}
+
+func validClientInput(in ClientInput) error {
+	var f fields
+	if in.ClientID != "" {
+		f.pattern("client_id", in.ClientID, clientIDPattern, clientIDRule)
+	}
+	f.name("name", in.Name, MaxClientNameLen)
+	f.description("description", in.Description, MaxDescriptionLen)
+	f.redirectURIs("redirect_uris", in.RedirectURIs)
+	return f.err()
+}
+
+// joinableGroups are the consumer's ACL groups as Keycloak holds them, each one a new
+// service account may join: it exists and carries no roles.
+func (s *Service) joinableGroups(ctx context.Context, cons models.Consumer) ([]ACLGroup, error) {
+	groups, err := s.resolveGroups(ctx, "acl_groups", cons.ACLGroups)
+	var verr *errs.Validation
+	if errors.As(err, &verr) {
+		return nil, conflict("an ACL group of the consumer no longer exists in Keycloak; update the consumer's acl_groups")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireNoRoles(ctx, groups); err != nil {
+		return nil, err
+	}
+	return groups, nil
 }
 
 // insertPending stores the pending row, generating a client_id when asked: the
