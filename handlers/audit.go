@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
 	"github.com/keyward/keyward/internal/errs"
@@ -110,4 +111,32 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// --- OpenAPI ---
+
+// auditPaths documents the audit trail.
+func auditPaths(doc *openapi3.T) {
+	auditOp := operation("listAudit", "Audit trail: users see events on their own keys, admins all", true,
+		resp{status: 200, desc: "events, newest first", schema: object(map[string]*openapi3.SchemaRef{
+			"items": arrayOf("", page.MaxLimit, object(map[string]*openapi3.SchemaRef{
+				"id": openapi3.NewUUIDSchema().NewRef(), "at": dateTime(), "actor": str("user id"),
+				"actor_name": str(""), "action": str("e.g. key.create, key.rotate"), "target_type": str("e.g. key, consumer, client"),
+				"target_id": str(""), "owner": str("user id of the target's owner"),
+				"on_behalf_of": nullable(str("the user an admin acted for")), "ip": str(""), "request_id": str(""),
+				"details": freeForm(""),
+			}, "id", "at", "actor", "actor_name", "action", "target_type", "target_id", "owner", "on_behalf_of", "ip",
+				"request_id", "details")),
+			"next_cursor": nullable(str("")),
+		}, "items", "next_cursor")},
+		problemResp(400, "invalid or unknown parameter"), problemResp(403, "another user's events"))
+	auditOp.Parameters = openapi3.Parameters{
+		queryParam("key", "a key id: the same as target_type=key&target_id=<id>", str("")),
+		queryParam("target_type", "", str("")), queryParam("target_id", "", str("")),
+		queryParam("owner", "admins: any user id; users: only their own", str("")),
+		queryParam("since", "", dateTime()), queryParam("until", "", dateTime()),
+		limitDoc(),
+		cursorDoc(),
+	}
+	doc.Paths.Set("/v1/audit", &openapi3.PathItem{Get: auditOp})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
@@ -203,5 +204,93 @@ func (s *server) testClient(c *gin.Context) {
 			ACLClaimPresent: res.ACLClaimPresent, ACLGroups: groups, Header: res.Header, Payload: res.Payload,
 		})
 		return nil
+	})
+}
+
+// --- OpenAPI ---
+
+// clientSchema is a client as the routes answer it.
+func (a adminDoc) clientSchema() *openapi3.SchemaRef {
+	return object(map[string]*openapi3.SchemaRef{
+		"id":            openapi3.NewUUIDSchema().NewRef(),
+		"client_id":     patterned("the OAuth client_id in Keycloak", clientIDPattern),
+		"name":          a.name,
+		"description":   a.description,
+		"consumer":      object(map[string]*openapi3.SchemaRef{"id": openapi3.NewUUIDSchema().NewRef(), "name": a.consumerName}, "id", "name"),
+		"environment":   a.env,
+		"realm":         str("the Keycloak realm"),
+		"protocol":      enum(provisioning.Protocol),
+		"acl_groups":    a.groupList("the consumer's ACL groups: the acl_groups claim of the client's tokens"),
+		"enabled":       boolean(),
+		"redirect_uris": a.redirectURIs("standard flow is on only when there are some"),
+		"keycloak_id":   str("Keycloak's internal id of the client"),
+		"created_at":    a.time,
+		"updated_at":    a.time,
+	}, "id", "client_id", "name", "description", "consumer", "environment", "realm", "protocol", "acl_groups", "enabled",
+		"redirect_uris", "keycloak_id", "created_at", "updated_at")
+}
+
+// clientPaths documents the client routes but the secret ones.
+func clientPaths(doc *openapi3.T, a adminDoc) {
+	client := a.clientSchema()
+	createdClient := extend(client, map[string]*openapi3.SchemaRef{"secret": text("the client secret; in this response only", 1, 0)}, "secret")
+	clientBody := requestObject(map[string]*openapi3.SchemaRef{
+		"client_id": patterned("3..100 of a-z, 0-9, '.', '_', '-', starting with a letter or digit; generated from the consumer's name when absent or empty",
+			`^([a-z0-9][a-z0-9._-]{2,99})?$`),
+		"name":          describe(a.name.Value.NewRef(), "up to 100 characters, one line; default the client_id"),
+		"description":   a.description,
+		"redirect_uris": a.redirectURIs("the standard flow is on only with some"),
+	})
+	doc.Paths.Set("/v1/consumers/{id}/clients", &openapi3.PathItem{
+		Post: a.op("createClient", "Provision a confidential service-account client for the consumer", clientBody, a.id,
+			resp{status: 201, desc: "created; `secret` appears in this response only", schema: createdClient},
+			a.notFound, problemResp(409, "the client_id is taken, or an ACL group of the consumer is gone or carries roles (its own or a parent's)")),
+	})
+	doc.Paths.Set("/v1/clients", &openapi3.PathItem{
+		Get: a.op("listClients", "List, search, filter, sort and page clients", nil,
+			a.query("consumer", "environment", "enabled", "q", "sort:clients", "limit", "cursor"),
+			resp{status: 200, desc: "a page of clients", schema: listSchema(client)}, a.badQuery),
+	})
+	clientPatch := requestObject(map[string]*openapi3.SchemaRef{
+		"name": text("1..100 characters, one line", 1, provisioning.MaxClientNameLen), "description": a.description,
+		"enabled": boolean(), "redirect_uris": a.redirectURIs("the new set"),
+	})
+	clientPatch.Value.WithMinProperties(1)
+	clientPatch.Value.Description = "at least one field that is not null; absent or null fields stay as they are"
+	doc.Paths.Set("/v1/clients/{id}", &openapi3.PathItem{
+		Get: a.op("getClient", "Read a client", nil, a.id, resp{status: 200, desc: "the client", schema: client}, a.notFound),
+		Patch: a.op("updateClient", "Change a client; enabled:false makes Keycloak refuse it tokens", clientPatch, a.id,
+			resp{status: 200, desc: "the client as changed", schema: client}, a.notFound,
+			problemResp(409, "the client is gone from Keycloak")),
+		Delete: a.op("deleteClient", "Delete a client from Keycloak and Keyward", nil, a.id, resp{status: 204, desc: "deleted"}, a.notFound),
+	})
+}
+
+// clientSecretPaths documents the routes that show, regenerate and try a client's
+// secret.
+func clientSecretPaths(doc *openapi3.T, a adminDoc) {
+	secret := object(map[string]*openapi3.SchemaRef{
+		"client_id": patterned("", clientIDPattern), "secret": text("the client secret", 1, 0),
+	}, "client_id", "secret")
+	testResult := object(map[string]*openapi3.SchemaRef{
+		"valid":             boolean(),
+		"error":             text("Keycloak's OAuth error when not valid, e.g. invalid_client", 1, 0),
+		"expires_in":        integer(0, 0),
+		"scope":             str("granted scopes"),
+		"acl_claim_present": boolean(),
+		"acl_groups":        arrayOf("the token's acl_groups claim", 0, str("")),
+		"header":            nullable(freeForm("the token's JOSE header; null when no token was issued")),
+		"payload":           nullable(freeForm("the token's claims; null when no token was issued")),
+	}, "valid", "expires_in", "scope", "acl_claim_present", "acl_groups", "header", "payload")
+	doc.Paths.Set("/v1/clients/{id}/secret", &openapi3.PathItem{
+		Get: a.op("getClientSecret", "Show the client's secret (audited)", nil, a.id,
+			resp{status: 200, desc: "the secret, read from Keycloak", schema: secret}, a.notFound),
+		Post: a.op("regenerateClientSecret", "Regenerate the secret; the old one is refused at once", nil, a.id,
+			resp{status: 200, desc: "the new secret", schema: secret}, a.notFound),
+	})
+	doc.Paths.Set("/v1/clients/{id}/test", &openapi3.PathItem{
+		Post: a.op("testClient", "Run the client-credentials grant with a secret and decode the token", requestObject(map[string]*openapi3.SchemaRef{
+			"secret": text("the secret to try, at most 1024 printable characters; never echoed", 1, provisioning.MaxSecretLen),
+		}, "secret"), a.id, resp{status: 200, desc: "the outcome; never the secret nor the token", schema: testResult}, a.notFound),
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
 	"github.com/keyward/keyward/internal/errs"
@@ -121,4 +122,55 @@ func (s *server) deleteConsumer(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// --- OpenAPI ---
+
+// consumerSchema is a consumer as the routes answer it.
+func (a adminDoc) consumerSchema() *openapi3.SchemaRef {
+	return object(map[string]*openapi3.SchemaRef{
+		"id":          openapi3.NewUUIDSchema().NewRef(),
+		"name":        a.consumerName,
+		"description": a.description,
+		"environment": a.env,
+		"acl_groups":  a.groupList("names of ACL groups; every client's service account is in each"),
+		"created_at":  a.time,
+		"updated_at":  a.time,
+	}, "id", "name", "description", "environment", "acl_groups", "created_at", "updated_at")
+}
+
+// consumerPaths documents the consumer routes.
+func consumerPaths(doc *openapi3.T, a adminDoc) {
+	consumer := a.consumerSchema()
+	consumerBody := requestObject(map[string]*openapi3.SchemaRef{
+		"name":        a.consumerName,
+		"description": a.description,
+		"environment": describe(enum(append([]string{""}, environments...)...), "default production"),
+		"acl_groups":  a.groupList("existing ACL group names, each once"),
+	}, "name")
+	consumerBody.Value.Properties["acl_groups"].Value.UniqueItems = true
+	consumerPatch := requestObject(map[string]*openapi3.SchemaRef{
+		"name": a.consumerName, "description": a.description, "environment": a.env,
+		"acl_groups": a.groupList("the new set; every client's service account follows at once"),
+	})
+	consumerPatch.Value.Properties["acl_groups"].Value.UniqueItems = true
+	consumerPatch.Value.WithMinProperties(1)
+	consumerPatch.Value.Description = "at least one field that is not null; absent or null fields stay as they are"
+	doc.Paths.Set("/v1/consumers", &openapi3.PathItem{
+		Post: a.op("createConsumer", "Create a consumer", consumerBody, nil,
+			resp{status: 201, desc: "created", schema: consumer},
+			problemResp(409, "the name is taken, or an ACL group carries roles (its own or a parent's; the detail names it)")),
+		Get: a.op("listConsumers", "List, search, filter, sort and page consumers", nil,
+			a.query("q", "environment", "sort:consumers", "limit", "cursor"),
+			resp{status: 200, desc: "a page of consumers", schema: listSchema(consumer)}, a.badQuery),
+	})
+	doc.Paths.Set("/v1/consumers/{id}", &openapi3.PathItem{
+		Get: a.op("getConsumer", "Read a consumer", nil, a.id, resp{status: 200, desc: "the consumer", schema: consumer}, a.notFound),
+		Patch: a.op("updateConsumer", "Change a consumer; a change of acl_groups reaches every client's service account", consumerPatch, a.id,
+			resp{status: 200, desc: "the consumer as changed", schema: consumer}, a.notFound,
+			problemResp(409, "the name is taken, the consumer changed meanwhile, or an added ACL group carries roles (its own or a parent's)")),
+		Delete: a.op("deleteConsumer", "Delete a consumer", nil, a.withID(a.query("cascade")),
+			resp{status: 204, desc: "deleted"}, a.notFound, a.badQuery,
+			problemResp(409, "the consumer has clients and cascade is not true")),
+	})
 }

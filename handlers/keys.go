@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
+	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
@@ -326,4 +328,201 @@ func adminSet(k models.Key) *adminSetJSON {
 		return nil
 	}
 	return &adminSetJSON{Disabled: k.DisabledBy, RateLimit: k.LimitSetBy, IPAllowlist: k.AllowlistSetBy}
+}
+
+// --- OpenAPI ---
+
+// rateLimitRequest: requests per window, or unlimited; null or absent leaves it.
+var rateLimitRequest = func() *openapi3.SchemaRef {
+	limited := object(map[string]*openapi3.SchemaRef{
+		"requests":       integer(1, maxRateRequests),
+		"window_seconds": integer(1, maxRateWindow),
+		"unlimited":      openapi3.NewBoolSchema().WithEnum(false).NewRef(),
+	}, "requests", "window_seconds")
+	unlimited := object(map[string]*openapi3.SchemaRef{
+		"requests":       openapi3.NewIntegerSchema().WithEnum(0).NewRef(),
+		"window_seconds": openapi3.NewIntegerSchema().WithEnum(0).NewRef(),
+		"unlimited":      openapi3.NewBoolSchema().WithEnum(true).NewRef(),
+	}, "unlimited")
+	s := openapi3.NewObjectSchema()
+	s.OneOf = openapi3.SchemaRefs{limited, unlimited}
+	s.Description = "requests per window_seconds, or unlimited (when the server allows it; owners stay under the configured owner ceiling)"
+	return s.NewRef()
+}()
+
+// rateLimitResponse is the key's effective limit: its own, else the server default.
+var rateLimitResponse = func() *openapi3.SchemaRef {
+	s := openapi3.NewObjectSchema()
+	s.OneOf = openapi3.SchemaRefs{
+		object(map[string]*openapi3.SchemaRef{
+			"requests": integer(1, maxRateRequests), "window_seconds": integer(1, 0),
+		}, "requests", "window_seconds"),
+		object(map[string]*openapi3.SchemaRef{"unlimited": openapi3.NewBoolSchema().WithEnum(true).NewRef()}, "unlimited"),
+	}
+	return s.NewRef()
+}()
+
+var keySchema = object(map[string]*openapi3.SchemaRef{
+	"id":             openapi3.NewUUIDSchema().NewRef(),
+	"name":           text("1..100 characters", 1, maxKeyNameLen),
+	"description":    text("up to 500 characters", 0, maxDescriptionLen),
+	"prefix":         patterned("public part of the key, e.g. kw_live_AbC123xyz789", keyPrefixPattern),
+	"status":         enum("active", "inactive", "expired", "expiring_soon"),
+	"environment":    enum(environments...),
+	"owner":          str("Keycloak user id of the owner"),
+	"owner_username": str("the owner's username"),
+	"scopes":         arrayOf("Keycloak client scopes the key may request", maxScopes, patterned("", scopePattern)),
+	"metadata":       freeForm("the owner's JSON object, at most 50 keys and 4 KiB"),
+	"created_at":     dateTime(),
+	"updated_at":     dateTime(),
+	"expires_at":     nullable(dateTime()),
+	"last_used_at":   nullable(dateTime()),
+	"last_used_ip":   nullable(str("address of the last successful exchange")),
+	"rate_limit":     rateLimitResponse,
+	"ip_allowlist":   arrayOf("CIDRs the key is accepted from; empty: any address", maxAllowlist, str("")),
+	"rotated_to":     describe(openapi3.NewUUIDSchema().NewRef(), "id of the key that superseded this one"),
+	"grace_until":    dateTime(),
+	"admin_set": object(map[string]*openapi3.SchemaRef{
+		"disabled":     text("username of the admin who disabled the key; only an admin can enable it", 1, 0),
+		"rate_limit":   text("username of the admin who set the rate limit; the owner may only lower it", 1, 0),
+		"ip_allowlist": text("username of the admin who set the IP allowlist; the owner may only narrow it", 1, 0),
+	}),
+}, "id", "name", "description", "prefix", "status", "environment", "owner", "owner_username", "scopes", "metadata",
+	"created_at", "updated_at", "expires_at", "last_used_at", "last_used_ip", "rate_limit", "ip_allowlist")
+
+// keyPaths documents the key routes.
+func keyPaths(doc *openapi3.T) {
+	doc.Paths.Set("/v1/keys", &openapi3.PathItem{Post: createKeyDoc(), Get: listKeysDoc()})
+	updateBody := requestObject(map[string]*openapi3.SchemaRef{
+		"name": keyNameDoc(), "description": keyDescriptionDoc(), "scopes": keyScopesDoc(), "metadata": keyMetadataDoc(), "enabled": boolean(),
+		"expires_at":   describe(dateTime(), "in the future and not after the current expiry"),
+		"rate_limit":   rateLimitRequest,
+		"ip_allowlist": keyAllowlistDoc(),
+	})
+	updateBody.Value.Description = "absent or null fields stay as they are (metadata: null clears it)"
+	updateOp := withKeyID(withJSONBody(operation("updateKey", "Update a key: name, description, scopes, metadata, enabled, shorter expiry, limits", true,
+		resp{status: 200, desc: "the key", schema: keySchema}, problemResp(400, "invalid fields or an extended expiry"),
+		problemResp(403, "the owner undoing or widening an admin's decision")), updateBody, true))
+	doc.Paths.Set("/v1/keys/{id}", &openapi3.PathItem{
+		Get:    withKeyID(operation("getKey", "Read a key", true, resp{status: 200, desc: "the key", schema: keySchema})),
+		Patch:  updateOp,
+		Delete: withKeyID(operation("deleteKey", "Revoke a key", true, resp{status: 204, desc: "revoked: refused at exchange from now on"})),
+	})
+	rotateOp := withKeyID(withJSONBody(operation("rotateKey", "Rotate: a new key with the same settings; the old one works until the grace period ends", true,
+		resp{status: 201, desc: "the new key; `key` appears in this response only", schema: createdKeyDoc()},
+		problemResp(400, "invalid grace_period_hours"), problemResp(403, "the owner holds a denied role (admins rotating another's key)"),
+		problemResp(409, "the key has already been rotated")),
+		requestObject(map[string]*openapi3.SchemaRef{"grace_period_hours": integer(0, maxGraceHours)}), false))
+	rotateOp.RequestBody.Value.Description = "optional; grace_period_hours defaults to 168"
+	doc.Paths.Set("/v1/keys/{id}/rotate", &openapi3.PathItem{Post: rotateOp})
+	doc.Paths.Set("/v1/keys/{id}/usage", &openapi3.PathItem{Get: keyUsageDoc()})
+}
+
+// The request fields of create and update, with the key lifecycle's rules.
+func keyScopesDoc() *openapi3.SchemaRef {
+	return arrayOf("Keycloak client scopes, each 1..64 of letters, digits and _ . : / - (repeats are dropped)",
+		maxScopes, patterned("", scopePattern))
+}
+
+func keyMetadataDoc() *openapi3.SchemaRef {
+	metadata := freeForm("a JSON object of at most 50 keys and 4 KiB, no NUL")
+	metadata.Value.WithMaxProperties(maxMetadataKeys)
+	return metadata
+}
+
+func keyAllowlistDoc() *openapi3.SchemaRef {
+	return arrayOf("CIDRs or single addresses, IPv4 or IPv6, e.g. 203.0.113.0/24", maxAllowlist, str(""))
+}
+
+func keyNameDoc() *openapi3.SchemaRef {
+	return text("1..100 characters once blanks at either end are trimmed; no control, bidirectional or invisible characters", 1, maxKeyNameLen)
+}
+
+func keyDescriptionDoc() *openapi3.SchemaRef {
+	return text("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks", 0, maxDescriptionLen)
+}
+
+// createdKeyDoc is a key with its text, as create and rotate answer it once.
+func createdKeyDoc() *openapi3.SchemaRef {
+	return extend(keySchema, map[string]*openapi3.SchemaRef{
+		"key": patterned("the API key, shown in this response only", keyPattern),
+	}, "key")
+}
+
+// withKeyID adds the {id} parameter and its 404 to an operation on one key.
+func withKeyID(op *openapi3.Operation) *openapi3.Operation {
+	op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: openapi3.NewPathParameter("id").WithSchema(openapi3.NewUUIDSchema())})
+	addResponse(op, problemResp(404, "no such key visible to the caller"))
+	return op
+}
+
+func createKeyDoc() *openapi3.Operation {
+	createBody := requestObject(map[string]*openapi3.SchemaRef{
+		"owner":           str("admins only: user id or username to create the key for"),
+		"name":            keyNameDoc(),
+		"description":     keyDescriptionDoc(),
+		"environment":     enum(append([]string{""}, environments...)...),
+		"expires_in_days": integer(1, maxExpiryDays),
+		"expires_at":      describe(dateTime(), "in the future, at most 10 years ahead"),
+		"never_expires":   boolean(),
+		"scopes":          keyScopesDoc(),
+		"metadata":        keyMetadataDoc(),
+		"rate_limit":      rateLimitRequest,
+		"ip_allowlist":    keyAllowlistDoc(),
+	}, "name")
+	createBody.Value.Description = "one expiry form at most (expires_in_days, expires_at or never_expires: true); default 365 days; environment default production"
+	return withJSONBody(operation("createKey", "Create an API key", true,
+		resp{status: 201, desc: "created; `key` appears in this response only", schema: createdKeyDoc()},
+		problemResp(400, "invalid fields"), problemResp(403, "owner names another user and the caller is not admin, or the owner holds a denied role"),
+		problemResp(409, "the owner holds the most live keys this server allows, or the key exists already")), createBody, true)
+}
+
+func listKeysDoc() *openapi3.Operation {
+	listOp := operation("listKeys", "List, search, filter, sort and page keys (own; admins: any)", true,
+		resp{status: 200, desc: "a page of keys", schema: listSchema(keySchema)},
+		problemResp(400, "invalid or unknown parameter, or one given twice"),
+		problemResp(403, "owner names another user and the caller is not admin"))
+	listOp.Parameters = openapi3.Parameters{
+		queryParam("owner", "admins: user id or username", str("")),
+		queryParam("q", "search in name and description (admins: also owner username)", text("", 0, maxKeyQueryLen)),
+		queryParam("status", "", enum("active", "inactive", "expired", "expiring_soon")),
+		queryParam("environment", "", enum(environments...)),
+		queryParam("expires", "", enum("30d", "expired", "never")),
+		queryParam("sort", "default created_at", enum("created_at", "expires_at", "name", "last_used_at")),
+		queryParam("order", "default desc", enum("asc", "desc")),
+		limitDoc(),
+		cursorDoc(),
+	}
+	return listOp
+}
+
+func keyUsageDoc() *openapi3.Operation {
+	count := integer(0, 0)
+	denied := map[string]*openapi3.SchemaRef{}
+	for _, o := range []exchange.Outcome{exchange.OutcomeMalformed, exchange.OutcomeUnknownKey, exchange.OutcomeExpired,
+		exchange.OutcomeInactive, exchange.OutcomeIPDenied, exchange.OutcomeRateLimited, exchange.OutcomeUserRefused,
+		exchange.OutcomeDeniedRole, exchange.OutcomeNotPerson, exchange.OutcomeThrottled, exchange.OutcomeInvalidScope,
+		exchange.OutcomeUnavailable, exchange.OutcomeError} {
+		denied[string(o)] = count
+	}
+	totals := map[string]*openapi3.SchemaRef{
+		"success": count,
+		"denied":  object(denied),
+	}
+	dayProps := map[string]*openapi3.SchemaRef{"date": openapi3.NewStringSchema().WithFormat("date").NewRef()}
+	for k, v := range totals {
+		dayProps[k] = v
+	}
+	usageOp := withKeyID(operation("keyUsage", "Usage: exchanges per day and this month, successes and denials by reason", true,
+		resp{status: 200, desc: "counters flushed so far (at most one flush interval behind)", schema: object(map[string]*openapi3.SchemaRef{
+			"key_id":       openapi3.NewUUIDSchema().NewRef(),
+			"last_used_at": nullable(dateTime()),
+			"last_used_ip": nullable(str("")),
+			"month":        object(totals, "success", "denied"),
+			"period":       object(totals, "success", "denied"),
+			"days":         arrayOf("every day of the period, oldest first", maxUsageDays, object(dayProps, "date", "success", "denied")),
+		}, "key_id", "last_used_at", "last_used_ip", "month", "period", "days")},
+		problemResp(400, "days outside 1..90, or an unknown parameter")))
+	usageOp.Parameters = append(usageOp.Parameters, queryParam("days", "default 30", integer(1, maxUsageDays)))
+	return usageOp
 }

@@ -33,14 +33,7 @@ func (h *harness) mustStatus(t *testing.T, want int, method, path, token, body s
 	return decode(t, rec)
 }
 
-func TestCreateKey_409_DuplicateNamePerOwner(t *testing.T) {
-	h := newHarness(t)
-	first := h.createKey(t, "alice-token", `{"name":"ci"}`)
-	h.mustStatus(t, 409, "POST", "/v1/keys", "alice-token", `{"name":"ci"}`)
-	h.createKey(t, "bob-token", `{"name":"ci"}`) // another owner may use the name
-	h.mustStatus(t, 204, "DELETE", "/v1/keys/"+first["id"].(string), "alice-token", "")
-	h.createKey(t, "alice-token", `{"name":"ci"}`) // free again once deleted
-}
+// --- 200, 201, 204: what each route answers when it succeeds ---
 
 func TestCreateKey_ExpiryForms(t *testing.T) {
 	h := newHarness(t)
@@ -102,24 +95,6 @@ func TestCreateKey_ScopesMetadataEnvironment(t *testing.T) {
 	}
 }
 
-func TestGetKey_OwnerAndAdminOnly(t *testing.T) {
-	h := newHarness(t)
-	id := h.createKey(t, "alice-token", `{"name":"a"}`)["id"].(string)
-	if got := h.mustStatus(t, 200, "GET", "/v1/keys/"+id, "alice-token", ""); got["key"] != nil || got["name"] != "a" {
-		t.Fatalf("get: %v", got)
-	}
-	h.mustStatus(t, 404, "GET", "/v1/keys/"+id, "bob-token", "")
-	h.mustStatus(t, 404, "PATCH", "/v1/keys/"+id, "bob-token", `{"enabled":false}`)
-	h.mustStatus(t, 404, "POST", "/v1/keys/"+id+"/rotate", "bob-token", "")
-	h.mustStatus(t, 404, "GET", "/v1/keys/"+id+"/usage", "bob-token", "")
-	h.mustStatus(t, 404, "DELETE", "/v1/keys/"+id, "bob-token", "")
-	if got := h.mustStatus(t, 200, "GET", "/v1/audit?key="+id, "bob-token", ""); len(got["items"].([]any)) != 0 {
-		t.Fatal("bob reads the audit events of alice's key")
-	}
-	h.mustStatus(t, 200, "GET", "/v1/keys/"+id, "carol-token", "")
-	h.mustStatus(t, 200, "GET", "/v1/keys/"+id+"/usage", "carol-token", "")
-}
-
 func TestUpdateKey_DisableEnable_ExchangeFollows(t *testing.T) {
 	h := newHarness(t)
 	got := h.createKey(t, "alice-token", `{"name":"a"}`)
@@ -138,49 +113,6 @@ func TestUpdateKey_DisableEnable_ExchangeFollows(t *testing.T) {
 		`{"name":"renamed","description":"d","scopes":["email"],"metadata":{"x":1}}`)
 	if upd["name"] != "renamed" || upd["description"] != "d" || fmt.Sprint(upd["scopes"]) != "[email]" {
 		t.Fatalf("update: %v", upd)
-	}
-}
-
-func TestUpdateKey_ExpiryShortenedNeverExtended(t *testing.T) {
-	h := newHarness(t)
-	now := h.clock.Now()
-	got := h.createKey(t, "alice-token", `{"name":"a","expires_in_days":30}`)
-	id := got["id"].(string)
-	later := now.AddDate(0, 0, 60).Format(time.RFC3339)
-	h.mustStatus(t, 400, "PATCH", "/v1/keys/"+id, "alice-token", `{"expires_at":"`+later+`"}`)
-	sooner := now.AddDate(0, 0, 10).Truncate(time.Second)
-	upd := h.mustStatus(t, 200, "PATCH", "/v1/keys/"+id, "alice-token", `{"expires_at":"`+sooner.Format(time.RFC3339)+`"}`)
-	if upd["expires_at"] != sooner.UTC().Format(time.RFC3339) {
-		t.Fatalf("expires_at %v", upd["expires_at"])
-	}
-	never := h.createKey(t, "alice-token", `{"name":"b","never_expires":true}`)
-	h.mustStatus(t, 200, "PATCH", "/v1/keys/"+never["id"].(string), "alice-token", `{"expires_at":"`+later+`"}`)
-}
-
-func TestUpdateKey_400_BadInput(t *testing.T) {
-	h := newHarness(t)
-	id := h.createKey(t, "alice-token", `{"name":"a"}`)["id"].(string)
-	h.createKey(t, "alice-token", `{"name":"taken"}`)
-	for name, tc := range map[string]struct {
-		body   string
-		status int
-	}{
-		"unknown field":     {`{"owner":"bob-id","enabled":false,"x":1}`, 400},
-		"owner not patched": {`{"owner":"bob-id"}`, 400},
-		"enabled string":    {`{"enabled":"false"}`, 400},
-		"empty name":        {`{"name":""}`, 400},
-		"name taken":        {`{"name":"taken"}`, 409},
-		"invalid UTF-8":     {"{\"name\":\"\xc3\x28\"}", 400},
-		"not JSON":          {`enabled=false`, 400},
-		"oversized":         {`{"description":"` + strings.Repeat("d", 70<<10) + `"}`, 413},
-	} {
-		rec := h.do("PATCH", "/v1/keys/"+id, "alice-token", "application/json", tc.body)
-		if rec.Code != tc.status {
-			t.Errorf("%s: %d, want %d: %s", name, rec.Code, tc.status, rec.Body.String())
-		}
-	}
-	if got := h.mustStatus(t, 200, "GET", "/v1/keys/"+id, "alice-token", ""); got["name"] != "a" || got["status"] != "active" {
-		t.Fatalf("a refused update changed the key: %v", got)
 	}
 }
 
@@ -237,45 +169,6 @@ func TestRotateKey_GraceNeverPastExpiry(t *testing.T) {
 	h.clock.Advance(time.Hour)
 	if h.exchangeStatus(orig["key"].(string)) != 401 {
 		t.Fatal("old key works past its own expiry")
-	}
-}
-
-func TestRotateKey_400_BadGrace(t *testing.T) {
-	h := newHarness(t)
-	id := h.createKey(t, "alice-token", `{"name":"r"}`)["id"].(string)
-	for _, body := range []string{`{"grace_period_hours":-1}`, `{"grace_period_hours":721}`, `{"grace_period_hours":"1"}`, `{"grace":1}`, `[]`} {
-		if rec := h.do("POST", "/v1/keys/"+id+"/rotate", "alice-token", "application/json", body); rec.Code != 400 {
-			t.Errorf("%s: %d", body, rec.Code)
-		}
-	}
-	if n := len(h.keys(t)); n != 1 {
-		t.Fatalf("%d keys after refused rotations", n)
-	}
-}
-
-func TestRotateKey_50Parallel_ExactlyOneWins(t *testing.T) {
-	h := newHarness(t)
-	id := h.createKey(t, "alice-token", `{"name":"race"}`)["id"].(string)
-	var wg sync.WaitGroup
-	codes := make(chan int, 50)
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			codes <- h.do("POST", "/v1/keys/"+id+"/rotate", "alice-token", "", "").Code
-		}()
-	}
-	wg.Wait()
-	close(codes)
-	count := map[int]int{}
-	for c := range codes {
-		count[c]++
-	}
-	if count[201] != 1 || count[409] != 49 {
-		t.Fatalf("status counts %v, want one 201 and 49 409", count)
-	}
-	if n := len(h.keys(t)); n != 2 {
-		t.Fatalf("%d keys after the race, want 2", n)
 	}
 }
 
@@ -341,19 +234,6 @@ func TestListKeys_FiltersSortPaging(t *testing.T) {
 	for _, q := range []string{"sort=name&order=desc", "sort=created_at&order=asc", "sort=name&order=asc&q=a",
 		"sort=name&order=asc&environment=development"} {
 		h.mustStatus(t, 400, "GET", "/v1/keys?"+q+"&cursor="+cur, "alice-token", "")
-	}
-}
-
-func TestListKeys_400_BadParameters(t *testing.T) {
-	h := newHarness(t)
-	for _, q := range []string{
-		"sort=" + url.QueryEscape("name; DROP TABLE api_keys"), "sort=secret_hash", "order=sideways",
-		"status=revoked", "expires=soon", "environment=prod", "limit=0", "limit=201", "limit=ten",
-		"cursor=garbage", "cursor=" + url.QueryEscape("' OR 1=1 --"), "unknown=1", "q=a&q=b",
-	} {
-		if rec := h.do("GET", "/v1/keys?"+q, "alice-token", "", ""); rec.Code != 400 {
-			t.Errorf("%s: %d %s", q, rec.Code, rec.Body.String())
-		}
 	}
 }
 
@@ -461,5 +341,133 @@ func TestLastUsed_RecordedWithoutWritePerExchange(t *testing.T) {
 	}
 	if rec := h.do("GET", "/v1/keys?sort=last_used_at", "alice-token", "", ""); rec.Code != http.StatusOK {
 		t.Fatalf("sort by last_used_at: %d", rec.Code)
+	}
+}
+
+// --- 400: invalid input, and an expiry extended ---
+
+func TestUpdateKey_ExpiryShortenedNeverExtended(t *testing.T) {
+	h := newHarness(t)
+	now := h.clock.Now()
+	got := h.createKey(t, "alice-token", `{"name":"a","expires_in_days":30}`)
+	id := got["id"].(string)
+	later := now.AddDate(0, 0, 60).Format(time.RFC3339)
+	h.mustStatus(t, 400, "PATCH", "/v1/keys/"+id, "alice-token", `{"expires_at":"`+later+`"}`)
+	sooner := now.AddDate(0, 0, 10).Truncate(time.Second)
+	upd := h.mustStatus(t, 200, "PATCH", "/v1/keys/"+id, "alice-token", `{"expires_at":"`+sooner.Format(time.RFC3339)+`"}`)
+	if upd["expires_at"] != sooner.UTC().Format(time.RFC3339) {
+		t.Fatalf("expires_at %v", upd["expires_at"])
+	}
+	never := h.createKey(t, "alice-token", `{"name":"b","never_expires":true}`)
+	h.mustStatus(t, 200, "PATCH", "/v1/keys/"+never["id"].(string), "alice-token", `{"expires_at":"`+later+`"}`)
+}
+
+func TestUpdateKey_400_BadInput(t *testing.T) {
+	h := newHarness(t)
+	id := h.createKey(t, "alice-token", `{"name":"a"}`)["id"].(string)
+	h.createKey(t, "alice-token", `{"name":"taken"}`)
+	for name, tc := range map[string]struct {
+		body   string
+		status int
+	}{
+		"unknown field":     {`{"owner":"bob-id","enabled":false,"x":1}`, 400},
+		"owner not patched": {`{"owner":"bob-id"}`, 400},
+		"enabled string":    {`{"enabled":"false"}`, 400},
+		"empty name":        {`{"name":""}`, 400},
+		"name taken":        {`{"name":"taken"}`, 409},
+		"invalid UTF-8":     {"{\"name\":\"\xc3\x28\"}", 400},
+		"not JSON":          {`enabled=false`, 400},
+		"oversized":         {`{"description":"` + strings.Repeat("d", 70<<10) + `"}`, 413},
+	} {
+		rec := h.do("PATCH", "/v1/keys/"+id, "alice-token", "application/json", tc.body)
+		if rec.Code != tc.status {
+			t.Errorf("%s: %d, want %d: %s", name, rec.Code, tc.status, rec.Body.String())
+		}
+	}
+	if got := h.mustStatus(t, 200, "GET", "/v1/keys/"+id, "alice-token", ""); got["name"] != "a" || got["status"] != "active" {
+		t.Fatalf("a refused update changed the key: %v", got)
+	}
+}
+
+func TestRotateKey_400_BadGrace(t *testing.T) {
+	h := newHarness(t)
+	id := h.createKey(t, "alice-token", `{"name":"r"}`)["id"].(string)
+	for _, body := range []string{`{"grace_period_hours":-1}`, `{"grace_period_hours":721}`, `{"grace_period_hours":"1"}`, `{"grace":1}`, `[]`} {
+		if rec := h.do("POST", "/v1/keys/"+id+"/rotate", "alice-token", "application/json", body); rec.Code != 400 {
+			t.Errorf("%s: %d", body, rec.Code)
+		}
+	}
+	if n := len(h.keys(t)); n != 1 {
+		t.Fatalf("%d keys after refused rotations", n)
+	}
+}
+
+func TestListKeys_400_BadParameters(t *testing.T) {
+	h := newHarness(t)
+	for _, q := range []string{
+		"sort=" + url.QueryEscape("name; DROP TABLE api_keys"), "sort=secret_hash", "order=sideways",
+		"status=revoked", "expires=soon", "environment=prod", "limit=0", "limit=201", "limit=ten",
+		"cursor=garbage", "cursor=" + url.QueryEscape("' OR 1=1 --"), "unknown=1", "q=a&q=b",
+	} {
+		if rec := h.do("GET", "/v1/keys?"+q, "alice-token", "", ""); rec.Code != 400 {
+			t.Errorf("%s: %d %s", q, rec.Code, rec.Body.String())
+		}
+	}
+}
+
+// --- 404: another user's key ---
+
+func TestGetKey_OwnerAndAdminOnly(t *testing.T) {
+	h := newHarness(t)
+	id := h.createKey(t, "alice-token", `{"name":"a"}`)["id"].(string)
+	if got := h.mustStatus(t, 200, "GET", "/v1/keys/"+id, "alice-token", ""); got["key"] != nil || got["name"] != "a" {
+		t.Fatalf("get: %v", got)
+	}
+	h.mustStatus(t, 404, "GET", "/v1/keys/"+id, "bob-token", "")
+	h.mustStatus(t, 404, "PATCH", "/v1/keys/"+id, "bob-token", `{"enabled":false}`)
+	h.mustStatus(t, 404, "POST", "/v1/keys/"+id+"/rotate", "bob-token", "")
+	h.mustStatus(t, 404, "GET", "/v1/keys/"+id+"/usage", "bob-token", "")
+	h.mustStatus(t, 404, "DELETE", "/v1/keys/"+id, "bob-token", "")
+	if got := h.mustStatus(t, 200, "GET", "/v1/audit?key="+id, "bob-token", ""); len(got["items"].([]any)) != 0 {
+		t.Fatal("bob reads the audit events of alice's key")
+	}
+	h.mustStatus(t, 200, "GET", "/v1/keys/"+id, "carol-token", "")
+	h.mustStatus(t, 200, "GET", "/v1/keys/"+id+"/usage", "carol-token", "")
+}
+
+// --- 409: a duplicate, a second rotation ---
+
+func TestCreateKey_409_DuplicateNamePerOwner(t *testing.T) {
+	h := newHarness(t)
+	first := h.createKey(t, "alice-token", `{"name":"ci"}`)
+	h.mustStatus(t, 409, "POST", "/v1/keys", "alice-token", `{"name":"ci"}`)
+	h.createKey(t, "bob-token", `{"name":"ci"}`) // another owner may use the name
+	h.mustStatus(t, 204, "DELETE", "/v1/keys/"+first["id"].(string), "alice-token", "")
+	h.createKey(t, "alice-token", `{"name":"ci"}`) // free again once deleted
+}
+
+func TestRotateKey_50Parallel_ExactlyOneWins(t *testing.T) {
+	h := newHarness(t)
+	id := h.createKey(t, "alice-token", `{"name":"race"}`)["id"].(string)
+	var wg sync.WaitGroup
+	codes := make(chan int, 50)
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- h.do("POST", "/v1/keys/"+id+"/rotate", "alice-token", "", "").Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[201] != 1 || count[409] != 49 {
+		t.Fatalf("status counts %v, want one 201 and 49 409", count)
+	}
+	if n := len(h.keys(t)); n != 2 {
+		t.Fatalf("%d keys after the race, want 2", n)
 	}
 }

@@ -6,9 +6,7 @@ import (
 	"slices"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/gin-gonic/gin"
 
-	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/page"
 )
 
@@ -178,64 +176,6 @@ var oauthErrorSchema = object(map[string]*openapi3.SchemaRef{
 	"error_description": str("what is wrong"),
 }, "error")
 
-// rateLimitRequest: requests per window, or unlimited; null or absent leaves it.
-var rateLimitRequest = func() *openapi3.SchemaRef {
-	limited := object(map[string]*openapi3.SchemaRef{
-		"requests":       integer(1, maxRateRequests),
-		"window_seconds": integer(1, maxRateWindow),
-		"unlimited":      openapi3.NewBoolSchema().WithEnum(false).NewRef(),
-	}, "requests", "window_seconds")
-	unlimited := object(map[string]*openapi3.SchemaRef{
-		"requests":       openapi3.NewIntegerSchema().WithEnum(0).NewRef(),
-		"window_seconds": openapi3.NewIntegerSchema().WithEnum(0).NewRef(),
-		"unlimited":      openapi3.NewBoolSchema().WithEnum(true).NewRef(),
-	}, "unlimited")
-	s := openapi3.NewObjectSchema()
-	s.OneOf = openapi3.SchemaRefs{limited, unlimited}
-	s.Description = "requests per window_seconds, or unlimited (when the server allows it; owners stay under the configured owner ceiling)"
-	return s.NewRef()
-}()
-
-// rateLimitResponse is the key's effective limit: its own, else the server default.
-var rateLimitResponse = func() *openapi3.SchemaRef {
-	s := openapi3.NewObjectSchema()
-	s.OneOf = openapi3.SchemaRefs{
-		object(map[string]*openapi3.SchemaRef{
-			"requests": integer(1, maxRateRequests), "window_seconds": integer(1, 0),
-		}, "requests", "window_seconds"),
-		object(map[string]*openapi3.SchemaRef{"unlimited": openapi3.NewBoolSchema().WithEnum(true).NewRef()}, "unlimited"),
-	}
-	return s.NewRef()
-}()
-
-var keySchema = object(map[string]*openapi3.SchemaRef{
-	"id":             openapi3.NewUUIDSchema().NewRef(),
-	"name":           text("1..100 characters", 1, maxKeyNameLen),
-	"description":    text("up to 500 characters", 0, maxDescriptionLen),
-	"prefix":         patterned("public part of the key, e.g. kw_live_AbC123xyz789", keyPrefixPattern),
-	"status":         enum("active", "inactive", "expired", "expiring_soon"),
-	"environment":    enum(environments...),
-	"owner":          str("Keycloak user id of the owner"),
-	"owner_username": str("the owner's username"),
-	"scopes":         arrayOf("Keycloak client scopes the key may request", maxScopes, patterned("", scopePattern)),
-	"metadata":       freeForm("the owner's JSON object, at most 50 keys and 4 KiB"),
-	"created_at":     dateTime(),
-	"updated_at":     dateTime(),
-	"expires_at":     nullable(dateTime()),
-	"last_used_at":   nullable(dateTime()),
-	"last_used_ip":   nullable(str("address of the last successful exchange")),
-	"rate_limit":     rateLimitResponse,
-	"ip_allowlist":   arrayOf("CIDRs the key is accepted from; empty: any address", maxAllowlist, str("")),
-	"rotated_to":     describe(openapi3.NewUUIDSchema().NewRef(), "id of the key that superseded this one"),
-	"grace_until":    dateTime(),
-	"admin_set": object(map[string]*openapi3.SchemaRef{
-		"disabled":     text("username of the admin who disabled the key; only an admin can enable it", 1, 0),
-		"rate_limit":   text("username of the admin who set the rate limit; the owner may only lower it", 1, 0),
-		"ip_allowlist": text("username of the admin who set the IP allowlist; the owner may only narrow it", 1, 0),
-	}),
-}, "id", "name", "description", "prefix", "status", "environment", "owner", "owner_username", "scopes", "metadata",
-	"created_at", "updated_at", "expires_at", "last_used_at", "last_used_ip", "rate_limit", "ip_allowlist")
-
 func jsonContent(s *openapi3.SchemaRef, mediaType string) openapi3.Content {
 	return openapi3.Content{mediaType: openapi3.NewMediaType().WithSchemaRef(s)}
 }
@@ -320,7 +260,16 @@ func cursorDoc() *openapi3.ParameterRef {
 		text("", 0, page.MaxCursorLen))
 }
 
-// openAPIDocument describes every route of New.
+// listSchema is the envelope of every list answer (listAnswer).
+func listSchema(item *openapi3.SchemaRef) *openapi3.SchemaRef {
+	return object(map[string]*openapi3.SchemaRef{
+		"items":       arrayOf("", page.MaxLimit, item),
+		"next_cursor": nullable(str("opaque cursor of the next page; null on the last")),
+	}, "items", "next_cursor")
+}
+
+// openAPIDocument describes every route of New: each resource documents its own
+// paths beside its handlers.
 func openAPIDocument() *openapi3.T {
 	doc := &openapi3.T{
 		OpenAPI: "3.0.3",
@@ -337,193 +286,14 @@ func openAPIDocument() *openapi3.T {
 			},
 		},
 	}
-	idParam := &openapi3.ParameterRef{Value: openapi3.NewPathParameter("id").WithSchema(openapi3.NewUUIDSchema())}
-
-	scopes := arrayOf("Keycloak client scopes, each 1..64 of letters, digits and _ . : / - (repeats are dropped)",
-		maxScopes, patterned("", scopePattern))
-	metadata := freeForm("a JSON object of at most 50 keys and 4 KiB, no NUL")
-	metadata.Value.WithMaxProperties(maxMetadataKeys)
-	allowlist := arrayOf("CIDRs or single addresses, IPv4 or IPv6, e.g. 203.0.113.0/24", maxAllowlist, str(""))
-	name := text("1..100 characters once blanks at either end are trimmed; no control, bidirectional or invisible characters", 1, maxKeyNameLen)
-	description := text("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks", 0, maxDescriptionLen)
-	createBody := requestObject(map[string]*openapi3.SchemaRef{
-		"owner":           str("admins only: user id or username to create the key for"),
-		"name":            name,
-		"description":     description,
-		"environment":     enum(append([]string{""}, environments...)...),
-		"expires_in_days": integer(1, maxExpiryDays),
-		"expires_at":      describe(dateTime(), "in the future, at most 10 years ahead"),
-		"never_expires":   boolean(),
-		"scopes":          scopes,
-		"metadata":        metadata,
-		"rate_limit":      rateLimitRequest,
-		"ip_allowlist":    allowlist,
-	}, "name")
-	createBody.Value.Description = "one expiry form at most (expires_in_days, expires_at or never_expires: true); default 365 days; environment default production"
-	created := extend(keySchema, map[string]*openapi3.SchemaRef{
-		"key": patterned("the API key, shown in this response only", keyPattern),
-	}, "key")
-	createOp := withJSONBody(operation("createKey", "Create an API key", true,
-		resp{status: 201, desc: "created; `key` appears in this response only", schema: created},
-		problemResp(400, "invalid fields"), problemResp(403, "owner names another user and the caller is not admin, or the owner holds a denied role"),
-		problemResp(409, "the owner holds the most live keys this server allows, or the key exists already")), createBody, true)
-
-	listOp := operation("listKeys", "List, search, filter, sort and page keys (own; admins: any)", true,
-		resp{status: 200, desc: "a page of keys", schema: object(map[string]*openapi3.SchemaRef{
-			"items":       arrayOf("", page.MaxLimit, keySchema),
-			"next_cursor": nullable(str("opaque cursor of the next page; null on the last")),
-		}, "items", "next_cursor")},
-		problemResp(400, "invalid or unknown parameter, or one given twice"),
-		problemResp(403, "owner names another user and the caller is not admin"))
-	listOp.Parameters = openapi3.Parameters{
-		queryParam("owner", "admins: user id or username", str("")),
-		queryParam("q", "search in name and description (admins: also owner username)", text("", 0, maxKeyQueryLen)),
-		queryParam("status", "", enum("active", "inactive", "expired", "expiring_soon")),
-		queryParam("environment", "", enum(environments...)),
-		queryParam("expires", "", enum("30d", "expired", "never")),
-		queryParam("sort", "default created_at", enum("created_at", "expires_at", "name", "last_used_at")),
-		queryParam("order", "default desc", enum("asc", "desc")),
-		limitDoc(),
-		cursorDoc(),
-	}
-	doc.Paths.Set("/v1/keys", &openapi3.PathItem{Post: createOp, Get: listOp})
-
-	withID := func(op *openapi3.Operation) *openapi3.Operation {
-		op.Parameters = append(op.Parameters, idParam)
-		addResponse(op, problemResp(404, "no such key visible to the caller"))
-		return op
-	}
-	updateBody := requestObject(map[string]*openapi3.SchemaRef{
-		"name": name, "description": description, "scopes": scopes, "metadata": metadata, "enabled": boolean(),
-		"expires_at":   describe(dateTime(), "in the future and not after the current expiry"),
-		"rate_limit":   rateLimitRequest,
-		"ip_allowlist": allowlist,
-	})
-	updateBody.Value.Description = "absent or null fields stay as they are (metadata: null clears it)"
-	updateOp := withID(withJSONBody(operation("updateKey", "Update a key: name, description, scopes, metadata, enabled, shorter expiry, limits", true,
-		resp{status: 200, desc: "the key", schema: keySchema}, problemResp(400, "invalid fields or an extended expiry"),
-		problemResp(403, "the owner undoing or widening an admin's decision")), updateBody, true))
-	doc.Paths.Set("/v1/keys/{id}", &openapi3.PathItem{
-		Get:    withID(operation("getKey", "Read a key", true, resp{status: 200, desc: "the key", schema: keySchema})),
-		Patch:  updateOp,
-		Delete: withID(operation("deleteKey", "Revoke a key", true, resp{status: 204, desc: "revoked: refused at exchange from now on"})),
-	})
-	rotateOp := withID(withJSONBody(operation("rotateKey", "Rotate: a new key with the same settings; the old one works until the grace period ends", true,
-		resp{status: 201, desc: "the new key; `key` appears in this response only", schema: created},
-		problemResp(400, "invalid grace_period_hours"), problemResp(403, "the owner holds a denied role (admins rotating another's key)"),
-		problemResp(409, "the key has already been rotated")),
-		requestObject(map[string]*openapi3.SchemaRef{"grace_period_hours": integer(0, maxGraceHours)}), false))
-	rotateOp.RequestBody.Value.Description = "optional; grace_period_hours defaults to 168"
-	doc.Paths.Set("/v1/keys/{id}/rotate", &openapi3.PathItem{Post: rotateOp})
-
-	count := integer(0, 0)
-	denied := map[string]*openapi3.SchemaRef{}
-	for _, o := range []exchange.Outcome{exchange.OutcomeMalformed, exchange.OutcomeUnknownKey, exchange.OutcomeExpired,
-		exchange.OutcomeInactive, exchange.OutcomeIPDenied, exchange.OutcomeRateLimited, exchange.OutcomeUserRefused,
-		exchange.OutcomeDeniedRole, exchange.OutcomeNotPerson, exchange.OutcomeThrottled, exchange.OutcomeInvalidScope,
-		exchange.OutcomeUnavailable, exchange.OutcomeError} {
-		denied[string(o)] = count
-	}
-	totals := map[string]*openapi3.SchemaRef{
-		"success": count,
-		"denied":  object(denied),
-	}
-	dayProps := map[string]*openapi3.SchemaRef{"date": openapi3.NewStringSchema().WithFormat("date").NewRef()}
-	for k, v := range totals {
-		dayProps[k] = v
-	}
-	usageOp := withID(operation("keyUsage", "Usage: exchanges per day and this month, successes and denials by reason", true,
-		resp{status: 200, desc: "counters flushed so far (at most one flush interval behind)", schema: object(map[string]*openapi3.SchemaRef{
-			"key_id":       openapi3.NewUUIDSchema().NewRef(),
-			"last_used_at": nullable(dateTime()),
-			"last_used_ip": nullable(str("")),
-			"month":        object(totals, "success", "denied"),
-			"period":       object(totals, "success", "denied"),
-			"days":         arrayOf("every day of the period, oldest first", maxUsageDays, object(dayProps, "date", "success", "denied")),
-		}, "key_id", "last_used_at", "last_used_ip", "month", "period", "days")},
-		problemResp(400, "days outside 1..90, or an unknown parameter")))
-	usageOp.Parameters = append(usageOp.Parameters, queryParam("days", "default 30", integer(1, maxUsageDays)))
-	doc.Paths.Set("/v1/keys/{id}/usage", &openapi3.PathItem{Get: usageOp})
-
-	auditOp := operation("listAudit", "Audit trail: users see events on their own keys, admins all", true,
-		resp{status: 200, desc: "events, newest first", schema: object(map[string]*openapi3.SchemaRef{
-			"items": arrayOf("", page.MaxLimit, object(map[string]*openapi3.SchemaRef{
-				"id": openapi3.NewUUIDSchema().NewRef(), "at": dateTime(), "actor": str("user id"),
-				"actor_name": str(""), "action": str("e.g. key.create, key.rotate"), "target_type": str("e.g. key, consumer, client"),
-				"target_id": str(""), "owner": str("user id of the target's owner"),
-				"on_behalf_of": nullable(str("the user an admin acted for")), "ip": str(""), "request_id": str(""),
-				"details": freeForm(""),
-			}, "id", "at", "actor", "actor_name", "action", "target_type", "target_id", "owner", "on_behalf_of", "ip",
-				"request_id", "details")),
-			"next_cursor": nullable(str("")),
-		}, "items", "next_cursor")},
-		problemResp(400, "invalid or unknown parameter"), problemResp(403, "another user's events"))
-	auditOp.Parameters = openapi3.Parameters{
-		queryParam("key", "a key id: the same as target_type=key&target_id=<id>", str("")),
-		queryParam("target_type", "", str("")), queryParam("target_id", "", str("")),
-		queryParam("owner", "admins: any user id; users: only their own", str("")),
-		queryParam("since", "", dateTime()), queryParam("until", "", dateTime()),
-		limitDoc(),
-		cursorDoc(),
-	}
-	doc.Paths.Set("/v1/audit", &openapi3.PathItem{Get: auditOp})
-
-	// The form is read as RFC 6749 reads forms: names it does not know are ignored.
-	tokenForm := openapi3.NewObjectSchema()
-	tokenForm.Properties = map[string]*openapi3.SchemaRef{
-		"grant_type":         enum(grantTokenExchange),
-		"subject_token":      text("the API key", 1, 0),
-		"subject_token_type": enum(tokenTypeAPIKey),
-		"scope":              str("optional; may narrow the key's scopes"),
-		"audience":           str("not supported: refused with invalid_target"),
-		"resource":           str("not supported: refused with invalid_target"),
-	}
-	tokenOp := operation("exchangeToken", "Trade an API key for a Keycloak access token (RFC 8693 shape)", false,
-		resp{status: 200, desc: "a Keycloak-issued access token", schema: object(map[string]*openapi3.SchemaRef{
-			"access_token":      text("JWT issued and signed by Keycloak", 1, 0),
-			"token_type":        enum("Bearer"),
-			"expires_in":        integer(0, 0),
-			"issued_token_type": enum(tokenTypeAccess),
-			"scope":             str("granted scopes"),
-		}, "access_token", "token_type", "expires_in", "issued_token_type", "scope")},
-		resp{status: 400, desc: "malformed request (RFC 6749 error)", schema: oauthErrorSchema},
-		resp{status: 401, desc: "unknown, revoked, expired or disabled key, or an address outside its allowlist (RFC 6749 invalid_grant)", schema: oauthErrorSchema},
-		resp{status: 413, desc: "body over 64 KiB", schema: oauthErrorSchema},
-		resp{status: 429, desc: "the key's rate limit, or this address's failure budget, is exhausted; see Retry-After", schema: oauthErrorSchema},
-		resp{status: 500, desc: "an internal error", schema: oauthErrorSchema},
-		resp{status: 503, desc: "Keycloak or the database unavailable; see Retry-After", schema: oauthErrorSchema})
-	tokenOp.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().
-		WithDescription("the token-exchange form; alternatively send X-API-Key or Authorization: ApiKey with no body").
-		WithContent(openapi3.Content{"application/x-www-form-urlencoded": openapi3.NewMediaType().WithSchema(tokenForm)})}
-	tokenOp.Parameters = openapi3.Parameters{
-		{Value: openapi3.NewHeaderParameter("X-API-Key").WithSchema(openapi3.NewStringSchema())},
-	}
-	doc.Paths.Set("/v1/token", &openapi3.PathItem{Post: tokenOp})
-
-	adminPaths(doc)
-	jwk := freeForm("a public JWK")
-	jwk.Value.Required = []string{"kty"}
-	doc.Paths.Set("/.well-known/jwks.json", &openapi3.PathItem{Get: operation("jwks",
-		"Keyward's assertion-signing public keys (JWKS)", false,
-		resp{status: 200, desc: "JWK set", schema: object(map[string]*openapi3.SchemaRef{
-			"keys": arrayOf("", 0, jwk),
-		}, "keys")})})
-	doc.Paths.Set("/healthz", &openapi3.PathItem{Get: operation("healthz", "Liveness", false,
-		resp{status: 200, desc: "the process is up", schema: object(map[string]*openapi3.SchemaRef{"status": enum("ok")}, "status")})})
-	checks := object(map[string]*openapi3.SchemaRef{"database": enum("up", "down"), "keycloak": enum("up", "down")}, "database", "keycloak")
-	doc.Paths.Set("/readyz", &openapi3.PathItem{Get: operation("readyz", "Readiness: database and Keycloak", false,
-		resp{status: 200, desc: "ready", schema: object(map[string]*openapi3.SchemaRef{"status": enum("ready"), "checks": checks}, "status", "checks")},
-		resp{status: 503, desc: "a dependency is down; `checks` says which",
-			schema: object(map[string]*openapi3.SchemaRef{"status": enum("not ready"), "checks": checks}, "status", "checks")})})
-	doc.Paths.Set("/metrics", &openapi3.PathItem{Get: operation("metrics", "Prometheus metrics", false,
-		resp{status: 200, desc: "text exposition format", schema: str(""), media: "text/plain"})})
-	openapiDoc := freeForm("an OpenAPI 3.0 document")
-	openapiDoc.Value.Required = []string{"openapi", "info", "paths"}
-	doc.Paths.Set("/openapi.json", &openapi3.PathItem{Get: operation("openapi", "This document", false,
-		resp{status: 200, desc: "OpenAPI 3 document", schema: openapiDoc})})
+	opsPaths(doc)
+	tokenPaths(doc)
+	keyPaths(doc)
+	auditPaths(doc)
+	a := newAdminDoc()
+	aclGroupPaths(doc, a)
+	consumerPaths(doc, a)
+	clientPaths(doc, a)
+	clientSecretPaths(doc, a)
 	return doc
-}
-
-func (s *server) openapi(c *gin.Context) {
-	c.Data(http.StatusOK, "application/json", s.openAPIJSON)
 }

@@ -130,25 +130,7 @@ func New(cfg Config) *gin.Engine {
 			Detail: "the route does not answer " + c.Request.Method})
 	})
 
-	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
-	r.GET("/.well-known/jwks.json", s.jwks)
-	r.GET("/openapi.json", s.openapi)
-	if cfg.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(cfg.Metrics))
-	}
-	r.POST(tokenRoute, s.token)
-
-	v1 := r.Group("/v1", s.authenticate)
-	v1.POST("/keys", s.createKey)
-	v1.GET("/keys", s.listKeys)
-	v1.GET("/keys/:id", s.getKey)
-	v1.PATCH("/keys/:id", s.updateKey)
-	v1.DELETE("/keys/:id", s.deleteKey)
-	v1.POST("/keys/:id/rotate", s.rotateKey)
-	v1.GET("/keys/:id/usage", s.keyUsage)
-	v1.GET("/audit", s.listAudit)
-	s.adminRoutes(v1.Group("", s.requireAdmin))
+	s.serve(r)
 	return r
 }
 
@@ -227,35 +209,4 @@ func limitBody(c *gin.Context) {
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
 	c.Next()
-}
-
-func (s *server) healthz(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
-}
-
-func (s *server) readyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
-	defer cancel()
-	checks := gin.H{}
-	status := http.StatusOK
-	for name, p := range map[string]Pinger{"database": s.Database, "keycloak": s.Keycloak} {
-		if err := p.Ping(ctx); err != nil {
-			checks[name] = "down"
-			status = http.StatusServiceUnavailable
-			s.Log.Warn("readiness check failed", zap.String("dependency", name), zap.Error(err))
-		} else {
-			checks[name] = "up"
-		}
-	}
-	word := "ready"
-	if status != http.StatusOK {
-		word = "not ready"
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(status, gin.H{"status": word, "checks": checks})
-}
-
-func (s *server) jwks(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
-	c.JSON(http.StatusOK, s.JWKS)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
@@ -218,4 +219,41 @@ func hasOtherThan(form map[string][]string, allowed string) bool {
 		}
 	}
 	return false
+}
+
+// --- OpenAPI ---
+
+// tokenPaths documents the token endpoint: a form in, RFC 6749 JSON out.
+func tokenPaths(doc *openapi3.T) {
+	// The form is read as RFC 6749 reads forms: names it does not know are ignored.
+	tokenForm := openapi3.NewObjectSchema()
+	tokenForm.Properties = map[string]*openapi3.SchemaRef{
+		"grant_type":         enum(grantTokenExchange),
+		"subject_token":      text("the API key", 1, 0),
+		"subject_token_type": enum(tokenTypeAPIKey),
+		"scope":              str("optional; may narrow the key's scopes"),
+		"audience":           str("not supported: refused with invalid_target"),
+		"resource":           str("not supported: refused with invalid_target"),
+	}
+	tokenOp := operation("exchangeToken", "Trade an API key for a Keycloak access token (RFC 8693 shape)", false,
+		resp{status: 200, desc: "a Keycloak-issued access token", schema: object(map[string]*openapi3.SchemaRef{
+			"access_token":      text("JWT issued and signed by Keycloak", 1, 0),
+			"token_type":        enum("Bearer"),
+			"expires_in":        integer(0, 0),
+			"issued_token_type": enum(tokenTypeAccess),
+			"scope":             str("granted scopes"),
+		}, "access_token", "token_type", "expires_in", "issued_token_type", "scope")},
+		resp{status: 400, desc: "malformed request (RFC 6749 error)", schema: oauthErrorSchema},
+		resp{status: 401, desc: "unknown, revoked, expired or disabled key, or an address outside its allowlist (RFC 6749 invalid_grant)", schema: oauthErrorSchema},
+		resp{status: 413, desc: "body over 64 KiB", schema: oauthErrorSchema},
+		resp{status: 429, desc: "the key's rate limit, or this address's failure budget, is exhausted; see Retry-After", schema: oauthErrorSchema},
+		resp{status: 500, desc: "an internal error", schema: oauthErrorSchema},
+		resp{status: 503, desc: "Keycloak or the database unavailable; see Retry-After", schema: oauthErrorSchema})
+	tokenOp.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().
+		WithDescription("the token-exchange form; alternatively send X-API-Key or Authorization: ApiKey with no body").
+		WithContent(openapi3.Content{"application/x-www-form-urlencoded": openapi3.NewMediaType().WithSchema(tokenForm)})}
+	tokenOp.Parameters = openapi3.Parameters{
+		{Value: openapi3.NewHeaderParameter("X-API-Key").WithSchema(openapi3.NewStringSchema())},
+	}
+	doc.Paths.Set(tokenRoute, &openapi3.PathItem{Post: tokenOp})
 }

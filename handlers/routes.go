@@ -1,0 +1,84 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// access is who may call a route: the middleware in front of its handler.
+type access int
+
+const (
+	public access = iota // anyone; the token endpoint authenticates the key itself
+	user                 // a Keycloak bearer token of a person (authenticate)
+	admin                // a user with the admin realm role, where provisioning is wired
+)
+
+// route is one line of the route table.
+type route struct {
+	method, path string
+	access       access
+	handle       gin.HandlerFunc // nil: the route is not served on this instance
+}
+
+// routes is every route of the API, in the order of the document: what New serves.
+func (s *server) routes() []route {
+	return []route{
+		{http.MethodGet, "/healthz", public, s.healthz},
+		{http.MethodGet, "/readyz", public, s.readyz},
+		{http.MethodGet, "/.well-known/jwks.json", public, s.jwks},
+		{http.MethodGet, "/openapi.json", public, s.openapi},
+		{http.MethodGet, "/metrics", public, s.metrics()},
+		{http.MethodPost, tokenRoute, public, s.token},
+
+		{http.MethodPost, "/v1/keys", user, s.createKey},
+		{http.MethodGet, "/v1/keys", user, s.listKeys},
+		{http.MethodGet, "/v1/keys/:id", user, s.getKey},
+		{http.MethodPatch, "/v1/keys/:id", user, s.updateKey},
+		{http.MethodDelete, "/v1/keys/:id", user, s.deleteKey},
+		{http.MethodPost, "/v1/keys/:id/rotate", user, s.rotateKey},
+		{http.MethodGet, "/v1/keys/:id/usage", user, s.keyUsage},
+		{http.MethodGet, "/v1/audit", user, s.listAudit},
+
+		{http.MethodGet, "/v1/acl-groups", admin, s.listACLGroups},
+		{http.MethodPost, "/v1/acl-groups", admin, s.createACLGroup},
+		{http.MethodDelete, "/v1/acl-groups/:name", admin, s.deleteACLGroup},
+
+		{http.MethodPost, "/v1/consumers", admin, s.createConsumer},
+		{http.MethodGet, "/v1/consumers", admin, s.listConsumers},
+		{http.MethodGet, "/v1/consumers/:id", admin, s.getConsumer},
+		{http.MethodPatch, "/v1/consumers/:id", admin, s.updateConsumer},
+		{http.MethodDelete, "/v1/consumers/:id", admin, s.deleteConsumer},
+		{http.MethodPost, "/v1/consumers/:id/clients", admin, s.createClient},
+
+		{http.MethodGet, "/v1/clients", admin, s.listClients},
+		{http.MethodGet, "/v1/clients/:id", admin, s.getClient},
+		{http.MethodPatch, "/v1/clients/:id", admin, s.updateClient},
+		{http.MethodDelete, "/v1/clients/:id", admin, s.deleteClient},
+		{http.MethodGet, "/v1/clients/:id/secret", admin, s.getClientSecret},
+		{http.MethodPost, "/v1/clients/:id/secret", admin, s.regenerateClientSecret},
+		{http.MethodPost, "/v1/clients/:id/test", admin, s.testClient},
+	}
+}
+
+// middleware is what runs before the handler of a route of that access.
+func (s *server) middleware(a access) []gin.HandlerFunc {
+	switch a {
+	case user:
+		return []gin.HandlerFunc{s.authenticate}
+	case admin:
+		return []gin.HandlerFunc{s.authenticate, s.requireAdmin, s.requireProvisioning}
+	}
+	return nil
+}
+
+// serve registers the route table on r.
+func (s *server) serve(r *gin.Engine) {
+	for _, rt := range s.routes() {
+		if rt.handle == nil {
+			continue
+		}
+		r.Handle(rt.method, rt.path, append(s.middleware(rt.access), rt.handle)...)
+	}
+}
