@@ -40,11 +40,17 @@ func newParent(t *testing.T, c *Client) Group {
 	return g
 }
 
-func TestAdmin_Groups_CreateFindListDelete(t *testing.T) {
+// newGroupTest is what a test of groups starts with: the realm, an admin client of it,
+// the context for admin calls, and a top-level group of its own (newParent).
+func newGroupTest(t *testing.T) (*kctest.Env, *Client, context.Context, Group) {
+	t.Helper()
 	kc := kctest.Require(t)
 	c := newClient(kc)
-	ctx := adminCtx(t)
-	parent := newParent(t, c)
+	return kc, c, adminCtx(t), newParent(t, c)
+}
+
+func TestAdmin_Groups_CreateFindListDelete(t *testing.T) {
+	_, c, ctx, parent := newGroupTest(t)
 
 	child, err := c.CreateGroup(ctx, parent.ID, "analysts", "people who analyse")
 	if err != nil {
@@ -79,10 +85,7 @@ func TestAdmin_Groups_CreateFindListDelete(t *testing.T) {
 }
 
 func TestAdmin_ChildGroups_AllPages(t *testing.T) {
-	kc := kctest.Require(t)
-	c := newClient(kc)
-	ctx := adminCtx(t)
-	parent := newParent(t, c)
+	_, c, ctx, parent := newGroupTest(t)
 	const n = 103 // more than one page of 100
 	for i := 0; i < n; i++ {
 		if _, err := c.CreateGroup(ctx, parent.ID, "g"+suffix(), ""); err != nil {
@@ -96,10 +99,7 @@ func TestAdmin_ChildGroups_AllPages(t *testing.T) {
 }
 
 func TestAdmin_ServiceClient_Lifecycle(t *testing.T) {
-	kc := kctest.Require(t)
-	c := newClient(kc)
-	ctx := adminCtx(t)
-	parent := newParent(t, c)
+	_, c, ctx, parent := newGroupTest(t)
 	group, err := c.CreateGroup(ctx, parent.ID, "readers", "")
 	if err != nil {
 		t.Fatal(err)

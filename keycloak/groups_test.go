@@ -10,10 +10,7 @@ import (
 )
 
 func TestAdmin_GroupRoleMappings_RealmAndClientRoles_OwnOnly(t *testing.T) {
-	kc := kctest.Require(t)
-	c := newClient(kc)
-	ctx := adminCtx(t)
-	parent := newParent(t, c)
+	kc, c, ctx, parent := newGroupTest(t)
 	child, err := c.CreateGroup(ctx, parent.ID, "child", "")
 	if err != nil {
 		t.Fatal(err)

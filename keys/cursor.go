@@ -1,8 +1,6 @@
 package keys
 
 import (
-	"time"
-
 	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/models"
 )
@@ -19,23 +17,5 @@ func listScope(p ListParams, sort string, desc bool) page.Scope {
 
 // positionOf is k's keyset position in a list sorted by sort.
 func positionOf(k models.Key, sort string) page.Position {
-	p := page.Position{ID: k.ID}
-	var v *time.Time
-	switch sort {
-	case "name":
-		p.Text = k.Name
-		return p
-	case "expires_at":
-		v = k.ExpiresAt
-	case "last_used_at":
-		v = k.LastUsedAt
-	default:
-		v = &k.CreatedAt
-	}
-	if v == nil {
-		p.Null = true
-	} else {
-		p.At = *v
-	}
-	return p
+	return page.Position(k.Position(sort))
 }

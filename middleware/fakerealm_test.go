@@ -292,3 +292,31 @@ func newTestVerifier(t *testing.T, cfg Config) *Verifier {
 	}
 	return v
 }
+
+// newClockedVerifier returns a fake realm, a clock that stands still until the test
+// advances it, and a verifier of the realm's issuer that reads that clock.
+func newClockedVerifier(t *testing.T) (*fakeRealm, *clock, *Verifier) {
+	t.Helper()
+	realm := newFakeRealm(t)
+	clk := &clock{t: time.Now()}
+	v := newTestVerifier(t, Config{Issuer: realm.issuer})
+	v.now = clk.now
+	return realm, clk, v
+}
+
+// wantJWKSHits fails the test unless the realm has answered want JWKS requests; what,
+// put after "times" (e.g. " for one cold start"), says when and why that many.
+func wantJWKSHits(t *testing.T, realm *fakeRealm, want int64, what string) {
+	t.Helper()
+	if n := realm.jwksHits.Load(); n != want {
+		t.Fatalf("JWKS fetched %d times%s, want %d", n, what, want)
+	}
+}
+
+// tokenUntil signs, with kid, the realm's usual claims at now but expiring at exp.
+func (f *fakeRealm) tokenUntil(t *testing.T, kid string, now, exp time.Time) string {
+	t.Helper()
+	claims := f.claims(now)
+	claims["exp"] = exp.Unix()
+	return f.sign(t, kid, claims)
+}

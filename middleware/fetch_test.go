@@ -59,10 +59,7 @@ func TestVerify_RequestGivesUpDuringTheFetch_KeysStillArriveForTheNext(t *testin
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			realm := newFakeRealm(t)
-			clk := &clock{t: time.Now()} // frozen: no second fetch may become due
-			v := newTestVerifier(t, Config{Issuer: realm.issuer})
-			v.now = clk.now
+			realm, clk, v := newClockedVerifier(t) // frozen: no second fetch may become due
 			arrived, release := holdKeys(t, realm)
 			token := realm.sign(t, "rsa-1", realm.claims(clk.now()))
 
@@ -74,18 +71,13 @@ func TestVerify_RequestGivesUpDuringTheFetch_KeysStillArriveForTheNext(t *testin
 			if _, err := v.Verify(t.Context(), token); err != nil {
 				t.Fatalf("the next request: %v (the first one's giving up poisoned the verifier)", err)
 			}
-			if n := realm.jwksHits.Load(); n != 1 {
-				t.Fatalf("JWKS fetched %d times, want 1: the fetch the first request started serves the next", n)
-			}
+			wantJWKSHits(t, realm, 1, ": the fetch the first request started serves the next")
 		})
 	}
 }
 
 func TestVerify_OneWaiterGivesUp_OthersWaitingGetTheKeys(t *testing.T) {
-	realm := newFakeRealm(t)
-	clk := &clock{t: time.Now()}
-	v := newTestVerifier(t, Config{Issuer: realm.issuer})
-	v.now = clk.now
+	realm, clk, v := newClockedVerifier(t)
 	arrived, release := holdKeys(t, realm)
 	token := realm.sign(t, "rsa-1", realm.claims(clk.now()))
 
@@ -108,16 +100,11 @@ func TestVerify_OneWaiterGivesUp_OthersWaitingGetTheKeys(t *testing.T) {
 			t.Errorf("a patient request: %v", err)
 		}
 	}
-	if n := realm.jwksHits.Load(); n != 1 {
-		t.Fatalf("JWKS fetched %d times for one cold start, want 1", n)
-	}
+	wantJWKSHits(t, realm, 1, " for one cold start")
 }
 
 func TestMiddleware_ClientsHangingUpOnAColdVerifier_DoNotFailOthers(t *testing.T) {
-	realm := newFakeRealm(t)
-	clk := &clock{t: time.Now()}
-	v := newTestVerifier(t, Config{Issuer: realm.issuer})
-	v.now = clk.now
+	realm, clk, v := newClockedVerifier(t)
 	token := realm.sign(t, "rsa-1", realm.claims(clk.now()))
 	h := v.Middleware()(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 
@@ -136,9 +123,7 @@ func TestMiddleware_ClientsHangingUpOnAColdVerifier_DoNotFailOthers(t *testing.T
 	if rec.Code != http.StatusOK {
 		t.Fatalf("an honest request after the abandoned ones: %d %s", rec.Code, rec.Body)
 	}
-	if n := realm.jwksHits.Load(); n != 1 {
-		t.Fatalf("JWKS fetched %d times, want 1", n)
-	}
+	wantJWKSHits(t, realm, 1, "")
 }
 
 func TestVerify_FailingRealm_RetriedAfterABackoffThatGrows(t *testing.T) {
@@ -171,10 +156,7 @@ func TestVerify_FailingRealm_RetriedAfterABackoffThatGrows(t *testing.T) {
 	}
 	for _, f := range failures {
 		t.Run(f.name, func(t *testing.T) {
-			realm := newFakeRealm(t)
-			clk := &clock{t: time.Now()}
-			v := newTestVerifier(t, Config{Issuer: realm.issuer})
-			v.now = clk.now
+			realm, clk, v := newClockedVerifier(t)
 			var mu sync.Mutex
 			left := 3
 			realm.onKeys(func(w http.ResponseWriter, r *http.Request) bool {
@@ -187,9 +169,7 @@ func TestVerify_FailingRealm_RetriedAfterABackoffThatGrows(t *testing.T) {
 				f.answer(w)
 				return true
 			})
-			claims := realm.claims(clk.now())
-			claims["exp"] = clk.now().Add(time.Hour).Unix()
-			token := realm.sign(t, "rsa-1", claims)
+			token := realm.tokenUntil(t, "rsa-1", clk.now(), clk.now().Add(time.Hour))
 			for i, s := range steps {
 				clk.advance(s.advance)
 				for range 5 {
@@ -207,17 +187,12 @@ func TestVerify_FailingRealm_RetriedAfterABackoffThatGrows(t *testing.T) {
 }
 
 func TestVerify_LongOutage_RetriedAtLeastEveryMinRefetch(t *testing.T) {
-	realm := newFakeRealm(t)
-	clk := &clock{t: time.Now()}
-	v := newTestVerifier(t, Config{Issuer: realm.issuer})
-	v.now = clk.now
+	realm, clk, v := newClockedVerifier(t)
 	realm.onKeys(func(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return true
 	})
-	claims := realm.claims(clk.now())
-	claims["exp"] = clk.now().Add(time.Hour).Unix()
-	token := realm.sign(t, "rsa-1", claims)
+	token := realm.tokenUntil(t, "rsa-1", clk.now(), clk.now().Add(time.Hour))
 	for i := range 20 {
 		if _, err := v.Verify(t.Context(), token); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("attempt %d: %v, want ErrUnavailable", i, err)

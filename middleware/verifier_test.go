@@ -143,34 +143,24 @@ func TestVerify_RefusedTokens(t *testing.T) {
 }
 
 func TestVerify_RotatedKey_FetchedOnUnknownKid(t *testing.T) {
-	realm := newFakeRealm(t)
-	clk := &clock{t: time.Now()}
-	v := newTestVerifier(t, Config{Issuer: realm.issuer})
-	v.now = clk.now
+	realm, clk, v := newClockedVerifier(t)
 	if _, err := v.Verify(t.Context(), realm.sign(t, "rsa-1", realm.claims(clk.now()))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Verify(t.Context(), realm.sign(t, "rsa-1", realm.claims(clk.now()))); err != nil {
 		t.Fatal(err)
 	}
-	if n := realm.jwksHits.Load(); n != 1 {
-		t.Fatalf("JWKS fetched %d times for two tokens of one key, want 1 (cached)", n)
-	}
+	wantJWKSHits(t, realm, 1, " for two tokens of one key (cached)")
 	clk.advance(minRefetch)
 	realm.addRSAKey(t, "rsa-2")
 	if _, err := v.Verify(t.Context(), realm.sign(t, "rsa-2", realm.claims(clk.now()))); err != nil {
 		t.Fatalf("token of the new key: %v", err)
 	}
-	if n := realm.jwksHits.Load(); n != 2 {
-		t.Fatalf("JWKS fetched %d times, want 2 (refetched once for the new kid)", n)
-	}
+	wantJWKSHits(t, realm, 2, " (refetched once for the new kid)")
 }
 
 func TestVerify_ForgedKids_RefetchAtMostOncePerInterval(t *testing.T) {
-	realm := newFakeRealm(t)
-	clk := &clock{t: time.Now()}
-	v := newTestVerifier(t, Config{Issuer: realm.issuer})
-	v.now = clk.now
+	realm, clk, v := newClockedVerifier(t)
 	forge := func(kid string) string {
 		return handMade(t, map[string]any{"alg": "RS256", "kid": kid}, realm.claims(clk.now()), func([]byte) []byte { return []byte("x") })
 	}
@@ -184,19 +174,12 @@ func TestVerify_ForgedKids_RefetchAtMostOncePerInterval(t *testing.T) {
 	}
 	clk.advance(minRefetch)
 	v.Verify(t.Context(), forge("forged-later"))
-	if n := realm.jwksHits.Load(); n != 2 {
-		t.Fatalf("JWKS fetched %d times after the interval, want 2", n)
-	}
+	wantJWKSHits(t, realm, 2, " after the interval")
 }
 
 func TestVerify_KeyDroppedByRealm_RefusedOnceKeysAreRefreshed(t *testing.T) {
-	realm := newFakeRealm(t)
-	clk := &clock{t: time.Now()}
-	v := newTestVerifier(t, Config{Issuer: realm.issuer})
-	v.now = clk.now
-	claims := realm.claims(clk.now())
-	claims["exp"] = clk.now().Add(3 * time.Hour).Unix() // outlives the key cache
-	token := realm.sign(t, "rsa-1", claims)
+	realm, clk, v := newClockedVerifier(t)
+	token := realm.tokenUntil(t, "rsa-1", clk.now(), clk.now().Add(3*time.Hour)) // outlives the key cache
 	if _, err := v.Verify(t.Context(), token); err != nil {
 		t.Fatal(err)
 	}
@@ -209,10 +192,7 @@ func TestVerify_KeyDroppedByRealm_RefusedOnceKeysAreRefreshed(t *testing.T) {
 }
 
 func TestVerify_RealmUnreachable_UnavailableThenRecovers(t *testing.T) {
-	realm := newFakeRealm(t)
-	clk := &clock{t: time.Now()}
-	v := newTestVerifier(t, Config{Issuer: realm.issuer})
-	v.now = clk.now
+	realm, clk, v := newClockedVerifier(t)
 	realm.down.Store(true)
 	token := realm.sign(t, "rsa-1", realm.claims(clk.now()))
 	if _, err := v.Verify(t.Context(), token); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidToken) {
@@ -230,13 +210,8 @@ func TestVerify_RealmUnreachable_UnavailableThenRecovers(t *testing.T) {
 }
 
 func TestVerify_RealmDownAfterKeysFetched_KnownKeysStillServe(t *testing.T) {
-	realm := newFakeRealm(t)
-	clk := &clock{t: time.Now()}
-	v := newTestVerifier(t, Config{Issuer: realm.issuer})
-	v.now = clk.now
-	claims := realm.claims(clk.now())
-	claims["exp"] = clk.now().Add(3 * time.Hour).Unix()
-	token := realm.sign(t, "rsa-1", claims)
+	realm, clk, v := newClockedVerifier(t)
+	token := realm.tokenUntil(t, "rsa-1", clk.now(), clk.now().Add(3*time.Hour))
 	if _, err := v.Verify(t.Context(), token); err != nil {
 		t.Fatal(err)
 	}

@@ -49,3 +49,27 @@ type Key struct {
 
 // TableName fixes the table name so that renaming the type never migrates data.
 func (Key) TableName() string { return "api_keys" }
+
+// Position is k's keyset position in a list of keys sorted by sort ("name",
+// "expires_at", "last_used_at", or else created_at): what After takes to go on after k.
+func (k Key) Position(sort string) ListPosition {
+	p := ListPosition{ID: k.ID}
+	var v *time.Time
+	switch sort {
+	case "name":
+		p.Text = k.Name
+		return p
+	case "expires_at":
+		v = k.ExpiresAt
+	case "last_used_at":
+		v = k.LastUsedAt
+	default:
+		v = &k.CreatedAt
+	}
+	if v == nil {
+		p.Null = true
+	} else {
+		p.At = *v
+	}
+	return p
+}

@@ -74,64 +74,60 @@ func seed(b *testing.B, dsn string) benchFixture {
 	return f
 }
 
-// KeyForExchange alone: one indexed SELECT through database/sql.
-func BenchmarkKeyForExchange(b *testing.B) {
+// onEachBackend runs bench, allocations reported, on a seeded store of each backend.
+func onEachBackend(b *testing.B, bench func(b *testing.B, ctx context.Context, f benchFixture)) {
 	for _, be := range benchBackends {
 		b.Run(be.name, func(b *testing.B) {
 			f := seed(b, be.dsn(b))
-			ctx := context.Background()
-			i := 0
 			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := f.store.KeyForExchange(ctx, f.keys[i%len(f.keys)].LookupID); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			bench(b, context.Background(), f)
 		})
 	}
+}
+
+// KeyForExchange alone: one indexed SELECT through database/sql.
+func BenchmarkKeyForExchange(b *testing.B) {
+	onEachBackend(b, func(b *testing.B, ctx context.Context, f benchFixture) {
+		i := 0
+		for b.Loop() {
+			if _, err := f.store.KeyForExchange(ctx, f.keys[i%len(f.keys)].LookupID); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 }
 
 // The verification step of an exchange: look the key up, then hash its secret and
 // compare in constant time.
 func BenchmarkLookupAndHash(b *testing.B) {
-	for _, be := range benchBackends {
-		b.Run(be.name, func(b *testing.B) {
-			f := seed(b, be.dsn(b))
-			ctx := context.Background()
-			i := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				p := f.keys[i%len(f.keys)]
-				k, err := f.store.KeyForExchange(ctx, p.LookupID)
-				if err != nil || !f.hasher.Matches(p.Secret, k.SecretHash) {
-					b.Fatalf("key %d: %v", i, err)
-				}
-				i++
+	onEachBackend(b, func(b *testing.B, ctx context.Context, f benchFixture) {
+		i := 0
+		for b.Loop() {
+			p := f.keys[i%len(f.keys)]
+			k, err := f.store.KeyForExchange(ctx, p.LookupID)
+			if err != nil || !f.hasher.Matches(p.Secret, k.SecretHash) {
+				b.Fatalf("key %d: %v", i, err)
 			}
-		})
-	}
+			i++
+		}
+	})
 }
 
 // Concurrent look-ups, as the server makes them: shows what the connection pool and
 // (on SQLite) the file's locks allow on this machine's cores.
 func BenchmarkKeyForExchange_Parallel(b *testing.B) {
-	for _, be := range benchBackends {
-		b.Run(be.name, func(b *testing.B) {
-			f := seed(b, be.dsn(b))
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					if _, err := f.store.KeyForExchange(ctx, f.keys[i%len(f.keys)].LookupID); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
+	onEachBackend(b, func(b *testing.B, ctx context.Context, f benchFixture) {
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, err := f.store.KeyForExchange(ctx, f.keys[i%len(f.keys)].LookupID); err != nil {
+					b.Error(err)
+					return
 				}
-			})
+				i++
+			}
 		})
-	}
+	})
 }

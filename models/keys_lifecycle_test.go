@@ -20,6 +20,16 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+// keyAndNamesake creates a key of a new owner and returns it with another key, not
+// created, of the same owner and name.
+func keyAndNamesake(t *testing.T, s *models.Store) (created, namesake *models.Key) {
+	t.Helper()
+	created = mustCreate(t, s, newKey(newOwner()))
+	namesake = newKey(created.OwnerID)
+	namesake.Name = created.Name
+	return created, namesake
+}
+
 // manyConns is held by the tests that open many connections at once, so that even
 // with many parallel tests they stay well below PostgreSQL's default
 // max_connections (100).
@@ -77,9 +87,7 @@ func testMetadataNotObject(t *testing.T, s *models.Store) {
 
 func testDuplicateLiveName(t *testing.T, s *models.Store) {
 	ctx := context.Background()
-	first := mustCreate(t, s, newKey(newOwner()))
-	dup := newKey(first.OwnerID)
-	dup.Name = first.Name
+	first, dup := keyAndNamesake(t, s)
 	wantErr(t, "CreateKey(same owner, same name)", s.CreateKey(ctx, dup), models.ErrAlreadyExists)
 	if n := ownerKeys(t, s, first.OwnerID); n != 1 {
 		t.Fatalf("owner has %d keys after the refused duplicate, want 1", n)
@@ -115,9 +123,7 @@ func testNameFreeAfterDelete(t *testing.T, s *models.Store) {
 
 func testNameFreeAfterRotation(t *testing.T, s *models.Store) {
 	ctx := context.Background()
-	old := mustCreate(t, s, newKey(newOwner()))
-	next := newKey(old.OwnerID)
-	next.Name = old.Name // the successor takes the name at once
+	old, next := keyAndNamesake(t, s) // the successor takes the name at once
 	if _, err := s.RotateKey(ctx, old.OwnerID, old.ID, next, time.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("RotateKey: %v", err)
 	}
@@ -366,9 +372,7 @@ func testUpdateNoLostUpdate(t *testing.T, s *models.Store) {
 
 func testRotate(t *testing.T, s *models.Store) {
 	ctx := context.Background()
-	old := mustCreate(t, s, newKey(newOwner()))
-	next := newKey(old.OwnerID)
-	next.Name = old.Name
+	old, next := keyAndNamesake(t, s)
 	grace := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
 
 	got, err := s.RotateKey(ctx, old.OwnerID, old.ID, next, grace)

@@ -406,23 +406,5 @@ func testListSuperseded(t *testing.T, s *models.Store) {
 // positionOf is the keyset position of k in a list sorted by sort, as the keys
 // service makes it.
 func positionOf(k models.Key, sort string) *models.ListPosition {
-	p := &models.ListPosition{ID: k.ID}
-	var v *time.Time
-	switch sort {
-	case "name":
-		p.Text = k.Name
-		return p
-	case "expires_at":
-		v = k.ExpiresAt
-	case "last_used_at":
-		v = k.LastUsedAt
-	default:
-		v = &k.CreatedAt
-	}
-	if v == nil {
-		p.Null = true
-	} else {
-		p.At = *v
-	}
-	return p
+	return ptr(k.Position(sort))
 }

@@ -237,14 +237,7 @@ func testListConsumersFilters(t *testing.T, s *models.Store) {
 	names := func(f models.ConsumerFilter) []string {
 		t.Helper()
 		list, err := s.ListConsumers(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, c := range list {
-			out = append(out, c.Name)
-		}
-		return out
+		return listed(t, list, err, func(c models.Consumer) string { return c.Name })
 	}
 	if got := names(models.ConsumerFilter{Query: tok}); !slices.Equal(got, []string{a.Name, b.Name}) {
 		t.Fatalf("q=%s: %v", tok, got)
@@ -288,26 +281,10 @@ func testListConsumersPaging(t *testing.T, s *models.Store) {
 		if err != nil || len(full) != len(want) {
 			t.Fatalf("full list: %d %v", len(full), err)
 		}
-		var paged []string
-		var after *models.ListPosition
-		for pages := 0; pages < 10; pages++ {
-			list, err := s.ListConsumers(ctx, models.ConsumerFilter{Query: tok, Sort: sort.field, Desc: sort.desc, After: after, Limit: 3})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range list {
-				paged = append(paged, c.ID)
-			}
-			if len(list) < 3 {
-				break
-			}
-			last := list[len(list)-1]
-			after = &models.ListPosition{Text: last.Name, At: last.CreatedAt, ID: last.ID}
-		}
-		var fullIDs []string
-		for _, c := range full {
-			fullIDs = append(fullIDs, c.ID)
-		}
+		paged := pagedIDs(t, 3, func(after *models.ListPosition, limit int) ([]models.Consumer, error) {
+			return s.ListConsumers(ctx, models.ConsumerFilter{Query: tok, Sort: sort.field, Desc: sort.desc, After: after, Limit: limit})
+		}, consumerPosition)
+		fullIDs := positionIDs(full, consumerPosition)
 		if !slices.Equal(paged, fullIDs) {
 			t.Fatalf("sort %+v: pages %v differ from the full list %v", sort, paged, fullIDs)
 		}
@@ -421,14 +398,7 @@ func testListClientsFilters(t *testing.T, s *models.Store) {
 		t.Helper()
 		f.Sort, f.State = models.SortClientID, models.ClientActive
 		list, err := s.ListClients(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, c := range list {
-			out = append(out, c.ClientID)
-		}
-		return out
+		return listed(t, list, err, func(c models.Client) string { return c.ClientID })
 	}
 	yes, no := true, false
 	for name, tc := range map[string]struct {
@@ -467,26 +437,10 @@ func testListClientsPaging(t *testing.T, s *models.Store) {
 	for _, sort := range []string{models.SortClientID, models.SortCreatedAt} {
 		for _, desc := range []bool{false, true} {
 			full, _ := s.ListClients(ctx, models.ClientFilter{ConsumerID: cons.ID, Sort: sort, Desc: desc})
-			var paged []string
-			var after *models.ListPosition
-			for {
-				list, err := s.ListClients(ctx, models.ClientFilter{ConsumerID: cons.ID, Sort: sort, Desc: desc, After: after, Limit: 2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, c := range list {
-					paged = append(paged, c.ID)
-				}
-				if len(list) < 2 {
-					break
-				}
-				last := list[len(list)-1]
-				after = &models.ListPosition{Text: last.ClientID, At: last.CreatedAt, ID: last.ID}
-			}
-			var fullIDs []string
-			for _, c := range full {
-				fullIDs = append(fullIDs, c.ID)
-			}
+			paged := pagedIDs(t, 2, func(after *models.ListPosition, limit int) ([]models.Client, error) {
+				return s.ListClients(ctx, models.ClientFilter{ConsumerID: cons.ID, Sort: sort, Desc: desc, After: after, Limit: limit})
+			}, clientPosition)
+			fullIDs := positionIDs(full, clientPosition)
 			if len(fullIDs) != 5 || !slices.Equal(paged, fullIDs) {
 				t.Fatalf("%s desc=%v: pages %v, full %v", sort, desc, paged, fullIDs)
 			}
@@ -551,4 +505,56 @@ func testProvisioningHostileStrings(t *testing.T, s *models.Store) {
 	if _, err := s.ConsumerByID(ctx, "x"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatal(err)
 	}
+}
+
+// pagedIDs walks a list page by page, limit rows a page, each page after the last row
+// of the one before (as at places it), and returns the ids in the order seen. It stops
+// at a short page, or after 10 pages: more would be a keyset that never ends.
+func pagedIDs[T any](t *testing.T, limit int, page func(after *models.ListPosition, limit int) ([]T, error), at func(T) models.ListPosition) []string {
+	t.Helper()
+	var paged []string
+	var after *models.ListPosition
+	for range 10 {
+		list, err := page(after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged = append(paged, positionIDs(list, at)...)
+		if len(list) < limit {
+			break
+		}
+		last := at(list[len(list)-1])
+		after = &last
+	}
+	return paged
+}
+
+// positionIDs is the ids of rows, in order.
+func positionIDs[T any](rows []T, at func(T) models.ListPosition) []string {
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, at(r).ID)
+	}
+	return ids
+}
+
+func consumerPosition(c models.Consumer) models.ListPosition {
+	return models.ListPosition{Text: c.Name, At: c.CreatedAt, ID: c.ID}
+}
+
+func clientPosition(c models.Client) models.ListPosition {
+	return models.ListPosition{Text: c.ClientID, At: c.CreatedAt, ID: c.ID}
+}
+
+// listed is field of each of rows, from a list that must not have failed (err).
+func listed[T any](t *testing.T, rows []T, err error, field func(T) string) []string {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rows {
+		out = append(out, field(r))
+	}
+	return out
 }

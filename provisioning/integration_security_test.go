@@ -27,14 +27,7 @@ func (e *realEnv) groupID(t *testing.T, path string) string {
 	return g.ID
 }
 
-func (e *realEnv) rows(t *testing.T) []models.Client {
-	t.Helper()
-	rows, err := e.store.ListClients(ctx, models.ClientFilter{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
+func (e *realEnv) rows(t *testing.T) []models.Client { t.Helper(); return allClientRows(t, e.store) }
 
 func TestIntegration_ACLGroupWithRealmRole_Refused_UntilRemoved(t *testing.T) {
 	e := newRealEnv(t)

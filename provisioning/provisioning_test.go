@@ -226,18 +226,7 @@ func TestConsumers_List_FilterSortPage(t *testing.T) {
 		}
 		e.clock.Advance(time.Second)
 	}
-	names := func(q ConsumerQuery) ([]string, string) {
-		t.Helper()
-		page, err := e.svc.ListConsumers(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, c := range page.Items {
-			out = append(out, c.Name)
-		}
-		return out, page.NextCursor
-	}
+	names := func(q ConsumerQuery) ([]string, string) { t.Helper(); return e.listConsumers(t, q) }
 	if got, next := names(ConsumerQuery{}); !slices.Equal(got, []string{"alpha", "bravo", "charlie", "delta", "echo"}) || next != "" {
 		t.Fatalf("default order %v, next %q", got, next)
 	}

@@ -6,6 +6,7 @@ package provisioning
 // run on the real Keycloak in integration_test.go and cmd/keyward.
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -25,22 +26,34 @@ var (
 	viewUsers  = keycloak.RoleMapping{Client: "realm-management", Role: "view-users"}
 )
 
+// consumerNames lists the names of the consumers, as the service lists them.
 func (e *env) consumerNames(t *testing.T) []string {
 	t.Helper()
-	page, err := e.svc.ListConsumers(ctx, ConsumerQuery{Limit: MaxPageSize})
+	names, _ := e.listConsumers(t, ConsumerQuery{Limit: MaxPageSize})
+	return names
+}
+
+// listConsumers is the names of one page of consumers, and the cursor of the next.
+func (e *env) listConsumers(t *testing.T, q ConsumerQuery) (names []string, next string) {
+	t.Helper()
+	page, err := e.svc.ListConsumers(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
 	for _, c := range page.Items {
-		out = append(out, c.Name)
+		names = append(names, c.Name)
 	}
-	return out
+	return names, page.NextCursor
 }
 
-func (e *env) clientRows(t *testing.T) []models.Client {
+func (e *env) clientRows(t *testing.T) []models.Client { t.Helper(); return allClientRows(t, e.store) }
+
+// allClientRows is every client row of store, as stored.
+func allClientRows(t *testing.T, store interface {
+	ListClients(context.Context, models.ClientFilter) ([]models.Client, error)
+}) []models.Client {
 	t.Helper()
-	rows, err := e.store.ListClients(ctx, models.ClientFilter{Limit: 1000})
+	rows, err := store.ListClients(ctx, models.ClientFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,13 +32,9 @@ as_pg() {
 
 url_for() { echo "postgres://postgres@127.0.0.1:$1/postgres?sslmode=disable"; }
 
-# running succeeds when the recorded postmaster is alive and serves our directory,
-# so that a recycled pid never makes us stop someone else's process.
-running() {
-  [ -f "$state/pid" ] && [ -f "$state/dir" ] || return 1
-  local pid dir
-  pid="$(cat "$state/pid")" dir="$(cat "$state/dir")"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+# is_ours succeeds when the live process $1 is the postmaster serving directory $2.
+is_ours() {
+  local pid="$1" dir="$2"
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/data"
 }
 
@@ -59,16 +55,9 @@ check_prereqs() {
   fi
 }
 
-cmd_start() {
-  if running; then
-    url_for "$(cat "$state/port")"
-    return
-  fi
-  # Left over from a server that died: clear it before starting afresh.
-  if [ -d "$state" ]; then
-    [ -f "$state/dir" ] && remove_dir "$(cat "$state/dir")"
-    rm -rf -- "$state"
-  fi
+server_url() { url_for "$(cat "$state/port")"; }
+
+start_server() {
   check_prereqs
   mkdir -p "$state"
 
@@ -125,46 +114,24 @@ EOF
   tail -n 30 "$dir/pg_ctl.log" "$dir/postgres.log" >&2 2>/dev/null || true
   # It may still be coming up: stop it before removing its files.
   as_pg "$pg_ctl" -D "$dir/data" -m immediate -w -t "$timeout" stop >/dev/null 2>&1 || true
-  remove_dir "$dir"; rm -rf -- "$state"
-  exit 1
+  fail_start "$dir"
 }
 
-cmd_url() {
-  running || die "not running (start it with: bash scripts/pg.sh start)"
-  url_for "$(cat "$state/port")"
-}
-
-cmd_stop() {
-  if [ ! -d "$state" ]; then
-    say "not running"
-    return
+stop_server() {
+  local pid="$1" dir="$2"
+  cd "$dir"
+  if ! as_pg "$(command -v pg_ctl)" -D "$dir/data" -m fast -w -t "$timeout" stop >/dev/null 2>&1; then
+    say "pg_ctl stop failed; log tail:"
+    tail -n 20 "$dir/postgres.log" >&2 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
   fi
-  local dir pid=""
-  dir="$(cat "$state/dir" 2>/dev/null || true)"
-  if running; then
-    pid="$(cat "$state/pid")"
-    cd "$dir"
-    if ! as_pg "$(command -v pg_ctl)" -D "$dir/data" -m fast -w -t "$timeout" stop >/dev/null 2>&1; then
-      say "pg_ctl stop failed; log tail:"
-      tail -n 20 "$dir/postgres.log" >&2 2>/dev/null || true
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    # The postmaster exits last; wait for it so that nothing outlives stop.
-    for _ in $(seq 1 "$((timeout * 10))"); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && die "postmaster $pid still running; $dir kept"
-    cd /
-  fi
-  remove_dir "$dir"
-  rm -rf -- "$state"
-  say "stopped${pid:+ (pid $pid)}, removed ${dir:-nothing}"
+  # The postmaster exits last; wait for it so that nothing outlives stop.
+  for _ in $(seq 1 "$((timeout * 10))"); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && die "postmaster $pid still running; $dir kept"
+  cd /
 }
 
-case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
-url) cmd_url ;;
-*) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
-esac
+main "$@"

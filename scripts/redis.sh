@@ -24,13 +24,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 url_for() { echo "redis://default:$2@127.0.0.1:$1/0"; }
 
-# running succeeds when the recorded server is alive and works in our directory, so
-# that a recycled pid never makes us stop someone else's process.
-running() {
-  [ -f "$state/pid" ] && [ -f "$state/dir" ] || return 1
-  local pid dir
-  pid="$(cat "$state/pid")" dir="$(cat "$state/dir")"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+# is_ours succeeds when the live process $1 is the server working in directory $2.
+is_ours() {
+  local pid="$1" dir="$2"
   [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$dir" ]
 }
 
@@ -53,16 +49,9 @@ cli() {
   REDISCLI_AUTH="$(cat "$state/password")" redis-cli -h 127.0.0.1 -p "$(cat "$state/port")" "$@"
 }
 
-cmd_start() {
-  if running; then
-    url_for "$(cat "$state/port")" "$(cat "$state/password")"
-    return
-  fi
-  # Left over from a server that died: clear it before starting afresh.
-  if [ -d "$state" ]; then
-    [ -f "$state/dir" ] && remove_dir "$(cat "$state/dir")"
-    rm -rf -- "$state"
-  fi
+server_url() { url_for "$(cat "$state/port")" "$(cat "$state/password")"; }
+
+start_server() {
   ensure_redis
   mkdir -p "$state"
   chmod 700 "$state"
@@ -128,46 +117,26 @@ EOF
     pid="$(cat "$dir/redis.pid")"
     [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$dir" ] && kill -KILL "$pid" 2>/dev/null || true
   fi
-  remove_dir "$dir"; rm -rf -- "$state"
-  exit 1
+  fail_start "$dir"
 }
 
-cmd_url() {
-  running || die "not running (start it with: bash scripts/redis.sh start)"
-  url_for "$(cat "$state/port")" "$(cat "$state/password")"
-}
-
-cmd_stop() {
-  if [ ! -d "$state" ]; then
-    say "not running"
-    return
+stop_server() {
+  local pid="$1" dir="$2"
+  # NOSAVE: nothing to keep. If the server does not answer, TERM, then KILL.
+  cli shutdown nosave >/dev/null 2>&1 || true
+  local i
+  for i in $(seq 1 "$((timeout * 10))"); do
+    kill -0 "$pid" 2>/dev/null || break
+    ((i == 50)) && kill -TERM "$pid" 2>/dev/null || true
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.2
   fi
-  local dir pid=""
-  dir="$(cat "$state/dir" 2>/dev/null || true)"
-  if running; then
-    pid="$(cat "$state/pid")"
-    # NOSAVE: nothing to keep. If the server does not answer, TERM, then KILL.
-    cli shutdown nosave >/dev/null 2>&1 || true
-    local i
-    for i in $(seq 1 "$((timeout * 10))"); do
-      kill -0 "$pid" 2>/dev/null || break
-      ((i == 50)) && kill -TERM "$pid" 2>/dev/null || true
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.2
-    fi
-    kill -0 "$pid" 2>/dev/null && die "redis-server $pid still running; $dir kept"
+  if kill -0 "$pid" 2>/dev/null; then
+    die "redis-server $pid still running; $dir kept"
   fi
-  remove_dir "$dir"
-  rm -rf -- "$state"
-  say "stopped${pid:+ (pid $pid)}, removed ${dir:-nothing}"
 }
 
-case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
-url) cmd_url ;;
-*) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
-esac
+main "$@"

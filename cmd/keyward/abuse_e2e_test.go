@@ -116,20 +116,27 @@ func TestOutage_KeycloakDown_503ThenRecovers(t *testing.T) {
 		t.Fatalf("readyz with Keycloak down: %d %s", ready.status, ready.raw)
 	}
 	kcProxy.restore()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got = app.exchange(t, key)
-		if got.status == http.StatusOK || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if got.status != http.StatusOK {
-		t.Fatalf("no recovery after Keycloak came back: %d %s", got.status, got.raw)
-	}
+	app.awaitExchange(t, key, "after Keycloak came back")
 	k := call(t, "GET", app.url+"/v1/keys/"+id, nil, "Authorization", "Bearer "+userToken)
 	if k.status != 200 || k.body["status"] != "active" {
 		t.Fatalf("the outage changed the key: %d %s", k.status, k.raw)
+	}
+}
+
+// awaitExchange retries exchanging key for up to 30 seconds until it succeeds, and
+// fails the test if it never does; when says what it should recover from.
+func (r *running) awaitExchange(t *testing.T, key, when string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := r.exchange(t, key)
+		if got.status == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery %s: %d %s", when, got.status, got.raw)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -174,18 +181,7 @@ func TestOutage_DatabaseDown_503NothingHalfWritten(t *testing.T) {
 		t.Fatalf("readyz: %d %s", ready.status, ready.raw)
 	}
 	dbProxy.restore()
-	deadline := time.Now().Add(30 * time.Second)
-	var got reply
-	for {
-		got = app.exchange(t, key)
-		if got.status == http.StatusOK || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if got.status != http.StatusOK {
-		t.Fatalf("no recovery after the database came back: %d %s", got.status, got.raw)
-	}
+	app.awaitExchange(t, key, "after the database came back")
 	list := call(t, "GET", app.url+"/v1/keys?q=during-outage", nil, "Authorization", "Bearer "+userToken)
 	if strings.Contains(list.raw, "during-outage") {
 		t.Fatal("a key created during the outage exists")

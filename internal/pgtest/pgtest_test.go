@@ -2,73 +2,20 @@ package pgtest
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"os"
-	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/keyward/keyward/internal/testkit"
 )
 
-// recorder stands in for t to see whether DSN skips or fails, without doing either.
-type recorder struct {
-	testing.TB
-	fatal, skip string
-}
-
-func (r *recorder) Helper()        {}
-func (r *recorder) Cleanup(func()) {}
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.fatal = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-func (r *recorder) Skipf(format string, args ...any) {
-	r.skip = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-func runDSN(t *testing.T) *recorder {
-	r := &recorder{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		DSN(r)
-	}()
-	<-done
-	return r
-}
-
-func TestDSN_NoServer_SkipsAndSaysHow(t *testing.T) {
-	t.Setenv(EnvServerURL, "")
-	t.Setenv(EnvRequireIntegration, "")
-	r := runDSN(t)
-	if r.fatal != "" || !strings.Contains(r.skip, EnvServerURL) || !strings.Contains(r.skip, "scripts/pg.sh") {
-		t.Fatalf("skip = %q, fatal = %q; want a skip naming %s and scripts/pg.sh", r.skip, r.fatal, EnvServerURL)
-	}
-}
-
-func TestDSN_NoServer_IntegrationRequired_Fails(t *testing.T) {
-	t.Setenv(EnvServerURL, "")
-	t.Setenv(EnvRequireIntegration, "1")
-	r := runDSN(t)
-	if r.skip != "" || !strings.Contains(r.fatal, EnvServerURL) || !strings.Contains(r.fatal, EnvRequireIntegration) {
-		t.Fatalf("skip = %q, fatal = %q; want a failure naming both variables", r.skip, r.fatal)
-	}
-}
-
-func TestDSN_UnreachableServer_FailsWithoutPassword(t *testing.T) {
-	t.Setenv(EnvServerURL, "postgres://keyward:s3cret@127.0.0.1:1/postgres?connect_timeout=5")
-	t.Setenv(EnvRequireIntegration, "")
-	r := runDSN(t)
-	if r.skip != "" || r.fatal == "" {
-		t.Fatalf("skip = %q, fatal = %q; a configured server that fails must fail the test", r.skip, r.fatal)
-	}
-	if strings.Contains(r.fatal, "s3cret") {
-		t.Fatalf("failure message holds the password: %s", r.fatal)
-	}
+func TestDSN_Misconfigured_SkipsOrFailsWithoutPassword(t *testing.T) {
+	testkit.CheckRequire(t, EnvServerURL, "scripts/pg.sh", func(t testing.TB) { DSN(t) }, "s3cret",
+		"postgres://keyward:s3cret@127.0.0.1:1/postgres?connect_timeout=5", // nothing listens on port 1
+	)
 }
 
 func TestDSN_FreshEmptyDatabasePerCall_DroppedAtCleanup(t *testing.T) {

@@ -2,78 +2,22 @@ package redistest
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/keyward/keyward/internal/testkit"
 )
 
-// recorder stands in for t to see whether URL skips or fails, without doing either.
-type recorder struct {
-	testing.TB
-	fatal, skip string
-}
-
-func (r *recorder) Helper()        {}
-func (r *recorder) Cleanup(func()) {}
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.fatal = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-func (r *recorder) Skipf(format string, args ...any) {
-	r.skip = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-func runURL(t *testing.T) *recorder {
-	r := &recorder{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		URL(r)
-	}()
-	<-done
-	return r
-}
-
-func TestURL_NoServer_SkipsAndSaysHow(t *testing.T) {
-	t.Setenv(EnvServerURL, "")
-	t.Setenv(EnvRequireIntegration, "")
-	r := runURL(t)
-	if r.fatal != "" || !strings.Contains(r.skip, EnvServerURL) || !strings.Contains(r.skip, "scripts/redis.sh") {
-		t.Fatalf("skip = %q, fatal = %q; want a skip naming %s and scripts/redis.sh", r.skip, r.fatal, EnvServerURL)
-	}
-}
-
-func TestURL_NoServer_IntegrationRequired_Fails(t *testing.T) {
-	t.Setenv(EnvServerURL, "")
-	t.Setenv(EnvRequireIntegration, "1")
-	r := runURL(t)
-	if r.skip != "" || !strings.Contains(r.fatal, EnvServerURL) || !strings.Contains(r.fatal, EnvRequireIntegration) {
-		t.Fatalf("skip = %q, fatal = %q; want a failure naming both variables", r.skip, r.fatal)
-	}
-}
-
-func TestURL_BadOrUnreachableServer_FailsWithoutPassword(t *testing.T) {
-	for _, server := range []string{
+func TestURL_Misconfigured_SkipsOrFailsWithoutPassword(t *testing.T) {
+	testkit.CheckRequire(t, EnvServerURL, "scripts/redis.sh", func(t testing.TB) { URL(t) }, "s3cret",
 		"redis://default:s3cret@127.0.0.1:1/0",       // nothing listens on port 1
 		"postgres://default:s3cret@127.0.0.1:6379/0", // not Redis
 		"redis://default:s3cret@127.0.0.1:6379/x",    // not a database number
-	} {
-		t.Setenv(EnvServerURL, server)
-		t.Setenv(EnvRequireIntegration, "")
-		r := runURL(t)
-		if r.skip != "" || r.fatal == "" {
-			t.Errorf("%s: skip = %q, fatal = %q; a configured server that fails must fail the test", server, r.skip, r.fatal)
-		}
-		if strings.Contains(r.fatal, "s3cret") {
-			t.Errorf("failure message holds the password: %s", r.fatal)
-		}
-	}
+	)
 }
 
 func TestURL_FreshEmptyDatabasePerCall_FlushedAndReleasedAtCleanup(t *testing.T) {

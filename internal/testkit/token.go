@@ -1,7 +1,7 @@
 // Package testkit holds what tests of several packages share: the test clock, the
 // rule that skips an integration test without its server (or fails it when integration
-// is required), and Keycloak-shaped tokens for fakes. Tests only; nothing of Keyward's
-// own may import it.
+// is required) and the checks of helpers built on that rule, and Keycloak-shaped tokens
+// for fakes. Tests only; nothing of Keyward's own may import it.
 package testkit
 
 import (
