@@ -550,9 +550,19 @@ func (b *bench) report(results, probes []result) string {
 		byKey[r.key] = r
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nKeyward exchange vs Keycloak token endpoint — %s; %d cores (GOMAXPROCS %d) shared by Keycloak, Keyward and this generator; Keycloak %s; %s\n",
+	b.reportRows(&sb, results, byKey)
+	b.reportNotes(&sb, results, probes)
+	b.reportCPU(&sb, results, probes)
+	probeJWT, probeOff := reportProbes(&sb, probes)
+	b.reportTargets(&sb, byKey, probeJWT, probeOff)
+	return sb.String()
+}
+
+// reportRows is the heading and the main table, each row with its ratio.
+func (b *bench) reportRows(sb *strings.Builder, results []result, byKey map[string]result) {
+	fmt.Fprintf(sb, "\nKeyward exchange vs Keycloak token endpoint — %s; %d cores (GOMAXPROCS %d) shared by Keycloak, Keyward and this generator; Keycloak %s; %s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOMAXPROCS(0), orUnknown(b.c.keycloakVersion), runtime.Version())
-	fmt.Fprintf(&sb, "Concurrency %d for every row; %v measured per row after a %v warm-up (and %v of Keycloak warm-up before the first row); loopback only.\n\n",
+	fmt.Fprintf(sb, "Concurrency %d for every row; %v measured per row after a %v warm-up (and %v of Keycloak warm-up before the first row); loopback only.\n\n",
 		b.c.concurrency, b.c.duration, b.c.warmup, b.c.initialWarmup)
 	sb.WriteString("| row | req/s | p50 ms | p99 ms | ratio | requests | errors |\n")
 	sb.WriteString("|---|---:|---:|---:|---|---:|---:|\n")
@@ -568,90 +578,104 @@ func (b *bench) report(results, probes []result) string {
 				ratio = fmt.Sprintf("%.1f× client-credentials req/s", r.rate()/cc.rate())
 			}
 		}
-		fmt.Fprintf(&sb, "| %s | %.0f | %s | %s | %s | %d | %d |\n",
+		fmt.Fprintf(sb, "| %s | %.0f | %s | %s | %s | %d | %d |\n",
 			r.name, r.rate(), ms(r.percentile(.5)), ms(r.percentile(.99)), ratio, len(r.samples), r.errors)
 	}
 	sb.WriteString("\n")
+}
+
+// reportNotes lists errors, Keyward's own time and the cache-hit share per row.
+func (b *bench) reportNotes(sb *strings.Builder, results, probes []result) {
 	for _, r := range append(slices.Clone(results), probes...) {
 		if r.errors > 0 {
-			fmt.Fprintf(&sb, "- %s (concurrency %d): %d errors, last: %s\n", r.name, r.concurrency, r.errors, r.lastError)
+			fmt.Fprintf(sb, "- %s (concurrency %d): %d errors, last: %s\n", r.name, r.concurrency, r.errors, r.lastError)
 		}
 		if own, ok := r.metrics.ownSeconds(); ok {
-			fmt.Fprintf(&sb, "- %s (concurrency %d): Keyward's own time per exchange, outside its Keycloak call: %.3f ms mean (its /metrics)\n",
+			fmt.Fprintf(sb, "- %s (concurrency %d): Keyward's own time per exchange, outside its Keycloak call: %.3f ms mean (its /metrics)\n",
 				r.name, r.concurrency, own*1e3)
 		}
 		if r.key == "on" && r.concurrency == b.c.concurrency {
 			if total := r.metrics.cacheHit + r.metrics.cacheMiss; total > 0 {
-				fmt.Fprintf(&sb, "- cache-on row: %.0f of %.0f token-cache look-ups were hits (Keyward's /metrics)\n", r.metrics.cacheHit, total)
+				fmt.Fprintf(sb, "- cache-on row: %.0f of %.0f token-cache look-ups were hits (Keyward's /metrics)\n", r.metrics.cacheHit, total)
 			} else {
 				sb.WriteString("- cache-on row: Keyward's /metrics showed no cache look-up: is KEYWARD_TOKEN_CACHE=true on -keyward-cached?\n")
 			}
 		}
 	}
+}
 
-	if len(b.watched) > 0 {
-		sb.WriteString("\nCPU during each measured row, in cores busy (of " + strconv.Itoa(runtime.NumCPU()) + "):\n\n| row |")
-		for _, w := range b.watched {
-			sb.WriteString(" " + w.name + " |")
+// reportCPU is the table of cores busy per process during each measured row.
+func (b *bench) reportCPU(sb *strings.Builder, results, probes []result) {
+	if len(b.watched) == 0 {
+		return
+	}
+	sb.WriteString("\nCPU during each measured row, in cores busy (of " + strconv.Itoa(runtime.NumCPU()) + "):\n\n| row |")
+	for _, w := range b.watched {
+		sb.WriteString(" " + w.name + " |")
+	}
+	sb.WriteString(" generator | total |\n|---|")
+	sb.WriteString(strings.Repeat("---:|", len(b.watched)+2) + "\n")
+	rows := slices.Clone(results)
+	if len(probes) > 0 { // one window for both
+		p := probes[0]
+		p.name = "JWT direct and cache off, alternating"
+		rows = append(rows, p)
+	}
+	for _, r := range rows {
+		if len(r.cpu) == 0 {
+			continue
 		}
-		sb.WriteString(" generator | total |\n|---|")
-		sb.WriteString(strings.Repeat("---:|", len(b.watched)+2) + "\n")
-		rows := slices.Clone(results)
-		if len(probes) > 0 { // one window for both
-			p := probes[0]
-			p.name = "JWT direct and cache off, alternating"
-			rows = append(rows, p)
+		fmt.Fprintf(sb, "| %s (c=%d) |", r.name, r.concurrency)
+		total := 0.0
+		for _, v := range r.cpu {
+			fmt.Fprintf(sb, " %.2f |", v)
+			total += v
 		}
-		for _, r := range rows {
-			if len(r.cpu) == 0 {
-				continue
-			}
-			fmt.Fprintf(&sb, "| %s (c=%d) |", r.name, r.concurrency)
-			total := 0.0
-			for _, v := range r.cpu {
-				fmt.Fprintf(&sb, " %.2f |", v)
-				total += v
-			}
-			fmt.Fprintf(&sb, " %.2f |\n", total)
+		fmt.Fprintf(sb, " %.2f |\n", total)
+	}
+}
+
+// reportProbes is the concurrency-1 table; it returns its two rows.
+func reportProbes(sb *strings.Builder, probes []result) (probeJWT, probeOff *result) {
+	if len(probes) == 0 {
+		return nil, nil
+	}
+	sb.WriteString("\nOne request at a time (concurrency 1), the direct JWT grant and Keyward cache off alternating, request by request: the latency Keyward adds without queueing (req/s: each one's share):\n\n")
+	sb.WriteString("| row | req/s | p50 ms | p99 ms | requests | errors |\n|---|---:|---:|---:|---:|---:|\n")
+	for i := range probes {
+		r := &probes[i]
+		fmt.Fprintf(sb, "| %s | %.0f | %s | %s | %d | %d |\n", r.name, r.rate(), ms(r.percentile(.5)), ms(r.percentile(.99)), len(r.samples), r.errors)
+		switch r.key {
+		case "jwt":
+			probeJWT = r
+		case "off":
+			probeOff = r
 		}
 	}
+	return probeJWT, probeOff
+}
 
-	var probeJWT, probeOff *result
-	if len(probes) > 0 {
-		sb.WriteString("\nOne request at a time (concurrency 1), the direct JWT grant and Keyward cache off alternating, request by request: the latency Keyward adds without queueing (req/s: each one's share):\n\n")
-		sb.WriteString("| row | req/s | p50 ms | p99 ms | requests | errors |\n|---|---:|---:|---:|---:|---:|\n")
-		for i := range probes {
-			r := &probes[i]
-			fmt.Fprintf(&sb, "| %s | %.0f | %s | %s | %d | %d |\n", r.name, r.rate(), ms(r.percentile(.5)), ms(r.percentile(.99)), len(r.samples), r.errors)
-			switch r.key {
-			case "jwt":
-				probeJWT = r
-			case "off":
-				probeOff = r
-			}
-		}
-	}
-
+// reportTargets says how each target fared (reported, not asserted).
+func (b *bench) reportTargets(sb *strings.Builder, byKey map[string]result, probeJWT, probeOff *result) {
 	sb.WriteString("\nTargets (reported, not asserted):\n")
 	if off, ok := byKey["off"]; ok {
 		if j, ok := byKey["jwt"]; ok {
 			d := off.percentile(.5) - j.percentile(.5)
-			fmt.Fprintf(&sb, "- cache-off overhead ≤ 1 ms p50 over the direct JWT grant, at concurrency %d: %+.2f ms — %s\n",
+			fmt.Fprintf(sb, "- cache-off overhead ≤ 1 ms p50 over the direct JWT grant, at concurrency %d: %+.2f ms — %s\n",
 				b.c.concurrency, float64(d)/1e6, verdict(d <= time.Millisecond))
 		}
 	}
 	if probeJWT != nil && probeOff != nil {
 		d := probeOff.percentile(.5) - probeJWT.percentile(.5)
-		fmt.Fprintf(&sb, "- the same at concurrency 1: %+.2f ms — %s\n", float64(d)/1e6, verdict(d <= time.Millisecond))
+		fmt.Fprintf(sb, "- the same at concurrency 1: %+.2f ms — %s\n", float64(d)/1e6, verdict(d <= time.Millisecond))
 	}
 	if on, ok := byKey["on"]; ok {
 		if cc, ok := byKey["cc"]; ok && cc.rate() > 0 {
 			x := on.rate() / cc.rate()
-			fmt.Fprintf(&sb, "- cache-hit throughput ≥ 20× client-credentials: %.1f× — %s\n", x, verdict(x >= 20))
+			fmt.Fprintf(sb, "- cache-hit throughput ≥ 20× client-credentials: %.1f× — %s\n", x, verdict(x >= 20))
 		}
 	}
 	sb.WriteString("- ≤ 30 allocations per cache-hit request: `go test -run '^$' -bench BenchmarkToken_CacheHit -benchmem ./handlers/`\n")
-	return sb.String()
 }
 
 func verdict(ok bool) string {
