@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -53,95 +54,125 @@ func (b *bench) load(ctx context.Context, targets []*target, concurrency int, wa
 	defer release()
 
 	// CPU of the watched processes and Keyward's counters over the measured window.
-	type snap struct {
-		cpu     cpuSample
-		metrics []keywardMetrics
-	}
-	take := func() snap {
-		s := snap{cpu: b.cpuSnapshot()}
+	take := func() snapshot {
+		s := snapshot{cpu: b.cpuSnapshot()}
 		for _, t := range targets {
 			s.metrics = append(s.metrics, b.scrape(ctx, t))
 		}
 		return s
 	}
-	fromSnap := make(chan snap, 1)
+	fromSnap := make(chan snapshot, 1)
 	snapTimer := time.AfterFunc(warmup, func() { fromSnap <- take() })
 
 	n := len(targets)
-	var (
-		counted  atomic.Int64
-		stopped  atomic.Bool
-		mu       sync.Mutex
-		all      = make([][]time.Duration, n)
-		errs     = make([]int64, n)
-		lastErr  = make([]string, n)
-		lastDone time.Time
-		wg       sync.WaitGroup
-	)
-	capacity := int(min(b.c.maxRequests/int64(concurrency*n)+1, 1<<16))
+	all := newTally(n, 0)
+	run := &loadRun{targets: targets, measureFrom: measureFrom, stopAt: stopAt,
+		capacity: int(min(b.c.maxRequests/int64(concurrency*n)+1, 1<<16)), maxRequests: b.c.maxRequests}
+	var wg sync.WaitGroup
 	for w := range concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			samples := make([][]time.Duration, n)
-			for k := range samples {
-				samples[k] = make([]time.Duration, 0, capacity)
-			}
-			myErrs, myErr := make([]int64, n), make([]string, n)
-			var done time.Time
-			for i := w; ; i++ {
-				t0 := time.Now()
-				if !t0.Before(stopAt) || stopped.Load() || workerCtx.Err() != nil {
-					break
-				}
-				k := i % n
-				err := targets[k].do(workerCtx, b.client)
-				t1 := time.Now()
-				if t0.Before(measureFrom) {
-					continue // warm-up
-				}
-				if err != nil {
-					myErrs[k]++
-					myErr[k] = err.Error()
-					continue
-				}
-				if counted.Add(1) > b.c.maxRequests {
-					stopped.Store(true)
-					break
-				}
-				samples[k] = append(samples[k], t1.Sub(t0))
-				done = t1
-			}
-			mu.Lock()
-			for k := range n {
-				all[k] = append(all[k], samples[k]...)
-				errs[k] += myErrs[k]
-				if myErr[k] != "" {
-					lastErr[k] = myErr[k]
-				}
-			}
-			if done.After(lastDone) {
-				lastDone = done
-			}
-			mu.Unlock()
+			all.merge(run.work(workerCtx, b.client, w))
 		}()
 	}
 	wg.Wait()
-	var from, to snap
+	var from, to snapshot
 	if !snapTimer.Stop() { // it ran or runs: the warm-up is over
 		from, to = <-fromSnap, take()
 	}
 	cpu := cpuUse(from.cpu, to.cpu)
 	results := make([]result, n)
 	for k, t := range targets {
-		slices.Sort(all[k])
-		results[k] = result{name: t.name, samples: all[k], errors: errs[k], lastError: lastErr[k], cpu: cpu}
+		slices.Sort(all.samples[k])
+		results[k] = result{name: t.name, samples: all.samples[k], errors: all.errs[k], lastError: all.lastErr[k], cpu: cpu}
 		if len(from.metrics) == n && len(to.metrics) == n {
 			results[k].metrics = to.metrics[k].minus(from.metrics[k])
 		}
-		if !lastDone.IsZero() {
-			results[k].elapsed = lastDone.Sub(measureFrom)
+		if !all.lastDone.IsZero() {
+			results[k].elapsed = all.lastDone.Sub(measureFrom)
 		}
 	}
 	return results
+}
+
+// snapshot is the CPU counters and Keyward's metrics at one moment.
+type snapshot struct {
+	cpu     cpuSample
+	metrics []keywardMetrics
+}
+
+// tally is what was measured, per target: one worker's, or all of them merged.
+type tally struct {
+	mu       sync.Mutex
+	samples  [][]time.Duration
+	errs     []int64
+	lastErr  []string
+	lastDone time.Time
+}
+
+func newTally(n, capacity int) *tally {
+	t := &tally{samples: make([][]time.Duration, n), errs: make([]int64, n), lastErr: make([]string, n)}
+	for k := range t.samples {
+		t.samples[k] = make([]time.Duration, 0, capacity)
+	}
+	return t
+}
+
+// merge adds a worker's tally (which no one else touches any more).
+func (t *tally) merge(w *tally) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range t.samples {
+		t.samples[k] = append(t.samples[k], w.samples[k]...)
+		t.errs[k] += w.errs[k]
+		if w.lastErr[k] != "" {
+			t.lastErr[k] = w.lastErr[k]
+		}
+	}
+	if w.lastDone.After(t.lastDone) {
+		t.lastDone = w.lastDone
+	}
+}
+
+// loadRun is one measured load: the targets round robin, a warm-up that is not
+// counted, and a bound on the requests counted over all workers.
+type loadRun struct {
+	targets             []*target
+	measureFrom, stopAt time.Time
+	capacity            int
+	maxRequests         int64
+	counted             atomic.Int64
+	stopped             atomic.Bool
+}
+
+// work is one worker: it starts at target first and stops at stopAt, on the request
+// bound, or when ctx ends.
+func (r *loadRun) work(ctx context.Context, client *http.Client, first int) *tally {
+	n := len(r.targets)
+	mine := newTally(n, r.capacity)
+	for i := first; ; i++ {
+		t0 := time.Now()
+		if !t0.Before(r.stopAt) || r.stopped.Load() || ctx.Err() != nil {
+			break
+		}
+		k := i % n
+		err := r.targets[k].do(ctx, client)
+		t1 := time.Now()
+		if t0.Before(r.measureFrom) {
+			continue // warm-up
+		}
+		if err != nil {
+			mine.errs[k]++
+			mine.lastErr[k] = err.Error()
+			continue
+		}
+		if r.counted.Add(1) > r.maxRequests {
+			r.stopped.Store(true)
+			break
+		}
+		mine.samples[k] = append(mine.samples[k], t1.Sub(t0))
+		mine.lastDone = t1
+	}
+	return mine
 }

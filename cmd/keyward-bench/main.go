@@ -4,7 +4,7 @@
 //
 // Rows, each at the same fixed concurrency, each after a warm-up that is not counted:
 //
-//	cc      Keycloak client-credentials grant of the client `keyward`, direct
+//	cc      Keycloak client-credentials grant of the client `keyward-management`, direct
 //	jwt     Keycloak JWT Authorization Grant, direct: the assertion Keyward would sign
 //	        (same key, issuer, audience, subject, fresh jti), posted as Keyward posts it
 //	off     Keyward POST /v1/token with the token cache off

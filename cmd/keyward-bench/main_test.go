@@ -1,6 +1,11 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -59,5 +64,37 @@ func TestParseRows(t *testing.T) {
 		if _, err := parseRows(bad); err == nil {
 			t.Errorf("parseRows(%q) accepted", bad)
 		}
+	}
+}
+
+// The load loop counts only measured requests, splits them by target, keeps errors
+// apart and stops at the request bound.
+func TestLoad_CountsMeasuredRequestsPerTarget(t *testing.T) {
+	var calls [2]atomic.Int64
+	mk := func(k int, fail bool) *target {
+		return &target{name: fmt.Sprint("t", k), do: func(context.Context, *http.Client) error {
+			calls[k].Add(1)
+			if fail {
+				return errors.New("refused")
+			}
+			return nil
+		}}
+	}
+	b := &bench{client: http.DefaultClient}
+	b.c.timeout, b.c.maxRequests = time.Second, 1_000_000
+	res := b.load(context.Background(), []*target{mk(0, false), mk(1, true)}, 4, 20*time.Millisecond, 100*time.Millisecond)
+	if len(res) != 2 || len(res[0].samples) == 0 || res[0].errors != 0 || res[0].elapsed <= 0 {
+		t.Fatalf("good target: %d samples, %d errors, elapsed %v", len(res[0].samples), res[0].errors, res[0].elapsed)
+	}
+	if len(res[1].samples) != 0 || res[1].errors == 0 || res[1].lastError != "refused" {
+		t.Fatalf("failing target: %d samples, %d errors, last %q", len(res[1].samples), res[1].errors, res[1].lastError)
+	}
+	if got := int64(len(res[0].samples)) + res[1].errors; got >= calls[0].Load()+calls[1].Load() {
+		t.Fatalf("warm-up requests were counted: %d counted of %d made", got, calls[0].Load()+calls[1].Load())
+	}
+	b.c.maxRequests = 10
+	res = b.load(context.Background(), []*target{mk(0, false)}, 4, 0, time.Minute)
+	if n := len(res[0].samples); n > 10 {
+		t.Fatalf("%d requests counted past a bound of 10", n)
 	}
 }
