@@ -139,18 +139,9 @@ func run(c config) error {
 	defer b.cleanup()
 	b.watched = watched
 
-	targets := map[string]*target{}
-	for _, r := range rows {
-		t, err := b.target(r)
-		if err != nil {
-			return err
-		}
-		// One request first, so that a misconfiguration fails here with Keycloak's or
-		// Keyward's answer rather than as a row of errors.
-		if err := t.do(ctx, b.client); err != nil {
-			return fmt.Errorf("%s: first request: %w", t.name, err)
-		}
-		targets[r] = t
+	targets, err := b.targets(ctx, rows)
+	if err != nil {
+		return err
 	}
 	if c.initialWarmup > 0 {
 		var kc []*target
@@ -175,14 +166,9 @@ func run(c config) error {
 	// Keyward itself adds. The two alternate, request by request, so that both meet the
 	// same Keycloak (JIT, caches, background work).
 	if c.probe > 0 && targets["jwt"] != nil && targets["off"] != nil {
-		fmt.Fprintf(os.Stderr, "%-40s concurrency  1, warm-up %v, measuring %v ...", "JWT direct and cache off, alternating", c.probeWarmup, c.probe)
-		probes = b.load(ctx, []*target{targets["jwt"], targets["off"]}, 1, c.probeWarmup, c.probe)
-		if ctx.Err() != nil {
-			return fmt.Errorf("stopped: %w", context.Cause(ctx))
+		if probes, err = b.probe(ctx, targets["jwt"], targets["off"]); err != nil {
+			return err
 		}
-		probes[0].key, probes[1].key = "jwt", "off"
-		probes[0].concurrency, probes[1].concurrency = 1, 1
-		fmt.Fprintf(os.Stderr, " %.0f + %.0f req/s\n", probes[0].rate(), probes[1].rate())
 	}
 	report := b.report(results, probes)
 	fmt.Print(report)
@@ -192,6 +178,38 @@ func run(c config) error {
 		}
 	}
 	return nil
+}
+
+// targets builds each row's target and sends it one request first, so that a
+// misconfiguration fails here with Keycloak's or Keyward's answer rather than as a row
+// of errors.
+func (b *bench) targets(ctx context.Context, rows []string) (map[string]*target, error) {
+	targets := map[string]*target{}
+	for _, r := range rows {
+		t, err := b.target(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.do(ctx, b.client); err != nil {
+			return nil, fmt.Errorf("%s: first request: %w", t.name, err)
+		}
+		targets[r] = t
+	}
+	return targets, nil
+}
+
+// probe runs the direct JWT grant and Keyward cache off one request at a time,
+// alternating.
+func (b *bench) probe(ctx context.Context, jwt, off *target) ([]result, error) {
+	fmt.Fprintf(os.Stderr, "%-40s concurrency  1, warm-up %v, measuring %v ...", "JWT direct and cache off, alternating", b.c.probeWarmup, b.c.probe)
+	probes := b.load(ctx, []*target{jwt, off}, 1, b.c.probeWarmup, b.c.probe)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("stopped: %w", context.Cause(ctx))
+	}
+	probes[0].key, probes[1].key = "jwt", "off"
+	probes[0].concurrency, probes[1].concurrency = 1, 1
+	fmt.Fprintf(os.Stderr, " %.0f + %.0f req/s\n", probes[0].rate(), probes[1].rate())
+	return probes, nil
 }
 
 func parseRows(s string) ([]string, error) {
