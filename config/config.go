@@ -206,7 +206,13 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	c.given = map[string]string{}
+	c.applyDefaults()
+	c.parseValues(raw, durations)
+	return c, nil
+}
 
+// applyDefaults fills what defaults to another setting and trims URLs.
+func (c *Config) applyDefaults() {
 	if c.PublicURL == "" && c.ListenAddr != "" {
 		c.PublicURL = "http://" + c.ListenAddr
 	}
@@ -219,7 +225,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if c.SigningKeyFile == "" && c.DataDir != "" {
 		c.SigningKeyFile = filepath.Join(c.DataDir, "signing-key.pem")
 	}
+}
 
+// parseValues turns the texts of typed settings into values, keeping each text for
+// Validate: a value that does not parse stays zero and Validate names it.
+func (c *Config) parseValues(raw rawSettings, durations []durationSetting) {
 	for i, ds := range durations {
 		c.given[ds.env] = raw.durations[i]
 		if d, err := time.ParseDuration(raw.durations[i]); err == nil {
@@ -262,7 +272,6 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 			c.DenyRoles = append(c.DenyRoles, r)
 		}
 	}
-	return c, nil
 }
 
 // UsesDataDir tells whether anything lives in DataDir: the SQLite file, the generated
