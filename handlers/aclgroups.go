@@ -31,31 +31,18 @@ func (s *server) listACLGroups(c *gin.Context) {
 		return
 	}
 	groups, err := s.Provisioning.ListACLGroups(c.Request.Context())
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	writeList(c, groups, "", toACLGroupResponse) // one page: Keycloak lists the groups whole
+	replyList(c, groups, "", err, toACLGroupResponse) // one page: Keycloak lists the groups whole
 }
 
 func (s *server) createACLGroup(c *gin.Context) {
-	withBody(c, func(req aclGroupRequest) error {
-		g, err := s.Provisioning.CreateACLGroup(c.Request.Context(), s.actor(c),
+	replyToBody(c, http.StatusCreated, func(req aclGroupRequest) (provisioning.ACLGroup, error) {
+		return s.Provisioning.CreateACLGroup(c.Request.Context(), s.actor(c),
 			provisioning.ACLGroupInput{Name: req.Name, Description: req.Description})
-		if err != nil {
-			return err
-		}
-		answer(c, http.StatusCreated, toACLGroupResponse(g))
-		return nil
-	})
+	}, toACLGroupResponse)
 }
 
 func (s *server) deleteACLGroup(c *gin.Context) {
-	if err := s.Provisioning.DeleteACLGroup(c.Request.Context(), s.actor(c), c.Param("name")); err != nil {
-		_ = c.Error(err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	replyDeleted(c, s.Provisioning.DeleteACLGroup(c.Request.Context(), s.actor(c), c.Param("name")))
 }
 
 // --- OpenAPI ---

@@ -133,6 +133,60 @@ func answer(c *gin.Context, status int, v any) {
 // noStore forbids caching the answer anywhere.
 func noStore(c *gin.Context) { c.Header("Cache-Control", "no-store") }
 
+// reply answers one call's outcome: its error, or status with the wire form of v.
+func reply[T, R any](c *gin.Context, status int, v T, err error, wire func(T) R) {
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	answer(c, status, wire(v))
+}
+
+// replyList answers a page of rows, or the error that stood in its way.
+func replyList[T, R any](c *gin.Context, rows []T, next string, err error, wire func(T) R) {
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	writeList(c, rows, next, wire)
+}
+
+// replyDeleted answers a deletion: 204, or the error that prevented it.
+func replyDeleted(c *gin.Context, err error) {
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// withQuery parses the query strictly (queryParams) and lets read check the values,
+// collecting their problems into one 400; false means that answer is given.
+func withQuery(c *gin.Context, read func(q url.Values, f *[]errs.FieldError), allowed ...string) (url.Values, bool) {
+	q, err := queryParams(c, allowed...)
+	if err != nil {
+		_ = c.Error(err)
+		return nil, false
+	}
+	var f []errs.FieldError
+	read(q, &f)
+	if len(f) > 0 {
+		_ = c.Error(&errs.Validation{Fields: f})
+		return nil, false
+	}
+	return q, true
+}
+
+// replyToBody binds the request body, hands it to do and answers do's outcome as reply
+// does: the shape of the admin routes that change one object.
+func replyToBody[Req, T, R any](c *gin.Context, status int, do func(req Req) (T, error), wire func(T) R) {
+	withBody(c, func(req Req) error {
+		v, err := do(req)
+		reply(c, status, v, err, wire)
+		return nil
+	})
+}
+
 // withBody binds the request body into a T and hands it to do; the shape of every
 // admin route that takes a body.
 func withBody[T any](c *gin.Context, do func(req T) error) {

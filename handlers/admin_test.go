@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -60,48 +59,63 @@ const fakeSecret = "s3cr3t-value-from-keycloak"
 func (f *fakeProvisioning) ListACLGroups(context.Context) ([]provisioning.ACLGroup, error) {
 	return []provisioning.ACLGroup{{ID: "g1", Name: "a", Path: "/keyward-acl/a"}}, f.called("ListACLGroups", audit.Actor{}, nil)
 }
+
 func (f *fakeProvisioning) CreateACLGroup(_ context.Context, a audit.Actor, in provisioning.ACLGroupInput) (provisioning.ACLGroup, error) {
 	return provisioning.ACLGroup{ID: "g1", Name: in.Name, Path: "/keyward-acl/" + in.Name}, f.called("CreateACLGroup", a, in)
 }
+
 func (f *fakeProvisioning) DeleteACLGroup(_ context.Context, a audit.Actor, name string) error {
 	return f.called("DeleteACLGroup", a, name)
 }
+
 func (f *fakeProvisioning) CreateConsumer(_ context.Context, a audit.Actor, in provisioning.ConsumerInput) (models.Consumer, error) {
 	return fakeConsumer, f.called("CreateConsumer", a, in)
 }
+
 func (f *fakeProvisioning) ListConsumers(_ context.Context, q provisioning.ConsumerQuery) (provisioning.ConsumerPage, error) {
 	return provisioning.ConsumerPage{Items: []models.Consumer{fakeConsumer}}, f.called("ListConsumers", audit.Actor{}, q)
 }
+
 func (f *fakeProvisioning) Consumer(_ context.Context, id string) (models.Consumer, error) {
 	return fakeConsumer, f.called("Consumer", audit.Actor{}, id)
 }
+
 func (f *fakeProvisioning) UpdateConsumer(_ context.Context, a audit.Actor, id string, p provisioning.ConsumerPatch) (models.Consumer, error) {
 	return fakeConsumer, f.called("UpdateConsumer", a, p)
 }
+
 func (f *fakeProvisioning) DeleteConsumer(_ context.Context, a audit.Actor, id string, cascade bool) error {
 	return f.called("DeleteConsumer", a, cascade)
 }
+
 func (f *fakeProvisioning) CreateClient(_ context.Context, a audit.Actor, consumerID string, in provisioning.ClientInput) (provisioning.CreatedClient, error) {
 	return provisioning.CreatedClient{Client: fakeClient, Secret: fakeSecret}, f.called("CreateClient", a, in)
 }
+
 func (f *fakeProvisioning) ListClients(_ context.Context, q provisioning.ClientQuery) (provisioning.ClientPage, error) {
 	return provisioning.ClientPage{Items: []provisioning.Client{fakeClient}, NextCursor: "next-page"}, f.called("ListClients", audit.Actor{}, q)
 }
+
 func (f *fakeProvisioning) Client(_ context.Context, id string) (provisioning.Client, error) {
 	return fakeClient, f.called("Client", audit.Actor{}, id)
 }
+
 func (f *fakeProvisioning) UpdateClient(_ context.Context, a audit.Actor, id string, p provisioning.ClientPatch) (provisioning.Client, error) {
 	return fakeClient, f.called("UpdateClient", a, p)
 }
+
 func (f *fakeProvisioning) DeleteClient(_ context.Context, a audit.Actor, id string) error {
 	return f.called("DeleteClient", a, id)
 }
+
 func (f *fakeProvisioning) ClientSecret(_ context.Context, a audit.Actor, id string) (provisioning.Secret, error) {
 	return provisioning.Secret{ClientID: "shop-1", Value: fakeSecret}, f.called("ClientSecret", a, id)
 }
+
 func (f *fakeProvisioning) RegenerateClientSecret(_ context.Context, a audit.Actor, id string) (provisioning.Secret, error) {
 	return provisioning.Secret{ClientID: "shop-1", Value: fakeSecret + "-new"}, f.called("RegenerateClientSecret", a, id)
 }
+
 func (f *fakeProvisioning) TestClient(_ context.Context, a audit.Actor, id, secret string) (provisioning.TokenTest, error) {
 	return provisioning.TokenTest{Valid: true, ExpiresIn: 300, ACLClaimPresent: true, ACLGroups: []string{"a"},
 		Header: map[string]any{"alg": "RS256"}, Payload: map[string]any{"azp": "shop-1"}}, f.called("TestClient", a, secret)
@@ -118,15 +132,6 @@ func newAdminHarness(t *testing.T) *adminHarness {
 	t.Helper()
 	fake := &fakeProvisioning{}
 	return &adminHarness{harness: newHarness(t, withProvisioning(fake)), fake: fake}
-}
-
-func jsonBody(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
-		t.Fatalf("body is not a JSON object: %q", rec.Body.String())
-	}
-	return m
 }
 
 const (
@@ -154,21 +159,17 @@ var adminRouteTable = []struct{ method, path, body string }{
 	{"POST", clientPath + "/test", `{"secret":"x"}`},
 }
 
-func TestAdminRoutes_NonAdmin_403_NoCall(t *testing.T) {
-	h := newAdminHarness(t)
-	for _, r := range adminRouteTable {
-		rec := h.do(r.method, r.path, "user-token", "application/json", r.body)
-		if rec.Code != http.StatusForbidden || rec.Header().Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s %s as alice: %d %s", r.method, r.path, rec.Code, rec.Header().Get("Content-Type"))
-		}
-		if rec := h.do(r.method, r.path, "", "application/json", r.body); rec.Code != http.StatusUnauthorized {
-			t.Errorf("%s %s without a token: %d", r.method, r.path, rec.Code)
-		}
-	}
-	if len(h.fake.calls) != 0 {
-		t.Fatalf("the service was called for non-admins: %v", h.fake.calls)
-	}
+// bodyRoutes take a JSON body; each gets the same table of bad bodies.
+var bodyRoutes = []struct{ method, path, wrongType string }{
+	{"POST", "/v1/acl-groups", `{"name":["a"]}`},
+	{"POST", "/v1/consumers", `{"acl_groups":"a"}`},
+	{"PATCH", consumerPath, `{"acl_groups":{"a":1}}`},
+	{"POST", consumerPath + "/clients", `{"redirect_uris":"https://a.example"}`},
+	{"PATCH", clientPath, `{"enabled":"false"}`},
+	{"POST", clientPath + "/test", `{"secret":7}`},
 }
+
+// --- 2xx ---
 
 func TestAdminRoutes_Admin_2xx_ActorPassed(t *testing.T) {
 	h := newAdminHarness(t)
@@ -195,22 +196,75 @@ func TestAdminRoutes_Admin_2xx_ActorPassed(t *testing.T) {
 	}
 }
 
-// bodyRoutes take a JSON body; each gets the same table of bad bodies.
-var bodyRoutes = []struct{ method, path, wrongType string }{
-	{"POST", "/v1/acl-groups", `{"name":["a"]}`},
-	{"POST", "/v1/consumers", `{"acl_groups":"a"}`},
-	{"PATCH", consumerPath, `{"acl_groups":{"a":1}}`},
-	{"POST", consumerPath + "/clients", `{"redirect_uris":"https://a.example"}`},
-	{"PATCH", clientPath, `{"enabled":"false"}`},
-	{"POST", clientPath + "/test", `{"secret":7}`},
+func TestAdminRoutes_QueryAndBodyReachTheService(t *testing.T) {
+	h := newAdminHarness(t)
+	h.do("GET", "/v1/clients?consumer=c1&environment=staging&enabled=false&q=%27%3B%20drop&sort=-client_id&limit=5&cursor=abc",
+		"admin-token", "", "")
+	q := h.fake.last.(provisioning.ClientQuery)
+	if q.ConsumerID != "c1" || q.Environment != "staging" || q.Enabled == nil || *q.Enabled || q.Q != "'; drop" ||
+		q.Sort != "-client_id" || q.Limit != 5 || q.Cursor != "abc" {
+		t.Fatalf("client query %+v", q)
+	}
+	h.do("DELETE", consumerPath+"?cascade=true", "admin-token", "", "")
+	if h.fake.last != true {
+		t.Fatal("cascade=true did not reach the service")
+	}
+	h.do("PATCH", consumerPath, "admin-token", "application/json", `{"acl_groups":[],"name":null}`)
+	p := h.fake.last.(provisioning.ConsumerPatch)
+	if p.ACLGroups == nil || len(*p.ACLGroups) != 0 || p.Name != nil || p.Description != nil {
+		t.Fatalf("patch %+v: [] must clear the groups, null must leave the name", p)
+	}
+	h.do("POST", consumerPath+"/clients", "admin-token", "application/json",
+		`{"client_id":"x","name":"<b>n</b>","redirect_uris":["https://a.example/cb"]}`)
+	in := h.fake.last.(provisioning.ClientInput)
+	if in.ClientID != "x" || in.Name != "<b>n</b>" || len(in.RedirectURIs) != 1 {
+		t.Fatalf("client input %+v", in)
+	}
 }
 
+func TestAdminRoutes_Answers_Shape(t *testing.T) {
+	h := newAdminHarness(t)
+	rec := h.do("POST", consumerPath+"/clients", "admin-token", "application/json", `{}`)
+	created := decode(t, rec)
+	if rec.Code != 201 || created["secret"] != fakeSecret || created["client_id"] != "shop-1" ||
+		rec.Header().Get("Location") != clientPath || created["protocol"] != "openid-connect" || created["realm"] != "keyward" {
+		t.Fatalf("create client: %d %v", rec.Code, created)
+	}
+	if c, _ := created["consumer"].(map[string]any); c["id"] != fakeConsumer.ID || c["name"] != "shop" {
+		t.Fatalf("consumer reference %v", created["consumer"])
+	}
+	for _, path := range []string{clientPath, "/v1/clients"} {
+		rec := h.do("GET", path, "admin-token", "", "")
+		if strings.Contains(rec.Body.String(), fakeSecret) || strings.Contains(rec.Body.String(), `"secret"`) {
+			t.Fatalf("GET %s shows a secret", path)
+		}
+	}
+	list := decode(t, h.do("GET", "/v1/clients", "admin-token", "", ""))
+	if items, _ := list["items"].([]any); len(items) != 1 || list["next_cursor"] != "next-page" {
+		t.Fatalf("list %v", list)
+	}
+	consumers := decode(t, h.do("GET", "/v1/consumers", "admin-token", "", ""))
+	if _, present := consumers["next_cursor"]; !present || consumers["next_cursor"] != nil {
+		t.Fatalf("last page must have next_cursor null: %v", consumers)
+	}
+	item := consumers["items"].([]any)[0].(map[string]any)
+	if item["created_at"] != "2030-01-02T02:04:05Z" {
+		t.Fatalf("created_at %v, want RFC 3339 UTC", item["created_at"])
+	}
+	secret := decode(t, h.do("GET", clientPath+"/secret", "admin-token", "", ""))
+	if secret["secret"] != fakeSecret || secret["client_id"] != "shop-1" {
+		t.Fatalf("secret %v", secret)
+	}
+	test := decode(t, h.do("POST", clientPath+"/test", "admin-token", "application/json", `{"secret":"tried-secret"}`))
+	if test["valid"] != true || test["acl_claim_present"] != true || strings.Contains(fmt.Sprint(test), "tried-secret") {
+		t.Fatalf("test %v", test)
+	}
+}
+
+// --- 400 ---
+
 func TestAdminRoutes_BadBodies_4xx_NoCall(t *testing.T) {
-	cases := []struct {
-		name, contentType, body string
-		status                  int
-		mentions                string
-	}{
+	cases := []badBody{
 		{"empty body", "application/json", "", 400, "body"},
 		{"malformed", "application/json", `{"name":`, 400, "malformed"},
 		{"not JSON", "application/json", "name=x", 400, "malformed"},
@@ -223,11 +277,7 @@ func TestAdminRoutes_BadBodies_4xx_NoCall(t *testing.T) {
 		{"form content type", "application/x-www-form-urlencoded", `{}`, 415, "application/json"},
 	}
 	for _, r := range bodyRoutes {
-		cases := append(cases, struct {
-			name, contentType, body string
-			status                  int
-			mentions                string
-		}{"wrong type", "application/json", r.wrongType, 400, "must be of type"})
+		cases := append(cases, badBody{"wrong type", "application/json", r.wrongType, 400, "must be of type"})
 		for _, tc := range cases {
 			t.Run(r.method+" "+r.path+"/"+tc.name, func(t *testing.T) {
 				h := newAdminHarness(t)
@@ -272,70 +322,63 @@ func TestAdminRoutes_BadQueries_400_NoCall(t *testing.T) {
 	}
 }
 
-func TestAdminRoutes_QueryAndBodyReachTheService(t *testing.T) {
+// --- 401 / 403 ---
+
+func TestAdminRoutes_NonAdmin_403_NoCall(t *testing.T) {
 	h := newAdminHarness(t)
-	h.do("GET", "/v1/clients?consumer=c1&environment=staging&enabled=false&q=%27%3B%20drop&sort=-client_id&limit=5&cursor=abc",
-		"admin-token", "", "")
-	q := h.fake.last.(provisioning.ClientQuery)
-	if q.ConsumerID != "c1" || q.Environment != "staging" || q.Enabled == nil || *q.Enabled || q.Q != "'; drop" ||
-		q.Sort != "-client_id" || q.Limit != 5 || q.Cursor != "abc" {
-		t.Fatalf("client query %+v", q)
+	for _, r := range adminRouteTable {
+		rec := h.do(r.method, r.path, "user-token", "application/json", r.body)
+		if rec.Code != http.StatusForbidden || rec.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s as alice: %d %s", r.method, r.path, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		if rec := h.do(r.method, r.path, "", "application/json", r.body); rec.Code != http.StatusUnauthorized {
+			t.Errorf("%s %s without a token: %d", r.method, r.path, rec.Code)
+		}
 	}
-	h.do("DELETE", consumerPath+"?cascade=true", "admin-token", "", "")
-	if h.fake.last != true {
-		t.Fatal("cascade=true did not reach the service")
-	}
-	h.do("PATCH", consumerPath, "admin-token", "application/json", `{"acl_groups":[],"name":null}`)
-	p := h.fake.last.(provisioning.ConsumerPatch)
-	if p.ACLGroups == nil || len(*p.ACLGroups) != 0 || p.Name != nil || p.Description != nil {
-		t.Fatalf("patch %+v: [] must clear the groups, null must leave the name", p)
-	}
-	h.do("POST", consumerPath+"/clients", "admin-token", "application/json",
-		`{"client_id":"x","name":"<b>n</b>","redirect_uris":["https://a.example/cb"]}`)
-	in := h.fake.last.(provisioning.ClientInput)
-	if in.ClientID != "x" || in.Name != "<b>n</b>" || len(in.RedirectURIs) != 1 {
-		t.Fatalf("client input %+v", in)
+	if len(h.fake.calls) != 0 {
+		t.Fatalf("the service was called for non-admins: %v", h.fake.calls)
 	}
 }
 
-func TestAdminRoutes_Answers_Shape(t *testing.T) {
-	h := newAdminHarness(t)
-	rec := h.do("POST", consumerPath+"/clients", "admin-token", "application/json", `{}`)
-	created := jsonBody(t, rec)
-	if rec.Code != 201 || created["secret"] != fakeSecret || created["client_id"] != "shop-1" ||
-		rec.Header().Get("Location") != clientPath || created["protocol"] != "openid-connect" || created["realm"] != "keyward" {
-		t.Fatalf("create client: %d %v", rec.Code, created)
-	}
-	if c, _ := created["consumer"].(map[string]any); c["id"] != fakeConsumer.ID || c["name"] != "shop" {
-		t.Fatalf("consumer reference %v", created["consumer"])
-	}
-	for _, path := range []string{clientPath, "/v1/clients"} {
-		rec := h.do("GET", path, "admin-token", "", "")
-		if strings.Contains(rec.Body.String(), fakeSecret) || strings.Contains(rec.Body.String(), `"secret"`) {
-			t.Fatalf("GET %s shows a secret", path)
-		}
-	}
-	list := jsonBody(t, h.do("GET", "/v1/clients", "admin-token", "", ""))
-	if items, _ := list["items"].([]any); len(items) != 1 || list["next_cursor"] != "next-page" {
-		t.Fatalf("list %v", list)
-	}
-	consumers := jsonBody(t, h.do("GET", "/v1/consumers", "admin-token", "", ""))
-	if _, present := consumers["next_cursor"]; !present || consumers["next_cursor"] != nil {
-		t.Fatalf("last page must have next_cursor null: %v", consumers)
-	}
-	item := consumers["items"].([]any)[0].(map[string]any)
-	if item["created_at"] != "2030-01-02T02:04:05Z" {
-		t.Fatalf("created_at %v, want RFC 3339 UTC", item["created_at"])
-	}
-	secret := jsonBody(t, h.do("GET", clientPath+"/secret", "admin-token", "", ""))
-	if secret["secret"] != fakeSecret || secret["client_id"] != "shop-1" {
-		t.Fatalf("secret %v", secret)
-	}
-	test := jsonBody(t, h.do("POST", clientPath+"/test", "admin-token", "application/json", `{"secret":"tried-secret"}`))
-	if test["valid"] != true || test["acl_claim_present"] != true || strings.Contains(fmt.Sprint(test), "tried-secret") {
-		t.Fatalf("test %v", test)
+// --- 503 ---
+
+func TestAdminRoutes_NoProvisioningConfigured_503(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	e := New(Config{Log: zap.NewNop(), JWKS: jwk.NewSet(), Database: pinger{}, Keycloak: pinger{},
+		Verifier: fakeVerifier{"admin-token": {Subject: "c", RealmRoles: []string{"keyward-admin"}}}})
+	req := httptest.NewRequest("GET", "/v1/consumers", nil)
+	req.Header.Set("Authorization", "Bearer admin-token")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("%d", rec.Code)
 	}
 }
+
+// The service refused to show a secret whose view it could not audit; the fake still
+// hands the secret back beside the error, and the handler must not show it.
+func TestAdminRoutes_SecretAuditUnavailable_503_NoSecret(t *testing.T) {
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			h := newAdminHarness(t)
+			h.fake.err = fmt.Errorf("client.secret.view: %w: %w", provisioning.ErrAuditUnavailable, errors.New("disk full"))
+			rec := h.do(method, clientPath+"/secret", "admin-token", "", "")
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Content-Type") != "application/problem+json" ||
+				rec.Header().Get("Retry-After") == "" {
+				t.Fatalf("%d %s Retry-After=%q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Retry-After"), rec.Body.String())
+			}
+			body := rec.Body.String()
+			if strings.Contains(body, fakeSecret) || strings.Contains(body, `"secret"`) || strings.Contains(body, "disk full") {
+				t.Fatalf("the answer shows the secret or the internal error: %s", body)
+			}
+			if p := decode(t, rec); p["status"] != float64(503) || !strings.Contains(p["detail"].(string), "audit") {
+				t.Fatalf("problem %v", p)
+			}
+		})
+	}
+}
+
+// --- 400, 403, 404, 409, 500, 503: every service error, mapped once ---
 
 func TestAdminRoutes_ServiceErrors_MappedOnce(t *testing.T) {
 	for _, tc := range []struct {
@@ -371,42 +414,6 @@ func TestAdminRoutes_ServiceErrors_MappedOnce(t *testing.T) {
 			}
 			if tc.status == 503 && rec.Header().Get("Retry-After") == "" {
 				t.Fatal("503 without Retry-After")
-			}
-		})
-	}
-}
-
-func TestAdminRoutes_NoProvisioningConfigured_503(t *testing.T) {
-	gin.SetMode(gin.TestMode)
-	e := New(Config{Log: zap.NewNop(), JWKS: jwk.NewSet(), Database: pinger{}, Keycloak: pinger{},
-		Verifier: fakeVerifier{"admin-token": {Subject: "c", RealmRoles: []string{"keyward-admin"}}}})
-	req := httptest.NewRequest("GET", "/v1/consumers", nil)
-	req.Header.Set("Authorization", "Bearer admin-token")
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
-	if rec.Code != http.StatusServiceUnavailable {
-		t.Fatalf("%d", rec.Code)
-	}
-}
-
-// The service refused to show a secret whose view it could not audit; the fake still
-// hands the secret back beside the error, and the handler must not show it.
-func TestAdminRoutes_SecretAuditUnavailable_503_NoSecret(t *testing.T) {
-	for _, method := range []string{"GET", "POST"} {
-		t.Run(method, func(t *testing.T) {
-			h := newAdminHarness(t)
-			h.fake.err = fmt.Errorf("client.secret.view: %w: %w", provisioning.ErrAuditUnavailable, errors.New("disk full"))
-			rec := h.do(method, clientPath+"/secret", "admin-token", "", "")
-			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Content-Type") != "application/problem+json" ||
-				rec.Header().Get("Retry-After") == "" {
-				t.Fatalf("%d %s Retry-After=%q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Retry-After"), rec.Body.String())
-			}
-			body := rec.Body.String()
-			if strings.Contains(body, fakeSecret) || strings.Contains(body, `"secret"`) || strings.Contains(body, "disk full") {
-				t.Fatalf("the answer shows the secret or the internal error: %s", body)
-			}
-			if p := jsonBody(t, rec); p["status"] != float64(503) || !strings.Contains(p["detail"].(string), "audit") {
-				t.Fatalf("problem %v", p)
 			}
 		})
 	}

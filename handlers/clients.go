@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -106,57 +107,37 @@ func (s *server) createClient(c *gin.Context) {
 }
 
 func (s *server) listClients(c *gin.Context) {
-	q, err := queryParams(c, "consumer", "environment", "enabled", "q", "sort", "limit", "cursor")
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	var f []errs.FieldError
-	limit := limitParam(q, &f)
-	enabled := boolParam(q, "enabled", &f)
-	if len(f) > 0 {
-		_ = c.Error(&errs.Validation{Fields: f})
+	var limit int
+	var enabled *bool
+	q, ok := withQuery(c, func(q url.Values, f *[]errs.FieldError) {
+		limit = limitParam(q, f)
+		enabled = boolParam(q, "enabled", f)
+	}, "consumer", "environment", "enabled", "q", "sort", "limit", "cursor")
+	if !ok {
 		return
 	}
 	page, err := s.Provisioning.ListClients(c.Request.Context(), provisioning.ClientQuery{
 		ConsumerID: q.Get("consumer"), Environment: q.Get("environment"), Enabled: enabled, Q: q.Get("q"),
 		Sort: q.Get("sort"), Cursor: q.Get("cursor"), Limit: limit,
 	})
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	writeList(c, page.Items, page.NextCursor, toClientResponse)
+	replyList(c, page.Items, page.NextCursor, err, toClientResponse)
 }
 
 func (s *server) getClient(c *gin.Context) {
 	cl, err := s.Provisioning.Client(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	answer(c, http.StatusOK, toClientResponse(cl))
+	reply(c, http.StatusOK, cl, err, toClientResponse)
 }
 
 func (s *server) updateClient(c *gin.Context) {
-	withBody(c, func(req clientPatchRequest) error {
-		cl, err := s.Provisioning.UpdateClient(c.Request.Context(), s.actor(c), c.Param("id"), provisioning.ClientPatch{
+	replyToBody(c, http.StatusOK, func(req clientPatchRequest) (provisioning.Client, error) {
+		return s.Provisioning.UpdateClient(c.Request.Context(), s.actor(c), c.Param("id"), provisioning.ClientPatch{
 			Name: req.Name, Description: req.Description, Enabled: req.Enabled, RedirectURIs: req.RedirectURIs,
 		})
-		if err != nil {
-			return err
-		}
-		answer(c, http.StatusOK, toClientResponse(cl))
-		return nil
-	})
+	}, toClientResponse)
 }
 
 func (s *server) deleteClient(c *gin.Context) {
-	if err := s.Provisioning.DeleteClient(c.Request.Context(), s.actor(c), c.Param("id")); err != nil {
-		_ = c.Error(err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	replyDeleted(c, s.Provisioning.DeleteClient(c.Request.Context(), s.actor(c), c.Param("id")))
 }
 
 // clientSecret serves the view and the regeneration of a secret: one answer shape. A

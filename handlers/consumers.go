@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -61,67 +62,37 @@ func (s *server) createConsumer(c *gin.Context) {
 }
 
 func (s *server) listConsumers(c *gin.Context) {
-	q, err := queryParams(c, "q", "environment", "sort", "limit", "cursor")
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	var f []errs.FieldError
-	limit := limitParam(q, &f)
-	if len(f) > 0 {
-		_ = c.Error(&errs.Validation{Fields: f})
+	var limit int
+	q, ok := withQuery(c, func(q url.Values, f *[]errs.FieldError) { limit = limitParam(q, f) },
+		"q", "environment", "sort", "limit", "cursor")
+	if !ok {
 		return
 	}
 	page, err := s.Provisioning.ListConsumers(c.Request.Context(), provisioning.ConsumerQuery{
 		Q: q.Get("q"), Environment: q.Get("environment"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Limit: limit,
 	})
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	writeList(c, page.Items, page.NextCursor, toConsumerResponse)
+	replyList(c, page.Items, page.NextCursor, err, toConsumerResponse)
 }
 
 func (s *server) getConsumer(c *gin.Context) {
 	cons, err := s.Provisioning.Consumer(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	answer(c, http.StatusOK, toConsumerResponse(cons))
+	reply(c, http.StatusOK, cons, err, toConsumerResponse)
 }
 
 func (s *server) updateConsumer(c *gin.Context) {
-	withBody(c, func(req consumerPatchRequest) error {
-		cons, err := s.Provisioning.UpdateConsumer(c.Request.Context(), s.actor(c), c.Param("id"), provisioning.ConsumerPatch{
+	replyToBody(c, http.StatusOK, func(req consumerPatchRequest) (models.Consumer, error) {
+		return s.Provisioning.UpdateConsumer(c.Request.Context(), s.actor(c), c.Param("id"), provisioning.ConsumerPatch{
 			Name: req.Name, Description: req.Description, Environment: req.Environment, ACLGroups: req.ACLGroups,
 		})
-		if err != nil {
-			return err
-		}
-		answer(c, http.StatusOK, toConsumerResponse(cons))
-		return nil
-	})
+	}, toConsumerResponse)
 }
 
 func (s *server) deleteConsumer(c *gin.Context) {
-	q, err := queryParams(c, "cascade")
-	if err != nil {
-		_ = c.Error(err)
+	var cascade *bool
+	if _, ok := withQuery(c, func(q url.Values, f *[]errs.FieldError) { cascade = boolParam(q, "cascade", f) }, "cascade"); !ok {
 		return
 	}
-	var f []errs.FieldError
-	cascade := boolParam(q, "cascade", &f)
-	if len(f) > 0 {
-		_ = c.Error(&errs.Validation{Fields: f})
-		return
-	}
-	err = s.Provisioning.DeleteConsumer(c.Request.Context(), s.actor(c), c.Param("id"), cascade != nil && *cascade)
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	replyDeleted(c, s.Provisioning.DeleteConsumer(c.Request.Context(), s.actor(c), c.Param("id"), cascade != nil && *cascade))
 }
 
 // --- OpenAPI ---

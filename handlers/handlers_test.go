@@ -69,6 +69,7 @@ func (f fakePrincipals) IsServiceAccount(_ context.Context, id, _ string) (bool,
 type fakeMinter struct{ prepareErr error }
 
 func (f *fakeMinter) Prepare(context.Context, exchange.Owner) error { return f.prepareErr }
+
 func (f *fakeMinter) Mint(_ context.Context, owner, scope string) (keycloak.Token, error) {
 	return keycloak.Token{AccessToken: testkit.IssuedToken(owner, owner, nil, nil), ExpiresIn: 300, Scope: scope}, nil
 }
@@ -122,11 +123,7 @@ func withProvisioning(p ProvisioningService) harnessOption {
 func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 	tb.Helper()
 	gin.SetMode(gin.TestMode)
-	store, err := models.Open(context.Background(), filepath.Join(tb.TempDir(), "keyward.db"), zap.NewNop())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = store.Close() })
+	store := openStore(tb)
 	h, err := exchange.NewHasher([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		tb.Fatal(err)
@@ -197,6 +194,17 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 	return &harness{engine: New(sc), store: store, minter: m, usage: usage, clock: clock}
 }
 
+// openStore opens a fresh SQLite store in a temporary folder, closed when tb ends.
+func openStore(tb testing.TB) *models.Store {
+	tb.Helper()
+	store, err := models.Open(context.Background(), filepath.Join(tb.TempDir(), "keyward.db"), zap.NewNop())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
 // keys returns every stored key, deleted ones excluded.
 func (h *harness) keys(t *testing.T) []models.Key {
 	t.Helper()
@@ -223,6 +231,17 @@ func (h *harness) do(method, path, token, contentType, body string, headers ...s
 	return rec
 }
 
+// createRefused posts each body to /v1/keys as token's caller and wants 400 for every one.
+func (h *harness) createRefused(t *testing.T, token string, bodies map[string]string) {
+	t.Helper()
+	for name, body := range bodies {
+		rec := h.do("POST", "/v1/keys", token, "application/json", body)
+		if rec.Code != 400 {
+			t.Errorf("%s: %d %s", name, rec.Code, rec.Body.String())
+		}
+	}
+}
+
 func decode(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -240,6 +259,20 @@ func (h *harness) createKey(t *testing.T, token, body string) map[string]any {
 	}
 	return decode(t, rec)
 }
+
+// badBody is a request body a route refuses: the status and a word the problem carries.
+type badBody struct {
+	name, contentType, body string
+	status                  int
+	mentions                string
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// --- 2xx ---
 
 func TestCreateKey_201_KeyShownOnce(t *testing.T) {
 	h := newHarness(t)
@@ -291,12 +324,61 @@ func TestCreateKey_Environments(t *testing.T) {
 	}
 }
 
+func TestToken_200_HeaderAndFormAgree(t *testing.T) {
+	h := newHarness(t)
+	key := h.createKey(t, "alice-token", `{"name":"a"}`)["key"].(string)
+	form := url.Values{
+		"grant_type":         {grantTokenExchange},
+		"subject_token":      {key},
+		"subject_token_type": {tokenTypeAPIKey},
+	}.Encode()
+	for name, rec := range map[string]*httptest.ResponseRecorder{
+		"X-API-Key":            h.do("POST", "/v1/token", "", "", "", "X-API-Key", key),
+		"Authorization ApiKey": h.do("POST", "/v1/token", "", "", "", "Authorization", "ApiKey "+key),
+		"RFC 8693 form":        h.do("POST", "/v1/token", "", "application/x-www-form-urlencoded", form),
+	} {
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", name, rec.Code, rec.Body.String())
+		}
+		got := decode(t, rec)
+		if got["access_token"] != testkit.IssuedToken("alice-id", "alice-id", nil, nil) || got["token_type"] != "Bearer" ||
+			got["issued_token_type"] != tokenTypeAccess || got["expires_in"] != float64(300) {
+			t.Fatalf("%s: %v", name, got)
+		}
+		if rec.Header().Get("Cache-Control") != "no-store" {
+			t.Fatalf("%s: Cache-Control %q", name, rec.Header().Get("Cache-Control"))
+		}
+	}
+}
+
+func TestOpenAPI_DocumentsEveryRoute(t *testing.T) {
+	h := newHarness(t)
+	doc := openAPIDocument()
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("OpenAPI document invalid: %v", err)
+	}
+	for _, r := range h.engine.Routes() {
+		path := r.Path
+		for _, seg := range strings.Split(path, "/") {
+			if strings.HasPrefix(seg, ":") {
+				path = strings.Replace(path, seg, "{"+seg[1:]+"}", 1)
+			}
+		}
+		item := doc.Paths.Value(path)
+		if item == nil || item.GetOperation(r.Method) == nil {
+			t.Errorf("route %s %s is not in /openapi.json", r.Method, r.Path)
+		}
+	}
+	rec := h.do("GET", "/openapi.json", "", "", "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"openapi":"3.0.3"`) {
+		t.Fatalf("openapi.json: %d", rec.Code)
+	}
+}
+
+// --- 400 ---
+
 func TestCreateKey_400_BadInput(t *testing.T) {
-	cases := []struct {
-		name, contentType, body string
-		status                  int
-		mentions                string
-	}{
+	cases := []badBody{
 		{"empty body", "application/json", "", 400, "body"},
 		{"not JSON", "application/json", "name=laptop", 400, "malformed"},
 		{"truncated JSON", "application/json", `{"name":"lap`, 400, "malformed"},
@@ -335,106 +417,6 @@ func TestCreateKey_400_BadInput(t *testing.T) {
 				t.Fatal("a key was written for bad input")
 			}
 		})
-	}
-}
-
-func TestCreateKey_KeycloakDown_503_NothingWritten(t *testing.T) {
-	h := newHarness(t)
-	h.minter.prepareErr = keycloak.ErrUnavailable
-	rec := h.do("POST", "/v1/keys", "alice-token", "application/json", `{"name":"a"}`)
-	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
-	}
-	if len(h.keys(t)) != 0 {
-		t.Fatal("a key was written although Keycloak failed")
-	}
-}
-
-func TestManagementAPI_401(t *testing.T) {
-	h := newHarness(t)
-	for _, tc := range []struct{ name, header string }{
-		{"no header", ""},
-		{"basic auth", "Basic YWxpY2U6YWxpY2U="},
-		{"empty bearer", "Bearer "},
-		{"unknown token", "Bearer forged"},
-		{"api key as bearer", "Bearer kw_live_abc"},
-		{"token minted for an API key", "Bearer exchange-token"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, r := range []struct{ method, path, body string }{
-				{"GET", "/v1/keys", ""}, {"POST", "/v1/keys", `{"name":"x"}`}, {"DELETE", "/v1/keys/x", ""},
-				{"GET", "/v1/keys/x", ""}, {"PATCH", "/v1/keys/x", `{"enabled":false}`},
-				{"POST", "/v1/keys/x/rotate", ""}, {"GET", "/v1/keys/x/usage", ""}, {"GET", "/v1/audit", ""},
-			} {
-				req := httptest.NewRequest(r.method, r.path, strings.NewReader(r.body))
-				req.Header.Set("Content-Type", "application/json")
-				if tc.header != "" {
-					req.Header.Set("Authorization", tc.header)
-				}
-				rec := httptest.NewRecorder()
-				h.engine.ServeHTTP(rec, req)
-				if rec.Code != http.StatusUnauthorized || rec.Header().Get("Content-Type") != "application/problem+json" {
-					t.Fatalf("%s %s: %d %s", r.method, r.path, rec.Code, rec.Header().Get("Content-Type"))
-				}
-			}
-			if len(h.keys(t)) != 0 {
-				t.Fatal("written without authentication")
-			}
-		})
-	}
-	t.Run("X-API-Key on the management API", func(t *testing.T) {
-		created := newHarness(t)
-		key := created.createKey(t, "alice-token", `{"name":"a"}`)["key"].(string)
-		rec := created.do("GET", "/v1/keys", "", "", "", "X-API-Key", key)
-		if rec.Code != http.StatusUnauthorized {
-			t.Fatalf("an API key listed keys: %d", rec.Code)
-		}
-	})
-}
-
-func TestDeleteKey_OtherUsersKey_404(t *testing.T) {
-	h := newHarness(t)
-	id := h.createKey(t, "alice-token", `{"name":"a"}`)["id"].(string)
-	for _, path := range []string{"/v1/keys/" + id, "/v1/keys/does-not-exist", "/v1/keys/'%20OR%201=1"} {
-		if rec := h.do("DELETE", path, "bob-token", "", ""); rec.Code != http.StatusNotFound {
-			t.Fatalf("bob deleting %s: %d", path, rec.Code)
-		}
-	}
-	if list := decode(t, h.do("GET", "/v1/keys", "bob-token", "", "")); len(list["items"].([]any)) != 0 {
-		t.Fatal("bob sees alice's key")
-	}
-	if rec := h.do("DELETE", "/v1/keys/"+id, "alice-token", "", ""); rec.Code != http.StatusNoContent {
-		t.Fatalf("alice deleting her key: %d", rec.Code)
-	}
-	if rec := h.do("DELETE", "/v1/keys/"+id, "alice-token", "", ""); rec.Code != http.StatusNotFound {
-		t.Fatalf("deleting twice: %d", rec.Code)
-	}
-}
-
-func TestToken_200_HeaderAndFormAgree(t *testing.T) {
-	h := newHarness(t)
-	key := h.createKey(t, "alice-token", `{"name":"a"}`)["key"].(string)
-	form := url.Values{
-		"grant_type":         {grantTokenExchange},
-		"subject_token":      {key},
-		"subject_token_type": {tokenTypeAPIKey},
-	}.Encode()
-	for name, rec := range map[string]*httptest.ResponseRecorder{
-		"X-API-Key":            h.do("POST", "/v1/token", "", "", "", "X-API-Key", key),
-		"Authorization ApiKey": h.do("POST", "/v1/token", "", "", "", "Authorization", "ApiKey "+key),
-		"RFC 8693 form":        h.do("POST", "/v1/token", "", "application/x-www-form-urlencoded", form),
-	} {
-		if rec.Code != http.StatusOK {
-			t.Fatalf("%s: %d %s", name, rec.Code, rec.Body.String())
-		}
-		got := decode(t, rec)
-		if got["access_token"] != testkit.IssuedToken("alice-id", "alice-id", nil, nil) || got["token_type"] != "Bearer" ||
-			got["issued_token_type"] != tokenTypeAccess || got["expires_in"] != float64(300) {
-			t.Fatalf("%s: %v", name, got)
-		}
-		if rec.Header().Get("Cache-Control") != "no-store" {
-			t.Fatalf("%s: Cache-Control %q", name, rec.Header().Get("Cache-Control"))
-		}
 	}
 }
 
@@ -487,6 +469,50 @@ func TestToken_4xx_BadRequests(t *testing.T) {
 	}
 }
 
+// --- 401 / 403 ---
+
+func TestManagementAPI_401(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct{ name, header string }{
+		{"no header", ""},
+		{"basic auth", "Basic YWxpY2U6YWxpY2U="},
+		{"empty bearer", "Bearer "},
+		{"unknown token", "Bearer forged"},
+		{"api key as bearer", "Bearer kw_live_abc"},
+		{"token minted for an API key", "Bearer exchange-token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, r := range []struct{ method, path, body string }{
+				{"GET", "/v1/keys", ""}, {"POST", "/v1/keys", `{"name":"x"}`}, {"DELETE", "/v1/keys/x", ""},
+				{"GET", "/v1/keys/x", ""}, {"PATCH", "/v1/keys/x", `{"enabled":false}`},
+				{"POST", "/v1/keys/x/rotate", ""}, {"GET", "/v1/keys/x/usage", ""}, {"GET", "/v1/audit", ""},
+			} {
+				req := httptest.NewRequest(r.method, r.path, strings.NewReader(r.body))
+				req.Header.Set("Content-Type", "application/json")
+				if tc.header != "" {
+					req.Header.Set("Authorization", tc.header)
+				}
+				rec := httptest.NewRecorder()
+				h.engine.ServeHTTP(rec, req)
+				if rec.Code != http.StatusUnauthorized || rec.Header().Get("Content-Type") != "application/problem+json" {
+					t.Fatalf("%s %s: %d %s", r.method, r.path, rec.Code, rec.Header().Get("Content-Type"))
+				}
+			}
+			if len(h.keys(t)) != 0 {
+				t.Fatal("written without authentication")
+			}
+		})
+	}
+	t.Run("X-API-Key on the management API", func(t *testing.T) {
+		created := newHarness(t)
+		key := created.createKey(t, "alice-token", `{"name":"a"}`)["key"].(string)
+		rec := created.do("GET", "/v1/keys", "", "", "", "X-API-Key", key)
+		if rec.Code != http.StatusUnauthorized {
+			t.Fatalf("an API key listed keys: %d", rec.Code)
+		}
+	})
+}
+
 func TestToken_RefusedKeysLookAlike(t *testing.T) {
 	h := newHarness(t)
 	alive := h.createKey(t, "alice-token", `{"name":"a"}`)
@@ -509,6 +535,41 @@ func TestToken_RefusedKeysLookAlike(t *testing.T) {
 	}
 }
 
+// --- 404 ---
+
+func TestDeleteKey_OtherUsersKey_404(t *testing.T) {
+	h := newHarness(t)
+	id := h.createKey(t, "alice-token", `{"name":"a"}`)["id"].(string)
+	for _, path := range []string{"/v1/keys/" + id, "/v1/keys/does-not-exist", "/v1/keys/'%20OR%201=1"} {
+		if rec := h.do("DELETE", path, "bob-token", "", ""); rec.Code != http.StatusNotFound {
+			t.Fatalf("bob deleting %s: %d", path, rec.Code)
+		}
+	}
+	if list := decode(t, h.do("GET", "/v1/keys", "bob-token", "", "")); len(list["items"].([]any)) != 0 {
+		t.Fatal("bob sees alice's key")
+	}
+	if rec := h.do("DELETE", "/v1/keys/"+id, "alice-token", "", ""); rec.Code != http.StatusNoContent {
+		t.Fatalf("alice deleting her key: %d", rec.Code)
+	}
+	if rec := h.do("DELETE", "/v1/keys/"+id, "alice-token", "", ""); rec.Code != http.StatusNotFound {
+		t.Fatalf("deleting twice: %d", rec.Code)
+	}
+}
+
+// --- 503 ---
+
+func TestCreateKey_KeycloakDown_503_NothingWritten(t *testing.T) {
+	h := newHarness(t)
+	h.minter.prepareErr = keycloak.ErrUnavailable
+	rec := h.do("POST", "/v1/keys", "alice-token", "application/json", `{"name":"a"}`)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if len(h.keys(t)) != 0 {
+		t.Fatal("a key was written although Keycloak failed")
+	}
+}
+
 func TestReadyz(t *testing.T) {
 	h := newHarness(t)
 	if rec := h.do("GET", "/readyz", "", "", ""); rec.Code != 200 {
@@ -527,33 +588,4 @@ func TestReadyz(t *testing.T) {
 			t.Fatalf("%s down: %d %v", name, rec.Code, checks)
 		}
 	}
-}
-
-func TestOpenAPI_DocumentsEveryRoute(t *testing.T) {
-	h := newHarness(t)
-	doc := openAPIDocument()
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("OpenAPI document invalid: %v", err)
-	}
-	for _, r := range h.engine.Routes() {
-		path := r.Path
-		for _, seg := range strings.Split(path, "/") {
-			if strings.HasPrefix(seg, ":") {
-				path = strings.Replace(path, seg, "{"+seg[1:]+"}", 1)
-			}
-		}
-		item := doc.Paths.Value(path)
-		if item == nil || item.GetOperation(r.Method) == nil {
-			t.Errorf("route %s %s is not in /openapi.json", r.Method, r.Path)
-		}
-	}
-	rec := h.do("GET", "/openapi.json", "", "", "")
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"openapi":"3.0.3"`) {
-		t.Fatalf("openapi.json: %d", rec.Code)
-	}
-}
-
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -141,29 +142,26 @@ func (s *server) toKeyResponse(k models.Key) keyResponse {
 }
 
 func (s *server) createKey(c *gin.Context) {
-	var req createKeyRequest
-	if err := bindJSON(c, &req); err != nil {
-		_ = c.Error(err)
-		return
-	}
-	created, err := s.Keys.Create(c.Request.Context(), s.actor(c), keys.CreateParams{
-		Owner:         req.Owner,
-		Name:          req.Name,
-		Description:   req.Description,
-		Environment:   req.Environment,
-		ExpiresInDays: req.ExpiresInDays,
-		ExpiresAt:     req.ExpiresAt,
-		NeverExpires:  req.NeverExpires,
-		Scopes:        req.Scopes,
-		Metadata:      req.Metadata,
-		RateLimit:     req.RateLimit.param(),
-		IPAllowlist:   req.IPAllowlist,
+	withBody(c, func(req createKeyRequest) error {
+		created, err := s.Keys.Create(c.Request.Context(), s.actor(c), keys.CreateParams{
+			Owner:         req.Owner,
+			Name:          req.Name,
+			Description:   req.Description,
+			Environment:   req.Environment,
+			ExpiresInDays: req.ExpiresInDays,
+			ExpiresAt:     req.ExpiresAt,
+			NeverExpires:  req.NeverExpires,
+			Scopes:        req.Scopes,
+			Metadata:      req.Metadata,
+			RateLimit:     req.RateLimit.param(),
+			IPAllowlist:   req.IPAllowlist,
+		})
+		if err != nil {
+			return err
+		}
+		s.writeCreated(c, created)
+		return nil
 	})
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	s.writeCreated(c, created)
 }
 
 func (s *server) writeCreated(c *gin.Context, created keys.Created) {
@@ -173,23 +171,14 @@ func (s *server) writeCreated(c *gin.Context, created keys.Created) {
 
 func (s *server) getKey(c *gin.Context) {
 	k, err := s.Keys.Get(c.Request.Context(), s.actor(c), c.Param("id"))
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	answer(c, http.StatusOK, s.toKeyResponse(k))
+	reply(c, http.StatusOK, k, err, s.toKeyResponse)
 }
 
 func (s *server) listKeys(c *gin.Context) {
-	query, err := queryParams(c, "owner", "q", "status", "environment", "expires", "sort", "order", "limit", "cursor")
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	var f []errs.FieldError
-	limit := limitParam(query, &f)
-	if len(f) > 0 {
-		_ = c.Error(&errs.Validation{Fields: f})
+	var limit int
+	query, ok := withQuery(c, func(q url.Values, f *[]errs.FieldError) { limit = limitParam(q, f) },
+		"owner", "q", "status", "environment", "expires", "sort", "order", "limit", "cursor")
+	if !ok {
 		return
 	}
 	page, err := s.Keys.List(c.Request.Context(), s.actor(c), keys.ListParams{
@@ -203,34 +192,22 @@ func (s *server) listKeys(c *gin.Context) {
 		Limit:       limit,
 		Cursor:      query.Get("cursor"),
 	})
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	writeList(c, page.Items, page.NextCursor, s.toKeyResponse)
+	replyList(c, page.Items, page.NextCursor, err, s.toKeyResponse)
 }
 
 func (s *server) updateKey(c *gin.Context) {
-	var req updateKeyRequest
-	if err := bindJSON(c, &req); err != nil {
-		_ = c.Error(err)
-		return
-	}
-	k, err := s.Keys.Update(c.Request.Context(), s.actor(c), c.Param("id"), keys.UpdateParams{
-		Name:        req.Name,
-		Description: req.Description,
-		Scopes:      req.Scopes,
-		Metadata:    req.Metadata,
-		Enabled:     req.Enabled,
-		ExpiresAt:   req.ExpiresAt,
-		RateLimit:   req.RateLimit.param(),
-		IPAllowlist: req.IPAllowlist,
-	})
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	answer(c, http.StatusOK, s.toKeyResponse(k))
+	replyToBody(c, http.StatusOK, func(req updateKeyRequest) (models.Key, error) {
+		return s.Keys.Update(c.Request.Context(), s.actor(c), c.Param("id"), keys.UpdateParams{
+			Name:        req.Name,
+			Description: req.Description,
+			Scopes:      req.Scopes,
+			Metadata:    req.Metadata,
+			Enabled:     req.Enabled,
+			ExpiresAt:   req.ExpiresAt,
+			RateLimit:   req.RateLimit.param(),
+			IPAllowlist: req.IPAllowlist,
+		})
+	}, s.toKeyResponse)
 }
 
 func (s *server) rotateKey(c *gin.Context) {
@@ -250,11 +227,7 @@ func (s *server) rotateKey(c *gin.Context) {
 }
 
 func (s *server) deleteKey(c *gin.Context) {
-	if err := s.Keys.Delete(c.Request.Context(), s.actor(c), c.Param("id")); err != nil {
-		_ = c.Error(err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	replyDeleted(c, s.Keys.Delete(c.Request.Context(), s.actor(c), c.Param("id")))
 }
 
 func utcPtr(t *time.Time) *time.Time {

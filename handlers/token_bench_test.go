@@ -18,7 +18,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -77,11 +76,7 @@ func newBenchEngine(b *testing.B, setup benchSetup) (*gin.Engine, string, *bench
 	b.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	ctx := context.Background()
-	store, err := models.Open(ctx, filepath.Join(b.TempDir(), "keyward.db"), zap.NewNop())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.Close() })
+	store := openStore(b)
 	hasher, err := exchange.NewHasher([]byte(strings.Repeat("p", 32)))
 	if err != nil {
 		b.Fatal(err)
