@@ -41,6 +41,7 @@ type Config struct {
 	ClientSecret    string
 	AdminClientID   string
 	AdminSecret     string
+	CLIClientID     string
 	IdPAlias        string
 	AdminRole       string
 	ACLParentGroup  string
@@ -101,6 +102,7 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 		{"KEYWARD_CLIENT_SECRET", "", "secret of that client (required)", &c.ClientSecret},
 		{"KEYWARD_ADMIN_CLIENT_ID", "keyward-management", "the confidential client whose service account makes Keyward's admin calls (realm-management roles); never the exchange client", &c.AdminClientID},
 		{"KEYWARD_ADMIN_CLIENT_SECRET", "", "secret of that client (required)", &c.AdminSecret},
+		{"KEYWARD_CLI_CLIENT_ID", "keyward-cli", "the realm's public client people log in with (device flow), published at /.well-known/keyward-configuration", &c.CLIClientID},
 		{"KEYWARD_IDP_ALIAS", "keyward", "alias of the realm's jwt-authorization-grant identity provider that trusts Keyward", &c.IdPAlias},
 		{"KEYWARD_ADMIN_ROLE", "keyward-admin", "realm role of Keyward admins", &c.AdminRole},
 		{"KEYWARD_ACL_PARENT_GROUP", "keyward-acl", "top-level Keycloak group whose subgroups are the ACL groups (created if absent); / for the realm's top-level groups (needs KEYWARD_ACL_ALLOW_TOP_LEVEL=true)", &c.ACLParentGroup},
@@ -332,6 +334,7 @@ func (c Config) checkClients(bad func(string, ...any)) {
 		{"KEYWARD_REALM", c.Realm}, {"KEYWARD_CLIENT_ID", c.ClientID},
 		{"KEYWARD_CLIENT_SECRET", c.ClientSecret}, {"KEYWARD_IDP_ALIAS", c.IdPAlias},
 		{"KEYWARD_ADMIN_CLIENT_ID", c.AdminClientID}, {"KEYWARD_ADMIN_CLIENT_SECRET", c.AdminSecret},
+		{"KEYWARD_CLI_CLIENT_ID", c.CLIClientID},
 		{"KEYWARD_DATA_DIR", c.DataDir}, {"KEYWARD_ADMIN_ROLE", c.AdminRole},
 	} {
 		if strings.TrimSpace(req.v) == "" {

@@ -410,7 +410,7 @@ func (cf *conformance) tokenRoute(t *testing.T) {
 
 func (cf *conformance) publicRoutes(t *testing.T) {
 	h := newHarness(t)
-	for _, path := range []string{"/healthz", "/readyz", "/.well-known/jwks.json", "/openapi.json"} {
+	for _, path := range []string{"/healthz", "/readyz", "/.well-known/jwks.json", "/.well-known/keyward-configuration", "/openapi.json"} {
 		cf.do(t, h.engine, call{method: "GET", docPath: path, url: path, status: 200})
 	}
 	cf.do(t, fullEngine(), call{method: "GET", docPath: "/metrics", url: "/metrics", status: 200})

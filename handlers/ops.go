@@ -44,6 +44,22 @@ func (s *server) jwks(c *gin.Context) {
 	c.JSON(http.StatusOK, s.JWKS)
 }
 
+// Discovery is what clients of Keyward (the CLI, scripts) need to know about the realm,
+// so that KEYWARD_URL is all a user sets.
+type Discovery struct {
+	Issuer      string `json:"issuer"`        // the realm's issuer: its OIDC discovery, device flow
+	CLIClientID string `json:"cli_client_id"` // the realm's public client people log in with
+	Audience    string `json:"audience"`      // what management tokens must carry in aud
+	KeywardURL  string `json:"keyward_url"`
+	TokenURL    string `json:"token_endpoint"` // the exchange: an API key in, a token out
+	ConsoleURL  string `json:"console_url"`
+}
+
+func (s *server) discovery(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	c.JSON(http.StatusOK, s.Discovery)
+}
+
 func (s *server) openapi(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json", s.openAPIJSON)
 }
@@ -59,6 +75,16 @@ func opsPaths(doc *openapi3.T) {
 		resp{status: 200, desc: "JWK set", schema: object(map[string]*openapi3.SchemaRef{
 			"keys": arrayOf("", 0, jwk),
 		}, "keys")})})
+	doc.Paths.Set("/.well-known/keyward-configuration", &openapi3.PathItem{Get: operation("discovery",
+		"What a client must know: the realm's issuer and public client, Keyward's URLs", false,
+		resp{status: 200, desc: "discovery document", schema: object(map[string]*openapi3.SchemaRef{
+			"issuer":         str("the realm's issuer URL; its /.well-known/openid-configuration has the device and token endpoints"),
+			"cli_client_id":  str("the realm's public client for people's logins (device flow)"),
+			"audience":       str("the audience management-API tokens must carry"),
+			"keyward_url":    str("Keyward's base URL"),
+			"token_endpoint": str("Keyward's token endpoint: an API key in, a Keycloak token out"),
+			"console_url":    str("the web console"),
+		}, "issuer", "cli_client_id", "audience", "keyward_url", "token_endpoint", "console_url")})})
 	doc.Paths.Set("/healthz", &openapi3.PathItem{Get: operation("healthz", "Liveness", false,
 		resp{status: 200, desc: "the process is up", schema: object(map[string]*openapi3.SchemaRef{"status": enum("ok")}, "status")})})
 	checks := object(map[string]*openapi3.SchemaRef{"database": enum("up", "down"), "keycloak": enum("up", "down")}, "database", "keycloak")

@@ -28,6 +28,7 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/healthz", public, s.healthz},
 		{http.MethodGet, "/readyz", public, s.readyz},
 		{http.MethodGet, "/.well-known/jwks.json", public, s.jwks},
+		{http.MethodGet, "/.well-known/keyward-configuration", public, s.discovery},
 		{http.MethodGet, "/openapi.json", public, s.openapi},
 		{http.MethodGet, "/metrics", public, s.metrics()},
 		{http.MethodPost, tokenRoute, public, s.token},

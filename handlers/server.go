@@ -78,6 +78,8 @@ type Config struct {
 	// Audience is what management tokens must carry in `aud` (checked by Verifier;
 	// named here for the message).
 	Audience string
+	// Discovery is served at /.well-known/keyward-configuration.
+	Discovery Discovery
 	// Principals tells service accounts from people; nil trusts the token's claims.
 	Principals   exchange.PrincipalChecker
 	AdminRole    string

@@ -558,3 +558,26 @@ func testMetrics(t *testing.T, app *running) {
 		t.Fatal("/metrics holds a user id or a key")
 	}
 }
+
+// What Keyward publishes is enough to start a person's login at the real Keycloak:
+// the realm's discovery document has a device endpoint, and the published public
+// client may use it.
+func TestDiscovery_EnoughToStartADeviceLogin(t *testing.T) {
+	kc := kctest.Require(t)
+	app := startApp(t, kc, "")
+	got := call(t, "GET", app.url+"/.well-known/keyward-configuration", nil)
+	if got.status != http.StatusOK || got.body["issuer"] != kc.Issuer() || got.body["cli_client_id"] != "keyward-cli" ||
+		got.body["token_endpoint"] != kc.PublicURL+"/v1/token" || got.body["audience"] != kc.ClientID {
+		t.Fatalf("discovery: %d %s", got.status, got.raw)
+	}
+	oidc := call(t, "GET", got.body["issuer"].(string)+"/.well-known/openid-configuration", nil)
+	device, _ := oidc.body["device_authorization_endpoint"].(string)
+	if device == "" {
+		t.Fatalf("the realm's discovery has no device endpoint: %s", oidc.raw)
+	}
+	start := call(t, "POST", device, strings.NewReader(url.Values{"client_id": {got.body["cli_client_id"].(string)}}.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded")
+	if start.status != http.StatusOK || start.body["device_code"] == nil || start.body["user_code"] == nil {
+		t.Fatalf("device authorization with the published client: %d %s", start.status, start.raw)
+	}
+}

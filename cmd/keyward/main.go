@@ -141,11 +141,15 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	})
 	gin.SetMode(gin.ReleaseMode)
 	h := handlers.New(handlers.Config{
-		Log:              log,
-		Verifier:         verifier,
-		Keys:             keySvc,
-		Exchanger:        exchanger,
-		Audience:         cfg.Audience,
+		Log:       log,
+		Verifier:  verifier,
+		Keys:      keySvc,
+		Exchanger: exchanger,
+		Audience:  cfg.Audience,
+		Discovery: handlers.Discovery{
+			Issuer: kc.Issuer(), CLIClientID: cfg.CLIClientID, Audience: cfg.Audience,
+			KeywardURL: cfg.PublicURL, TokenURL: cfg.PublicURL + "/v1/token", ConsoleURL: cfg.PublicURL + "/",
+		},
 		Principals:       kc,
 		TrustedProxies:   cfg.TrustedProxies,
 		Metrics:          m.Handler(),
