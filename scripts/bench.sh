@@ -74,7 +74,7 @@ KEYWARD_LISTEN_ADDR="$cached_addr" KEYWARD_TOKEN_CACHE=true \
   KEYWARD_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT" \
   KEYWARD_CLIENT_SECRET="${KEYWARD_CLIENT_SECRET:-keyward-dev-secret}" \
   KEYWARD_ADMIN_CLIENT_SECRET="${KEYWARD_ADMIN_CLIENT_SECRET:-keyward-management-dev-secret}" \
-  nohup "$KEYWARD_RUN_DIR/keyward/keyward" >"$state/keyward-cached.log" 2>&1 &
+  nohup "$KEYWARD_RUN_DIR/keyward/keyward" server >"$state/keyward-cached.log" 2>&1 &
 cached_pid=$!
 for i in $(seq 1 120); do
   curl -fsS -o /dev/null "http://$cached_addr/readyz" 2>/dev/null && break

@@ -58,7 +58,7 @@ case "${1:-}" in
     trap 'scripts/keycloak.sh stop' EXIT
     scripts/keycloak.sh wait
     next_steps
-    KEYWARD_LOG_FORMAT="${KEYWARD_LOG_FORMAT:-console}" "$bin"
+    KEYWARD_LOG_FORMAT="${KEYWARD_LOG_FORMAT:-console}" "$bin" server
     ;;
   up)
     build
@@ -67,7 +67,7 @@ case "${1:-}" in
     if kill -0 "$(cat "$state/pid" 2>/dev/null)" 2>/dev/null; then
       echo "Keyward is already running (pid $(cat "$state/pid"))"
     else
-      nohup "$bin" >"$state/log" 2>&1 &
+      nohup "$bin" server >"$state/log" 2>&1 &
       echo $! >"$state/pid"
     fi
     wait_ready

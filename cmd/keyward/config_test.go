@@ -24,7 +24,7 @@ import (
 // TestMain_BadConfiguration_ExitsNonZero runs the real main in a child process.
 func TestMain_BadConfiguration_ExitsNonZero(t *testing.T) {
 	if os.Getenv("KEYWARD_RUN_MAIN") == "1" {
-		os.Args = []string{"keyward"}
+		os.Args = []string{"keyward", "server"}
 		main()
 		return
 	}
@@ -45,7 +45,7 @@ func TestMain_BadConfiguration_ExitsNonZero(t *testing.T) {
 // TestMain_Help_ExitsZero: -h prints the flags and is not a failure.
 func TestMain_Help_ExitsZero(t *testing.T) {
 	if os.Getenv("KEYWARD_RUN_MAIN_HELP") == "1" {
-		os.Args = []string{"keyward", "-h"}
+		os.Args = []string{"keyward", "server", "-h"}
 		main()
 		return
 	}

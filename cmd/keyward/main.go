@@ -4,15 +4,12 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -33,27 +30,7 @@ import (
 )
 
 func main() {
-	cfg, err := loadConfig(os.Args[1:], os.Getenv)
-	if errors.Is(err, flagHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "keyward:", err)
-		os.Exit(2)
-	}
-	log, err := newLogger(cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "keyward:", err)
-		os.Exit(2)
-	}
-	defer func() { _ = log.Sync() }()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := serve(ctx, cfg, log); err != nil {
-		log.Error("keyward stopped", zap.Error(err))
-		os.Exit(1)
-	}
+	os.Exit(runCLI(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
 func newLogger(cfg config.Config) (*zap.Logger, error) {
