@@ -128,10 +128,14 @@ func New(cfg Config) (*TokenSource, error) {
 // FromEnv returns a TokenSource for the Keyward at $KEYWARD_URL and the key in
 // $KEYWARD_API_KEY, so that no key is written in code; $KEYWARD_ALLOW_INSECURE_HTTP=true
 // sets AllowInsecureHTTP.
-func FromEnv() (*TokenSource, error) {
+func FromEnv() (*TokenSource, error) { return FromLookup(os.Getenv) }
+
+// FromLookup is FromEnv with the variables read through getenv (a command line that
+// takes the key from a file, a test).
+func FromLookup(getenv func(string) string) (*TokenSource, error) {
 	var missing []string
 	for _, name := range []string{EnvURL, EnvAPIKey} {
-		if os.Getenv(name) == "" {
+		if getenv(name) == "" {
 			missing = append(missing, name)
 		}
 	}
@@ -139,13 +143,13 @@ func FromEnv() (*TokenSource, error) {
 		return nil, fmt.Errorf("keyward client: %s not set in the environment", strings.Join(missing, " and "))
 	}
 	insecure := false
-	if v := os.Getenv(EnvAllowInsecureHTTP); v != "" {
+	if v := getenv(EnvAllowInsecureHTTP); v != "" {
 		var err error
 		if insecure, err = strconv.ParseBool(v); err != nil {
 			return nil, fmt.Errorf("keyward client: %s=%q is neither true nor false", EnvAllowInsecureHTTP, v)
 		}
 	}
-	return New(Config{URL: os.Getenv(EnvURL), APIKey: os.Getenv(EnvAPIKey), AllowInsecureHTTP: insecure})
+	return New(Config{URL: getenv(EnvURL), APIKey: getenv(EnvAPIKey), AllowInsecureHTTP: insecure})
 }
 
 // isLoopback reports whether host names this machine without DNS: localhost or a

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/testkit/fakekc"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"go.uber.org/zap"
@@ -39,31 +41,6 @@ func (f fakeVerifier) Verify(_ context.Context, raw string) (keycloak.Claims, er
 		return keycloak.Claims{}, keycloak.ErrInvalidToken
 	}
 	return c, nil
-}
-
-type fakeUsers map[string]keycloak.User
-
-func (f fakeUsers) FindUser(_ context.Context, idOrName string) (keycloak.User, error) {
-	for _, u := range f {
-		if u.ID == idOrName || u.Username == idOrName {
-			return u, nil
-		}
-	}
-	return keycloak.User{}, keycloak.ErrNotFound
-}
-
-// fakeRoles are users' effective roles, by user id.
-type fakeRoles map[string]keycloak.Roles
-
-func (f fakeRoles) EffectiveRoles(_ context.Context, id string, _ []string) (keycloak.Roles, error) {
-	return f[id], nil
-}
-
-// fakePrincipals names the service-account subjects.
-type fakePrincipals map[string]bool
-
-func (f fakePrincipals) IsServiceAccount(_ context.Context, id, _ string) (bool, error) {
-	return f[id], nil
 }
 
 type fakeMinter struct{ prepareErr error }
@@ -134,7 +111,7 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 	}
 	cfg := harnessConfig{
 		keys: keys.Config{
-			Users: fakeUsers{
+			Users: fakekc.Users{
 				"alice": {ID: "alice-id", Username: "alice", Enabled: true},
 				"bob":   {ID: "bob-id", Username: "bob", Enabled: true},
 				"carol": {ID: "carol-id", Username: "carol", Enabled: true},
@@ -144,7 +121,7 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 				"dave":               {ID: "dave-id", Username: "dave", Enabled: true},
 				"service-account-ci": {ID: "sa-ci-id", Username: "service-account-ci", Enabled: true, ServiceAccount: true},
 			},
-			Roles: fakeRoles{
+			Roles: fakekc.Roles{
 				"root-id":  {Realm: []string{"default-roles-keyward"}, Clients: map[string][]string{"realm-management": {"manage-users"}}},
 				"carol-id": {Realm: []string{"default-roles-keyward", "keyward-admin"}},
 				"dave-id":  {Realm: []string{"default-roles-keyward", "keyward-admin"}},
@@ -167,7 +144,7 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 				"admin-token": {Subject: "carol-id", Username: "carol", AuthParty: "keyward-cli", RealmRoles: []string{"keyward-admin"}},
 				"user-token":  {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli", RealmRoles: []string{"default-roles-keyward"}},
 			},
-			Principals:       fakePrincipals{"sa-ci-id": true},
+			Principals:       fakekc.Principals{"sa-ci-id": true},
 			Audit:            store,
 			JWKS:             jwk.NewSet(),
 			ExchangeClientID: "keyward",

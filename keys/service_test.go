@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/testkit/fakekc"
+
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/audit"
@@ -31,23 +33,6 @@ func (m *fakeMinter) Prepare(_ context.Context, o exchange.Owner) error {
 }
 func (m *fakeMinter) Mint(context.Context, string, string) (keycloak.Token, error) {
 	return keycloak.Token{}, errors.New("not used here")
-}
-
-type directory map[string]keycloak.User
-
-func (d directory) FindUser(_ context.Context, v string) (keycloak.User, error) {
-	for _, u := range d {
-		if u.ID == v || u.Username == v {
-			return u, nil
-		}
-	}
-	return keycloak.User{}, keycloak.ErrNotFound
-}
-
-type roleBook map[string]keycloak.Roles
-
-func (r roleBook) EffectiveRoles(_ context.Context, id string, _ []string) (keycloak.Roles, error) {
-	return r[id], nil
 }
 
 var (
@@ -77,11 +62,11 @@ func newFixture(t *testing.T, tune func(*Config)) *fixture {
 	f.clock = testkit.NewClock(f.now)
 	cfg := Config{
 		Store: store, Hasher: hasher, Minter: f.min, Deny: deny,
-		Users: directory{
+		Users: fakekc.Users{
 			"alice": {ID: "alice-id", Username: "alice"}, "bob": {ID: "bob-id", Username: "bob"},
 			"root": {ID: "root-id", Username: "root"}, "robot": {ID: "sa-id", Username: "service-account-robot", ServiceAccount: true},
 		},
-		Roles:        roleBook{"root-id": {Clients: map[string][]string{"realm-management": {"view-users"}}}},
+		Roles:        fakekc.Roles{"root-id": {Clients: map[string][]string{"realm-management": {"view-users"}}}},
 		Audit:        audit.NewRecorder(store, zap.NewNop(), f.clock.Now),
 		Limits:       exchange.LimitPolicy{Default: ratelimit.Limit{Requests: 600, Window: time.Minute}},
 		OwnerMaxRate: ratelimit.Limit{Requests: 6000, Window: time.Minute},

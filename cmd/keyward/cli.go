@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
+	"golang.org/x/oauth2"
 
 	"github.com/keyward/keyward/client"
 )
@@ -90,33 +91,38 @@ func newServerCommand(getenv func(string) string) *cobra.Command {
 	}
 }
 
-// tokenSource reads the key from KEYWARD_API_KEY or a file — never from a flag value,
-// which would stay in shell history and ps.
-func tokenSource(getenv func(string) string, keyFile string) (*client.TokenSource, error) {
-	key := getenv("KEYWARD_API_KEY")
+// accessToken trades the key for a token. The key comes from KEYWARD_API_KEY or a file —
+// never from a flag value, which would stay in shell history and ps.
+func accessToken(ctx context.Context, getenv func(string) string, keyFile string) (*oauth2.Token, error) {
+	lookup := getenv
 	if keyFile != "" {
 		b, err := os.ReadFile(keyFile)
 		if err != nil {
 			return nil, &exitErr{exitUsage, fmt.Errorf("--key-file: %w", err)}
 		}
-		key = strings.TrimSpace(string(b))
+		key := strings.TrimSpace(string(b))
+		lookup = func(name string) string {
+			if name == client.EnvAPIKey {
+				return key
+			}
+			return getenv(name)
+		}
 	}
-	if key == "" {
+	switch {
+	case lookup(client.EnvAPIKey) == "":
 		return nil, &exitErr{exitUsage, errors.New("no API key: set KEYWARD_API_KEY or give --key-file")}
-	}
-	url := getenv("KEYWARD_URL")
-	if url == "" {
+	case lookup(client.EnvURL) == "":
 		return nil, &exitErr{exitUsage, errors.New("KEYWARD_URL is not set (e.g. export KEYWARD_URL=http://127.0.0.1:8080)")}
 	}
-	insecure := false
-	if v := getenv("KEYWARD_ALLOW_INSECURE_HTTP"); v != "" {
-		insecure = v == "true" || v == "1"
-	}
-	ts, err := client.New(client.Config{URL: url, APIKey: key, AllowInsecureHTTP: insecure})
+	ts, err := client.FromLookup(lookup)
 	if err != nil {
 		return nil, &exitErr{exitUsage, err}
 	}
-	return ts, nil
+	tok, err := ts.TokenContext(ctx)
+	if err != nil {
+		return nil, exchangeFailed(err)
+	}
+	return tok, nil
 }
 
 // exchangeFailed turns a failed exchange into one line and its exit code.
@@ -147,13 +153,9 @@ func newTokenCommand(getenv func(string) string) *cobra.Command {
 			if output != "text" && output != "json" {
 				return &exitErr{exitUsage, fmt.Errorf("-o %q: use text or json", output)}
 			}
-			ts, err := tokenSource(getenv, keyFile)
+			tok, err := accessToken(cmd.Context(), getenv, keyFile)
 			if err != nil {
 				return err
-			}
-			tok, err := ts.TokenContext(cmd.Context())
-			if err != nil {
-				return exchangeFailed(err)
 			}
 			if output == "json" {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
@@ -178,13 +180,9 @@ func newExecCommand(getenv func(string) string) *cobra.Command {
 		Example: "  KEYWARD_API_KEY=$KEY keyward exec -- python report.py",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ts, err := tokenSource(getenv, keyFile)
+			tok, err := accessToken(cmd.Context(), getenv, keyFile)
 			if err != nil {
 				return err
-			}
-			tok, err := ts.TokenContext(cmd.Context())
-			if err != nil {
-				return exchangeFailed(err)
 			}
 			child := exec.CommandContext(cmd.Context(), args[0], args[1:]...)
 			child.Stdin, child.Stdout, child.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
