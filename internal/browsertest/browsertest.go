@@ -1,0 +1,94 @@
+// Package browsertest drives Debian's chromium, headless, over the DevTools protocol
+// (chromedp) for the tests of the console and of `keyward login`: a real browser on the
+// real Keycloak login page.
+package browsertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/keyward/keyward/internal/testkit"
+)
+
+// EnvChromium names the browser binary; by default chromium on PATH (.ci/run installs it).
+const EnvChromium = "KEYWARD_TEST_CHROMIUM"
+
+// EnvScreenshotDir, when set, is where Screenshot writes its PNG files (README's
+// docs/screenshots are made with it); otherwise they go to the test's temporary directory.
+const EnvScreenshotDir = "KEYWARD_SCREENSHOT_DIR"
+
+// New starts a fresh headless browser (its own profile: no cookies shared with another
+// call) and returns a context for chromedp.Do / chromedp.Run, bounded by timeout.
+// Without chromium the test is skipped, or fails under make test.
+func New(t testing.TB, timeout time.Duration) context.Context {
+	t.Helper()
+	path := os.Getenv(EnvChromium)
+	if path == "" {
+		if p, err := exec.LookPath("chromium"); err == nil {
+			path = p
+		}
+	}
+	if path == "" {
+		if os.Getenv(testkit.EnvRequireIntegration) == "1" {
+			t.Fatalf("browser tests required (%s=1) but no chromium on PATH and %s unset: .ci/run installs Debian's chromium",
+				testkit.EnvRequireIntegration, EnvChromium)
+		}
+		t.Skipf("browser tests skipped: no chromium on PATH (%s names another binary)", EnvChromium)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // root in CI: chromium refuses its sandbox
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	if err := chromedp.Do(bctx); err != nil { // start the browser now: errors are clearer here
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return bctx
+}
+
+// KeycloakLogin fills in and submits Keycloak's login page, which the browser must be on.
+func KeycloakLogin(ctx context.Context, username, password string) error {
+	return chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), username),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#kc-login")),
+	)
+}
+
+var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
+
+// Screenshot writes a full-page PNG of the current page as <name>.png and returns its path.
+func Screenshot(t testing.TB, ctx context.Context, name string) string {
+	t.Helper()
+	dir := os.Getenv(EnvScreenshotDir)
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100 means PNG
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, unsafeName.ReplaceAllString(name, "-")+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
