@@ -176,6 +176,21 @@ func (c *Config) bools() []boolSetting {
 	}
 }
 
+// Variables lists the name of every KEYWARD_* setting Load reads, so that deployment
+// files (the compose file, the Helm chart) can be checked against it.
+func Variables() []string {
+	var c Config
+	var raw rawSettings
+	var names []string
+	for _, s := range c.textSettings(&raw) {
+		names = append(names, s.env)
+	}
+	for _, d := range c.durations() {
+		names = append(names, d.env)
+	}
+	return names
+}
+
 func flagName(env string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "KEYWARD_")), "_", "-")
 }

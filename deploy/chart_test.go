@@ -1,0 +1,484 @@
+package deploy
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/keyward/keyward/config"
+)
+
+const (
+	chartDir   = repoRoot + "/deploy/helm/keyward"
+	fullValues = chartDir + "/ci/full-values.yaml"
+)
+
+// manifests is a rendered chart, by kind (each kind rendered at most once here).
+type manifests struct {
+	text   string
+	byKind map[string]map[string]any
+}
+
+// render runs helm template with the given extra arguments (-f, --set…) and parses
+// every document.
+func render(t *testing.T, args ...string) (manifests, error) {
+	t.Helper()
+	out, err := helm(t, append([]string{"template", "rel", chartDir, "--namespace", "identity",
+		"--kube-version", kubeVersion}, args...)...)
+	if err != nil {
+		return manifests{}, fmt.Errorf("helm template %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	m := manifests{text: out, byKind: map[string]map[string]any{}}
+	for _, doc := range strings.Split(out, "\n---") {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatalf("rendered YAML does not parse: %v\n%s", err, doc)
+		}
+		if obj == nil {
+			continue
+		}
+		kind := str(obj["kind"])
+		if _, dup := m.byKind[kind]; dup {
+			t.Fatalf("two %s rendered", kind)
+		}
+		m.byKind[kind] = obj
+	}
+	return m, nil
+}
+
+func mustRender(t *testing.T, args ...string) manifests {
+	t.Helper()
+	m, err := render(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// validateKube checks rendered manifests against the Kubernetes schemas of kubeVersion,
+// strictly (an unknown field fails). It returns the validator's report.
+func validateKube(t *testing.T, text string) (string, error) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "rendered.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return run(t, nil, tool(t, "kubernetes-validate"), "--kubernetes-version", kubeVersion, "--strict", file)
+}
+
+var (
+	passedLine  = regexp.MustCompile(`(?m)^INFO .* passed for resource (\S+)/`)
+	noSchemaFor = regexp.MustCompile(`(?m)^WARN .*Couldn't find schema for kind (\S+) `)
+)
+
+// The chart lints, renders and validates with its default values and with every
+// optional part on (ci/full-values.yaml); every manifest but the Prometheus Operator's
+// ServiceMonitor (a CRD, checked below) is checked against the Kubernetes schemas.
+func TestChart_DefaultAndFullValues_LintRenderAndValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		kinds []string
+	}{
+		{"default values", nil, []string{"Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"}},
+		{"full values", []string{"-f", fullValues},
+			[]string{"Deployment", "HorizontalPodAutoscaler", "Ingress", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if out, err := helm(t, append([]string{"lint", "--strict", chartDir, "--kube-version", kubeVersion}, tc.args...)...); err != nil {
+				t.Fatalf("helm lint: %v\n%s", err, out)
+			}
+			m := mustRender(t, tc.args...)
+			var kinds []string
+			for k := range m.byKind {
+				kinds = append(kinds, k)
+			}
+			slices.Sort(kinds)
+			if !slices.Equal(kinds, tc.kinds) {
+				t.Fatalf("rendered %v, want %v", kinds, tc.kinds)
+			}
+			report, err := validateKube(t, m.text)
+			if err != nil {
+				t.Fatalf("manifests do not validate against Kubernetes %s: %v\n%s", kubeVersion, err, report)
+			}
+			validated := map[string]bool{}
+			for _, match := range passedLine.FindAllStringSubmatch(report, -1) {
+				validated[match[1]] = true
+			}
+			for _, kind := range tc.kinds {
+				if kind == "ServiceMonitor" {
+					continue
+				}
+				if !validated[strings.ToLower(kind)] {
+					t.Errorf("%s was not validated:\n%s", kind, report)
+				}
+			}
+			for _, match := range noSchemaFor.FindAllStringSubmatch(report, -1) {
+				if match[1] != "ServiceMonitor" {
+					t.Errorf("no schema for %s: only the ServiceMonitor CRD may lack one\n%s", match[1], report)
+				}
+			}
+		})
+	}
+}
+
+// What the issue asks of the Deployment, as the default values render it.
+func TestChart_Deployment_ReplicasProbesAndLockedDownPods(t *testing.T) {
+	d := mustRender(t).byKind["Deployment"]
+	if got := dig(d, "spec", "replicas"); fmt.Sprint(got) != "2" {
+		t.Errorf("replicas = %v, want 2", got)
+	}
+	if got := dig(d, "spec", "strategy", "rollingUpdate", "maxUnavailable"); fmt.Sprint(got) != "0" {
+		t.Errorf("maxUnavailable = %v, want 0 (a new pod is ready before an old one goes)", got)
+	}
+	c := dig(d, "spec", "template", "spec", "containers", 0)
+	for probe, path := range map[string]string{"readinessProbe": "/readyz", "livenessProbe": "/healthz", "startupProbe": "/healthz"} {
+		if got := str(dig(c, probe, "httpGet", "path")); got != path {
+			t.Errorf("%s path = %q, want %s", probe, got, path)
+		}
+		if got := str(dig(c, probe, "httpGet", "port")); got != str(dig(c, "ports", 0, "name")) {
+			t.Errorf("%s port = %q, not the container's port", probe, got)
+		}
+	}
+	for _, r := range []string{"requests", "limits"} {
+		if m, _ := dig(c, "resources", r).(map[string]any); len(m) == 0 {
+			t.Errorf("no resource %s", r)
+		}
+	}
+	sc := dig(c, "securityContext")
+	for field, want := range map[string]string{"readOnlyRootFilesystem": "true", "allowPrivilegeEscalation": "false", "privileged": "false"} {
+		if got := fmt.Sprint(dig(sc, field)); got != want {
+			t.Errorf("container securityContext.%s = %s, want %s", field, got, want)
+		}
+	}
+	if got := fmt.Sprint(dig(sc, "capabilities", "drop")); got != "[ALL]" {
+		t.Errorf("capabilities.drop = %s, want [ALL]", got)
+	}
+	psc := dig(d, "spec", "template", "spec", "securityContext")
+	if fmt.Sprint(dig(psc, "runAsNonRoot")) != "true" {
+		t.Error("pod securityContext.runAsNonRoot is not true")
+	}
+	// The chart's user is the image's (deploy/Containerfile USER).
+	containerfile, err := os.ReadFile(repoRoot + "/deploy/Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := regexp.MustCompile(`(?m)^USER (\d+):(\d+)$`).FindStringSubmatch(string(containerfile))
+	if user == nil {
+		t.Fatal("deploy/Containerfile has no numeric USER uid:gid")
+	}
+	if got := fmt.Sprint(dig(psc, "runAsUser")); got != user[1] {
+		t.Errorf("runAsUser = %s, the image's user is %s", got, user[1])
+	}
+	// A read-only root needs a writable data directory: the emptyDir volume it lives in.
+	mounts := fmt.Sprint(dig(c, "volumeMounts"))
+	if !strings.Contains(mounts, "mountPath:/data") {
+		t.Errorf("no volume at /data: %s", mounts)
+	}
+	if fmt.Sprint(dig(d, "spec", "template", "spec", "automountServiceAccountToken")) != "false" {
+		t.Error("the service account token is mounted: Keyward calls no Kubernetes API")
+	}
+}
+
+// secretEnv are the settings that must come from a Secret, never from values.
+var secretEnv = []string{"KEYWARD_CLIENT_SECRET", "KEYWARD_ADMIN_CLIENT_SECRET", "KEYWARD_KEY_PEPPER",
+	"KEYWARD_DATABASE_URL", "KEYWARD_REDIS_URL", "KEYWARD_ENCRYPTION_KEY"}
+
+// containerEnv returns the Deployment's env: plain values, and Secret references as
+// "secret:<name>/<key>".
+func containerEnv(t *testing.T, d map[string]any) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	list, _ := dig(d, "spec", "template", "spec", "containers", 0, "env").([]any)
+	for _, e := range list {
+		name := str(dig(e, "name"))
+		if _, dup := env[name]; dup {
+			t.Errorf("%s set twice", name)
+		}
+		if ref := dig(e, "valueFrom", "secretKeyRef"); ref != nil {
+			if dig(e, "value") != nil {
+				t.Errorf("%s has both a value and a Secret reference", name)
+			}
+			env[name] = "secret:" + str(dig(ref, "name")) + "/" + str(dig(ref, "key"))
+			continue
+		}
+		env[name] = str(dig(e, "value"))
+	}
+	return env
+}
+
+func TestChart_SecretsReferencedNeverInlined(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want map[string]string // variable → secret:<name>/<key>, "" for absent
+	}{
+		{"default: one Secret named by existingSecret", nil, map[string]string{
+			"KEYWARD_CLIENT_SECRET":       "secret:keyward/client-secret",
+			"KEYWARD_ADMIN_CLIENT_SECRET": "secret:keyward/admin-client-secret",
+			"KEYWARD_KEY_PEPPER":          "secret:keyward/key-pepper",
+			"KEYWARD_DATABASE_URL":        "secret:keyward/database-url",
+			"KEYWARD_REDIS_URL":           "secret:keyward/redis-url",
+			"KEYWARD_ENCRYPTION_KEY":      "",
+		}},
+		{"full: a Secret per entry where named", []string{"-f", fullValues}, map[string]string{
+			"KEYWARD_CLIENT_SECRET":       "secret:keyward-secrets/client-secret",
+			"KEYWARD_ADMIN_CLIENT_SECRET": "secret:keyward-admin/secret",
+			"KEYWARD_KEY_PEPPER":          "secret:keyward-secrets/key-pepper",
+			"KEYWARD_DATABASE_URL":        "secret:keyward-postgres/uri",
+			"KEYWARD_REDIS_URL":           "secret:keyward-redis/url",
+			"KEYWARD_ENCRYPTION_KEY":      "secret:keyward-secrets/encryption-key",
+		}},
+		{"memory backend: no Redis URL", []string{"--set", "rateLimit.backend=memory"}, map[string]string{
+			"KEYWARD_REDIS_URL": "",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustRender(t, tc.args...)
+			env := containerEnv(t, m.byKind["Deployment"])
+			for name, want := range tc.want {
+				if got, ok := env[name]; got != want || (want == "" && ok) {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+			for _, name := range secretEnv {
+				if v, ok := env[name]; ok && !strings.HasPrefix(v, "secret:") {
+					t.Errorf("%s is inlined", name)
+				}
+			}
+			if strings.Contains(m.text, "kind: Secret\n") {
+				t.Error("the chart renders a Secret: it must only reference existing ones")
+			}
+		})
+	}
+}
+
+// placeholders stand for the Secrets' contents when the rendered environment is
+// checked the way `keyward server` checks its own.
+var placeholders = map[string]string{
+	"KEYWARD_CLIENT_SECRET":       "client-secret-from-the-secret",
+	"KEYWARD_ADMIN_CLIENT_SECRET": "admin-secret-from-the-secret",
+	"KEYWARD_KEY_PEPPER":          strings.Repeat("p", 32),
+	"KEYWARD_DATABASE_URL":        "postgres://keyward@postgres.identity:5432/keyward",
+	"KEYWARD_REDIS_URL":           "redis://redis.identity:6379/0",
+	"KEYWARD_ENCRYPTION_KEY":      "encryption-key-from-the-secret",
+}
+
+func withPlaceholders(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for k, v := range env {
+		if strings.HasPrefix(v, "secret:") {
+			p, ok := placeholders[k]
+			if !ok {
+				t.Fatalf("%s comes from a Secret but has no placeholder here", k)
+			}
+			v = p
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// The chart's environment is one `keyward server` starts with: every variable known,
+// none required missing, every value valid.
+func TestChart_EnvironmentIsWhatKeywardValidates(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"default values", nil},
+		{"full values", []string{"-f", fullValues}},
+		{"memory backend", []string{"--set", "rateLimit.backend=memory", "--set", "replicaCount=1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := withPlaceholders(t, containerEnv(t, mustRender(t, tc.args...).byKind["Deployment"]))
+			if problems := envProblems(env); len(problems) > 0 {
+				t.Errorf("keyward server would refuse this environment:\n%s", strings.Join(problems, "\n"))
+			}
+		})
+	}
+	// The check itself finds a typo and a missing requirement.
+	env := withPlaceholders(t, containerEnv(t, mustRender(t).byKind["Deployment"]))
+	env["KEYWARD_LOG_LEVLE"] = "debug"
+	delete(env, "KEYWARD_CLIENT_SECRET")
+	got := strings.Join(envProblems(env), "\n")
+	for _, want := range []string{"KEYWARD_LOG_LEVLE is not a setting", "KEYWARD_CLIENT_SECRET is required"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("a broken environment: problems %q lack %q", got, want)
+		}
+	}
+}
+
+// The optional parts point at what the chart runs: the Service's port, the pods' labels.
+func TestChart_FullValues_PartsFitTogether(t *testing.T) {
+	m := mustRender(t, "-f", fullValues)
+	dep, svc := m.byKind["Deployment"], m.byKind["Service"]
+	podLabels, _ := dig(dep, "spec", "template", "metadata", "labels").(map[string]any)
+	matches := func(what string, selector any) {
+		sel, _ := selector.(map[string]any)
+		if len(sel) == 0 {
+			t.Errorf("%s has no selector", what)
+		}
+		for k, v := range sel {
+			if podLabels[k] != v {
+				t.Errorf("%s selects %s=%v, pods have %v", what, k, v, podLabels[k])
+			}
+		}
+	}
+	matches("Service", dig(svc, "spec", "selector"))
+	matches("PodDisruptionBudget", dig(m.byKind["PodDisruptionBudget"], "spec", "selector", "matchLabels"))
+	svcPort := str(dig(svc, "spec", "ports", 0, "name"))
+	if got := str(dig(m.byKind["ServiceMonitor"], "spec", "endpoints", 0, "port")); got != svcPort {
+		t.Errorf("ServiceMonitor scrapes port %q, the Service's is %q", got, svcPort)
+	}
+	if got := str(dig(m.byKind["ServiceMonitor"], "spec", "endpoints", 0, "path")); got != "/metrics" {
+		t.Errorf("ServiceMonitor path = %q, want /metrics", got)
+	}
+	svcLabels, _ := dig(svc, "metadata", "labels").(map[string]any)
+	for k, v := range dig(m.byKind["ServiceMonitor"], "spec", "selector", "matchLabels").(map[string]any) {
+		if svcLabels[k] != v {
+			t.Errorf("ServiceMonitor selects %s=%v, the Service has %v", k, v, svcLabels[k])
+		}
+	}
+	name := str(dig(dep, "metadata", "name"))
+	if got := str(dig(m.byKind["HorizontalPodAutoscaler"], "spec", "scaleTargetRef", "name")); got != name {
+		t.Errorf("HPA scales %q, the Deployment is %q", got, name)
+	}
+	if dig(dep, "spec", "replicas") != nil {
+		t.Error("with autoscaling on, the Deployment still sets replicas (each upgrade would reset the HPA's count)")
+	}
+	backend := dig(m.byKind["Ingress"], "spec", "rules", 0, "http", "paths", 0, "backend", "service")
+	if str(dig(backend, "name")) != str(dig(svc, "metadata", "name")) || str(dig(backend, "port", "name")) != svcPort {
+		t.Errorf("Ingress backend %v is not the Service %s:%s", backend, str(dig(svc, "metadata", "name")), svcPort)
+	}
+	env := containerEnv(t, dep)
+	if env["KEYWARD_PUBLIC_URL"] != "https://keyward.example.com" || env["KEYWARD_KEYCLOAK_ISSUER"] != "https://login.example.com/realms/acme" {
+		t.Errorf("public URL / issuer not taken from values: %q, %q", env["KEYWARD_PUBLIC_URL"], env["KEYWARD_KEYCLOAK_ISSUER"])
+	}
+	if env["KEYWARD_TOKEN_CACHE"] != "true" || env["GOMEMLIMIT"] != "200MiB" {
+		t.Errorf("config / extraEnv not rendered: %v", env)
+	}
+}
+
+// A broken value fails helm lint (the values schema) or helm template (a required
+// value), with a message that names it.
+func TestChart_BrokenValues_Refused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"replicas not a number", []string{"--set-string", "replicaCount=two"}, "replicaCount"},
+		{"no replicas", []string{"--set", "replicaCount=0"}, "replicaCount"},
+		{"misspelt value", []string{"--set", "image.repositry=x"}, "repositry"},
+		{"unknown top-level value", []string{"--set", "replicas=3"}, "replicas"},
+		{"a secret inlined in config", []string{"--set", "config.KEYWARD_CLIENT_SECRET=hunter2"}, "KEYWARD_CLIENT_SECRET"},
+		{"the database URL inlined in config", []string{"--set", "config.KEYWARD_DATABASE_URL=postgres://u:p@db/k"}, "KEYWARD_DATABASE_URL"},
+		{"config not a KEYWARD_ setting", []string{"--set", "config.log_level=debug"}, "log_level"},
+		{"unknown rate-limit backend", []string{"--set", "rateLimit.backend=memcached"}, "backend"},
+		{"secret key empty", []string{"--set", "secrets.clientSecret.key="}, "clientSecret"},
+		{"Keycloak URL not a URL", []string{"--set", "keycloak.url=keycloak:8080"}, "url"},
+		{"no Secret named", []string{"--set", "existingSecret="}, "KEYWARD_CLIENT_SECRET"},
+		{"bad probe", []string{"--set", "readinessProbe.periodSeconds=0"}, "periodSeconds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lintOut, lintErr := helm(t, append([]string{"lint", "--strict", chartDir, "--kube-version", kubeVersion}, tc.args...)...)
+			_, renderErr := render(t, tc.args...)
+			if lintErr == nil && renderErr == nil {
+				t.Fatalf("accepted:\n%s", lintOut)
+			}
+			msg := lintOut
+			if renderErr != nil {
+				msg += renderErr.Error()
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("refused, but the message does not name %q:\n%s", tc.want, msg)
+			}
+		})
+	}
+}
+
+// Values the chart's schema leaves to Kubernetes (the security contexts are passed
+// through) render, and the Kubernetes schemas refuse them, naming the field.
+func TestChart_ManifestsKubernetesRefuses_FailValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"runAsUser not a number", []string{"--set-string", "podSecurityContext.runAsUser=nobody"}, "runAsUser"},
+		{"misspelt security field", []string{"--set", "securityContext.readOnlyRootFS=true"}, "readOnlyRootFS"},
+		{"resources not a map of quantities", []string{"--set-json", `resources={"requests":{"cpu":[1]}}`}, "cpu"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustRender(t, tc.args...)
+			report, err := validateKube(t, m.text)
+			if err == nil {
+				t.Fatalf("validated:\n%s", report)
+			}
+			if !strings.Contains(report, tc.want) {
+				t.Errorf("refused without naming %q:\n%s", tc.want, report)
+			}
+		})
+	}
+}
+
+// documentedWhole are maps of values.yaml that README.md describes as one value.
+var documentedWhole = map[string]bool{"resources": true, "podSecurityContext": true, "securityContext": true,
+	"readinessProbe": true, "livenessProbe": true, "startupProbe": true}
+
+// The chart's README documents every value of values.yaml.
+func TestChart_README_DocumentsEveryValue(t *testing.T) {
+	data, err := os.ReadFile(chartDir + "/values.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(chartDir + "/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		m, ok := v.(map[string]any)
+		_, secretRef := m["key"]
+		if !ok || len(m) == 0 || secretRef || documentedWhole[prefix] {
+			if !bytes.Contains(readme, []byte("`"+prefix+"`")) {
+				missing = append(missing, prefix)
+			}
+			return
+		}
+		for k, sub := range m {
+			walk(strings.TrimPrefix(prefix+"."+k, "."), sub)
+		}
+	}
+	walk("", values)
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		t.Errorf("README.md of the chart does not document: %s", strings.Join(missing, ", "))
+	}
+}
+
+func TestNotYetInConfig_StillUnknownToConfig(t *testing.T) {
+	known := map[string]bool{}
+	for _, name := range config.Variables() {
+		known[name] = true
+	}
+	for name, why := range notYetInConfig {
+		if known[name] {
+			t.Errorf("%s (%s) is now a setting of config: take it off notYetInConfig", name, why)
+		}
+	}
+}
