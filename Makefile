@@ -7,6 +7,7 @@ help:
 	@echo "make up     the same stack in the background; make down stops it"
 	@echo "make bench  Keyward vs Keycloak token endpoint, side by side (about 3 min)"
 	@echo "make build  build bin/keyward"
+	@echo "make image  build the container image from deploy/Containerfile (buildah or podman; scripts/image.sh)"
 	@echo "make test-up / test-down  leave the test stack running for go test (see scripts/test.sh)"
 
 run:
@@ -41,3 +42,8 @@ clean:
 .PHONY: bench
 bench:
 	@scripts/bench.sh
+
+# Keyward's container image (README "Deploying"): static binary FROM scratch.
+.PHONY: image
+image:
+	@scripts/image.sh
