@@ -62,7 +62,7 @@ func (p podman) must(t *testing.T, args ...string) string {
 
 // requirePodman skips without podman and buildah, or fails when integration tests
 // are required (make test): the image test must run there.
-func requirePodman(t *testing.T) {
+func requirePodman(t testing.TB) {
 	t.Helper()
 	for _, bin := range []string{"podman", "buildah"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -363,4 +363,17 @@ func httpCall(t *testing.T, method, url, body string, headers ...string) httpRep
 	r := httpReply{status: resp.StatusCode, raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.body)
 	return r
+}
+
+// Without podman the image test skips, and fails under make test, naming what to install.
+func TestRequirePodman_MissingFailsWhenIntegrationRequired(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv(testkit.EnvRequireIntegration, "1")
+	if r := testkit.Record(t, requirePodman); r.SkipText != "" || !strings.Contains(r.FatalText, "apt-get install podman") {
+		t.Errorf("integration required: skip %q, fatal %q; want a failure saying what to install", r.SkipText, r.FatalText)
+	}
+	t.Setenv(testkit.EnvRequireIntegration, "")
+	if r := testkit.Record(t, requirePodman); r.FatalText != "" || !strings.Contains(r.SkipText, "podman") {
+		t.Errorf("integration not required: skip %q, fatal %q; want a skip", r.SkipText, r.FatalText)
+	}
 }
