@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,26 +186,21 @@ func TestImage_BuildsRunsAndExchangesAKey(t *testing.T) {
 		}
 	})
 
-	// Run: the data directory a volume owned by the image's user; the shared Keyward's
-	// signing key (Keycloak trusts its JWKS) as a read-only file of that user; secrets
-	// from an env file, not the command line.
-	data := filepath.Join(work, "data")
+	// Run: the data directory a fresh named volume (it starts as the image's /data);
+	// the shared Keyward's signing key (Keycloak trusts its JWKS) as a read-only file
+	// of the image's user; secrets from an env file, not the command line.
 	keyFile := filepath.Join(work, "signing-key.pem")
 	key, err := os.ReadFile(kc.SigningKeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(data, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{data, keyFile} {
-		if err := os.Chown(f, 65532, 65532); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.Chown(keyFile, 65532, 65532); err != nil {
+		t.Fatal(err)
 	}
+	volume := randomName("keyward-data-")
 	port := freePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	envFile := filepath.Join(work, "env")
@@ -230,7 +226,7 @@ func TestImage_BuildsRunsAndExchangesAKey(t *testing.T) {
 	name := randomName("keyward-test-")
 	p.must(t, "run", "--detach", "--name", name, "--network", "host", "--read-only",
 		"--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--env-file", envFile,
-		"--volume", data+":/data", "--volume", keyFile+":/etc/keyward/signing-key.pem:ro", image)
+		"--volume", volume+":/data", "--volume", keyFile+":/etc/keyward/signing-key.pem:ro", image)
 	t.Cleanup(func() {
 		if t.Failed() {
 			logs, _ := p.run(t, "logs", name)
@@ -270,6 +266,21 @@ func TestImage_BuildsRunsAndExchangesAKey(t *testing.T) {
 		}
 		if !slices.Contains(strings.Split(root, ","), "ro") {
 			t.Errorf("root filesystem mounted %q, want ro", root)
+		}
+	})
+
+	t.Run("DataDirectoryIsTheVolume", func(t *testing.T) {
+		// The pepper Keyward generated lies in the volume, Keyward's alone.
+		dir := p.must(t, "volume", "inspect", "--format", "{{.Mountpoint}}", volume)
+		for path, mode := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "key-pepper"): 0o600} {
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			owner := st.Sys().(*syscall.Stat_t).Uid
+			if st.Mode().Perm() != mode || fmt.Sprint(owner) != imageUID {
+				t.Errorf("%s: mode %v owner %d, want %v owned by %s", path, st.Mode().Perm(), owner, mode, imageUID)
+			}
 		}
 	})
 

@@ -32,7 +32,7 @@ rm -rf "$ctx" && mkdir -p "$ctx/data"
 CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w -X main.version=$version" \
   -o "$ctx/keyward" ./cmd/keyward
 cp "$ca_bundle" "$ctx/ca-certificates.crt"
-chmod 0755 "$ctx/data"
+chmod 0700 "$ctx/data"   # as Keyward wants its data directory
 if $context_only; then
   echo "build context ready in $ctx (version $version)"
   exit 0
