@@ -15,6 +15,9 @@ source scripts/env.sh
 
 tools="$KEYWARD_CACHE/deploy-tools"
 mkdir -p "$tools"
+# One build or install at a time: test runs of several trees share the cache.
+exec 9>"$tools/.lock"
+flock 9
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 case "${1:-}" in
