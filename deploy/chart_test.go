@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -383,6 +384,8 @@ func TestChart_BrokenValues_Refused(t *testing.T) {
 		{"a secret inlined in config", []string{"--set", "config.KEYWARD_CLIENT_SECRET=hunter2"}, "KEYWARD_CLIENT_SECRET"},
 		{"the database URL inlined in config", []string{"--set", "config.KEYWARD_DATABASE_URL=postgres://u:p@db/k"}, "KEYWARD_DATABASE_URL"},
 		{"config not a KEYWARD_ setting", []string{"--set", "config.log_level=debug"}, "log_level"},
+		{"misspelt setting in config", []string{"--set", "config.KEYWARD_LOG_LEVLE=debug"}, "KEYWARD_LOG_LEVLE"},
+		{"a setting the chart sets itself, in config", []string{"--set", "config.KEYWARD_PUBLIC_URL=http://x"}, "KEYWARD_PUBLIC_URL"},
 		{"unknown rate-limit backend", []string{"--set", "rateLimit.backend=memcached"}, "backend"},
 		{"secret key empty", []string{"--set", "secrets.clientSecret.key="}, "clientSecret"},
 		{"Keycloak URL not a URL", []string{"--set", "keycloak.url=keycloak:8080"}, "url"},
@@ -479,6 +482,63 @@ func TestNotYetInConfig_StillUnknownToConfig(t *testing.T) {
 	for name, why := range notYetInConfig {
 		if known[name] {
 			t.Errorf("%s (%s) is now a setting of config: take it off notYetInConfig", name, why)
+		}
+	}
+}
+
+// notInChart are settings of config/ that the chart neither sets nor accepts in
+// config, with the reason.
+var notInChart = map[string]string{
+	"KEYWARD_SIGNING_KEY_FILE": "the pod mounts no key file: a Secret volume's file is root's or group-readable, which Keyward refuses",
+}
+
+// Every setting of config/ is, for the chart, exactly one of: set by the chart from
+// its values, accepted in `config` (the values schema's list, so a misspelt name fails
+// helm lint), or listed in notInChart.
+func TestChart_ConfigSchema_InStepWithConfig(t *testing.T) {
+	data, err := os.ReadFile(chartDir + "/values.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Properties struct {
+			Config struct {
+				PropertyNames struct {
+					Enum []string `json:"enum"`
+				} `json:"propertyNames"`
+			} `json:"config"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(data, &schema); err != nil {
+		t.Fatal(err)
+	}
+	role := map[string][]string{}
+	for _, name := range schema.Properties.Config.PropertyNames.Enum {
+		role[name] = append(role[name], "accepted in config")
+	}
+	fullData, err := os.ReadFile(fullValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromConfig, _ := decodeYAML(t, fullData)["config"].(map[string]any)
+	for name := range containerEnv(t, mustRender(t, "-f", fullValues).byKind["Deployment"]) {
+		if _, viaConfig := fromConfig[name]; strings.HasPrefix(name, "KEYWARD_") && !viaConfig {
+			role[name] = append(role[name], "set by the chart")
+		}
+	}
+	for name := range notInChart {
+		role[name] = append(role[name], "not in the chart")
+	}
+	known := map[string]bool{}
+	for _, name := range config.Variables() {
+		known[name] = true
+		if len(role[name]) != 1 {
+			t.Errorf("%s: %v; want exactly one of: set by the chart, in values.schema.json's config list, in notInChart", name, role[name])
+		}
+	}
+	for name, roles := range role {
+		if !known[name] && notYetInConfig[name] == "" {
+			t.Errorf("%s (%v) is not a setting of config/", name, roles)
 		}
 	}
 }
