@@ -26,6 +26,8 @@ case "${1:-}" in
     if [[ ! -x "$bin" ]]; then
       (cd deploy/tools && CGO_ENABLED=0 go build -o "$bin.tmp" helm.sh/helm/v3/cmd/helm) >&2
       mv "$bin.tmp" "$bin"
+      # Builds of older pins are 100 MB each.
+      find "$tools" -maxdepth 1 -name 'helm-*' ! -name "${bin##*/}" -delete
     fi
     echo "$bin"
     ;;
