@@ -1,0 +1,220 @@
+package main
+
+// The command line's own rules, without the stack: help and completion for every
+// command, the login file's name, flag parsing, and how the device flow's endings read
+// (expired_token, which the real Keycloak takes 10 minutes to say, from a small fake).
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+func TestCLI_EveryCommandHasHelpWithExamples(t *testing.T) {
+	root := newRootCommand(nil, nil, &cliEnv{getenv: func(string) string { return "" }})
+	var walk func(c *cobra.Command)
+	count := 0
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" {
+			return
+		}
+		count++
+		if strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%q has no example", c.CommandPath())
+		}
+		if c.Short == "" {
+			t.Errorf("%q has no short help", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	if count < 40 {
+		t.Fatalf("only %d commands walked", count)
+	}
+	code, out, _ := cli(t, nil, "keys", "create", "--help")
+	if code != 0 || !strings.Contains(out, "--expires-in") || !strings.Contains(out, "Examples:") {
+		t.Fatalf("keys create --help: %d %q", code, out)
+	}
+}
+
+func TestCLI_CompletionScripts(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		code, out, errOut := cli(t, nil, "completion", shell)
+		if code != 0 || errOut != "" {
+			t.Fatalf("completion %s: %d %q", shell, code, errOut)
+		}
+		if !strings.Contains(out, "keyward") || len(out) < 500 {
+			t.Fatalf("completion %s: not a script for keyward (%d bytes)", shell, len(out))
+		}
+	}
+	// The scripts ask the binary (cobra's __complete): the subcommands come from it.
+	code, out, _ := cli(t, nil, "__complete", "")
+	for _, sub := range []string{"login", "logout", "whoami", "keys", "token", "exec", "consumers", "clients", "acl-groups", "server"} {
+		if code != 0 || !regexp.MustCompile(`(?m)^`+sub+`\t`).MatchString(out) {
+			t.Fatalf("completion does not offer %s: %d %q", sub, code, out)
+		}
+	}
+	code, out, _ = cli(t, nil, "__complete", "keys", "")
+	for _, sub := range []string{"list", "create", "show", "update", "rotate", "disable", "enable", "revoke", "usage"} {
+		if code != 0 || !regexp.MustCompile(`(?m)^`+sub+`\t`).MatchString(out) {
+			t.Fatalf("completion of keys does not offer %s: %q", sub, out)
+		}
+	}
+}
+
+func TestCLI_LoginFileName_ReadableSafeAndPerURL(t *testing.T) {
+	names := map[string]string{}
+	for _, u := range []string{"http://127.0.0.1:8080", "https://127.0.0.1:8080", "https://keyward.example.com/a-b",
+		"https://keyward.example.com/a/b", "https://keyward.example.com/../../etc/passwd", "https://k.example.com:8443/x y"} {
+		n := sessionFileName(u)
+		if !regexp.MustCompile(`^[A-Za-z0-9._-]+\.json$`).MatchString(n) || strings.Contains(n, "..") || filepath.Base(n) != n {
+			t.Errorf("%s → unsafe name %q", u, n)
+		}
+		if prev, dup := names[n]; dup {
+			t.Errorf("%s and %s share %s", prev, u, n)
+		}
+		names[n] = u
+	}
+	if n := sessionFileName("http://127.0.0.1:8080"); !strings.HasPrefix(n, "127.0.0.1_8080-") {
+		t.Errorf("not readable: %s", n)
+	}
+	// The same deployment however it is typed.
+	if sessionFileName("HTTP://Keyward.Example.com/") != sessionFileName("http://keyward.example.com") {
+		t.Error("case or a trailing slash changes the file")
+	}
+}
+
+func TestCLI_FlagValues(t *testing.T) {
+	for in, want := range map[string]int{"90d": 90, "90": 90, "12w": 84, "1y": 365} {
+		if got, err := parseDays(in); err != nil || got != want {
+			t.Errorf("parseDays(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "0d", "-3d", "3h", "x"} {
+		if _, err := parseDays(bad); err == nil {
+			t.Errorf("parseDays(%q) accepted", bad)
+		}
+	}
+	if rl, err := parseRateLimit("100/1m"); err != nil || rl.Requests != 100 || rl.WindowSeconds != 60 {
+		t.Errorf("100/1m → %+v, %v", rl, err)
+	}
+	if rl, err := parseRateLimit("unlimited"); err != nil || !rl.Unlimited {
+		t.Errorf("unlimited → %+v, %v", rl, err)
+	}
+	for _, bad := range []string{"100", "0/1m", "10/500ms", "ten/1m", "10/"} {
+		if _, err := parseRateLimit(bad); err == nil {
+			t.Errorf("parseRateLimit(%q) accepted", bad)
+		}
+	}
+	if d, err := parseHours("7d"); err != nil || d.Hours() != 168 {
+		t.Errorf("7d → %v %v", d, err)
+	}
+	if _, err := parseHours("90m"); err == nil {
+		t.Error("90m accepted as whole hours")
+	}
+	if bar(0, 10) != "" || bar(10, 10) != strings.Repeat("█", barWidth) || bar(1, 1000) == "" {
+		t.Errorf("bars: %q %q %q", bar(0, 10), bar(10, 10), bar(1, 1000))
+	}
+	// Values that would land in shell history or ps have no flag.
+	for _, args := range [][]string{{"token", "--key", "x"}, {"clients", "test", "c", "--secret", "x"}} {
+		if code, _, errOut := cli(t, nil, args...); code != exitUsage || !strings.Contains(errOut, "unknown flag") {
+			t.Errorf("%v: %d %q", args, code, errOut)
+		}
+	}
+}
+
+// fakeRealm is Keyward's discovery and a realm whose token endpoint answers the device
+// grant with the given errors, in turn.
+func fakeRealm(t *testing.T, answers ...string) (url string, polls *atomic.Int32) {
+	t.Helper()
+	polls = &atomic.Int32{}
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	iss := srv.URL + "/realms/r"
+	writeJSON := func(w http.ResponseWriter, status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	mux.HandleFunc("GET /.well-known/keyward-configuration", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]string{"issuer": iss, "cli_client_id": "keyward-cli"})
+	})
+	mux.HandleFunc("GET /realms/r/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]string{"issuer": iss, "token_endpoint": iss + "/token", "device_authorization_endpoint": iss + "/device"})
+	})
+	mux.HandleFunc("POST /realms/r/device", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"device_code": "dc", "user_code": "ABCD-EFGH", "verification_uri": iss + "/device",
+			"expires_in": 600, "interval": 1})
+	})
+	mux.HandleFunc("POST /realms/r/token", func(w http.ResponseWriter, r *http.Request) {
+		n := int(polls.Add(1)) - 1
+		if r.FormValue("grant_type") != "urn:ietf:params:oauth:grant-type:device_code" || r.FormValue("device_code") != "dc" {
+			writeJSON(w, 400, map[string]string{"error": "invalid_request"})
+			return
+		}
+		writeJSON(w, 400, map[string]string{"error": answers[min(n, len(answers)-1)]})
+	})
+	return srv.URL, polls
+}
+
+func TestCLI_Login_DeviceFlowEndings(t *testing.T) {
+	cases := []struct {
+		answers []string
+		code    int
+		says    string
+	}{
+		{[]string{"authorization_pending", "expired_token"}, exitNotLoggedIn, "the code expired before it was approved: run keyward login again"},
+		{[]string{"authorization_pending", "access_denied"}, exitRefused, "the login was denied in the browser"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.answers[len(tc.answers)-1], func(t *testing.T) {
+			url, polls := fakeRealm(t, tc.answers...)
+			home := t.TempDir()
+			env := map[string]string{"KEYWARD_URL": url, "HOME": home}
+			code, out, errOut := cli(t, env, "login")
+			if code != tc.code || !strings.Contains(errOut, tc.says) || out != "" {
+				t.Fatalf("exit %d, stderr %q, stdout %q", code, errOut, out)
+			}
+			if !strings.Contains(errOut, "enter the code ABCD-EFGH") {
+				t.Fatalf("the code was not printed: %q", errOut)
+			}
+			if polls.Load() != int32(len(tc.answers)) { // pending → polled again; the ending → stopped
+				t.Fatalf("%d polls for %d answers", polls.Load(), len(tc.answers))
+			}
+			if matches, _ := filepath.Glob(filepath.Join(home, ".config", "keyward", "*")); len(matches) != 0 {
+				t.Fatalf("a failed login left files: %v", matches)
+			}
+		})
+	}
+}
+
+func TestCLI_NotLoggedIn(t *testing.T) {
+	env := map[string]string{"KEYWARD_URL": "http://127.0.0.1:1", "HOME": t.TempDir()}
+	for _, args := range [][]string{{"whoami"}, {"keys", "list"}, {"logout"}, {"consumers", "list"}} {
+		code, out, errOut := cli(t, env, args...)
+		if code != exitNotLoggedIn || out != "" || errOut != "keyward: not logged in to http://127.0.0.1:1: run keyward login\n" {
+			t.Errorf("%v: exit %d, %q %q", args, code, out, errOut)
+		}
+	}
+	if code, _, errOut := cli(t, map[string]string{"HOME": t.TempDir()}, "keys", "list"); code != exitUsage || !strings.Contains(errOut, "KEYWARD_URL") {
+		t.Errorf("no KEYWARD_URL: %d %q", code, errOut)
+	}
+	code, _, errOut := cli(t, map[string]string{"KEYWARD_URL": "http://127.0.0.1:1", "HOME": t.TempDir()}, "login")
+	if code != exitUnavailable || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("login, nothing listening: %d %q", code, errOut)
+	}
+	if code, _, errOut := cli(t, map[string]string{"KEYWARD_URL": "http://keyward.example.com", "HOME": t.TempDir()}, "login"); code != exitUsage ||
+		!strings.Contains(errOut, "plain http") {
+		t.Errorf("plain http to another machine: %d %q", code, errOut)
+	}
+}
