@@ -162,7 +162,7 @@ func exchangeFailed(err error) error {
 	case errors.Is(err, client.ErrInvalidKey):
 		return &exitErr{exitRefused, errors.New("the API key was refused: it is unknown, revoked, expired or disabled")}
 	case errors.Is(err, client.ErrRateLimited) && errors.As(err, &ce) && ce.RetryAfter > 0:
-		return &exitErr{exitRateLimited, fmt.Errorf("rate limited: try again in %s", ce.RetryAfter.Round(time.Second))}
+		return &exitErr{exitRateLimited, fmt.Errorf("rate limited: try again in %s", shortDuration(ce.RetryAfter.Round(time.Second)))}
 	case errors.Is(err, client.ErrRateLimited):
 		return &exitErr{exitRateLimited, errors.New("rate limited: try again later")}
 	case errors.Is(err, client.ErrUnavailable):

@@ -145,7 +145,7 @@ func keysTable(w io.Writer, keys []client.Key, withOwner bool) error {
 	for _, k := range keys {
 		status := k.Status
 		if k.RotatedTo != nil {
-			status += " (rotated, until " + ago(k.GraceUntil, "?") + ")"
+			status += " (rotated, ends " + ago(k.GraceUntil, "?") + ")"
 		}
 		row := []string{k.Name, k.Prefix, status, k.Environment, ago(k.LastUsedAt, "never"), ago(k.ExpiresAt, "never"), k.ID}
 		if withOwner {
@@ -199,7 +199,7 @@ func rateLimitText(r client.RateLimit) string {
 	if r.Unlimited || r.Requests == 0 {
 		return "unlimited"
 	}
-	return fmt.Sprintf("%d per %s", r.Requests, time.Duration(r.WindowSeconds)*time.Second)
+	return fmt.Sprintf("%d per %s", r.Requests, shortDuration(time.Duration(r.WindowSeconds)*time.Second))
 }
 
 // parseDays reads an expiry such as 90d, 12w, 1y or 30 (days).

@@ -81,9 +81,10 @@ func (e *cliEnv) runLogin(ctx context.Context, stderr io.Writer, browser bool) e
 	if err != nil {
 		return deviceFailed(ctx, err)
 	}
-	fmt.Fprintf(stderr, "To log in to %s, open %s in a browser and enter the code %s\n", keywardURL, da.VerificationURI, da.UserCode)
+	fmt.Fprintf(stderr, "To log in to %s, open %s in a browser and enter the code %s\n", keywardURL,
+		printable(da.VerificationURI), printable(da.UserCode))
 	if da.VerificationURIComplete != "" {
-		fmt.Fprintf(stderr, "(or open %s, which carries the code)\n", da.VerificationURIComplete)
+		fmt.Fprintf(stderr, "(or open %s, which carries the code)\n", printable(da.VerificationURIComplete))
 	}
 	if browser && e.openBrowser != nil {
 		target := da.VerificationURIComplete
@@ -233,9 +234,13 @@ func newWhoamiCommand(e *cliEnv) *cobra.Command {
 			if id.Email != "" {
 				w.row("email", id.Email)
 			}
-			w.row("groups", strings.Join(id.ACLGroups, ", "))
+			groups := strings.Join(id.ACLGroups, ", ")
+			if groups == "" {
+				groups = "(none)"
+			}
+			w.row("groups", groups)
 			w.row("admin", yesNo(id.Admin))
-			w.row("token expires", fmt.Sprintf("%s (in %s)", id.ExpiresAt.Format(time.RFC3339), time.Until(id.ExpiresAt).Round(time.Second)))
+			w.row("token expires", fmt.Sprintf("%s (in %s)", id.ExpiresAt.Format(time.RFC3339), shortDuration(time.Until(id.ExpiresAt).Round(time.Second))))
 			w.row("keyward", id.KeywardURL)
 			w.row("issuer", id.Issuer)
 			return w.flush()

@@ -263,11 +263,14 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 			!id.ExpiresAt.After(time.Now()) {
 			t.Fatalf("whoami -o json: %d %q", code, out)
 		}
-		// The refresh token Keycloak rotated in is the one kept.
-		if rt := storedRefreshToken(t, path); rt == "" {
-			t.Fatal("refresh token lost")
-		} else {
-			remember(rt)
+		// Each refresh brings a new refresh token from Keycloak: the newest is the one kept.
+		rt := storedRefreshToken(t, path)
+		remember(rt)
+		if rt == refreshToken {
+			t.Fatal("the refresh token Keycloak rotated in was not stored")
+		}
+		if m := mode(t, path); m != 0o600 {
+			t.Fatalf("login file mode %o after the rewrite", m)
 		}
 	})
 

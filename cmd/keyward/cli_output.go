@@ -36,7 +36,7 @@ func managementFailed(err error) error {
 	case errors.Is(err, client.ErrForbidden):
 		return &exitErr{exitRefused, fmt.Errorf("refused: %s", msg)}
 	case errors.Is(err, client.ErrRateLimited) && ae != nil && ae.RetryAfter > 0:
-		return &exitErr{exitRateLimited, fmt.Errorf("rate limited: try again in %s", ae.RetryAfter.Round(time.Second))}
+		return &exitErr{exitRateLimited, fmt.Errorf("rate limited: try again in %s", shortDuration(ae.RetryAfter.Round(time.Second)))}
 	case errors.Is(err, client.ErrRateLimited):
 		return &exitErr{exitRateLimited, errors.New("rate limited: try again later")}
 	case errors.Is(err, client.ErrUnavailable):
@@ -108,6 +108,18 @@ func printable(s string) string {
 // oneLine keeps an error on one line of stderr.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(printable(strings.ReplaceAll(s, "\n", " "))), " ")
+}
+
+// shortDuration is 1h, 1m30s, 45s: without the zero units of time.Duration.String.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func yesNo(b bool) string {
