@@ -53,6 +53,15 @@ func Discover(ctx context.Context, hc *http.Client, keywardURL string, allowInse
 	if err := getJSON(ctx, hc, iss.String()+"/.well-known/openid-configuration", &r); err != nil {
 		return Discovery{}, Realm{}, err
 	}
+	for name, u := range map[string]string{"token_endpoint": r.TokenEndpoint, "device_authorization_endpoint": r.DeviceAuthorizationEndpoint,
+		"revocation_endpoint": r.RevocationEndpoint} {
+		if u == "" {
+			continue
+		}
+		if _, err := checkURL("the realm's "+name, u, "tokens", allowInsecureHTTP); err != nil {
+			return Discovery{}, Realm{}, fmt.Errorf("keyward client: %w", err)
+		}
+	}
 	if strings.TrimRight(r.Issuer, "/") != strings.TrimRight(d.Issuer, "/") {
 		return Discovery{}, Realm{}, &APIError{Detail: fmt.Sprintf("the realm calls itself %q, not the issuer %q that Keyward names",
 			printable(r.Issuer), printable(d.Issuer))}

@@ -276,7 +276,11 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 
 // runCLIWith is runCLI with stdin given and the terminal question answered (tests).
 func runCLIWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, interactive bool) int {
-	e := &cliEnv{getenv: getenv, stdin: stdin, interactive: interactive, httpClient: &http.Client{Timeout: 30 * time.Second}}
+	// Never follow a redirect: a refresh token or an access token is for the URL it was
+	// meant for (net/http would resend a POST body on 307/308).
+	hc := &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	e := &cliEnv{getenv: getenv, stdin: stdin, interactive: interactive, httpClient: hc}
 	if interactive {
 		e.openBrowser = systemBrowser(getenv)
 	}

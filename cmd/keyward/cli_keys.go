@@ -309,7 +309,11 @@ func newKeysListCommand(e *cliEnv) *cobra.Command {
 				}
 				return writeRawList(cmd.OutOrStdout(), raws)
 			}
-			return keysTable(cmd.OutOrStdout(), keys, q.Owner != "")
+			others := q.Owner != "" // an admin's list without --owner spans every user
+			for _, k := range keys {
+				others = others || k.OwnerUsername != li.tokens.sess.Username
+			}
+			return keysTable(cmd.OutOrStdout(), keys, others)
 		},
 	}
 	f := cmd.Flags()

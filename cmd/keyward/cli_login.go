@@ -107,6 +107,10 @@ func (e *cliEnv) runLogin(ctx context.Context, stderr io.Writer, browser bool) e
 	username, _ := claims["preferred_username"].(string)
 	s := session{KeywardURL: normalURL(keywardURL), Issuer: d.Issuer, ClientID: d.CLIClientID, TokenEndpoint: realm.TokenEndpoint,
 		RevocationEndpoint: realm.RevocationEndpoint, Username: username, RefreshToken: tok.RefreshToken}
+	// A login that replaces another revokes the old one, so no session is left behind.
+	if old, err := loadSession(path, keywardURL); err == nil && old.RevocationEndpoint != "" {
+		_ = revoke(ctx, e.httpClient, old)
+	}
 	if err := saveSession(path, s); err != nil {
 		return &exitErr{exitError, err}
 	}

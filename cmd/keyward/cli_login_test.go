@@ -505,6 +505,24 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		}
 	})
 
+	t.Run("LoginAgainRevokesThePreviousLogin", func(t *testing.T) {
+		before := storedRefreshToken(t, path)
+		if code, _, errOut := browserLogin(t, env, "alice", true); code != 0 {
+			t.Fatalf("second login: %d %q", code, errOut)
+		}
+		after := storedRefreshToken(t, path)
+		remember(after)
+		if after == before {
+			t.Fatal("the second login kept the first one's refresh token")
+		}
+		if status, e := refreshAtKeycloak(t, kc, before); status != http.StatusBadRequest || e != "invalid_grant" {
+			t.Fatalf("the replaced login still refreshes: %d %s", status, e)
+		}
+		if code, out, _ := cli(t, env, "whoami"); code != 0 || !strings.Contains(out, "alice") {
+			t.Fatalf("whoami after the second login: %d", code)
+		}
+	})
+
 	t.Run("LogoutRevokesAtKeycloak", func(t *testing.T) {
 		rt := storedRefreshToken(t, path)
 		saved, _ := os.ReadFile(path)
@@ -537,6 +555,8 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		oneErrorLine(t, "dead refresh token", errOut)
 		noSecretIn(t, "dead refresh token", errOut, rt)
 	})
+
+	noSecretIn(t, "Keyward's log", app.logs.String(), refreshToken, key, rotatedKey)
 }
 
 // checkExecCredential holds --kubectl output against the published schema of

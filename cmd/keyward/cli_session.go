@@ -156,6 +156,9 @@ func loadSession(path, keywardURL string) (session, error) {
 	if err != nil {
 		return session{}, fmt.Errorf("read the login: %w", err)
 	}
+	if fi, err := os.Stat(path); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return session{}, fmt.Errorf("the login file %s is open to other users (mode %o): run keyward login to replace it", path, fi.Mode().Perm())
+	}
 	var s session
 	if err := json.Unmarshal(b, &s); err != nil || s.RefreshToken == "" {
 		return session{}, fmt.Errorf("the login file %s is damaged: run keyward login", path)

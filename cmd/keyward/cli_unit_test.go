@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -206,6 +207,20 @@ func TestCLI_NotLoggedIn(t *testing.T) {
 			t.Errorf("%v: exit %d, %q %q", args, code, out, errOut)
 		}
 	}
+	// A login file others can read is not used.
+	path, err := sessionPath(func(k string) string { return env[k] }, env["KEYWARD_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := saveSession(path, session{KeywardURL: env["KEYWARD_URL"], RefreshToken: "rt"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := cli(t, env, "keys", "list"); code != exitNotLoggedIn || !strings.Contains(errOut, "open to other users (mode 644)") {
+		t.Errorf("world-readable login file: %d %q", code, errOut)
+	}
 	if code, _, errOut := cli(t, map[string]string{"HOME": t.TempDir()}, "keys", "list"); code != exitUsage || !strings.Contains(errOut, "KEYWARD_URL") {
 		t.Errorf("no KEYWARD_URL: %d %q", code, errOut)
 	}
@@ -216,5 +231,34 @@ func TestCLI_NotLoggedIn(t *testing.T) {
 	if code, _, errOut := cli(t, map[string]string{"KEYWARD_URL": "http://keyward.example.com", "HOME": t.TempDir()}, "login"); code != exitUsage ||
 		!strings.Contains(errOut, "plain http") {
 		t.Errorf("plain http to another machine: %d %q", code, errOut)
+	}
+}
+
+func TestCLI_LoginFile_ModesWhateverWasThere(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keyward")
+	if err := os.MkdirAll(dir, 0o755); err != nil { // made by something else, open to all
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, sessionFileName("http://127.0.0.1:8080"))
+	if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := saveSession(path, session{KeywardURL: "http://127.0.0.1:8080", RefreshToken: "rt"}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600} {
+		if m := mode(t, p); m != want {
+			t.Errorf("%s: mode %o, want %o", p, m, want)
+		}
+	}
+	if s, err := loadSession(path, "http://127.0.0.1:8080/"); err != nil || s.RefreshToken != "rt" {
+		t.Fatalf("load: %+v %v", s, err)
+	}
+	// Another deployment's file under this name is not this login.
+	if _, err := loadSession(path, "https://127.0.0.1:8080"); err != errNotLoggedIn {
+		t.Fatalf("another URL: %v", err)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".session-*")); len(leftovers) != 0 {
+		t.Fatalf("temporary files left: %v", leftovers)
 	}
 }
