@@ -6,6 +6,10 @@
 //	if err != nil { ... }
 //	resp, err := ts.Client(ctx).Get("https://api.example.com/reports")
 //
+// Manager (manage.go) calls the management API with a person's Keycloak token: keys,
+// and for admins consumers, OAuth clients and ACL groups; Discover reads what Keyward
+// publishes about its realm.
+//
 // The API key is sent to Keyward only, never to the APIs the token is used at, and it
 // never appears in an error or a log line of this package. A redirect from the Keyward
 // URL is not followed, and plain http is refused unless Keyward is on this machine or

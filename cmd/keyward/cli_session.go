@@ -184,7 +184,6 @@ type sessionTokens struct {
 	path string
 	sess session
 	src  oauth2.TokenSource
-	last *oauth2.Token
 }
 
 func newSessionTokens(ctx context.Context, hc *http.Client, path string, s session) *sessionTokens {
@@ -205,7 +204,6 @@ func (st *sessionTokens) Token() (*oauth2.Token, error) {
 			return nil, &exitErr{exitError, err}
 		}
 	}
-	st.last = tok
 	return tok, nil
 }
 

@@ -53,7 +53,7 @@ func TestCLI_CompletionScripts(t *testing.T) {
 		if code != 0 || errOut != "" {
 			t.Fatalf("completion %s: %d %q", shell, code, errOut)
 		}
-		if !strings.Contains(out, "keyward") || len(out) < 500 {
+		if !strings.Contains(out, "keyward") || !strings.Contains(out, "__complete") || len(out) < 500 {
 			t.Fatalf("completion %s: not a script for keyward (%d bytes)", shell, len(out))
 		}
 	}
@@ -176,9 +176,11 @@ func TestCLI_Login_DeviceFlowEndings(t *testing.T) {
 	}{
 		{[]string{"authorization_pending", "expired_token"}, exitNotLoggedIn, "the code expired before it was approved: run keyward login again"},
 		{[]string{"authorization_pending", "access_denied"}, exitRefused, "the login was denied in the browser"},
+		// slow_down: keep polling (5 s further apart, RFC 8628 §3.5), not give up.
+		{[]string{"slow_down", "access_denied"}, exitRefused, "the login was denied in the browser"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.answers[len(tc.answers)-1], func(t *testing.T) {
+		t.Run(strings.Join(tc.answers, "-then-"), func(t *testing.T) {
 			url, polls := fakeRealm(t, tc.answers...)
 			home := t.TempDir()
 			env := map[string]string{"KEYWARD_URL": url, "HOME": home}
@@ -260,5 +262,33 @@ func TestCLI_LoginFile_ModesWhateverWasThere(t *testing.T) {
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".session-*")); len(leftovers) != 0 {
 		t.Fatalf("temporary files left: %v", leftovers)
+	}
+}
+
+func TestCLI_Login_OpensABrowserOnlyWhenAsked(t *testing.T) {
+	for _, tc := range []struct {
+		interactive bool
+		args        []string
+		opened      bool
+	}{
+		{true, []string{"login"}, true},
+		{true, []string{"login", "--no-browser"}, false},
+		{false, []string{"login"}, false}, // stdout is not a terminal
+	} {
+		url, _ := fakeRealm(t, "access_denied")
+		env := map[string]string{"KEYWARD_URL": url, "HOME": t.TempDir()}
+		var opened []string
+		e := &cliEnv{getenv: func(k string) string { return env[k] }, interactive: tc.interactive, httpClient: http.DefaultClient,
+			openBrowser: func(u string) error { opened = append(opened, u); return nil }}
+		var out, errOut strings.Builder
+		root := newRootCommand(&out, &errOut, e)
+		root.SetArgs(tc.args)
+		_ = root.Execute()
+		if (len(opened) == 1) != tc.opened || (tc.opened && opened[0] != url+"/realms/r/device") {
+			t.Errorf("interactive %v %v: opened %v", tc.interactive, tc.args, opened)
+		}
+		if !strings.Contains(errOut.String(), "enter the code ABCD-EFGH") {
+			t.Errorf("the code is not printed: %q", errOut.String())
+		}
 	}
 }
