@@ -115,6 +115,9 @@ func (e *cliEnv) runLogin(ctx context.Context, stderr io.Writer, browser bool) e
 		return &exitErr{exitError, err}
 	}
 	fmt.Fprintf(stderr, "Logged in to %s as %s.\n", keywardURL, printable(username))
+	if d.ConsoleURL != "" {
+		fmt.Fprintf(stderr, "The web console: %s\n", printable(d.ConsoleURL))
+	}
 	return nil
 }
 

@@ -505,6 +505,24 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		}
 	})
 
+	t.Run("AnotherUsersKey", func(t *testing.T) {
+		bobID, bobKey := app.createKey(t, kc.Login(t, "bob"), name+"-bob")
+		for _, args := range [][]string{{"keys", "show", bobID}, {"keys", "revoke", bobID}, {"keys", "rotate", bobID},
+			{"keys", "disable", bobID}, {"keys", "usage", bobID}, {"keys", "show", name + "-bob"}} {
+			code, out, errOut := cli(t, env, args...)
+			if code != exitError || out != "" || !strings.Contains(errOut, "no key named or with id") {
+				t.Fatalf("alice %v on bob's key: %d %q %q", args, code, out, errOut)
+			}
+		}
+		code, out, errOut := cli(t, env, "keys", "list", "--owner", "bob")
+		if code != exitRefused || out != "" || !strings.Contains(errOut, "only admins") {
+			t.Fatalf("alice lists bob's keys: %d %q", code, errOut)
+		}
+		if code, _, _ := cli(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": bobKey}, "token"); code != 0 {
+			t.Fatalf("bob's key was touched: %d", code)
+		}
+	})
+
 	t.Run("LoginAgainRevokesThePreviousLogin", func(t *testing.T) {
 		before := storedRefreshToken(t, path)
 		if code, _, errOut := browserLogin(t, env, "alice", true); code != 0 {

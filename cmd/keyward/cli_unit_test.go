@@ -292,3 +292,57 @@ func TestCLI_Login_OpensABrowserOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+// fakeKeyward answers every management call with status and a problem document whose
+// detail is given; its token endpoint hands out a refresh of any refresh token.
+func fakeKeyward(t *testing.T, status int, detail string, header map[string]string) map[string]string {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"at-not-for-print","token_type":"Bearer","expires_in":300,"refresh_token":"rt-rotated"}`))
+	})
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]any{"title": "t", "status": status, "detail": detail})
+	})
+	env := map[string]string{"KEYWARD_URL": srv.URL, "HOME": t.TempDir()}
+	path, err := sessionPath(func(k string) string { return env[k] }, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := saveSession(path, session{KeywardURL: srv.URL, ClientID: "keyward-cli", TokenEndpoint: srv.URL + "/token",
+		Username: "alice", RefreshToken: "rt-stored"}); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func TestCLI_RefusedCalls_OneSafeLineAndTheirCode(t *testing.T) {
+	cases := []struct {
+		status int
+		header map[string]string
+		code   int
+		says   string
+	}{
+		{403, nil, exitRefused, "keyward: refused: only admins ?[31mdo?this (HTTP 403)\n"},
+		{429, map[string]string{"Retry-After": "90"}, exitRateLimited, "keyward: rate limited: try again in 1m30s\n"},
+		{503, nil, exitUnavailable, "keyward: only admins ?[31mdo?this (HTTP 503): try again later\n"},
+		{401, nil, exitNotLoggedIn, "keyward: Keyward refused the login (only admins ?[31mdo?this (HTTP 401)): run keyward login\n"},
+		{409, nil, exitError, "keyward: only admins ?[31mdo?this (HTTP 409)\n"},
+	}
+	for _, tc := range cases {
+		env := fakeKeyward(t, tc.status, "only admins \x1b[31mdo\nthis", tc.header)
+		code, out, errOut := cli(t, env, "consumers", "list")
+		if code != tc.code || out != "" || errOut != tc.says {
+			t.Errorf("HTTP %d: exit %d, stdout %q, stderr %q", tc.status, code, out, errOut)
+		}
+		noSecretIn(t, "a refused call", errOut, "at-not-for-print", "rt-stored", "rt-rotated")
+	}
+}
