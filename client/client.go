@@ -6,6 +6,10 @@
 //	if err != nil { ... }
 //	resp, err := ts.Client(ctx).Get("https://api.example.com/reports")
 //
+// Manager (manage.go) calls the management API with a person's Keycloak token: keys,
+// and for admins consumers, OAuth clients and ACL groups; Discover reads what Keyward
+// publishes about its realm.
+//
 // The API key is sent to Keyward only, never to the APIs the token is used at, and it
 // never appears in an error or a log line of this package. A redirect from the Keyward
 // URL is not followed, and plain http is refused unless Keyward is on this machine or
@@ -84,16 +88,9 @@ var _ oauth2.TokenSource = (*TokenSource)(nil)
 // New returns a TokenSource for cfg. It makes no network call.
 func New(cfg Config) (*TokenSource, error) {
 	var problems []string
-	base, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
-	switch {
-	case cfg.URL == "":
-		problems = append(problems, "the Keyward URL is empty")
-	case err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "":
-		problems = append(problems, fmt.Sprintf("the Keyward URL %q is not an http(s) URL", cfg.URL))
-	case base.Scheme == "http" && !cfg.AllowInsecureHTTP && !isLoopback(base.Hostname()):
-		problems = append(problems, fmt.Sprintf("the Keyward URL %q is plain http to another machine, which would send "+
-			"the API key across the network in clear: use https, or set AllowInsecureHTTP (%s=true) on a network you trust",
-			cfg.URL, EnvAllowInsecureHTTP))
+	base, err := checkURL("the Keyward URL", cfg.URL, "the API key", cfg.AllowInsecureHTTP)
+	if err != nil {
+		problems = append(problems, err.Error())
 	}
 	if strings.TrimSpace(cfg.APIKey) == "" {
 		problems = append(problems, "the API key is empty")
@@ -150,6 +147,23 @@ func FromLookup(getenv func(string) string) (*TokenSource, error) {
 		}
 	}
 	return New(Config{URL: getenv(EnvURL), APIKey: getenv(EnvAPIKey), AllowInsecureHTTP: insecure})
+}
+
+// checkURL parses an http(s) base URL that credentials (what) will be sent to: plain
+// http only to this machine, unless insecure says the network is trusted.
+func checkURL(name, raw, what string, insecure bool) (*url.URL, error) {
+	base, err := url.Parse(strings.TrimRight(raw, "/"))
+	switch {
+	case raw == "":
+		return nil, fmt.Errorf("%s is empty", name)
+	case err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "":
+		return nil, fmt.Errorf("%s %q is not an http(s) URL", name, raw)
+	case base.Scheme == "http" && !insecure && !isLoopback(base.Hostname()):
+		return nil, fmt.Errorf("%s %q is plain http to another machine, which would send "+
+			"%s across the network in clear: use https, or set AllowInsecureHTTP (%s=true) on a network you trust",
+			name, raw, what, EnvAllowInsecureHTTP)
+	}
+	return base, nil
 }
 
 // isLoopback reports whether host names this machine without DNS: localhost or a

@@ -1,0 +1,322 @@
+package main
+
+// keyward login (RFC 8628 device authorization grant with the realm's public client),
+// keyward logout (RFC 7009 revocation of the refresh token) and keyward whoami.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
+
+	"github.com/keyward/keyward/client"
+)
+
+// loginScopes: offline_access makes the login outlive the browser session (as gh's
+// does); a realm that refuses it gets a plain login.
+var loginScopes = []string{"openid", "offline_access"}
+
+func newLoginCommand(e *cliEnv) *cobra.Command {
+	var noBrowser bool
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Log in to Keyward with your browser (OAuth device flow)",
+		Long: "Log in to the Keyward at KEYWARD_URL: prints a URL and a code to approve in a browser (opened for you\n" +
+			"when there is one), then keeps the login in your config directory, one file per KEYWARD_URL,\n" +
+			"readable by you only. Other commands refresh their access tokens from it silently.",
+		Example: "  export KEYWARD_URL=https://keyward.example.com\n  keyward login\n  keyward login --no-browser   # on a machine without a browser: open the URL elsewhere",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.runLogin(cmd.Context(), cmd.ErrOrStderr(), !noBrowser && e.interactive)
+		},
+	}
+	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "do not open a browser, only print the URL and the code")
+	return cmd
+}
+
+func (e *cliEnv) runLogin(ctx context.Context, stderr io.Writer, browser bool) error {
+	keywardURL, insecure, err := e.keywardURL()
+	if err != nil {
+		return err
+	}
+	path, err := sessionPath(e.getenv, keywardURL)
+	if err != nil {
+		return &exitErr{exitUsage, err}
+	}
+	d, realm, err := client.Discover(ctx, e.httpClient, keywardURL, insecure)
+	var ae *client.APIError
+	switch {
+	case err != nil && !errors.As(err, &ae): // the URL itself (not http(s), plain http elsewhere)
+		return &exitErr{exitUsage, err}
+	case err != nil:
+		return managementFailed(err)
+	}
+	if realm.DeviceAuthorizationEndpoint == "" {
+		return &exitErr{exitError, fmt.Errorf("the realm %s offers no device authorization endpoint", d.Issuer)}
+	}
+	cfg := &oauth2.Config{
+		ClientID: d.CLIClientID,
+		Endpoint: oauth2.Endpoint{DeviceAuthURL: realm.DeviceAuthorizationEndpoint, TokenURL: realm.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams},
+		Scopes:   loginScopes,
+	}
+	octx := context.WithValue(ctx, oauth2.HTTPClient, e.httpClient)
+	da, err := cfg.DeviceAuth(octx)
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.ErrorCode == "invalid_scope" {
+		cfg.Scopes = []string{"openid"}
+		da, err = cfg.DeviceAuth(octx)
+	}
+	if err != nil {
+		return deviceFailed(ctx, err)
+	}
+	fmt.Fprintf(stderr, "To log in to %s, open %s in a browser and enter the code %s\n", keywardURL,
+		printable(da.VerificationURI), printable(da.UserCode))
+	if da.VerificationURIComplete != "" {
+		fmt.Fprintf(stderr, "(or open %s, which carries the code)\n", printable(da.VerificationURIComplete))
+	}
+	if browser && e.openBrowser != nil {
+		target := da.VerificationURIComplete
+		if target == "" {
+			target = da.VerificationURI
+		}
+		if e.openBrowser(target) == nil {
+			fmt.Fprintln(stderr, "A browser was opened on that page.")
+		}
+	}
+	fmt.Fprintf(stderr, "Waiting for the approval (the code expires at %s)…\n", da.Expiry.UTC().Format(time.TimeOnly+" UTC"))
+	tok, err := cfg.DeviceAccessToken(octx, da)
+	if err != nil {
+		return deviceFailed(ctx, err)
+	}
+	if tok.RefreshToken == "" {
+		return &exitErr{exitError, errors.New("Keycloak issued no refresh token: the login cannot be kept")}
+	}
+	claims := jwtClaims(tok.AccessToken)
+	username, _ := claims["preferred_username"].(string)
+	s := session{KeywardURL: normalURL(keywardURL), Issuer: d.Issuer, ClientID: d.CLIClientID, TokenEndpoint: realm.TokenEndpoint,
+		RevocationEndpoint: realm.RevocationEndpoint, Username: username, RefreshToken: tok.RefreshToken}
+	// A login that replaces another revokes the old one, so no session is left behind.
+	if old, err := loadSession(path, keywardURL); err == nil && old.RevocationEndpoint != "" {
+		_ = revoke(ctx, e.httpClient, old)
+	}
+	if err := saveSession(path, s); err != nil {
+		return &exitErr{exitError, err}
+	}
+	fmt.Fprintf(stderr, "Logged in to %s as %s.\n", keywardURL, printable(username))
+	if d.ConsoleURL != "" {
+		fmt.Fprintf(stderr, "The web console: %s\n", printable(d.ConsoleURL))
+	}
+	return nil
+}
+
+// deviceFailed words the device flow's endings as RFC 8628 §3.5 defines them.
+func deviceFailed(ctx context.Context, err error) error {
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &re) && re.ErrorCode == "access_denied":
+		return &exitErr{exitRefused, errors.New("the login was denied in the browser")}
+	case errors.As(err, &re) && re.ErrorCode == "expired_token",
+		errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return &exitErr{exitNotLoggedIn, errors.New("the code expired before it was approved: run keyward login again")}
+	case ctx.Err() != nil:
+		return &exitErr{exitError, errors.New("login cancelled")}
+	case errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 500:
+		return &exitErr{exitUnavailable, fmt.Errorf("Keycloak cannot start a login now (HTTP %d): try again later", re.Response.StatusCode)}
+	case errors.As(err, &re):
+		return &exitErr{exitError, fmt.Errorf("Keycloak refused the login: %s %s", printable(re.ErrorCode), printable(re.ErrorDescription))}
+	}
+	return &exitErr{exitUnavailable, errors.New("Keycloak cannot be reached: try again later")}
+}
+
+func newLogoutCommand(e *cliEnv) *cobra.Command {
+	return &cobra.Command{
+		Use:     "logout",
+		Short:   "Revoke the stored login at Keycloak and remove it",
+		Long:    "Revoke the login's refresh token at Keycloak (RFC 7009) and remove the login file of KEYWARD_URL.\nThe file stays when Keycloak cannot be reached, so that logout can be tried again.",
+		Example: "  keyward logout",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			li, err := e.login(cmd.Context())
+			if err != nil {
+				return err
+			}
+			s := li.tokens.sess
+			if s.RevocationEndpoint == "" {
+				return &exitErr{exitError, errors.New("the realm offers no revocation endpoint: the login cannot be revoked")}
+			}
+			if err := revoke(cmd.Context(), e.httpClient, s); err != nil {
+				return err
+			}
+			if err := os.Remove(li.path); err != nil {
+				return &exitErr{exitError, fmt.Errorf("the login is revoked but its file stays: %w", err)}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "Logged out of %s: the login is revoked at Keycloak and its file removed.\n", li.keywardURL)
+			return nil
+		},
+	}
+}
+
+// revoke asks Keycloak to revoke the refresh token (RFC 7009 §2.1; a public client
+// names itself with client_id).
+func revoke(ctx context.Context, hc *http.Client, s session) error {
+	form := url.Values{"token": {s.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {s.ClientID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.RevocationEndpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return &exitErr{exitError, err}
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return &exitErr{exitUnavailable, errors.New("Keycloak cannot be reached to revoke the login: try again later (the login is kept)")}
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return nil
+	case resp.StatusCode >= 500:
+		return &exitErr{exitUnavailable, fmt.Errorf("Keycloak could not revoke the login (HTTP %d): try again later (the login is kept)", resp.StatusCode)}
+	}
+	return &exitErr{exitError, fmt.Errorf("Keycloak refused to revoke the login (HTTP %d); the login is kept", resp.StatusCode)}
+}
+
+// identity is what whoami shows: read from the access token Keycloak just issued.
+type identity struct {
+	Username   string    `json:"username"`
+	Subject    string    `json:"sub"`
+	Email      string    `json:"email,omitempty"`
+	ACLGroups  []string  `json:"acl_groups"`
+	RealmRoles []string  `json:"realm_roles"`
+	Admin      bool      `json:"admin"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Issuer     string    `json:"issuer"`
+	KeywardURL string    `json:"keyward_url"`
+}
+
+func newWhoamiCommand(e *cliEnv) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:     "whoami",
+		Short:   "Show who you are logged in as: user, groups, token expiry",
+		Example: "  keyward whoami\n  keyward whoami -o json | jq -r .acl_groups[]",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output, "table", "json"); err != nil {
+				return err
+			}
+			li, err := e.login(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tok, err := li.tokens.Token()
+			if err != nil {
+				return err
+			}
+			c := jwtClaims(tok.AccessToken)
+			id := identity{Subject: str(c["sub"]), Username: str(c["preferred_username"]), Email: str(c["email"]),
+				ACLGroups: claimStrings(c["acl_groups"]), Issuer: str(c["iss"]), ExpiresAt: tok.Expiry.UTC().Truncate(time.Second), KeywardURL: li.keywardURL}
+			if ra, ok := c["realm_access"].(map[string]any); ok {
+				id.RealmRoles = claimStrings(ra["roles"])
+			}
+			for _, r := range id.RealmRoles {
+				id.Admin = id.Admin || r == "keyward-admin"
+			}
+			if output == "json" {
+				return writeJSON(cmd.OutOrStdout(), id)
+			}
+			w := newTable(cmd.OutOrStdout())
+			w.row("user", id.Username+" ("+id.Subject+")")
+			if id.Email != "" {
+				w.row("email", id.Email)
+			}
+			groups := strings.Join(id.ACLGroups, ", ")
+			if groups == "" {
+				groups = "(none)"
+			}
+			w.row("groups", groups)
+			w.row("admin", yesNo(id.Admin))
+			w.row("token expires", fmt.Sprintf("%s (in %s)", id.ExpiresAt.Format(time.RFC3339), shortDuration(time.Until(id.ExpiresAt).Round(time.Second))))
+			w.row("keyward", id.KeywardURL)
+			w.row("issuer", id.Issuer)
+			return w.flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+// jwtClaims decodes a token's payload for display; it verifies nothing (the token
+// came straight from Keycloak, and Keyward checks every token it is shown).
+func jwtClaims(token string) map[string]any {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return map[string]any{}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return map[string]any{}
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func claimStrings(v any) []string {
+	arr, _ := v.([]any)
+	out := make([]string, 0, len(arr))
+	for _, x := range arr {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// systemBrowser opens a URL with the desktop's opener, or is nil when there is none
+// (no display on Linux, no opener on PATH).
+func systemBrowser(getenv func(string) string) func(string) error {
+	var name string
+	var args []string
+	switch runtime.GOOS {
+	case "darwin":
+		name = "open"
+	case "windows":
+		name, args = "rundll32", []string{"url.dll,FileProtocolHandler"}
+	default:
+		if getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == "" {
+			return nil
+		}
+		name = "xdg-open"
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return nil
+	}
+	return func(u string) error {
+		c := exec.Command(path, append(args, u)...)
+		if err := c.Start(); err != nil {
+			return err
+		}
+		go func() { _ = c.Wait() }()
+		return nil
+	}
+}

@@ -1,0 +1,621 @@
+package main
+
+// keyward login on the real stack: the device flow approved in a real headless
+// chromium on Keycloak's own pages (code typed at the verification URL, login, the
+// grant page), then the keys a person manages with that login, their tokens checked
+// against the realm's keys, and logout revoking the stored refresh token at Keycloak.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/keyward/keyward/internal/browsertest"
+	"github.com/keyward/keyward/internal/kctest"
+)
+
+// syncBuffer is written by a command running in a goroutine and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func cliIn(t *testing.T, env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = runCLIWith(context.Background(), args, strings.NewReader(stdin), &out, &errOut, func(k string) string { return env[k] }, false)
+	return code, out.String(), errOut.String()
+}
+
+// cliHome is the environment of a person with their own (empty) config directory.
+func cliHome(t *testing.T, keywardURL string) map[string]string {
+	home := t.TempDir()
+	return map[string]string{"KEYWARD_URL": keywardURL, "HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config")}
+}
+
+var deviceLine = regexp.MustCompile(`open (\S+) in a browser and enter the code (\S+)\n`)
+
+// browserLogin runs `keyward login` and approves (or denies) it as user in chromium:
+// the verification URL, the code typed in, Keycloak's login page, then its grant page.
+func browserLogin(t *testing.T, env map[string]string, user string, approve bool) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	var errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runCLIWith(ctx, []string{"login"}, strings.NewReader(""), &out, &errOut, func(k string) string { return env[k] }, false)
+	}()
+	var m []string
+	for m == nil {
+		select {
+		case c := <-done:
+			t.Fatalf("login ended before printing a code: exit %d, %q", c, errOut.String())
+		case <-time.After(50 * time.Millisecond):
+			m = deviceLine.FindStringSubmatch(errOut.String())
+		}
+	}
+	verificationURI, userCode := m[1], m[2]
+
+	b := browsertest.New(t, 2*time.Minute)
+	if err := chromedp.Do(b,
+		chromedp.Navigate(verificationURI),
+		chromedp.WaitVisible(chromedp.CSS("#device_user_code")),
+		chromedp.SendKeys(chromedp.CSS("#device_user_code"), userCode),
+		chromedp.Click(chromedp.CSS("#kc-login")),
+	); err != nil {
+		t.Fatalf("enter the code: %v", err)
+	}
+	if err := browsertest.KeycloakLogin(b, user, user); err != nil {
+		browsertest.Screenshot(t, b, "cli-login-"+user)
+		t.Fatalf("log in as %s: %v", user, err)
+	}
+	// Keycloak asks the person to grant the device access (consentRequired is off, but
+	// the device grant always asks): Yes is #kc-login, No #kc-cancel.
+	button, outcome := "#kc-login", "Device Login Successful"
+	if !approve {
+		button, outcome = "#kc-cancel", "Device Login Failed"
+	}
+	if err := chromedp.Do(b, chromedp.WaitVisible(chromedp.CSS("#kc-cancel")), chromedp.Click(chromedp.CSS(button))); err != nil {
+		browsertest.Screenshot(t, b, "cli-grant-"+user)
+		t.Fatalf("grant page: %v", err)
+	}
+	// The grant form posts and the page changes under us: read it until it says the outcome.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		text, err := chromedp.Run(b, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		if err == nil && strings.Contains(text, outcome) {
+			break
+		}
+		if time.Now().After(deadline) {
+			browsertest.Screenshot(t, b, "cli-outcome-"+user)
+			t.Fatalf("Keycloak did not say %q: %v %q", outcome, err, text)
+		}
+	}
+	select {
+	case code = <-done:
+	case <-ctx.Done():
+		t.Fatal("keyward login did not end after the browser step")
+	}
+	return code, out.String(), errOut.String()
+}
+
+// sessionFile is the one login file under the person's config directory.
+func sessionFile(t *testing.T, env map[string]string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(env["XDG_CONFIG_HOME"], "keyward", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("login files: %v", files)
+	}
+	return files[0]
+}
+
+func storedRefreshToken(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s session
+	if err := json.Unmarshal(b, &s); err != nil || s.RefreshToken == "" {
+		t.Fatalf("login file: %v", err)
+	}
+	return s.RefreshToken
+}
+
+// refreshAtKeycloak tries a refresh grant with rt directly at the realm.
+func refreshAtKeycloak(t *testing.T, kc *kctest.Env, rt string) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(kc.Issuer()+"/protocol/openid-connect/token", url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"keyward-cli"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error string `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body.Error
+}
+
+// verifiedClaims checks a token against the realm's published keys and issuer.
+func verifiedClaims(t *testing.T, kc *kctest.Env, token string) map[string]any {
+	t.Helper()
+	set, err := jwk.Fetch(context.Background(), kc.Issuer()+"/protocol/openid-connect/certs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Parse([]byte(token), jwt.WithKeySet(set), jwt.WithIssuer(kc.Issuer()), jwt.WithValidate(true))
+	if err != nil {
+		t.Fatalf("not a valid token of the realm: %v", err)
+	}
+	claims, err := tok.AsMap(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(claims)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return m
+}
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+// noSecretIn fails when any of secrets appears in what a command printed.
+func noSecretIn(t *testing.T, what, printed string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(printed, s) {
+			t.Fatalf("%s printed a secret", what)
+		}
+	}
+}
+
+func oneErrorLine(t *testing.T, what, stderr string) {
+	t.Helper()
+	if !strings.HasPrefix(stderr, "keyward: ") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("%s: not one error line: %q", what, stderr)
+	}
+}
+
+func TestCLI_Login_DeniedInTheBrowser(t *testing.T) {
+	kc := kctest.Require(t)
+	env := cliHome(t, kc.KeywardURL)
+	code, out, errOut := browserLogin(t, env, "alice", false)
+	if code != exitRefused || out != "" || !strings.HasSuffix(errOut, "keyward: the login was denied in the browser\n") {
+		t.Fatalf("denied: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if files, _ := filepath.Glob(filepath.Join(env["XDG_CONFIG_HOME"], "keyward", "*")); len(files) != 0 {
+		t.Fatalf("a denied login left %v", files)
+	}
+}
+
+func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
+	kc := kctest.Require(t)
+	app := startAppWith(t, kc, map[string]string{"KEYWARD_USAGE_FLUSH_INTERVAL": "200ms"})
+	env := cliHome(t, app.url)
+	name := kctest.Unique("cli")
+
+	code, _, errOut := cli(t, env, "keys", "list")
+	if code != exitNotLoggedIn || !strings.Contains(errOut, "run keyward login") {
+		t.Fatalf("before login: %d %q", code, errOut)
+	}
+
+	code, out, errOut := browserLogin(t, env, "alice", true)
+	if code != 0 || out != "" || !strings.Contains(errOut, "Logged in to "+app.url+" as alice.") {
+		t.Fatalf("login: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	path := sessionFile(t, env)
+	refreshToken := storedRefreshToken(t, path)
+	remember(refreshToken)
+	noSecretIn(t, "login", out+errOut, refreshToken)
+	if m := mode(t, path); m != 0o600 {
+		t.Fatalf("login file mode %o, want 600", m)
+	}
+	if m := mode(t, filepath.Dir(path)); m != 0o700 {
+		t.Fatalf("login directory mode %o, want 700", m)
+	}
+
+	t.Run("Whoami", func(t *testing.T) {
+		code, out, _ := cli(t, env, "whoami")
+		if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, "analytics, engineering") || !strings.Contains(out, "token expires") {
+			t.Fatalf("whoami: %d %q", code, out)
+		}
+		code, out, _ = cli(t, env, "whoami", "-o", "json")
+		var id identity
+		if code != 0 || json.Unmarshal([]byte(out), &id) != nil || id.Username != "alice" || id.Subject != kc.UserID(t, "alice") ||
+			!slices.Contains(id.ACLGroups, "analytics") || !slices.Contains(id.ACLGroups, "engineering") || id.Admin ||
+			!id.ExpiresAt.After(time.Now()) {
+			t.Fatalf("whoami -o json: %d %q", code, out)
+		}
+		// Each refresh brings a new refresh token from Keycloak: the newest is the one kept.
+		rt := storedRefreshToken(t, path)
+		remember(rt)
+		if rt == refreshToken {
+			t.Fatal("the refresh token Keycloak rotated in was not stored")
+		}
+		if m := mode(t, path); m != 0o600 {
+			t.Fatalf("login file mode %o after the rewrite", m)
+		}
+	})
+
+	var key, rotatedKey string
+	t.Run("CreateListShow", func(t *testing.T) {
+		code, out, errOut := cli(t, env, "keys", "create", "--name", name, "--expires-in", "90d", "--scope", "profile")
+		key = strings.TrimSuffix(out, "\n")
+		remember(key)
+		if code != 0 || !strings.HasPrefix(key, "kw_live_") || strings.ContainsAny(key, " \n") {
+			t.Fatalf("create: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		noSecretIn(t, "create's stderr", errOut, key)
+		if !strings.Contains(errOut, "shown this once") {
+			t.Fatalf("create's stderr: %q", errOut)
+		}
+		code, out, _ = cli(t, env, "keys", "list")
+		if code != 0 || !strings.Contains(out, "NAME") || !strings.Contains(out, name) || !strings.Contains(out, key[:len("kw_live_")+4]) {
+			t.Fatalf("list: %d %q", code, out)
+		}
+		noSecretIn(t, "list", out, key)
+		code, out, _ = cli(t, env, "keys", "list", "-o", "json")
+		var keys []map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &keys) != nil {
+			t.Fatalf("list -o json: %d %q", code, out)
+		}
+		var mine map[string]any
+		for _, k := range keys {
+			if k["name"] == name {
+				mine = k
+			}
+		}
+		// Exactly the API's object: every field of the key schema, no secret.
+		for _, f := range []string{"id", "prefix", "status", "environment", "scopes", "expires_at", "last_used_at", "rate_limit", "ip_allowlist", "owner_username"} {
+			if _, ok := mine[f]; !ok {
+				t.Fatalf("list -o json lacks %s: %v", f, mine)
+			}
+		}
+		if _, leaked := mine["key"]; leaked || !slices.Equal(kctest.Strings(mine["scopes"]), []string{"profile"}) {
+			t.Fatalf("list -o json: %v", mine)
+		}
+		code, out, _ = cli(t, env, "keys", "show", name, "-o", "json")
+		var shown map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &shown) != nil || shown["id"] != mine["id"] {
+			t.Fatalf("show -o json: %d %q", code, out)
+		}
+		if code, out, _ := cli(t, env, "keys", "show", mine["id"].(string)); code != 0 || !strings.Contains(out, name) {
+			t.Fatalf("show by id: %d %q", code, out)
+		}
+	})
+
+	t.Run("TokenIsKeycloaksForAlice", func(t *testing.T) {
+		kenv := map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": key}
+		code, out, _ := cli(t, kenv, "token")
+		tok := strings.TrimSpace(out)
+		remember(tok)
+		claims := verifiedClaims(t, kc, tok)
+		if code != 0 || claims["sub"] != kc.UserID(t, "alice") || claims["preferred_username"] != "alice" {
+			t.Fatalf("token: exit %d, sub %v", code, claims["sub"])
+		}
+		if groups := kctest.Strings(claims["acl_groups"]); !slices.Contains(groups, "analytics") || !slices.Contains(groups, "engineering") {
+			t.Fatalf("acl_groups %v", groups)
+		}
+
+		code, out, _ = cli(t, kenv, "token", "--kubectl")
+		checkExecCredential(t, code, out)
+	})
+
+	t.Run("UpdateDisableEnable", func(t *testing.T) {
+		code, out, errOut := cli(t, env, "keys", "update", name, "--description", "CI of the data team", "--rate-limit", "100/1m", "-o", "json")
+		var k map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &k) != nil || k["description"] != "CI of the data team" {
+			t.Fatalf("update: %d %q %q", code, out, errOut)
+		}
+		if rl, _ := k["rate_limit"].(map[string]any); rl["requests"] != 100.0 || rl["window_seconds"] != 60.0 {
+			t.Fatalf("rate_limit %v", k["rate_limit"])
+		}
+		// The server's refusal names the flag, with the usage code.
+		code, _, errOut = cli(t, env, "keys", "update", name, "--name", " ")
+		if code != exitUsage || !strings.Contains(errOut, "--name") {
+			t.Fatalf("blank name: %d %q", code, errOut)
+		}
+		oneErrorLine(t, "blank name", errOut)
+		kenv := map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": key}
+		if code, _, _ := cli(t, env, "keys", "disable", name); code != 0 {
+			t.Fatalf("disable: %d", code)
+		}
+		code, out, errOut = cli(t, kenv, "token")
+		if code != exitRefused || out != "" {
+			t.Fatalf("disabled key: %d", code)
+		}
+		noSecretIn(t, "refused token", errOut, key)
+		if code, _, _ := cli(t, env, "keys", "enable", name); code != 0 {
+			t.Fatalf("enable: %d", code)
+		}
+		if code, _, _ := cli(t, kenv, "token"); code != 0 {
+			t.Fatalf("enabled again: %d", code)
+		}
+	})
+
+	t.Run("UsageChart", func(t *testing.T) {
+		var out string
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			var code int
+			code, out, _ = cli(t, env, "keys", "usage", name)
+			if code != 0 {
+				t.Fatalf("usage: %d", code)
+			}
+			// Counters are flushed in batches: wait for all four exchanges of this key
+			// (token, --kubectl, refused while disabled, token once enabled).
+			if strings.Contains(out, ": 3 exchanges, 1 denied over 30 days") || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		today := time.Now().UTC().Format(time.DateOnly)
+		if !regexp.MustCompile(`(?m)^` + today + `\s+[1-9]\d*\s+█`).MatchString(out) {
+			t.Fatalf("no bar for today's exchanges:\n%s", out)
+		}
+		if !strings.Contains(out, "inactive 1") { // the exchange refused while disabled
+			t.Fatalf("denials not shown:\n%s", out)
+		}
+		code, out, _ := cli(t, env, "keys", "usage", name, "--days", "7", "-o", "json")
+		var u struct {
+			Days []json.RawMessage `json:"days"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &u) != nil || len(u.Days) != 7 {
+			t.Fatalf("usage -o json: %d %q", code, out)
+		}
+	})
+
+	t.Run("RotateWithGrace", func(t *testing.T) {
+		before := time.Now()
+		code, out, errOut := cli(t, env, "keys", "rotate", name, "--grace", "24h")
+		next := strings.TrimSuffix(out, "\n")
+		remember(next)
+		if code != 0 || !strings.HasPrefix(next, "kw_live_") || next == key {
+			t.Fatalf("rotate: %d %q %q", code, out, errOut)
+		}
+		noSecretIn(t, "rotate's stderr", errOut, key, next)
+		m := regexp.MustCompile(`works until (\S+) \(grace ends\)`).FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("no grace end on stderr: %q", errOut)
+		}
+		end, err := time.Parse(time.RFC3339, m[1])
+		if err != nil || end.Before(before.Add(24*time.Hour).Add(-time.Minute)) || end.After(time.Now().Add(24*time.Hour).Add(time.Minute)) {
+			t.Fatalf("grace end %q, want 24h from now", m[1])
+		}
+		for _, k := range []string{key, next} { // both work during the grace
+			if code, _, _ := cli(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": k}, "token"); code != 0 {
+				t.Fatalf("token during grace: %d", code)
+			}
+		}
+		// The name now means the successor.
+		code, out, _ = cli(t, env, "keys", "show", name, "-o", "json")
+		var shown map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &shown) != nil || !strings.HasPrefix(next, shown["prefix"].(string)) {
+			t.Fatalf("show after rotate: %d %q", code, out)
+		}
+		rotatedKey, key = key, next
+	})
+
+	t.Run("OutFile", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "nightly.key")
+		code, out, _ := cli(t, env, "keys", "create", "--name", name+"-nightly", "--never-expires", "--out-file", file)
+		b, err := os.ReadFile(file)
+		if code != 0 || err != nil || out != "" || !strings.HasPrefix(string(b), "kw_live_") {
+			t.Fatalf("--out-file: %d %q %v", code, out, err)
+		}
+		remember(strings.TrimSpace(string(b)))
+		if m := mode(t, file); m != 0o600 {
+			t.Fatalf("key file mode %o", m)
+		}
+		code, out, errOut := cli(t, env, "keys", "create", "--name", name+"-again", "--out-file", file)
+		if code != exitUsage || !strings.Contains(errOut, "not overwritten") || out != "" {
+			t.Fatalf("existing --out-file: %d %q", code, errOut)
+		}
+		if after, _ := os.ReadFile(file); !bytes.Equal(after, b) {
+			t.Fatal("the key file was overwritten")
+		}
+		if code, _, _ := cli(t, env, "keys", "show", name+"-again"); code != exitError {
+			t.Fatalf("a key was created although its file could not be: %d", code)
+		}
+		if code, _, _ := cli(t, env, "keys", "revoke", name+"-nightly"); code != 0 {
+			t.Fatalf("revoke nightly: %d", code)
+		}
+	})
+
+	t.Run("RateLimited", func(t *testing.T) {
+		code, out, _ := cli(t, env, "keys", "create", "--name", name+"-slow", "--rate-limit", "1/1h")
+		slow := strings.TrimSpace(out)
+		remember(slow)
+		kenv := map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": slow}
+		if code != 0 {
+			t.Fatalf("create: %d", code)
+		}
+		if code, _, _ := cli(t, kenv, "token"); code != 0 {
+			t.Fatalf("first token: %d", code)
+		}
+		code, out, errOut := cli(t, kenv, "token")
+		if code != exitRateLimited || out != "" || !regexp.MustCompile(`rate limited: try again in \d+(h|m)`).MatchString(errOut) {
+			t.Fatalf("second token: %d %q", code, errOut)
+		}
+		oneErrorLine(t, "rate limited", errOut)
+		if code, _, _ := cli(t, env, "keys", "revoke", name+"-slow"); code != 0 {
+			t.Fatalf("revoke: %d", code)
+		}
+	})
+
+	t.Run("Revoke", func(t *testing.T) {
+		code, out, errOut := cli(t, env, "keys", "revoke", name)
+		if code != 0 || out != "" || !strings.Contains(errOut, "Revoked key "+name) {
+			t.Fatalf("revoke: %d %q %q", code, out, errOut)
+		}
+		code, out, errOut = cli(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": key}, "token")
+		if code != exitRefused || out != "" {
+			t.Fatalf("revoked key: %d", code)
+		}
+		oneErrorLine(t, "revoked key", errOut)
+		noSecretIn(t, "revoked key", errOut, key)
+		// The name now reaches the rotated key, still in its grace: revoke that one too.
+		code, out, _ = cli(t, env, "keys", "show", name, "-o", "json")
+		var old map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &old) != nil || old["rotated_to"] == nil {
+			t.Fatalf("show after revoking the successor: %d %q", code, out)
+		}
+		if code, _, _ := cli(t, env, "keys", "revoke", name); code != 0 {
+			t.Fatalf("revoke the rotated key: %d", code)
+		}
+		if code, _, _ := cli(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": rotatedKey}, "token"); code != exitRefused {
+			t.Fatalf("revoked rotated key: %d", code)
+		}
+		if code, _, errOut := cli(t, env, "keys", "show", name); code != exitError || !strings.Contains(errOut, "no key named") {
+			t.Fatalf("show revoked: %d %q", code, errOut)
+		}
+	})
+
+	t.Run("AnotherUsersKey", func(t *testing.T) {
+		bobID, bobKey := app.createKey(t, kc.Login(t, "bob"), name+"-bob")
+		for _, args := range [][]string{{"keys", "show", bobID}, {"keys", "revoke", bobID}, {"keys", "rotate", bobID},
+			{"keys", "disable", bobID}, {"keys", "usage", bobID}, {"keys", "show", name + "-bob"}} {
+			code, out, errOut := cli(t, env, args...)
+			if code != exitError || out != "" || !strings.Contains(errOut, "no key named or with id") {
+				t.Fatalf("alice %v on bob's key: %d %q %q", args, code, out, errOut)
+			}
+		}
+		code, out, errOut := cli(t, env, "keys", "list", "--owner", "bob")
+		if code != exitRefused || out != "" || !strings.Contains(errOut, "only admins") {
+			t.Fatalf("alice lists bob's keys: %d %q", code, errOut)
+		}
+		if code, _, _ := cli(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": bobKey}, "token"); code != 0 {
+			t.Fatalf("bob's key was touched: %d", code)
+		}
+	})
+
+	t.Run("LoginAgainRevokesThePreviousLogin", func(t *testing.T) {
+		before := storedRefreshToken(t, path)
+		if code, _, errOut := browserLogin(t, env, "alice", true); code != 0 {
+			t.Fatalf("second login: %d %q", code, errOut)
+		}
+		after := storedRefreshToken(t, path)
+		remember(after)
+		if after == before {
+			t.Fatal("the second login kept the first one's refresh token")
+		}
+		if status, e := refreshAtKeycloak(t, kc, before); status != http.StatusBadRequest || e != "invalid_grant" {
+			t.Fatalf("the replaced login still refreshes: %d %s", status, e)
+		}
+		if code, out, _ := cli(t, env, "whoami"); code != 0 || !strings.Contains(out, "alice") {
+			t.Fatalf("whoami after the second login: %d", code)
+		}
+	})
+
+	t.Run("LogoutRevokesAtKeycloak", func(t *testing.T) {
+		rt := storedRefreshToken(t, path)
+		saved, _ := os.ReadFile(path)
+		if status, _ := refreshAtKeycloak(t, kc, rt); status != http.StatusOK {
+			t.Fatalf("the stored refresh token does not work before logout: %d", status)
+		}
+		rt = storedRefreshToken(t, path) // unchanged by the test's own refresh
+		code, out, errOut := cli(t, env, "logout")
+		if code != 0 || out != "" || !strings.Contains(errOut, "Logged out") {
+			t.Fatalf("logout: %d %q %q", code, out, errOut)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Fatalf("the login file stays: %v", err)
+		}
+		if status, e := refreshAtKeycloak(t, kc, rt); status != http.StatusBadRequest || e != "invalid_grant" {
+			t.Fatalf("Keycloak still refreshes the logged-out token: %d %s", status, e)
+		}
+		code, _, errOut = cli(t, env, "keys", "list")
+		if code != exitNotLoggedIn || !strings.Contains(errOut, "run keyward login") {
+			t.Fatalf("after logout: %d %q", code, errOut)
+		}
+		// A login file whose refresh token Keycloak has revoked: log in again, it says.
+		if err := os.WriteFile(path, saved, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut = cli(t, env, "whoami")
+		if code != exitNotLoggedIn || out != "" || !strings.Contains(errOut, "your login has ended") || !strings.Contains(errOut, "run keyward login") {
+			t.Fatalf("dead refresh token: %d %q", code, errOut)
+		}
+		oneErrorLine(t, "dead refresh token", errOut)
+		noSecretIn(t, "dead refresh token", errOut, rt)
+	})
+
+	noSecretIn(t, "Keyward's log", app.logs.String(), refreshToken, key, rotatedKey)
+}
+
+// checkExecCredential holds --kubectl output against the published schema of
+// client.authentication.k8s.io/v1 ExecCredential: apiVersion, kind, spec (input
+// only), status {expirationTimestamp, token, clientCertificateData, clientKeyData}.
+func checkExecCredential(t *testing.T, code int, out string) {
+	t.Helper()
+	type status struct {
+		ExpirationTimestamp   *string `json:"expirationTimestamp"`
+		Token                 string  `json:"token"`
+		ClientCertificateData string  `json:"clientCertificateData"`
+		ClientKeyData         string  `json:"clientKeyData"`
+	}
+	var cred struct {
+		APIVersion string          `json:"apiVersion"`
+		Kind       string          `json:"kind"`
+		Spec       json.RawMessage `json:"spec"`
+		Status     *status         `json:"status"`
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if code != 0 || dec.Decode(&cred) != nil || dec.Decode(new(any)) != io.EOF {
+		t.Fatalf("--kubectl: exit %d, not one ExecCredential: %q", code, out)
+	}
+	if cred.APIVersion != "client.authentication.k8s.io/v1" || cred.Kind != "ExecCredential" || cred.Status == nil {
+		t.Fatalf("--kubectl: %q", out)
+	}
+	if strings.Count(cred.Status.Token, ".") != 2 || cred.Status.ClientCertificateData != "" || cred.Status.ClientKeyData != "" {
+		t.Fatal("--kubectl: status.token is not a bearer JWT alone")
+	}
+	remember(cred.Status.Token)
+	if cred.Status.ExpirationTimestamp == nil {
+		t.Fatal("--kubectl: no expirationTimestamp")
+	}
+	exp, err := time.Parse(time.RFC3339, *cred.Status.ExpirationTimestamp)
+	if err != nil || !exp.After(time.Now()) || exp.After(time.Now().Add(time.Hour)) {
+		t.Fatalf("--kubectl: expirationTimestamp %q", *cred.Status.ExpirationTimestamp)
+	}
+	if claims := jwtClaims(cred.Status.Token); int64(claims["exp"].(float64)) < exp.Unix() {
+		t.Fatal("--kubectl: expirationTimestamp after the token's exp")
+	}
+}
