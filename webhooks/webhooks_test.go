@@ -637,3 +637,34 @@ func TestService_BadInput_FieldNamed_NothingWritten(t *testing.T) {
 		t.Fatalf("a refused patch changed the URL to %q", got.URL)
 	}
 }
+
+// A stop lets the attempt under way finish and be recorded; nothing is cut short.
+func TestDispatcher_Stop_FinishesTheAttemptUnderWay(t *testing.T) {
+	f := newFixture(t, filepath.Join(t.TempDir(), "k.db"), testkit.NewClock(time.Now()), loopOK...)
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		once.Do(func() { close(started) })
+		<-release
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(slow.Close)
+	ep := f.register(t, slow.URL, "key.created")
+	f.keyCreated(t, "slow")
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); f.dispatcher(f.store, "a").Run(ctx) }()
+	<-started
+	cancel()
+	select {
+	case <-stopped:
+		t.Fatal("Run returned with an attempt under way")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	<-stopped
+	log := deliveries(t, f, ep.Endpoint.ID)
+	if len(log) != 1 || log[0].State != models.DeliverySucceeded || len(log[0].Attempts) != 1 {
+		t.Fatalf("after the stop: %+v", log)
+	}
+}
