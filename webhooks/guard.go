@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -182,10 +181,4 @@ func (g *Guard) Client(timeout time.Duration) *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
-}
-
-// dialContext is the guarded dialer alone, for tests of what it refuses.
-func (g *Guard) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := &net.Dialer{Timeout: 5 * time.Second, Control: g.control}
-	return d.DialContext(ctx, network, addr)
 }
