@@ -64,8 +64,8 @@ type WebhookDelivery struct {
 	RetryFrom     time.Time `gorm:"not null"`
 	// LeaseOwner holds the delivery until LeaseUntil: the one dispatcher that attempts
 	// it. Claimed by compare-and-set, so it works alike on both backends.
-	LeaseOwner  string     `gorm:"not null;default:''"`
-	LeaseUntil  *time.Time `gorm:""`
+	LeaseOwner string     `gorm:"not null;default:''"`
+	LeaseUntil *time.Time `gorm:""`
 	// Manual: the next attempt follows an admin's redelivery.
 	Manual      bool       `gorm:"not null;default:false"`
 	LastStatus  int        `gorm:"not null;default:0"`
@@ -426,8 +426,9 @@ type AttemptOutcome struct {
 	// nil when retries give up.
 	Succeeded     bool
 	NextAttemptAt *time.Time
-	// The endpoint is disabled when a failure makes its run of failures reach
-	// DisableAfterFailures attempts or last DisableAfter (0: never on that ground).
+	// The endpoint is disabled when retries give up, or when a failure makes its run
+	// of failures reach DisableAfterFailures attempts or last DisableAfter (0: never
+	// on that ground).
 	DisableAfterFailures int
 	DisableAfter         time.Duration
 }
@@ -487,7 +488,8 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, o AttemptOutcome) (dis
 			}
 			n := ep.ConsecutiveFailures + 1
 			upd["consecutive_failures"], upd["failing_since"] = n, since
-			if ep.Enabled && ((o.DisableAfterFailures > 0 && n >= o.DisableAfterFailures) ||
+			givenUp := o.NextAttemptAt == nil
+			if ep.Enabled && (givenUp || (o.DisableAfterFailures > 0 && n >= o.DisableAfterFailures) ||
 				(o.DisableAfter > 0 && at.Sub(since) >= o.DisableAfter)) {
 				upd["enabled"], upd["disabled_reason"], upd["updated_at"] = false, DisabledFailing, at
 				disabled = true

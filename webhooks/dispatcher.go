@@ -34,8 +34,8 @@ const (
 	DefaultPoll        = time.Second
 	DefaultMaxAge      = 24 * time.Hour
 	DefaultConcurrency = 4
-	// An endpoint is disabled when every attempt has failed for DefaultMaxAge, or after
-	// this many failed attempts in a row, whichever comes first.
+	// An endpoint is disabled when a message to it is given up, when every attempt has
+	// failed for DefaultMaxAge, or after this many failed attempts in a row.
 	DefaultDisableAfterFailures = 100
 	// The first retry waits this long; each next one three times as long, up to
 	// maxDelay, each ±20%.
