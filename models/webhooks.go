@@ -502,3 +502,24 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, o AttemptOutcome) (dis
 	}
 	return disabled, nil
 }
+
+// PruneWebhookDeliveries deletes the finished deliveries (succeeded or failed) last
+// changed before `before`, with their attempts, and says how many went.
+func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		old := tx.Model(&WebhookDelivery{}).Select("id").
+			Where("state IN ? AND updated_at < ?", []string{DeliverySucceeded, DeliveryFailed}, dbTime(before))
+		if err := tx.Where("delivery_id IN (?)", old).Delete(&WebhookAttempt{}).Error; err != nil {
+			return err
+		}
+		res := tx.Where("state IN ? AND updated_at < ?", []string{DeliverySucceeded, DeliveryFailed}, dbTime(before)).
+			Delete(&WebhookDelivery{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("models: prune webhook deliveries: %w", err)
+	}
+	return n, nil
+}

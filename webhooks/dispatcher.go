@@ -26,6 +26,7 @@ type DeliveryStore interface {
 	ClaimWebhookDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]models.WebhookDelivery, error)
 	WebhookEndpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
 	RecordWebhookAttempt(ctx context.Context, o models.AttemptOutcome) (bool, error)
+	PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Defaults of the dispatcher.
@@ -34,6 +35,9 @@ const (
 	DefaultPoll        = time.Second
 	DefaultMaxAge      = 24 * time.Hour
 	DefaultConcurrency = 4
+	// DefaultRetention is how long finished deliveries stay in the log.
+	DefaultRetention = 30 * 24 * time.Hour
+	pruneEvery       = time.Hour
 	// An endpoint is disabled when a message to it is given up, when every attempt has
 	// failed for DefaultMaxAge, or after this many failed attempts in a row.
 	DefaultDisableAfterFailures = 100
@@ -56,6 +60,7 @@ type DispatcherConfig struct {
 	Timeout              time.Duration
 	Poll                 time.Duration
 	MaxAge               time.Duration // a delivery is retried this long, then given up
+	Retention            time.Duration // finished deliveries are kept this long
 	Concurrency          int
 	DisableAfterFailures int
 	// Jitter gives a factor in [0.8, 1.2) for each retry delay (default random).
@@ -93,6 +98,9 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = DefaultMaxAge
 	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
 	}
@@ -111,11 +119,16 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 func (d *Dispatcher) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var pruned time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		}
+		if time.Since(pruned) >= pruneEvery {
+			pruned = time.Now()
+			d.Prune(ctx)
 		}
 		n, err := d.DeliverDue(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -126,6 +139,18 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		} else {
 			timer.Reset(d.cfg.Poll)
 		}
+	}
+}
+
+// Prune drops finished deliveries older than the retention from the log. Every
+// replica may do it: deleting what another deleted is harmless.
+func (d *Dispatcher) Prune(ctx context.Context) {
+	n, err := d.cfg.Store.PruneWebhookDeliveries(ctx, d.cfg.Clock().Add(-d.cfg.Retention))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		d.cfg.Log.Warn("old webhook deliveries not pruned", zap.Error(err))
+	case n > 0:
+		d.cfg.Log.Info("old webhook deliveries pruned", zap.Int64("deliveries", n))
 	}
 }
 

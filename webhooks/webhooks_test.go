@@ -668,3 +668,50 @@ func TestDispatcher_Stop_FinishesTheAttemptUnderWay(t *testing.T) {
 		t.Fatalf("after the stop: %+v", log)
 	}
 }
+
+// Finished deliveries leave the log after the retention, with their attempts; a
+// message still waiting stays, however old.
+func TestDispatcher_Prune_FinishedDeliveriesOnly(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		clock := testkit.NewClock(fixedAt)
+		f := newFixture(t, dsn, clock, loopOK...)
+		ok, failing := newReceiver(t, ""), newReceiver(t, "", 500)
+		delivered := f.register(t, ok.URL, "key.created")
+		failed := f.register(t, failing.URL, "key.created")
+		f.keyCreated(t, "old")
+		d := webhooks.NewDispatcher(webhooks.DispatcherConfig{Store: f.store, Box: f.box, Guard: f.guard, Clock: clock.Now,
+			MaxAge: time.Second, Retention: 7 * 24 * time.Hour, DisableAfterFailures: 1000})
+		deliverDue(t, d)
+		clock.Advance(time.Second)
+		deliverDue(t, d) // the failing one gives up
+		// A message queued for an endpoint that is then disabled waits.
+		waiting := f.register(t, ok.URL, "key.revoked")
+		if err := f.recorder.RecordStrict(context.Background(), admin, "key.delete", "key", uuid.NewString(), "alice-id", nil); err != nil {
+			t.Fatal(err)
+		}
+		off := false
+		if _, err := f.svc.Update(context.Background(), admin, waiting.Endpoint.ID, webhooks.EndpointPatch{Enabled: &off}); err != nil {
+			t.Fatal(err)
+		}
+		for _, ep := range []string{delivered.Endpoint.ID, failed.Endpoint.ID} {
+			if log := deliveries(t, f, ep); len(log) == 0 || log[0].State == models.DeliveryPending {
+				t.Fatalf("before pruning: %+v", log)
+			}
+		}
+		clock.Advance(6 * 24 * time.Hour)
+		d.Prune(context.Background())
+		if len(deliveries(t, f, delivered.Endpoint.ID)) == 0 {
+			t.Fatal("pruned before the retention")
+		}
+		clock.Advance(2 * 24 * time.Hour)
+		d.Prune(context.Background())
+		for _, ep := range []string{delivered.Endpoint.ID, failed.Endpoint.ID} {
+			if log := deliveries(t, f, ep); len(log) != 0 {
+				t.Errorf("endpoint %s keeps %d finished deliveries past the retention", ep, len(log))
+			}
+		}
+		if log := deliveries(t, f, waiting.Endpoint.ID); len(log) != 1 || log[0].State != models.DeliveryPending {
+			t.Errorf("the waiting message: %+v", log)
+		}
+	})
+}
