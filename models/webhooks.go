@@ -107,9 +107,9 @@ type Outbox func(ev AuditEvent) (OutboxMessage, bool)
 // UseOutbox installs the outbox; call it while wiring, before the store is used.
 func (s *Store) UseOutbox(o Outbox) { s.outbox = o }
 
-// Subscribes tells whether an endpoint subscribed to types receives eventType: an
+// subscribes tells whether an endpoint subscribed to types receives eventType: an
 // exact type, its family ("key.*") or everything ("*").
-func Subscribes(types []string, eventType string) bool {
+func subscribes(types []string, eventType string) bool {
 	family, _, _ := strings.Cut(eventType, ".")
 	for _, t := range types {
 		if t == eventType || t == "*" || t == family+".*" {
@@ -126,7 +126,7 @@ func enqueueWebhooks(tx *gorm.DB, ev *AuditEvent, msg OutboxMessage) error {
 		return err
 	}
 	for _, ep := range eps {
-		if !Subscribes(ep.EventTypes, msg.EventType) {
+		if !subscribes(ep.EventTypes, msg.EventType) {
 			continue
 		}
 		d := WebhookDelivery{

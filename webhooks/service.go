@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -110,22 +111,11 @@ func checkEventTypes(v *errs.Validation, types []string) {
 	for i, t := range types {
 		switch {
 		case !slices.Contains(known, t):
-			v.Add(fmt.Sprintf("event_types[%d]", i), "is not an event type; known: "+joinComma(known))
+			v.Add(fmt.Sprintf("event_types[%d]", i), "is not an event type; known: "+strings.Join(known, ", "))
 		case slices.Index(types, t) != i:
 			v.Add(fmt.Sprintf("event_types[%d]", i), "is listed twice")
 		}
 	}
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += v
-	}
-	return out
 }
 
 // Create registers an endpoint and makes its signing secret.
@@ -296,7 +286,8 @@ func (s *Service) RotateSecret(ctx context.Context, a audit.Actor, id string) (W
 	return WithSecret{Endpoint: ep, Secret: text}, nil
 }
 
-// Delivery is a delivery with its attempts, oldest first.
+// Delivery is a delivery with its attempts, oldest first. Attempts shadows the
+// count of the embedded row (WebhookDelivery.Attempts).
 type Delivery struct {
 	models.WebhookDelivery
 	Attempts []models.WebhookAttempt
