@@ -23,7 +23,7 @@ type WebhookService interface {
 	Endpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
 	Update(ctx context.Context, a audit.Actor, id string, p webhooks.EndpointPatch) (models.WebhookEndpoint, error)
 	Delete(ctx context.Context, a audit.Actor, id string) error
-	RotateSecret(ctx context.Context, a audit.Actor, id string) (webhooks.WithSecret, error)
+	RotateSecret(ctx context.Context, a audit.Actor, id string, previousValidHours int) (webhooks.WithSecret, error)
 	Deliveries(ctx context.Context, endpointID, cursor string, limit int) (webhooks.DeliveryPage, error)
 	Redeliver(ctx context.Context, a audit.Actor, endpointID, deliveryID string) (webhooks.Delivery, error)
 }
@@ -63,6 +63,8 @@ type webhookResponse struct {
 	DisabledReason      *string    `json:"disabled_reason"`
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	FailingSince        *time.Time `json:"failing_since"`
+	// PreviousSecretUntil: while set, the rotated-out secret still signs too.
+	PreviousSecretUntil *time.Time `json:"previous_secret_until"`
 	CreatedAt           time.Time  `json:"created_at"`
 	UpdatedAt           time.Time  `json:"updated_at"`
 }
@@ -102,7 +104,8 @@ func toWebhookResponse(e models.WebhookEndpoint) webhookResponse {
 	}
 	return webhookResponse{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: types, Enabled: e.Enabled,
 		DisabledReason: nonEmpty(e.DisabledReason), ConsecutiveFailures: e.ConsecutiveFailures, FailingSince: e.FailingSince,
-		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
+		PreviousSecretUntil: e.PreviousSecretUntil,
+		CreatedAt:           e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
 }
 
 func toWebhookSecretResponse(w webhooks.WithSecret) webhookSecretResponse {
@@ -175,8 +178,19 @@ func (s *server) deleteWebhook(c *gin.Context) {
 	replyDeleted(c, s.Webhooks.Delete(c.Request.Context(), s.actor(c), c.Param("id")))
 }
 
+type rotateWebhookSecretRequest struct {
+	PreviousValidHours int `json:"previous_valid_hours"`
+}
+
 func (s *server) rotateWebhookSecret(c *gin.Context) {
-	created, err := s.Webhooks.RotateSecret(c.Request.Context(), s.actor(c), c.Param("id"))
+	var req rotateWebhookSecretRequest
+	if c.Request.ContentLength != 0 && c.Request.Body != http.NoBody { // the body is optional
+		if err := bindJSON(c, &req); err != nil {
+			_ = c.Error(err)
+			return
+		}
+	}
+	created, err := s.Webhooks.RotateSecret(c.Request.Context(), s.actor(c), c.Param("id"), req.PreviousValidHours)
 	reply(c, http.StatusOK, created, err, toWebhookSecretResponse)
 }
 
@@ -211,10 +225,11 @@ func webhookPaths(doc *openapi3.T, a adminDoc) {
 		"event_types": types, "enabled": boolean(),
 		"disabled_reason":      nullable(describe(enum(models.DisabledFailing), "failing: deliveries turned it off; null otherwise")),
 		"consecutive_failures": integer(0, 0), "failing_since": nullable(dateTime()),
-		"created_at": a.time, "updated_at": a.time,
+		"previous_secret_until": nullable(describe(dateTime(), "until then the rotated-out secret signs too")),
+		"created_at":            a.time, "updated_at": a.time,
 	}
 	required := []string{"id", "url", "description", "event_types", "enabled", "disabled_reason",
-		"consecutive_failures", "failing_since", "created_at", "updated_at"}
+		"consecutive_failures", "failing_since", "previous_secret_until", "created_at", "updated_at"}
 	endpoint := object(endpointProps, required...)
 	withSecret := extend(endpoint, map[string]*openapi3.SchemaRef{
 		"secret": patterned("the signing secret, shown in this answer only", `^whsec_[A-Za-z0-9+/]+=*$`),
@@ -256,10 +271,11 @@ func webhookPaths(doc *openapi3.T, a adminDoc) {
 		Delete: a.op("deleteWebhook", "Delete a webhook endpoint with its delivery log", nil, a.id,
 			resp{status: 204, desc: "deleted"}, a.notFound),
 	})
-	doc.Paths.Set("/v1/webhooks/{id}/secret", &openapi3.PathItem{
-		Post: a.op("rotateWebhookSecret", "New signing secret; the old one stops signing at once", nil, a.id,
-			resp{status: 200, desc: "the endpoint with its new secret, shown once", schema: withSecret}, a.notFound),
-	})
+	rotate := a.op("rotateWebhookSecret", "New signing secret; the old one signs beside it for previous_valid_hours (default 0: it stops at once)",
+		requestObject(map[string]*openapi3.SchemaRef{"previous_valid_hours": integer(0, webhooks.MaxPreviousValidHours)}), a.id,
+		resp{status: 200, desc: "the endpoint with its new secret, shown once", schema: withSecret}, a.notFound)
+	rotate.RequestBody.Value.Required = false
+	doc.Paths.Set("/v1/webhooks/{id}/secret", &openapi3.PathItem{Post: rotate})
 	doc.Paths.Set("/v1/webhooks/{id}/deliveries", &openapi3.PathItem{
 		Get: a.op("listWebhookDeliveries", "The endpoint's deliveries, newest first, each with its attempts", nil, a.withID(paging),
 			resp{status: 200, desc: "a page of deliveries", schema: listSchema(delivery)}, a.notFound, a.badQuery),

@@ -34,6 +34,10 @@ type WebhookEndpoint struct {
 	Enabled        bool   `gorm:"not null"`
 	DisabledReason string `gorm:"not null;default:''"`
 	SecretSealed   []byte `gorm:"not null"`
+	// PreviousSecretSealed still signs, beside the current one, until
+	// PreviousSecretUntil: a rotation that receivers can follow without a gap.
+	PreviousSecretSealed []byte     `gorm:""`
+	PreviousSecretUntil  *time.Time `gorm:""`
 	// ConsecutiveFailures and FailingSince describe the current run of failed
 	// attempts; a success clears both.
 	ConsecutiveFailures int        `gorm:"not null;default:0"`
@@ -197,9 +201,11 @@ func (s *Store) WebhookEndpoint(ctx context.Context, id string) (WebhookEndpoint
 
 func utcEndpoint(e WebhookEndpoint) WebhookEndpoint {
 	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
-	if e.FailingSince != nil {
-		t := e.FailingSince.UTC()
-		e.FailingSince = &t
+	for _, p := range []**time.Time{&e.FailingSince, &e.PreviousSecretUntil} {
+		if *p != nil {
+			t := (**p).UTC()
+			*p = &t
+		}
 	}
 	return e
 }
@@ -243,6 +249,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, id string, change fun
 		}
 		e.UpdatedAt = dbTime(time.Now())
 		e.FailingSince = dbTimePtr(e.FailingSince)
+		e.PreviousSecretUntil = dbTimePtr(e.PreviousSecretUntil)
 		if err := tx.Select("*").Omit("created_at", "created_by").Save(&e).Error; err != nil {
 			return err
 		}

@@ -253,7 +253,15 @@ func (d *Dispatcher) send(ctx context.Context, ep models.WebhookEndpoint, del mo
 	req.Header.Set("User-Agent", "Keyward-Webhooks/1")
 	req.Header.Set("webhook-id", del.MessageID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", Signature(key, del.MessageID, ts, body))
+	signature := Signature(key, del.MessageID, ts, body)
+	if ep.PreviousSecretUntil != nil && at.Before(*ep.PreviousSecretUntil) {
+		// During a rotation both secrets sign; receivers accept either (the
+		// specification's space-separated list).
+		if old, err := d.cfg.Box.Open(ep.ID, ep.PreviousSecretSealed); err == nil {
+			signature += " " + Signature(old, del.MessageID, ts, body)
+		}
+	}
+	req.Header.Set("webhook-signature", signature)
 	resp, err := d.cfg.Client.Do(req)
 	if err != nil {
 		return 0, describe(err, d.cfg.Timeout)

@@ -267,14 +267,27 @@ func (s *Service) Delete(ctx context.Context, a audit.Actor, id string) error {
 	return nil
 }
 
-// RotateSecret gives the endpoint a new signing secret; the old one stops signing at
-// once. The new one is shown once.
-func (s *Service) RotateSecret(ctx context.Context, a audit.Actor, id string) (WithSecret, error) {
+// MaxPreviousValidHours bounds how long a rotated-out secret keeps signing.
+const MaxPreviousValidHours = 168
+
+// RotateSecret gives the endpoint a new signing secret, shown once. The old one
+// signs beside it for previousValidHours (0: it stops at once, as after a leak), so
+// that receivers can switch without refusing a message.
+func (s *Service) RotateSecret(ctx context.Context, a audit.Actor, id string, previousValidHours int) (WithSecret, error) {
+	if previousValidHours < 0 || previousValidHours > MaxPreviousValidHours {
+		return WithSecret{}, errs.Field("previous_valid_hours", fmt.Sprintf("must be between 0 and %d", MaxPreviousValidHours))
+	}
 	raw, text, err := newSecret()
 	if err != nil {
 		return WithSecret{}, fmt.Errorf("webhooks: make secret: %w", err)
 	}
+	now := s.cfg.Clock()
 	ep, err := s.cfg.Store.UpdateWebhookEndpoint(ctx, id, func(e *models.WebhookEndpoint) error {
+		e.PreviousSecretSealed, e.PreviousSecretUntil = nil, nil
+		if previousValidHours > 0 {
+			until := now.Add(time.Duration(previousValidHours) * time.Hour)
+			e.PreviousSecretSealed, e.PreviousSecretUntil = e.SecretSealed, &until
+		}
 		sealed, err := s.cfg.Box.Seal(e.ID, raw)
 		e.SecretSealed = sealed
 		return err
@@ -282,7 +295,9 @@ func (s *Service) RotateSecret(ctx context.Context, a audit.Actor, id string) (W
 	if err != nil {
 		return WithSecret{}, err
 	}
-	s.cfg.Audit.Record(ctx, a, "webhook.secret.rotate", "webhook", ep.ID, "", map[string]any{"host": hostOf(ep.URL)})
+	s.cfg.Audit.Record(ctx, a, "webhook.secret.rotate", "webhook", ep.ID, "", map[string]any{
+		"host": hostOf(ep.URL), "previous_valid_hours": previousValidHours,
+	})
 	return WithSecret{Endpoint: ep, Secret: text}, nil
 }
 

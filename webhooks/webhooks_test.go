@@ -557,7 +557,7 @@ func TestSecret_StoredSealed_NeverInClear(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "keyward.db")
 	f := newFixture(t, dsn, testkit.NewClock(time.Now()), loopOK...)
 	created := f.register(t, "http://127.0.0.1:9/x", "*")
-	rotated, err := f.svc.RotateSecret(context.Background(), admin, created.Endpoint.ID)
+	rotated, err := f.svc.RotateSecret(context.Background(), admin, created.Endpoint.ID, 0)
 	if err != nil || rotated.Secret == created.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") {
 		t.Fatalf("rotate: %v", err)
 	}
@@ -712,6 +712,51 @@ func TestDispatcher_Prune_FinishedDeliveriesOnly(t *testing.T) {
 		}
 		if log := deliveries(t, f, waiting.Endpoint.ID); len(log) != 1 || log[0].State != models.DeliveryPending {
 			t.Errorf("the waiting message: %+v", log)
+		}
+	})
+}
+
+// A rotation with an overlap: both secrets sign until it ends, so a receiver with
+// either verifies; after it only the new one does. Without one, the old stops at once.
+func TestDelivery_RotationOverlap_BothSecretsSignUntilItEnds(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		clock := testkit.NewClock(time.Now())
+		f := newFixture(t, dsn, clock, loopOK...)
+		rcv := newReceiver(t, "")
+		ep := f.register(t, rcv.URL, "key.created")
+		rotated, err := f.svc.RotateSecret(context.Background(), admin, ep.Endpoint.ID, 24)
+		if err != nil || rotated.Endpoint.PreviousSecretUntil == nil {
+			t.Fatalf("rotate: %+v %v", rotated.Endpoint, err)
+		}
+		d := f.dispatcher(f.store, "a")
+		f.keyCreated(t, "during")
+		deliverDue(t, d)
+		clock.Advance(25 * time.Hour)
+		f.keyCreated(t, "after")
+		deliverDue(t, d)
+		if _, err := f.svc.RotateSecret(context.Background(), admin, ep.Endpoint.ID, 169); errs.KindOf(err) != errs.Invalid {
+			t.Fatalf("an overlap over a week: %v", err)
+		}
+		again, err := f.svc.RotateSecret(context.Background(), admin, ep.Endpoint.ID, 0)
+		if err != nil || again.Endpoint.PreviousSecretUntil != nil {
+			t.Fatalf("rotate without overlap: %+v %v", again.Endpoint, err)
+		}
+		f.keyCreated(t, "leaked")
+		deliverDue(t, d)
+		got := rcv.requests()
+		if len(got) != 3 {
+			t.Fatalf("%d requests", len(got))
+		}
+		verifies := func(secret string, r received) bool {
+			wh, _ := standardwebhooks.NewWebhook(secret)
+			return wh.VerifyIgnoringTimestamp(r.body, r.header) == nil // the test clock moved a day
+		}
+		for i, want := range []struct{ old, rotatedNew, last bool }{{true, true, false}, {false, true, false}, {false, false, true}} {
+			if verifies(ep.Secret, got[i]) != want.old || verifies(rotated.Secret, got[i]) != want.rotatedNew ||
+				verifies(again.Secret, got[i]) != want.last {
+				t.Errorf("message %d (signature %q): old/new/last verify = %v/%v/%v, want %+v", i, got[i].header.Get("webhook-signature"),
+					verifies(ep.Secret, got[i]), verifies(rotated.Secret, got[i]), verifies(again.Secret, got[i]), want)
+			}
 		}
 	})
 }
