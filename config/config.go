@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/keyward/keyward/internal/cidrlist"
 )
 
 // Config is Keyward's configuration: KEYWARD_* environment variables, overridable by
@@ -76,6 +78,11 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string
 
+	// WebhookAllowedNetworks are CIDRs webhooks may be delivered to although they are
+	// internal (loopback, private, …); WebhookTimeout bounds each delivery attempt.
+	WebhookAllowedNetworks []string
+	WebhookTimeout         time.Duration
+
 	// given is the text Load read for each setting that is not text, by variable
 	// name: Validate reports one that does not parse, and quotes the text as given
 	// while the value is still the one read from it.
@@ -122,6 +129,7 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 		{"KEYWARD_REDIS_URL", "", "redis://… for the redis rate-limit backend", &c.RedisURL},
 		{"KEYWARD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed", &raw.trusted},
 		{"KEYWARD_TOKEN_CACHE", "false", "reuse a key's Keycloak token until the margin before it expires (true/false)", &raw.tokenCache},
+		{"KEYWARD_WEBHOOK_ALLOWED_NETWORKS", "", "comma-separated CIDRs webhooks may be delivered to although they are loopback, private, link-local or otherwise internal (e.g. 127.0.0.0/8,::1/128 for development)", &raw.webhookNetworks},
 	}
 }
 
@@ -129,6 +137,7 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 type rawSettings struct {
 	aclAllowTopLevel, deny, maxKeys, ownerMaxRate, failureBudget string
 	allowUnlimited, trusted, tokenCache                          string
+	webhookNetworks                                              string
 	durations                                                    []string
 }
 
@@ -145,6 +154,7 @@ func (c *Config) durations() []durationSetting {
 		{"KEYWARD_RATE_LIMIT_WINDOW", "1m", "window of the default rate limit", time.Second, 24 * time.Hour, &c.RateWindow},
 		{"KEYWARD_TOKEN_CACHE_MARGIN", "30s", "a cached token is not served when it has less than this left", 0, time.Hour, &c.CacheMargin},
 		{"KEYWARD_EXCHANGE_FAILURE_WINDOW", "1m", "window of KEYWARD_EXCHANGE_FAILURE_BUDGET", time.Second, 24 * time.Hour, &c.FailureWindow},
+		{"KEYWARD_WEBHOOK_TIMEOUT", "10s", "timeout of each webhook delivery attempt", time.Second, time.Minute, &c.WebhookTimeout},
 	}
 }
 
@@ -279,6 +289,11 @@ func (c *Config) parseValues(raw rawSettings, durations []durationSetting) {
 	for _, p := range strings.Split(raw.trusted, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	for _, p := range strings.Split(raw.webhookNetworks, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.WebhookAllowedNetworks = append(c.WebhookAllowedNetworks, p)
 		}
 	}
 	if raw.deny == "" {
@@ -445,6 +460,9 @@ func (c Config) checkLists(bad func(string, ...any)) {
 		if !validProxy(p) {
 			bad("KEYWARD_TRUSTED_PROXIES entry %q is not a CIDR or an address", p)
 		}
+	}
+	if _, problem := cidrlist.Normalize(c.WebhookAllowedNetworks, 100); problem != "" {
+		bad("KEYWARD_WEBHOOK_ALLOWED_NETWORKS: %s", problem)
 	}
 	for _, r := range c.DenyRoles {
 		// The exchange's rule (exchange.NewRoleDenylist): the client id ends at the last colon.

@@ -33,6 +33,10 @@ type auditEventResponse struct {
 // listAudit shows the audit trail: admins see every event, users the events on
 // objects they own (their keys). Newest first.
 func (s *server) listAudit(c *gin.Context) {
+	if acceptsNDJSON(c.GetHeader("Accept")) {
+		s.exportAudit(c)
+		return
+	}
 	q, err := queryParams(c, "key", "target_type", "target_id", "owner", "since", "until", "limit", "cursor")
 	if err != nil {
 		_ = c.Error(err)
@@ -130,6 +134,10 @@ func auditPaths(doc *openapi3.T) {
 			"next_cursor": nullable(str("")),
 		}, "items", "next_cursor")},
 		problemResp(400, "invalid or unknown parameter"), problemResp(403, "another user's events"))
+	auditOp.Responses.Status(200).Value.Content[ndjson] = openapi3.NewMediaType().WithSchemaRef(
+		describe(arrayOf("", 0, auditOp.Responses.Status(200).Value.Content.Get("application/json").Schema.Value.Properties["items"].Value.Items),
+			"with Accept: application/x-ndjson (admins only): one event per line, newest first, within since..until "+
+				"(both required, at most 31 days apart); the stream is cut, not ended, if the store fails midway"))
 	auditOp.Parameters = openapi3.Parameters{
 		queryParam("key", "a key id: the same as target_type=key&target_id=<id>", str("")),
 		queryParam("target_type", "", str("")), queryParam("target_id", "", str("")),

@@ -295,5 +295,6 @@ func openAPIDocument() *openapi3.T {
 	consumerPaths(doc, a)
 	clientPaths(doc, a)
 	clientSecretPaths(doc, a)
+	webhookPaths(doc, a)
 	return doc
 }

@@ -190,6 +190,7 @@ func TestOpenAPIConformance_EveryRouteAnswersAsDocumented(t *testing.T) {
 	cf.tokenRoute(t)
 	cf.publicRoutes(t)
 	cf.adminRoutes(t)
+	cf.webhookRoutes(t)
 
 	// Every route of the engine has a checked success and, on the management API, the
 	// refusal of a caller without a token.

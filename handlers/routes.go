@@ -13,6 +13,7 @@ const (
 	public access = iota // anyone; the token endpoint authenticates the key itself
 	user                 // a Keycloak bearer token of a person (authenticate)
 	admin                // a user with the admin realm role, where provisioning is wired
+	hooks                // a user with the admin realm role, where webhooks are wired
 )
 
 // route is one line of the route table.
@@ -60,6 +61,15 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/v1/clients/:id/secret", admin, s.getClientSecret},
 		{http.MethodPost, "/v1/clients/:id/secret", admin, s.regenerateClientSecret},
 		{http.MethodPost, "/v1/clients/:id/test", admin, s.testClient},
+
+		{http.MethodPost, "/v1/webhooks", hooks, s.createWebhook},
+		{http.MethodGet, "/v1/webhooks", hooks, s.listWebhooks},
+		{http.MethodGet, "/v1/webhooks/:id", hooks, s.getWebhook},
+		{http.MethodPatch, "/v1/webhooks/:id", hooks, s.updateWebhook},
+		{http.MethodDelete, "/v1/webhooks/:id", hooks, s.deleteWebhook},
+		{http.MethodPost, "/v1/webhooks/:id/secret", hooks, s.rotateWebhookSecret},
+		{http.MethodGet, "/v1/webhooks/:id/deliveries", hooks, s.listWebhookDeliveries},
+		{http.MethodPost, "/v1/webhooks/:id/deliveries/:delivery_id/redeliver", hooks, s.redeliverWebhook},
 	}
 }
 
@@ -70,6 +80,8 @@ func (s *server) middleware(a access) []gin.HandlerFunc {
 		return []gin.HandlerFunc{s.authenticate}
 	case admin:
 		return []gin.HandlerFunc{s.authenticate, s.requireAdmin, s.requireProvisioning}
+	case hooks:
+		return []gin.HandlerFunc{s.authenticate, s.requireAdmin, s.requireWebhooks}
 	}
 	return nil
 }

@@ -85,6 +85,7 @@ type Config struct {
 	AdminRole    string
 	Audit        AuditLog
 	Provisioning ProvisioningService // admin routes answer 503 without it
+	Webhooks     WebhookService      // webhook routes answer 503 without it
 	// TrustedProxies are the peers (CIDRs or addresses) whose X-Forwarded-For is
 	// believed; the client is then the right-most untrusted entry. Empty: the peer.
 	TrustedProxies []string
@@ -190,6 +191,9 @@ func recovery(log *zap.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if rec := recover(); rec != nil {
+				if rec == http.ErrAbortHandler {
+					panic(rec) // a stream cut short on purpose: net/http aborts the answer
+				}
 				log.Error("panic", zap.String("request_id", requestID(c)), zap.Any("panic", rec))
 				writeProblem(c, problem{Title: "Internal Server Error", Status: http.StatusInternalServerError,
 					Detail: "an internal error occurred; quote request id " + requestID(c)})

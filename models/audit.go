@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 )
 
 // AuditEvent records who did what to which object, when and from where. It never holds
@@ -61,7 +62,25 @@ func (s *Store) RecordAudit(ctx context.Context, ev *AuditEvent) error {
 			return errors.New("models: record audit: text is not valid UTF-8")
 		}
 	}
-	if err := s.db.WithContext(ctx).Create(ev).Error; err != nil {
+	msg, queue := OutboxMessage{}, false
+	if s.outbox != nil {
+		msg, queue = s.outbox(*ev)
+	}
+	if !queue {
+		if err := s.db.WithContext(ctx).Create(ev).Error; err != nil {
+			return fmt.Errorf("models: record audit: %w", err)
+		}
+		return nil
+	}
+	// The transactional outbox: the event and its webhook deliveries are stored
+	// together or not at all, so that what is audited and what is announced agree.
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(ev).Error; err != nil {
+			return err
+		}
+		return enqueueWebhooks(tx, ev, msg)
+	})
+	if err != nil {
 		return fmt.Errorf("models: record audit: %w", err)
 	}
 	return nil

@@ -51,6 +51,8 @@ type Store struct {
 	backend string
 	// keyForExchange is KeyForExchange's statement, in the backend's placeholders.
 	keyForExchange string
+	// outbox makes the webhook messages RecordAudit queues (UseOutbox); nil: none.
+	outbox Outbox
 }
 
 // Open connects to the database named by dsn and migrates its schema.

@@ -53,12 +53,15 @@ type app struct {
 	usage   *exchange.Usage
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// stopWebhooks stops the webhook dispatcher once its attempts under way are recorded.
+	stopWebhooks func()
 }
 
 // Close stops the background work (flushing last-use times once more) and the store.
 func (a *app) Close() error {
 	a.cancel()
 	<-a.done
+	a.stopWebhooks()
 	return a.store.Close()
 }
 
@@ -109,6 +112,11 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	m := metrics.New()
 	recorder := audit.NewRecorder(store, log, time.Now)
 	usage := exchange.NewUsage(store, log, cfg.UsageInterval)
+	hooks, dispatcher, err := newWebhooks(cfg, store, recorder, log)
+	if err != nil {
+		closeLimiter()
+		return nil, err
+	}
 	keySvc, exchanger := newKeyServices(cfg, store, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
 		kc, recorder, usage, limiter, m)
 	// Validate checked the parent group and its opt-in: New refuses nothing else.
@@ -138,10 +146,12 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Database:         store,
 		Keycloak:         kc,
 		Provisioning:     prov,
+		Webhooks:         hooks,
 	})
 	ok = true
 	cancel, done := runBackground(ctx, prov, usage, closeLimiter)
-	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done}, nil
+	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done,
+		stopWebhooks: startDispatcher(ctx, dispatcher)}, nil
 }
 
 // openStore makes the data directory private (it holds secrets at rest) before
