@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
@@ -94,6 +96,9 @@ type Config struct {
 	Database    Pinger
 	Keycloak    Pinger
 	Clock       func() time.Time
+	// Console serves every path outside /v1/ that no API route takes (the web console,
+	// or the page saying it is not configured); nil: those get the API's 404.
+	Console http.Handler
 }
 
 type server struct {
@@ -125,6 +130,11 @@ func New(cfg Config) *gin.Engine {
 	r.ContextWithFallback = true
 	r.Use(requestIDMiddleware(), accessLog(cfg.Log, cfg.HTTPMetrics), recovery(cfg.Log), limitBody, s.errorMiddleware())
 	r.NoRoute(func(c *gin.Context) {
+		if cfg.Console != nil && !strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+			ctx := reqinfo.With(c.Request.Context(), reqinfo.Info{ClientIP: c.ClientIP(), RequestID: requestID(c)})
+			cfg.Console.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
+			return
+		}
 		writeProblem(c, problem{Title: "Not Found", Status: http.StatusNotFound, Detail: "no such route"})
 	})
 	r.NoMethod(func(c *gin.Context) {

@@ -116,6 +116,10 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
 		Log: log, Audit: recorder, Metrics: m,
 	})
+	consoleHandler, err := newConsole(cfg, log, store, kc, verifier, keySvc, prov)
+	if err != nil {
+		return nil, err
+	}
 	gin.SetMode(gin.ReleaseMode)
 	h := handlers.New(handlers.Config{
 		Log:       log,
@@ -138,6 +142,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Database:         store,
 		Keycloak:         kc,
 		Provisioning:     prov,
+		Console:          consoleHandler,
 	})
 	ok = true
 	cancel, done := runBackground(ctx, prov, usage, closeLimiter)
