@@ -131,6 +131,7 @@ func New(cfg Config) *gin.Engine {
 	r.Use(requestIDMiddleware(), accessLog(cfg.Log, cfg.HTTPMetrics), recovery(cfg.Log), limitBody, s.errorMiddleware())
 	r.NoRoute(func(c *gin.Context) {
 		if cfg.Console != nil && !strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+			c.Set(routeKey, "console")
 			ctx := reqinfo.With(c.Request.Context(), reqinfo.Info{ClientIP: c.ClientIP(), RequestID: requestID(c)})
 			cfg.Console.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
 			return
@@ -145,6 +146,9 @@ func New(cfg Config) *gin.Engine {
 	s.serve(r)
 	return r
 }
+
+// routeKey names the route of a request no API route took.
+const routeKey = "route"
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -172,6 +176,9 @@ func accessLog(log *zap.Logger, m HTTPMetrics) gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()
+		if route == "" {
+			route = c.GetString(routeKey) // the console's pages are one route to metrics and logs
+		}
 		if route == "" {
 			route = "unmatched"
 		}

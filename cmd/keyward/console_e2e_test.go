@@ -151,6 +151,7 @@ func (b *browser) login(user string) {
 	if who := b.text("#who"); who != user {
 		b.t.Fatalf("logged in as %q, want %q", who, user)
 	}
+	remember(b.cookie("kw_session"))
 }
 
 // cookie is the value of one of the console's cookies in the browser.
@@ -211,6 +212,7 @@ func TestConsole(t *testing.T) {
 			t.Run("Bob_NoAdminMenu_AdminURL403_OthersKey404", func(t *testing.T) { testConsoleBob(t, app) })
 			t.Run("Carol_ProvisionsConsumerAndClient_Tester", func(t *testing.T) { testConsoleCarol(t, app) })
 			t.Run("UserDisabledInKeycloak_LosesConsoleAtNextRefresh", func(t *testing.T) { testConsoleDisabledUser(t, app) })
+			t.Run("LogsHoldNoSecret", func(t *testing.T) { testLogsClean(t, app) })
 			t.Run("NotConfigured_RootSaysSo", func(t *testing.T) {
 				off := startAppWith(t, kc, map[string]string{"KEYWARD_DATABASE_URL": ""})
 				got := call(t, "GET", off.url+"/", nil)
@@ -239,8 +241,7 @@ func testConsoleAlice(t *testing.T, app *running) {
 	}
 
 	// The key read off the page is a working key of alice's: Keycloak's token carries her ACL groups.
-	tok, claims := app.mustToken(t, key)
-	_ = tok
+	_, claims := app.mustToken(t, key)
 	groups := kctest.Strings(claims["acl_groups"])
 	if !slices.Contains(groups, "analytics") || !slices.Contains(groups, "engineering") || claims["preferred_username"] != "alice" {
 		t.Fatalf("token of the console's key: acl_groups %v, user %v", groups, claims["preferred_username"])
@@ -357,6 +358,21 @@ func testConsoleLifecycle(t *testing.T, app *running) {
 		t.Fatalf("a refused POST changed the key: /v1/token %d", s)
 	}
 
+	// A plain form post (no JavaScript, here no browser): the key is in that answer
+	// alone, which no cache may keep, under the strict headers.
+	plain := call(t, "POST", app.consoleURL()+"/keys", strings.NewReader(url.Values{"csrf": {csrf}, "name": {kctest.Unique("plain-post")},
+		"expiry": {"never"}, "environment": {"staging"}}.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Origin", app.consoleURL(), "Cookie", "kw_session="+sid)
+	h := plain.header
+	if plain.status != http.StatusOK || !strings.Contains(plain.raw, "kw_test_") || h.Get("Cache-Control") != "no-store" ||
+		!strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") || strings.Contains(h.Get("Content-Security-Policy"), "unsafe-inline") ||
+		h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Content-Type-Options") != "nosniff" || strings.Contains(plain.raw, "<script>") {
+		t.Fatalf("plain form post: %d, headers %v", plain.status, h)
+	}
+	if i := strings.Index(plain.raw, "kw_test_"); i >= 0 {
+		remember(plain.raw[i : i+40])
+	}
+
 	// Rotate without grace: the page shows the new key once; the old one is refused at once.
 	b.do(chromedp.SetValue(chromedp.CSS("#grace_days"), "0"), chromedp.Click(chromedp.CSS("#rotate")), chromedp.WaitVisible(chromedp.CSS("#new-key")))
 	next := b.value("#new-key")
@@ -379,10 +395,7 @@ func testConsoleLifecycle(t *testing.T, app *running) {
 }
 
 func testConsoleBob(t *testing.T, app *running) {
-	_, aliceKeyID := func() (string, string) {
-		id, key := app.createKey(t, app.kc.Login(t, "alice"), kctest.Unique("alice-private"))
-		return key, id
-	}()
+	aliceKeyID, _ := app.createKey(t, app.kc.Login(t, "alice"), kctest.Unique("alice-private"))
 	b := newBrowser(t, app)
 	b.login("bob")
 	if nav := b.text("nav"); strings.Contains(nav, "Consumers") || strings.Contains(nav, "All keys") {
@@ -407,8 +420,6 @@ func testConsoleBob(t *testing.T, app *running) {
 		t.Fatalf("bob on alice's key: %v %v", resp, err)
 	}
 	// Nor can bob act on it, with a valid session and token.
-	csrfPage := b.html()
-	_ = csrfPage
 	b.open("/keys")
 	csrf := b.value(`input[name=csrf]`)
 	got := call(t, "POST", app.consoleURL()+"/keys/"+aliceKeyID+"/disable", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()),
