@@ -60,7 +60,7 @@ func usageChart(days []keys.DayUsage) chart {
 				fmt.Fprintf(&b, `<rect class="refused" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %d refused</title></rect>`,
 					x, base-hIssued-hRefused, bar, hRefused, d.Date, refused[i])
 			}
-			if i == 0 || i == n-1 || i%7 == 0 {
+			if i%7 == 0 || (i == n-1 && i%7 >= 3) { // a label a week, and the last day unless too close
 				fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, x+bar/2, height-6, d.Date[5:])
 			}
 		}

@@ -118,7 +118,10 @@ var flashes = map[string]string{
 func (c *Console) render(w http.ResponseWriter, r *http.Request, u *viewer, status int, name, title string, data any) {
 	t := c.pages[name]
 	var buf bytes.Buffer
-	p := page{User: u, Title: title, Path: r.URL.Path, Flash: flashes[r.URL.Query().Get("done")], Data: data}
+	p := page{User: u, Title: title, Flash: flashes[r.URL.Query().Get("done")], Data: data}
+	if r.Method == http.MethodGet {
+		p.Path = r.URL.Path // the menu marks the page; a POST's answer is none of them
+	}
 	if t == nil {
 		c.cfg.Log.Error("console: no such template", zap.String("template", name))
 		http.Error(w, "internal error", http.StatusInternalServerError)

@@ -64,6 +64,7 @@ go build -o "$shared/keyward" ./cmd/keyward
 KEYWARD_LISTEN_ADDR="$test_addr" KEYWARD_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT" \
   KEYWARD_CLIENT_SECRET=keyward-dev-secret KEYWARD_ADMIN_CLIENT_SECRET=keyward-management-dev-secret KEYWARD_DATA_DIR="$shared/data" \
   KEYWARD_SIGNING_KEY_FILE="$KEYWARD_RUN_DIR/signing-key.pem" \
+  KEYWARD_CONSOLE_CLIENT_SECRET=keyward-console-dev-secret \
   nohup "$shared/keyward" server >"$shared/log" 2>&1 &
 echo $! >"$keyward_pid_file"
 for i in $(seq 1 120); do

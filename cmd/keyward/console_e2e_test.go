@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -172,6 +173,18 @@ func (b *browser) cookie(name string) string {
 		}
 	}
 	return ""
+}
+
+// rows counts the rows of the key list on the page.
+func (b *browser) rows() int {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#keys tbody tr").length`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return n
 }
 
 func (r *running) consoleURL() string { return r.url }
@@ -396,8 +409,44 @@ func testConsoleLifecycle(t *testing.T, app *running) {
 
 func testConsoleBob(t *testing.T, app *running) {
 	aliceKeyID, _ := app.createKey(t, app.kc.Login(t, "alice"), kctest.Unique("alice-private"))
+	bobToken := app.kc.Login(t, "bob")
+	prefix := kctest.Unique("page")
+	var disabled string
+	for i := 0; i < 21; i++ {
+		id, _ := app.createKey(t, bobToken, fmt.Sprintf("%s-%02d", prefix, i))
+		if i == 5 {
+			disabled = id
+		}
+	}
+	if got := call(t, "PATCH", app.url+"/v1/keys/"+disabled, strings.NewReader(`{"enabled":false}`),
+		"Authorization", "Bearer "+bobToken, "Content-Type", "application/json"); got.status != http.StatusOK {
+		t.Fatalf("disable: %d %s", got.status, got.raw)
+	}
 	b := newBrowser(t, app)
 	b.login("bob")
+
+	// Sort, paging, filters and search on the key list.
+	b.open("/keys?sort=name&order=asc")
+	if n, first := b.rows(), b.text("#keys tbody tr td"); n != 20 || first != prefix+"-00" {
+		t.Fatalf("page 1 sorted by name: %d rows, first %q", n, first)
+	}
+	b.do(chromedp.Click(chromedp.CSS("#next-page")), chromedp.WaitVisible(chromedp.CSS("#keys")))
+	if n, first := b.rows(), b.text("#keys tbody tr td"); n != 1 || first != prefix+"-20" {
+		t.Fatalf("page 2: %d rows, first %q", n, first)
+	}
+	b.open("/keys?status=inactive")
+	if n, row := b.rows(), b.text("#keys tbody tr"); n != 1 || !strings.Contains(row, prefix+"-05") || !strings.Contains(row, "Inactive") {
+		t.Fatalf("status inactive: %d rows: %q", n, row)
+	}
+	b.open("/keys?q=" + url.QueryEscape(prefix+"-07"))
+	if n := b.rows(); n != 1 {
+		t.Fatalf("search: %d rows", n)
+	}
+	b.open("/keys?expires=never")
+	if b.rows() != 0 || !strings.Contains(b.text("#no-keys"), "match these filters") {
+		t.Fatal("expiry never: keys with an expiry listed")
+	}
+
 	if nav := b.text("nav"); strings.Contains(nav, "Consumers") || strings.Contains(nav, "All keys") {
 		t.Fatalf("bob sees the admin menu: %s", nav)
 	}
