@@ -71,7 +71,7 @@ func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
 		text, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
 		var consoleLogs []string
 		for _, line := range strings.Split(b.app.logs.String(), "\n") {
-			if strings.Contains(line, `"console`) && !strings.Contains(line, `"level":"debug"`) {
+			if strings.Contains(line, `"logger":"console"`) {
 				consoleLogs = append(consoleLogs, line)
 			}
 		}
@@ -175,6 +175,41 @@ func (b *browser) cookie(name string) string {
 	return ""
 }
 
+// accessible checks what a screen-reader or keyboard user needs of the page: one h1,
+// a label for every control, a skip link to the main content that the first Tab
+// reaches, and a visible focus outline.
+func (b *browser) accessible() {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const p = [];
+		if (document.querySelectorAll("h1").length !== 1) p.push("h1 count " + document.querySelectorAll("h1").length);
+		for (const e of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+			if ((!e.labels || e.labels.length === 0) && !e.getAttribute("aria-label")) p.push("no label: " + (e.id || e.name));
+		}
+		for (const b of document.querySelectorAll("button, a")) {
+			if (!b.textContent.trim() && !b.getAttribute("aria-label")) p.push("nameless " + b.tagName);
+		}
+		if (document.querySelector("[style]")) p.push("an inline style attribute");
+		const skip = document.querySelector("a.skip");
+		if (!skip || skip.getAttribute("href") !== "#main") p.push("no skip link");
+		return p;
+	})()`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		b.t.Fatalf("accessibility of %s: %v", b.location(), problems)
+	}
+	b.do(chromedp.KeyEvent("\t"))
+	focus, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[document.activeElement.className,
+		getComputedStyle(document.activeElement).outlineStyle]`))
+	if err != nil || len(focus) != 2 || focus[0] != "skip" || focus[1] == "none" {
+		b.t.Fatalf("the first Tab on %s focuses %v (%v), want the visible skip link", b.location(), focus, err)
+	}
+}
+
 // rows counts the rows of the key list on the page.
 func (b *browser) rows() int {
 	b.t.Helper()
@@ -270,6 +305,7 @@ func testConsoleAlice(t *testing.T, app *running) {
 	if strings.Contains(page, key) || !strings.Contains(page, name) || !strings.Contains(b.text("#keys"), "Active") {
 		t.Fatalf("the list: secret shown %v, key listed %v", strings.Contains(page, key), strings.Contains(page, name))
 	}
+	b.accessible()
 	b.shot("keys-list")
 	b.do(chromedp.Click(chromedp.CSS("#keys a")), chromedp.WaitVisible(chromedp.CSS("#key-prefix")))
 	detail := b.html()
@@ -280,6 +316,7 @@ func testConsoleAlice(t *testing.T, app *running) {
 	if !strings.Contains(snippet, "KEYWARD_URL="+app.kc.PublicURL) || !strings.Contains(snippet, "$KEYWARD_API_KEY") {
 		t.Fatalf("curl snippet: %s", snippet)
 	}
+	b.accessible()
 	b.shot("key-detail")
 
 	// A bad form comes back with the input kept and the message at the field.
@@ -290,6 +327,7 @@ func testConsoleAlice(t *testing.T, app *running) {
 		chromedp.Click(chromedp.CSS("#create")),
 		chromedp.WaitVisible(chromedp.CSS(".field-error")),
 	)
+	b.accessible()
 	if d := b.value("#description"); d != "kept text" {
 		t.Fatalf("the description was not kept: %q", d)
 	}
@@ -418,6 +456,10 @@ func testConsoleBob(t *testing.T, app *running) {
 			disabled = id
 		}
 	}
+	if got := call(t, "POST", app.url+"/v1/keys", strings.NewReader(`{"name":"`+prefix+`-soon","expires_in_days":3}`),
+		"Authorization", "Bearer "+bobToken, "Content-Type", "application/json"); got.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", got.status, got.raw)
+	}
 	if got := call(t, "PATCH", app.url+"/v1/keys/"+disabled, strings.NewReader(`{"enabled":false}`),
 		"Authorization", "Bearer "+bobToken, "Content-Type", "application/json"); got.status != http.StatusOK {
 		t.Fatalf("disable: %d %s", got.status, got.raw)
@@ -431,12 +473,16 @@ func testConsoleBob(t *testing.T, app *running) {
 		t.Fatalf("page 1 sorted by name: %d rows, first %q", n, first)
 	}
 	b.do(chromedp.Click(chromedp.CSS("#next-page")), chromedp.WaitVisible(chromedp.CSS("#keys")))
-	if n, first := b.rows(), b.text("#keys tbody tr td"); n != 1 || first != prefix+"-20" {
+	if n, first := b.rows(), b.text("#keys tbody tr td"); n != 2 || first != prefix+"-20" {
 		t.Fatalf("page 2: %d rows, first %q", n, first)
 	}
 	b.open("/keys?status=inactive")
 	if n, row := b.rows(), b.text("#keys tbody tr"); n != 1 || !strings.Contains(row, prefix+"-05") || !strings.Contains(row, "Inactive") {
 		t.Fatalf("status inactive: %d rows: %q", n, row)
+	}
+	b.open("/keys?status=expiring_soon")
+	if n, row := b.rows(), b.text("#keys tbody tr"); n != 1 || !strings.Contains(row, prefix+"-soon") || !strings.Contains(row, "Expiring soon") {
+		t.Fatalf("status expiring soon: %d rows: %q", n, row)
 	}
 	b.open("/keys?q=" + url.QueryEscape(prefix+"-07"))
 	if n := b.rows(); n != 1 {
@@ -483,6 +529,20 @@ func testConsoleCarol(t *testing.T, app *running) {
 	b.login("carol")
 	consumer := kctest.Unique("console-team")
 	b.open("/admin/consumers")
+	// A bad form first: the service's message at the field, the choices kept.
+	b.do(
+		chromedp.Click(chromedp.CSS(`input[name=acl_groups][value=analytics]`)),
+		chromedp.SendKeys(chromedp.CSS("#c-description"), "kept"),
+		chromedp.Click(chromedp.CSS("#create-consumer")),
+		chromedp.WaitVisible(chromedp.CSS(".field-error")),
+	)
+	ctx, cancel := b.step()
+	checked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("input[name=acl_groups][value=analytics]").checked`))
+	cancel()
+	if err != nil || !checked || b.value("#c-description") != "kept" {
+		t.Fatalf("the bad consumer form lost the input (%v)", err)
+	}
+	b.open("/admin/consumers")
 	b.do(
 		chromedp.SendKeys(chromedp.CSS("#c-name"), consumer),
 		chromedp.Click(chromedp.CSS(`input[name=acl_groups][value=analytics]`)),
@@ -515,6 +575,7 @@ func testConsoleCarol(t *testing.T, app *running) {
 	if !strings.Contains(b.text("#test-payload"), `"acl_groups"`) {
 		t.Fatalf("decoded payload: %s", b.text("#test-payload"))
 	}
+	b.accessible()
 	b.shot("token-tester")
 
 	// View the secret: after a confirmation, audited.
@@ -562,6 +623,7 @@ func testConsoleCarol(t *testing.T, app *running) {
 	}
 	b.shot("admin-all-keys")
 	b.open("/admin/consumers")
+	b.accessible()
 	b.shot("admin-consumers")
 	b.open("/admin/audit")
 	if !strings.Contains(b.text("#audit"), "client.secret.regenerate") {
@@ -569,6 +631,7 @@ func testConsoleCarol(t *testing.T, app *running) {
 	}
 	b.shot("admin-audit")
 	b.open("/admin/acl-groups")
+	b.accessible()
 	if !strings.Contains(b.text("#groups"), "analytics") {
 		t.Fatal("ACL groups page lacks analytics")
 	}
