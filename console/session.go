@@ -141,7 +141,10 @@ func (c *Console) session(w http.ResponseWriter, r *http.Request) (*viewer, erro
 		case err != nil:
 			return nil, err
 		}
-		toks.Access, toks.Refresh = fresh.AccessToken, fresh.RefreshToken
+		toks.Access = fresh.AccessToken
+		if fresh.RefreshToken != "" {
+			toks.Refresh = fresh.RefreshToken
+		}
 		if fresh.IDToken != "" {
 			toks.ID = fresh.IDToken
 		}

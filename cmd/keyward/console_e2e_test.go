@@ -67,8 +67,10 @@ func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
 	ctx, cancel := b.step()
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
-		text, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
+		dctx, dcancel := context.WithTimeout(b.ctx, 5*time.Second)
+		defer dcancel()
+		loc, _ := chromedp.Run(dctx, chromedp.Location())
+		text, _ := chromedp.Run(dctx, chromedp.Text(chromedp.CSS("body")))
 		var consoleLogs []string
 		for _, line := range strings.Split(b.app.logs.String(), "\n") {
 			if strings.Contains(line, `"logger":"console"`) {
@@ -208,6 +210,32 @@ func (b *browser) accessible() {
 	if err != nil || len(focus) != 2 || focus[0] != "skip" || focus[1] == "none" {
 		b.t.Fatalf("the first Tab on %s focuses %v (%v), want the visible skip link", b.location(), focus, err)
 	}
+}
+
+// back presses the back button and returns the page's HTML once the location changed.
+// Evaluated, not queried: a page restored from the back-forward cache fires no load
+// event and leaves chromedp's DOM view stale.
+func (b *browser) back() string {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	from := b.location()
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`history.back()`)); err != nil {
+		b.t.Fatal(err)
+	}
+	for ctx.Err() == nil {
+		loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" ? location.href : ""`))
+		if err == nil && loc != "" && loc != from {
+			html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			return html
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("back from %s: still there", from)
+	return ""
 }
 
 // rows counts the rows of the key list on the page.
@@ -443,6 +471,25 @@ func testConsoleLifecycle(t *testing.T, app *running) {
 	if s := app.tokenStatus(t, next); s != http.StatusUnauthorized {
 		t.Fatalf("revoked key: /v1/token %d", s)
 	}
+
+	// Rotate with the default grace (7 days): both keys work, the old one says so.
+	graced := b.createKeyInBrowser(kctest.Unique("graced"))
+	remember(graced)
+	b.do(chromedp.Click(chromedp.CSS("#to-key")), chromedp.WaitVisible(chromedp.CSS("#rotate")))
+	if g := b.value("#grace_days"); g != "7" {
+		t.Fatalf("default grace %q days", g)
+	}
+	b.do(chromedp.Click(chromedp.CSS("#rotate")), chromedp.WaitVisible(chromedp.CSS("#new-key")))
+	successor := b.value("#new-key")
+	remember(successor)
+	if app.tokenStatus(t, graced) != http.StatusOK || app.tokenStatus(t, successor) != http.StatusOK {
+		t.Fatal("during the grace period both keys must work")
+	}
+	// Leave the page of the new key, then press Back: the key is not shown again.
+	b.do(chromedp.Click(chromedp.CSS("#to-key")), chromedp.WaitVisible(chromedp.CSS("#key-prefix")))
+	if back := b.back(); strings.Contains(back, successor) {
+		t.Fatalf("the back button shows the new key again: %.300s", back)
+	}
 }
 
 func testConsoleBob(t *testing.T, app *running) {
@@ -613,6 +660,16 @@ func testConsoleCarol(t *testing.T, app *running) {
 	b.do(chromedp.SendKeys(chromedp.CSS("#test-secret"), fresh), chromedp.Click(chromedp.CSS("#test")), chromedp.WaitVisible(chromedp.CSS("#test-result")))
 	if v := b.text("#test-verdict"); !strings.HasPrefix(v, "Valid") {
 		t.Fatalf("enabled client: %q", v)
+	}
+
+	// An admin creates a key for alice: it is hers, and audited as done on her behalf.
+	b.open("/keys/new")
+	b.do(chromedp.SendKeys(chromedp.CSS("#owner"), "alice"), chromedp.SendKeys(chromedp.CSS("#name"), kctest.Unique("for-alice")),
+		chromedp.Click(chromedp.CSS("#create")), chromedp.WaitVisible(chromedp.CSS("#new-key")))
+	forAlice := b.value("#new-key")
+	remember(forAlice)
+	if _, claims := app.mustToken(t, forAlice); claims["preferred_username"] != "alice" {
+		t.Fatalf("the key carol made for alice gives %v's token", claims["preferred_username"])
 	}
 
 	// All keys, filtered by owner; the audit page; the ACL groups.

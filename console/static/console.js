@@ -16,3 +16,12 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// A secret page restored from the back-forward cache (no-store should prevent it)
+// shows no secret: the fields are emptied.
+window.addEventListener("pageshow", function (ev) {
+  if (!ev.persisted) return;
+  document.querySelectorAll("input.secret").forEach(function (f) {
+    f.value = "(no longer shown)";
+  });
+});
