@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
@@ -314,11 +315,30 @@ func (c *Console) deleteACLGroup(w http.ResponseWriter, r *http.Request, u *view
 
 func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, u *viewer) {
 	q := r.URL.Query()
-	f := models.AuditFilter{TargetType: q.Get("target_type"), OwnerID: q.Get("owner"), Limit: 100}
+	f := models.AuditFilter{TargetType: q.Get("target_type"), OwnerID: q.Get("owner"), Limit: auditPageSize + 1}
+	// The API's cursor rule, scoped to this page's filter.
+	scope := page.For("console-audit", "-at", f.TargetType, f.OwnerID)
+	after, ok := scope.Position(q.Get("cursor"))
+	if !ok {
+		c.fail(w, r, u, http.StatusBadRequest, "This page link is not valid for these filters; start from the first page.")
+		return
+	}
+	if after != nil {
+		f.After = &models.ListPosition{At: after.At, ID: after.ID}
+	}
 	events, err := c.cfg.Audit.ListAudit(r.Context(), f)
 	if err != nil {
 		c.serviceError(w, r, u, err)
 		return
 	}
-	c.render(w, r, u, http.StatusOK, "audit.html", "Audit", map[string]any{"Items": events, "TargetType": f.TargetType, "Owner": f.OwnerID})
+	next := ""
+	if len(events) > auditPageSize {
+		events = events[:auditPageSize]
+		last := events[auditPageSize-1]
+		next = scope.Cursor(page.Position{At: last.At, ID: last.ID})
+	}
+	c.render(w, r, u, http.StatusOK, "audit.html", "Audit", map[string]any{"Items": events, "TargetType": f.TargetType,
+		"Owner": f.OwnerID, "Next": next, "First": q.Get("cursor") != ""})
 }
+
+const auditPageSize = 50

@@ -17,8 +17,8 @@ import (
 	"github.com/keyward/keyward/internal/errs"
 )
 
-// page is what every template gets.
-type page struct {
+// pageView is what every template gets.
+type pageView struct {
 	User  *viewer
 	Title string
 	Path  string
@@ -118,7 +118,7 @@ var flashes = map[string]string{
 func (c *Console) render(w http.ResponseWriter, r *http.Request, u *viewer, status int, name, title string, data any) {
 	t := c.pages[name]
 	var buf bytes.Buffer
-	p := page{User: u, Title: title, Flash: flashes[r.URL.Query().Get("done")], Data: data}
+	p := pageView{User: u, Title: title, Flash: flashes[r.URL.Query().Get("done")], Data: data}
 	if r.Method == http.MethodGet {
 		p.Path = r.URL.Path // the menu marks the page; a POST's answer is none of them
 	}

@@ -406,3 +406,20 @@ func TestSecrets_PepperTooShort_Refused(t *testing.T) {
 		t.Fatal("CSRF tokens do not depend on key and session")
 	}
 }
+
+func TestCookies_SecureExactlyWhenTheConsoleIsHTTPS(t *testing.T) {
+	for _, base := range []string{"http://console.test", "https://console.test"} {
+		h := newHarness(t)
+		h.c.secure = strings.HasPrefix(base, "https://")
+		rec := h.do("GET", "/login", nil)
+		for _, ck := range rec.Result().Cookies() {
+			if ck.Secure != h.c.secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
+				t.Errorf("%s: cookie %s: Secure %v HttpOnly %v SameSite %v", base, ck.Name, ck.Secure, ck.HttpOnly, ck.SameSite)
+			}
+		}
+	}
+	c, err := New(Config{URL: "https://console.example", Secrets: Secrets{}})
+	if err != nil || !c.secure {
+		t.Fatalf("an https console URL must make Secure cookies (%v)", err)
+	}
+}

@@ -687,6 +687,12 @@ func testConsoleCarol(t *testing.T, app *running) {
 		t.Fatal("audit page lacks the regeneration")
 	}
 	b.shot("admin-audit")
+	ctx, cancel = b.step()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(app.consoleURL()+"/admin/audit?cursor=forged"))
+	cancel()
+	if err != nil || resp.Status != http.StatusBadRequest {
+		t.Fatalf("a forged audit cursor: %v %v", resp, err)
+	}
 	b.open("/admin/acl-groups")
 	b.accessible()
 	if !strings.Contains(b.text("#groups"), "analytics") {
