@@ -129,7 +129,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Audience:  cfg.Audience,
 		Discovery: handlers.Discovery{
 			Issuer: kc.Issuer(), CLIClientID: cfg.CLIClientID, Audience: cfg.Audience,
-			KeywardURL: cfg.PublicURL, TokenURL: cfg.PublicURL + "/v1/token", ConsoleURL: cfg.PublicURL + "/",
+			KeywardURL: cfg.PublicURL, TokenURL: cfg.PublicURL + "/v1/token", ConsoleURL: cfg.ConsoleURL + "/",
 		},
 		Principals:       kc,
 		TrustedProxies:   cfg.TrustedProxies,
