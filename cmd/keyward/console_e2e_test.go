@@ -569,6 +569,17 @@ func testConsoleBob(t *testing.T, app *running) {
 	if got.status != http.StatusNotFound {
 		t.Fatalf("bob disabling alice's key: %d", got.status)
 	}
+	// Nor provision anything, with a valid session, token and origin.
+	name := kctest.Unique("bobs-consumer")
+	got = call(t, "POST", app.consoleURL()+"/admin/consumers", strings.NewReader(url.Values{"csrf": {csrf}, "name": {name}}.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Origin", app.consoleURL(), "Cookie", "kw_session="+b.cookie("kw_session"))
+	if got.status != http.StatusForbidden {
+		t.Fatalf("bob creating a consumer: %d", got.status)
+	}
+	list := call(t, "GET", app.url+"/v1/consumers?q="+name, nil, "Authorization", "Bearer "+app.kc.Login(t, "carol"))
+	if list.status != http.StatusOK || strings.Contains(list.raw, name) {
+		t.Fatalf("bob's refused consumer exists: %d %s", list.status, list.raw)
+	}
 }
 
 func testConsoleCarol(t *testing.T, app *running) {
