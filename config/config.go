@@ -82,6 +82,14 @@ type Config struct {
 	// internal (loopback, private, …); WebhookTimeout bounds each delivery attempt.
 	WebhookAllowedNetworks []string
 	WebhookTimeout         time.Duration
+	// The web console: on when ConsoleClientSecret is set (a confidential client of the
+	// realm of its own). ConsoleURL is where browsers reach it (default PublicURL).
+	ConsoleClientID     string
+	ConsoleClientSecret string
+	ConsoleURL          string
+	ConsoleSessionIdle  time.Duration
+	ConsoleSessionMax   time.Duration
+	ConsoleRefresh      time.Duration
 
 	// given is the text Load read for each setting that is not text, by variable
 	// name: Validate reports one that does not parse, and quotes the text as given
@@ -130,6 +138,9 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 		{"KEYWARD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed", &raw.trusted},
 		{"KEYWARD_TOKEN_CACHE", "false", "reuse a key's Keycloak token until the margin before it expires (true/false)", &raw.tokenCache},
 		{"KEYWARD_WEBHOOK_ALLOWED_NETWORKS", "", "comma-separated CIDRs webhooks may be delivered to although they are loopback, private, link-local or otherwise internal (e.g. 127.0.0.0/8,::1/128 for development)", &raw.webhookNetworks},
+		{"KEYWARD_CONSOLE_CLIENT_ID", "keyward-console", "the realm's confidential client the web console logs people in with (code flow + PKCE)", &c.ConsoleClientID},
+		{"KEYWARD_CONSOLE_CLIENT_SECRET", "", "secret of that client; the web console is served at / only when it is set", &c.ConsoleClientSecret},
+		{"KEYWARD_CONSOLE_URL", "", "the console's URL as browsers reach it: base of its callback and Origin checks (default KEYWARD_PUBLIC_URL)", &c.ConsoleURL},
 	}
 }
 
@@ -155,6 +166,9 @@ func (c *Config) durations() []durationSetting {
 		{"KEYWARD_TOKEN_CACHE_MARGIN", "30s", "a cached token is not served when it has less than this left", 0, time.Hour, &c.CacheMargin},
 		{"KEYWARD_EXCHANGE_FAILURE_WINDOW", "1m", "window of KEYWARD_EXCHANGE_FAILURE_BUDGET", time.Second, 24 * time.Hour, &c.FailureWindow},
 		{"KEYWARD_WEBHOOK_TIMEOUT", "10s", "timeout of each webhook delivery attempt", time.Second, time.Minute, &c.WebhookTimeout},
+		{"KEYWARD_CONSOLE_SESSION_IDLE", "30m", "a console session unused this long ends", time.Minute, 24 * time.Hour, &c.ConsoleSessionIdle},
+		{"KEYWARD_CONSOLE_SESSION_MAX", "8h", "a console session ends this long after login, used or not", time.Minute, 30 * 24 * time.Hour, &c.ConsoleSessionMax},
+		{"KEYWARD_CONSOLE_REFRESH", "1m", "how often a console session's Keycloak tokens are refreshed (a user disabled in Keycloak is out at the next refresh); 0s: every page", 0, time.Hour, &c.ConsoleRefresh},
 	}
 }
 
@@ -246,6 +260,10 @@ func (c *Config) applyDefaults() {
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	c.KeycloakURL = strings.TrimRight(c.KeycloakURL, "/")
 	c.KeycloakIssuer = strings.TrimRight(c.KeycloakIssuer, "/")
+	c.ConsoleURL = strings.TrimRight(c.ConsoleURL, "/")
+	if c.ConsoleURL == "" {
+		c.ConsoleURL = c.PublicURL
+	}
 	if c.Audience == "" {
 		c.Audience = c.ClientID
 	}
@@ -324,7 +342,7 @@ func (c Config) Validate() error {
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	for _, check := range []func(func(string, ...any)){
 		c.checkAddresses, c.checkClients, c.checkValues, c.checkACLParent,
-		c.checkRateLimits, c.checkLists, c.checkPaths,
+		c.checkRateLimits, c.checkLists, c.checkPaths, c.checkConsole,
 	} {
 		check(bad)
 	}
@@ -506,6 +524,25 @@ func (c Config) checkPaths(bad func(string, ...any)) {
 				bad("KEYWARD_SIGNING_KEY_FILE %q cannot be read: %v", c.SigningKeyFile, errors.Unwrap(err))
 			}
 		}
+	}
+}
+
+// checkConsole checks the web console's settings when it is on.
+func (c Config) checkConsole(bad func(string, ...any)) {
+	if c.ConsoleClientSecret == "" {
+		return
+	}
+	if strings.TrimSpace(c.ConsoleClientID) == "" {
+		bad("KEYWARD_CONSOLE_CLIENT_ID is required when KEYWARD_CONSOLE_CLIENT_SECRET is set")
+	}
+	if c.ConsoleClientID != "" && (c.ConsoleClientID == c.ClientID || c.ConsoleClientID == c.AdminClientID) {
+		bad("KEYWARD_CONSOLE_CLIENT_ID %q must be a client of its own, not KEYWARD_CLIENT_ID nor KEYWARD_ADMIN_CLIENT_ID", c.ConsoleClientID)
+	}
+	if u, err := url.Parse(c.ConsoleURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.RawQuery != "" || u.Fragment != "" {
+		bad("KEYWARD_CONSOLE_URL %q must be an absolute http or https URL without query", c.ConsoleURL)
+	}
+	if c.ConsoleSessionMax > 0 && c.ConsoleSessionIdle > c.ConsoleSessionMax {
+		bad("KEYWARD_CONSOLE_SESSION_IDLE %v must not be longer than KEYWARD_CONSOLE_SESSION_MAX %v", c.ConsoleSessionIdle, c.ConsoleSessionMax)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
@@ -95,6 +97,9 @@ type Config struct {
 	Database    Pinger
 	Keycloak    Pinger
 	Clock       func() time.Time
+	// Console serves every path outside /v1/ that no API route takes (the web console,
+	// or the page saying it is not configured); nil: those get the API's 404.
+	Console http.Handler
 }
 
 type server struct {
@@ -126,6 +131,12 @@ func New(cfg Config) *gin.Engine {
 	r.ContextWithFallback = true
 	r.Use(requestIDMiddleware(), accessLog(cfg.Log, cfg.HTTPMetrics), recovery(cfg.Log), limitBody, s.errorMiddleware())
 	r.NoRoute(func(c *gin.Context) {
+		if cfg.Console != nil && !strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+			c.Set(routeKey, "console")
+			ctx := reqinfo.With(c.Request.Context(), reqinfo.Info{ClientIP: c.ClientIP(), RequestID: requestID(c)})
+			cfg.Console.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
+			return
+		}
 		writeProblem(c, problem{Title: "Not Found", Status: http.StatusNotFound, Detail: "no such route"})
 	})
 	r.NoMethod(func(c *gin.Context) {
@@ -136,6 +147,9 @@ func New(cfg Config) *gin.Engine {
 	s.serve(r)
 	return r
 }
+
+// routeKey names the route of a request no API route took.
+const routeKey = "route"
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -163,6 +177,9 @@ func accessLog(log *zap.Logger, m HTTPMetrics) gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()
+		if route == "" {
+			route = c.GetString(routeKey) // the console's pages are one route to metrics and logs
+		}
 		if route == "" {
 			route = "unmatched"
 		}

@@ -133,6 +133,9 @@ type tokenResponse struct {
 	Scope            string `json:"scope"`
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description"`
+	// A login client's grants (OIDC) also answer these.
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
 }
 
 // JWTBearerGrant posts an RFC 7523 assertion to the token endpoint as Keyward's client

@@ -102,39 +102,9 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 // header names), issuer, expiry (and audience when configured) and returns the claims.
 // Errors wrap ErrInvalidToken or ErrUnavailable (JWKS unreachable).
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
-	msg, err := jws.Parse([]byte(raw))
-	if err != nil || len(msg.Signatures()) != 1 {
-		return Claims{}, fmt.Errorf("%w: not a signed JWT", ErrInvalidToken)
-	}
-	hdr := msg.Signatures()[0].ProtectedHeaders()
-	alg, kid := hdr.Algorithm(), hdr.KeyID()
-	// Asymmetric only: never HMAC keyed with the realm's public key, never none.
-	if !jwtalg.Accepted(alg) {
-		return Claims{}, fmt.Errorf("%w: algorithm %q is not accepted", ErrInvalidToken, alg)
-	}
-	set, err := v.keySet(ctx, kid)
+	tok, err := v.verified(ctx, raw)
 	if err != nil {
 		return Claims{}, err
-	}
-	key, ok := set.LookupKeyID(kid)
-	if !ok || kid == "" {
-		return Claims{}, fmt.Errorf("%w: no key %q in the realm's JWKS", ErrInvalidToken, kid)
-	}
-	if err := jwtalg.Fits(key, alg); err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
-	}
-	opts := []jwt.ParseOption{
-		jwt.WithKey(alg, key),
-		jwt.WithValidate(true),
-		jwt.WithIssuer(v.issuer),
-		jwt.WithAcceptableSkew(v.skew),
-		jwt.WithClock(jwt.ClockFunc(v.clock)),
-		jwt.WithRequiredClaim("exp"),
-		jwt.WithRequiredClaim("sub"),
-	}
-	tok, err := jwt.Parse([]byte(raw), opts...)
-	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	if v.audience != "" && !slices.Contains(tok.Audience(), v.audience) {
 		return Claims{}, fmt.Errorf("%w: %q is not among %q", ErrWrongAudience, v.audience, tok.Audience())
@@ -167,6 +137,45 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 		}
 	}
 	return claims, nil
+}
+
+// verified checks signature, issuer and expiry of a JWT of the realm, whatever its type.
+func (v *Verifier) verified(ctx context.Context, raw string) (jwt.Token, error) {
+	msg, err := jws.Parse([]byte(raw))
+	if err != nil || len(msg.Signatures()) != 1 {
+		return nil, fmt.Errorf("%w: not a signed JWT", ErrInvalidToken)
+	}
+	hdr := msg.Signatures()[0].ProtectedHeaders()
+	alg, kid := hdr.Algorithm(), hdr.KeyID()
+	// Asymmetric only: never HMAC keyed with the realm's public key, never none.
+	if !jwtalg.Accepted(alg) {
+		return nil, fmt.Errorf("%w: algorithm %q is not accepted", ErrInvalidToken, alg)
+	}
+	set, err := v.keySet(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	key, ok := set.LookupKeyID(kid)
+	if !ok || kid == "" {
+		return nil, fmt.Errorf("%w: no key %q in the realm's JWKS", ErrInvalidToken, kid)
+	}
+	if err := jwtalg.Fits(key, alg); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	opts := []jwt.ParseOption{
+		jwt.WithKey(alg, key),
+		jwt.WithValidate(true),
+		jwt.WithIssuer(v.issuer),
+		jwt.WithAcceptableSkew(v.skew),
+		jwt.WithClock(jwt.ClockFunc(v.clock)),
+		jwt.WithRequiredClaim("exp"),
+		jwt.WithRequiredClaim("sub"),
+	}
+	tok, err := jwt.Parse([]byte(raw), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	return tok, nil
 }
 
 func (v *Verifier) keySet(ctx context.Context, kid string) (jwk.Set, error) {

@@ -12,5 +12,6 @@ func migrated() []any {
 		&WebhookEndpoint{},
 		&WebhookDelivery{},
 		&WebhookAttempt{},
+		&ConsoleSession{},
 	}
 }

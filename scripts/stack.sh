@@ -10,12 +10,14 @@ source scripts/env.sh
 : "${KEYWARD_PUBLIC_URL:=http://$KEYWARD_HOST:$KEYWARD_PORT}"
 : "${KEYWARD_CLIENT_SECRET:=keyward-dev-secret}"   # the dev realm's secrets, dev only
 : "${KEYWARD_ADMIN_CLIENT_SECRET:=keyward-management-dev-secret}"
+: "${KEYWARD_CONSOLE_CLIENT_SECRET:=keyward-console-dev-secret}"
 : "${KEYWARD_DATA_DIR:=$KEYWARD_RUN_DIR/keyward-data}"
 : "${KEYWARD_START_TIMEOUT:=60}"
 # Dev only: webhooks may reach receivers on this machine (README "Webhooks").
 : "${KEYWARD_WEBHOOK_ALLOWED_NETWORKS:=127.0.0.0/8,::1/128}"
 export KEYWARD_PUBLIC_URL KEYWARD_CLIENT_SECRET KEYWARD_ADMIN_CLIENT_SECRET KEYWARD_DATA_DIR
 export KEYWARD_WEBHOOK_ALLOWED_NETWORKS
+export KEYWARD_CONSOLE_CLIENT_SECRET
 export KEYWARD_LISTEN_ADDR="$KEYWARD_HOST:$KEYWARD_PORT"
 export KEYWARD_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT"
 
@@ -31,6 +33,7 @@ next_steps() {
   cat <<MSG
 
 Keyward is up on $KEYWARD_PUBLIC_URL (Keycloak: $KEYWARD_KEYCLOAK_URL, realm keyward).
+Console: $KEYWARD_PUBLIC_URL/
 Dev users: alice, bob, carol (password = username). Try:
 
   TOKEN=\$(curl -s -d client_id=keyward-cli -d grant_type=password -d username=alice -d password=alice \\

@@ -65,6 +65,7 @@ KEYWARD_LISTEN_ADDR="$test_addr" KEYWARD_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KE
   KEYWARD_CLIENT_SECRET=keyward-dev-secret KEYWARD_ADMIN_CLIENT_SECRET=keyward-management-dev-secret KEYWARD_DATA_DIR="$shared/data" \
   KEYWARD_SIGNING_KEY_FILE="$KEYWARD_RUN_DIR/signing-key.pem" \
   KEYWARD_WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8,::1/128 \
+  KEYWARD_CONSOLE_CLIENT_SECRET=keyward-console-dev-secret \
   nohup "$shared/keyward" server >"$shared/log" 2>&1 &
 echo $! >"$keyward_pid_file"
 for i in $(seq 1 120); do

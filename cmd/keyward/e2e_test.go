@@ -95,7 +95,7 @@ func startAppWith(t *testing.T, kc *kctest.Env, overrides map[string]string) *ru
 		cancel()
 		t.Fatalf("wire app: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", settings["KEYWARD_LISTEN_ADDR"]) // 127.0.0.1:0 unless a test chose its port
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -124,6 +124,10 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
 		Log: log, Audit: recorder, Metrics: m,
 	})
+	consoleHandler, err := newConsole(cfg, log, store, kc, verifier, keySvc, prov)
+	if err != nil {
+		return nil, err
+	}
 	gin.SetMode(gin.ReleaseMode)
 	h := handlers.New(handlers.Config{
 		Log:       log,
@@ -133,7 +137,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Audience:  cfg.Audience,
 		Discovery: handlers.Discovery{
 			Issuer: kc.Issuer(), CLIClientID: cfg.CLIClientID, Audience: cfg.Audience,
-			KeywardURL: cfg.PublicURL, TokenURL: cfg.PublicURL + "/v1/token", ConsoleURL: cfg.PublicURL + "/",
+			KeywardURL: cfg.PublicURL, TokenURL: cfg.PublicURL + "/v1/token", ConsoleURL: cfg.ConsoleURL + "/",
 		},
 		Principals:       kc,
 		TrustedProxies:   cfg.TrustedProxies,
@@ -147,6 +151,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Keycloak:         kc,
 		Provisioning:     prov,
 		Webhooks:         hooks,
+		Console:          consoleHandler,
 	})
 	ok = true
 	cancel, done := runBackground(ctx, prov, usage, closeLimiter)

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/config"
+	"github.com/keyward/keyward/console"
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/keys"
+	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/provisioning"
+)
+
+// newConsole wires the web console, or the page saying it is off when no console
+// client secret is configured.
+func newConsole(cfg config.Config, log *zap.Logger, store *models.Store, kc *keycloak.Client, verifier *keycloak.Verifier,
+	keySvc *keys.Service, prov *provisioning.Service,
+) (http.Handler, error) {
+	if cfg.ConsoleClientSecret == "" {
+		return console.NotConfigured(), nil
+	}
+	pepper := []byte(cfg.KeyPepper)
+	if len(pepper) == 0 {
+		var err error
+		if pepper, err = exchange.LoadOrCreatePepper(filepath.Join(cfg.DataDir, "key-pepper")); err != nil {
+			return nil, err
+		}
+	}
+	secrets, err := console.SecretsFromPepper(pepper)
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := url.Parse(kc.Issuer())
+	if err != nil {
+		return nil, fmt.Errorf("console: issuer: %w", err)
+	}
+	c, err := console.New(console.Config{
+		Log:              log.Named("console"),
+		URL:              cfg.ConsoleURL,
+		KeywardURL:       cfg.PublicURL,
+		KeycloakOrigin:   issuer.Scheme + "://" + issuer.Host,
+		OIDC:             kc.OIDC(cfg.ConsoleClientID, cfg.ConsoleClientSecret, verifier),
+		Verifier:         verifier,
+		Principals:       kc,
+		ExchangeClientID: cfg.ClientID,
+		AdminRole:        cfg.AdminRole,
+		Sessions:         store,
+		Secrets:          secrets,
+		Keys:             keySvc,
+		Provisioning:     prov,
+		Audit:            store,
+		SessionIdle:      cfg.ConsoleSessionIdle,
+		SessionMax:       cfg.ConsoleSessionMax,
+		RefreshEvery:     cfg.ConsoleRefresh,
+		Clock:            time.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

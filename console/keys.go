@@ -1,0 +1,286 @@
+package console
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/keys"
+	"github.com/keyward/keyward/models"
+)
+
+// keyView is a key as the pages show it: never its hash, never its secret.
+type keyView struct {
+	ID, Name, Description, Prefix, Status, Environment, OwnerUsername, LastUsedIP string
+	Scopes, IPAllowlist                                                           []string
+	Metadata, RateLimit, DisabledBy                                               string
+	Enabled                                                                       bool
+	CreatedAt                                                                     time.Time
+	ExpiresAt, LastUsedAt, GraceUntil                                             *time.Time
+	RotatedTo                                                                     string
+}
+
+func (c *Console) keyView(k models.Key) keyView {
+	limit := "unlimited"
+	if req, win, ok := c.cfg.Keys.RateLimitOf(k); ok {
+		limit = strconv.Itoa(req) + " requests per " + strconv.Itoa(win) + " s"
+	}
+	v := keyView{ID: k.ID, Name: k.Name, Description: k.Description, Prefix: keys.Prefix(k), Status: keys.Status(k, c.cfg.Clock()),
+		Environment: k.Environment, OwnerUsername: k.OwnerUsername, LastUsedIP: k.LastUsedIP, Scopes: strings.Fields(k.Scopes),
+		IPAllowlist: strings.Fields(k.IPAllowlist), Metadata: k.Metadata, RateLimit: limit, DisabledBy: k.DisabledBy, Enabled: k.Enabled,
+		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, GraceUntil: k.GraceUntil}
+	if v.Metadata == "{}" {
+		v.Metadata = ""
+	}
+	if k.RotatedTo != nil {
+		v.RotatedTo = *k.RotatedTo
+	}
+	return v
+}
+
+// listQuery is the list's search, filters, sort and page, as the query string has them.
+type listQuery struct {
+	Owner, Q, Status, Environment, Expires, Sort, Order, Cursor string
+}
+
+type keyList struct {
+	Query  listQuery
+	Items  []keyView
+	Next   string
+	Errors map[string]string
+	All    bool // the admins' list of every owner's keys
+}
+
+func (c *Console) listKeys(w http.ResponseWriter, r *http.Request, u *viewer) {
+	c.keyListPage(w, r, u, false)
+}
+
+func (c *Console) listAllKeys(w http.ResponseWriter, r *http.Request, u *viewer) {
+	c.keyListPage(w, r, u, true)
+}
+
+func (c *Console) keyListPage(w http.ResponseWriter, r *http.Request, u *viewer, all bool) {
+	q := r.URL.Query()
+	lq := listQuery{Owner: q.Get("owner"), Q: q.Get("q"), Status: q.Get("status"), Environment: q.Get("environment"),
+		Expires: q.Get("expires"), Sort: q.Get("sort"), Order: q.Get("order"), Cursor: q.Get("cursor")}
+	owner := u.Subject
+	if all {
+		owner = lq.Owner
+	}
+	data := keyList{Query: lq, All: all}
+	page, err := c.cfg.Keys.List(r.Context(), actor(r, u), keys.ListParams{Owner: owner, Query: lq.Q, Status: lq.Status,
+		Environment: lq.Environment, Expires: lq.Expires, Sort: lq.Sort, Order: lq.Order, Cursor: lq.Cursor, Limit: 20})
+	if fe, ok := fieldErrors(err); ok {
+		data.Errors = fe
+	} else if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	for _, k := range page.Items {
+		data.Items = append(data.Items, c.keyView(k))
+	}
+	data.Next = page.NextCursor
+	title := "API keys"
+	if all {
+		title = "All keys"
+	}
+	c.render(w, r, u, http.StatusOK, "keys.html", title, data)
+}
+
+// keyForm is the create form as the user filled it in.
+type keyForm struct {
+	Owner, Name, Description, Environment, Expiry, ExpiresOn, Scopes string
+	RateRequests, RateWindow, IPAllowlist, Metadata                  string
+	Errors                                                           map[string]string
+}
+
+func (c *Console) newKey(w http.ResponseWriter, r *http.Request, u *viewer) {
+	c.render(w, r, u, http.StatusOK, "key-new.html", "Create key", keyForm{Environment: "production", Expiry: "365"})
+}
+
+// params turns the form into the service's create request; problems the form alone
+// can see (a number that is not one) are reported with the service's.
+func (f keyForm) params() (keys.CreateParams, map[string]string) {
+	p := keys.CreateParams{Owner: strings.TrimSpace(f.Owner), Name: f.Name, Description: f.Description, Environment: f.Environment,
+		Scopes: strings.Fields(f.Scopes), IPAllowlist: strings.FieldsFunc(f.IPAllowlist, func(r rune) bool {
+			return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
+		})}
+	bad := map[string]string{}
+	switch f.Expiry {
+	case "never":
+		t := true
+		p.NeverExpires = &t
+	case "date":
+		at := f.ExpiresOn
+		if d, err := time.Parse(time.DateOnly, f.ExpiresOn); err == nil {
+			at = d.Format(time.RFC3339)
+		} else if f.ExpiresOn == "" {
+			bad["expires_at"] = "give the date the key expires"
+		}
+		p.ExpiresAt = &at
+	default:
+		n, err := strconv.Atoi(f.Expiry)
+		if err != nil {
+			bad["expires_in_days"] = "choose 30, 90 or 365 days, a date, or never"
+		}
+		p.ExpiresInDays = &n
+	}
+	if f.RateRequests != "" || f.RateWindow != "" {
+		req, err1 := strconv.Atoi(strings.TrimSpace(f.RateRequests))
+		win, err2 := strconv.Atoi(strings.TrimSpace(f.RateWindow))
+		if err1 != nil || err2 != nil {
+			bad["rate_limit"] = "give whole numbers of requests and seconds, or leave both empty for the default"
+		}
+		p.RateLimit = &keys.RateLimit{Requests: req, WindowSeconds: win}
+	}
+	if strings.TrimSpace(f.Metadata) != "" {
+		p.Metadata = json.RawMessage(f.Metadata)
+	}
+	return p, bad
+}
+
+func (c *Console) createKey(w http.ResponseWriter, r *http.Request, u *viewer) {
+	f := keyForm{Owner: r.PostFormValue("owner"), Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
+		Environment: r.PostFormValue("environment"), Expiry: r.PostFormValue("expiry"), ExpiresOn: r.PostFormValue("expires_on"),
+		Scopes: r.PostFormValue("scopes"), RateRequests: r.PostFormValue("rate_requests"), RateWindow: r.PostFormValue("rate_window"),
+		IPAllowlist: r.PostFormValue("ip_allowlist"), Metadata: r.PostFormValue("metadata")}
+	if !u.Admin {
+		f.Owner = ""
+	}
+	p, bad := f.params()
+	if len(bad) > 0 {
+		f.Errors = bad
+		c.render(w, r, u, http.StatusBadRequest, "key-new.html", "Create key", f)
+		return
+	}
+	created, err := c.cfg.Keys.Create(r.Context(), actor(r, u), p)
+	if fe, ok := fieldErrors(err); ok {
+		f.Errors = fe
+		c.render(w, r, u, http.StatusBadRequest, "key-new.html", "Create key", f)
+		return
+	}
+	if errs.KindOf(err) == errs.Conflict || errs.KindOf(err) == errs.Forbidden {
+		f.Errors = map[string]string{"form": errs.MessageOf(err)}
+		c.render(w, r, u, http.StatusConflict, "key-new.html", "Create key", f)
+		return
+	}
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	c.showKey(w, r, u, "Your new key", created)
+}
+
+// showKey is the one page that ever shows a key's text: the answer to the POST that
+// made it, never stored by the browser (no-store), never reachable by a URL.
+func (c *Console) showKey(w http.ResponseWriter, r *http.Request, u *viewer, title string, created keys.Created) {
+	c.render(w, r, u, http.StatusOK, "key-created.html", title, map[string]any{
+		"Key": c.keyView(created.Key), "Secret": created.Plaintext, "KeywardURL": c.cfg.KeywardURL})
+}
+
+type keyDetail struct {
+	Key        keyView
+	Chart      any
+	Usage      keys.UsageReport
+	Events     []models.AuditEvent
+	KeywardURL string
+	Errors     map[string]string
+	GraceDays  string
+}
+
+func (c *Console) keyDetail(w http.ResponseWriter, r *http.Request, u *viewer) {
+	c.keyDetailPage(w, r, u, http.StatusOK, "7", nil)
+}
+
+func (c *Console) keyDetailPage(w http.ResponseWriter, r *http.Request, u *viewer, status int, grace string, problems map[string]string) {
+	ctx := r.Context()
+	a := actor(r, u)
+	k, err := c.cfg.Keys.Get(ctx, a, r.PathValue("id"))
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	usage, err := c.cfg.Keys.Usage(ctx, a, k.ID, 30)
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	f := models.AuditFilter{TargetType: "key", TargetID: k.ID, Limit: 20}
+	if !u.Admin {
+		f.OwnerID = u.Subject
+	}
+	events, err := c.cfg.Audit.ListAudit(ctx, f)
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	c.render(w, r, u, status, "key.html", "Key "+k.Name, keyDetail{Key: c.keyView(k), Chart: usageChart(usage.Days), Usage: usage,
+		Events: events, KeywardURL: c.cfg.KeywardURL, Errors: problems, GraceDays: grace})
+}
+
+func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, u *viewer) {
+	grace := strings.TrimSpace(r.PostFormValue("grace_days"))
+	days, err := strconv.Atoi(grace)
+	if err != nil || days < 0 || days > keys.MaxGraceHours/24 {
+		c.keyDetailPage(w, r, u, http.StatusBadRequest, grace, map[string]string{"grace": "give whole days between 0 and 30"})
+		return
+	}
+	hours := days * 24
+	created, err := c.cfg.Keys.Rotate(r.Context(), actor(r, u), r.PathValue("id"), &hours)
+	if fe, ok := fieldErrors(err); ok {
+		c.keyDetailPage(w, r, u, http.StatusBadRequest, grace, map[string]string{"grace": fe["grace_period_hours"]})
+		return
+	}
+	if errs.KindOf(err) == errs.Conflict {
+		c.keyDetailPage(w, r, u, http.StatusConflict, grace, map[string]string{"grace": errs.MessageOf(err)})
+		return
+	}
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	c.showKey(w, r, u, "The rotated key", created)
+}
+
+func (c *Console) enableKey(enabled bool) userHandler {
+	return func(w http.ResponseWriter, r *http.Request, u *viewer) {
+		k, err := c.cfg.Keys.Update(r.Context(), actor(r, u), r.PathValue("id"), keys.UpdateParams{Enabled: &enabled})
+		if err != nil {
+			c.serviceError(w, r, u, err)
+			return
+		}
+		done := map[bool]string{true: "enabled", false: "disabled"}[enabled]
+		http.Redirect(w, r, "/keys/"+k.ID+"?done="+done, http.StatusSeeOther)
+	}
+}
+
+func (c *Console) confirmRevoke(w http.ResponseWriter, r *http.Request, u *viewer) {
+	k, err := c.cfg.Keys.Get(r.Context(), actor(r, u), r.PathValue("id"))
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	c.render(w, r, u, http.StatusOK, "confirm.html", "Revoke key "+k.Name, confirmation{
+		Question: "Revoke the key " + k.Name + " (" + keys.Prefix(k) + ")?",
+		Consequence: "Programs using it get no token from the moment you confirm. " +
+			"A revoked key cannot be brought back: you would create a new one.",
+		Action: "/keys/" + k.ID + "/revoke", Button: "Revoke key", Cancel: "/keys/" + k.ID, Danger: true,
+	})
+}
+
+// confirmation is a page asking to confirm a step that cannot be undone.
+type confirmation struct {
+	Question, Consequence, Action, Button, Cancel string
+	Danger                                        bool
+}
+
+func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, u *viewer) {
+	if err := c.cfg.Keys.Delete(r.Context(), actor(r, u), r.PathValue("id")); err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, "/keys?done=revoked", http.StatusSeeOther)
+}

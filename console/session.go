@@ -1,0 +1,384 @@
+package console
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/internal/reqinfo"
+	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/models"
+)
+
+const (
+	sessionCookie = "kw_session"
+	loginCookie   = "kw_login"
+	callbackPath  = "/auth/callback"
+	loginTimeout  = 10 * time.Minute
+	// refreshMargin: an access token with less than this left is refreshed first.
+	refreshMargin = 30 * time.Second
+)
+
+// viewer is the person a page is for: who their current access token says they are.
+type viewer struct {
+	Subject  string
+	Username string
+	Admin    bool
+	CSRF     string
+
+	idHash string
+}
+
+type loginState struct {
+	State    string `json:"state"`
+	Nonce    string `json:"nonce"`
+	Verifier string `json:"verifier"`
+	Next     string `json:"next"`
+}
+
+type sessionTokens struct {
+	Access  string `json:"access"`
+	Refresh string `json:"refresh"`
+	ID      string `json:"id"`
+}
+
+type userHandler func(w http.ResponseWriter, r *http.Request, u *viewer)
+
+// user lets a logged-in person through (a GET without a session goes to the login,
+// anything else is refused) and checks the CSRF token of every POST.
+func (c *Console) user(h userHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, err := c.session(w, r)
+		if err != nil {
+			c.serviceError(w, r, nil, err)
+			return
+		}
+		if u == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			c.fail(w, r, nil, http.StatusUnauthorized, "Your session has ended. Log in again, then repeat what you did.")
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if !c.cfg.Secrets.csrfValid(u.sessionID(r), r.PostFormValue("csrf")) {
+				c.fail(w, r, u, http.StatusForbidden, "The form's security token is missing or wrong (CSRF protection). Reload the page and try again.")
+				return
+			}
+		}
+		h(w, r, u)
+	}
+}
+
+// admin is user for the admin role.
+func (c *Console) admin(h userHandler) http.HandlerFunc {
+	return c.user(func(w http.ResponseWriter, r *http.Request, u *viewer) {
+		if !u.Admin {
+			c.fail(w, r, u, http.StatusForbidden, "This page is for Keyward admins (realm role "+c.cfg.AdminRole+").")
+			return
+		}
+		if c.cfg.Provisioning == nil {
+			c.fail(w, r, u, http.StatusServiceUnavailable, "Provisioning is not configured on this instance.")
+			return
+		}
+		h(w, r, u)
+	})
+}
+
+func (u *viewer) sessionID(r *http.Request) string {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// session loads the request's session: nil when there is none, it timed out, or
+// Keycloak no longer refreshes it (the user was disabled or logged out there).
+func (c *Console) session(w http.ResponseWriter, r *http.Request) (*viewer, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" || len(ck.Value) > 128 {
+		return nil, nil
+	}
+	ctx := r.Context()
+	idHash := hashID(ck.Value)
+	cs, err := c.cfg.Sessions.ConsoleSessionByHash(ctx, idHash)
+	if errors.Is(err, models.ErrNotFound) {
+		c.clearCookie(w, sessionCookie)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := c.cfg.Clock().UTC()
+	end := func() (*viewer, error) {
+		c.clearCookie(w, sessionCookie)
+		return nil, c.cfg.Sessions.DeleteConsoleSession(context.WithoutCancel(ctx), idHash)
+	}
+	if cs.Pending || !now.Before(cs.ExpiresAt) || now.Sub(cs.LastSeenAt) >= c.cfg.SessionIdle {
+		return end()
+	}
+	plain, err := c.cfg.Secrets.openFor(idHash, cs.Tokens)
+	var toks sessionTokens
+	if err != nil || json.Unmarshal(plain, &toks) != nil {
+		c.cfg.Log.Warn("console: a session's tokens do not open; ending it")
+		return end()
+	}
+	changed := false
+	if now.Add(refreshMargin).After(cs.AccessExpiresAt) || now.Sub(cs.RefreshedAt) >= c.cfg.RefreshEvery {
+		fresh, err := c.cfg.OIDC.Refresh(ctx, toks.Refresh)
+		switch {
+		case errors.Is(err, keycloak.ErrInvalidGrant):
+			return end() // disabled, logged out or session gone at Keycloak
+		case err != nil:
+			return nil, err
+		}
+		toks.Access = fresh.AccessToken
+		if fresh.RefreshToken != "" {
+			toks.Refresh = fresh.RefreshToken
+		}
+		if fresh.IDToken != "" {
+			toks.ID = fresh.IDToken
+		}
+		cs.AccessExpiresAt = now.Add(time.Duration(fresh.ExpiresIn) * time.Second)
+		cs.RefreshedAt = now
+		changed = true
+	}
+	claims, err := c.cfg.Verifier.Verify(ctx, toks.Access)
+	if errors.Is(err, keycloak.ErrUnavailable) {
+		return nil, err
+	}
+	if err != nil || claims.Subject != cs.Subject {
+		return end()
+	}
+	if changed {
+		if cs.Tokens, err = c.sealTokens(idHash, toks); err != nil {
+			return nil, err
+		}
+	}
+	if changed || now.Sub(cs.LastSeenAt) >= 10*time.Second {
+		cs.LastSeenAt = now
+		if err := c.cfg.Sessions.UpdateConsoleSession(ctx, &cs); err != nil {
+			return nil, err
+		}
+	}
+	return &viewer{Subject: claims.Subject, Username: claims.Username, Admin: claims.HasRealmRole(c.cfg.AdminRole),
+		CSRF: c.cfg.Secrets.csrfToken(ck.Value), idHash: idHash}, nil
+}
+
+func (c *Console) sealTokens(idHash string, t sessionTokens) ([]byte, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	return c.cfg.Secrets.sealFor(idHash, b)
+}
+
+func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: int(maxAge / time.Second),
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (c *Console) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// safeNext keeps a return path only when it is a path of this console.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
+		strings.HasPrefix(next, "/login") || strings.HasPrefix(next, callbackPath) || len(next) > 1024 {
+		return "/keys"
+	}
+	return next
+}
+
+// login starts the code flow: a pending login row holds state, nonce and the PKCE
+// verifier (sealed); the browser keeps only the row's opaque id.
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	var ls loginState
+	var id string
+	for _, dst := range []*string{&id, &ls.State, &ls.Nonce, &ls.Verifier} {
+		v, err := newID()
+		if err != nil {
+			c.serviceError(w, r, nil, err)
+			return
+		}
+		*dst = v
+	}
+	ls.Next = safeNext(r.URL.Query().Get("next"))
+	now := c.cfg.Clock().UTC()
+	idHash := hashID(id)
+	plain, _ := json.Marshal(ls)
+	sealed, err := c.cfg.Secrets.sealFor(idHash, plain)
+	if err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	err = c.cfg.Sessions.CreateConsoleSession(r.Context(), &models.ConsoleSession{IDHash: idHash, Pending: true, LoginState: sealed,
+		CreatedAt: now, LastSeenAt: now, RefreshedAt: now, AccessExpiresAt: now, ExpiresAt: now.Add(loginTimeout)})
+	if err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	c.setCookie(w, loginCookie, id, loginTimeout)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, c.cfg.OIDC.AuthCodeURL(keycloak.AuthRequest{
+		RedirectURI: c.cfg.URL + callbackPath, State: ls.State, Nonce: ls.Nonce, CodeChallenge: pkceChallenge(ls.Verifier),
+	}), http.StatusSeeOther)
+}
+
+// callback finishes the code flow: the pending login is used up whatever happens, the
+// state must match, the code is redeemed with the verifier, the ID token must carry
+// the login's nonce, and the access token must be a person's, meant for Keyward. Then
+// a new session id is made (never one the browser had before).
+func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	ctx := r.Context()
+	retry := func(msg string) {
+		c.render(w, r, nil, http.StatusBadRequest, "login-failed.html", "Login failed", map[string]any{"Message": msg})
+	}
+	ck, err := r.Cookie(loginCookie)
+	if err != nil || ck.Value == "" || len(ck.Value) > 128 {
+		retry("This login was not started here, or took longer than 10 minutes.")
+		return
+	}
+	c.clearCookie(w, loginCookie)
+	idHash := hashID(ck.Value)
+	pending, err := c.cfg.Sessions.ConsoleSessionByHash(ctx, idHash)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && !pending.Pending) {
+		retry("This login was already used or has expired.")
+		return
+	}
+	if err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	if err := c.cfg.Sessions.DeleteConsoleSession(ctx, idHash); err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	var ls loginState
+	plain, err := c.cfg.Secrets.openFor(idHash, pending.LoginState)
+	if err != nil || json.Unmarshal(plain, &ls) != nil || !c.cfg.Clock().Before(pending.ExpiresAt) {
+		retry("This login has expired.")
+		return
+	}
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(ls.State)) != 1 {
+		retry("The login answer does not belong to this login (state mismatch).")
+		return
+	}
+	if q.Get("error") != "" || q.Get("code") == "" {
+		retry("Keycloak did not log you in.")
+		return
+	}
+	toks, err := c.cfg.OIDC.Exchange(ctx, q.Get("code"), ls.Verifier, c.cfg.URL+callbackPath)
+	if errors.Is(err, keycloak.ErrInvalidGrant) {
+		retry("Keycloak refused the login code.")
+		return
+	}
+	if err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	id, err := c.cfg.OIDC.VerifyIDToken(ctx, toks.IDToken, ls.Nonce)
+	if err != nil {
+		c.cfg.Log.Warn("console: login refused: ID token", zap.String("request_id", reqinfo.From(ctx).RequestID), zap.Error(err))
+		retry("The ID token of this login is not valid.")
+		return
+	}
+	claims, err := c.cfg.Verifier.Verify(ctx, toks.AccessToken)
+	if errors.Is(err, keycloak.ErrUnavailable) {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	if err != nil || claims.Subject != id.Subject {
+		retry("The access token of this login is not meant for Keyward.")
+		return
+	}
+	if msg, err := c.notAPerson(ctx, claims); err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	} else if msg != "" {
+		c.fail(w, r, nil, http.StatusForbidden, msg)
+		return
+	}
+	if old, err := r.Cookie(sessionCookie); err == nil && old.Value != "" && len(old.Value) <= 128 {
+		_ = c.cfg.Sessions.DeleteConsoleSession(ctx, hashID(old.Value))
+	}
+	sid, err := newID()
+	if err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	sidHash := hashID(sid)
+	sealed, err := c.sealTokens(sidHash, sessionTokens{Access: toks.AccessToken, Refresh: toks.RefreshToken, ID: toks.IDToken})
+	if err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	now := c.cfg.Clock().UTC()
+	err = c.cfg.Sessions.CreateConsoleSession(ctx, &models.ConsoleSession{IDHash: sidHash, Subject: claims.Subject, Username: claims.Username,
+		Tokens: sealed, AccessExpiresAt: now.Add(time.Duration(toks.ExpiresIn) * time.Second), RefreshedAt: now,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(c.cfg.SessionMax)})
+	if err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	c.setCookie(w, sessionCookie, sid, c.cfg.SessionMax)
+	http.Redirect(w, r, ls.Next, http.StatusSeeOther)
+}
+
+// notAPerson says why a token may not have a console session: one minted for an API
+// key, or a service account's (the console, like the API, is for people).
+func (c *Console) notAPerson(ctx context.Context, claims keycloak.Claims) (string, error) {
+	const msg = "Service accounts and API-key tokens cannot use the console: it is for people."
+	if claims.ClientCredentials || (c.cfg.ExchangeClientID != "" && claims.AuthParty == c.cfg.ExchangeClientID) {
+		return msg, nil
+	}
+	if c.cfg.Principals == nil {
+		return "", nil
+	}
+	sa, err := c.cfg.Principals.IsServiceAccount(ctx, claims.Subject, claims.Username)
+	if err != nil || !sa {
+		return "", err
+	}
+	return msg, nil
+}
+
+// logout ends the session here and at Keycloak (server side, then the browser's
+// RP-initiated logout, which also clears Keycloak's cookies).
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, u *viewer) {
+	ctx := r.Context()
+	hint := ""
+	if cs, err := c.cfg.Sessions.ConsoleSessionByHash(ctx, u.idHash); err == nil {
+		if plain, err := c.cfg.Secrets.openFor(u.idHash, cs.Tokens); err == nil {
+			var toks sessionTokens
+			if json.Unmarshal(plain, &toks) == nil {
+				hint = toks.ID
+				if err := c.cfg.OIDC.Logout(ctx, toks.Refresh); err != nil {
+					c.cfg.Log.Warn("console: Keycloak logout failed", zap.String("request_id", reqinfo.From(ctx).RequestID), zap.Error(err))
+				}
+			}
+		}
+	}
+	if err := c.cfg.Sessions.DeleteConsoleSession(ctx, u.idHash); err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	c.clearCookie(w, sessionCookie)
+	http.Redirect(w, r, c.cfg.OIDC.EndSessionURL(hint, c.cfg.URL+"/logged-out"), http.StatusSeeOther)
+}
+
+func (c *Console) loggedOut(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, nil, http.StatusOK, "logged-out.html", "Logged out", nil)
+}

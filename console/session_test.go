@@ -1,0 +1,425 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/models"
+)
+
+// Unit tests of sessions and login with small fakes at the console's interfaces; the
+// browser tests (cmd/keyward/console_e2e_test.go) run the same on the real Keycloak.
+
+type memSessions struct {
+	mu   sync.Mutex
+	rows map[string]models.ConsoleSession
+}
+
+func (m *memSessions) CreateConsoleSession(_ context.Context, cs *models.ConsoleSession) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rows[cs.IDHash] = *cs
+	return nil
+}
+
+func (m *memSessions) ConsoleSessionByHash(_ context.Context, h string) (models.ConsoleSession, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cs, ok := m.rows[h]
+	if !ok {
+		return cs, models.ErrNotFound
+	}
+	return cs, nil
+}
+
+func (m *memSessions) UpdateConsoleSession(_ context.Context, cs *models.ConsoleSession) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.rows[cs.IDHash]
+	if !ok {
+		return models.ErrNotFound
+	}
+	old.Tokens, old.AccessExpiresAt, old.RefreshedAt, old.LastSeenAt = cs.Tokens, cs.AccessExpiresAt, cs.RefreshedAt, cs.LastSeenAt
+	m.rows[cs.IDHash] = old
+	return nil
+}
+
+func (m *memSessions) DeleteConsoleSession(_ context.Context, h string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.rows, h)
+	return nil
+}
+
+// fakeRealm issues "tokens" that are plain names; the verifier reads them back.
+type fakeRealm struct {
+	mu         sync.Mutex
+	lastAuth   keycloak.AuthRequest
+	claims     keycloak.Claims // what the access token says
+	idSubject  string
+	refuse     bool // refresh answers invalid_grant (user disabled)
+	refreshes  int
+	logouts    int
+	wrongNonce bool
+}
+
+func (f *fakeRealm) AuthCodeURL(r keycloak.AuthRequest) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastAuth = r
+	return "http://kc.test/auth?state=" + url.QueryEscape(r.State)
+}
+func (f *fakeRealm) EndSessionURL(hint, redirect string) string {
+	return "http://kc.test/logout?id_token_hint=" + hint
+}
+func (f *fakeRealm) Exchange(_ context.Context, code, verifier, redirectURI string) (keycloak.Tokens, error) {
+	if code != "good-code" || pkceChallenge(verifier) != f.lastAuth.CodeChallenge || redirectURI != "http://console.test/auth/callback" {
+		return keycloak.Tokens{}, keycloak.ErrInvalidGrant
+	}
+	return keycloak.Tokens{AccessToken: "access-1", RefreshToken: "refresh-1", IDToken: "id-1", ExpiresIn: 300}, nil
+}
+func (f *fakeRealm) Refresh(_ context.Context, rt string) (keycloak.Tokens, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refreshes++
+	if f.refuse {
+		return keycloak.Tokens{}, keycloak.ErrInvalidGrant
+	}
+	return keycloak.Tokens{AccessToken: "access-2", RefreshToken: "refresh-2", ExpiresIn: 300}, nil
+}
+func (f *fakeRealm) Logout(context.Context, string) error { f.logouts++; return nil }
+func (f *fakeRealm) VerifyIDToken(_ context.Context, raw, nonce string) (keycloak.IDClaims, error) {
+	if f.wrongNonce || nonce != f.lastAuth.Nonce {
+		return keycloak.IDClaims{}, keycloak.ErrInvalidToken
+	}
+	return keycloak.IDClaims{Subject: f.idSubject}, nil
+}
+func (f *fakeRealm) Verify(_ context.Context, raw string) (keycloak.Claims, error) {
+	if !strings.HasPrefix(raw, "access-") {
+		return keycloak.Claims{}, keycloak.ErrInvalidToken
+	}
+	return f.claims, nil
+}
+
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+type harness struct {
+	t      *testing.T
+	c      *Console
+	realm  *fakeRealm
+	store  *memSessions
+	clock  *fakeClock
+	cookie map[string]string
+}
+
+func newHarness(t *testing.T) *harness {
+	secrets, err := SecretsFromPepper(bytes.Repeat([]byte("p"), 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, realm: &fakeRealm{claims: keycloak.Claims{Subject: "u1", Username: "alice"}, idSubject: "u1"},
+		store: &memSessions{rows: map[string]models.ConsoleSession{}}, clock: &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)},
+		cookie: map[string]string{}}
+	h.c, err = New(Config{URL: "http://console.test", KeycloakOrigin: "http://kc.test", OIDC: h.realm, Verifier: h.realm,
+		ExchangeClientID: "keyward", AdminRole: "keyward-admin", Sessions: h.store, Secrets: secrets,
+		SessionIdle: 30 * time.Minute, SessionMax: 8 * time.Hour, RefreshEvery: time.Minute, Clock: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// do sends a request with the harness's cookies and keeps what the answer sets.
+func (h *harness) do(method, target string, form url.Values, headers ...string) *httptest.ResponseRecorder {
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req := httptest.NewRequest(method, "http://console.test"+target, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	for k, v := range h.cookie {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	rec := httptest.NewRecorder()
+	h.c.ServeHTTP(rec, req)
+	for _, ck := range rec.Result().Cookies() {
+		if ck.MaxAge < 0 {
+			delete(h.cookie, ck.Name)
+		} else {
+			h.cookie[ck.Name] = ck.Value
+		}
+	}
+	return rec
+}
+
+// login runs /login and the callback as Keycloak would answer it.
+func (h *harness) login() {
+	h.t.Helper()
+	if rec := h.do("GET", "/login?next=/keys", nil); rec.Code != http.StatusSeeOther {
+		h.t.Fatalf("login: %d", rec.Code)
+	}
+	rec := h.do("GET", "/auth/callback?code=good-code&state="+url.QueryEscape(h.realm.lastAuth.State), nil)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/keys" || h.cookie[sessionCookie] == "" {
+		h.t.Fatalf("callback: %d %s %v", rec.Code, rec.Header().Get("Location"), h.cookie)
+	}
+}
+
+// loggedIn tells whether the root sends the browser to its keys (a session) or to the
+// login (none).
+func (h *harness) loggedIn() bool {
+	h.t.Helper()
+	rec := h.do("GET", "/", nil)
+	switch loc := rec.Header().Get("Location"); {
+	case loc == "/keys":
+		return true
+	case strings.HasPrefix(loc, "/login"):
+		return false
+	default:
+		h.t.Fatalf("root answered %d %s", rec.Code, loc)
+		return false
+	}
+}
+
+func TestSession_IdleTimeout_EndsSession(t *testing.T) {
+	h := newHarness(t)
+	h.login()
+	h.clock.now = h.clock.now.Add(29 * time.Minute)
+	if !h.loggedIn() {
+		t.Fatal("out before the idle timeout")
+	}
+	h.clock.now = h.clock.now.Add(30 * time.Minute)
+	if h.loggedIn() {
+		t.Fatal("still in after 30 idle minutes")
+	}
+	if len(h.store.rows) != 0 {
+		t.Fatalf("the ended session is still stored: %d rows", len(h.store.rows))
+	}
+}
+
+func TestSession_AbsoluteTimeout_EndsBusySession(t *testing.T) {
+	h := newHarness(t)
+	h.login()
+	for i := 0; i < 31; i++ { // busy every 15 minutes for 7h45m
+		h.clock.now = h.clock.now.Add(15 * time.Minute)
+		if !h.loggedIn() {
+			t.Fatalf("out after %v of use", time.Duration(i+1)*15*time.Minute)
+		}
+	}
+	h.clock.now = h.clock.now.Add(15 * time.Minute)
+	if h.loggedIn() {
+		t.Fatal("still in 8 hours after login")
+	}
+}
+
+func TestSession_RefreshRefused_EndsSession(t *testing.T) {
+	h := newHarness(t)
+	h.login()
+	h.clock.now = h.clock.now.Add(2 * time.Minute)
+	if !h.loggedIn() || h.realm.refreshes != 1 {
+		t.Fatalf("refresh after the interval: %d refreshes", h.realm.refreshes)
+	}
+	h.realm.refuse = true // the user was disabled in Keycloak
+	h.clock.now = h.clock.now.Add(2 * time.Minute)
+	if h.loggedIn() {
+		t.Fatal("a session Keycloak no longer refreshes is still in")
+	}
+}
+
+func TestSession_TokensSealedAndBoundToTheirRow(t *testing.T) {
+	h := newHarness(t)
+	h.login()
+	for idHash, cs := range h.store.rows {
+		if bytes.Contains(cs.Tokens, []byte("access-1")) || bytes.Contains(cs.Tokens, []byte("refresh-1")) {
+			t.Fatal("tokens stored in clear")
+		}
+		if idHash == h.cookie[sessionCookie] || strings.Contains(string(cs.Tokens), h.cookie[sessionCookie]) {
+			t.Fatal("the store holds the session id itself")
+		}
+		if _, err := h.c.cfg.Secrets.openFor(strings.Repeat("0", 64), cs.Tokens); err == nil {
+			t.Fatal("sealed tokens open under another row's id")
+		}
+		if _, ok := h.store.rows[hashID(h.cookie[sessionCookie])]; !ok {
+			t.Fatal("no row for the cookie's id hash")
+		}
+	}
+}
+
+func TestLogin_RotatesSessionID(t *testing.T) {
+	h := newHarness(t)
+	h.login()
+	first := h.cookie[sessionCookie]
+	h.login()
+	if h.cookie[sessionCookie] == first {
+		t.Fatal("a second login kept the session id")
+	}
+	if _, ok := h.store.rows[hashID(first)]; ok {
+		t.Fatal("the session before the login still exists")
+	}
+}
+
+func TestCallback_Refused(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(h *harness) string // returns the callback query
+	}{
+		{"state of another login", func(h *harness) string { return "code=good-code&state=forged" }},
+		{"no pending login cookie", func(h *harness) string {
+			delete(h.cookie, loginCookie)
+			return "code=good-code&state=" + url.QueryEscape(h.realm.lastAuth.State)
+		}},
+		{"bad code", func(h *harness) string { return "code=stolen&state=" + url.QueryEscape(h.realm.lastAuth.State) }},
+		{"nonce mismatch", func(h *harness) string {
+			h.realm.wrongNonce = true
+			return "code=good-code&state=" + url.QueryEscape(h.realm.lastAuth.State)
+		}},
+		{"access token of another subject", func(h *harness) string {
+			h.realm.idSubject = "u2"
+			return "code=good-code&state=" + url.QueryEscape(h.realm.lastAuth.State)
+		}},
+		{"login took too long", func(h *harness) string {
+			h.clock.now = h.clock.now.Add(11 * time.Minute)
+			return "code=good-code&state=" + url.QueryEscape(h.realm.lastAuth.State)
+		}},
+		{"service-account token", func(h *harness) string {
+			h.realm.claims.ClientCredentials = true
+			return "code=good-code&state=" + url.QueryEscape(h.realm.lastAuth.State)
+		}},
+		{"token minted for an API key", func(h *harness) string {
+			h.realm.claims.AuthParty = "keyward"
+			return "code=good-code&state=" + url.QueryEscape(h.realm.lastAuth.State)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.do("GET", "/login", nil)
+			rec := h.do("GET", "/auth/callback?"+tc.setup(h), nil)
+			if rec.Code < 400 || h.cookie[sessionCookie] != "" {
+				t.Fatalf("callback answered %d, session cookie %q", rec.Code, h.cookie[sessionCookie])
+			}
+			if h.loggedIn() {
+				t.Fatal("logged in")
+			}
+		})
+	}
+}
+
+func TestCallback_Replayed_Refused(t *testing.T) {
+	h := newHarness(t)
+	h.do("GET", "/login", nil)
+	pending := h.cookie[loginCookie]
+	query := "/auth/callback?code=good-code&state=" + url.QueryEscape(h.realm.lastAuth.State)
+	h.do("GET", query, nil)
+	delete(h.cookie, sessionCookie)
+	h.cookie[loginCookie] = pending // the attacker replays the browser's cookie and the answer
+	if rec := h.do("GET", query, nil); rec.Code != http.StatusBadRequest || h.cookie[sessionCookie] != "" {
+		t.Fatalf("replayed callback: %d", rec.Code)
+	}
+}
+
+func TestPost_CSRFAndOrigin(t *testing.T) {
+	h := newHarness(t)
+	h.login()
+	csrf := h.c.cfg.Secrets.csrfToken(h.cookie[sessionCookie])
+	cases := []struct {
+		name    string
+		form    url.Values
+		headers []string
+		want    int
+	}{
+		{"no token", url.Values{}, []string{"Origin", "http://console.test"}, http.StatusForbidden},
+		{"token of another session", url.Values{"csrf": {h.c.cfg.Secrets.csrfToken("other")}}, []string{"Origin", "http://console.test"}, http.StatusForbidden},
+		{"foreign origin", url.Values{"csrf": {csrf}}, []string{"Origin", "http://evil.test"}, http.StatusForbidden},
+		{"null origin, cross-site fetch", url.Values{"csrf": {csrf}}, []string{"Origin", "null", "Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+		{"null origin, same-origin fetch", url.Values{"csrf": {csrf}}, []string{"Origin", "null", "Sec-Fetch-Site", "same-origin"}, http.StatusSeeOther},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if rec := h.do("POST", "/logout", tc.form, tc.headers...); rec.Code != tc.want {
+				t.Fatalf("POST /logout: %d, want %d", rec.Code, tc.want)
+			}
+		})
+	}
+	if h.loggedIn() || h.realm.logouts != 1 {
+		t.Fatalf("the accepted logout: still in %v, Keycloak logouts %d", h.loggedIn(), h.realm.logouts)
+	}
+}
+
+func TestHeaders_EveryPage(t *testing.T) {
+	h := newHarness(t)
+	for _, path := range []string{"/logged-out", "/no-such-page", "/"} {
+		rec := h.do("GET", path, nil)
+		hd := rec.Header()
+		csp := hd.Get("Content-Security-Policy")
+		if strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			hd.Get("Referrer-Policy") != "no-referrer" || hd.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: headers %v", path, hd)
+		}
+	}
+	if rec := h.do("GET", "/logged-out", nil); rec.Header().Get("Cache-Control") != "no-store" || strings.Contains(rec.Body.String(), "<script>") {
+		t.Errorf("page: cache %q, inline script %v", rec.Header().Get("Cache-Control"), strings.Contains(rec.Body.String(), "<script>"))
+	}
+}
+
+func TestSafeNext_OnlyOwnPaths(t *testing.T) {
+	for in, want := range map[string]string{
+		"/keys?q=x": "/keys?q=x", "": "/keys", "https://evil.test/": "/keys", "//evil.test/": "/keys",
+		"/\\evil.test": "/keys", "/login?next=//x": "/keys", "/auth/callback": "/keys", "/keys\r\nSet-Cookie: x": "/keys",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSecrets_PepperTooShort_Refused(t *testing.T) {
+	if _, err := SecretsFromPepper([]byte("short")); err == nil {
+		t.Fatal("a short pepper was accepted")
+	}
+	a, _ := SecretsFromPepper(bytes.Repeat([]byte("a"), 32))
+	b, _ := SecretsFromPepper(bytes.Repeat([]byte("b"), 32))
+	sealed, err := a.sealFor("row", []byte("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.openFor("row", sealed); err == nil {
+		t.Fatal("another pepper opens the sealed tokens")
+	}
+	if a.csrfToken("s") == b.csrfToken("s") || a.csrfValid("s", a.csrfToken("t")) {
+		t.Fatal("CSRF tokens do not depend on key and session")
+	}
+}
+
+func TestCookies_SecureExactlyWhenTheConsoleIsHTTPS(t *testing.T) {
+	for _, base := range []string{"http://console.test", "https://console.test"} {
+		h := newHarness(t)
+		h.c.secure = strings.HasPrefix(base, "https://")
+		rec := h.do("GET", "/login", nil)
+		for _, ck := range rec.Result().Cookies() {
+			if ck.Secure != h.c.secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
+				t.Errorf("%s: cookie %s: Secure %v HttpOnly %v SameSite %v", base, ck.Name, ck.Secure, ck.HttpOnly, ck.SameSite)
+			}
+		}
+	}
+	c, err := New(Config{URL: "https://console.example", Secrets: Secrets{}})
+	if err != nil || !c.secure {
+		t.Fatalf("an https console URL must make Secure cookies (%v)", err)
+	}
+}
