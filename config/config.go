@@ -76,6 +76,9 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string
 
+	// Events: Keycloak's events, expiry reminders, leaked-key reports (events.go).
+	Events Events
+
 	// given is the text Load read for each setting that is not text, by variable
 	// name: Validate reports one that does not parse, and quotes the text as given
 	// while the value is still the one read from it.
@@ -204,12 +207,14 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 		fs.StringVar(&raw.durations[i], flagName(d.env), raw.durations[i], d.help+" ["+d.env+"]")
 	}
+	eventsRaw := c.registerEvents(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	c.given = map[string]string{}
 	c.applyDefaults()
 	c.parseValues(raw, durations)
+	c.parseEvents(eventsRaw)
 	return c, nil
 }
 
@@ -294,7 +299,7 @@ func (c Config) Validate() error {
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	for _, check := range []func(func(string, ...any)){
 		c.checkAddresses, c.checkClients, c.checkValues, c.checkACLParent,
-		c.checkRateLimits, c.checkLists, c.checkPaths,
+		c.checkRateLimits, c.checkLists, c.checkPaths, c.checkEvents,
 	} {
 		check(bad)
 	}

@@ -9,5 +9,8 @@ func migrated() []any {
 		&Consumer{},
 		&ConsumerACLGroup{},
 		&Client{},
+		&EventCursor{},
+		&Lease{},
+		&KeyReminder{},
 	}
 }

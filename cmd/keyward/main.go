@@ -140,7 +140,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Provisioning:     prov,
 	})
 	ok = true
-	cancel, done := runBackground(ctx, prov, usage, closeLimiter)
+	cancel, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, log)...)
 	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done}, nil
 }
 
@@ -219,7 +219,9 @@ func newKeyServices(cfg config.Config, store *models.Store, hasher *exchange.Has
 
 // runBackground starts the repair loop and the usage flusher; cancel stops them, done
 // closes once both have finished (the last usage flush included).
-func runBackground(ctx context.Context, prov *provisioning.Service, usage *exchange.Usage, closeLimiter func()) (context.CancelFunc, chan struct{}) {
+func runBackground(ctx context.Context, prov *provisioning.Service, usage *exchange.Usage, closeLimiter func(),
+	jobs ...func(context.Context),
+) (context.CancelFunc, chan struct{}) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -230,6 +232,13 @@ func runBackground(ctx context.Context, prov *provisioning.Service, usage *excha
 			defer wg.Done()
 			prov.ReconcileLoop(bg, time.Minute)
 		}()
+		for _, job := range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				job(bg)
+			}()
+		}
 		usage.Run(bg)
 		wg.Wait()
 		closeLimiter()
