@@ -140,7 +140,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Provisioning:     prov,
 	})
 	ok = true
-	cancel, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, log)...)
+	cancel, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, recorder, log)...)
 	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done}, nil
 }
 

@@ -8,16 +8,21 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/config"
 	"github.com/keyward/keyward/events"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
+	"github.com/keyward/keyward/mail"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/reminders"
 )
 
 // eventJobs are the background jobs of issue 15 parts 1, 3 and 4: following
 // Keycloak's events (every replica watches for token drops; one at a time changes keys).
-func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keySvc *keys.Service, log *zap.Logger) []func(context.Context) {
+func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keySvc *keys.Service, recorder *audit.Recorder,
+	log *zap.Logger,
+) []func(context.Context) {
 	follower := events.New(events.Config{
 		Feed: kc, Store: store, Keys: keySvc, Log: log,
 		Interval:          cfg.Events.PollInterval,
@@ -25,7 +30,20 @@ func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keyS
 		Holder:            replicaName(),
 		WatchTokens:       cfg.TokenCache,
 	})
-	return []func(context.Context){follower.Run}
+	var sender mail.Sender // nil: mail is off
+	if cfg.Events.SMTPURL != "" {
+		smtp, err := mail.NewSMTP(cfg.Events.SMTPURL, cfg.Events.MailFrom, cfg.KeycloakTimeout)
+		if err != nil {
+			log.Error("mail is off: the SMTP URL cannot be used", zap.Error(err)) // Validate checked its shape
+		} else {
+			sender = smtp
+		}
+	}
+	reminder := reminders.New(reminders.Config{
+		Store: store, Users: kc, Mail: sender, Audit: recorder, Log: log,
+		Interval: cfg.Events.ReminderInterval, PublicURL: cfg.PublicURL,
+	})
+	return []func(context.Context){follower.Run, reminder.Run}
 }
 
 // replicaName names this process in leases: the host name and a random suffix, so
