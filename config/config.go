@@ -124,7 +124,7 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 		{"KEYWARD_RATE_LIMIT_BACKEND", "memory", "memory (one replica) or redis (the limit holds across replicas)", &c.RateBackend},
 		{"KEYWARD_REDIS_URL", "", "redis://… for the redis rate-limit backend", &c.RedisURL},
 		{"KEYWARD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed", &raw.trusted},
-		{"KEYWARD_TOKEN_CACHE", "false", "reuse a key's Keycloak token until the margin before it expires (true/false)", &raw.tokenCache},
+		{"KEYWARD_TOKEN_CACHE", "true", "reuse a key's Keycloak token until the margin before it expires; a role, group or user change in Keycloak reaches it within KEYWARD_EVENTS_POLL_INTERVAL (true/false)", &raw.tokenCache},
 	}
 }
 

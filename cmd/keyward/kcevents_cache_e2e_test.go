@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -13,12 +14,12 @@ import (
 	"github.com/keyward/keyward/internal/kctest"
 )
 
-// TestTokenCache_RoleRemoved_GoneWithinThePollInterval: with the token cache on, a role
+// TestTokenCache_RoleRemovedOrUserDisabled_GoneWithinThePollInterval: with the token cache on, a role
 // removed in Keycloak is gone from the token Keyward hands out once the follower has
 // read the admin event, as README "Events from Keycloak" states. The time each run
 // took is logged (the figures in README); the assertion is only that it happens, and
 // that the token before the removal came from the cache (else nothing is shown).
-func TestTokenCache_RoleRemoved_GoneWithinThePollInterval(t *testing.T) {
+func TestTokenCache_RoleRemovedOrUserDisabled_GoneWithinThePollInterval(t *testing.T) {
 	kc := kctest.Require(t)
 	poll := "1s"
 	if v := os.Getenv("KEYWARD_TEST_ROLE_BOUND_POLL"); v != "" { // to measure other intervals by hand
@@ -58,6 +59,12 @@ func TestTokenCache_RoleRemoved_GoneWithinThePollInterval(t *testing.T) {
 		t.Logf("run %d: role gone from the handed-out token after %v (the cached token was served %d more times)", run+1,
 			took[run].Round(10*time.Millisecond), served)
 	}
+	// A user disabled in Keycloak: their cached token is dropped too.
+	app.mustToken(t, key)
+	setEnabled(t, kc, userID, false)
+	eventually(t, "a disabled user's cached token no longer handed out", func() bool {
+		return app.exchange(t, key).status == http.StatusUnauthorized
+	})
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	t.Logf("poll interval %s: role removal → token without it: min %v, median %v, max %v over %d runs",
 		poll, took[0].Round(10*time.Millisecond), took[len(took)/2].Round(10*time.Millisecond),

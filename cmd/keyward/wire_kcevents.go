@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -32,7 +33,7 @@ func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keyS
 	})
 	var sender mail.Sender // nil: mail is off
 	if cfg.Events.SMTPURL != "" {
-		smtp, err := mail.NewSMTP(cfg.Events.SMTPURL, cfg.Events.MailFrom, cfg.KeycloakTimeout)
+		smtp, err := mail.NewSMTP(cfg.Events.SMTPURL, cfg.Events.MailFrom, 30*time.Second)
 		if err != nil {
 			log.Error("mail is off: the SMTP URL cannot be used", zap.Error(err)) // Validate checked its shape
 		} else {
