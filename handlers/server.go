@@ -94,6 +94,8 @@ type Config struct {
 	Database    Pinger
 	Keycloak    Pinger
 	Clock       func() time.Time
+	// Leaks handles POST /v1/keys/leaked; nil: the route is not served.
+	Leaks LeakService
 }
 
 type server struct {

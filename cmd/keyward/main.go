@@ -116,6 +116,10 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
 		Log: log, Audit: recorder, Metrics: m,
 	})
+	leakSvc, err := newLeaks(cfg, store, hasher, kc, recorder, limiter, log)
+	if err != nil {
+		return nil, err
+	}
 	gin.SetMode(gin.ReleaseMode)
 	h := handlers.New(handlers.Config{
 		Log:       log,
@@ -138,6 +142,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Database:         store,
 		Keycloak:         kc,
 		Provisioning:     prov,
+		Leaks:            leakSvc,
 	})
 	ok = true
 	cancel, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, recorder, log)...)

@@ -12,10 +12,13 @@ import (
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/config"
 	"github.com/keyward/keyward/events"
+	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
+	"github.com/keyward/keyward/leaks"
 	"github.com/keyward/keyward/mail"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/ratelimit"
 	"github.com/keyward/keyward/reminders"
 )
 
@@ -31,15 +34,7 @@ func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keyS
 		Holder:            replicaName(),
 		WatchTokens:       cfg.TokenCache,
 	})
-	var sender mail.Sender // nil: mail is off
-	if cfg.Events.SMTPURL != "" {
-		smtp, err := mail.NewSMTP(cfg.Events.SMTPURL, cfg.Events.MailFrom, 30*time.Second)
-		if err != nil {
-			log.Error("mail is off: the SMTP URL cannot be used", zap.Error(err)) // Validate checked its shape
-		} else {
-			sender = smtp
-		}
-	}
+	sender := newMailSender(cfg, log)
 	reminder := reminders.New(reminders.Config{
 		Store: store, Users: kc, Mail: sender, Audit: recorder, Log: log,
 		Interval: cfg.Events.ReminderInterval, PublicURL: cfg.PublicURL,
@@ -54,4 +49,36 @@ func replicaName() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return host + "-" + hex.EncodeToString(b)
+}
+
+// newMailSender is the configured SMTP server, or nil (mail off).
+func newMailSender(cfg config.Config, log *zap.Logger) mail.Sender {
+	if cfg.Events.SMTPURL == "" {
+		return nil
+	}
+	smtp, err := mail.NewSMTP(cfg.Events.SMTPURL, cfg.Events.MailFrom, 30*time.Second)
+	if err != nil { // Validate checked the URL's shape: this is not expected
+		log.Error("mail is off: the SMTP URL cannot be used", zap.Error(err))
+		return nil
+	}
+	return smtp
+}
+
+// newLeaks is the service behind POST /v1/keys/leaked.
+func newLeaks(cfg config.Config, store *models.Store, hasher *exchange.Hasher, kc *keycloak.Client,
+	recorder *audit.Recorder, limiter ratelimit.Limiter, log *zap.Logger,
+) (*leaks.Service, error) {
+	var reporters *leaks.Reporters
+	if cfg.Events.LeakReporterKeysFile != "" {
+		var err error
+		if reporters, err = leaks.LoadReporters(cfg.Events.LeakReporterKeysFile); err != nil {
+			return nil, err
+		}
+	} else {
+		log.Info("leaked-key reports are accepted unsigned (no KEYWARD_LEAK_REPORTER_KEYS_FILE)")
+	}
+	return leaks.New(leaks.Config{
+		Store: store, Hasher: hasher, Users: kc, Mail: newMailSender(cfg, log), Audit: recorder, Log: log,
+		Action: cfg.Events.LeakAction, Limiter: limiter, Reporters: reporters, PublicURL: cfg.PublicURL,
+	}), nil
 }
