@@ -264,4 +264,3 @@ func TestLeakedKeys_SignaturesRequired(t *testing.T) {
 		t.Fatalf("%d key.leaked events after a replay, want 1", n)
 	}
 }
-
