@@ -31,7 +31,9 @@ type fakeFeed struct {
 	fail   error
 }
 
-func (f *fakeFeed) EventsConfig(context.Context) (keycloak.EventsConfig, error) { return f.config, f.cfgErr }
+func (f *fakeFeed) EventsConfig(context.Context) (keycloak.EventsConfig, error) {
+	return f.config, f.cfgErr
+}
 
 func (f *fakeFeed) AdminEvents(_ context.Context, from int64, _ []string, first, max int) ([]keycloak.AdminEvent, error) {
 	f.mu.Lock()
