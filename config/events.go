@@ -78,8 +78,14 @@ func (c Config) checkEvents(bad func(string, ...any)) {
 		{"KEYWARD_EVENTS_POLL_INTERVAL", c.Events.PollInterval, 100 * time.Millisecond, time.Hour},
 		{"KEYWARD_REMINDER_INTERVAL", c.Events.ReminderInterval, 100 * time.Millisecond, 24 * time.Hour},
 	} {
-		if _, err := time.ParseDuration(c.given[d.env]); err != nil || d.v < d.min || d.v > d.max {
-			bad("%s %q must be a duration between %v and %v", d.env, c.given[d.env], d.min, d.max)
+		text, ok := c.given[d.env]
+		parsed, err := time.ParseDuration(text)
+		unparsed := ok && err != nil
+		if !unparsed && parsed != d.v { // changed after Load: the value is what counts
+			text = d.v.String()
+		}
+		if unparsed || d.v < d.min || d.v > d.max {
+			bad("%s %q must be a duration between %v and %v", d.env, text, d.min, d.max)
 		}
 	}
 	if c.Events.OnCredentialReset != "none" && c.Events.OnCredentialReset != "disable" {
