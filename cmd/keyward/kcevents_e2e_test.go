@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
+	"github.com/keyward/keyward/internal/smtpsink"
 	"github.com/keyward/keyward/models"
 )
 
@@ -60,13 +61,18 @@ func (r *running) adminGetKey(t *testing.T, id string) reply {
 
 func (r *running) keycloakAudits(t *testing.T, keyID, action string) []models.AuditEvent {
 	t.Helper()
+	return r.keycloakAuditsBy(t, keyID, action, "keycloak")
+}
+
+func (r *running) keycloakAuditsBy(t *testing.T, keyID, action, actor string) []models.AuditEvent {
+	t.Helper()
 	evs, err := r.store.ListAudit(context.Background(), models.AuditFilter{TargetType: "key", TargetID: keyID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []models.AuditEvent
 	for _, e := range evs {
-		if e.Action == action && e.ActorName == "keycloak" {
+		if e.Action == action && e.ActorName == actor {
 			out = append(out, e)
 		}
 	}
@@ -341,4 +347,27 @@ func tempAdminClientWithoutViewEvents(t *testing.T, kc *kctest.Env) (clientID, s
 		t.Fatal(err)
 	}
 	return clientID, "noevents-secret-0123456789"
+}
+
+// TestExpiryReminders_Wired_OwnerMailedOnce: the served Keyward mails the owner of a key
+// created with a day to live, once, through the configured SMTP server.
+func TestExpiryReminders_Wired_OwnerMailedOnce(t *testing.T) {
+	kc := kctest.Require(t)
+	settings := mailSettings(t)
+	settings["KEYWARD_REMINDER_INTERVAL"] = "200ms"
+	app := startAppWith(t, kc, settings)
+	sink := smtpsink.Require(t)
+	_, username := kc.TempUser(t, "kw-ev-expiring")
+	id, _ := createKeyWith(t, app, kc.Login(t, username), `{"name":"short-lived","expires_in_days":1}`)["id"].(string)
+	email := username + "@example.test"
+	eventually(t, "the 1-day reminder", func() bool { return len(sink.To(t, email)) > 0 })
+	time.Sleep(time.Second) // several more rounds: none may mail again
+	mails := sink.To(t, email)
+	if len(mails) != 1 || !strings.Contains(mails[0].Header.Get("Subject"), "expires tomorrow") ||
+		!strings.Contains(mails[0].Body, kc.PublicURL+"/keys/"+id) {
+		t.Fatalf("%d mails: %+v", len(mails), mails)
+	}
+	if n := len(app.keycloakAuditsBy(t, id, "key.expiring", "keyward")); n != 1 {
+		t.Fatalf("%d key.expiring events, want 1", n)
+	}
 }
