@@ -146,30 +146,26 @@ func (f *Follower) CheckRealm(ctx context.Context) {
 	case errors.Is(err, keycloak.ErrEventsRefused):
 		f.warnOnce("refused", "Keycloak refuses to show the realm's events: Keyward cannot follow them "+
 			"(deleted or disabled users keep their keys' status, cached tokens live until they expire); "+
-			"give the admin client's service account the realm-management role view-events", nil)
+			"give the admin client's service account the realm-management role view-events")
 	case err != nil:
 		f.log.Warn("cannot read the realm's event settings; will follow its events when Keycloak answers", zap.Error(err))
 	default:
 		if !cfg.AdminEventsEnabled {
 			f.warnOnce("admin-off", "the realm does not record admin events: Keyward cannot see users deleted or disabled, "+
-				"or roles and groups changed; enable admin events (with representations) in the realm", nil)
+				"or roles and groups changed; enable admin events (with representations) in the realm")
 		}
 		if !cfg.EventsEnabled && f.cfg.OnCredentialReset == OnResetDisable {
 			f.warnOnce("user-off", "the realm does not record user events: KEYWARD_ON_CREDENTIAL_RESET=disable "+
-				"sees only password resets and sign-outs done through the admin API; enable user events in the realm", nil)
+				"sees only password resets and sign-outs done through the admin API; enable user events in the realm")
 		}
 	}
 }
 
-func (f *Follower) warnOnce(what, msg string, err error) {
+func (f *Follower) warnOnce(what, msg string) {
 	if f.warned[what] {
 		return
 	}
 	f.warned[what] = true
-	if err != nil {
-		f.log.Warn(msg, zap.Error(err))
-		return
-	}
 	f.log.Warn(msg)
 }
 
@@ -206,7 +202,7 @@ func (f *Follower) Poll(ctx context.Context) {
 func (f *Follower) pollFailed(what string, err error) {
 	if errors.Is(err, keycloak.ErrEventsRefused) {
 		f.warnOnce("refused", "Keycloak refuses to show the realm's events: give the admin client's service account "+
-			"the realm-management role view-events", nil)
+			"the realm-management role view-events")
 		return
 	}
 	f.log.Warn("following Keycloak's events: will retry at the next poll", zap.String("feed", what), zap.Error(err))

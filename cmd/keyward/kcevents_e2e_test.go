@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/Nerzal/gocloak/v13"
+	"github.com/chromedp/chromedp"
 
+	"github.com/keyward/keyward/internal/browsertest"
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
 	"github.com/keyward/keyward/internal/smtpsink"
@@ -369,5 +371,50 @@ func TestExpiryReminders_Wired_OwnerMailedOnce(t *testing.T) {
 	}
 	if n := len(app.keycloakAuditsBy(t, id, "key.expiring", "keyward")); n != 1 {
 		t.Fatalf("%d key.expiring events, want 1", n)
+	}
+}
+
+// TestKeycloakEvents_UserChangesOwnPassword_KeysDisabled: the user event of a password
+// the user changed themselves (in the browser, on Keycloak's own page) disables their
+// keys under KEYWARD_ON_CREDENTIAL_RESET=disable.
+func TestKeycloakEvents_UserChangesOwnPassword_KeysDisabled(t *testing.T) {
+	kc := kctest.Require(t)
+	app := startAppWith(t, kc, map[string]string{"KEYWARD_EVENTS_POLL_INTERVAL": fastPoll, "KEYWARD_ON_CREDENTIAL_RESET": "disable"})
+	ctx := context.Background()
+	userID, username := kc.TempUser(t, "kw-ev-ownpw")
+	id, _ := app.createKey(t, kc.Login(t, username), "own-password")
+	admin := kc.AdminToken(t)
+	u, err := kc.Admin.GetUserByID(ctx, admin, kc.Realm, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.RequiredActions = &[]string{"UPDATE_PASSWORD"}
+	if err := kc.Admin.UpdateUser(ctx, admin, kc.Realm, *u); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.New(t, 2*time.Minute)
+	if err := chromedp.Do(b, chromedp.Navigate(kc.URL+"/realms/"+kc.Realm+"/account")); err != nil {
+		t.Fatal(err)
+	}
+	if err := browsertest.KeycloakLogin(b, username, username); err != nil {
+		t.Fatal(err)
+	}
+	const newPassword = "Own-new-pass-7"
+	if err := chromedp.Do(b,
+		chromedp.WaitVisible(chromedp.CSS("#password-new")),
+		chromedp.SendKeys(chromedp.CSS("#password-new"), newPassword),
+		chromedp.SendKeys(chromedp.CSS("#password-confirm"), newPassword),
+		chromedp.Submit(chromedp.CSS("#password-new")),
+	); err != nil {
+		browsertest.Screenshot(t, b, "own-password")
+		t.Fatal(err)
+	}
+	eventually(t, "keys disabled after the user changed their password", func() bool {
+		k, err := app.store.KeyByID(ctx, "", id)
+		return err == nil && !k.Enabled
+	})
+	evs := app.keycloakAudits(t, id, "key.disable")
+	if len(evs) != 1 || !strings.Contains(evs[0].Details, "password changed (") {
+		t.Fatalf("audit: %+v, want one key.disable naming the user event", evs)
 	}
 }
