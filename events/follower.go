@@ -63,7 +63,7 @@ type Store interface {
 type Keys interface {
 	RevokeAllOfOwner(ctx context.Context, a audit.Actor, ownerID string, details map[string]any) (int, error)
 	SetOwnerDisabled(ctx context.Context, a audit.Actor, ownerID string, disabled bool, details map[string]any) (int, error)
-	DisableAllOfOwner(ctx context.Context, a audit.Actor, ownerID string, details map[string]any) (int, error)
+	DisableAllOfOwner(ctx context.Context, a audit.Actor, ownerID string, before time.Time, details map[string]any) (int, error)
 	DropOwnerTokens(ownerID string)
 }
 
@@ -401,7 +401,7 @@ func (f *Follower) reactAdmin(ctx context.Context, ev event) error {
 		}
 	case e.OperationType == "ACTION" && (rest == "reset-password" || rest == "logout"):
 		what := map[string]string{"reset-password": "password reset by an admin", "logout": "signed out everywhere by an admin"}[rest]
-		return f.credentialReset(ctx, e.ID, userID, what, details)
+		return f.credentialReset(ctx, e.ID, e.TimeMillis, userID, what, details)
 	}
 	return nil
 }
@@ -415,16 +415,17 @@ func (f *Follower) reactUser(ctx context.Context, ev event) error {
 	if e.Type == "UPDATE_CREDENTIAL" && e.Details["credential_type"] != "" && e.Details["credential_type"] != "password" {
 		return nil // a new OTP device, say: not a reset
 	}
-	return f.credentialReset(ctx, e.ID, e.UserID, "password changed ("+e.Type+")",
+	return f.credentialReset(ctx, e.ID, e.TimeMillis, e.UserID, "password changed ("+e.Type+")",
 		map[string]any{"event_id": e.ID, "event_type": e.Type})
 }
 
-func (f *Follower) credentialReset(ctx context.Context, eventID, userID, what string, details map[string]any) error {
+// credentialReset disables the user's keys made before the event, when so configured.
+func (f *Follower) credentialReset(ctx context.Context, eventID string, atMillis int64, userID, what string, details map[string]any) error {
 	if f.cfg.OnCredentialReset != OnResetDisable {
 		return nil
 	}
 	details["reason"] = what
-	n, err := f.cfg.Keys.DisableAllOfOwner(ctx, actor(eventID), userID, details)
+	n, err := f.cfg.Keys.DisableAllOfOwner(ctx, actor(eventID), userID, time.UnixMilli(atMillis), details)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func (k *fakeKeys) SetOwnerDisabled(_ context.Context, _ audit.Actor, owner stri
 	return 1, k.record(map[bool]string{true: "owner-disabled", false: "owner-enabled"}[disabled], owner)
 }
 
-func (k *fakeKeys) DisableAllOfOwner(_ context.Context, _ audit.Actor, owner string, _ map[string]any) (int, error) {
+func (k *fakeKeys) DisableAllOfOwner(_ context.Context, _ audit.Actor, owner string, _ time.Time, _ map[string]any) (int, error) {
 	return 1, k.record("disable", owner)
 }
 

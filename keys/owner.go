@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/models"
@@ -43,17 +44,18 @@ func (k *Service) SetOwnerDisabled(ctx context.Context, a audit.Actor, ownerID s
 	return len(changed), nil
 }
 
-// DisableAllOfOwner disables every enabled live key of ownerID (after a password reset
-// or a sign-out everywhere, when so configured), audited as key.disable. The owner may
-// enable them again: the decision is not an admin's.
-func (k *Service) DisableAllOfOwner(ctx context.Context, a audit.Actor, ownerID string, details map[string]any) (int, error) {
+// DisableAllOfOwner disables every enabled live key of ownerID created before `before`
+// (a password reset or a sign-out everywhere at that time, when so configured: a key
+// made after it was made with the new credentials), audited as key.disable. The owner
+// may enable them again: the decision is not an admin's.
+func (k *Service) DisableAllOfOwner(ctx context.Context, a audit.Actor, ownerID string, before time.Time, details map[string]any) (int, error) {
 	live, err := k.store.LiveKeysOfOwner(ctx, ownerID)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, key := range live {
-		if !key.Enabled {
+		if !key.Enabled || !key.CreatedAt.Before(before) {
 			continue
 		}
 		was := false

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/keyward/keyward/internal/testkit/fakekc"
 	"github.com/keyward/keyward/models"
@@ -37,10 +38,14 @@ func TestOwnerReactions_AuditedAsTheActor_OnlyThatOwner(t *testing.T) {
 	if Status(got, f.now) != "owner_disabled" {
 		t.Fatalf("status %s", Status(got, f.now))
 	}
-	if n, err := f.svc.DisableAllOfOwner(ctx, kc, "alice-id", map[string]any{"event_id": "e2"}); err != nil || n != 2 {
+	// A reset before the keys were made disables none of them; one after, both.
+	if n, err := f.svc.DisableAllOfOwner(ctx, kc, "alice-id", f.now.Add(-time.Second), map[string]any{"event_id": "e2"}); err != nil || n != 0 {
+		t.Fatalf("disable all before the keys existed: %d %v", n, err)
+	}
+	if n, err := f.svc.DisableAllOfOwner(ctx, kc, "alice-id", f.now.Add(time.Second), map[string]any{"event_id": "e2"}); err != nil || n != 2 {
 		t.Fatalf("disable all: %d %v", n, err)
 	}
-	if n, _ := f.svc.DisableAllOfOwner(ctx, kc, "alice-id", map[string]any{"event_id": "e3"}); n != 0 {
+	if n, _ := f.svc.DisableAllOfOwner(ctx, kc, "alice-id", f.now.Add(time.Second), map[string]any{"event_id": "e3"}); n != 0 {
 		t.Fatalf("disabling again counted %d keys", n)
 	}
 	if n, err := f.svc.RevokeAllOfOwner(ctx, kc, "alice-id", map[string]any{"event_id": "e4"}); err != nil || n != 2 {
