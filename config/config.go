@@ -90,6 +90,8 @@ type Config struct {
 	ConsoleSessionIdle  time.Duration
 	ConsoleSessionMax   time.Duration
 	ConsoleRefresh      time.Duration
+	// Events: Keycloak's events, expiry reminders, leaked-key reports (events.go).
+	Events Events
 
 	// given is the text Load read for each setting that is not text, by variable
 	// name: Validate reports one that does not parse, and quotes the text as given
@@ -136,11 +138,11 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 		{"KEYWARD_RATE_LIMIT_BACKEND", "memory", "memory (one replica) or redis (the limit holds across replicas)", &c.RateBackend},
 		{"KEYWARD_REDIS_URL", "", "redis://… for the redis rate-limit backend", &c.RedisURL},
 		{"KEYWARD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed", &raw.trusted},
-		{"KEYWARD_TOKEN_CACHE", "false", "reuse a key's Keycloak token until the margin before it expires (true/false)", &raw.tokenCache},
 		{"KEYWARD_WEBHOOK_ALLOWED_NETWORKS", "", "comma-separated CIDRs webhooks may be delivered to although they are loopback, private, link-local or otherwise internal (e.g. 127.0.0.0/8,::1/128 for development)", &raw.webhookNetworks},
 		{"KEYWARD_CONSOLE_CLIENT_ID", "keyward-console", "the realm's confidential client the web console logs people in with (code flow + PKCE)", &c.ConsoleClientID},
 		{"KEYWARD_CONSOLE_CLIENT_SECRET", "", "secret of that client; the web console is served at / only when it is set", &c.ConsoleClientSecret},
 		{"KEYWARD_CONSOLE_URL", "", "the console's URL as browsers reach it: base of its callback and Origin checks (default KEYWARD_PUBLIC_URL)", &c.ConsoleURL},
+		{"KEYWARD_TOKEN_CACHE", "true", "reuse a key's Keycloak token until the margin before it expires; a role, group or user change in Keycloak reaches it within KEYWARD_EVENTS_POLL_INTERVAL (true/false)", &raw.tokenCache},
 	}
 }
 
@@ -243,12 +245,14 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 		fs.StringVar(&raw.durations[i], flagName(d.env), raw.durations[i], d.help+" ["+d.env+"]")
 	}
+	eventsRaw := c.registerEvents(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	c.given = map[string]string{}
 	c.applyDefaults()
 	c.parseValues(raw, durations)
+	c.parseEvents(eventsRaw)
 	return c, nil
 }
 
@@ -342,7 +346,7 @@ func (c Config) Validate() error {
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	for _, check := range []func(func(string, ...any)){
 		c.checkAddresses, c.checkClients, c.checkValues, c.checkACLParent,
-		c.checkRateLimits, c.checkLists, c.checkPaths, c.checkConsole,
+		c.checkRateLimits, c.checkLists, c.checkPaths, c.checkConsole, c.checkEvents,
 	} {
 		check(bad)
 	}

@@ -207,7 +207,7 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	}
 	res = e.mint(ctx, key, scope)
 	if res.Outcome == OutcomeIssued {
-		e.cfg.Cache.Put(key.ID, scope, res.Token, now)
+		e.cfg.Cache.Put(key.ID, key.OwnerID, scope, res.Token, now)
 	}
 	return res
 }

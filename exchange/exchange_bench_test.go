@@ -141,7 +141,7 @@ func BenchmarkSigner_Assertion(b *testing.B) {
 func BenchmarkTokenCache_Get(b *testing.B) {
 	c := NewTokenCache(30*time.Second, 0)
 	now := time.Now()
-	c.Put("key-id", "openid", keycloak.Token{AccessToken: "t", ExpiresIn: 300}, now)
+	c.Put("key-id", "owner-id", "openid", keycloak.Token{AccessToken: "t", ExpiresIn: 300}, now)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, hit := c.Get("key-id", "openid", now); !hit {

@@ -23,6 +23,7 @@ import (
 	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
+	"github.com/keyward/keyward/leaks"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
 )
@@ -168,6 +169,10 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 		Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
 	})
 	sc.Clock = clock.Now
+	if sc.Leaks == nil {
+		sc.Leaks = leaks.New(leaks.Config{Store: store, Hasher: h, Audit: kc.Audit, Clock: clock.Now,
+			Limiter: ratelimit.NewMemory(clock.Now), Rate: 20})
+	}
 	return &harness{engine: New(sc), store: store, minter: m, usage: usage, clock: clock}
 }
 

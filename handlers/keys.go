@@ -340,7 +340,7 @@ var keySchema = object(map[string]*openapi3.SchemaRef{
 	"name":           text("1..100 characters", 1, maxKeyNameLen),
 	"description":    text("up to 500 characters", 0, maxDescriptionLen),
 	"prefix":         patterned("public part of the key, e.g. kw_live_AbC123xyz789", keyPrefixPattern),
-	"status":         enum("active", "inactive", "expired", "expiring_soon"),
+	"status":         enum("active", "inactive", "expired", "expiring_soon", "owner_disabled"),
 	"environment":    enum(environments...),
 	"owner":          str("Keycloak user id of the owner"),
 	"owner_username": str("the owner's username"),
@@ -458,7 +458,7 @@ func listKeysDoc() *openapi3.Operation {
 	listOp.Parameters = openapi3.Parameters{
 		queryParam("owner", "admins: user id or username", str("")),
 		queryParam("q", "search in name and description (admins: also owner username)", text("", 0, maxKeyQueryLen)),
-		queryParam("status", "", enum("active", "inactive", "expired", "expiring_soon")),
+		queryParam("status", "", enum("active", "inactive", "expired", "expiring_soon", "owner_disabled")),
 		queryParam("environment", "", enum(environments...)),
 		queryParam("expires", "", enum("30d", "expired", "never")),
 		queryParam("sort", "default created_at", enum("created_at", "expires_at", "name", "last_used_at")),

@@ -289,6 +289,7 @@ func openAPIDocument() *openapi3.T {
 	opsPaths(doc)
 	tokenPaths(doc)
 	keyPaths(doc)
+	leakPaths(doc)
 	auditPaths(doc)
 	a := newAdminDoc()
 	aclGroupPaths(doc, a)

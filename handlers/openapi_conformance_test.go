@@ -24,6 +24,7 @@ import (
 
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/leaks"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 )
@@ -174,7 +175,7 @@ func docPath(ginPath string) string {
 func fullEngine() *gin.Engine {
 	gin.SetMode(gin.TestMode)
 	return New(Config{Log: zap.NewNop(), JWKS: jwk.NewSet(), Database: pinger{}, Keycloak: pinger{},
-		Provisioning: &fakeProvisioning{}, Metrics: metricsHandler()})
+		Provisioning: &fakeProvisioning{}, Metrics: metricsHandler(), Leaks: leaks.New(leaks.Config{})})
 }
 
 func metricsHandler() http.Handler {
@@ -188,6 +189,7 @@ func TestOpenAPIConformance_EveryRouteAnswersAsDocumented(t *testing.T) {
 	cf := newConformance(t)
 	cf.keyRoutes(t)
 	cf.tokenRoute(t)
+	cf.leakedRoute(t)
 	cf.publicRoutes(t)
 	cf.adminRoutes(t)
 	cf.webhookRoutes(t)

@@ -34,6 +34,7 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/metrics", public, s.metrics()},
 		{http.MethodPost, tokenRoute, public, s.token},
 
+		{http.MethodPost, leakedRoute, public, s.leakedHandler()},
 		{http.MethodPost, "/v1/keys", user, s.createKey},
 		{http.MethodGet, "/v1/keys", user, s.listKeys},
 		{http.MethodGet, "/v1/keys/:id", user, s.getKey},

@@ -100,6 +100,8 @@ type Config struct {
 	// Console serves every path outside /v1/ that no API route takes (the web console,
 	// or the page saying it is not configured); nil: those get the API's 404.
 	Console http.Handler
+	// Leaks handles POST /v1/keys/leaked; nil: the route is not served.
+	Leaks LeakService
 }
 
 type server struct {

@@ -14,6 +14,7 @@ type User struct {
 	ID       string
 	Username string
 	Enabled  bool
+	Email    string // "" when the user has none
 	// ServiceAccount: the user is a client's service account, not a person.
 	ServiceAccount bool
 }
@@ -51,7 +52,8 @@ func (c *Client) FindUser(ctx context.Context, idOrUsername string) (User, error
 }
 
 func toUser(u *gocloak.User) User {
-	return User{ID: gocloak.PString(u.ID), Username: gocloak.PString(u.Username), Enabled: gocloak.PBool(u.Enabled)}
+	return User{ID: gocloak.PString(u.ID), Username: gocloak.PString(u.Username), Enabled: gocloak.PBool(u.Enabled),
+		Email: gocloak.PString(u.Email)}
 }
 
 func (c *Client) withKind(ctx context.Context, u User) (User, error) {

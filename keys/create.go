@@ -78,7 +78,7 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 	if err != nil {
 		return Created{}, err
 	}
-	owner, onBehalf, err := k.resolveOwner(ctx, a, p.Owner)
+	owner, onBehalf, ownerDisabled, err := k.resolveOwner(ctx, a, p.Owner)
 	if err != nil {
 		return Created{}, err
 	}
@@ -91,7 +91,8 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 	}
 	row.OwnerID, row.OwnerUsername = owner.ID, owner.Username
 	row.LookupID, row.SecretHash = parsed.LookupID, k.hasher.Hash(parsed.Secret)
-	if onBehalf { // what an admin sets on a user's key, its owner cannot undo
+	row.OwnerDisabled = ownerDisabled // an admin's key for a user disabled in Keycloak shows so at once
+	if onBehalf {                     // what an admin sets on a user's key, its owner cannot undo
 		if p.RateLimit != nil {
 			row.LimitSetBy = a.Name
 		}
@@ -139,33 +140,33 @@ func (k *Service) validCreate(p CreateParams, byAdmin bool, now time.Time) (mode
 // resolveOwner is the caller, or for an admin the user named by owner: a person (not a
 // service account) whose roles hold nothing of the denylist. onBehalf says the owner
 // is not the caller.
-func (k *Service) resolveOwner(ctx context.Context, a audit.Actor, owner string) (exchange.Owner, bool, error) {
+func (k *Service) resolveOwner(ctx context.Context, a audit.Actor, owner string) (o exchange.Owner, onBehalf, disabled bool, err error) {
 	self := exchange.Owner{ID: a.ID, Username: a.Name}
 	if owner == "" || owner == a.ID || owner == a.Name {
-		return self, false, nil
+		return self, false, false, nil
 	}
 	if !a.Admin {
-		return self, false, errs.Because(ErrForbidden, "only admins create keys for other users")
+		return self, false, false, errs.Because(ErrForbidden, "only admins create keys for other users")
 	}
 	if k.users == nil {
-		return self, false, errors.New("no user directory configured")
+		return self, false, false, errors.New("no user directory configured")
 	}
 	u, err := k.users.FindUser(ctx, owner)
 	switch {
 	case errors.Is(err, keycloak.ErrNotFound):
-		return self, false, errs.Field("owner", "no such user in the realm")
+		return self, false, false, errs.Field("owner", "no such user in the realm")
 	case err != nil:
-		return self, false, fmt.Errorf("find owner: %w", err)
+		return self, false, false, fmt.Errorf("find owner: %w", err)
 	case u.ServiceAccount:
-		return self, false, errs.Field("owner", "is the service account of a client: keys belong to people")
+		return self, false, false, errs.Field("owner", "is the service account of a client: keys belong to people")
 	case u.ID == a.ID:
-		return self, false, nil
+		return self, false, false, nil
 	}
-	o := exchange.Owner{ID: u.ID, Username: u.Username}
+	o = exchange.Owner{ID: u.ID, Username: u.Username}
 	if err := k.mayActFor(ctx, o, "create"); err != nil {
-		return self, false, err
+		return self, false, false, err
 	}
-	return o, true, nil
+	return o, true, !u.Enabled, nil
 }
 
 // expiry validates the single expiry form of p.

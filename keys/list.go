@@ -39,7 +39,7 @@ type Page struct {
 }
 
 var (
-	listStatuses = map[string]bool{"": true, "active": true, "inactive": true, "expired": true, "expiring_soon": true}
+	listStatuses = map[string]bool{"": true, "active": true, "inactive": true, "expired": true, "expiring_soon": true, "owner_disabled": true}
 	listExpires  = map[string]bool{"": true, "30d": true, "expired": true, "never": true}
 	listSorts    = map[string]bool{"": true, "created_at": true, "expires_at": true, "name": true, "last_used_at": true}
 	listEnvs     = map[string]bool{"": true, "development": true, "staging": true, "production": true}
@@ -53,7 +53,7 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 			verr.Add(field, "must be one of "+want)
 		}
 	}
-	check("status", p.Status, listStatuses, "active, inactive, expired, expiring_soon")
+	check("status", p.Status, listStatuses, "active, inactive, expired, expiring_soon, owner_disabled")
 	check("expires", p.Expires, listExpires, "30d, expired, never")
 	check("sort", p.Sort, listSorts, "created_at, expires_at, name, last_used_at")
 	check("environment", p.Environment, listEnvs, "development, staging, production")

@@ -51,6 +51,10 @@ type Store interface {
 	UpdateKey(ctx context.Context, ownerID, id string, fn func(k *models.Key) error) (models.Key, error)
 	RotateKey(ctx context.Context, ownerID, oldID string, newKey *models.Key, graceUntil time.Time) (models.Key, error)
 	DeleteKey(ctx context.Context, ownerID, id string, at time.Time) error
+	// What Keycloak's events do to an owner's keys (owner.go).
+	DeleteKeysOfOwner(ctx context.Context, ownerID string, at time.Time) ([]models.Key, error)
+	SetOwnerDisabled(ctx context.Context, ownerID string, disabled bool) ([]models.Key, error)
+	LiveKeysOfOwner(ctx context.Context, ownerID string) ([]models.Key, error)
 }
 
 // UserDirectory resolves the `owner` an admin names.

@@ -15,6 +15,8 @@ func Prefix(k models.Key) string {
 // Status is the key's state as users see it at now.
 func Status(k models.Key, now time.Time) string {
 	switch {
+	case k.OwnerDisabled: // the owner is disabled in Keycloak: nothing else matters until enabled
+		return "owner_disabled"
 	case !k.Enabled:
 		return "inactive"
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):

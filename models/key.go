@@ -45,6 +45,9 @@ type Key struct {
 	DisabledBy     string `gorm:"not null;default:''"`
 	LimitSetBy     string `gorm:"not null;default:''"`
 	AllowlistSetBy string `gorm:"not null;default:''"`
+	// OwnerDisabled: the owner is disabled in Keycloak (followed from its events); the
+	// key cannot be exchanged and shows so until the owner is enabled again.
+	OwnerDisabled bool `gorm:"not null;default:false"`
 }
 
 // TableName fixes the table name so that renaming the type never migrates data.

@@ -228,7 +228,7 @@ type KeyFilter struct {
 	// only on SQLite.
 	Query       string
 	MatchOwner  bool
-	Status      string    // "", "active", "inactive", "expired", "expiring_soon"
+	Status      string    // "", "active", "inactive", "expired", "expiring_soon", "owner_disabled"
 	Environment string    // "" or exact
 	Expires     string    // "", "30d" (within the next 30 days, not yet), "expired", "never"
 	Now         time.Time // the clock for Status and Expires; required with either
@@ -258,17 +258,20 @@ var keySorts = map[string]string{
 // narrows a query to its keys as of now.
 var (
 	keyStatuses = map[string]func(q *gorm.DB, now time.Time) *gorm.DB{
+		"owner_disabled": func(q *gorm.DB, _ time.Time) *gorm.DB {
+			return q.Where("owner_disabled = ?", true)
+		},
 		"inactive": func(q *gorm.DB, _ time.Time) *gorm.DB {
-			return q.Where("enabled = ?", false)
+			return q.Where("owner_disabled = ? AND enabled = ?", false, false)
 		},
 		"expired": func(q *gorm.DB, now time.Time) *gorm.DB {
-			return q.Where("enabled = ? AND expires_at <= ?", true, now)
+			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at <= ?", false, true, now)
 		},
 		"expiring_soon": func(q *gorm.DB, now time.Time) *gorm.DB {
-			return q.Where("enabled = ? AND expires_at > ? AND expires_at <= ?", true, now, now.Add(expiringSoon))
+			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at > ? AND expires_at <= ?", false, true, now, now.Add(expiringSoon))
 		},
 		"active": func(q *gorm.DB, now time.Time) *gorm.DB {
-			return q.Where("enabled = ? AND (expires_at IS NULL OR expires_at > ?)", true, now.Add(expiringSoon))
+			return q.Where("owner_disabled = ? AND enabled = ? AND (expires_at IS NULL OR expires_at > ?)", false, true, now.Add(expiringSoon))
 		},
 	}
 	keyExpiries = map[string]func(q *gorm.DB, now time.Time) *gorm.DB{

@@ -13,5 +13,8 @@ func migrated() []any {
 		&WebhookDelivery{},
 		&WebhookAttempt{},
 		&ConsoleSession{},
+		&EventCursor{},
+		&Lease{},
+		&KeyReminder{},
 	}
 }

@@ -27,6 +27,7 @@ cleanup() {
   scripts/keycloak.sh stop || true
   scripts/pg.sh stop || true
   scripts/redis.sh stop || true
+  scripts/smtp-sink.sh stop || true
 }
 env_file="$KEYWARD_RUN_DIR/test.env"
 if [[ "$mode" == down ]]; then
@@ -50,6 +51,8 @@ scripts/pg.sh start
 KEYWARD_TEST_DATABASE_URL="$(scripts/pg.sh url)"
 scripts/redis.sh start >/dev/null          # its URL holds a password: not printed
 KEYWARD_TEST_REDIS_URL="$(scripts/redis.sh url)"
+scripts/smtp-sink.sh start                 # a real SMTP server for the mail tests
+KEYWARD_TEST_SMTP_URL="$(scripts/smtp-sink.sh url)" KEYWARD_TEST_SMTP_DIR="$(scripts/smtp-sink.sh dir)"
 scripts/keycloak.sh start
 scripts/keycloak.sh wait
 
@@ -78,7 +81,7 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 
-export KEYWARD_TEST_DATABASE_URL KEYWARD_TEST_REDIS_URL
+export KEYWARD_TEST_DATABASE_URL KEYWARD_TEST_REDIS_URL KEYWARD_TEST_SMTP_URL KEYWARD_TEST_SMTP_DIR
 export KEYWARD_TEST_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT"
 export KEYWARD_TEST_KEYWARD_URL="$KEYWARD_PUBLIC_URL"
 export KEYWARD_TEST_PUBLIC_URL="$KEYWARD_PUBLIC_URL"
@@ -88,7 +91,8 @@ export KEYWARD_REQUIRE_INTEGRATION=1
 if [[ "$mode" == up ]]; then
   # The Redis URL holds a password: the file is the developer's own.
   (umask 077 && for v in KEYWARD_TEST_DATABASE_URL KEYWARD_TEST_REDIS_URL KEYWARD_TEST_KEYCLOAK_URL \
-    KEYWARD_TEST_KEYWARD_URL KEYWARD_TEST_PUBLIC_URL KEYWARD_TEST_SIGNING_KEY_FILE KEYWARD_REQUIRE_INTEGRATION; do
+    KEYWARD_TEST_KEYWARD_URL KEYWARD_TEST_PUBLIC_URL KEYWARD_TEST_SIGNING_KEY_FILE KEYWARD_REQUIRE_INTEGRATION \
+    KEYWARD_TEST_SMTP_URL KEYWARD_TEST_SMTP_DIR; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done >"$env_file")
   echo "test stack up; for go test: source $env_file (scripts/test.sh down stops it)"

@@ -78,6 +78,10 @@ func startAppWith(t *testing.T, kc *kctest.Env, overrides map[string]string) *ru
 		"KEYWARD_DATA_DIR":            t.TempDir(),
 		"KEYWARD_SIGNING_KEY_FILE":    kc.SigningKeyFile,
 		"KEYWARD_LOG_LEVEL":           "debug",
+		// These tests hold that a Keycloak change shows in the very next token, as it
+		// does without the cache; with it (the default) it shows within the events poll
+		// interval: kcevents_cache_e2e_test.go.
+		"KEYWARD_TOKEN_CACHE": "false",
 	}
 	for k, v := range overrides {
 		settings[k] = v

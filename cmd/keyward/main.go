@@ -128,6 +128,10 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	if err != nil {
 		return nil, err
 	}
+	leakSvc, err := newLeaks(cfg, store, hasher, kc, recorder, limiter, log)
+	if err != nil {
+		return nil, err
+	}
 	gin.SetMode(gin.ReleaseMode)
 	h := handlers.New(handlers.Config{
 		Log:       log,
@@ -152,9 +156,10 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Provisioning:     prov,
 		Webhooks:         hooks,
 		Console:          consoleHandler,
+		Leaks:            leakSvc,
 	})
 	ok = true
-	cancel, done := runBackground(ctx, prov, usage, closeLimiter)
+	cancel, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, recorder, log)...)
 	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done,
 		stopWebhooks: startDispatcher(ctx, dispatcher)}, nil
 }
@@ -234,7 +239,9 @@ func newKeyServices(cfg config.Config, store *models.Store, hasher *exchange.Has
 
 // runBackground starts the repair loop and the usage flusher; cancel stops them, done
 // closes once both have finished (the last usage flush included).
-func runBackground(ctx context.Context, prov *provisioning.Service, usage *exchange.Usage, closeLimiter func()) (context.CancelFunc, chan struct{}) {
+func runBackground(ctx context.Context, prov *provisioning.Service, usage *exchange.Usage, closeLimiter func(),
+	jobs ...func(context.Context),
+) (context.CancelFunc, chan struct{}) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -245,6 +252,13 @@ func runBackground(ctx context.Context, prov *provisioning.Service, usage *excha
 			defer wg.Done()
 			prov.ReconcileLoop(bg, time.Minute)
 		}()
+		for _, job := range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				job(bg)
+			}()
+		}
 		usage.Run(bg)
 		wg.Wait()
 		closeLimiter()

@@ -1,0 +1,293 @@
+// Package leaks handles reports of leaked keys from secret scanners (GitHub's secret
+// scanning partner format): a reported token that is a live key of this Keyward is
+// revoked at once (or disabled, by configuration), its owner is mailed and the audit
+// says where it was found (key.leaked). The answer labels each token true_positive or
+// false_positive and says nothing else. Reports may be required to carry the
+// reporter's ECDSA signature over the body (reporter.go).
+package leaks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/safetext"
+	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/keys"
+	"github.com/keyward/keyward/mail"
+	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/ratelimit"
+)
+
+// Actions on a leaked key (KEYWARD_LEAK_ACTION).
+const (
+	ActionRevoke  = "revoke"
+	ActionDisable = "disable"
+)
+
+// Labels of the answer, as GitHub reads them.
+const (
+	TruePositive  = "true_positive"
+	FalsePositive = "false_positive"
+)
+
+// Bounds of a report.
+const (
+	MaxReports   = 100
+	MaxTokenLen  = 256
+	MaxURLLen    = 2048
+	MaxFieldLen  = 128
+	disabledBy   = "leak-report" // DisabledBy of a key disabled for a leak: the owner cannot undo it
+	reportWindow = time.Minute
+)
+
+// DefaultRate is how many reports one client address may send per minute.
+const DefaultRate = 60
+
+// ErrRateLimited: the address sent too many reports; RetryAfter says for how long.
+var ErrRateLimited = errs.New(errs.Invalid, "too many reports from this address")
+
+// RateLimited is ErrRateLimited with the wait.
+type RateLimited struct{ RetryAfter time.Duration }
+
+func (e *RateLimited) Error() string { return ErrRateLimited.Error() }
+func (e *RateLimited) Unwrap() error { return ErrRateLimited }
+
+// Report is one entry of a secret scanner's report.
+type Report struct {
+	Token  string `json:"token"`
+	Type   string `json:"type"`
+	URL    string `json:"url"`
+	Source string `json:"source"`
+}
+
+// Verdict is the answer for one entry.
+type Verdict struct {
+	TokenRaw  string `json:"token_raw"`
+	TokenType string `json:"token_type"`
+	Label     string `json:"label"`
+}
+
+// Store is what a report reads and changes.
+type Store interface {
+	KeyForExchange(ctx context.Context, lookupID string) (models.Key, error)
+	KeyByID(ctx context.Context, ownerID, id string) (models.Key, error)
+	DeleteKey(ctx context.Context, ownerID, id string, at time.Time) error
+	UpdateKey(ctx context.Context, ownerID, id string, fn func(k *models.Key) error) (models.Key, error)
+}
+
+// Users finds the owner's email.
+type Users interface {
+	FindUser(ctx context.Context, idOrUsername string) (keycloak.User, error)
+}
+
+// Config wires a Service; Store and Hasher are required.
+type Config struct {
+	Store     Store
+	Hasher    *exchange.Hasher
+	Users     Users
+	Mail      mail.Sender // nil: mail is off
+	Audit     *audit.Recorder
+	Log       *zap.Logger
+	Clock     func() time.Time
+	Action    string            // ActionRevoke (default) or ActionDisable
+	Limiter   ratelimit.Limiter // per client address; nil: no limit
+	Rate      int               // reports per minute per address (default DefaultRate)
+	Reporters *Reporters        // nil: signatures are not required
+	Cache     *exchange.TokenCache
+	PublicURL string
+}
+
+// Service handles reports.
+type Service struct {
+	cfg Config
+	log *zap.Logger
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Action == "" {
+		cfg.Action = ActionRevoke
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = DefaultRate
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Service{cfg: cfg, log: cfg.Log.With(zap.String("component", "leak-reports"))}
+}
+
+// Admit decides whether a report from clientIP with this raw body and these headers
+// may be handled: the address's rate, then, when reporters are configured, the
+// signature. A refusal is ErrRateLimited (*RateLimited) or ErrUnsigned.
+func (s *Service) Admit(ctx context.Context, clientIP string, body []byte, keyID, signature string) error {
+	if s.cfg.Limiter != nil {
+		d, err := s.cfg.Limiter.Allow(ctx, "leak-report:"+clientIP, ratelimit.Limit{Requests: s.cfg.Rate, Window: reportWindow})
+		if err != nil {
+			return fmt.Errorf("leak reports: rate limit: %w", err)
+		}
+		if !d.Allowed {
+			return &RateLimited{RetryAfter: d.RetryAfter}
+		}
+	}
+	if s.cfg.Reporters != nil {
+		return s.cfg.Reporters.Verify(body, keyID, signature)
+	}
+	return nil
+}
+
+// Check refuses a report that is not in the format, naming the entry and field.
+func Check(reports []Report) error {
+	verr := &errs.Validation{}
+	if len(reports) == 0 {
+		verr.Add("body", "must be a JSON array of at least one report")
+	}
+	if len(reports) > MaxReports {
+		verr.Add("body", fmt.Sprintf("must hold at most %d reports", MaxReports))
+		return verr.Err()
+	}
+	for i, r := range reports {
+		field := func(name string) string { return fmt.Sprintf("[%d].%s", i, name) }
+		if r.Token == "" {
+			verr.Add(field("token"), "is required")
+		}
+		for _, f := range []struct {
+			name, v string
+			max     int
+		}{{"token", r.Token, MaxTokenLen}, {"type", r.Type, MaxFieldLen}, {"url", r.URL, MaxURLLen}, {"source", r.Source, MaxFieldLen}} {
+			if len(f.v) > f.max {
+				verr.Add(field(f.name), fmt.Sprintf("must be at most %d bytes", f.max))
+			} else if why := safetext.Problem(f.v, false); why != "" {
+				verr.Add(field(f.name), why)
+			}
+		}
+	}
+	return verr.Err()
+}
+
+// Handle labels each report and acts on the live keys among them. It answers every
+// report, in order; an error means the store could not be read, and nothing after the
+// failing report was done.
+func (s *Service) Handle(ctx context.Context, a audit.Actor, reports []Report) ([]Verdict, error) {
+	out := make([]Verdict, 0, len(reports))
+	for _, r := range reports {
+		live, err := s.handleOne(ctx, a, r)
+		if err != nil {
+			return nil, err
+		}
+		label := FalsePositive
+		if live {
+			label = TruePositive
+		}
+		out = append(out, Verdict{TokenRaw: r.Token, TokenType: r.Type, Label: label})
+	}
+	return out, nil
+}
+
+// handleOne says whether r.Token is a live key of this Keyward (revoked, unknown,
+// garbage: no), and acts on it when it is. A key revoked by an earlier report (a
+// replay) is no longer live: false_positive, like any unknown token, so the answer
+// tells a reporter nothing it did not know.
+func (s *Service) handleOne(ctx context.Context, a audit.Actor, r Report) (bool, error) {
+	parsed, err := exchange.ParseKey(r.Token)
+	if err != nil {
+		return false, nil // not our format, or the checksum fails: no look-up
+	}
+	found, err := s.cfg.Store.KeyForExchange(ctx, parsed.LookupID)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("leak report: look up key: %w", err)
+	}
+	if !s.cfg.Hasher.Matches(parsed.Secret, found.SecretHash) {
+		return false, nil // the right id with a wrong secret is no leak of this key
+	}
+	key, err := s.cfg.Store.KeyByID(ctx, "", found.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil // revoked meanwhile
+	}
+	if err != nil {
+		return false, fmt.Errorf("leak report: read key: %w", err)
+	}
+	acted, err := s.act(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	if !acted {
+		return true, nil // already done by an earlier report: nothing more to say or send
+	}
+	// No cache to drop: the exchange reads the key's state before its token cache.
+	details := map[string]any{"url": r.URL, "source": r.Source, "type": r.Type, "action": s.cfg.Action,
+		"name": key.Name, "prefix": keys.Prefix(key)}
+	s.cfg.Audit.Record(ctx, a, "key.leaked", "key", key.ID, key.OwnerID, details)
+	follow := map[string]string{ActionRevoke: "key.delete", ActionDisable: "key.disable"}[s.cfg.Action]
+	s.cfg.Audit.Record(ctx, a, follow, "key", key.ID, key.OwnerID, map[string]any{
+		"reason": "reported leaked", "name": key.Name, "prefix": keys.Prefix(key)})
+	s.log.Warn("leaked key reported and "+map[string]string{ActionRevoke: "revoked", ActionDisable: "disabled"}[s.cfg.Action],
+		zap.String("key_id", key.ID), zap.String("source", r.Source), zap.String("url", r.URL))
+	s.notify(ctx, key, r)
+	return true, nil
+}
+
+// act revokes or disables key and says whether this call changed it.
+func (s *Service) act(ctx context.Context, key models.Key) (bool, error) {
+	now := s.cfg.Clock()
+	if s.cfg.Action == ActionDisable {
+		changed := false
+		_, err := s.cfg.Store.UpdateKey(ctx, "", key.ID, func(k *models.Key) error {
+			changed = k.Enabled || k.DisabledBy != disabledBy
+			k.Enabled, k.DisabledBy = false, disabledBy
+			return nil
+		})
+		if errors.Is(err, models.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("leak report: disable key: %w", err)
+		}
+		return changed, nil
+	}
+	err := s.cfg.Store.DeleteKey(ctx, "", key.ID, now)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil // a concurrent report revoked it
+	}
+	if err != nil {
+		return false, fmt.Errorf("leak report: revoke key: %w", err)
+	}
+	return true, nil
+}
+
+// notify mails the owner; a failure is logged (the key is already safe).
+func (s *Service) notify(ctx context.Context, key models.Key, r Report) {
+	if s.cfg.Mail == nil || s.cfg.Users == nil {
+		return
+	}
+	log := s.log.With(zap.String("key_id", key.ID))
+	u, err := s.cfg.Users.FindUser(ctx, key.OwnerID)
+	if err != nil || u.Email == "" {
+		log.Warn("leaked key: owner not mailed (no email found)", zap.Error(err))
+		return
+	}
+	info := mail.KeyInfo{ID: key.ID, Name: key.Name, Prefix: keys.Prefix(key), ConsoleURL: s.cfg.PublicURL + "/keys/" + key.ID}
+	if key.ExpiresAt != nil {
+		info.ExpiresAt = *key.ExpiresAt
+	}
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.cfg.Mail.Send(mctx, mail.LeakNotice(u.Email, info, s.cfg.Action, r.URL, r.Source)); err != nil {
+		log.Warn("leaked key: owner not mailed", zap.Error(err))
+	}
+}
