@@ -43,7 +43,7 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"statusWord": func(s string) string {
-		return map[string]string{"active": "Active", "expiring_soon": "Expiring soon", "expired": "Expired", "inactive": "Inactive"}[s]
+		return map[string]string{"active": "Active", "expiring_soon": "Expiring soon", "expired": "Expired", "inactive": "Inactive", "owner_disabled": "Owner disabled"}[s]
 	},
 	"join": strings.Join,
 	"list": func(v ...string) []string { return v },
