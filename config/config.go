@@ -214,6 +214,11 @@ func Variables() []string {
 	for _, d := range c.durations() {
 		names = append(names, d.env)
 	}
+	events := flag.NewFlagSet("events", flag.ContinueOnError)
+	c.registerEvents(events, func(string) string { return "" })
+	events.VisitAll(func(f *flag.Flag) {
+		names = append(names, "KEYWARD_"+strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
+	})
 	return names
 }
 

@@ -190,7 +190,8 @@ func TestChart_Deployment_ReplicasProbesAndLockedDownPods(t *testing.T) {
 
 // secretEnv are the settings that must come from a Secret, never from values.
 var secretEnv = []string{"KEYWARD_CLIENT_SECRET", "KEYWARD_ADMIN_CLIENT_SECRET", "KEYWARD_KEY_PEPPER",
-	"KEYWARD_DATABASE_URL", "KEYWARD_REDIS_URL", "KEYWARD_ENCRYPTION_KEY"}
+	"KEYWARD_DATABASE_URL", "KEYWARD_REDIS_URL", "KEYWARD_ENCRYPTION_KEY", "KEYWARD_CONSOLE_CLIENT_SECRET",
+	"KEYWARD_SMTP_URL"}
 
 // containerEnv returns the Deployment's env: plain values, and Secret references as
 // "secret:<name>/<key>".
@@ -264,12 +265,14 @@ func TestChart_SecretsReferencedNeverInlined(t *testing.T) {
 // placeholders stand for the Secrets' contents when the rendered environment is
 // checked the way `keyward server` checks its own.
 var placeholders = map[string]string{
-	"KEYWARD_CLIENT_SECRET":       "client-secret-from-the-secret",
-	"KEYWARD_ADMIN_CLIENT_SECRET": "admin-secret-from-the-secret",
-	"KEYWARD_KEY_PEPPER":          strings.Repeat("p", 32),
-	"KEYWARD_DATABASE_URL":        "postgres://keyward@postgres.identity:5432/keyward",
-	"KEYWARD_REDIS_URL":           "redis://redis.identity:6379/0",
-	"KEYWARD_ENCRYPTION_KEY":      "encryption-key-from-the-secret",
+	"KEYWARD_CLIENT_SECRET":         "client-secret-from-the-secret",
+	"KEYWARD_ADMIN_CLIENT_SECRET":   "admin-secret-from-the-secret",
+	"KEYWARD_KEY_PEPPER":            strings.Repeat("p", 32),
+	"KEYWARD_DATABASE_URL":          "postgres://keyward@postgres.identity:5432/keyward",
+	"KEYWARD_REDIS_URL":             "redis://redis.identity:6379/0",
+	"KEYWARD_ENCRYPTION_KEY":        "encryption-key-from-the-secret",
+	"KEYWARD_CONSOLE_CLIENT_SECRET": "console-secret-from-the-secret",
+	"KEYWARD_SMTP_URL":              "smtps://keyward:mail-password@mail.identity:465",
 }
 
 func withPlaceholders(t *testing.T, env map[string]string) map[string]string {

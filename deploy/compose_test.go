@@ -135,7 +135,9 @@ func TestCompose_InStepWithTheChart(t *testing.T) {
 	onlyInChart := map[string]string{
 		"KEYWARD_KEY_PEPPER": "compose's replicas share the pepper generated on their common volume",
 	}
-	onlyInCompose := map[string]string{}
+	onlyInCompose := map[string]string{
+		"KEYWARD_CONSOLE_CLIENT_SECRET": "the dev realm's console secret; the chart's console is optional (secrets.consoleClientSecret)",
+	}
 	services, _ := loadCompose(t)["services"].(map[string]any)
 	composed := composeEnv(t, services[keywardReplicas[0]])
 	charted := containerEnv(t, mustRender(t).byKind["Deployment"])
