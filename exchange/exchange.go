@@ -227,7 +227,7 @@ func (e *Exchanger) verify(ctx context.Context, req Request) (models.Key, Result
 		e.cfg.Observe.DatabaseError("key_lookup")
 		return models.Key{}, Result{Outcome: OutcomeUnavailable, Err: fmt.Errorf("look up key: %w", err)}
 	}
-	if !e.cfg.Hasher.Matches(parsed.Secret, key.SecretHash) || key.DeletedAt != nil {
+	if !e.cfg.Hasher.Matches(parsed.Secret, key.SecretHash) || !parsed.SameEnv(key.Environment) || key.DeletedAt != nil {
 		return models.Key{}, Result{Outcome: OutcomeUnknownKey}
 	}
 	refuse := func(o Outcome) (models.Key, Result) { return key, Result{Outcome: o, KeyID: key.ID} }

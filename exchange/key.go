@@ -35,6 +35,23 @@ const (
 	EnvTest = "test"
 )
 
+// textEnvs maps a key's environment (the API's field) to the word for it in the key text.
+var textEnvs = map[string]string{"development": EnvTest, "staging": EnvTest, "production": EnvLive}
+
+// TextEnv is the key-text environment (EnvLive or EnvTest) of a key of the given environment.
+func TextEnv(environment string) (string, bool) {
+	e, ok := textEnvs[environment]
+	return e, ok
+}
+
+// SameEnv reports whether the key text's environment is that of the stored key of that
+// environment. The secret's hash does not cover the environment part, and anyone can
+// recompute the checksum, so a kw_test_ text must not open a live key (nor the reverse).
+func (k ParsedKey) SameEnv(environment string) bool {
+	e, ok := textEnvs[environment]
+	return ok && e == k.Env
+}
+
 // ErrMalformedKey is returned for text that is not a well-formed Keyward key.
 var ErrMalformedKey = errors.New("malformed api key")
 

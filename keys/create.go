@@ -123,7 +123,7 @@ func (k *Service) validCreate(p CreateParams, byAdmin bool, now time.Time) (mode
 	if env == "" {
 		env = DefaultEnvironment
 	}
-	keyEnv, ok := environments[env]
+	keyEnv, ok := exchange.TextEnv(env)
 	if !ok {
 		verr.Add("environment", "must be one of development, staging, production")
 	}

@@ -31,7 +31,8 @@ func (k *Service) Rotate(ctx context.Context, a audit.Actor, id string, graceHou
 		}
 	}
 	now := k.clock().UTC()
-	parsed, err := exchange.GenerateKey(environments[old.Environment])
+	textEnv, _ := exchange.TextEnv(old.Environment)
+	parsed, err := exchange.GenerateKey(textEnv)
 	if err != nil {
 		return Created{}, err
 	}

@@ -39,9 +39,6 @@ var ErrForbidden = errs.New(errs.Forbidden, "the caller may not do this")
 // ErrLimit: a configured ceiling would be passed (live keys per user).
 var ErrLimit = errs.New(errs.Conflict, "a configured limit is reached")
 
-var (
-	environments = map[string]string{"development": exchange.EnvTest, "staging": exchange.EnvTest, "production": exchange.EnvLive}
-)
 
 // Store is the persistence the key lifecycle needs.
 type Store interface {

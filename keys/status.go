@@ -9,7 +9,8 @@ import (
 
 // Prefix is the displayable public part of a stored key.
 func Prefix(k models.Key) string {
-	return exchange.ParsedKey{Env: environments[k.Environment], LookupID: k.LookupID}.Prefix()
+	env, _ := exchange.TextEnv(k.Environment)
+	return exchange.ParsedKey{Env: env, LookupID: k.LookupID}.Prefix()
 }
 
 // Status is the key's state as users see it at now.

@@ -212,7 +212,7 @@ func (s *Service) handleOne(ctx context.Context, a audit.Actor, r Report) (bool,
 	if err != nil {
 		return false, fmt.Errorf("leak report: look up key: %w", err)
 	}
-	if !s.cfg.Hasher.Matches(parsed.Secret, found.SecretHash) {
+	if !s.cfg.Hasher.Matches(parsed.Secret, found.SecretHash) || !parsed.SameEnv(found.Environment) {
 		return false, nil // the right id with a wrong secret is no leak of this key
 	}
 	key, err := s.cfg.Store.KeyByID(ctx, "", found.ID)
