@@ -93,7 +93,10 @@ type Config struct {
 	HTTPMetrics HTTPMetrics
 	Database    Pinger
 	Keycloak    Pinger
-	Clock       func() time.Time
+	// KeyNotifications, when set, is reported by /readyz as key_notifications: down
+	// means every exchange reads the store (slower, still correct), not unready.
+	KeyNotifications interface{ Trusted() bool }
+	Clock            func() time.Time
 }
 
 type server struct {

@@ -9,5 +9,6 @@ func migrated() []any {
 		&Consumer{},
 		&ConsumerACLGroup{},
 		&Client{},
+		&UsageFlush{},
 	}
 }

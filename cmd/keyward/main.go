@@ -109,7 +109,8 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	m := metrics.New()
 	recorder := audit.NewRecorder(store, log, time.Now)
 	usage := exchange.NewUsage(store, log, cfg.UsageInterval)
-	keySvc, exchanger := newKeyServices(cfg, store, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
+	keyState, stopKeyState := watchKeyState(ctx, store, m)
+	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
 		kc, recorder, usage, limiter, m)
 	// Validate checked the parent group and its opt-in: New refuses nothing else.
 	prov, _ := provisioning.New(kc, store, provisioning.Config{
@@ -138,9 +139,11 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Database:         store,
 		Keycloak:         kc,
 		Provisioning:     prov,
+		KeyNotifications: keyState,
 	})
 	ok = true
-	cancel, done := runBackground(ctx, prov, usage, closeLimiter)
+	stopBackground, done := runBackground(ctx, prov, usage, closeLimiter)
+	cancel := func() { stopKeyState(); stopBackground() }
 	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done}, nil
 }
 
@@ -191,7 +194,7 @@ func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error)
 
 // newKeyServices wires the key lifecycle and the exchange, which share the hasher, the
 // minter, the limit policy, the denylist and the token cache.
-func newKeyServices(cfg config.Config, store *models.Store, hasher *exchange.Hasher, minter exchange.TokenMinter,
+func newKeyServices(cfg config.Config, store *models.Store, keyState exchange.KeyFinder, hasher *exchange.Hasher, minter exchange.TokenMinter,
 	kc *keycloak.Client, recorder *audit.Recorder, usage *exchange.Usage, limiter exchange.Limiter, m *metrics.Metrics,
 ) (*keys.Service, *exchange.Exchanger) {
 	deny, _ := exchange.NewRoleDenylist(cfg.DenyRoles) // Validate checked every entry
@@ -209,7 +212,7 @@ func newKeyServices(cfg config.Config, store *models.Store, hasher *exchange.Has
 		OwnerMaxRate: ratelimit.Limit{Requests: cfg.OwnerMaxRate, Window: cfg.RateWindow},
 	})
 	exchanger := exchange.NewExchanger(exchange.ExchangerConfig{
-		Keys: store, Hasher: hasher, Minter: minter, Usage: usage,
+		Keys: keyState, Hasher: hasher, Minter: minter, Usage: usage,
 		Limiter: limiter, Limits: limits, Cache: cache, Observe: m,
 		Deny: deny, Principals: kc,
 		Failures: exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),
