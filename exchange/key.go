@@ -127,6 +127,10 @@ func (h *Hasher) sum(secret string, into []byte) []byte {
 	return out
 }
 
+// Fingerprint is the HMAC of a constant under the pepper: what the store keeps to tell
+// that every replica hashes with the same pepper, telling nothing of the pepper.
+func (h *Hasher) Fingerprint() []byte { return h.Hash("keyward pepper fingerprint v1") }
+
 // Matches compares in constant time.
 func (h *Hasher) Matches(secret string, stored []byte) bool {
 	var buf [sha256.Size]byte

@@ -46,8 +46,13 @@ func (s *server) readyz(c *gin.Context) {
 }
 
 func (s *server) jwks(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
-	c.JSON(http.StatusOK, s.JWKS)
+	set := s.JWKS
+	if s.JWKSFunc != nil {
+		set = s.JWKSFunc()
+	}
+	// Shorter than exchange.PublishAhead: a cache in front must not hide the next key.
+	c.Header("Cache-Control", "public, max-age=30")
+	c.JSON(http.StatusOK, set)
 }
 
 // Discovery is what clients of Keyward (the CLI, scripts) need to know about the realm,

@@ -72,6 +72,8 @@ type Config struct {
 	Keys      KeyService
 	Exchanger Exchanger
 	JWKS      jwk.Set
+	// JWKSFunc, when set, gives the JWKS at each request instead (signing-key rotation).
+	JWKSFunc func() jwk.Set
 	// ExchangeClientID is the Keycloak client Keyward mints tokens as: tokens issued to
 	// it came from an API key and may not call the management API.
 	ExchangeClientID string

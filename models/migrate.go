@@ -10,5 +10,7 @@ func migrated() []any {
 		&ConsumerACLGroup{},
 		&Client{},
 		&UsageFlush{},
+		&StoreSetting{},
+		&SigningKey{},
 	}
 }

@@ -56,6 +56,7 @@ func newRootCommand(stdout, stderr io.Writer, getenv func(string) string) *cobra
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServerCommand(getenv), newTokenCommand(getenv), newExecCommand(getenv))
+	root.AddCommand(newSigningKeysCommand(getenv))
 	return root
 }
 

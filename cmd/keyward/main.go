@@ -89,10 +89,11 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Timeout:           cfg.KeycloakTimeout,
 		Issuer:            cfg.KeycloakIssuer,
 	})
-	signer, err := exchange.NewSigner(priv, cfg.PublicURL, kc.Issuer(), time.Now)
+	ring, err := sharedKeys(ctx, cfg, store, hasher, priv, log)
 	if err != nil {
 		return nil, err
 	}
+	signer := exchange.NewRingSigner(ring, cfg.PublicURL, kc.Issuer(), time.Now)
 	verifier, err := keycloak.NewVerifier(ctx, keycloak.VerifierConfig{
 		Issuer:   kc.Issuer(),
 		CertsURL: kc.CertsURL(),
@@ -109,7 +110,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	m := metrics.New()
 	recorder := audit.NewRecorder(store, log, time.Now)
 	usage := exchange.NewUsage(store, log, cfg.UsageInterval)
-	keyState, stopKeyState := watchKeyState(ctx, store, m)
+	keyState, stopKeyState := watchKeyState(ctx, store, ring, m)
 	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
 		kc, recorder, usage, limiter, m)
 	// Validate checked the parent group and its opt-in: New refuses nothing else.
@@ -133,7 +134,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Metrics:          m.Handler(),
 		HTTPMetrics:      m,
 		Audit:            store,
-		JWKS:             signer.PublicKeys(),
+		JWKSFunc:         signer.PublicKeys,
 		ExchangeClientID: cfg.ClientID,
 		AdminRole:        cfg.AdminRole,
 		Database:         store,
@@ -151,7 +152,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 // anything is put there, then opens the configured store.
 func openStore(ctx context.Context, cfg config.Config, log *zap.Logger) (*models.Store, error) {
 	if cfg.DataDir != "" && cfg.UsesDataDir() {
-		was, err := exchange.PrepareDataDir(cfg.DataDir, "keyward.db", "key-pepper", filepath.Base(cfg.SigningKeyFile))
+		was, err := exchange.PrepareDataDir(cfg.DataDir, "keyward.db", "key-pepper", "encryption-key", filepath.Base(cfg.SigningKeyFile))
 		if err != nil {
 			return nil, err
 		}
@@ -171,8 +172,8 @@ func openStore(ctx context.Context, cfg config.Config, log *zap.Logger) (*models
 	return store, nil
 }
 
-// loadSecrets reads (or makes) the pepper that keys the key hashes and the key that
-// signs assertions.
+// loadSecrets reads (or makes) the pepper that keys the key hashes, and the signing
+// key file to import into the store (nil when none is configured or present).
 func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error) {
 	pepper := []byte(cfg.KeyPepper)
 	if len(pepper) == 0 {
@@ -185,7 +186,7 @@ func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	priv, err := exchange.LoadOrCreateSigningKey(cfg.SigningKeyFile)
+	priv, err := signingKeyToImport(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
