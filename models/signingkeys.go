@@ -15,7 +15,7 @@ import (
 // the next key's ActiveFrom, and stays published a while after (exchange.KeyRing).
 type SigningKey struct {
 	KID        string    `gorm:"column:kid;primaryKey;size:64"` // the JWK thumbprint
-	Sealed     []byte    `gorm:"not null"`           // PKCS#8 DER, sealed
+	Sealed     []byte    `gorm:"not null"`                      // PKCS#8 DER, sealed
 	CreatedAt  time.Time `gorm:"not null"`
 	ActiveFrom time.Time `gorm:"not null;index"`
 }
