@@ -32,37 +32,38 @@ import (
 // Config is Keyward's configuration: KEYWARD_* environment variables, overridable by
 // flags of the same name in lower case with dashes (KEYWARD_LISTEN_ADDR → -listen-addr).
 type Config struct {
-	ListenAddr     string
-	PublicURL      string
-	DatabaseURL    string
-	DataDir        string
-	KeycloakURL    string
-	KeycloakIssuer string
-	Realm          string
-	ClientID       string
-	ClientSecret   string
-	AdminClientID  string
-	AdminSecret    string
-	CLIClientID    string
-	IdPAlias       string
-	AdminRole      string
-	ACLParentGroup string
-	Audience       string
-	KeyPepper      string
-	SigningKeyFile string
-	// SigningKeyFileGiven: KEYWARD_SIGNING_KEY_FILE was set, so the file is created
-	// when absent (as before signing keys lived in the store) and imported once.
-	SigningKeyFileGiven bool
+	ListenAddr      string
+	PublicURL       string
+	DatabaseURL     string
+	DataDir         string
+	KeycloakURL     string
+	KeycloakIssuer  string
+	Realm           string
+	ClientID        string
+	ClientSecret    string
+	AdminClientID   string
+	AdminSecret     string
+	CLIClientID     string
+	IdPAlias        string
+	AdminRole       string
+	ACLParentGroup  string
+	Audience        string
+	KeyPepper       string
+	SigningKeyFile  string
+	KeycloakTimeout time.Duration
+	UsageInterval   time.Duration
+	RateWindow      time.Duration
+	CacheMargin     time.Duration
+
+	// Shared by replicas (issue 14). SigningKeyFileGiven: KEYWARD_SIGNING_KEY_FILE was
+	// set, so the file is created when absent and imported once into the store.
 	// EncryptionKey / EncryptionKeyFile: the key-encryption key of secrets at rest
-	// (internal/sealbox), as base64 text or a file holding it; neither: generated
-	// into the data dir.
-	EncryptionKey      string
-	EncryptionKeyFile  string
-	SigningKeyRotation time.Duration
-	KeycloakTimeout    time.Duration
-	UsageInterval      time.Duration
-	RateWindow         time.Duration
-	CacheMargin        time.Duration
+	// (internal/sealbox), as base64 text or a file holding it; neither: generated into
+	// the data dir.
+	SigningKeyFileGiven bool
+	EncryptionKey       string
+	EncryptionKeyFile   string
+	SigningKeyRotation  time.Duration
 
 	// ACLAllowTopLevel accepts KEYWARD_ACL_PARENT_GROUP=/ (see its check).
 	ACLAllowTopLevel bool
