@@ -30,7 +30,9 @@ source scripts/env.sh
 : "${BENCH_ROWS:=bare,cc,jwt,off,on,rr}"
 : "${BENCH_PROBE:=16s}"  # concurrency 1, JWT direct and cache off alternating; 0: none
 : "${BENCH_OUT:=}"
-export KEYWARD_DATA_DIR KEYWARD_SIGNING_KEY_FILE
+# The bench key's limit (1,000,000/s) must not bind, nor be refused by the owners' ceiling.
+: "${KEYWARD_OWNER_MAX_RATE_REQUESTS:=0}"
+export KEYWARD_DATA_DIR KEYWARD_SIGNING_KEY_FILE KEYWARD_OWNER_MAX_RATE_REQUESTS
 
 state="$KEYWARD_RUN_DIR/bench"
 mkdir -p "$state"
