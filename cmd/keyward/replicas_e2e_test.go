@@ -7,14 +7,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
+	"github.com/keyward/keyward/models"
 )
 
 // wire builds an app as main does, returning the wiring error instead of failing.
@@ -99,5 +103,75 @@ func assertStoreHoldsNoSecret(t *testing.T, dsn string, secrets ...[]byte) {
 	}
 	if n < 3 { // two fingerprints and a signing key
 		t.Fatalf("%d values looked at, want at least 3", n)
+	}
+}
+
+// A replica whose notification connection is killed (and kept from reconnecting) says
+// so in /readyz and its metric, still answers exchanges from the store, and says so no
+// more once it is back.
+func TestReplica_ListenConnectionKilled_ReadyzAndMetricSaySo(t *testing.T) {
+	kc := kctest.Require(t)
+	dsn := pgtest.DSN(t)
+	app := startApp(t, kc, dsn)
+	_, key := app.createKey(t, kc.Login(t, "alice"), "listen-killed")
+	app.mustToken(t, key)
+	state := func() (ready, metric string) {
+		r := call(t, "GET", app.url+"/readyz", nil)
+		m := call(t, "GET", app.url+"/metrics", nil)
+		for _, line := range strings.Split(m.raw, "\n") {
+			if strings.HasPrefix(line, "keyward_key_state_in_memory ") {
+				metric = strings.TrimPrefix(line, "keyward_key_state_in_memory ")
+			}
+		}
+		return r.raw, metric
+	}
+	if ready, metric := state(); !strings.Contains(ready, `"key_notifications":"up"`) || metric != "1" {
+		t.Fatalf("before: readyz %s, metric %q", ready, metric)
+	}
+	ctx := context.Background()
+	server, err := pgx.Connect(ctx, os.Getenv(pgtest.EnvServerURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close(ctx)
+	db := pgx.Identifier{strings.TrimPrefix(mustParse(t, dsn).Path, "/")}.Sanitize()
+	exec := func(sql string) {
+		if _, err := server.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("ALTER DATABASE " + db + " ALLOW_CONNECTIONS false")
+	defer func() { _, _ = server.Exec(ctx, "ALTER DATABASE "+db+" ALLOW_CONNECTIONS true") }()
+	exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + models.ListenApplicationName + "'")
+	waitFor(t, "readyz and the metric say down", func() bool {
+		ready, metric := state()
+		return strings.Contains(ready, `"key_notifications":"down"`) && metric == "0"
+	})
+	if got := app.exchange(t, key); got.status != 200 {
+		t.Fatalf("exchange while the notifications are down: %d %s", got.status, got.raw)
+	}
+	exec("ALTER DATABASE " + db + " ALLOW_CONNECTIONS true")
+	waitFor(t, "readyz and the metric say up again", func() bool {
+		ready, metric := state()
+		return strings.Contains(ready, `"key_notifications":"up"`) && metric == "1"
+	})
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
