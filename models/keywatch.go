@@ -183,10 +183,32 @@ func writesKeys(query string) bool {
 		return false
 	}
 	switch strings.ToUpper(q[:i]) {
-	case "INSERT", "UPDATE", "DELETE", "REPLACE", "DROP", "ALTER":
+	case "UPDATE":
+		return strings.Contains(q, "api_keys") && !onlyLastUse(q)
+	case "INSERT", "DELETE", "REPLACE", "DROP", "ALTER":
 		return strings.Contains(q, "api_keys")
 	}
 	return false
+}
+
+// onlyLastUse tells an UPDATE that sets nothing but the last use (the usage flush),
+// which the exchange does not read, as the PostgreSQL trigger does.
+func onlyLastUse(update string) bool {
+	lower := strings.ToLower(update)
+	set := strings.Index(lower, " set ")
+	where := strings.Index(lower, " where ")
+	if set < 0 || where < set {
+		return false
+	}
+	for _, assignment := range strings.Split(lower[set+5:where], ",") {
+		col, _, _ := strings.Cut(assignment, "=")
+		switch strings.Trim(strings.TrimSpace(col), "`\"") {
+		case "last_used_at", "last_used_ip", "updated_at":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // announcingPool is SQLite's connection pool: it announces every committed statement

@@ -118,10 +118,15 @@ func TestWatchKeys_EveryKeyWrite_Announced(t *testing.T) {
 	}
 }
 
-// The usage flush touches only last use: on PostgreSQL it announces nothing, so that
-// replicas do not forget their keys every flush.
-func TestWatchKeys_PostgresUsageFlush_NotAnnounced(t *testing.T) {
-	s := openStore(t, backends[1].dsn(t), nil)
+// The usage flush touches only last use: it announces nothing, so that replicas do not
+// forget their keys every flush.
+func TestWatchKeys_UsageFlush_NotAnnounced(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testUsageFlushNotAnnounced(t, openStore(t, b.dsn(t), nil)) })
+	}
+}
+
+func testUsageFlushNotAnnounced(t *testing.T, s *models.Store) {
 	r := watch(t, s)
 	k := mustCreate(t, s, newKey(newOwner()))
 	r.heard(t, "create", k.LookupID)
@@ -132,6 +137,14 @@ func TestWatchKeys_PostgresUsageFlush_NotAnnounced(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.Backend() == "sqlite" { // announced in process, before the write returns
+		select {
+		case got := <-r.changed:
+			t.Fatalf("the usage flush was announced as %q", got)
+		default:
+			return
+		}
 	}
 	// A marker write after the flush: once it is heard, the flush would have been too.
 	marker := mustCreate(t, s, newKey(newOwner()))
