@@ -27,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/keyward/keyward/internal/cidrlist"
+	"github.com/keyward/keyward/internal/sealbox"
 )
 
 // Config is Keyward's configuration: KEYWARD_* environment variables, overridable by
@@ -54,6 +55,16 @@ type Config struct {
 	UsageInterval   time.Duration
 	RateWindow      time.Duration
 	CacheMargin     time.Duration
+
+	// Shared by replicas (issue 14). SigningKeyFileGiven: KEYWARD_SIGNING_KEY_FILE was
+	// set, so the file is created when absent and imported once into the store.
+	// EncryptionKey / EncryptionKeyFile: the key-encryption key of secrets at rest
+	// (internal/sealbox), as base64 text or a file holding it; neither: generated into
+	// the data dir.
+	SigningKeyFileGiven bool
+	EncryptionKey       string
+	EncryptionKeyFile   string
+	SigningKeyRotation  time.Duration
 
 	// ACLAllowTopLevel accepts KEYWARD_ACL_PARENT_GROUP=/ (see its check).
 	ACLAllowTopLevel bool
@@ -130,7 +141,9 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 		{"KEYWARD_OWNER_MAX_RATE_REQUESTS", "", "highest rate limit an owner may set on their key, in requests per KEYWARD_RATE_LIMIT_WINDOW; admins may exceed it (default: 10 x KEYWARD_RATE_LIMIT_REQUESTS)", &raw.ownerMaxRate},
 		{"KEYWARD_EXCHANGE_FAILURE_BUDGET", "30", "failed exchanges one client address may make per KEYWARD_EXCHANGE_FAILURE_WINDOW before it gets 429 (0 = no throttle)", &raw.failureBudget},
 		{"KEYWARD_KEY_PEPPER", "", "secret of at least 32 bytes keying the API-key hashes (default: generated into the data dir)", &c.KeyPepper},
-		{"KEYWARD_SIGNING_KEY_FILE", "", "PEM file of the assertion-signing key (default: <data dir>/signing-key.pem, created if absent)", &c.SigningKeyFile},
+		{"KEYWARD_SIGNING_KEY_FILE", "", "PEM file of an assertion-signing key to import once into the store as its current key (created if absent when set; default: <data dir>/signing-key.pem when it exists)", &c.SigningKeyFile},
+		{"KEYWARD_ENCRYPTION_KEY", "", "32 bytes in base64 encrypting the signing keys (and other secrets) in the store; the same on every replica (default: generated into the data dir)", &c.EncryptionKey},
+		{"KEYWARD_ENCRYPTION_KEY_FILE", "", "file holding KEYWARD_ENCRYPTION_KEY (base64), instead of the variable", &c.EncryptionKeyFile},
 		{"KEYWARD_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
 		{"KEYWARD_LOG_FORMAT", "json", "json or console", &c.LogFormat},
 		{"KEYWARD_RATE_LIMIT_REQUESTS", "600", "default rate limit of keys without their own: requests per KEYWARD_RATE_LIMIT_WINDOW (0 = unlimited, only with KEYWARD_ALLOW_UNLIMITED)", &c.RateRequestsRaw},
@@ -171,6 +184,7 @@ func (c *Config) durations() []durationSetting {
 		{"KEYWARD_CONSOLE_SESSION_IDLE", "30m", "a console session unused this long ends", time.Minute, 24 * time.Hour, &c.ConsoleSessionIdle},
 		{"KEYWARD_CONSOLE_SESSION_MAX", "8h", "a console session ends this long after login, used or not", time.Minute, 30 * 24 * time.Hour, &c.ConsoleSessionMax},
 		{"KEYWARD_CONSOLE_REFRESH", "1m", "how often a console session's Keycloak tokens are refreshed (a user disabled in Keycloak is out at the next refresh); 0s: every page", 0, time.Hour, &c.ConsoleRefresh},
+		{"KEYWARD_SIGNING_KEY_ROTATION", "720h", "how often the assertion-signing key is replaced (the next one is published a minute before it signs)", time.Hour, 8760 * time.Hour, &c.SigningKeyRotation},
 	}
 }
 
@@ -276,9 +290,21 @@ func (c *Config) applyDefaults() {
 	if c.Audience == "" {
 		c.Audience = c.ClientID
 	}
+	c.SigningKeyFileGiven = c.SigningKeyFile != ""
 	if c.SigningKeyFile == "" && c.DataDir != "" {
 		c.SigningKeyFile = filepath.Join(c.DataDir, "signing-key.pem")
 	}
+	if c.EncryptionKey == "" && c.EncryptionKeyFile == "" && c.DataDir != "" {
+		c.EncryptionKeyFile = filepath.Join(c.DataDir, "encryption-key")
+	}
+}
+
+// EncryptionKeyGenerated tells whether the encryption key is the data dir's own,
+// created when absent; a key given by a variable or a file of the operator's is never
+// generated.
+func (c Config) EncryptionKeyGenerated() bool {
+	return c.EncryptionKey == "" && c.DataDir != "" &&
+		filepath.Clean(c.EncryptionKeyFile) == filepath.Join(filepath.Clean(c.DataDir), "encryption-key")
 }
 
 // parseValues turns the texts of typed settings into values, keeping each text for
@@ -336,7 +362,7 @@ func (c *Config) parseValues(raw rawSettings, durations []durationSetting) {
 // UsesDataDir tells whether anything lives in DataDir: the SQLite file, the generated
 // pepper or the signing key.
 func (c Config) UsesDataDir() bool {
-	return c.DatabaseURL == "" || c.KeyPepper == "" ||
+	return c.DatabaseURL == "" || c.KeyPepper == "" || c.EncryptionKeyGenerated() ||
 		filepath.Dir(c.SigningKeyFile) == filepath.Clean(c.DataDir)
 }
 
@@ -403,6 +429,25 @@ func (c Config) checkClients(bad func(string, ...any)) {
 	}
 	if c.KeyPepper != "" && len(c.KeyPepper) < 32 {
 		bad("KEYWARD_KEY_PEPPER must be at least 32 bytes (it is %d)", len(c.KeyPepper))
+	}
+	c.checkEncryptionKey(bad)
+}
+
+// checkEncryptionKey: one of the variable and the file, the variable 32 bytes of base64
+// (the key is never repeated in a message).
+func (c Config) checkEncryptionKey(bad func(string, ...any)) {
+	if c.EncryptionKey != "" && c.EncryptionKeyFile != "" {
+		bad("KEYWARD_ENCRYPTION_KEY and KEYWARD_ENCRYPTION_KEY_FILE are both set: set one")
+	}
+	if c.EncryptionKey != "" {
+		if _, err := sealbox.ParseKey(c.EncryptionKey); err != nil {
+			bad("KEYWARD_ENCRYPTION_KEY must be %d bytes in base64: %v (e.g. openssl rand -base64 32)", sealbox.KeySize, err)
+		}
+	}
+	if c.EncryptionKeyFile != "" && !c.EncryptionKeyGenerated() {
+		if st, err := os.Stat(c.EncryptionKeyFile); err != nil || !st.Mode().IsRegular() {
+			bad("KEYWARD_ENCRYPTION_KEY_FILE %q must be a readable regular file", c.EncryptionKeyFile)
+		}
 	}
 }
 

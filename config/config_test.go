@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"maps"
@@ -244,7 +245,8 @@ func TestConfig_ValuesWiringTakes_Accepted(t *testing.T) {
 		{"data dir present", nil, []string{"KEYWARD_DATA_DIR", dir}},
 		{"data dir to be created", nil, []string{"KEYWARD_DATA_DIR", filepath.Join(dir, "x", "y")}},
 		{"data dir a file, but unused", nil, []string{"KEYWARD_DATA_DIR", file, "KEYWARD_DATABASE_URL", "postgres://db/keyward",
-			"KEYWARD_KEY_PEPPER", strings.Repeat("p", 32), "KEYWARD_SIGNING_KEY_FILE", filepath.Join(dir, "key.pem")}},
+			"KEYWARD_KEY_PEPPER", strings.Repeat("p", 32), "KEYWARD_SIGNING_KEY_FILE", filepath.Join(dir, "key.pem"),
+			"KEYWARD_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString([]byte(strings.Repeat("e", 32)))}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

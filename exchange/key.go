@@ -7,8 +7,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
+	"io"
 	"strings"
+	"sync"
 )
 
 // API key format:
@@ -111,26 +114,44 @@ func ParseKey(s string) (ParsedKey, error) {
 }
 
 // Hasher turns key secrets into the value stored in the database.
-type Hasher struct{ pepper []byte }
+type Hasher struct {
+	pepper []byte
+	// macs reuses keyed HMAC states: keying one costs allocations on every exchange.
+	macs sync.Pool
+}
 
 // NewHasher returns a Hasher keyed with pepper (at least 32 bytes).
 func NewHasher(pepper []byte) (*Hasher, error) {
 	if len(pepper) < 32 {
 		return nil, errors.New("key pepper must be at least 32 bytes")
 	}
-	return &Hasher{pepper: append([]byte(nil), pepper...)}, nil
+	h := &Hasher{pepper: append([]byte(nil), pepper...)}
+	h.macs.New = func() any { return hmac.New(sha256.New, h.pepper) }
+	return h, nil
 }
 
 // Hash returns HMAC-SHA-256(pepper, secret).
 func (h *Hasher) Hash(secret string) []byte {
-	m := hmac.New(sha256.New, h.pepper)
-	m.Write([]byte(secret))
-	return m.Sum(nil)
+	return h.sum(secret, nil)
 }
+
+func (h *Hasher) sum(secret string, into []byte) []byte {
+	m := h.macs.Get().(hash.Hash)
+	m.Reset()
+	_, _ = io.WriteString(m, secret)
+	out := m.Sum(into)
+	h.macs.Put(m)
+	return out
+}
+
+// Fingerprint is the HMAC of a constant under the pepper: what the store keeps to tell
+// that every replica hashes with the same pepper, telling nothing of the pepper.
+func (h *Hasher) Fingerprint() []byte { return h.Hash("keyward pepper fingerprint v1") }
 
 // Matches compares in constant time.
 func (h *Hasher) Matches(secret string, stored []byte) bool {
-	return hmac.Equal(h.Hash(secret), stored)
+	var buf [sha256.Size]byte
+	return hmac.Equal(h.sum(secret, buf[:0]), stored)
 }
 
 func checksum(body string) string {

@@ -28,14 +28,23 @@ import (
 // token-endpoint round trip, short enough that a leaked one is soon worthless.
 const AssertionLifetime = time.Minute
 
-// Signer holds Keyward's assertion-signing key. It signs only the short RFC 7523
-// assertions handed to Keycloak, never access tokens.
+// Signer signs Keyward's assertions with the current signing key. It signs only the
+// short RFC 7523 assertions handed to Keycloak, never access tokens.
 type Signer struct {
 	issuer   string
 	audience string
-	key      jwk.Key
+	key      jwk.Key  // one fixed key (NewSigner), or
+	ring     *KeyRing // the store's keys (NewRingSigner)
 	public   jwk.Set
 	clock    func() time.Time
+}
+
+// NewRingSigner signs with the ring's current key and publishes the ring's keys.
+func NewRingSigner(ring *KeyRing, issuer, audience string, clock func() time.Time) *Signer {
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Signer{issuer: issuer, audience: audience, ring: ring, clock: clock}
 }
 
 // NewSigner wraps an ECDSA P-256 key. issuer is Keyward's public URL (the identity
@@ -70,7 +79,12 @@ func NewSigner(priv *ecdsa.PrivateKey, issuer, audience string, clock func() tim
 }
 
 // PublicKeys is the JWKS Keycloak fetches to check assertions.
-func (s *Signer) PublicKeys() jwk.Set { return s.public }
+func (s *Signer) PublicKeys() jwk.Set {
+	if s.ring != nil {
+		return s.ring.PublicKeys()
+	}
+	return s.public
+}
 
 // Assertion signs a one-minute JWT naming subject (the user's federated-link id).
 func (s *Signer) Assertion(subject string) (string, error) {
@@ -87,7 +101,13 @@ func (s *Signer) Assertion(subject string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("build assertion: %w", err)
 	}
-	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, s.key))
+	key := s.key
+	if s.ring != nil {
+		if key, err = s.ring.signingKey(now); err != nil {
+			return "", err
+		}
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
 	if err != nil {
 		return "", fmt.Errorf("sign assertion: %w", err)
 	}

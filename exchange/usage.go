@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/models"
@@ -23,9 +24,15 @@ type Usage struct {
 	log      *zap.Logger
 	interval time.Duration
 
+	flushMu sync.Mutex // one flush at a time: the unsure batch is retried in order
+
 	mu       sync.Mutex
 	lastUsed map[string]models.KeyUse
 	counts   map[models.UsageKey]int64
+	// unsure is a batch whose recording failed: retried as it is, under its ID,
+	// before anything newer, so that it counts exactly once whether or not the failed
+	// attempt committed.
+	unsure *models.UsageBatch
 }
 
 // NewUsage returns a recorder flushing every interval once Run is called.
@@ -57,26 +64,26 @@ func (u *Usage) Record(id string, outcome Outcome, ip string, at time.Time) {
 	u.mu.Unlock()
 }
 
-// Flush writes what is pending. On failure the batch is merged back for the next flush.
+// Flush writes what is pending. A batch that fails is kept and retried under its ID
+// at the next flush, before what came since.
 func (u *Usage) Flush(ctx context.Context) error {
+	u.flushMu.Lock()
+	defer u.flushMu.Unlock()
+	if u.unsure != nil {
+		if err := u.store.RecordUsage(ctx, *u.unsure); err != nil {
+			return err
+		}
+		u.unsure = nil
+	}
 	u.mu.Lock()
-	batch := models.UsageBatch{LastUsed: u.lastUsed, Counts: u.counts}
+	batch := models.UsageBatch{ID: uuid.NewString(), LastUsed: u.lastUsed, Counts: u.counts}
 	u.reset()
 	u.mu.Unlock()
 	if len(batch.LastUsed) == 0 && len(batch.Counts) == 0 {
 		return nil
 	}
 	if err := u.store.RecordUsage(ctx, batch); err != nil {
-		u.mu.Lock()
-		for k, n := range batch.Counts {
-			u.counts[k] += n
-		}
-		for id, use := range batch.LastUsed {
-			if use.At.After(u.lastUsed[id].At) {
-				u.lastUsed[id] = use
-			}
-		}
-		u.mu.Unlock()
+		u.unsure = &batch
 		return err
 	}
 	return nil
@@ -89,9 +96,13 @@ func (u *Usage) Run(ctx context.Context) {
 	for {
 		select {
 		case <-tick.C:
-			if err := u.Flush(ctx); err != nil {
+			// Not cut short by the stop: a flush interrupted mid-commit would leave its
+			// batch unsure until the next start.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := u.Flush(fctx); err != nil {
 				u.log.Warn("usage flush failed; will retry", zap.Error(err))
 			}
+			cancel()
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			if err := u.Flush(final); err != nil {

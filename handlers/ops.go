@@ -31,6 +31,12 @@ func (s *server) readyz(c *gin.Context) {
 			checks[name] = "up"
 		}
 	}
+	if s.KeyNotifications != nil {
+		checks["key_notifications"] = "up"
+		if !s.KeyNotifications.Trusted() {
+			checks["key_notifications"] = "down"
+		}
+	}
 	word := "ready"
 	if status != http.StatusOK {
 		word = "not ready"
@@ -40,8 +46,13 @@ func (s *server) readyz(c *gin.Context) {
 }
 
 func (s *server) jwks(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
-	c.JSON(http.StatusOK, s.JWKS)
+	set := s.JWKS
+	if s.JWKSFunc != nil {
+		set = s.JWKSFunc()
+	}
+	// Shorter than exchange.PublishAhead: a cache in front must not hide the next key.
+	c.Header("Cache-Control", "public, max-age=30")
+	c.JSON(http.StatusOK, set)
 }
 
 // Discovery is what clients of Keyward (the CLI, scripts) need to know about the realm,
@@ -87,7 +98,8 @@ func opsPaths(doc *openapi3.T) {
 		}, "issuer", "cli_client_id", "audience", "keyward_url", "token_endpoint", "console_url")})})
 	doc.Paths.Set("/healthz", &openapi3.PathItem{Get: operation("healthz", "Liveness", false,
 		resp{status: 200, desc: "the process is up", schema: object(map[string]*openapi3.SchemaRef{"status": enum("ok")}, "status")})})
-	checks := object(map[string]*openapi3.SchemaRef{"database": enum("up", "down"), "keycloak": enum("up", "down")}, "database", "keycloak")
+	checks := object(map[string]*openapi3.SchemaRef{"database": enum("up", "down"), "keycloak": enum("up", "down"),
+		"key_notifications": enum("up", "down")}, "database", "keycloak")
 	doc.Paths.Set("/readyz", &openapi3.PathItem{Get: operation("readyz", "Readiness: database and Keycloak", false,
 		resp{status: 200, desc: "ready", schema: object(map[string]*openapi3.SchemaRef{"status": enum("ready"), "checks": checks}, "status", "checks")},
 		resp{status: 503, desc: "a dependency is down; `checks` says which",

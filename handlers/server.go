@@ -74,6 +74,8 @@ type Config struct {
 	Keys      KeyService
 	Exchanger Exchanger
 	JWKS      jwk.Set
+	// JWKSFunc, when set, gives the JWKS at each request instead (signing-key rotation).
+	JWKSFunc func() jwk.Set
 	// ExchangeClientID is the Keycloak client Keyward mints tokens as: tokens issued to
 	// it came from an API key and may not call the management API.
 	ExchangeClientID string
@@ -96,12 +98,15 @@ type Config struct {
 	HTTPMetrics HTTPMetrics
 	Database    Pinger
 	Keycloak    Pinger
-	Clock       func() time.Time
 	// Console serves every path outside /v1/ that no API route takes (the web console,
 	// or the page saying it is not configured); nil: those get the API's 404.
 	Console http.Handler
 	// Leaks handles POST /v1/keys/leaked; nil: the route is not served.
 	Leaks LeakService
+	// KeyNotifications, when set, is reported by /readyz as key_notifications: down
+	// means every exchange reads the store (slower, still correct), not unready.
+	KeyNotifications interface{ Trusted() bool }
+	Clock            func() time.Time
 }
 
 type server struct {

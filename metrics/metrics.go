@@ -245,3 +245,20 @@ func set(values ...string) map[string]struct{} {
 	}
 	return s
 }
+
+// WatchKeyState publishes keyward_key_state_in_memory: 1 while the replica serves key
+// state from memory (key changes are heard), 0 while every exchange reads the store.
+func (m *Metrics) WatchKeyState(inMemory func() bool) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "keyward_key_state_in_memory",
+		Help: "1 while key changes are heard and the exchange serves key state from memory; 0 while every exchange reads the store (notification connection down).",
+	}, func() float64 {
+		if inMemory() {
+			return 1
+		}
+		return 0
+	}))
+}

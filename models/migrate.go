@@ -16,5 +16,8 @@ func migrated() []any {
 		&EventCursor{},
 		&Lease{},
 		&KeyReminder{},
+		&UsageFlush{},
+		&StoreSetting{},
+		&SigningKey{},
 	}
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyward/keyward/internal/errs"
@@ -53,6 +55,13 @@ type Store struct {
 	keyForExchange string
 	// outbox makes the webhook messages RecordAudit queues (UseOutbox); nil: none.
 	outbox Outbox
+	// dsn opens PostgreSQL's notification connection (keywatch.go); log tells when it
+	// is down.
+	dsn string
+	log *zap.Logger
+	// watchers hear SQLite's in-process key announcements.
+	watchMu  sync.Mutex
+	watchers []KeyWatcher
 }
 
 // Open connects to the database named by dsn and migrates its schema.
@@ -68,6 +77,15 @@ func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
 	dialector, backend, err := dialectorFor(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("models: open: %w", err)
+	}
+	s := &Store{backend: backend, dsn: dsn, log: log}
+	if d, ok := dialector.(*sqlite.Dialector); ok {
+		// The pool announces key writes in process (keywatch.go).
+		conn, err := sql.Open(sqlite.DriverName, d.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("models: open %s: %w", backend, err)
+		}
+		d.Conn = &announcingPool{DB: conn, announce: s.announce}
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		Logger:         newGormLogger(log),
@@ -110,12 +128,20 @@ func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
 		}
 		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)
 	}
+	if backend == backendPostgres {
+		if err := installKeyTrigger(ctx, db); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("models: migrate %s: key notifications: %w", backend, err)
+		}
+	}
 	placeholder := "?"
 	if backend == backendPostgres {
 		placeholder = "$1"
 	}
-	return &Store{db: db, backend: backend, keyForExchange: "SELECT " + keyForExchangeColumns +
-		" FROM api_keys WHERE lookup_id = " + placeholder + " AND " + notDeleted + " LIMIT 1"}, nil
+	s.db = db
+	s.keyForExchange = "SELECT " + keyForExchangeColumns +
+		" FROM api_keys WHERE lookup_id = " + placeholder + " AND " + notDeleted + " LIMIT 1"
+	return s, nil
 }
 
 // liveKeyNameIndex makes a key name unique per owner among live keys that no rotation

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -34,16 +35,45 @@ type KeyUse struct {
 
 // UsageBatch is what the exchange path collected in memory since the last flush.
 type UsageBatch struct {
+	// ID, when set, makes the batch count once however often it is recorded: a flush
+	// whose answer was lost (a timeout during commit) is retried with its ID.
+	ID       string
 	LastUsed map[string]KeyUse
 	Counts   map[UsageKey]int64
 }
 
-// RecordUsage adds the counts and moves last-use times forward, in one transaction.
+// UsageFlush is a batch already recorded (UsageBatch.ID), kept for a day.
+type UsageFlush struct {
+	ID string    `gorm:"primaryKey;size:36"`
+	At time.Time `gorm:"not null;index"`
+}
+
+// TableName fixes the table name.
+func (UsageFlush) TableName() string { return "usage_flushes" }
+
+// usageFlushKept is how long a batch ID is remembered: far longer than any retry.
+const usageFlushKept = 24 * time.Hour
+
+// RecordUsage adds the counts and moves last-use times forward, in one transaction;
+// a batch whose ID was recorded already is not counted again.
 func (s *Store) RecordUsage(ctx context.Context, b UsageBatch) error {
 	if len(b.LastUsed) == 0 && len(b.Counts) == 0 {
 		return nil
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if b.ID != "" {
+			now := dbTime(time.Now())
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&UsageFlush{ID: b.ID, At: now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return errBatchRecorded
+			}
+			if err := tx.Where("at < ?", now.Add(-usageFlushKept)).Delete(&UsageFlush{}).Error; err != nil {
+				return err
+			}
+		}
 		// One lock order for every batch, so that concurrent flushes cannot deadlock.
 		for _, id := range slices.Sorted(maps.Keys(b.LastUsed)) {
 			cid, ok := canonicalID(id)
@@ -84,11 +114,16 @@ func (s *Store) RecordUsage(ctx context.Context, b UsageBatch) error {
 		}
 		return nil
 	})
+	if errors.Is(err, errBatchRecorded) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("models: record usage: %w", err)
 	}
 	return nil
 }
+
+var errBatchRecorded = errors.New("the batch was recorded already")
 
 // UsageByKey returns the key's counters from sinceDay (YYYY-MM-DD) on, oldest first.
 func (s *Store) UsageByKey(ctx context.Context, keyID, sinceDay string) ([]UsageCount, error) {

@@ -47,12 +47,12 @@ func TestPercentile_NearestRank(t *testing.T) {
 func TestConfigCheck_BoundsThePlan(t *testing.T) {
 	c := config{concurrency: 16, initialWarmup: 30 * time.Second, warmup: 5 * time.Second,
 		duration: 15 * time.Second, probeWarmup: 2 * time.Second, probe: 16 * time.Second, maxRequests: 1000}
-	if err := c.check(4); err != nil {
-		t.Fatalf("the default plan is refused: %v", err)
+	if err := c.check(6); err != nil {
+		t.Fatalf("the default plan (six rows) is refused: %v", err)
 	}
 	c.duration = 30 * time.Second
-	if err := c.check(4); err == nil {
-		t.Fatal("a plan over three minutes is accepted")
+	if err := c.check(6); err == nil {
+		t.Fatal("a plan over four minutes is accepted")
 	}
 }
 

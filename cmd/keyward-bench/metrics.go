@@ -39,11 +39,25 @@ func (m keywardMetrics) ownSeconds() (float64, bool) {
 
 // scrape reads the target's Keyward /metrics; zero for Keycloak rows or on failure.
 func (b *bench) scrape(ctx context.Context, t *target) keywardMetrics {
+	if len(t.metricsAll) == 0 {
+		return b.scrapeURL(ctx, t.metrics)
+	}
+	var sum keywardMetrics // the replicas' counters, added up
+	for _, u := range t.metricsAll {
+		m := b.scrapeURL(ctx, u)
+		sum.cacheHit, sum.cacheMiss = sum.cacheHit+m.cacheHit, sum.cacheMiss+m.cacheMiss
+		sum.exchangeSum, sum.exchangeCount = sum.exchangeSum+m.exchangeSum, sum.exchangeCount+m.exchangeCount
+		sum.keycloakSum, sum.keycloakCount = sum.keycloakSum+m.keycloakSum, sum.keycloakCount+m.keycloakCount
+	}
+	return sum
+}
+
+func (b *bench) scrapeURL(ctx context.Context, metricsURL string) keywardMetrics {
 	var m keywardMetrics
-	if t.metrics == "" {
+	if metricsURL == "" {
 		return m
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.metrics, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
 	if err != nil {
 		return m
 	}

@@ -165,6 +165,15 @@ func TestOutage_DatabaseDown_503NothingHalfWritten(t *testing.T) {
 	app.mustToken(t, key)
 
 	dbProxy.cut()
+	// Key state comes from memory while key changes are heard; once the replica knows
+	// it cannot hear them (at most a second), it reads the store, which is down.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(call(t, "GET", app.url+"/readyz", nil).raw, `"key_notifications":"down"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("readyz never said key_notifications down with the database cut")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if got := app.exchange(t, key); got.status != http.StatusServiceUnavailable || got.header.Get("Retry-After") == "" {
 		t.Fatalf("exchange with the database down: %d %s", got.status, got.raw)
 	}

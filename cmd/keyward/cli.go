@@ -86,6 +86,7 @@ func newRootCommand(stdout, stderr io.Writer, e *cliEnv) *cobra.Command {
 			}
 		}
 	}
+	root.AddCommand(newSigningKeysCommand(e.getenv))
 	return root
 }
 

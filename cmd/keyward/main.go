@@ -92,10 +92,11 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Timeout:           cfg.KeycloakTimeout,
 		Issuer:            cfg.KeycloakIssuer,
 	})
-	signer, err := exchange.NewSigner(priv, cfg.PublicURL, kc.Issuer(), time.Now)
+	ring, err := sharedKeys(ctx, cfg, store, hasher, priv, log)
 	if err != nil {
 		return nil, err
 	}
+	signer := exchange.NewRingSigner(ring, cfg.PublicURL, kc.Issuer(), time.Now)
 	verifier, err := keycloak.NewVerifier(ctx, keycloak.VerifierConfig{
 		Issuer:   kc.Issuer(),
 		CertsURL: kc.CertsURL(),
@@ -117,7 +118,8 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		closeLimiter()
 		return nil, err
 	}
-	keySvc, exchanger := newKeyServices(cfg, store, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
+	keyState, stopKeyState := watchKeyState(ctx, store, ring, m)
+	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
 		kc, recorder, usage, limiter, m)
 	// Validate checked the parent group and its opt-in: New refuses nothing else.
 	prov, _ := provisioning.New(kc, store, provisioning.Config{
@@ -148,7 +150,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Metrics:          m.Handler(),
 		HTTPMetrics:      m,
 		Audit:            store,
-		JWKS:             signer.PublicKeys(),
+		JWKSFunc:         signer.PublicKeys,
 		ExchangeClientID: cfg.ClientID,
 		AdminRole:        cfg.AdminRole,
 		Database:         store,
@@ -157,9 +159,11 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Webhooks:         hooks,
 		Console:          consoleHandler,
 		Leaks:            leakSvc,
+		KeyNotifications: keyState,
 	})
 	ok = true
-	cancel, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, recorder, log)...)
+	stopBackground, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, recorder, log)...)
+	cancel := func() { stopKeyState(); stopBackground() }
 	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done,
 		stopWebhooks: startDispatcher(ctx, dispatcher)}, nil
 }
@@ -168,7 +172,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 // anything is put there, then opens the configured store.
 func openStore(ctx context.Context, cfg config.Config, log *zap.Logger) (*models.Store, error) {
 	if cfg.DataDir != "" && cfg.UsesDataDir() {
-		was, err := exchange.PrepareDataDir(cfg.DataDir, "keyward.db", "key-pepper", filepath.Base(cfg.SigningKeyFile))
+		was, err := exchange.PrepareDataDir(cfg.DataDir, "keyward.db", "key-pepper", "encryption-key", filepath.Base(cfg.SigningKeyFile))
 		if err != nil {
 			return nil, err
 		}
@@ -188,8 +192,8 @@ func openStore(ctx context.Context, cfg config.Config, log *zap.Logger) (*models
 	return store, nil
 }
 
-// loadSecrets reads (or makes) the pepper that keys the key hashes and the key that
-// signs assertions.
+// loadSecrets reads (or makes) the pepper that keys the key hashes, and the signing
+// key file to import into the store (nil when none is configured or present).
 func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error) {
 	pepper := []byte(cfg.KeyPepper)
 	if len(pepper) == 0 {
@@ -202,7 +206,7 @@ func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	priv, err := exchange.LoadOrCreateSigningKey(cfg.SigningKeyFile)
+	priv, err := signingKeyToImport(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,7 +215,7 @@ func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error)
 
 // newKeyServices wires the key lifecycle and the exchange, which share the hasher, the
 // minter, the limit policy, the denylist and the token cache.
-func newKeyServices(cfg config.Config, store *models.Store, hasher *exchange.Hasher, minter exchange.TokenMinter,
+func newKeyServices(cfg config.Config, store *models.Store, keyState exchange.KeyFinder, hasher *exchange.Hasher, minter exchange.TokenMinter,
 	kc *keycloak.Client, recorder *audit.Recorder, usage *exchange.Usage, limiter exchange.Limiter, m *metrics.Metrics,
 ) (*keys.Service, *exchange.Exchanger) {
 	deny, _ := exchange.NewRoleDenylist(cfg.DenyRoles) // Validate checked every entry
@@ -229,7 +233,7 @@ func newKeyServices(cfg config.Config, store *models.Store, hasher *exchange.Has
 		OwnerMaxRate: ratelimit.Limit{Requests: cfg.OwnerMaxRate, Window: cfg.RateWindow},
 	})
 	exchanger := exchange.NewExchanger(exchange.ExchangerConfig{
-		Keys: store, Hasher: hasher, Minter: minter, Usage: usage,
+		Keys: keyState, Hasher: hasher, Minter: minter, Usage: usage,
 		Limiter: limiter, Limits: limits, Cache: cache, Observe: m,
 		Deny: deny, Principals: kc,
 		Failures: exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),

@@ -1,0 +1,110 @@
+package main
+
+// keyward signing-keys: the operator's view of the assertion-signing keys in the store
+// (list) and an on-demand rotation (rotate). It reads the server's configuration
+// (KEYWARD_* and the same flags) and speaks to the store directly, as a replica would.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/config"
+	"github.com/keyward/keyward/exchange"
+)
+
+func newSigningKeysCommand(getenv func(string) string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "signing-keys",
+		Short: "List or rotate the assertion-signing keys in the store",
+		Long: "The keys that sign Keyward's assertions live in the store, encrypted, shared by every replica.\n" +
+			"Run with the server's configuration (KEYWARD_DATABASE_URL, KEYWARD_ENCRYPTION_KEY, KEYWARD_KEY_PEPPER, …).",
+	}
+	run := func(use, short string, fn func(ctx context.Context, out io.Writer, ring *exchange.KeyRing) error) *cobra.Command {
+		return &cobra.Command{
+			Use:                use + " [-flag value …]",
+			Short:              short,
+			DisableFlagParsing: true, // the server's flag set (config.Load) reads them
+			RunE: func(c *cobra.Command, args []string) error {
+				cfg, err := loadConfig(args, getenv)
+				if errors.Is(err, flagHelp) {
+					return nil
+				}
+				if err != nil {
+					return &exitErr{exitUsage, err}
+				}
+				ctx, cancel := context.WithTimeout(c.Context(), time.Minute)
+				defer cancel()
+				ring, closeStore, err := openKeyRing(ctx, cfg)
+				if err != nil {
+					return &exitErr{exitError, err}
+				}
+				defer closeStore()
+				if err := fn(ctx, c.OutOrStdout(), ring); err != nil {
+					return &exitErr{exitError, err}
+				}
+				return nil
+			},
+		}
+	}
+	cmd.AddCommand(
+		run("list", "List the signing keys: when each signs from, which signs now", func(_ context.Context, out io.Writer, ring *exchange.KeyRing) error {
+			printSigningKeys(out, ring.Keys(), time.Now())
+			return nil
+		}),
+		run("rotate", fmt.Sprintf("Publish a new signing key now; it signs from %v on (the current one stays published until its assertions expired)", exchange.PublishAhead),
+			func(ctx context.Context, out io.Writer, ring *exchange.KeyRing) error {
+				next, err := ring.Rotate(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "next signing key %s: published now, signs from %s\n", next.KID, next.ActiveFrom.UTC().Format(time.RFC3339))
+				return nil
+			}),
+	)
+	return cmd
+}
+
+func printSigningKeys(out io.Writer, keys []exchange.SigningKeyInfo, now time.Time) {
+	current := ""
+	for _, k := range keys {
+		if !now.Before(k.ActiveFrom) {
+			current = k.KID
+		}
+	}
+	fmt.Fprintf(out, "%-44s  %-20s  %s\n", "KID", "SIGNS FROM", "STATE")
+	for _, k := range keys {
+		state := "previous"
+		switch {
+		case k.KID == current:
+			state = "current"
+		case now.Before(k.ActiveFrom):
+			state = "next"
+		}
+		fmt.Fprintf(out, "%-44s  %-20s  %s\n", k.KID, k.ActiveFrom.UTC().Format(time.RFC3339), state)
+	}
+}
+
+// openKeyRing opens the store and its signing keys as a replica would (fingerprints
+// checked, a key file imported once).
+func openKeyRing(ctx context.Context, cfg config.Config) (*exchange.KeyRing, func(), error) {
+	log := zap.NewNop()
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	hasher, priv, err := loadSecrets(cfg)
+	if err == nil {
+		var ring *exchange.KeyRing
+		if ring, err = sharedKeys(ctx, cfg, store, hasher, priv, log); err == nil {
+			return ring, func() { _ = store.Close() }, nil
+		}
+	}
+	_ = store.Close()
+	return nil, nil, err
+}

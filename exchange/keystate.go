@@ -1,0 +1,101 @@
+package exchange
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyward/keyward/models"
+)
+
+// KeyState is a replica's memory of the keys the exchange has read: what
+// KeyForExchange returns, kept until the store announces that the key changed
+// (models.Store.WatchKeys). While announcements may be missed (the notification
+// connection is down, or its last heartbeat is too old) every exchange reads the
+// store, and what was remembered is forgotten when they are back. Unknown keys are
+// never remembered: a guessed lookup id costs a read, not memory.
+type KeyState struct {
+	store      KeyFinder
+	maxEntries int
+
+	mu      sync.RWMutex
+	entries map[string]models.Key // lookup id → key
+	// gen counts changes: a read that began before a change must not be remembered.
+	gen uint64
+
+	// trustUntil is when the announcements stop being trusted, in Unix nanoseconds:
+	// 0 while they are down, math.MaxInt64 when they cannot fail (in process).
+	trustUntil atomic.Int64
+}
+
+// NewKeyState remembers at most maxEntries keys (0: 100,000) read from store. It
+// serves from the store alone until told that changes are heard (Listening).
+func NewKeyState(store KeyFinder, maxEntries int) *KeyState {
+	if maxEntries <= 0 {
+		maxEntries = 100_000
+	}
+	return &KeyState{store: store, maxEntries: maxEntries, entries: map[string]models.Key{}}
+}
+
+// KeyForExchange returns the key from memory when announcements are trusted, else
+// from the store.
+func (s *KeyState) KeyForExchange(ctx context.Context, lookupID string) (models.Key, error) {
+	if !s.Trusted() {
+		return s.store.KeyForExchange(ctx, lookupID)
+	}
+	s.mu.RLock()
+	k, ok := s.entries[lookupID]
+	gen := s.gen
+	s.mu.RUnlock()
+	if ok {
+		return k, nil
+	}
+	k, err := s.store.KeyForExchange(ctx, lookupID)
+	if err != nil {
+		return k, err
+	}
+	s.mu.Lock()
+	if s.gen == gen && len(s.entries) < s.maxEntries {
+		s.entries[lookupID] = k
+	}
+	s.mu.Unlock()
+	return k, nil
+}
+
+// Trusted tells whether key changes are being heard, so that memory may be served.
+func (s *KeyState) Trusted() bool {
+	until := s.trustUntil.Load()
+	return until != 0 && time.Now().UnixNano() < until
+}
+
+// KeyChanged forgets the key (models.AllKeys: every key).
+func (s *KeyState) KeyChanged(lookupID string) {
+	s.mu.Lock()
+	s.gen++
+	if lookupID == models.AllKeys {
+		clear(s.entries)
+	} else {
+		delete(s.entries, lookupID)
+	}
+	s.mu.Unlock()
+}
+
+// Listening records whether announcements are heard, and until when a heartbeat
+// vouches for them (zero: for good).
+func (s *KeyState) Listening(up bool, until time.Time) {
+	var v int64
+	switch {
+	case !up:
+		v = 0
+	case until.IsZero():
+		v = 1<<63 - 1
+	default:
+		v = until.UnixNano()
+	}
+	s.trustUntil.Store(v)
+	if !up {
+		// Nothing remembered may be trusted past this point.
+		s.KeyChanged(models.AllKeys)
+	}
+}

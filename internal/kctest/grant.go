@@ -1,0 +1,53 @@
+package kctest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/Nerzal/gocloak/v13"
+)
+
+// GrantTrust is a throw-away JWT Authorization Grant set-up: an identity provider
+// that trusts the assertions of Issuer checked against JWKSURL, and a confidential
+// client whose grant is enabled for it. Tests whose Keyward replicas sign with keys
+// of their own (rotation, several replicas) point Keycloak at them with it, rather
+// than at the shared Keyward.
+type GrantTrust struct {
+	Alias, ClientID, ClientSecret string
+}
+
+// TempGrantTrust creates the identity provider and the client; both are removed when
+// the test ends.
+func (e *Env) TempGrantTrust(t testing.TB, issuer, jwksURL string) GrantTrust {
+	t.Helper()
+	g := GrantTrust{Alias: Unique("kw-idp"), ClientID: Unique("kw-exchange"), ClientSecret: Unique("secret")}
+	_, err := e.Admin.CreateIdentityProvider(ctx(t), e.AdminToken(t), e.Realm, gocloak.IdentityProviderRepresentation{
+		Alias: gocloak.StringP(g.Alias), ProviderID: gocloak.StringP("jwt-authorization-grant"),
+		Enabled: gocloak.BoolP(true), TrustEmail: gocloak.BoolP(false),
+		StoreToken: gocloak.BoolP(false), AddReadTokenRoleOnCreate: gocloak.BoolP(false), LinkOnly: gocloak.BoolP(false),
+		Config: &map[string]string{
+			"issuer": issuer, "jwksUrl": jwksURL, "useJwksUrl": "true",
+			"jwtAuthorizationGrantEnabled":                       "true",
+			"jwtAuthorizationGrantAssertionReuseAllowed":         "false",
+			"jwtAuthorizationGrantMaxAllowedAssertionExpiration": "300",
+			"jwtAuthorizationGrantAllowedClockSkew":              "10",
+			"jwtAuthorizationGrantAssertionSignatureAlg":         "ES256",
+			"jwtAuthorizationGrantLimitAccessTokenExp":           "false",
+		},
+	})
+	if err != nil {
+		t.Fatalf("create identity provider %s: %v", g.Alias, err)
+	}
+	e.adminCleanup(t, func(c context.Context, admin string) { _ = e.Admin.DeleteIdentityProvider(c, admin, e.Realm, g.Alias) })
+	e.TempClient(t, gocloak.Client{
+		ClientID: gocloak.StringP(g.ClientID), Enabled: gocloak.BoolP(true), Protocol: gocloak.StringP("openid-connect"),
+		PublicClient: gocloak.BoolP(false), ClientAuthenticatorType: gocloak.StringP("client-secret"),
+		Secret: gocloak.StringP(g.ClientSecret), FullScopeAllowed: gocloak.BoolP(false),
+		StandardFlowEnabled: gocloak.BoolP(false), DirectAccessGrantsEnabled: gocloak.BoolP(false),
+		ServiceAccountsEnabled: gocloak.BoolP(false),
+		Attributes: &map[string]string{
+			"oauth2.jwt.authorization.grant.enabled": "true", "oauth2.jwt.authorization.grant.idp": g.Alias,
+		},
+	})
+	return g
+}

@@ -1,0 +1,295 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+	"gorm.io/gorm"
+)
+
+// Key changes are announced by the store itself, whoever writes: on PostgreSQL a
+// trigger on api_keys calls pg_notify in the writing transaction (so the notification
+// leaves at commit, for every writer, raw SQL included); on SQLite the connection pool
+// below announces, in process, every committed statement that wrote api_keys.
+
+// KeyChannel is the PostgreSQL notification channel of key changes; the payload is the
+// changed key's lookup id.
+const KeyChannel = "keyward_keys"
+
+// AllKeys is the change announced when any key may have changed (SQLite's in-process
+// announcements, a resynchronisation): forget every key.
+const AllKeys = "*"
+
+// keyNotifyTrigger announces every change of a key row but those of its last use only
+// (the usage flush, every few seconds, changes nothing the exchange reads).
+const keyNotifyTrigger = `
+CREATE OR REPLACE FUNCTION keyward_api_keys_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND (to_jsonb(OLD) - 'last_used_at' - 'last_used_ip' - 'updated_at')
+       = (to_jsonb(NEW) - 'last_used_at' - 'last_used_ip' - 'updated_at') THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify('` + KeyChannel + `', OLD.lookup_id);
+  ELSE
+    PERFORM pg_notify('` + KeyChannel + `', NEW.lookup_id);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER keyward_api_keys_notify AFTER INSERT OR UPDATE OR DELETE ON api_keys
+  FOR EACH ROW EXECUTE FUNCTION keyward_api_keys_notify();`
+
+// installKeyTrigger creates the trigger; replicas starting together take turns.
+func installKeyTrigger(ctx context.Context, db *gorm.DB) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext('keyward:migrate'))").Error; err != nil {
+			return err
+		}
+		return tx.Exec(keyNotifyTrigger).Error
+	})
+}
+
+// KeyWatcher is told of key changes. KeyChanged(AllKeys) means any key may have
+// changed. Listening(false) means changes may go unannounced from now on (the
+// notification connection is down): until Listening(true), which follows a
+// resynchronisation (KeyChanged(AllKeys)), nothing remembered may be trusted.
+type KeyWatcher interface {
+	KeyChanged(lookupID string)
+	Listening(up bool, until time.Time)
+}
+
+// Heartbeat bounds: the notification connection is checked every listenHeartbeat;
+// a watcher may trust it until listenTrust after the last check passed, so that a
+// connection that dies silently stops being trusted within listenTrust.
+const (
+	listenHeartbeat = 250 * time.Millisecond
+	listenTrust     = 750 * time.Millisecond
+	// ListenApplicationName names the notification connection in pg_stat_activity.
+	ListenApplicationName = "keyward-key-listener"
+)
+
+// WatchKeys tells w of every key change until ctx ends. On SQLite changes are
+// announced in process and w is listening at once, for good. On PostgreSQL a
+// connection of its own LISTENs; when it fails, w hears Listening(false), and after a
+// reconnection KeyChanged(AllKeys) then Listening(true).
+func (s *Store) WatchKeys(ctx context.Context, w KeyWatcher) {
+	if s.backend != backendPostgres {
+		s.watchMu.Lock()
+		s.watchers = append(s.watchers, w)
+		s.watchMu.Unlock()
+		w.Listening(true, time.Time{})
+		go func() {
+			<-ctx.Done()
+			s.watchMu.Lock()
+			defer s.watchMu.Unlock()
+			for i, o := range s.watchers {
+				if o == w {
+					s.watchers = append(s.watchers[:i], s.watchers[i+1:]...)
+					break
+				}
+			}
+		}()
+		return
+	}
+	go s.listen(ctx, w)
+}
+
+// listen keeps a LISTEN connection up, reconnecting with backoff.
+func (s *Store) listen(ctx context.Context, w KeyWatcher) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, w)
+		w.Listening(false, time.Time{})
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("key notifications down: every exchange reads the store until they are back",
+			zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, w KeyWatcher) error {
+	cfg, err := pgx.ParseConfig(s.dsn)
+	if err != nil {
+		return errors.New("parse the database URL") // the error would repeat it
+	}
+	cfg.RuntimeParams["application_name"] = ListenApplicationName
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	conn, err := pgx.ConnectConfig(cctx, cfg)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+KeyChannel); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	// Listening from here on: what changed before is resynchronised by forgetting it.
+	w.KeyChanged(AllKeys)
+	w.Listening(true, time.Now().Add(listenTrust))
+	s.log.Info("key notifications up")
+	for {
+		wctx, cancel := context.WithTimeout(ctx, listenHeartbeat)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			w.KeyChanged(n.Payload)
+			continue
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case conn.PgConn().IsClosed(), !errors.Is(err, context.DeadlineExceeded):
+			return err
+		}
+		// Quiet for a heartbeat: a round trip proves the connection still delivers.
+		pctx, cancel := context.WithTimeout(ctx, listenTrust)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("heartbeat: %w", err)
+		}
+		w.Listening(true, time.Now().Add(listenTrust))
+	}
+}
+
+// announce tells in-process watchers (SQLite) that keys may have changed.
+func (s *Store) announce() {
+	s.watchMu.Lock()
+	ws := append([]KeyWatcher(nil), s.watchers...)
+	s.watchMu.Unlock()
+	for _, w := range ws {
+		w.KeyChanged(AllKeys)
+	}
+}
+
+// writesKeys tells whether a statement may change api_keys.
+func writesKeys(query string) bool {
+	q := strings.TrimSpace(query)
+	i := strings.IndexAny(q, " \t\r\n")
+	if i < 0 {
+		return false
+	}
+	switch strings.ToUpper(q[:i]) {
+	case "UPDATE":
+		return strings.Contains(q, "api_keys") && !onlyLastUse(q)
+	case "INSERT", "DELETE", "REPLACE", "DROP", "ALTER":
+		return strings.Contains(q, "api_keys")
+	}
+	return false
+}
+
+// onlyLastUse tells an UPDATE that sets nothing but the last use (the usage flush),
+// which the exchange does not read, as the PostgreSQL trigger does.
+func onlyLastUse(update string) bool {
+	lower := strings.ToLower(update)
+	set := strings.Index(lower, " set ")
+	where := strings.Index(lower, " where ")
+	if set < 0 || where < set {
+		return false
+	}
+	for _, assignment := range strings.Split(lower[set+5:where], ",") {
+		col, _, _ := strings.Cut(assignment, "=")
+		switch strings.Trim(strings.TrimSpace(col), "`\"") {
+		case "last_used_at", "last_used_ip", "updated_at":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// announcingPool is SQLite's connection pool: it announces every committed statement
+// that wrote api_keys, at once outside a transaction, at commit inside one, so that a
+// watcher that rereads after the announcement sees the change.
+type announcingPool struct {
+	*sql.DB
+	announce func()
+}
+
+func (p *announcingPool) GetDBConn() (*sql.DB, error) { return p.DB, nil }
+
+func (p *announcingPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := p.DB.ExecContext(ctx, query, args...)
+	if writesKeys(query) {
+		p.announce()
+	}
+	return res, err
+}
+
+func (p *announcingPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := p.DB.QueryContext(ctx, query, args...)
+	if writesKeys(query) { // INSERT … RETURNING
+		p.announce()
+	}
+	return rows, err
+}
+
+func (p *announcingPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	row := p.DB.QueryRowContext(ctx, query, args...)
+	if writesKeys(query) {
+		p.announce()
+	}
+	return row
+}
+
+func (p *announcingPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	tx, err := p.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &announcingTx{Tx: tx, announce: p.announce}, nil
+}
+
+type announcingTx struct {
+	*sql.Tx
+	announce func()
+	mu       sync.Mutex
+	wrote    bool
+}
+
+func (t *announcingTx) note(query string) {
+	if writesKeys(query) {
+		t.mu.Lock()
+		t.wrote = true
+		t.mu.Unlock()
+	}
+}
+
+func (t *announcingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.note(query)
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+func (t *announcingTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	t.note(query)
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+func (t *announcingTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t.note(query)
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+func (t *announcingTx) Commit() error {
+	err := t.Tx.Commit()
+	t.mu.Lock()
+	wrote := t.wrote
+	t.mu.Unlock()
+	if wrote {
+		t.announce() // after a failed commit too: rereading costs little
+	}
+	return err
+}

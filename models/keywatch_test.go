@@ -1,0 +1,164 @@
+package models_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/keyward/keyward/models"
+)
+
+// recorder is a KeyWatcher that passes on what it hears.
+type recorder struct {
+	changed   chan string
+	listening chan bool
+}
+
+func newRecorder() *recorder {
+	return &recorder{changed: make(chan string, 1000), listening: make(chan bool, 100)}
+}
+
+func (r *recorder) KeyChanged(id string)           { r.changed <- id }
+func (r *recorder) Listening(up bool, _ time.Time) { r.listening <- up }
+
+// heard waits until the watcher is told that lookupID (or every key) changed.
+func (r *recorder) heard(t *testing.T, what, lookupID string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case got := <-r.changed:
+			if got == lookupID || got == models.AllKeys {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s: no announcement for the key", what)
+		}
+	}
+}
+
+// drain forgets what was heard so far.
+func (r *recorder) drain() {
+	for {
+		select {
+		case <-r.changed:
+		default:
+			return
+		}
+	}
+}
+
+func watch(t *testing.T, s *models.Store) *recorder {
+	t.Helper()
+	r := newRecorder()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s.WatchKeys(ctx, r)
+	select {
+	case up := <-r.listening:
+		if !up {
+			t.Fatal("first state heard is not listening")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("never listening")
+	}
+	r.drain() // the resync that comes with listening
+	return r
+}
+
+// Every change of a key, by every Store method that writes keys, reaches a watcher;
+// on PostgreSQL also a change made by a writer that bypasses the Store.
+func TestWatchKeys_EveryKeyWrite_Announced(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			dsn := b.dsn(t)
+			s := openStore(t, dsn, nil)
+			r := watch(t, s)
+			ctx := context.Background()
+			owner := newOwner()
+			k := newKey(owner)
+			if err := s.CreateKey(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+			r.heard(t, "create", k.LookupID)
+			r.drain()
+			if _, err := s.UpdateKey(ctx, "", k.ID, func(k *models.Key) error { k.Enabled = false; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			r.heard(t, "disable", k.LookupID)
+			r.drain()
+			next := newKey(owner)
+			if _, err := s.RotateKey(ctx, owner, k.ID, next, time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			r.heard(t, "rotate", k.LookupID)
+			r.drain()
+			if err := s.DeleteKey(ctx, owner, next.ID, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			r.heard(t, "revoke", next.LookupID)
+			if b.name != "postgres" {
+				return
+			}
+			r.drain()
+			conn, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			other := mustCreate(t, s, newKey(owner))
+			r.drain()
+			if _, err := conn.Exec(ctx, "UPDATE api_keys SET ip_allowlist = '10.0.0.0/8' WHERE id = $1", other.ID); err != nil {
+				t.Fatal(err)
+			}
+			r.heard(t, "a writer outside the Store", other.LookupID)
+		})
+	}
+}
+
+// The usage flush touches only last use: it announces nothing, so that replicas do not
+// forget their keys every flush.
+func TestWatchKeys_UsageFlush_NotAnnounced(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testUsageFlushNotAnnounced(t, openStore(t, b.dsn(t), nil)) })
+	}
+}
+
+func testUsageFlushNotAnnounced(t *testing.T, s *models.Store) {
+	r := watch(t, s)
+	k := mustCreate(t, s, newKey(newOwner()))
+	r.heard(t, "create", k.LookupID)
+	r.drain()
+	err := s.RecordUsage(context.Background(), models.UsageBatch{
+		LastUsed: map[string]models.KeyUse{k.ID: {At: time.Now(), IP: "192.0.2.1"}},
+		Counts:   map[models.UsageKey]int64{{KeyID: k.ID, Day: time.Now().UTC().Format(time.DateOnly), Outcome: "issued"}: 3},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Backend() == "sqlite" { // announced in process, before the write returns
+		select {
+		case got := <-r.changed:
+			t.Fatalf("the usage flush was announced as %q", got)
+		default:
+			return
+		}
+	}
+	// A marker write after the flush: once it is heard, the flush would have been too.
+	marker := mustCreate(t, s, newKey(newOwner()))
+	for {
+		select {
+		case got := <-r.changed:
+			if got == k.LookupID || got == models.AllKeys {
+				t.Fatalf("the usage flush was announced as %q", got)
+			}
+			if got == marker.LookupID {
+				return
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("marker never heard")
+		}
+	}
+}
