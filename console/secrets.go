@@ -20,18 +20,17 @@ type Secrets struct {
 	csrf []byte
 }
 
-// SecretsFromPepper derives the console's keys from the server pepper, each with a
-// label of its own (HKDF-SHA-256). The one place to change when a dedicated encryption
-// key arrives.
-func SecretsFromPepper(pepper []byte) (Secrets, error) {
-	if len(pepper) < 32 {
-		return Secrets{}, errors.New("console: the pepper must be at least 32 bytes")
+// SecretsFrom derives the console's keys from the server's encryption key, each with a
+// label of its own (HKDF-SHA-256).
+func SecretsFrom(root []byte) (Secrets, error) {
+	if len(root) < 32 {
+		return Secrets{}, errors.New("console: the encryption key must be at least 32 bytes")
 	}
-	sealKey, err := hkdf.Key(sha256.New, pepper, nil, "keyward console: session tokens at rest v1", 32)
+	sealKey, err := hkdf.Key(sha256.New, root, nil, "keyward console: session tokens at rest v1", 32)
 	if err != nil {
 		return Secrets{}, err
 	}
-	csrfKey, err := hkdf.Key(sha256.New, pepper, nil, "keyward console: csrf tokens v1", 32)
+	csrfKey, err := hkdf.Key(sha256.New, root, nil, "keyward console: csrf tokens v1", 32)
 	if err != nil {
 		return Secrets{}, err
 	}

@@ -123,7 +123,7 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
-	secrets, err := SecretsFromPepper(bytes.Repeat([]byte("p"), 32))
+	secrets, err := SecretsFrom(bytes.Repeat([]byte("p"), 32))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,11 +390,11 @@ func TestSafeNext_OnlyOwnPaths(t *testing.T) {
 }
 
 func TestSecrets_PepperTooShort_Refused(t *testing.T) {
-	if _, err := SecretsFromPepper([]byte("short")); err == nil {
+	if _, err := SecretsFrom([]byte("short")); err == nil {
 		t.Fatal("a short pepper was accepted")
 	}
-	a, _ := SecretsFromPepper(bytes.Repeat([]byte("a"), 32))
-	b, _ := SecretsFromPepper(bytes.Repeat([]byte("b"), 32))
+	a, _ := SecretsFrom(bytes.Repeat([]byte("a"), 32))
+	b, _ := SecretsFrom(bytes.Repeat([]byte("b"), 32))
 	sealed, err := a.sealFor("row", []byte("tok"))
 	if err != nil {
 		t.Fatal(err)

@@ -223,12 +223,14 @@ func TestChart_SecretsReferencedNeverInlined(t *testing.T) {
 		want map[string]string // variable → secret:<name>/<key>, "" for absent
 	}{
 		{"default: one Secret named by existingSecret", nil, map[string]string{
-			"KEYWARD_CLIENT_SECRET":       "secret:keyward/client-secret",
-			"KEYWARD_ADMIN_CLIENT_SECRET": "secret:keyward/admin-client-secret",
-			"KEYWARD_KEY_PEPPER":          "secret:keyward/key-pepper",
-			"KEYWARD_DATABASE_URL":        "secret:keyward/database-url",
-			"KEYWARD_REDIS_URL":           "secret:keyward/redis-url",
-			"KEYWARD_ENCRYPTION_KEY":      "",
+			"KEYWARD_CLIENT_SECRET":         "secret:keyward/client-secret",
+			"KEYWARD_ADMIN_CLIENT_SECRET":   "secret:keyward/admin-client-secret",
+			"KEYWARD_KEY_PEPPER":            "secret:keyward/key-pepper",
+			"KEYWARD_DATABASE_URL":          "secret:keyward/database-url",
+			"KEYWARD_REDIS_URL":             "secret:keyward/redis-url",
+			"KEYWARD_ENCRYPTION_KEY":        "secret:keyward/encryption-key",
+			"KEYWARD_CONSOLE_CLIENT_SECRET": "",
+			"KEYWARD_SMTP_URL":              "",
 		}},
 		{"full: a Secret per entry where named", []string{"-f", fullValues}, map[string]string{
 			"KEYWARD_CLIENT_SECRET":       "secret:keyward-secrets/client-secret",
@@ -270,7 +272,7 @@ var placeholders = map[string]string{
 	"KEYWARD_KEY_PEPPER":            strings.Repeat("p", 32),
 	"KEYWARD_DATABASE_URL":          "postgres://keyward@postgres.identity:5432/keyward",
 	"KEYWARD_REDIS_URL":             "redis://redis.identity:6379/0",
-	"KEYWARD_ENCRYPTION_KEY":        "encryption-key-from-the-secret",
+	"KEYWARD_ENCRYPTION_KEY":        "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
 	"KEYWARD_CONSOLE_CLIENT_SECRET": "console-secret-from-the-secret",
 	"KEYWARD_SMTP_URL":              "smtps://keyward:mail-password@mail.identity:465",
 }
@@ -492,7 +494,8 @@ func TestNotYetInConfig_StillUnknownToConfig(t *testing.T) {
 // notInChart are settings of config/ that the chart neither sets nor accepts in
 // config, with the reason.
 var notInChart = map[string]string{
-	"KEYWARD_SIGNING_KEY_FILE": "the pod mounts no key file: a Secret volume's file is root's or group-readable, which Keyward refuses",
+	"KEYWARD_SIGNING_KEY_FILE":    "the pod mounts no key file: a Secret volume's file is root's or group-readable, which Keyward refuses",
+	"KEYWARD_ENCRYPTION_KEY_FILE": "the chart passes the encryption key itself (secrets.encryptionKey), for the same reason",
 }
 
 // Every setting of config/ is, for the chart, exactly one of: set by the chart from

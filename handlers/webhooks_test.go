@@ -32,7 +32,7 @@ func newWebhookHarness(t *testing.T) *webhookHarness {
 	t.Helper()
 	store := openStore(t)
 	store.UseOutbox(webhooks.Outbox)
-	key, _ := webhooks.KeyFromPepper([]byte(strings.Repeat("p", 32)))
+	key, _ := webhooks.SecretKeyFrom([]byte(strings.Repeat("p", 32)))
 	box, _ := webhooks.NewSecretBox(key)
 	guard, _ := webhooks.NewGuard([]string{"127.0.0.0/8"})
 	svc := webhooks.NewService(webhooks.ServiceConfig{Store: store, Box: box, Guard: guard,

@@ -29,18 +29,17 @@ func newSecret() (raw []byte, text string, err error) {
 	return raw, secretText(raw), nil
 }
 
-// secretKeyLabel names what the key derived from the pepper is for, so that it is
-// never the key of anything else.
+// secretKeyLabel names what the key derived from the encryption key is for, so that
+// it is never the key of anything else.
 const secretKeyLabel = "keyward webhook signing secrets v1"
 
-// KeyFromPepper derives the key that seals signing secrets at rest from the server
-// pepper (HKDF-SHA256 with a label of its own). It is the one place to change when
-// a dedicated encryption key takes the pepper's place.
-func KeyFromPepper(pepper []byte) ([]byte, error) {
-	if len(pepper) < 32 {
-		return nil, errors.New("webhooks: the pepper is shorter than 32 bytes")
+// SecretKeyFrom derives the key that seals signing secrets at rest from the server's
+// encryption key (HKDF-SHA256 with a label of its own).
+func SecretKeyFrom(root []byte) ([]byte, error) {
+	if len(root) < 32 {
+		return nil, errors.New("webhooks: the encryption key is shorter than 32 bytes")
 	}
-	return hkdf.Key(sha256.New, pepper, nil, secretKeyLabel, 32)
+	return hkdf.Key(sha256.New, root, nil, secretKeyLabel, 32)
 }
 
 // SecretBox seals signing secrets for the store (AES-256-GCM). The endpoint id is the

@@ -77,7 +77,7 @@ func openStore(t *testing.T, dsn string) *models.Store {
 
 func newFixture(t *testing.T, dsn string, clock *testkit.Clock, allowed ...string) *fixture {
 	t.Helper()
-	key, err := webhooks.KeyFromPepper(pepper)
+	key, err := webhooks.SecretKeyFrom(pepper)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +580,7 @@ func TestSecret_StoredSealed_NeverInClear(t *testing.T) {
 	if _, err := f.box.Open(uuid.NewString(), ep.SecretSealed); err == nil {
 		t.Fatal("a sealed secret opens for another endpoint")
 	}
-	otherKey, _ := webhooks.KeyFromPepper([]byte(strings.Repeat("q", 32)))
+	otherKey, _ := webhooks.SecretKeyFrom([]byte(strings.Repeat("q", 32)))
 	other, _ := webhooks.NewSecretBox(otherKey)
 	if _, err := other.Open(ep.ID, ep.SecretSealed); err == nil {
 		t.Fatal("a sealed secret opens under another pepper")

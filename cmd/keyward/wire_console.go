@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/config"
 	"github.com/keyward/keyward/console"
-	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
@@ -26,14 +24,11 @@ func newConsole(cfg config.Config, log *zap.Logger, store *models.Store, kc *key
 	if cfg.ConsoleClientSecret == "" {
 		return console.NotConfigured(), nil
 	}
-	pepper := []byte(cfg.KeyPepper)
-	if len(pepper) == 0 {
-		var err error
-		if pepper, err = exchange.LoadOrCreatePepper(filepath.Join(cfg.DataDir, "key-pepper")); err != nil {
-			return nil, err
-		}
+	root, err := encryptionKeyBytes(cfg)
+	if err != nil {
+		return nil, err
 	}
-	secrets, err := console.SecretsFromPepper(pepper)
+	secrets, err := console.SecretsFrom(root)
 	if err != nil {
 		return nil, err
 	}

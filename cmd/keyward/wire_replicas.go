@@ -45,17 +45,20 @@ func signingKeyToImport(cfg config.Config) (*ecdsa.PrivateKey, error) {
 // encryptionKey is the configured key-encryption key, generated into the data dir when
 // none is given.
 func encryptionKey(cfg config.Config) (*sealbox.Box, error) {
-	var key []byte
-	var err error
-	if cfg.EncryptionKey != "" {
-		key, err = sealbox.ParseKey(cfg.EncryptionKey) // Validate checked it
-	} else {
-		key, err = sealbox.LoadOrCreateKeyFile(cfg.EncryptionKeyFile, cfg.EncryptionKeyGenerated())
-	}
+	key, err := encryptionKeyBytes(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return sealbox.New(key)
+}
+
+// encryptionKeyBytes is the configured (or generated) encryption key itself: the
+// console and webhooks derive their own keys from it, each with a label of its own.
+func encryptionKeyBytes(cfg config.Config) ([]byte, error) {
+	if cfg.EncryptionKey != "" {
+		return sealbox.ParseKey(cfg.EncryptionKey) // Validate checked it
+	}
+	return sealbox.LoadOrCreateKeyFile(cfg.EncryptionKeyFile, cfg.EncryptionKeyGenerated())
 }
 
 // sharedKeys refuses to start on a pepper or an encryption key other than the store's

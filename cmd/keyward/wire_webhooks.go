@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/config"
-	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/webhooks"
 )
@@ -37,17 +35,13 @@ func newWebhooks(cfg config.Config, store *models.Store, recorder *audit.Recorde
 }
 
 // webhookSecretKey is the key that seals webhook signing secrets at rest, derived
-// from the pepper (loadSecrets reads or makes the same one) until a dedicated
-// encryption key replaces it: change it here.
+// from the encryption key every replica shares.
 func webhookSecretKey(cfg config.Config) ([]byte, error) {
-	pepper := []byte(cfg.KeyPepper)
-	if len(pepper) == 0 {
-		var err error
-		if pepper, err = exchange.LoadOrCreatePepper(filepath.Join(cfg.DataDir, "key-pepper")); err != nil {
-			return nil, err
-		}
+	root, err := encryptionKeyBytes(cfg)
+	if err != nil {
+		return nil, err
 	}
-	return webhooks.KeyFromPepper(pepper)
+	return webhooks.SecretKeyFrom(root)
 }
 
 // startDispatcher delivers webhooks until stop is called; stop returns once the
