@@ -39,7 +39,6 @@ var ErrForbidden = errs.New(errs.Forbidden, "the caller may not do this")
 // ErrLimit: a configured ceiling would be passed (live keys per user).
 var ErrLimit = errs.New(errs.Conflict, "a configured limit is reached")
 
-
 // Store is the persistence the key lifecycle needs.
 type Store interface {
 	CreateKeyCapped(ctx context.Context, k *models.Key, maxLive int, now time.Time) error
