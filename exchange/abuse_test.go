@@ -27,7 +27,7 @@ func newFixture(t *testing.T, mut func(*models.Key)) *fixture {
 	h := testHasher(t)
 	p, _ := GenerateKey(EnvLive)
 	f := &fixture{store: mapFinder{}, minter: &fakeMinter{}, clock: testkit.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
-	f.row = models.Key{ID: p.LookupID, OwnerID: "u", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true}
+	f.row = models.Key{ID: p.LookupID, OwnerID: "u", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, Environment: "production"}
 	if mut != nil {
 		mut(&f.row)
 	}

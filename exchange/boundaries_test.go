@@ -73,7 +73,7 @@ func (f fakePrincipals) IsServiceAccount(_ context.Context, id, _ string) (bool,
 func TestExchange_IssuedTokenChecked_FailClosed(t *testing.T) {
 	h := testHasher(t)
 	p, _ := GenerateKey(EnvLive)
-	store := mapFinder{p.LookupID: {ID: "k1", OwnerID: "user-1", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true}}
+	store := mapFinder{p.LookupID: {ID: "k1", OwnerID: "user-1", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, Environment: "production"}}
 	deny := mustDeny(t, "keyward-admin")
 	cases := []struct {
 		name        string
@@ -118,7 +118,7 @@ func (m *subjectMinter) Mint(ctx context.Context, _, scope string) (keycloak.Tok
 func TestExchange_TokenForAnotherSubject_Withheld(t *testing.T) {
 	h := testHasher(t)
 	p, _ := GenerateKey(EnvLive)
-	store := mapFinder{p.LookupID: {ID: "k1", OwnerID: "user-1", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true}}
+	store := mapFinder{p.LookupID: {ID: "k1", OwnerID: "user-1", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, Environment: "production"}}
 	e := NewExchanger(ExchangerConfig{Keys: store, Hasher: h, Minter: &subjectMinter{}})
 	if res := e.Exchange(context.Background(), Request{APIKey: p.String()}); res.Outcome != OutcomeError || res.Token.AccessToken != "" {
 		t.Fatalf("outcome %q with a token for another user", res.Outcome)
@@ -165,7 +165,7 @@ func TestNarrowScope_OrderAndRepeatsDoNotMatter(t *testing.T) {
 func TestExchange_SameScopeAnyOrder_OneCacheEntry(t *testing.T) {
 	h := testHasher(t)
 	p, _ := GenerateKey(EnvLive)
-	store := mapFinder{p.LookupID: {ID: "k1", OwnerID: "user-1", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, Scopes: "email profile"}}
+	store := mapFinder{p.LookupID: {ID: "k1", OwnerID: "user-1", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, Environment: "production", Scopes: "email profile"}}
 	m := &fakeMinter{}
 	e := NewExchanger(ExchangerConfig{Keys: store, Hasher: h, Minter: m, Cache: NewTokenCache(time.Second, 0)})
 	for _, scope := range []string{"email profile", "profile email", "profile  email email"} {
@@ -230,7 +230,7 @@ func (c *countingFinder) KeyForExchange(ctx context.Context, id string) (models.
 func TestExchange_ForgedKeys_ThrottledBeforeTheStore_ValidKeysUnaffected(t *testing.T) {
 	h := testHasher(t)
 	good, _ := GenerateKey(EnvLive)
-	store := &countingFinder{mapFinder: mapFinder{good.LookupID: {ID: "k1", OwnerID: "user-1", LookupID: good.LookupID, SecretHash: h.Hash(good.Secret), Enabled: true}}}
+	store := &countingFinder{mapFinder: mapFinder{good.LookupID: {ID: "k1", OwnerID: "user-1", LookupID: good.LookupID, SecretHash: h.Hash(good.Secret), Enabled: true, Environment: "production"}}}
 	e := NewExchanger(ExchangerConfig{Keys: store, Hasher: h, Minter: &fakeMinter{},
 		Failures: NewFailureThrottle(5, time.Minute, nil)})
 	attacker, user := netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("192.0.2.10")

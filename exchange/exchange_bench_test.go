@@ -159,7 +159,7 @@ func benchExchanger(b *testing.B) (*Exchanger, Request, *benchMinter) {
 	k := benchKey(b)
 	row := models.Key{
 		ID: "7f0c2a8e-2d3b-4b8e-9a57-0d2f3c4b5a61", OwnerID: "owner", LookupID: k.LookupID,
-		SecretHash: h.Hash(k.Secret), Enabled: true,
+		SecretHash: h.Hash(k.Secret), Enabled: true, Environment: "production",
 		// The bench key's limit must never bind, as in the load test.
 		RateLimitRequests: 1_000_000_000, RateLimitWindowSeconds: 1,
 	}

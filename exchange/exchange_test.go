@@ -79,7 +79,7 @@ func TestExchange_Outcomes(t *testing.T) {
 	past, future := now.Add(-time.Second), now.Add(time.Hour)
 	mk := func(mut func(*models.Key)) (string, models.Key) {
 		p, _ := GenerateKey(EnvLive)
-		k := models.Key{ID: p.LookupID, OwnerID: "user-1", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, ExpiresAt: &future}
+		k := models.Key{ID: p.LookupID, OwnerID: "user-1", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, ExpiresAt: &future, Environment: "production"}
 		if mut != nil {
 			mut(&k)
 		}
@@ -104,6 +104,12 @@ func TestExchange_Outcomes(t *testing.T) {
 		p.Secret = other.Secret
 		return p.String()
 	}()
+	// The checksum is public: anyone can turn a live key's text into a kw_test_ one.
+	otherEnv := func(env string) string {
+		p, _ := ParseKey(add(nil))
+		p.Env = env
+		return p.String()
+	}
 	unknown, _ := mk(nil)
 	scoped := add(func(k *models.Key) { k.Scopes = "email profile" })
 
@@ -122,6 +128,7 @@ func TestExchange_Outcomes(t *testing.T) {
 		{"deleted", deleted, "", nil, OutcomeUnknownKey},
 		{"wrong secret", wrongSecret, "", nil, OutcomeUnknownKey},
 		{"unknown", unknown, "", nil, OutcomeUnknownKey},
+		{"live key's id and secret as a test key", otherEnv(EnvTest), "", nil, OutcomeUnknownKey},
 		{"keycloak refuses user", good, "", keycloak.ErrInvalidGrant, OutcomeUserRefused},
 		{"keycloak down", good, "", keycloak.ErrUnavailable, OutcomeUnavailable},
 		{"keycloak misconfigured", good, "", errors.New("invalid_client"), OutcomeError},
@@ -151,7 +158,7 @@ func TestExchange_Outcomes(t *testing.T) {
 func TestExchange_ScopedKeyAsksForItsScopes(t *testing.T) {
 	h := testHasher(t)
 	p, _ := GenerateKey(EnvLive)
-	store := mapFinder{p.LookupID: {ID: "k", OwnerID: "u", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, Scopes: "email profile"}}
+	store := mapFinder{p.LookupID: {ID: "k", OwnerID: "u", LookupID: p.LookupID, SecretHash: h.Hash(p.Secret), Enabled: true, Environment: "production", Scopes: "email profile"}}
 	m := &fakeMinter{}
 	e := NewExchanger(ExchangerConfig{Keys: store, Hasher: h, Minter: m})
 	e.Exchange(context.Background(), Request{APIKey: p.String()})

@@ -170,7 +170,7 @@ func ownedKey(db *gorm.DB, ownerID, id string) *gorm.DB {
 // keyForExchangeColumns are what the exchange reads of a key, in KeyForExchange's Scan
 // order.
 const keyForExchangeColumns = "id, owner_id, secret_hash, enabled, expires_at, scopes, " +
-	"ip_allowlist, rate_limit_requests, rate_limit_window_seconds"
+	"ip_allowlist, rate_limit_requests, rate_limit_window_seconds, environment"
 
 // KeyForExchange is the exchange's hot path: the live key with that lookup id, with
 // only the fields the exchange checks (ID, OwnerID, SecretHash, Enabled, ExpiresAt,
@@ -190,7 +190,7 @@ func (s *Store) KeyForExchange(ctx context.Context, lookupID string) (Key, error
 		expires sql.NullTime
 	)
 	err = sqlDB.QueryRowContext(ctx, s.keyForExchange, lookupID).Scan(&k.ID, &k.OwnerID, &k.SecretHash,
-		&k.Enabled, &expires, &k.Scopes, &k.IPAllowlist, &k.RateLimitRequests, &k.RateLimitWindowSeconds)
+		&k.Enabled, &expires, &k.Scopes, &k.IPAllowlist, &k.RateLimitRequests, &k.RateLimitWindowSeconds, &k.Environment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Key{}, fmt.Errorf("models: key for exchange: %w", ErrNotFound)
 	}
