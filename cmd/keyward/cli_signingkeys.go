@@ -24,11 +24,14 @@ func newSigningKeysCommand(getenv func(string) string) *cobra.Command {
 		Short: "List or rotate the assertion-signing keys in the store",
 		Long: "The keys that sign Keyward's assertions live in the store, encrypted, shared by every replica.\n" +
 			"Run with the server's configuration (KEYWARD_DATABASE_URL, KEYWARD_ENCRYPTION_KEY, KEYWARD_KEY_PEPPER, …).",
+		Example: "  keyward signing-keys list      # with the server's environment\n" +
+			"  keyward signing-keys rotate    # a new key, published before it signs",
 	}
-	run := func(use, short string, fn func(ctx context.Context, out io.Writer, ring *exchange.KeyRing) error) *cobra.Command {
+	run := func(use, short, example string, fn func(ctx context.Context, out io.Writer, ring *exchange.KeyRing) error) *cobra.Command {
 		return &cobra.Command{
 			Use:                use + " [-flag value …]",
 			Short:              short,
+			Example:            example,
 			DisableFlagParsing: true, // the server's flag set (config.Load) reads them
 			RunE: func(c *cobra.Command, args []string) error {
 				cfg, err := loadConfig(args, getenv)
@@ -53,12 +56,13 @@ func newSigningKeysCommand(getenv func(string) string) *cobra.Command {
 		}
 	}
 	cmd.AddCommand(
-		run("list", "List the signing keys: when each signs from, which signs now", func(_ context.Context, out io.Writer, ring *exchange.KeyRing) error {
-			printSigningKeys(out, ring.Keys(), time.Now())
-			return nil
-		}),
+		run("list", "List the signing keys: when each signs from, which signs now",
+			"  KEYWARD_DATABASE_URL=postgres://… KEYWARD_ENCRYPTION_KEY=… keyward signing-keys list", func(_ context.Context, out io.Writer, ring *exchange.KeyRing) error {
+				printSigningKeys(out, ring.Keys(), time.Now())
+				return nil
+			}),
 		run("rotate", fmt.Sprintf("Publish a new signing key now; it signs from %v on (the current one stays published until its assertions expired)", exchange.PublishAhead),
-			func(ctx context.Context, out io.Writer, ring *exchange.KeyRing) error {
+			"  KEYWARD_DATABASE_URL=postgres://… KEYWARD_ENCRYPTION_KEY=… keyward signing-keys rotate", func(ctx context.Context, out io.Writer, ring *exchange.KeyRing) error {
 				next, err := ring.Rotate(ctx)
 				if err != nil {
 					return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -206,7 +207,7 @@ func testResetDisable(t *testing.T, app *running) {
 func testFollowerRestart(t *testing.T, kc *kctest.Env) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	settings := map[string]string{"KEYWARD_DATABASE_URL": dsn, "KEYWARD_EVENTS_POLL_INTERVAL": fastPoll, "KEYWARD_ON_CREDENTIAL_RESET": "disable"}
+	settings := sharedStoreSettings(dsn, map[string]string{"KEYWARD_EVENTS_POLL_INTERVAL": fastPoll, "KEYWARD_ON_CREDENTIAL_RESET": "disable"})
 	resetID, resetUser := kc.TempUser(t, "kw-ev-restart-reset")
 	goneID, goneUser := kc.TempUser(t, "kw-ev-restart-gone")
 	var resetKey, goneKey string
@@ -250,7 +251,7 @@ func testFollowerRestart(t *testing.T, kc *kctest.Env) {
 func testTwoFollowers(t *testing.T, kc *kctest.Env) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	settings := map[string]string{"KEYWARD_DATABASE_URL": dsn, "KEYWARD_EVENTS_POLL_INTERVAL": fastPoll, "KEYWARD_ON_CREDENTIAL_RESET": "disable"}
+	settings := sharedStoreSettings(dsn, map[string]string{"KEYWARD_EVENTS_POLL_INTERVAL": fastPoll, "KEYWARD_ON_CREDENTIAL_RESET": "disable"})
 	second := startAppWith(t, kc, settings)
 	var firstLogs *logSink
 	userID, username := kc.TempUser(t, "kw-ev-two")
@@ -417,4 +418,18 @@ func TestKeycloakEvents_UserChangesOwnPassword_KeysDisabled(t *testing.T) {
 	if len(evs) != 1 || !strings.Contains(evs[0].Details, "password changed (") {
 		t.Fatalf("audit: %+v, want one key.disable naming the user event", evs)
 	}
+}
+
+// sharedStoreSettings are the settings of Keywards that share one database: the same
+// pepper and encryption key, or the second refuses to start (issue 14), plus extra.
+func sharedStoreSettings(dsn string, extra map[string]string) map[string]string {
+	s := map[string]string{
+		"KEYWARD_DATABASE_URL":   dsn,
+		"KEYWARD_KEY_PEPPER":     strings.Repeat("k", 40),
+		"KEYWARD_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString([]byte(strings.Repeat("e", 32))),
+	}
+	for k, v := range extra {
+		s[k] = v
+	}
+	return s
 }
