@@ -79,6 +79,10 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	// Nothing focused: a focused skip link would cover the navigation in the picture.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.activeElement && document.activeElement.blur(), true)`)); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100 means PNG
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
