@@ -92,6 +92,17 @@ func (li *loggedIn) keyOwner(owner string) string {
 	return li.tokens.sess.Username
 }
 
+// loginKey logs in and finds the key ref names (id or name; owner for admins): the first
+// step of every command acting on one key.
+func (e *cliEnv) loginKey(ctx context.Context, ref, owner string) (*loggedIn, client.Key, error) {
+	li, err := e.login(ctx)
+	if err != nil {
+		return nil, client.Key{}, err
+	}
+	k, err := li.resolveKey(ctx, ref, owner)
+	return li, k, err
+}
+
 // resolveKey finds the key ref names: an id, or the name of one key of the owner that
 // has not been superseded by a rotation.
 func (li *loggedIn) resolveKey(ctx context.Context, ref, owner string) (client.Key, error) {
@@ -441,11 +452,7 @@ func newKeysShowCommand(e *cliEnv) *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			li, err := e.login(cmd.Context())
-			if err != nil {
-				return err
-			}
-			k, err := li.resolveKey(cmd.Context(), args[0], owner)
+			_, k, err := e.loginKey(cmd.Context(), args[0], owner)
 			if err != nil {
 				return err
 			}
@@ -562,11 +569,7 @@ func mustJSON(v any) []byte {
 
 // changeKey applies up to the key ref names and shows the result.
 func (e *cliEnv) changeKey(cmd *cobra.Command, ref, owner, output string, up client.KeyUpdate, verb string) error {
-	li, err := e.login(cmd.Context())
-	if err != nil {
-		return err
-	}
-	k, err := li.resolveKey(cmd.Context(), ref, owner)
+	li, k, err := e.loginKey(cmd.Context(), ref, owner)
 	if err != nil {
 		return err
 	}
@@ -629,11 +632,7 @@ func newKeysRotateCommand(e *cliEnv) *cobra.Command {
 				}
 				g = &d
 			}
-			li, err := e.login(cmd.Context())
-			if err != nil {
-				return err
-			}
-			old, err := li.resolveKey(cmd.Context(), args[0], owner)
+			li, old, err := e.loginKey(cmd.Context(), args[0], owner)
 			if err != nil {
 				return err
 			}
@@ -673,11 +672,7 @@ func newKeysRevokeCommand(e *cliEnv) *cobra.Command {
 		Example: "  keyward keys revoke ci",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			li, err := e.login(cmd.Context())
-			if err != nil {
-				return err
-			}
-			k, err := li.resolveKey(cmd.Context(), args[0], owner)
+			li, k, err := e.loginKey(cmd.Context(), args[0], owner)
 			if err != nil {
 				return err
 			}
@@ -704,11 +699,7 @@ func newKeysUsageCommand(e *cliEnv) *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			li, err := e.login(cmd.Context())
-			if err != nil {
-				return err
-			}
-			k, err := li.resolveKey(cmd.Context(), args[0], owner)
+			li, k, err := e.loginKey(cmd.Context(), args[0], owner)
 			if err != nil {
 				return err
 			}
