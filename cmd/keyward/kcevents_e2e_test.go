@@ -67,6 +67,14 @@ func (r *running) keycloakAudits(t *testing.T, keyID, action string) []models.Au
 	return r.keycloakAuditsBy(t, keyID, action, "keycloak")
 }
 
+// awaitKeycloakAudits waits for Keycloak's audit events of that action on the key: the
+// audit row is written after the change it records, so the change can be seen first.
+func (r *running) awaitKeycloakAudits(t *testing.T, keyID, action string) []models.AuditEvent {
+	t.Helper()
+	eventually(t, action+" of "+keyID+" audited", func() bool { return len(r.keycloakAudits(t, keyID, action)) > 0 })
+	return r.keycloakAudits(t, keyID, action)
+}
+
 func (r *running) keycloakAuditsBy(t *testing.T, keyID, action, actor string) []models.AuditEvent {
 	t.Helper()
 	evs, err := r.store.ListAudit(context.Background(), models.AuditFilter{TargetType: "key", TargetID: keyID, Limit: 100})
@@ -110,7 +118,7 @@ func testUserDeletedRevokes(t *testing.T, app *running) {
 			_, err := app.store.KeyByID(context.Background(), "", id)
 			return errors.Is(err, models.ErrNotFound)
 		})
-		evs := app.keycloakAudits(t, id, "key.delete")
+		evs := app.awaitKeycloakAudits(t, id, "key.delete")
 		if len(evs) != 1 || !strings.Contains(evs[0].Details, `"event_id"`) || !strings.Contains(evs[0].Details, "user deleted in Keycloak") ||
 			evs[0].OwnerID != userID {
 			t.Fatalf("audit of the revocation: %+v, want one key.delete by keycloak naming the event", evs)
@@ -143,7 +151,7 @@ func testUserDisabledStatus(t *testing.T, app *running) {
 	}
 	setEnabled(t, kc, userID, true)
 	eventually(t, "active again", func() bool { return status() == "active" })
-	if len(app.keycloakAudits(t, id, "key.owner_disabled")) != 1 || len(app.keycloakAudits(t, id, "key.owner_enabled")) != 1 {
+	if len(app.awaitKeycloakAudits(t, id, "key.owner_disabled")) != 1 || len(app.awaitKeycloakAudits(t, id, "key.owner_enabled")) != 1 {
 		t.Fatal("the owner's disabling and enabling are not audited once each as keycloak's")
 	}
 }
@@ -177,7 +185,7 @@ func testResetDisable(t *testing.T, app *running) {
 	if got := app.exchange(t, key); got.status != http.StatusUnauthorized {
 		t.Fatalf("disabled key exchanged: %d", got.status)
 	}
-	if evs := app.keycloakAudits(t, id, "key.disable"); len(evs) != 1 || !strings.Contains(evs[0].Details, "password reset") {
+	if evs := app.awaitKeycloakAudits(t, id, "key.disable"); len(evs) != 1 || !strings.Contains(evs[0].Details, "password reset") {
 		t.Fatalf("audit: %+v", evs)
 	}
 	// The owner may enable it again: it was no admin's decision.
@@ -282,7 +290,7 @@ func testTwoFollowers(t *testing.T, kc *kctest.Env) {
 		if n := len(first.keycloakAudits(t, keyID, "key.disable")); n != 1 {
 			t.Fatalf("%d key.disable audits, want 1", n)
 		}
-		if n := len(first.keycloakAudits(t, keyID, "key.owner_disabled")); n != 1 {
+		if n := len(first.awaitKeycloakAudits(t, keyID, "key.owner_disabled")); n != 1 {
 			t.Fatalf("%d key.owner_disabled audits, want 1", n)
 		}
 	}) // the first replica stops and gives its lease up
@@ -414,7 +422,7 @@ func TestKeycloakEvents_UserChangesOwnPassword_KeysDisabled(t *testing.T) {
 		k, err := app.store.KeyByID(ctx, "", id)
 		return err == nil && !k.Enabled
 	})
-	evs := app.keycloakAudits(t, id, "key.disable")
+	evs := app.awaitKeycloakAudits(t, id, "key.disable")
 	if len(evs) != 1 || !strings.Contains(evs[0].Details, "password changed (") {
 		t.Fatalf("audit: %+v, want one key.disable naming the user event", evs)
 	}
