@@ -75,27 +75,28 @@ const (
 	ListenApplicationName = "keyward-key-listener"
 )
 
-// WatchKeys tells w of every key change until ctx ends. On SQLite changes are
-// announced in process and w is listening at once, for good. On PostgreSQL a
-// connection of its own LISTENs; when it fails, w hears Listening(false), and after a
-// reconnection KeyChanged(AllKeys) then Listening(true).
+// WatchKeys tells w of every key change until ctx ends. This process's own writes
+// are announced in process, at commit, on both backends. On SQLite they are all
+// there is and w is listening at once, for good. On PostgreSQL a connection of its
+// own LISTENs for every replica's; when it fails, w hears Listening(false), and after
+// a reconnection KeyChanged(AllKeys) then Listening(true).
 func (s *Store) WatchKeys(ctx context.Context, w KeyWatcher) {
-	if s.backend != backendPostgres {
+	s.watchMu.Lock()
+	s.watchers = append(s.watchers, w)
+	s.watchMu.Unlock()
+	go func() {
+		<-ctx.Done()
 		s.watchMu.Lock()
-		s.watchers = append(s.watchers, w)
-		s.watchMu.Unlock()
-		w.Listening(true, time.Time{})
-		go func() {
-			<-ctx.Done()
-			s.watchMu.Lock()
-			defer s.watchMu.Unlock()
-			for i, o := range s.watchers {
-				if o == w {
-					s.watchers = append(s.watchers[:i], s.watchers[i+1:]...)
-					break
-				}
+		defer s.watchMu.Unlock()
+		for i, o := range s.watchers {
+			if o == w {
+				s.watchers = append(s.watchers[:i], s.watchers[i+1:]...)
+				break
 			}
-		}()
+		}
+	}()
+	if s.backend != backendPostgres {
+		w.Listening(true, time.Time{})
 		return
 	}
 	go s.listen(ctx, w)
@@ -165,7 +166,7 @@ func (s *Store) listenOnce(ctx context.Context, w KeyWatcher) error {
 	}
 }
 
-// announce tells in-process watchers (SQLite) that keys may have changed.
+// announce tells in-process watchers that keys may have changed.
 func (s *Store) announce() {
 	s.watchMu.Lock()
 	ws := append([]KeyWatcher(nil), s.watchers...)
@@ -211,7 +212,7 @@ func onlyLastUse(update string) bool {
 	return true
 }
 
-// announcingPool is SQLite's connection pool: it announces every committed statement
+// announcingPool is the store's connection pool: it announces every committed statement
 // that wrote api_keys, at once outside a transaction, at commit inside one, so that a
 // watcher that rereads after the announcement sees the change.
 type announcingPool struct {

@@ -17,6 +17,8 @@ import (
 	"github.com/keyward/keyward/internal/errs"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"go.uber.org/zap"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -59,7 +61,7 @@ type Store struct {
 	// is down.
 	dsn string
 	log *zap.Logger
-	// watchers hear SQLite's in-process key announcements.
+	// watchers hear the in-process key announcements.
 	watchMu  sync.Mutex
 	watchers []KeyWatcher
 }
@@ -79,13 +81,22 @@ func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
 		return nil, fmt.Errorf("models: open: %w", err)
 	}
 	s := &Store{backend: backend, dsn: dsn, log: log}
-	if d, ok := dialector.(*sqlite.Dialector); ok {
-		// The pool announces key writes in process (keywatch.go).
+	// The pool announces this process's key writes in process (keywatch.go): on
+	// SQLite they are all there is; on PostgreSQL they make a replica see its own
+	// writes before it answers, not when its notification comes back.
+	switch d := dialector.(type) {
+	case *sqlite.Dialector:
 		conn, err := sql.Open(sqlite.DriverName, d.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("models: open %s: %w", backend, err)
 		}
 		d.Conn = &announcingPool{DB: conn, announce: s.announce}
+	case *postgres.Dialector:
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("models: open %s: the database URL does not parse", backend) // the error would repeat it
+		}
+		d.Conn = &announcingPool{DB: stdlib.OpenDB(*cfg), announce: s.announce}
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		Logger:         newGormLogger(log),
