@@ -101,6 +101,9 @@ type Config struct {
 	ConsoleSessionIdle  time.Duration
 	ConsoleSessionMax   time.Duration
 	ConsoleRefresh      time.Duration
+	// ConsoleLoginRate bounds the logins one client address may start per minute
+	// (each is a row in the store until it ends or times out); 0: no bound.
+	ConsoleLoginRate int
 	// Events: Keycloak's events, expiry reminders, leaked-key reports (events.go).
 	Events Events
 
@@ -154,6 +157,7 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 		{"KEYWARD_WEBHOOK_ALLOWED_NETWORKS", "", "comma-separated CIDRs webhooks may be delivered to although they are loopback, private, link-local or otherwise internal (e.g. 127.0.0.0/8,::1/128 for development)", &raw.webhookNetworks},
 		{"KEYWARD_CONSOLE_CLIENT_ID", "keyward-console", "the realm's confidential client the web console logs people in with (code flow + PKCE)", &c.ConsoleClientID},
 		{"KEYWARD_CONSOLE_CLIENT_SECRET", "", "secret of that client; the web console is served at / only when it is set", &c.ConsoleClientSecret},
+		{"KEYWARD_CONSOLE_LOGIN_RATE", "60", "most console logins one client address may start per minute (0: no bound)", &raw.consoleLoginRate},
 		{"KEYWARD_CONSOLE_URL", "", "the console's URL as browsers reach it: base of its callback and Origin checks (default KEYWARD_PUBLIC_URL)", &c.ConsoleURL},
 		{"KEYWARD_TOKEN_CACHE", "true", "reuse a key's Keycloak token until the margin before it expires; a role, group or user change in Keycloak reaches it within KEYWARD_EVENTS_POLL_INTERVAL (true/false)", &raw.tokenCache},
 	}
@@ -163,7 +167,7 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 type rawSettings struct {
 	aclAllowTopLevel, deny, maxKeys, ownerMaxRate, failureBudget string
 	allowUnlimited, trusted, tokenCache                          string
-	webhookNetworks                                              string
+	webhookNetworks, consoleLoginRate                            string
 	durations                                                    []string
 }
 
@@ -200,6 +204,7 @@ func (c *Config) numbers() []numberSetting {
 		{"KEYWARD_MAX_KEYS_PER_USER", 1, 100_000, &c.MaxKeysPerUser},
 		{"KEYWARD_EXCHANGE_FAILURE_BUDGET", 0, 1_000_000, &c.FailureBudget},
 		{"KEYWARD_OWNER_MAX_RATE_REQUESTS", 0, 10_000_000, &c.OwnerMaxRate},
+		{"KEYWARD_CONSOLE_LOGIN_RATE", 0, 1_000_000, &c.ConsoleLoginRate},
 	}
 }
 
@@ -333,6 +338,7 @@ func (c *Config) parseValues(raw rawSettings, durations []durationSetting) {
 	number("KEYWARD_RATE_LIMIT_REQUESTS", c.RateRequestsRaw, &c.RateRequests)
 	number("KEYWARD_MAX_KEYS_PER_USER", raw.maxKeys, &c.MaxKeysPerUser)
 	number("KEYWARD_EXCHANGE_FAILURE_BUDGET", raw.failureBudget, &c.FailureBudget)
+	number("KEYWARD_CONSOLE_LOGIN_RATE", raw.consoleLoginRate, &c.ConsoleLoginRate)
 	if raw.ownerMaxRate == "" {
 		c.OwnerMaxRate = 10 * c.RateRequests
 	} else {

@@ -25,6 +25,7 @@ import (
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
+	"github.com/keyward/keyward/ratelimit"
 )
 
 //go:embed templates/*.html
@@ -123,6 +124,10 @@ type Config struct {
 	// RefreshEvery: the Keycloak tokens of a session are refreshed at least this often
 	// (and whenever the access token is about to expire). 0: on every page.
 	RefreshEvery time.Duration
+	// LoginLimiter bounds, at LoginRate per minute per client address, the logins
+	// started: each is a row in the store until it ends or times out. nil or 0: none.
+	LoginLimiter ratelimit.Limiter
+	LoginRate    int
 	Clock        func() time.Time
 }
 

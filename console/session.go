@@ -5,15 +5,20 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/ratelimit"
 )
 
 const (
@@ -204,6 +209,9 @@ func safeNext(next string) string {
 // login starts the code flow: a pending login row holds state, nonce and the PKCE
 // verifier (sealed); the browser keeps only the row's opaque id.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	if c.loginThrottled(w, r) {
+		return
+	}
 	var ls loginState
 	var id string
 	for _, dst := range []*string{&id, &ls.State, &ls.Nonce, &ls.Verifier} {
@@ -234,6 +242,32 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, c.cfg.OIDC.AuthCodeURL(keycloak.AuthRequest{
 		RedirectURI: c.cfg.URL + callbackPath, State: ls.State, Nonce: ls.Nonce, CodeChallenge: pkceChallenge(ls.Verifier),
 	}), http.StatusSeeOther)
+}
+
+// loginThrottled answers 429 when the client address has started LoginRate logins
+// in the last minute; like the exchange's limit, a failing limiter refuses (503).
+func (c *Console) loginThrottled(w http.ResponseWriter, r *http.Request) bool {
+	if c.cfg.LoginLimiter == nil || c.cfg.LoginRate <= 0 {
+		return false
+	}
+	ip := reqinfo.From(r.Context()).ClientIP
+	d, err := c.cfg.LoginLimiter.Allow(r.Context(), "console-login:"+ip, ratelimit.Limit{Requests: c.cfg.LoginRate, Window: time.Minute})
+	if err != nil {
+		c.serviceError(w, r, nil, fmt.Errorf("%w: %w", errs.New(errs.Unavailable, "Logins cannot be started just now; try again shortly."), err))
+		return true
+	}
+	if d.Allowed {
+		return false
+	}
+	wait := int(math.Ceil(d.RetryAfter.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(wait))
+	unit := "seconds"
+	if wait == 1 {
+		unit = "second"
+	}
+	c.fail(w, r, nil, http.StatusTooManyRequests,
+		fmt.Sprintf("Too many logins were started from your address. Try again in %d %s.", wait, unit))
+	return true
 }
 
 // callback finishes the code flow: the pending login is used up whatever happens, the

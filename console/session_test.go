@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/ratelimit"
 )
 
 // Unit tests of sessions and login with small fakes at the console's interfaces; the
@@ -421,5 +424,56 @@ func TestCookies_SecureExactlyWhenTheConsoleIsHTTPS(t *testing.T) {
 	c, err := New(Config{URL: "https://console.example", Secrets: Secrets{}})
 	if err != nil || !c.secure {
 		t.Fatalf("an https console URL must make Secure cookies (%v)", err)
+	}
+}
+
+// failingLimiter stands for a rate-limit backend that cannot be reached.
+type failingLimiter struct{}
+
+func (failingLimiter) Allow(context.Context, string, ratelimit.Limit) (ratelimit.Decision, error) {
+	return ratelimit.Decision{}, errors.New("redis: connection refused")
+}
+
+// Every login started is a row in the store until it ends: an address that starts
+// more than LoginRate a minute is answered 429 with the wait, and writes nothing more;
+// another address is not held back; a limiter that fails refuses (503), writing nothing.
+func TestLogin_StartsPerAddressBounded(t *testing.T) {
+	h := newHarness(t)
+	h.c.cfg.LoginLimiter = ratelimit.NewMemory(h.clock.Now)
+	h.c.cfg.LoginRate = 3
+	start := func(ip string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "http://console.test/login?next=/keys", nil)
+		req = req.WithContext(reqinfo.With(req.Context(), reqinfo.Info{ClientIP: ip, RequestID: "r1"}))
+		rec := httptest.NewRecorder()
+		h.c.ServeHTTP(rec, req)
+		return rec
+	}
+	for i := range 3 {
+		if rec := start("192.0.2.7"); rec.Code != http.StatusSeeOther {
+			t.Fatalf("login %d: %d", i+1, rec.Code)
+		}
+	}
+	rows := len(h.store.rows)
+	rec := start("192.0.2.7")
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "20" ||
+		!strings.Contains(rec.Body.String(), "Too many logins were started from your address. Try again in 20 seconds.") {
+		t.Fatalf("fourth login in a minute: %d Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if rec.Header().Get("Set-Cookie") != "" || len(h.store.rows) != rows {
+		t.Fatalf("a refused login set a cookie or wrote a row (%d rows, were %d)", len(h.store.rows), rows)
+	}
+	if rec := start("198.51.100.1"); rec.Code != http.StatusSeeOther {
+		t.Fatalf("another address: %d", rec.Code)
+	}
+	h.clock.now = h.clock.now.Add(20 * time.Second)
+	if rec := start("192.0.2.7"); rec.Code != http.StatusSeeOther {
+		t.Fatalf("after the wait: %d", rec.Code)
+	}
+
+	h.c.cfg.LoginLimiter = failingLimiter{}
+	rows = len(h.store.rows)
+	rec = start("203.0.113.9")
+	if rec.Code != http.StatusServiceUnavailable || strings.Contains(rec.Body.String(), "redis") || len(h.store.rows) != rows {
+		t.Fatalf("limiter down: %d, %d rows (were %d)", rec.Code, len(h.store.rows), rows)
 	}
 }

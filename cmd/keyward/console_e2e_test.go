@@ -6,10 +6,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/keyward/keyward/internal/browsertest"
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
+	"github.com/keyward/keyward/internal/redistest"
 )
 
 const consoleSecret = "keyward-console-dev-secret" // the dev realm's, as scripts/stack.sh sets it
@@ -27,7 +30,7 @@ const consoleSecret = "keyward-console-dev-secret" // the dev realm's, as script
 // startConsoleApp serves Keyward with the console on a port chosen first, so that the
 // console's own URL (its callback) is known before it starts. Keycloak accepts the
 // loopback callback on any port.
-func startConsoleApp(t *testing.T, kc *kctest.Env, dsn string) *running {
+func startConsoleApp(t *testing.T, kc *kctest.Env, dsn string, more ...string) *running {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,7 +38,7 @@ func startConsoleApp(t *testing.T, kc *kctest.Env, dsn string) *running {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	return startAppWith(t, kc, map[string]string{
+	settings := map[string]string{
 		"KEYWARD_DATABASE_URL":          dsn,
 		"KEYWARD_LISTEN_ADDR":           addr,
 		"KEYWARD_CONSOLE_URL":           "http://" + addr,
@@ -43,7 +46,11 @@ func startConsoleApp(t *testing.T, kc *kctest.Env, dsn string) *running {
 		// Every page asks Keycloak: a user disabled there is out at the next page.
 		"KEYWARD_CONSOLE_REFRESH":      "0s",
 		"KEYWARD_USAGE_FLUSH_INTERVAL": "100ms",
-	})
+	}
+	for i := 0; i+1 < len(more); i += 2 {
+		settings[more[i]] = more[i+1]
+	}
+	return startAppWith(t, kc, settings)
 }
 
 // browser is one person's headless browser on the console.
@@ -736,4 +743,47 @@ func testConsoleDisabledUser(t *testing.T, app *running) {
 		t.Fatalf("a disabled user still has the console: %s", loc)
 	}
 	setEnabled(t, app.kc, userID, true)
+}
+
+// Logins started from one address are bounded across replicas (the Redis limiter): the
+// third start within the minute, at either of two Keywards, is a 429 page with the wait,
+// and sets no login cookie; a started login still reaches Keycloak.
+func TestConsole_LoginStartsBoundedPerAddress_AcrossReplicas(t *testing.T) {
+	kc := kctest.Require(t)
+	redisURL := redistest.URL(t)
+	var apps []*running
+	for range 2 {
+		apps = append(apps, startConsoleApp(t, kc, "", "KEYWARD_CONSOLE_LOGIN_RATE", "2",
+			"KEYWARD_RATE_LIMIT_BACKEND", "redis", "KEYWARD_REDIS_URL", redisURL))
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	start := func(app *running) (*http.Response, string) {
+		t.Helper()
+		resp, err := noFollow.Get(app.url + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	for i, app := range apps {
+		resp, _ := start(app)
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), kc.Issuer()+"/protocol/openid-connect/auth?") {
+			t.Fatalf("login %d: %d to %q", i+1, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	for i, app := range apps {
+		resp, body := start(app)
+		wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if resp.StatusCode != http.StatusTooManyRequests || wait < 1 || wait > 30 ||
+			!strings.Contains(body, "Too many logins were started from your address") {
+			t.Fatalf("replica %d, a login over the bound: %d Retry-After %q", i+1, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		for _, c := range resp.Cookies() {
+			if c.Name == "kw_login" {
+				t.Fatalf("replica %d: a refused login set its cookie", i+1)
+			}
+		}
+	}
 }

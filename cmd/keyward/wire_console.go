@@ -14,12 +14,13 @@ import (
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
+	"github.com/keyward/keyward/ratelimit"
 )
 
 // newConsole wires the web console, or the page saying it is off when no console
 // client secret is configured.
 func newConsole(cfg config.Config, log *zap.Logger, store *models.Store, kc *keycloak.Client, verifier *keycloak.Verifier,
-	keySvc *keys.Service, prov *provisioning.Service,
+	keySvc *keys.Service, prov *provisioning.Service, limiter ratelimit.Limiter,
 ) (http.Handler, error) {
 	if cfg.ConsoleClientSecret == "" {
 		return console.NotConfigured(), nil
@@ -54,6 +55,8 @@ func newConsole(cfg config.Config, log *zap.Logger, store *models.Store, kc *key
 		SessionIdle:      cfg.ConsoleSessionIdle,
 		SessionMax:       cfg.ConsoleSessionMax,
 		RefreshEvery:     cfg.ConsoleRefresh,
+		LoginLimiter:     limiter,
+		LoginRate:        cfg.ConsoleLoginRate,
 		Clock:            time.Now,
 	})
 	if err != nil {
