@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -25,8 +26,20 @@ import (
 	"github.com/keyward/keyward/client"
 )
 
-// version is set at build time (-ldflags "-X main.version=…").
+// version is set at build time (-ldflags "-X main.version=…"); else buildVersion.
 var version = "dev"
+
+// buildVersion is the module version a `go install …@v1.2.3` stamps into the binary,
+// when the build flags gave none.
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return version
+}
 
 // Exit codes a script can tell apart.
 const (
@@ -65,7 +78,7 @@ func newRootCommand(stdout, stderr io.Writer, e *cliEnv) *cobra.Command {
 			"Exit codes: 1 error, 2 usage, 3 not logged in, 4 refused, 5 rate limited, 6 unavailable.",
 		Example: "  export KEYWARD_URL=https://keyward.example.com\n  keyward login\n  KEY=$(keyward keys create --name ci --expires-in 90d)\n" +
 			"  KEYWARD_API_KEY=$KEY keyward token",
-		Version:       version,
+		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

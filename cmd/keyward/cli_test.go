@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,5 +93,29 @@ func TestCLI_TokenAndExec_OnTheRealStack(t *testing.T) {
 	// Nothing listens: unavailable.
 	if code, _, _ := cli(t, map[string]string{"KEYWARD_URL": "http://127.0.0.1:1", "KEYWARD_API_KEY": key}, "token"); code != exitUnavailable {
 		t.Fatalf("unreachable Keyward: exit %d, want %d", code, exitUnavailable)
+	}
+}
+
+// A binary built without -X main.version (go install, go build) names the version Go
+// stamped from the module or the checkout, not "dev".
+func TestCLI_Version_FromTheBuild(t *testing.T) {
+	head, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("this test reads the checkout's commit: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "keyward")
+	if out, err := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSpace(string(head)) // a pseudo-version names the commit…
+	if tag, err := exec.Command("git", "describe", "--tags", "--exact-match").Output(); err == nil {
+		want = strings.TrimSpace(string(tag)) // …a tagged one is the tag
+	}
+	if got := string(out); !strings.HasPrefix(got, "keyward version v") || !strings.Contains(got, want) {
+		t.Fatalf("--version: %q, want the module version of %s", got, want)
 	}
 }
