@@ -181,6 +181,8 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /keys/new", c.user(c.newKey))
 	c.mux.HandleFunc("POST /keys", c.user(c.createKey))
 	c.mux.HandleFunc("GET /keys/{id}", c.user(c.keyDetail))
+	c.mux.HandleFunc("GET /keys/{id}/edit", c.user(c.editKey))
+	c.mux.HandleFunc("POST /keys/{id}/edit", c.user(c.updateKey))
 	c.mux.HandleFunc("POST /keys/{id}/rotate", c.user(c.rotateKey))
 	c.mux.HandleFunc("POST /keys/{id}/enable", c.user(c.enableKey(true)))
 	c.mux.HandleFunc("POST /keys/{id}/disable", c.user(c.enableKey(false)))

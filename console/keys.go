@@ -105,9 +105,7 @@ func (c *Console) newKey(w http.ResponseWriter, r *http.Request, u *viewer) {
 // can see (a number that is not one) are reported with the service's.
 func (f keyForm) params() (keys.CreateParams, map[string]string) {
 	p := keys.CreateParams{Owner: strings.TrimSpace(f.Owner), Name: f.Name, Description: f.Description, Environment: f.Environment,
-		Scopes: strings.Fields(f.Scopes), IPAllowlist: strings.FieldsFunc(f.IPAllowlist, func(r rune) bool {
-			return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
-		})}
+		Scopes: strings.Fields(f.Scopes), IPAllowlist: splitList(f.IPAllowlist)}
 	bad := map[string]string{}
 	switch f.Expiry {
 	case "never":
@@ -283,4 +281,114 @@ func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, u *viewer) {
 		return
 	}
 	http.Redirect(w, r, "/keys?done=revoked", http.StatusSeeOther)
+}
+
+// editForm is the edit form: the key's changeable fields as text, as the user left them.
+type editForm struct {
+	Key                                   keyView
+	Name, Description, Scopes, ExpiresOn  string
+	RateRequests, RateWindow, IPAllowlist string
+	Metadata                              string
+	Errors                                map[string]string
+}
+
+// editFormOf fills the form with what the key holds now.
+func editFormOf(v keyView, k models.Key) editForm {
+	f := editForm{Key: v, Name: k.Name, Description: k.Description, Scopes: k.Scopes,
+		IPAllowlist: strings.Join(strings.Fields(k.IPAllowlist), "\n"), Metadata: v.Metadata}
+	if k.ExpiresAt != nil {
+		f.ExpiresOn = k.ExpiresAt.UTC().Format(time.DateOnly)
+	}
+	if k.RateLimitRequests > 0 {
+		f.RateRequests, f.RateWindow = strconv.Itoa(k.RateLimitRequests), strconv.Itoa(k.RateLimitWindowSeconds)
+	}
+	return f
+}
+
+func (c *Console) editKey(w http.ResponseWriter, r *http.Request, u *viewer) {
+	k, err := c.cfg.Keys.Get(r.Context(), actor(r, u), r.PathValue("id"))
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	c.render(w, r, u, http.StatusOK, "key-edit.html", "Edit key "+k.Name, editFormOf(c.keyView(k), k))
+}
+
+// changes is the update the form asks for: only the fields that differ from the key,
+// so that an untouched field (an admin's limit, say) is not sent as if it were set.
+func (f editForm) changes(was editForm) (keys.UpdateParams, map[string]string) {
+	var p keys.UpdateParams
+	bad := map[string]string{}
+	if f.Name != was.Name {
+		p.Name = &f.Name
+	}
+	if f.Description != was.Description {
+		p.Description = &f.Description
+	}
+	if scopes := strings.Fields(f.Scopes); strings.Join(scopes, " ") != strings.Join(strings.Fields(was.Scopes), " ") {
+		p.Scopes = &scopes
+	}
+	if f.ExpiresOn != was.ExpiresOn {
+		d, err := time.Parse(time.DateOnly, f.ExpiresOn)
+		if err != nil {
+			bad["expires_at"] = "give the date the key expires (a key's expiry can be brought forward, not removed or put off)"
+		} else {
+			at := d.Format(time.RFC3339)
+			p.ExpiresAt = &at
+		}
+	}
+	if strings.TrimSpace(f.RateRequests) != was.RateRequests || strings.TrimSpace(f.RateWindow) != was.RateWindow {
+		req, err1 := strconv.Atoi(strings.TrimSpace(f.RateRequests))
+		win, err2 := strconv.Atoi(strings.TrimSpace(f.RateWindow))
+		if err1 != nil || err2 != nil {
+			bad["rate_limit"] = "give whole numbers of requests and seconds"
+		}
+		p.RateLimit = &keys.RateLimit{Requests: req, WindowSeconds: win}
+	}
+	if list := splitList(f.IPAllowlist); strings.Join(list, " ") != strings.Join(splitList(was.IPAllowlist), " ") {
+		p.IPAllowlist = &list
+	}
+	if meta := strings.TrimSpace(f.Metadata); meta != strings.TrimSpace(was.Metadata) {
+		if meta == "" {
+			meta = "{}"
+		}
+		p.Metadata = json.RawMessage(meta)
+	}
+	return p, bad
+}
+
+// splitList reads addresses separated by commas, spaces or lines.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+}
+
+func (c *Console) updateKey(w http.ResponseWriter, r *http.Request, u *viewer) {
+	ctx, a := r.Context(), actor(r, u)
+	k, err := c.cfg.Keys.Get(ctx, a, r.PathValue("id"))
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	was := editFormOf(c.keyView(k), k)
+	f := editForm{Key: was.Key, Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
+		Scopes: r.PostFormValue("scopes"), ExpiresOn: r.PostFormValue("expires_on"), RateRequests: r.PostFormValue("rate_requests"),
+		RateWindow: r.PostFormValue("rate_window"), IPAllowlist: r.PostFormValue("ip_allowlist"), Metadata: r.PostFormValue("metadata")}
+	p, bad := f.changes(was)
+	if len(bad) == 0 {
+		_, err = c.cfg.Keys.Update(ctx, a, k.ID, p)
+		if fe, ok := fieldErrors(err); ok {
+			bad = fe
+		} else if kind := errs.KindOf(err); err != nil && (kind == errs.Conflict || kind == errs.Forbidden) {
+			bad = map[string]string{"form": errs.MessageOf(err)}
+		} else if err != nil {
+			c.serviceError(w, r, u, err)
+			return
+		}
+	}
+	if len(bad) > 0 {
+		f.Errors = bad
+		c.render(w, r, u, http.StatusBadRequest, "key-edit.html", "Edit key "+k.Name, f)
+		return
+	}
+	http.Redirect(w, r, "/keys/"+k.ID+"?done=updated", http.StatusSeeOther)
 }

@@ -105,6 +105,7 @@ func parsePages() (map[string]*template.Template, error) {
 var flashes = map[string]string{
 	"disabled": "The key is disabled: it gets no token until enabled again.",
 	"enabled":  "The key is enabled.",
+	"updated":  "The key is changed.",
 	"revoked":  "The key is revoked: it gets no token from now on.",
 	"consumer": "The consumer was created.",
 	"deleted":  "Deleted.",

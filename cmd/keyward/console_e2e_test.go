@@ -417,6 +417,38 @@ func testConsoleLifecycle(t *testing.T, app *running) {
 		t.Fatalf("enabled key: /v1/token %d", s)
 	}
 
+	// Edit: a bad field re-renders the form with the input kept and writes nothing; the
+	// saved allowlist changes what /v1/token answers, and so does clearing it.
+	b.do(chromedp.Click(chromedp.CSS("#edit")), chromedp.WaitVisible(chromedp.CSS("#save")))
+	b.accessible()
+	b.shot("key-edit")
+	b.do(chromedp.SetValue(chromedp.CSS("#ip_allowlist"), "192.0.2.0/24"), chromedp.SetValue(chromedp.CSS("#metadata"), "not json"),
+		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS(".field-error")))
+	if got, msg := b.value("#ip_allowlist"), b.text("#metadata ~ .field-error"); got != "192.0.2.0/24" || msg != "must be a JSON object" {
+		t.Fatalf("the refused edit kept %q, said %q at the metadata", got, msg)
+	}
+	if s := app.tokenStatus(t, key); s != http.StatusOK {
+		t.Fatalf("a refused edit changed the key: /v1/token %d", s)
+	}
+	b.do(chromedp.SetValue(chromedp.CSS("#metadata"), `{"team":"data"}`), chromedp.Click(chromedp.CSS("#save")),
+		chromedp.WaitVisible(chromedp.CSS("#disable")))
+	if page := b.text("main"); !strings.Contains(page, "The key is changed.") || !strings.Contains(page, "192.0.2.0/24") {
+		t.Fatalf("after the edit: %s", page)
+	}
+	if s := app.tokenStatus(t, key); s != http.StatusUnauthorized {
+		t.Fatalf("key allowed only from 192.0.2.0/24, asked from loopback: /v1/token %d", s)
+	}
+	renamed := kctest.Unique("renamed")
+	b.do(chromedp.Click(chromedp.CSS("#edit")), chromedp.WaitVisible(chromedp.CSS("#save")),
+		chromedp.Clear(chromedp.CSS("#ip_allowlist")), chromedp.SetValue(chromedp.CSS("#name"), renamed),
+		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#disable")))
+	if h1 := b.text("h1"); !strings.Contains(h1, renamed) {
+		t.Fatalf("renamed key's page: %q", h1)
+	}
+	if s := app.tokenStatus(t, key); s != http.StatusOK {
+		t.Fatalf("allowlist cleared: /v1/token %d", s)
+	}
+
 	// A POST without the CSRF token is refused, and changes nothing.
 	id := keyURL[strings.LastIndex(keyURL, "/")+1:]
 	ctx, cancel := b.step()
@@ -575,6 +607,20 @@ func testConsoleBob(t *testing.T, app *running) {
 		"Content-Type", "application/x-www-form-urlencoded", "Origin", app.consoleURL(), "Cookie", "kw_session="+b.cookie("kw_session"))
 	if got.status != http.StatusNotFound {
 		t.Fatalf("bob disabling alice's key: %d", got.status)
+	}
+	ctx, cancel = b.step()
+	resp, err = chromedp.Run(ctx, chromedp.NavigateResponse(app.consoleURL()+"/keys/"+aliceKeyID+"/edit"))
+	cancel()
+	if err != nil || resp.Status != http.StatusNotFound {
+		t.Fatalf("bob on alice's key's edit form: %v %v", resp, err)
+	}
+	b.open("/keys")
+	got = call(t, "POST", app.consoleURL()+"/keys/"+aliceKeyID+"/edit", strings.NewReader(url.Values{"csrf": {csrf},
+		"name": {"bobs-now"}, "ip_allowlist": {"192.0.2.1"}}.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Origin", app.consoleURL(), "Cookie", "kw_session="+b.cookie("kw_session"))
+	aliceView := call(t, "GET", app.url+"/v1/keys/"+aliceKeyID, nil, "Authorization", "Bearer "+app.kc.Login(t, "alice"))
+	if got.status != http.StatusNotFound || strings.Contains(aliceView.raw, "bobs-now") || strings.Contains(aliceView.raw, "192.0.2.1") {
+		t.Fatalf("bob editing alice's key: %d; alice's key now %s", got.status, aliceView.raw)
 	}
 	// Nor provision anything, with a valid session, token and origin.
 	name := kctest.Unique("bobs-consumer")
