@@ -118,6 +118,7 @@ type Config struct {
 	Secrets          Secrets
 	Keys             KeyService
 	Provisioning     Provisioning // admin pages answer 503 without it
+	Webhooks         Webhooks     // the webhook pages answer 503 without it
 	Audit            AuditLog
 	SessionIdle      time.Duration
 	SessionMax       time.Duration
@@ -208,6 +209,16 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST /admin/acl-groups", c.admin(c.createACLGroup))
 	c.mux.HandleFunc("POST /admin/acl-groups/{name}/delete", c.admin(c.deleteACLGroup))
 	c.mux.HandleFunc("GET /admin/audit", c.admin(c.auditPage))
+	c.mux.HandleFunc("GET /admin/webhooks", c.admin(c.webhooksOn(c.listWebhooks)))
+	c.mux.HandleFunc("POST /admin/webhooks", c.admin(c.webhooksOn(c.createWebhook)))
+	c.mux.HandleFunc("GET /admin/webhooks/{id}", c.admin(c.webhooksOn(c.webhookDetail)))
+	c.mux.HandleFunc("POST /admin/webhooks/{id}", c.admin(c.webhooksOn(c.updateWebhook)))
+	c.mux.HandleFunc("POST /admin/webhooks/{id}/enable", c.admin(c.webhooksOn(c.enableWebhook(true))))
+	c.mux.HandleFunc("POST /admin/webhooks/{id}/disable", c.admin(c.webhooksOn(c.enableWebhook(false))))
+	c.mux.HandleFunc("POST /admin/webhooks/{id}/secret", c.admin(c.webhooksOn(c.rotateWebhookSecret)))
+	c.mux.HandleFunc("GET /admin/webhooks/{id}/delete", c.admin(c.webhooksOn(c.confirmDeleteWebhook)))
+	c.mux.HandleFunc("POST /admin/webhooks/{id}/delete", c.admin(c.webhooksOn(c.deleteWebhook)))
+	c.mux.HandleFunc("POST /admin/webhooks/{id}/deliveries/{delivery}/redeliver", c.admin(c.webhooksOn(c.redeliverWebhook)))
 }
 
 // ServeHTTP sets the security headers of every answer, checks the origin of every

@@ -46,6 +46,8 @@ func startConsoleApp(t *testing.T, kc *kctest.Env, dsn string, more ...string) *
 		// Every page asks Keycloak: a user disabled there is out at the next page.
 		"KEYWARD_CONSOLE_REFRESH":      "0s",
 		"KEYWARD_USAGE_FLUSH_INTERVAL": "100ms",
+		// The webhook pages deliver to a receiver of the test's, on loopback.
+		"KEYWARD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
 	}
 	for i := 0; i+1 < len(more); i += 2 {
 		settings[more[i]] = more[i+1]
@@ -294,6 +296,7 @@ func TestConsole(t *testing.T) {
 			t.Run("Alice_KeyLifecycle_ChangesWhatTokenAnswers", func(t *testing.T) { testConsoleLifecycle(t, app) })
 			t.Run("Bob_NoAdminMenu_AdminURL403_OthersKey404", func(t *testing.T) { testConsoleBob(t, app) })
 			t.Run("Carol_ProvisionsConsumerAndClient_Tester", func(t *testing.T) { testConsoleCarol(t, app) })
+			t.Run("Carol_ManagesWebhooks", func(t *testing.T) { testConsoleWebhooks(t, app) })
 			t.Run("UserDisabledInKeycloak_LosesConsoleAtNextRefresh", func(t *testing.T) { testConsoleDisabledUser(t, app) })
 			t.Run("LogsHoldNoSecret", func(t *testing.T) { testLogsClean(t, app) })
 			t.Run("NotConfigured_RootSaysSo", func(t *testing.T) {
@@ -582,7 +585,7 @@ func testConsoleBob(t *testing.T, app *running) {
 	if nav := b.text("nav"); strings.Contains(nav, "Consumers") || strings.Contains(nav, "All keys") {
 		t.Fatalf("bob sees the admin menu: %s", nav)
 	}
-	for _, path := range []string{"/admin/consumers", "/admin/keys", "/admin/clients", "/admin/audit", "/admin/acl-groups"} {
+	for _, path := range []string{"/admin/consumers", "/admin/keys", "/admin/clients", "/admin/audit", "/admin/acl-groups", "/admin/webhooks"} {
 		ctx, cancel := b.step()
 		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(app.consoleURL()+path))
 		cancel()
@@ -622,6 +625,7 @@ func testConsoleBob(t *testing.T, app *running) {
 	if got.status != http.StatusNotFound || strings.Contains(aliceView.raw, "bobs-now") || strings.Contains(aliceView.raw, "192.0.2.1") {
 		t.Fatalf("bob editing alice's key: %d; alice's key now %s", got.status, aliceView.raw)
 	}
+	testConsoleWebhooksForbidden(t, app, b, csrf)
 	// Nor provision anything, with a valid session, token and origin.
 	name := kctest.Unique("bobs-consumer")
 	got = call(t, "POST", app.consoleURL()+"/admin/consumers", strings.NewReader(url.Values{"csrf": {csrf}, "name": {name}}.Encode()),

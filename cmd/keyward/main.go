@@ -126,7 +126,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
 		Log: log, Audit: recorder, Metrics: m,
 	})
-	consoleHandler, err := newConsole(cfg, log, store, kc, verifier, keySvc, prov, limiter)
+	consoleHandler, err := newConsole(cfg, log, store, kc, verifier, keySvc, prov, hooks, limiter)
 	if err != nil {
 		return nil, err
 	}

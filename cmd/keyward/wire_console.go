@@ -15,12 +15,13 @@ import (
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 	"github.com/keyward/keyward/ratelimit"
+	"github.com/keyward/keyward/webhooks"
 )
 
 // newConsole wires the web console, or the page saying it is off when no console
 // client secret is configured.
 func newConsole(cfg config.Config, log *zap.Logger, store *models.Store, kc *keycloak.Client, verifier *keycloak.Verifier,
-	keySvc *keys.Service, prov *provisioning.Service, limiter ratelimit.Limiter,
+	keySvc *keys.Service, prov *provisioning.Service, hooks *webhooks.Service, limiter ratelimit.Limiter,
 ) (http.Handler, error) {
 	if cfg.ConsoleClientSecret == "" {
 		return console.NotConfigured(), nil
@@ -51,6 +52,7 @@ func newConsole(cfg config.Config, log *zap.Logger, store *models.Store, kc *key
 		Secrets:          secrets,
 		Keys:             keySvc,
 		Provisioning:     prov,
+		Webhooks:         hooks,
 		Audit:            store,
 		SessionIdle:      cfg.ConsoleSessionIdle,
 		SessionMax:       cfg.ConsoleSessionMax,
