@@ -90,13 +90,16 @@ type consumerPage struct {
 	Consumer models.Consumer
 	Clients  []provisioning.Client
 	Form     clientForm
+	Groups   []provisioning.ACLGroup
+	Edit     consumerForm
 }
 
 func (c *Console) consumerDetail(w http.ResponseWriter, r *http.Request, u *viewer) {
-	c.consumerPage(w, r, u, http.StatusOK, clientForm{})
+	c.consumerPage(w, r, u, http.StatusOK, clientForm{}, nil)
 }
 
-func (c *Console) consumerPage(w http.ResponseWriter, r *http.Request, u *viewer, status int, form clientForm) {
+// consumerPage renders a consumer; edit, when given, is its change form as sent.
+func (c *Console) consumerPage(w http.ResponseWriter, r *http.Request, u *viewer, status int, form clientForm, edit *consumerForm) {
 	ctx := r.Context()
 	cons, err := c.cfg.Provisioning.Consumer(ctx, r.PathValue("id"))
 	if err != nil {
@@ -108,7 +111,37 @@ func (c *Console) consumerPage(w http.ResponseWriter, r *http.Request, u *viewer
 		c.serviceError(w, r, u, err)
 		return
 	}
-	c.render(w, r, u, status, "consumer.html", "Consumer "+cons.Name, consumerPage{Consumer: cons, Clients: clients.Items, Form: form})
+	groups, err := c.cfg.Provisioning.ListACLGroups(ctx)
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	p := consumerPage{Consumer: cons, Clients: clients.Items, Form: form, Groups: groups,
+		Edit: consumerForm{Description: cons.Description, ACLGroups: cons.ACLGroups}}
+	if edit != nil {
+		p.Edit = *edit
+	}
+	c.render(w, r, u, status, "consumer.html", "Consumer "+cons.Name, p)
+}
+
+// updateConsumer changes a consumer's description and ACL groups; the groups reach
+// its clients' service accounts in Keycloak (the service does that first).
+func (c *Console) updateConsumer(w http.ResponseWriter, r *http.Request, u *viewer) {
+	f := consumerForm{Description: r.PostFormValue("description"), ACLGroups: r.PostForm["acl_groups"]}
+	if f.ACLGroups == nil {
+		f.ACLGroups = []string{}
+	}
+	cons, err := c.cfg.Provisioning.UpdateConsumer(r.Context(), actor(r, u), r.PathValue("id"),
+		provisioning.ConsumerPatch{Description: &f.Description, ACLGroups: &f.ACLGroups})
+	if c.formProblem(err, &f.Errors) {
+		c.consumerPage(w, r, u, http.StatusBadRequest, clientForm{}, &f)
+		return
+	}
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/consumers/"+cons.ID+"?done=cupdated", http.StatusSeeOther)
 }
 
 func (c *Console) createClient(w http.ResponseWriter, r *http.Request, u *viewer) {
@@ -116,7 +149,7 @@ func (c *Console) createClient(w http.ResponseWriter, r *http.Request, u *viewer
 	created, err := c.cfg.Provisioning.CreateClient(r.Context(), actor(r, u), r.PathValue("id"), provisioning.ClientInput{
 		ClientID: strings.TrimSpace(f.ClientID), Name: f.Name, Description: f.Description})
 	if c.formProblem(err, &f.Errors) {
-		c.consumerPage(w, r, u, http.StatusBadRequest, f)
+		c.consumerPage(w, r, u, http.StatusBadRequest, f, nil)
 		return
 	}
 	if err != nil {

@@ -80,6 +80,7 @@ type Provisioning interface {
 	CreateACLGroup(ctx context.Context, a audit.Actor, in provisioning.ACLGroupInput) (provisioning.ACLGroup, error)
 	DeleteACLGroup(ctx context.Context, a audit.Actor, name string) error
 	CreateConsumer(ctx context.Context, a audit.Actor, in provisioning.ConsumerInput) (models.Consumer, error)
+	UpdateConsumer(ctx context.Context, a audit.Actor, id string, p provisioning.ConsumerPatch) (models.Consumer, error)
 	ListConsumers(ctx context.Context, q provisioning.ConsumerQuery) (provisioning.ConsumerPage, error)
 	Consumer(ctx context.Context, id string) (models.Consumer, error)
 	DeleteConsumer(ctx context.Context, a audit.Actor, id string, cascade bool) error
@@ -194,6 +195,7 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /admin/consumers", c.admin(c.listConsumers))
 	c.mux.HandleFunc("POST /admin/consumers", c.admin(c.createConsumer))
 	c.mux.HandleFunc("GET /admin/consumers/{id}", c.admin(c.consumerDetail))
+	c.mux.HandleFunc("POST /admin/consumers/{id}", c.admin(c.updateConsumer))
 	c.mux.HandleFunc("POST /admin/consumers/{id}/clients", c.admin(c.createClient))
 	c.mux.HandleFunc("POST /admin/consumers/{id}/delete", c.admin(c.deleteConsumer))
 	c.mux.HandleFunc("GET /admin/clients", c.admin(c.listClients))

@@ -112,6 +112,7 @@ var flashes = map[string]string{
 	"group":       "The ACL group was created.",
 	"cenabled":    "The client is enabled.",
 	"cdisable":    "The client is disabled: Keycloak refuses it tokens.",
+	"cupdated":    "The consumer is changed; its clients' tokens carry the new ACL groups from their next token on.",
 	"wupdated":    "The endpoint is changed.",
 	"wenabled":    "The endpoint is enabled: deliveries resume.",
 	"wdisabled":   "The endpoint is disabled: nothing is sent to it until enabled again.",

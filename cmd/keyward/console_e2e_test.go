@@ -730,6 +730,27 @@ func testConsoleCarol(t *testing.T, app *running) {
 		t.Fatalf("enabled client: %q", v)
 	}
 
+	// Change the consumer's ACL groups: its client's next token carries them; a group
+	// that does not exist is refused at the field and changes nothing.
+	b.do(chromedp.Navigate(clientURL), chromedp.WaitVisible(chromedp.CSS("#test-secret")))
+	b.do(chromedp.Click(chromedp.CSS(`a[href^="/admin/consumers/"]`)), chromedp.WaitVisible(chromedp.CSS("#save-consumer")))
+	consumerURL := b.location()
+	b.do(chromedp.Click(chromedp.CSS(`#edit-consumer ~ form input[name=acl_groups][value=finance]`)), chromedp.Click(chromedp.CSS("#save-consumer")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if g := b.text("#consumer-groups"); g != "analytics, finance" {
+		t.Fatalf("consumer's groups after the change: %q", g)
+	}
+	if g := kctest.Strings(kctest.Claims(t, app.kc.ClientCredentials(t, clientID, fresh))["acl_groups"]); !slices.Equal(g, []string{"analytics", "finance"}) {
+		t.Fatalf("client token acl_groups after the change: %v", g)
+	}
+	csrf := b.value(`input[name=csrf]`)
+	bad := call(t, "POST", consumerURL, strings.NewReader(url.Values{"csrf": {csrf}, "acl_groups": {"analytics", "no-such-group"}}.Encode()),
+		"Content-Type", "application/x-www-form-urlencoded", "Origin", app.consoleURL(), "Cookie", "kw_session="+b.cookie("kw_session"))
+	b.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#save-consumer")))
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.raw, "no-such-group") || b.text("#consumer-groups") != "analytics, finance" {
+		t.Fatalf("unknown group: %d, groups now %q", bad.status, b.text("#consumer-groups"))
+	}
+
 	// An admin creates a key for alice: it is hers, and audited as done on her behalf.
 	b.open("/keys/new")
 	b.do(chromedp.SendKeys(chromedp.CSS("#owner"), "alice"), chromedp.SendKeys(chromedp.CSS("#name"), kctest.Unique("for-alice")),
