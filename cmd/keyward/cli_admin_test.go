@@ -10,13 +10,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/keyward/keyward/internal/kctest"
 )
 
 func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 	kc := kctest.Require(t)
-	app := startApp(t, kc, "")
+	app := startAppWith(t, kc, map[string]string{"KEYWARD_DATABASE_URL": "", "KEYWARD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128"})
 	carol, bob := cliHome(t, app.url), cliHome(t, app.url)
 	for user, env := range map[string]map[string]string{"carol": carol, "bob": bob} {
 		if code, _, errOut := browserLogin(t, env, user, true); code != 0 {
@@ -154,6 +157,75 @@ func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 		run(t, carol, exitError, "keys", "show", name)
 		run(t, carol, 0, "keys", "disable", name, "--owner", "alice")
 		run(t, carol, 0, "keys", "revoke", name, "--owner", "alice")
+	})
+
+	t.Run("Webhooks", func(t *testing.T) {
+		rcv := newHookReceiver(t)
+		hook := rcv.URL + "/cli"
+		// Refused input names the flag, and nothing is registered.
+		_, errOut := run(t, carol, exitUsage, "webhooks", "create", "--url", "http://169.254.169.254/x", "--event", "key.nope")
+		if !strings.Contains(errOut, "--url") || !strings.Contains(errOut, "--event") {
+			t.Fatalf("refused create: %q", errOut)
+		}
+		secretOut, _ := run(t, carol, 0, "webhooks", "create", "--url", hook, "--event", "key.created")
+		whsec := strings.TrimSpace(secretOut)
+		remember(whsec)
+		wh, err := standardwebhooks.NewWebhook(whsec)
+		if err != nil || !strings.HasPrefix(whsec, "whsec_") {
+			t.Fatalf("create printed %q: %v", secretOut, err)
+		}
+		out, _ := run(t, carol, 0, "webhooks", "list", "-o", "json")
+		if !strings.Contains(out, hook) || strings.Contains(out, whsec) {
+			t.Fatalf("list: the endpoint missing or its secret shown: %s", out)
+		}
+		keyID, _ := app.createKey(t, app.kc.Login(t, "alice"), kctest.Unique("cli-hooked"))
+		first, _ := rcv.await(t, "key.created", keyID)
+		if err := wh.Verify(first.body, first.header); err != nil {
+			t.Fatalf("the printed secret does not verify the delivery: %v", err)
+		}
+		var deliveries []map[string]any
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			out, _ = run(t, carol, 0, "webhooks", "deliveries", hook, "-o", "json")
+			deliveries = nil
+			if json.Unmarshal([]byte(out), &deliveries) != nil {
+				t.Fatalf("deliveries -o json: %q", out)
+			}
+			if len(deliveries) == 1 && deliveries[0]["state"] == "succeeded" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("deliveries: %s", out)
+			}
+		}
+		if table, _ := run(t, carol, 0, "webhooks", "deliveries", hook); !strings.Contains(table, "succeeded") || !strings.Contains(table, "204") {
+			t.Fatalf("deliveries table: %q", table)
+		}
+		run(t, carol, 0, "webhooks", "redeliver", hook, deliveries[0]["id"].(string))
+		for deadline := time.Now().Add(30 * time.Second); rcv.count(first.header.Get("webhook-id")) < 2; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the redelivery never came")
+			}
+		}
+		rotatedOut, errOut := run(t, carol, 0, "webhooks", "secret", "rotate", hook, "--overlap", "2h")
+		rotated := strings.TrimSpace(rotatedOut)
+		remember(rotated)
+		if rotated == whsec || !strings.HasPrefix(rotated, "whsec_") || !strings.Contains(errOut, "the old one signs too until") {
+			t.Fatalf("rotate: %q / %q", rotatedOut, errOut)
+		}
+		run(t, carol, exitUsage, "webhooks", "secret", "rotate", hook, "--overlap", "90m")
+		run(t, carol, 0, "webhooks", "update", hook, "--event", "key.*", "--description", "from the CLI")
+		run(t, carol, 0, "webhooks", "disable", hook)
+		if out, _ := run(t, carol, 0, "webhooks", "show", hook); !strings.Contains(out, "key.*") || !strings.Contains(out, "disabled") {
+			t.Fatalf("show after update and disable: %q", out)
+		}
+		code, out, errOut := cli(t, bob, "webhooks", "list")
+		if code != exitRefused || out != "" || !strings.HasPrefix(errOut, "keyward: refused: ") {
+			t.Fatalf("bob webhooks list: exit %d, %q %q", code, out, errOut)
+		}
+		run(t, carol, 0, "webhooks", "delete", hook)
+		if out, _ := run(t, carol, 0, "webhooks", "list", "-o", "json"); strings.Contains(out, hook) {
+			t.Fatal("the endpoint outlived its delete")
+		}
 	})
 
 	t.Run("BobIsRefused", func(t *testing.T) {
