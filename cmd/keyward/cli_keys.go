@@ -61,7 +61,39 @@ func newKeysCommand(e *cliEnv) *cobra.Command {
 	cmd.AddCommand(newKeysListCommand(e), newKeysCreateCommand(e), newKeysShowCommand(e), newKeysUpdateCommand(e),
 		newKeysRotateCommand(e), newKeysEnableCommand(e, true), newKeysEnableCommand(e, false),
 		newKeysRevokeCommand(e), newKeysUsageCommand(e))
+	for _, sub := range cmd.Commands() {
+		if strings.Contains(sub.Use, " KEY") {
+			sub.ValidArgsFunction = e.completeKeyNames
+		}
+	}
 	return cmd
+}
+
+// completeKeyNames offers the names of the keys a command may name (the logged-in
+// person's, or --owner's), described by prefix and status. Without a login it offers
+// nothing: completion never prompts.
+func (e *cliEnv) completeKeyNames(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	li, err := e.login(cmd.Context())
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	owner, _ := cmd.Flags().GetString("owner")
+	keys, err := allPages(cmd.Context(), func(ctx context.Context, cursor string) (client.Page[client.Key], error) {
+		return li.manager.ListKeys(ctx, client.KeyQuery{Owner: li.keyOwner(owner), Q: toComplete, Limit: 200, Cursor: cursor})
+	})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []cobra.Completion
+	for _, k := range keys {
+		if k.RotatedTo == nil && strings.HasPrefix(k.Name, toComplete) {
+			out = append(out, cobra.CompletionWithDesc(printable(k.Name), k.Prefix+" "+k.Status))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

@@ -235,6 +235,10 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 	if code != exitNotLoggedIn || !strings.Contains(errOut, "run keyward login") {
 		t.Fatalf("before login: %d %q", code, errOut)
 	}
+	// Completion without a login offers nothing, and asks nothing.
+	if code, out, errOut := cli(t, env, "__complete", "keys", "show", ""); code != 0 || out != ":4\n" || strings.Contains(errOut, "keyward:") {
+		t.Fatalf("completion before login: %d %q %q", code, out, errOut)
+	}
 
 	code, out, errOut := browserLogin(t, env, "alice", true)
 	if code != 0 || out != "" || !strings.Contains(errOut, "Logged in to "+app.url+" as alice.") {
@@ -291,6 +295,12 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 			t.Fatalf("list: %d %q", code, out)
 		}
 		noSecretIn(t, "list", out, key)
+		// The shell completes key names (cobra's __complete, which the scripts call).
+		code, out, _ = cli(t, env, "__complete", "keys", "rotate", name[:len(name)-2])
+		if code != 0 || !strings.Contains(out, name+"\t"+key[:len("kw_live_")+12]) || !strings.Contains(out, ":4\n") {
+			t.Fatalf("completion of key names: %d %q", code, out)
+		}
+		noSecretIn(t, "completion", out, key)
 		code, out, _ = cli(t, env, "keys", "list", "-o", "json")
 		var keys []map[string]any
 		if code != 0 || json.Unmarshal([]byte(out), &keys) != nil {
