@@ -379,15 +379,7 @@ func newClientsCreateCommand(e *cliEnv) *cobra.Command {
 			out.abandon()
 			return err
 		}
-		text := created.Secret
-		if *output == "json" {
-			var b strings.Builder
-			if err := writeRaw(&b, created.Raw); err != nil {
-				return err
-			}
-			text = strings.TrimSuffix(b.String(), "\n")
-		}
-		if err := out.write(text); err != nil {
+		if err := out.writeAs(*output, created.Secret, created.Raw); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "Created client %s for consumer %s (ACL groups %s). Its secret is shown this once.\n",
@@ -519,15 +511,7 @@ func newClientSecretCommand(e *cliEnv, regenerate bool) *cobra.Command {
 			out.abandon()
 			return err
 		}
-		text := s.Secret
-		if *output == "json" {
-			var b strings.Builder
-			if err := writeRaw(&b, s.Raw); err != nil {
-				return err
-			}
-			text = strings.TrimSuffix(b.String(), "\n")
-		}
-		if err := out.write(text); err != nil {
+		if err := out.writeAs(*output, s.Secret, s.Raw); err != nil {
 			return err
 		}
 		if regenerate {

@@ -453,15 +453,7 @@ func newKeysCreateCommand(e *cliEnv) *cobra.Command {
 
 // writeCreatedKey puts the key (or the API's object) out, and what it is on stderr.
 func writeCreatedKey(stderr io.Writer, out *secretOut, created client.CreatedKey, output, verb string) error {
-	text := created.Plaintext
-	if output == "json" {
-		var b strings.Builder
-		if err := writeRaw(&b, created.Raw); err != nil {
-			return err
-		}
-		text = strings.TrimSuffix(b.String(), "\n")
-	}
-	if err := out.write(text); err != nil {
+	if err := out.writeAs(output, created.Plaintext, created.Raw); err != nil {
 		return err
 	}
 	where := "above"

@@ -184,6 +184,18 @@ func openSecretOut(stdout io.Writer, path string) (*secretOut, error) {
 	return &secretOut{path: path, f: f, w: f}, nil
 }
 
+// writeAs puts out the secret alone, or with -o json the API's object that carries it.
+func (o *secretOut) writeAs(output, secret string, raw json.RawMessage) error {
+	if output == "json" {
+		var b strings.Builder
+		if err := writeRaw(&b, raw); err != nil {
+			return err
+		}
+		secret = strings.TrimSuffix(b.String(), "\n")
+	}
+	return o.write(secret)
+}
+
 // write puts the secret out and closes the file.
 func (o *secretOut) write(secret string) error {
 	if _, err := fmt.Fprintln(o.w, secret); err != nil {

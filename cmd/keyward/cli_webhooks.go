@@ -105,19 +105,6 @@ func newWebhooksListCommand(e *cliEnv) *cobra.Command {
 	return cmd
 }
 
-// writeWebhookSecret prints the secret alone (or, -o json, the API's object with it).
-func writeWebhookSecret(out *secretOut, output string, ws client.WebhookWithSecret) error {
-	text := ws.Secret
-	if output == "json" {
-		var b strings.Builder
-		if err := writeRaw(&b, ws.Raw); err != nil {
-			return err
-		}
-		text = strings.TrimSuffix(b.String(), "\n")
-	}
-	return out.write(text)
-}
-
 func newWebhooksCreateCommand(e *cliEnv) *cobra.Command {
 	var in client.WebhookCreate
 	var disabled bool
@@ -153,7 +140,7 @@ func newWebhooksCreateCommand(e *cliEnv) *cobra.Command {
 			out.abandon()
 			return webhookFlags(err)
 		}
-		if err := writeWebhookSecret(out, *output, created); err != nil {
+		if err := out.writeAs(*output, created.Secret, created.Raw); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "Registered %s for %s (%s). Its signing secret is shown this once.\n",
@@ -281,7 +268,7 @@ func newWebhookSecretRotateCommand(e *cliEnv) *cobra.Command {
 			out.abandon()
 			return webhookFlags(err)
 		}
-		if err := writeWebhookSecret(out, *output, rotated); err != nil {
+		if err := out.writeAs(*output, rotated.Secret, rotated.Raw); err != nil {
 			return err
 		}
 		if rotated.PreviousSecretUntil != nil {
