@@ -477,3 +477,36 @@ func TestLogin_StartsPerAddressBounded(t *testing.T) {
 		t.Fatalf("limiter down: %d, %d rows (were %d)", rec.Code, len(h.store.rows), rows)
 	}
 }
+
+// The pages added for editing keys and consumers and for webhooks are behind the same
+// doors as the rest: no session → the login (GET) or 401 (POST); a session without the
+// CSRF token → 403; a person who is not an admin → 403 on the admin pages. None
+// reaches its service (the harness has none: reaching one would panic).
+func TestNewPages_RefusedWithoutSessionTokenOrRole(t *testing.T) {
+	h := newHarness(t)
+	gets := []string{"/keys/k1/edit", "/admin/webhooks", "/admin/webhooks/w1", "/admin/webhooks/w1/delete"}
+	posts := []string{"/keys/k1/edit", "/admin/consumers/c1", "/admin/webhooks", "/admin/webhooks/w1", "/admin/webhooks/w1/enable",
+		"/admin/webhooks/w1/disable", "/admin/webhooks/w1/secret", "/admin/webhooks/w1/delete", "/admin/webhooks/w1/deliveries/d1/redeliver"}
+	origin := []string{"Origin", "http://console.test"}
+	for _, p := range gets {
+		if rec := h.do("GET", p, nil); rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/login?next=") {
+			t.Errorf("GET %s without a session: %d %s", p, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	for _, p := range posts {
+		if rec := h.do("POST", p, url.Values{"name": {"x"}}, origin...); rec.Code != http.StatusUnauthorized {
+			t.Errorf("POST %s without a session: %d", p, rec.Code)
+		}
+	}
+	h.login() // alice, no admin role
+	for _, p := range posts {
+		if rec := h.do("POST", p, url.Values{"name": {"x"}}, origin...); rec.Code != http.StatusForbidden {
+			t.Errorf("POST %s without the CSRF token: %d", p, rec.Code)
+		}
+	}
+	for _, p := range gets[1:] {
+		if rec := h.do("GET", p, nil); rec.Code != http.StatusForbidden {
+			t.Errorf("GET %s as a non-admin: %d", p, rec.Code)
+		}
+	}
+}
