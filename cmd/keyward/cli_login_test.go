@@ -86,12 +86,11 @@ func browserLogin(t *testing.T, env map[string]string, user string, approve bool
 	verificationURI, userCode := m[1], m[2]
 
 	b := browsertest.New(t, 2*time.Minute)
-	if err := chromedp.Do(b,
-		chromedp.Navigate(verificationURI),
-		chromedp.WaitVisible(chromedp.CSS("#device_user_code")),
-		chromedp.SendKeys(chromedp.CSS("#device_user_code"), userCode),
-		chromedp.Click(chromedp.CSS("#kc-login")),
-	); err != nil {
+	if err := chromedp.Do(b, chromedp.Navigate(verificationURI)); err != nil {
+		t.Fatalf("open %s: %v", verificationURI, err)
+	}
+	if err := browsertest.FillForm(b, chromedp.Click(chromedp.CSS("#kc-login")),
+		browsertest.Field{Selector: "#device_user_code", Value: userCode}); err != nil {
 		t.Fatalf("enter the code: %v", err)
 	}
 	if err := browsertest.KeycloakLogin(b, user, user); err != nil {

@@ -409,11 +409,9 @@ func TestKeycloakEvents_UserChangesOwnPassword_KeysDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	const newPassword = "Own-new-pass-7"
-	if err := chromedp.Do(b,
-		chromedp.WaitVisible(chromedp.CSS("#password-new")),
-		chromedp.SendKeys(chromedp.CSS("#password-new"), newPassword),
-		chromedp.SendKeys(chromedp.CSS("#password-confirm"), newPassword),
-		chromedp.Submit(chromedp.CSS("#password-new")),
+	if err := browsertest.FillForm(b, chromedp.Submit(chromedp.CSS("#password-new")),
+		browsertest.Field{Selector: "#password-new", Value: newPassword},
+		browsertest.Field{Selector: "#password-confirm", Value: newPassword},
 	); err != nil {
 		browsertest.Screenshot(t, b, "own-password")
 		t.Fatal(err)

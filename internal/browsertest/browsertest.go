@@ -5,13 +5,16 @@ package browsertest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/chromedp"
 
 	"github.com/keyward/keyward/internal/testkit"
@@ -62,12 +65,36 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 
 // KeycloakLogin fills in and submits Keycloak's login page, which the browser must be on.
 func KeycloakLogin(ctx context.Context, username, password string) error {
-	return chromedp.Do(ctx,
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), username),
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("#kc-login")),
-	)
+	return FillForm(ctx, chromedp.Click(chromedp.CSS("#kc-login")),
+		Field{"#username", username}, Field{"#password", password})
+}
+
+// Field is a form input (a CSS selector) and what to type into it.
+type Field struct{ Selector, Value string }
+
+// FillForm waits for the first field to be visible, types each value into its field
+// (emptied first) and runs submit. A page may re-render between chromedp finding a node
+// and using it ("Could not find node with given id", seen once on Keycloak's update
+// password page): then the whole form is filled again, up to three times.
+func FillForm(ctx context.Context, submit chromedp.Action[chromedp.Void], fields ...Field) error {
+	actions := []chromedp.Action[chromedp.Void]{chromedp.WaitVisible(chromedp.CSS(fields[0].Selector))}
+	for _, f := range fields {
+		actions = append(actions, chromedp.Clear(chromedp.CSS(f.Selector)), chromedp.SendKeys(chromedp.CSS(f.Selector), f.Value))
+	}
+	actions = append(actions, submit)
+	var err error
+	for range 3 {
+		if err = chromedp.Do(ctx, actions...); !staleNode(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// staleNode reports DevTools' answer for a node the page replaced after it was found.
+func staleNode(err error) bool {
+	var cdpErr *cdproto.Error
+	return errors.As(err, &cdpErr) && strings.Contains(cdpErr.Message, "node with given id")
 }
 
 var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
