@@ -36,6 +36,9 @@ var (
 	// ErrInvalidClient: the token endpoint refused a client's credentials (unknown or
 	// disabled client, wrong secret).
 	ErrInvalidClient = errors.New("keycloak refused the client credentials")
+	// ErrBadRequest: the admin API refused a value as malformed (400). Internal unless
+	// the caller knows the value came from its own caller (a user's lookup text).
+	ErrBadRequest = errors.New("keycloak refused a value as malformed")
 )
 
 // Config says where Keycloak is and how Keyward authenticates to it.
@@ -259,6 +262,8 @@ func classify(op string, err error) error {
 			return fmt.Errorf("%s: %w (status %d)", op, ErrUnavailable, apiErr.Code)
 		case apiErr.Code == http.StatusNotFound:
 			return fmt.Errorf("%s: %w", op, ErrNotFound)
+		case apiErr.Code == http.StatusBadRequest:
+			return fmt.Errorf("%s: %w", op, ErrBadRequest)
 		default:
 			return fmt.Errorf("%s: keycloak answered %d", op, apiErr.Code)
 		}

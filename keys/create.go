@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -151,12 +153,12 @@ func (k *Service) resolveOwner(ctx context.Context, a audit.Actor, owner string)
 	if k.users == nil {
 		return self, false, false, errors.New("no user directory configured")
 	}
-	u, err := k.users.FindUser(ctx, owner)
+	u, err := k.findOwner(ctx, owner)
 	switch {
 	case errors.Is(err, keycloak.ErrNotFound):
 		return self, false, false, errs.Field("owner", "no such user in the realm")
 	case err != nil:
-		return self, false, false, fmt.Errorf("find owner: %w", err)
+		return self, false, false, err
 	case u.ServiceAccount:
 		return self, false, false, errs.Field("owner", "is the service account of a client: keys belong to people")
 	case u.ID == a.ID:
@@ -167,6 +169,29 @@ func (k *Service) resolveOwner(ctx context.Context, a audit.Actor, owner string)
 		return self, false, false, err
 	}
 	return o, true, !u.Enabled, nil
+}
+
+// maxOwnerLen is Keycloak's bound on a username (and ids are shorter).
+const maxOwnerLen = 255
+
+// findOwner looks up the user an admin named by id or username. Text that cannot name
+// a user, and whatever Keycloak refuses as malformed, is the caller's mistake: a field
+// problem of owner, not an internal error. keycloak.ErrNotFound when none matches.
+func (k *Service) findOwner(ctx context.Context, owner string) (keycloak.User, error) {
+	if problem := safetext.Problem(owner, false); problem != "" {
+		return keycloak.User{}, errs.Field("owner", problem)
+	}
+	if utf8.RuneCountInString(owner) > maxOwnerLen {
+		return keycloak.User{}, errs.Field("owner", fmt.Sprintf("must be at most %d characters", maxOwnerLen))
+	}
+	u, err := k.users.FindUser(ctx, owner)
+	switch {
+	case errors.Is(err, keycloak.ErrBadRequest):
+		return u, errs.Field("owner", "is not a user id or username Keycloak accepts")
+	case err != nil && !errors.Is(err, keycloak.ErrNotFound):
+		return u, fmt.Errorf("find owner: %w", err)
+	}
+	return u, err
 }
 
 // expiry validates the single expiry form of p.

@@ -89,12 +89,12 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 		if k.users == nil {
 			return Page{}, errors.New("no user directory configured")
 		}
-		u, err := k.users.FindUser(ctx, p.Owner)
+		u, err := k.findOwner(ctx, p.Owner)
 		if errors.Is(err, keycloak.ErrNotFound) {
 			return Page{Items: []models.Key{}}, nil
 		}
 		if err != nil {
-			return Page{}, fmt.Errorf("find owner: %w", err)
+			return Page{}, err
 		}
 		ownerID = u.ID
 	} else if p.Owner != "" {

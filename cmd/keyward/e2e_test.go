@@ -55,13 +55,13 @@ type running struct {
 }
 
 // startApp serves a fully wired Keyward on a free loopback port.
-func startApp(t *testing.T, kc *kctest.Env, databaseURL string) *running {
+func startApp(t testing.TB, kc *kctest.Env, databaseURL string) *running {
 	t.Helper()
 	return startAppWith(t, kc, map[string]string{"KEYWARD_DATABASE_URL": databaseURL})
 }
 
 // startAppWith starts the app with settings overriding the test defaults.
-func startAppWith(t *testing.T, kc *kctest.Env, overrides map[string]string) *running {
+func startAppWith(t testing.TB, kc *kctest.Env, overrides map[string]string) *running {
 	t.Helper()
 	if kc.SigningKeyFile == "" {
 		t.Fatal("KEYWARD_TEST_SIGNING_KEY_FILE is not set: run `make test`")
