@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,9 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gin-gonic/gin"
 	"github.com/goccy/go-yaml"
 
 	"github.com/keyward/keyward/config"
+	"github.com/keyward/keyward/handlers"
 )
 
 const (
@@ -90,7 +93,7 @@ func TestChart_DefaultAndFullValues_LintRenderAndValidate(t *testing.T) {
 	}{
 		{"default values", nil, []string{"Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"}},
 		{"full values", []string{"-f", fullValues},
-			[]string{"Deployment", "HorizontalPodAutoscaler", "Ingress", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"}},
+			[]string{"Deployment", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if out, err := helm(t, append([]string{"lint", "--strict", chartDir, "--kube-version", kubeVersion}, tc.args...)...); err != nil {
@@ -342,8 +345,12 @@ func TestChart_FullValues_PartsFitTogether(t *testing.T) {
 	matches("Service", dig(svc, "spec", "selector"))
 	matches("PodDisruptionBudget", dig(m.byKind["PodDisruptionBudget"], "spec", "selector", "matchLabels"))
 	svcPort := str(dig(svc, "spec", "ports", 0, "name"))
-	if got := str(dig(m.byKind["ServiceMonitor"], "spec", "endpoints", 0, "port")); got != svcPort {
-		t.Errorf("ServiceMonitor scrapes port %q, the Service's is %q", got, svcPort)
+	var svcPorts []string
+	for _, p := range dig(svc, "spec", "ports").([]any) {
+		svcPorts = append(svcPorts, str(dig(p, "name")))
+	}
+	if got := str(dig(m.byKind["ServiceMonitor"], "spec", "endpoints", 0, "port")); !slices.Contains(svcPorts, got) {
+		t.Errorf("ServiceMonitor scrapes port %q, the Service's are %v", got, svcPorts)
 	}
 	if got := str(dig(m.byKind["ServiceMonitor"], "spec", "endpoints", 0, "path")); got != "/metrics" {
 		t.Errorf("ServiceMonitor path = %q, want /metrics", got)
@@ -441,7 +448,8 @@ func TestChart_ManifestsKubernetesRefuses_FailValidation(t *testing.T) {
 
 // documentedWhole are maps of values.yaml that README.md describes as one value.
 var documentedWhole = map[string]bool{"resources": true, "podSecurityContext": true, "securityContext": true,
-	"readinessProbe": true, "livenessProbe": true, "startupProbe": true}
+	"readinessProbe": true, "livenessProbe": true, "startupProbe": true,
+	"networkPolicy.ingressController": true, "networkPolicy.monitoring": true}
 
 // The chart's README documents every value of values.yaml.
 func TestChart_README_DocumentsEveryValue(t *testing.T) {
@@ -547,4 +555,443 @@ func TestChart_ConfigSchema_InStepWithConfig(t *testing.T) {
 			t.Errorf("%s (%v) is not a setting of config/", name, roles)
 		}
 	}
+}
+
+// ingressOn are the values of the smallest deployment behind an ingress: the proxies
+// whose X-Forwarded-For is believed, and a public URL through the ingress (so that
+// Keycloak fetches the JWKS there, not from the Service the NetworkPolicy closes).
+var ingressOn = []string{"--set", "ingress.enabled=true", "--set", "trustedProxies={10.244.0.0/16}",
+	"--set", "publicUrl=https://keyward.example.com"}
+
+// operationalPaths are served to the cluster only: the ingress must never route them.
+var operationalPaths = []string{"/metrics", "/healthz", "/readyz"}
+
+// refused renders and lints with args and returns both outputs when either fails.
+func refused(t *testing.T, args ...string) (string, bool) {
+	t.Helper()
+	lintOut, lintErr := helm(t, append([]string{"lint", "--strict", chartDir, "--kube-version", kubeVersion}, args...)...)
+	_, renderErr := render(t, args...)
+	msg := lintOut
+	if renderErr != nil {
+		msg += renderErr.Error()
+	}
+	return msg, lintErr != nil || renderErr != nil
+}
+
+// Finding 4 of issue 20: behind an ingress without trusted proxies every client has
+// the ingress pod's address, so one client's forged keys throttle everybody.
+func TestChart_Ingress_WithoutTrustedProxies_Refused(t *testing.T) {
+	msg, failed := refused(t, "--set", "ingress.enabled=true", "--set", "publicUrl=https://keyward.example.com")
+	if !failed {
+		t.Fatal("an ingress without trustedProxies rendered")
+	}
+	for _, want := range []string{"ingress.enabled needs trustedProxies", "KEYWARD_TRUSTED_PROXIES"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("refused without naming %q:\n%s", want, msg)
+		}
+	}
+
+	// With them: rendered, and Keyward is told.
+	env := containerEnv(t, mustRender(t, ingressOn...).byKind["Deployment"])
+	if got := env["KEYWARD_TRUSTED_PROXIES"]; got != "10.244.0.0/16" {
+		t.Errorf("KEYWARD_TRUSTED_PROXIES = %q, want 10.244.0.0/16", got)
+	}
+	env = containerEnv(t, mustRender(t, append(ingressOn, "--set", "trustedProxies={10.244.0.0/16,fd00::/56}")...).byKind["Deployment"])
+	if got := env["KEYWARD_TRUSTED_PROXIES"]; got != "10.244.0.0/16,fd00::/56" {
+		t.Errorf("KEYWARD_TRUSTED_PROXIES = %q, want both ranges comma-separated", got)
+	}
+
+	// A Service-only deployment needs none (the peer is the client).
+	m := mustRender(t)
+	if _, ok := m.byKind["Ingress"]; ok {
+		t.Error("an Ingress rendered by default")
+	}
+	if v, ok := containerEnv(t, m.byKind["Deployment"])["KEYWARD_TRUSTED_PROXIES"]; ok {
+		t.Errorf("KEYWARD_TRUSTED_PROXIES = %q without an ingress", v)
+	}
+}
+
+// Trusting every address lets every client choose the address Keyward sees; so does
+// something that is not an address.
+func TestChart_TrustedProxies_Unsafe_Refused(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"every IPv4 address", "0.0.0.0/0", "trusts every address"},
+		{"every IPv6 address", "::/0", "trusts every address"},
+		{"every address beside a proxy", "10.244.0.0/16,0.0.0.0/0", "trusts every address"},
+		{"every IPv6 address, spelt otherwise", "0::/0", "trusts every address"},
+		{"every IPv4 address, spelt otherwise", "10.0.0.0/00", "trusts every address"},
+		{"a host name", "proxy.internal", "trustedProxies"},
+		{"a regular expression", "10.*", "trustedProxies"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg, failed := refused(t, append(ingressOn, "--set", "trustedProxies={"+tc.value+"}")...)
+			if !failed {
+				t.Fatalf("trustedProxies %s accepted", tc.value)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("refused without naming %q:\n%s", tc.want, msg)
+			}
+		})
+	}
+}
+
+// ingressRule is one path of a rendered Ingress.
+type ingressRule struct{ host, path, pathType, service, port string }
+
+func ingressRules(t *testing.T, m manifests) []ingressRule {
+	t.Helper()
+	var rules []ingressRule
+	hosts, _ := dig(m.byKind["Ingress"], "spec", "rules").([]any)
+	for _, h := range hosts {
+		paths, _ := dig(h, "http", "paths").([]any)
+		for _, p := range paths {
+			rules = append(rules, ingressRule{host: str(dig(h, "host")), path: str(dig(p, "path")),
+				pathType: str(dig(p, "pathType")), service: str(dig(p, "backend", "service", "name")),
+				port: str(dig(p, "backend", "service", "port", "name"))})
+		}
+	}
+	if len(rules) == 0 {
+		t.Fatal("the Ingress has no paths")
+	}
+	return rules
+}
+
+// routes reports whether the rule takes a request for path as Kubernetes defines it
+// (Prefix: whole path elements).
+func (r ingressRule) routes(path string) bool {
+	switch r.pathType {
+	case "Exact":
+		return path == r.path
+	case "Prefix":
+		p := strings.TrimSuffix(r.path, "/")
+		return p == "" || path == p || strings.HasPrefix(path, p+"/")
+	}
+	return strings.HasPrefix(path, r.path)
+}
+
+// mayRoute is routes for a controller that matches by string prefix (ingress-nginx
+// with regular expressions, ImplementationSpecific paths): what no rule may reach.
+func (r ingressRule) mayRoute(path string) bool {
+	if r.pathType == "Exact" {
+		return strings.TrimSuffix(r.path, "/") == path
+	}
+	return strings.HasPrefix(path, strings.TrimSuffix(r.path, "/"))
+}
+
+// servedPaths are example paths of every route Keyward serves: the API's route table
+// and the console's pages (read from its source: its mux is not exported).
+func servedPaths(t *testing.T) []string {
+	t.Helper()
+	param := regexp.MustCompile(`(:[a-z_]+|\{[a-z_]+\})`)
+	gin.SetMode(gin.TestMode)
+	engine := handlers.New(handlers.Config{Metrics: http.NotFoundHandler()})
+	var paths []string
+	for _, r := range engine.Routes() {
+		paths = append(paths, param.ReplaceAllString(r.Path, "x"))
+	}
+	src, err := os.ReadFile(repoRoot + "/console/console.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := regexp.MustCompile(`c\.mux\.Handle(?:Func)?\("(?:[A-Z]+ )?(/[^"]*)"`).FindAllStringSubmatch(string(src), -1)
+	if len(pages) < 10 {
+		t.Fatalf("found %d console pages in console/console.go: the pattern no longer reads it", len(pages))
+	}
+	for _, p := range pages {
+		path := strings.ReplaceAll(param.ReplaceAllString(p[1], "x"), "{$}", "")
+		if strings.HasSuffix(path, "/") && path != "/" {
+			path += "x" // a subtree pattern, e.g. /static/
+		}
+		paths = append(paths, path)
+	}
+	slices.Sort(paths)
+	return slices.Compact(paths)
+}
+
+// The Ingress routes every public route Keyward serves, through the HTTP port only, and
+// none of /metrics, /healthz, /readyz: not even to a controller matching by string
+// prefix.
+func TestChart_Ingress_RoutesPublicPathsOnly(t *testing.T) {
+	served := servedPaths(t)
+	for _, op := range operationalPaths {
+		if !slices.Contains(served, op) {
+			t.Fatalf("Keyward no longer serves %s: update operationalPaths", op)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"default paths, metrics on the HTTP port", ingressOn},
+		{"default paths, metrics on their own port", append(ingressOn, "--set", "metrics.ownPort=true")},
+		{"full values", []string{"-f", fullValues}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustRender(t, tc.args...)
+			rules := ingressRules(t, m)
+			svcName := str(dig(m.byKind["Service"], "metadata", "name"))
+			for _, r := range rules {
+				if r.service != svcName || r.port != "http" {
+					t.Errorf("%s%s goes to %s:%s, want %s:http", r.host, r.path, r.service, r.port, svcName)
+				}
+				for _, op := range operationalPaths {
+					if r.mayRoute(op) || r.mayRoute(op+"/") {
+						t.Errorf("%s %s (%s) routes %s", r.host, r.path, r.pathType, op)
+					}
+				}
+			}
+			// The host with Keyward's public paths (the first) reaches every other route.
+			host := rules[0].host
+			for _, path := range served {
+				if slices.Contains(operationalPaths, path) {
+					continue
+				}
+				if !slices.ContainsFunc(rules, func(r ingressRule) bool { return r.host == host && r.routes(path) }) {
+					t.Errorf("%s: the Ingress does not route %s (add it to keyward.publicPaths in _helpers.tpl)", host, path)
+				}
+			}
+		})
+	}
+}
+
+// An ingress path that would reach /metrics, /healthz or /readyz is refused, naming it.
+func TestChart_Ingress_PathsReachingOperationalEndpoints_Refused(t *testing.T) {
+	for _, tc := range []struct{ path, pathType, want string }{
+		{"/", "Prefix", "path / would route /metrics"},
+		{"/", "ImplementationSpecific", "path / would route /metrics"},
+		{"/metrics", "Exact", "path /metrics would route /metrics"},
+		{"/metrics/", "Prefix", "path /metrics/ would route /metrics"},
+		{"/m", "ImplementationSpecific", "path /m would route /metrics"},
+		{"/ready", "Prefix", "path /ready would route /readyz"},
+		{"/healthz", "Prefix", "path /healthz would route /healthz"},
+		{"/.*", "ImplementationSpecific", "path"},
+		{"/(v1|metrics)", "ImplementationSpecific", "path"},
+		{"/v1/../metrics", "Prefix", "path"},
+		{"/v1//metrics", "Prefix", "path"},
+	} {
+		t.Run(tc.pathType+" "+tc.path, func(t *testing.T) {
+			hosts := fmt.Sprintf(`ingress.hosts=[{"host":"keyward.example.com","paths":[{"path":"/v1","pathType":"Prefix"},{"path":%q,"pathType":%q}]}]`, tc.path, tc.pathType)
+			args := append(slices.Clone(ingressOn), "--set-json", hosts)
+			msg, failed := refused(t, args...)
+			if !failed {
+				t.Fatalf("path %s (%s) accepted", tc.path, tc.pathType)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("refused without naming %q:\n%s", tc.want, msg)
+			}
+		})
+	}
+	// Exact / is the console's start page, not a prefix.
+	hosts := `ingress.hosts=[{"host":"keyward.example.com","paths":[{"path":"/","pathType":"Exact"},{"path":"/v1","pathType":"Prefix"}]}]`
+	mustRender(t, append(slices.Clone(ingressOn), "--set-json", hosts)...)
+}
+
+// The ServiceMonitor scrapes /metrics where Keyward serves it: the Service port "http"
+// by default, the Service port "metrics" (the container's metrics port, the address
+// Keyward is told to listen on) with metrics.ownPort.
+func TestChart_ServiceMonitor_ScrapesTheMetricsPort(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		port string
+	}{
+		{"metrics on the HTTP port", []string{"--set", "serviceMonitor.enabled=true"}, "http"},
+		{"metrics on their own port", []string{"--set", "serviceMonitor.enabled=true", "--set", "metrics.ownPort=true", "--set", "metrics.port=9102"}, "metrics"},
+		{"full values", []string{"-f", fullValues}, "metrics"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustRender(t, tc.args...)
+			ep := dig(m.byKind["ServiceMonitor"], "spec", "endpoints", 0)
+			if got := str(dig(ep, "port")); got != tc.port {
+				t.Fatalf("ServiceMonitor scrapes port %q, want %q", got, tc.port)
+			}
+			if got := str(dig(ep, "path")); got != "/metrics" {
+				t.Errorf("ServiceMonitor path = %q, want /metrics", got)
+			}
+			target := ""
+			svcPorts, _ := dig(m.byKind["Service"], "spec", "ports").([]any)
+			for _, p := range svcPorts {
+				if str(dig(p, "name")) == tc.port {
+					target = str(dig(p, "targetPort"))
+				}
+			}
+			if target == "" {
+				t.Fatalf("the Service has no port %q: %v", tc.port, svcPorts)
+			}
+			dep := m.byKind["Deployment"]
+			containerPort := ""
+			cports, _ := dig(dep, "spec", "template", "spec", "containers", 0, "ports").([]any)
+			for _, p := range cports {
+				if str(dig(p, "name")) == target {
+					containerPort = fmt.Sprint(dig(p, "containerPort"))
+				}
+			}
+			if containerPort == "" {
+				t.Fatalf("the Service's %s targets %q, no container port of that name", tc.port, target)
+			}
+			env := containerEnv(t, dep)
+			listen, metricsListen := env["KEYWARD_LISTEN_ADDR"], env["KEYWARD_METRICS_LISTEN_ADDR"]
+			if tc.port == "http" {
+				if metricsListen != "" || !strings.HasSuffix(listen, ":"+containerPort) {
+					t.Errorf("metrics on the HTTP port: listen %q, metrics listen %q, container port %s", listen, metricsListen, containerPort)
+				}
+				return
+			}
+			if !strings.HasSuffix(metricsListen, ":"+containerPort) || strings.HasSuffix(listen, ":"+containerPort) {
+				t.Errorf("metrics port %s: KEYWARD_METRICS_LISTEN_ADDR %q, KEYWARD_LISTEN_ADDR %q", containerPort, metricsListen, listen)
+			}
+		})
+	}
+	msg, failed := refused(t, "--set", "metrics.ownPort=true", "--set", "metrics.port=8080")
+	if !failed || !strings.Contains(msg, "metrics.port must differ from containerPort") {
+		t.Errorf("metrics on the HTTP port's number: failed %v\n%s", failed, msg)
+	}
+}
+
+// policyRule is one ingress rule of the rendered NetworkPolicy.
+type policyRule struct {
+	ports []string
+	from  []any
+}
+
+func networkPolicyRules(t *testing.T, np map[string]any) []policyRule {
+	t.Helper()
+	var rules []policyRule
+	list, _ := dig(np, "spec", "ingress").([]any)
+	for _, r := range list {
+		var pr policyRule
+		ports, _ := dig(r, "ports").([]any)
+		for _, p := range ports {
+			pr.ports = append(pr.ports, str(dig(p, "port")))
+		}
+		pr.from, _ = dig(r, "from").([]any)
+		if len(pr.ports) == 0 || len(pr.from) == 0 {
+			t.Errorf("a rule without ports or peers admits every port or every peer: %v", r)
+		}
+		rules = append(rules, pr)
+	}
+	return rules
+}
+
+// peers are the peers admitted to a named port, each as "namespace-labels | pod-labels".
+func peers(rules []policyRule, port string) []string {
+	var out []string
+	for _, r := range rules {
+		if slices.Contains(r.ports, port) {
+			for _, p := range r.from {
+				out = append(out, fmt.Sprint(dig(p, "namespaceSelector", "matchLabels"))+" | "+fmt.Sprint(dig(p, "podSelector", "matchLabels")))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A wide trusted range lets any pod in it forge X-Forwarded-For (pass a key's IP list,
+// dodge or aim the per-address limits): with an ingress the NetworkPolicy admits only
+// the ingress controller to the HTTP port and the monitoring namespace to the metrics.
+func TestChart_NetworkPolicy_AdmitsOnlyWhatValuesName(t *testing.T) {
+	const (
+		ingressPeer    = "map[kubernetes.io/metadata.name:ingress-nginx] | map[app.kubernetes.io/name:ingress-nginx]"
+		monitoringPeer = "map[kubernetes.io/metadata.name:monitoring] | <nil>" // podSelector {}: every pod there
+		keycloakPeer   = "map[kubernetes.io/metadata.name:identity] | map[app.kubernetes.io/name:keycloak]"
+	)
+	keycloak := `networkPolicy.clients=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"identity"}},"podSelector":{"matchLabels":{"app.kubernetes.io/name":"keycloak"}}}]`
+	for _, tc := range []struct {
+		name          string
+		args          []string
+		rendered      bool
+		http, metrics []string
+	}{
+		{"no ingress: none", nil, false, nil, nil},
+		{"ingress: on, metrics on the HTTP port", ingressOn, true,
+			[]string{ingressPeer, monitoringPeer}, nil},
+		{"ingress, metrics on their own port", append(ingressOn, "--set", "metrics.ownPort=true"), true,
+			[]string{ingressPeer}, []string{monitoringPeer}},
+		{"ingress, turned off", append(ingressOn, "--set", "networkPolicy.enabled=false"), false, nil, nil},
+		{"no ingress, turned on, Keycloak a client", []string{"--set", "networkPolicy.enabled=true", "--set-json", keycloak,
+			"--set", "metrics.ownPort=true"}, true, []string{keycloakPeer}, []string{monitoringPeer}},
+		{"selectors from values", append(ingressOn, "--set", "metrics.ownPort=true",
+			"--set", "networkPolicy.ingressController.namespaceSelector.matchLabels.team=edge",
+			"--set", "networkPolicy.monitoring.podSelector.matchLabels.app=prometheus"), true,
+			[]string{"map[kubernetes.io/metadata.name:ingress-nginx team:edge] | map[app.kubernetes.io/name:ingress-nginx]"},
+			[]string{"map[kubernetes.io/metadata.name:monitoring] | map[app:prometheus]"}},
+		{"full values", []string{"-f", fullValues}, true,
+			[]string{"map[kubernetes.io/metadata.name:identity] | map[app.kubernetes.io/name:keycloak]",
+				"map[kubernetes.io/metadata.name:ingress] | map[app.kubernetes.io/component:controller app.kubernetes.io/name:ingress-nginx]"},
+			[]string{"map[kubernetes.io/metadata.name:observability] | map[app.kubernetes.io/name:prometheus]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustRender(t, tc.args...)
+			np, ok := m.byKind["NetworkPolicy"]
+			if ok != tc.rendered {
+				t.Fatalf("NetworkPolicy rendered: %v, want %v", ok, tc.rendered)
+			}
+			if !ok {
+				return
+			}
+			podLabels, _ := dig(m.byKind["Deployment"], "spec", "template", "metadata", "labels").(map[string]any)
+			sel, _ := dig(np, "spec", "podSelector", "matchLabels").(map[string]any)
+			if len(sel) == 0 {
+				t.Fatal("the NetworkPolicy selects every pod of the namespace")
+			}
+			for k, v := range sel {
+				if podLabels[k] != v {
+					t.Errorf("NetworkPolicy selects %s=%v, Keyward's pods have %v", k, v, podLabels[k])
+				}
+			}
+			if got := fmt.Sprint(dig(np, "spec", "policyTypes")); got != "[Ingress]" {
+				t.Errorf("policyTypes = %s, want [Ingress] (egress is not restricted)", got)
+			}
+			rules := networkPolicyRules(t, np)
+			var containerPorts []string
+			cports, _ := dig(m.byKind["Deployment"], "spec", "template", "spec", "containers", 0, "ports").([]any)
+			for _, p := range cports {
+				containerPorts = append(containerPorts, str(dig(p, "name")))
+			}
+			for _, r := range rules {
+				for _, p := range r.ports {
+					if !slices.Contains(containerPorts, p) {
+						t.Errorf("the NetworkPolicy admits port %q, the container's are %v", p, containerPorts)
+					}
+				}
+			}
+			if got := peers(rules, "http"); !slices.Equal(got, tc.http) {
+				t.Errorf("HTTP port admits\n  %v\nwant\n  %v", got, tc.http)
+			}
+			if got := peers(rules, "metrics"); !slices.Equal(got, tc.metrics) {
+				t.Errorf("metrics port admits\n  %v\nwant\n  %v", got, tc.metrics)
+			}
+			if report, err := validateKube(t, m.text); err != nil {
+				t.Errorf("does not validate: %v\n%s", err, report)
+			}
+		})
+	}
+}
+
+// With the NetworkPolicy on, Keycloak can fetch the JWKS from the Service only if it
+// is admitted: a public URL that is the Service, with no clients listed, is refused.
+func TestChart_NetworkPolicy_KeycloakShutOutOfTheJWKS_Refused(t *testing.T) {
+	base := []string{"--set", "ingress.enabled=true", "--set", "trustedProxies={10.244.0.0/16}"}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"publicUrl empty (the Service)", nil},
+		{"publicUrl the Service's cluster name", []string{"--set", "publicUrl=http://rel-keyward.identity.svc.cluster.local:8080"}},
+		{"publicUrl the Service's short name", []string{"--set", "publicUrl=http://rel-keyward.identity:8080"}},
+		{"publicUrl the Service's name", []string{"--set", "publicUrl=http://rel-keyward:8080"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg, failed := refused(t, append(slices.Clone(base), tc.args...)...)
+			if !failed {
+				t.Fatal("rendered")
+			}
+			if !strings.Contains(msg, "networkPolicy.clients") {
+				t.Errorf("refused without naming networkPolicy.clients:\n%s", msg)
+			}
+		})
+	}
+	mustRender(t, append(slices.Clone(base), "--set", "publicUrl=https://rel-keyward.example.com")...)
+	mustRender(t, append(slices.Clone(base), "--set", "networkPolicy.enabled=false")...)
 }
