@@ -33,28 +33,30 @@ import (
 // Config is Keyward's configuration: KEYWARD_* environment variables, overridable by
 // flags of the same name in lower case with dashes (KEYWARD_LISTEN_ADDR → -listen-addr).
 type Config struct {
-	ListenAddr      string
-	PublicURL       string
-	DatabaseURL     string
-	DataDir         string
-	KeycloakURL     string
-	KeycloakIssuer  string
-	Realm           string
-	ClientID        string
-	ClientSecret    string
-	AdminClientID   string
-	AdminSecret     string
-	CLIClientID     string
-	IdPAlias        string
-	AdminRole       string
-	ACLParentGroup  string
-	Audience        string
-	KeyPepper       string
-	SigningKeyFile  string
-	KeycloakTimeout time.Duration
-	UsageInterval   time.Duration
-	RateWindow      time.Duration
-	CacheMargin     time.Duration
+	ListenAddr string
+	// MetricsListenAddr, when set, serves /metrics there alone, off the public listener.
+	MetricsListenAddr string
+	PublicURL         string
+	DatabaseURL       string
+	DataDir           string
+	KeycloakURL       string
+	KeycloakIssuer    string
+	Realm             string
+	ClientID          string
+	ClientSecret      string
+	AdminClientID     string
+	AdminSecret       string
+	CLIClientID       string
+	IdPAlias          string
+	AdminRole         string
+	ACLParentGroup    string
+	Audience          string
+	KeyPepper         string
+	SigningKeyFile    string
+	KeycloakTimeout   time.Duration
+	UsageInterval     time.Duration
+	RateWindow        time.Duration
+	CacheMargin       time.Duration
 
 	// Shared by replicas (issue 14). SigningKeyFileGiven: KEYWARD_SIGNING_KEY_FILE was
 	// set, so the file is created when absent and imported once into the store.
@@ -123,6 +125,7 @@ type setting struct {
 func (c *Config) textSettings(raw *rawSettings) []setting {
 	return []setting{
 		{"KEYWARD_LISTEN_ADDR", "127.0.0.1:8080", "address to listen on", &c.ListenAddr},
+		{"KEYWARD_METRICS_LISTEN_ADDR", "", "address to serve /metrics on, and then only there (empty: /metrics on the listen address)", &c.MetricsListenAddr},
 		{"KEYWARD_PUBLIC_URL", "", "Keyward's URL as Keycloak reaches it: issuer of assertions, base of the JWKS URL (default http://<listen addr>)", &c.PublicURL},
 		{"KEYWARD_DATABASE_URL", "", "postgres://… for PostgreSQL; empty for the embedded SQLite file in the data dir", &c.DatabaseURL},
 		{"KEYWARD_DATA_DIR", "keyward-data", "directory for the SQLite file, the signing key and the pepper", &c.DataDir},
@@ -397,6 +400,13 @@ func (c Config) Validate() error {
 func (c Config) checkAddresses(bad func(string, ...any)) {
 	if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil || !validPort(port) {
 		bad("KEYWARD_LISTEN_ADDR %q is not host:port", c.ListenAddr)
+	}
+	if c.MetricsListenAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListenAddr); err != nil || !validPort(port) {
+			bad("KEYWARD_METRICS_LISTEN_ADDR %q is not host:port", c.MetricsListenAddr)
+		} else if c.MetricsListenAddr == c.ListenAddr && port != "0" {
+			bad("KEYWARD_METRICS_LISTEN_ADDR must differ from KEYWARD_LISTEN_ADDR: it keeps /metrics off the public listener")
+		}
 	}
 	checkURL := func(name, v string, schemes ...string) {
 		u, err := url.Parse(v)

@@ -487,18 +487,6 @@ func TestChart_README_DocumentsEveryValue(t *testing.T) {
 	}
 }
 
-func TestNotYetInConfig_StillUnknownToConfig(t *testing.T) {
-	known := map[string]bool{}
-	for _, name := range config.Variables() {
-		known[name] = true
-	}
-	for name, why := range notYetInConfig {
-		if known[name] {
-			t.Errorf("%s (%s) is now a setting of config: take it off notYetInConfig", name, why)
-		}
-	}
-}
-
 // notInChart are settings of config/ that the chart neither sets nor accepts in
 // config, with the reason.
 var notInChart = map[string]string{
@@ -551,7 +539,7 @@ func TestChart_ConfigSchema_InStepWithConfig(t *testing.T) {
 		}
 	}
 	for name, roles := range role {
-		if !known[name] && notYetInConfig[name] == "" {
+		if !known[name] {
 			t.Errorf("%s (%v) is not a setting of config/", name, roles)
 		}
 	}
@@ -722,7 +710,7 @@ func TestChart_Ingress_RoutesPublicPathsOnly(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"default paths, metrics on the HTTP port", ingressOn},
+		{"default paths, metrics on the HTTP port", append(ingressOn, "--set", "metrics.ownPort=false")},
 		{"default paths, metrics on their own port", append(ingressOn, "--set", "metrics.ownPort=true")},
 		{"full values", []string{"-f", fullValues}},
 	} {
@@ -795,7 +783,7 @@ func TestChart_ServiceMonitor_ScrapesTheMetricsPort(t *testing.T) {
 		args []string
 		port string
 	}{
-		{"metrics on the HTTP port", []string{"--set", "serviceMonitor.enabled=true"}, "http"},
+		{"metrics on the HTTP port", []string{"--set", "serviceMonitor.enabled=true", "--set", "metrics.ownPort=false"}, "http"},
 		{"metrics on their own port", []string{"--set", "serviceMonitor.enabled=true", "--set", "metrics.ownPort=true", "--set", "metrics.port=9102"}, "metrics"},
 		{"full values", []string{"-f", fullValues}, "metrics"},
 	} {
@@ -904,7 +892,7 @@ func TestChart_NetworkPolicy_AdmitsOnlyWhatValuesName(t *testing.T) {
 		http, metrics []string
 	}{
 		{"no ingress: none", nil, false, nil, nil},
-		{"ingress: on, metrics on the HTTP port", ingressOn, true,
+		{"ingress: on, metrics on the HTTP port", append(ingressOn, "--set", "metrics.ownPort=false"), true,
 			[]string{ingressPeer, monitoringPeer}, nil},
 		{"ingress, metrics on their own port", append(ingressOn, "--set", "metrics.ownPort=true"), true,
 			[]string{ingressPeer}, []string{monitoringPeer}},

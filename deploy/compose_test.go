@@ -133,8 +133,9 @@ func TestCompose_KeywardEnvironmentIsWhatKeywardValidates(t *testing.T) {
 // listed here with the reason.
 func TestCompose_InStepWithTheChart(t *testing.T) {
 	onlyInChart := map[string]string{
-		"KEYWARD_KEY_PEPPER":     "compose's replicas share the pepper generated on their common volume",
-		"KEYWARD_ENCRYPTION_KEY": "compose's replicas share the encryption key generated on their common volume",
+		"KEYWARD_KEY_PEPPER":          "compose's replicas share the pepper generated on their common volume",
+		"KEYWARD_ENCRYPTION_KEY":      "compose's replicas share the encryption key generated on their common volume",
+		"KEYWARD_METRICS_LISTEN_ADDR": "compose routes nothing from outside but the published port; its Prometheus-less dev stack keeps /metrics there",
 	}
 	onlyInCompose := map[string]string{
 		"KEYWARD_CONSOLE_CLIENT_SECRET": "the dev realm's console secret; the chart's console is optional (secrets.consoleClientSecret)",

@@ -27,13 +27,6 @@ const repoRoot = ".."
 // against (schemas shipped by kubernetes-validate, deploy/tools/requirements.txt).
 const kubeVersion = "1.33.0"
 
-// notYetInConfig are variables the chart and compose file may set that another branch
-// adds to config/ (the lead merges them). A test fails once config knows one of them,
-// so that it is taken off this list then.
-var notYetInConfig = map[string]string{
-	"KEYWARD_METRICS_LISTEN_ADDR": "the chart's metrics.ownPort: /metrics on a listener of its own, not on the HTTP port",
-}
-
 var toolPaths sync.Map // name → path, or error
 
 // tool returns the path of a chart-test tool that scripts/deploy-tools.sh builds or
@@ -94,7 +87,7 @@ func envProblems(env map[string]string) []string {
 	}
 	var problems []string
 	for name := range env {
-		if strings.HasPrefix(name, "KEYWARD_") && !known[name] && notYetInConfig[name] == "" {
+		if strings.HasPrefix(name, "KEYWARD_") && !known[name] {
 			problems = append(problems, name+" is not a setting of keyward server")
 		}
 	}

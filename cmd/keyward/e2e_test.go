@@ -48,10 +48,12 @@ func (s *logSink) String() string {
 }
 
 type running struct {
-	url   string
-	logs  *logSink
-	kc    *kctest.Env
-	store *models.Store
+	url string
+	// metricsURL is where /metrics is served when KEYWARD_METRICS_LISTEN_ADDR is set.
+	metricsURL string
+	logs       *logSink
+	kc         *kctest.Env
+	store      *models.Store
 }
 
 // startApp serves a fully wired Keyward on a free loopback port.
@@ -106,12 +108,24 @@ func startAppWith(t testing.TB, kc *kctest.Env, overrides map[string]string) *ru
 	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
+	r := &running{url: "http://" + ln.Addr().String(), logs: sink, kc: kc, store: a.store}
+	msrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: 5 * time.Second}
+	if a.metrics != nil { // as serve does
+		mln, err := net.Listen("tcp", settings["KEYWARD_METRICS_LISTEN_ADDR"])
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		go func() { _ = msrv.Serve(mln) }()
+		r.metricsURL = "http://" + mln.Addr().String()
+	}
 	t.Cleanup(func() {
 		_ = srv.Close()
+		_ = msrv.Close()
 		cancel()
 		_ = a.Close()
 	})
-	return &running{url: "http://" + ln.Addr().String(), logs: sink, kc: kc, store: a.store}
+	return r
 }
 
 type reply struct {

@@ -49,6 +49,8 @@ func newLogger(cfg config.Config) (*zap.Logger, error) {
 // app is Keyward wired up: what main serves and what end-to-end tests drive.
 type app struct {
 	handler http.Handler
+	// metrics serves /metrics on KEYWARD_METRICS_LISTEN_ADDR; nil: handler serves it.
+	metrics http.Handler
 	store   *models.Store
 	usage   *exchange.Usage
 	cancel  context.CancelFunc
@@ -135,6 +137,10 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		return nil, err
 	}
 	gin.SetMode(gin.ReleaseMode)
+	publicMetrics, ownMetrics := m.Handler(), http.Handler(nil)
+	if cfg.MetricsListenAddr != "" {
+		publicMetrics, ownMetrics = nil, metricsOnly(m.Handler())
+	}
 	h := handlers.New(handlers.Config{
 		Log:       log,
 		Verifier:  verifier,
@@ -147,7 +153,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		},
 		Principals:       kc,
 		TrustedProxies:   cfg.TrustedProxies,
-		Metrics:          m.Handler(),
+		Metrics:          publicMetrics,
 		HTTPMetrics:      m,
 		Audit:            store,
 		JWKSFunc:         signer.PublicKeys,
@@ -164,7 +170,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	ok = true
 	stopBackground, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, recorder, log)...)
 	cancel := func() { stopKeyState(); stopBackground() }
-	return &app{handler: h, store: store, usage: usage, cancel: cancel, done: done,
+	return &app{handler: h, metrics: ownMetrics, store: store, usage: usage, cancel: cancel, done: done,
 		stopWebhooks: startDispatcher(ctx, dispatcher)}, nil
 }
 
@@ -294,16 +300,41 @@ func serve(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		zap.String("keycloak", cfg.KeycloakURL),
 		zap.String("realm", cfg.Realm),
 		zap.String("store", a.store.Backend()))
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var msrv *http.Server
+	if a.metrics != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsListenAddr)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		msrv = &http.Server{Handler: a.metrics, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		log.Info("metrics listening", zap.String("addr", mln.Addr().String()))
+		go func() { errc <- msrv.Serve(mln) }()
+	}
 	select {
 	case err := <-errc:
+		_ = srv.Close()
+		if msrv != nil {
+			_ = msrv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if msrv != nil {
+		_ = msrv.Shutdown(shutdown)
+	}
 	return srv.Shutdown(shutdown)
+}
+
+// metricsOnly serves h at /metrics and nothing else: the operator's listener.
+func metricsOnly(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return mux
 }
 
 // newLimiter builds the configured rate-limit backend; the returned func releases it.
