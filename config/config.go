@@ -38,25 +38,30 @@ type Config struct {
 	MetricsListenAddr string
 	PublicURL         string
 	DatabaseURL       string
-	DataDir           string
-	KeycloakURL       string
-	KeycloakIssuer    string
-	Realm             string
-	ClientID          string
-	ClientSecret      string
-	AdminClientID     string
-	AdminSecret       string
-	CLIClientID       string
-	IdPAlias          string
-	AdminRole         string
-	ACLParentGroup    string
-	Audience          string
-	KeyPepper         string
-	SigningKeyFile    string
-	KeycloakTimeout   time.Duration
-	UsageInterval     time.Duration
-	RateWindow        time.Duration
-	CacheMargin       time.Duration
+	// DatabaseListenURL, when set, opens the key-notification connection instead of
+	// DatabaseURL (LISTEN needs a session of its own; see models.ListenURL).
+	DatabaseListenURL string
+	// KeyStateMaxAge bounds how long a replica serves a key from memory.
+	KeyStateMaxAge  time.Duration
+	DataDir         string
+	KeycloakURL     string
+	KeycloakIssuer  string
+	Realm           string
+	ClientID        string
+	ClientSecret    string
+	AdminClientID   string
+	AdminSecret     string
+	CLIClientID     string
+	IdPAlias        string
+	AdminRole       string
+	ACLParentGroup  string
+	Audience        string
+	KeyPepper       string
+	SigningKeyFile  string
+	KeycloakTimeout time.Duration
+	UsageInterval   time.Duration
+	RateWindow      time.Duration
+	CacheMargin     time.Duration
 
 	// Shared by replicas (issue 14). SigningKeyFileGiven: KEYWARD_SIGNING_KEY_FILE was
 	// set, so the file is created when absent and imported once into the store.
@@ -128,6 +133,7 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 		{"KEYWARD_METRICS_LISTEN_ADDR", "", "address to serve /metrics on, and then only there (empty: /metrics on the listen address)", &c.MetricsListenAddr},
 		{"KEYWARD_PUBLIC_URL", "", "Keyward's URL as Keycloak reaches it: issuer of assertions, base of the JWKS URL (default http://<listen addr>)", &c.PublicURL},
 		{"KEYWARD_DATABASE_URL", "", "postgres://… for PostgreSQL; empty for the embedded SQLite file in the data dir", &c.DatabaseURL},
+		{"KEYWARD_DATABASE_LISTEN_URL", "", "postgres://… for the key-notification connection only (LISTEN needs one session: e.g. straight to the server while KEYWARD_DATABASE_URL goes through a pooler in transaction mode); default KEYWARD_DATABASE_URL", &c.DatabaseListenURL},
 		{"KEYWARD_DATA_DIR", "keyward-data", "directory for the SQLite file, the signing key and the pepper", &c.DataDir},
 		{"KEYWARD_KEYCLOAK_URL", "http://127.0.0.1:8180", "Keycloak base URL", &c.KeycloakURL},
 		{"KEYWARD_REALM", "keyward", "Keycloak realm", &c.Realm},
@@ -191,6 +197,7 @@ func (c *Config) durations() []durationSetting {
 		{"KEYWARD_CONSOLE_SESSION_IDLE", "30m", "a console session unused this long ends", time.Minute, 24 * time.Hour, &c.ConsoleSessionIdle},
 		{"KEYWARD_CONSOLE_SESSION_MAX", "8h", "a console session ends this long after login, used or not", time.Minute, 30 * 24 * time.Hour, &c.ConsoleSessionMax},
 		{"KEYWARD_CONSOLE_REFRESH", "1m", "how often a console session's Keycloak tokens are refreshed (a user disabled in Keycloak is out at the next refresh); 0s: every page", 0, time.Hour, &c.ConsoleRefresh},
+		{"KEYWARD_KEY_STATE_MAX_AGE", "60s", "a replica serves a key from memory for at most this long, then reads it again (a backstop should a key change go unheard)", time.Second, time.Hour, &c.KeyStateMaxAge},
 		{"KEYWARD_SIGNING_KEY_ROTATION", "720h", "how often the assertion-signing key is replaced (the next one is published a minute before it signs)", time.Hour, 8760 * time.Hour, &c.SigningKeyRotation},
 	}
 }
@@ -423,6 +430,16 @@ func (c Config) checkAddresses(bad func(string, ...any)) {
 		u, err := url.Parse(c.DatabaseURL)
 		if err != nil || !slices.Contains([]string{"postgres", "postgresql", "sqlite"}, u.Scheme) {
 			bad("KEYWARD_DATABASE_URL must start with postgres://, postgresql:// or sqlite://")
+		}
+	}
+	// Neither URL is repeated: it may hold a password.
+	if c.DatabaseListenURL != "" {
+		u, err := url.Parse(c.DatabaseListenURL)
+		switch {
+		case err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql"):
+			bad("KEYWARD_DATABASE_LISTEN_URL must start with postgres:// or postgresql://")
+		case !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+			bad("KEYWARD_DATABASE_LISTEN_URL is set but KEYWARD_DATABASE_URL is not PostgreSQL: only PostgreSQL has a notification connection")
 		}
 	}
 }

@@ -194,7 +194,7 @@ func TestChart_Deployment_ReplicasProbesAndLockedDownPods(t *testing.T) {
 // secretEnv are the settings that must come from a Secret, never from values.
 var secretEnv = []string{"KEYWARD_CLIENT_SECRET", "KEYWARD_ADMIN_CLIENT_SECRET", "KEYWARD_KEY_PEPPER",
 	"KEYWARD_DATABASE_URL", "KEYWARD_REDIS_URL", "KEYWARD_ENCRYPTION_KEY", "KEYWARD_CONSOLE_CLIENT_SECRET",
-	"KEYWARD_SMTP_URL"}
+	"KEYWARD_SMTP_URL", "KEYWARD_DATABASE_LISTEN_URL"}
 
 // containerEnv returns the Deployment's env: plain values, and Secret references as
 // "secret:<name>/<key>".
@@ -234,6 +234,7 @@ func TestChart_SecretsReferencedNeverInlined(t *testing.T) {
 			"KEYWARD_ENCRYPTION_KEY":        "secret:keyward/encryption-key",
 			"KEYWARD_CONSOLE_CLIENT_SECRET": "",
 			"KEYWARD_SMTP_URL":              "",
+			"KEYWARD_DATABASE_LISTEN_URL":   "",
 		}},
 		{"full: a Secret per entry where named", []string{"-f", fullValues}, map[string]string{
 			"KEYWARD_CLIENT_SECRET":       "secret:keyward-secrets/client-secret",
@@ -242,6 +243,7 @@ func TestChart_SecretsReferencedNeverInlined(t *testing.T) {
 			"KEYWARD_DATABASE_URL":        "secret:keyward-postgres/uri",
 			"KEYWARD_REDIS_URL":           "secret:keyward-redis/url",
 			"KEYWARD_ENCRYPTION_KEY":      "secret:keyward-secrets/encryption-key",
+			"KEYWARD_DATABASE_LISTEN_URL": "secret:keyward-postgres/direct-uri",
 		}},
 		{"memory backend: no Redis URL", []string{"--set", "rateLimit.backend=memory"}, map[string]string{
 			"KEYWARD_REDIS_URL": "",
@@ -278,6 +280,7 @@ var placeholders = map[string]string{
 	"KEYWARD_ENCRYPTION_KEY":        "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
 	"KEYWARD_CONSOLE_CLIENT_SECRET": "console-secret-from-the-secret",
 	"KEYWARD_SMTP_URL":              "smtps://keyward:mail-password@mail.identity:465",
+	"KEYWARD_DATABASE_LISTEN_URL":   "postgres://keyward@postgres-direct.identity:5432/keyward",
 }
 
 func withPlaceholders(t *testing.T, env map[string]string) map[string]string {
@@ -395,6 +398,7 @@ func TestChart_BrokenValues_Refused(t *testing.T) {
 		{"unknown top-level value", []string{"--set", "replicas=3"}, "replicas"},
 		{"a secret inlined in config", []string{"--set", "config.KEYWARD_CLIENT_SECRET=hunter2"}, "KEYWARD_CLIENT_SECRET"},
 		{"the database URL inlined in config", []string{"--set", "config.KEYWARD_DATABASE_URL=postgres://u:p@db/k"}, "KEYWARD_DATABASE_URL"},
+		{"the listen URL inlined in config", []string{"--set", "config.KEYWARD_DATABASE_LISTEN_URL=postgres://u:p@db/k"}, "KEYWARD_DATABASE_LISTEN_URL"},
 		{"config not a KEYWARD_ setting", []string{"--set", "config.log_level=debug"}, "log_level"},
 		{"misspelt setting in config", []string{"--set", "config.KEYWARD_LOG_LEVLE=debug"}, "KEYWARD_LOG_LEVLE"},
 		{"a setting the chart sets itself, in config", []string{"--set", "config.KEYWARD_PUBLIC_URL=http://x"}, "KEYWARD_PUBLIC_URL"},

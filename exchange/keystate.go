@@ -14,13 +14,17 @@ import (
 // (models.Store.WatchKeys). While announcements may be missed (the notification
 // connection is down, or its last heartbeat is too old) every exchange reads the
 // store, and what was remembered is forgotten when they are back. Unknown keys are
-// never remembered: a guessed lookup id costs a read, not memory.
+// never remembered: a guessed lookup id costs a read, not memory. A key remembered
+// longer than maxAge is read again, whatever was heard: a backstop for a change
+// whose announcement was lost although the heartbeats came back.
 type KeyState struct {
 	store      KeyFinder
 	maxEntries int
+	maxAge     time.Duration
+	now        func() time.Time
 
 	mu      sync.RWMutex
-	entries map[string]models.Key // lookup id → key
+	entries map[string]rememberedKey // lookup id → key
 	// gen counts changes: a read that began before a change must not be remembered.
 	gen uint64
 
@@ -29,13 +33,30 @@ type KeyState struct {
 	trustUntil atomic.Int64
 }
 
-// NewKeyState remembers at most maxEntries keys (0: 100,000) read from store. It
+type rememberedKey struct {
+	key    models.Key
+	readAt time.Time
+}
+
+// DefaultKeyStateMaxAge is how long a key is remembered at most when NewKeyState is
+// given no age.
+const DefaultKeyStateMaxAge = time.Minute
+
+// NewKeyState remembers at most maxEntries keys (0: 100,000), each for at most maxAge
+// (0: DefaultKeyStateMaxAge), read from store; now is the clock (nil: time.Now). It
 // serves from the store alone until told that changes are heard (Listening).
-func NewKeyState(store KeyFinder, maxEntries int) *KeyState {
+func NewKeyState(store KeyFinder, maxEntries int, maxAge time.Duration, now func() time.Time) *KeyState {
 	if maxEntries <= 0 {
 		maxEntries = 100_000
 	}
-	return &KeyState{store: store, maxEntries: maxEntries, entries: map[string]models.Key{}}
+	if maxAge <= 0 {
+		maxAge = DefaultKeyStateMaxAge
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &KeyState{store: store, maxEntries: maxEntries, maxAge: maxAge, now: now,
+		entries: map[string]rememberedKey{}}
 }
 
 // KeyForExchange returns the key from memory when announcements are trusted, else
@@ -45,19 +66,20 @@ func (s *KeyState) KeyForExchange(ctx context.Context, lookupID string) (models.
 		return s.store.KeyForExchange(ctx, lookupID)
 	}
 	s.mu.RLock()
-	k, ok := s.entries[lookupID]
+	r, ok := s.entries[lookupID]
 	gen := s.gen
 	s.mu.RUnlock()
-	if ok {
-		return k, nil
+	if ok && s.now().Sub(r.readAt) < s.maxAge {
+		return r.key, nil
 	}
+	readAt := s.now()
 	k, err := s.store.KeyForExchange(ctx, lookupID)
 	if err != nil {
 		return k, err
 	}
 	s.mu.Lock()
-	if s.gen == gen && len(s.entries) < s.maxEntries {
-		s.entries[lookupID] = k
+	if _, had := s.entries[lookupID]; s.gen == gen && (had || len(s.entries) < s.maxEntries) {
+		s.entries[lookupID] = rememberedKey{key: k, readAt: readAt}
 	}
 	s.mu.Unlock()
 	return k, nil
@@ -66,7 +88,7 @@ func (s *KeyState) KeyForExchange(ctx context.Context, lookupID string) (models.
 // Trusted tells whether key changes are being heard, so that memory may be served.
 func (s *KeyState) Trusted() bool {
 	until := s.trustUntil.Load()
-	return until != 0 && time.Now().UnixNano() < until
+	return until != 0 && s.now().UnixNano() < until
 }
 
 // KeyChanged forgets the key (models.AllKeys: every key).

@@ -33,7 +33,7 @@ func (f *countingFinder) KeyForExchange(_ context.Context, id string) (models.Ke
 func TestKeyState_Listening_ServedFromMemoryUntilChanged(t *testing.T) {
 	f := &countingFinder{}
 	f.key.Store(&models.Key{ID: "k1", LookupID: "lk1", Enabled: true})
-	s := exchange.NewKeyState(f, 0)
+	s := exchange.NewKeyState(f, 0, 0, nil)
 	s.Listening(true, time.Time{})
 	for range 5 {
 		if k, err := s.KeyForExchange(context.Background(), "lk1"); err != nil || !k.Enabled {
@@ -52,7 +52,7 @@ func TestKeyState_Listening_ServedFromMemoryUntilChanged(t *testing.T) {
 
 func TestKeyState_UnknownKey_NeverRemembered(t *testing.T) {
 	f := &countingFinder{}
-	s := exchange.NewKeyState(f, 0)
+	s := exchange.NewKeyState(f, 0, 0, nil)
 	s.Listening(true, time.Time{})
 	for range 3 {
 		if _, err := s.KeyForExchange(context.Background(), "guess"); !errors.Is(err, models.ErrNotFound) {
@@ -71,7 +71,7 @@ func TestKeyState_UnknownKey_NeverRemembered(t *testing.T) {
 func TestKeyState_NotListeningOrHeartbeatOld_ReadsStoreEveryTime(t *testing.T) {
 	f := &countingFinder{}
 	f.key.Store(&models.Key{ID: "k1", LookupID: "lk1", Enabled: true})
-	s := exchange.NewKeyState(f, 0)
+	s := exchange.NewKeyState(f, 0, 0, nil)
 	for range 3 { // never told it is listening
 		_, _ = s.KeyForExchange(context.Background(), "lk1")
 	}
@@ -95,7 +95,7 @@ func TestKeyState_Postgres_ListenerKilled_ReadsStoreUntilResynced(t *testing.T) 
 		t.Fatal(err)
 	}
 	defer store.Close()
-	s := exchange.NewKeyState(store, 0)
+	s := exchange.NewKeyState(store, 0, 0, nil)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	store.WatchKeys(wctx, s)
@@ -170,5 +170,130 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not within 15s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// advance moves a fakeClock (keyring_test.go) on.
+func (c *fakeClock) advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+// A remembered key is served for at most its max age, even while every change is
+// heard: a change whose announcement was lost is seen within that age.
+func TestKeyState_MaxAge_OlderEntryReadAgain(t *testing.T) {
+	f := &countingFinder{}
+	f.key.Store(&models.Key{ID: "k1", LookupID: "lk1", Enabled: true})
+	clock := &fakeClock{now: time.Now()}
+	s := exchange.NewKeyState(f, 0, 10*time.Second, clock.Now)
+	s.Listening(true, time.Time{})
+	enabled := func() bool {
+		k, err := s.KeyForExchange(context.Background(), "lk1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Enabled
+	}
+	if !enabled() {
+		t.Fatal("new key not enabled")
+	}
+	f.key.Store(&models.Key{ID: "k1", LookupID: "lk1", Enabled: false}) // revoked, unannounced
+	clock.advance(10*time.Second - time.Nanosecond)
+	if !enabled() || f.reads.Load() != 1 {
+		t.Fatalf("within the max age: read %d times, want the remembered key and 1 read", f.reads.Load())
+	}
+	clock.advance(time.Nanosecond)
+	if enabled() {
+		t.Fatal("a key remembered for its max age is still served from memory")
+	}
+	if n := f.reads.Load(); n != 2 {
+		t.Fatalf("store read %d times, want 2", n)
+	}
+	// What was read again is remembered again, for a max age of its own.
+	clock.advance(5 * time.Second)
+	if enabled() || f.reads.Load() != 2 {
+		t.Fatalf("after the re-read: read %d times, want 2", f.reads.Load())
+	}
+}
+
+// Zero means the default age, one minute.
+func TestKeyState_MaxAgeZero_OneMinute(t *testing.T) {
+	f := &countingFinder{}
+	f.key.Store(&models.Key{ID: "k1", LookupID: "lk1", Enabled: true})
+	clock := &fakeClock{now: time.Now()}
+	s := exchange.NewKeyState(f, 0, 0, clock.Now)
+	s.Listening(true, time.Time{})
+	read := func() { _, _ = s.KeyForExchange(context.Background(), "lk1") }
+	read()
+	clock.advance(time.Minute - time.Second)
+	read()
+	if n := f.reads.Load(); n != 1 {
+		t.Fatalf("read %d times within a minute, want 1", n)
+	}
+	clock.advance(time.Second)
+	read()
+	if n := f.reads.Load(); n != 2 {
+		t.Fatalf("read %d times after a minute, want 2", n)
+	}
+}
+
+// countingStore is the real store at the exchange's interface, counting its reads.
+type countingStore struct {
+	*models.Store
+	reads atomic.Int64
+}
+
+func (s *countingStore) KeyForExchange(ctx context.Context, id string) (models.Key, error) {
+	s.reads.Add(1)
+	return s.Store.KeyForExchange(ctx, id)
+}
+
+// Every replica's heartbeats go through the one channel key changes come on: those
+// of another replica (and this one's own) change no key, so they never make this
+// replica forget what it remembers.
+func TestKeyState_Postgres_OtherReplicasHeartbeats_MemoryKept(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	open := func() *models.Store {
+		s, err := models.Open(ctx, dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	storeB := &countingStore{Store: open()}
+	// Made before B listens, so that its notification cannot be what B hears.
+	k := &models.Key{OwnerID: "o1", OwnerUsername: "alice", Name: "n", LookupID: "lkHeartbeat1",
+		SecretHash: make([]byte, 32), Environment: "production", Enabled: true}
+	if err := storeB.CreateKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	b := exchange.NewKeyState(storeB, 0, time.Hour, nil)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	storeB.WatchKeys(wctx, b)
+	eventually(t, "B listening", b.Trusted)
+	if _, err := b.KeyForExchange(ctx, k.LookupID); err != nil {
+		t.Fatal(err)
+	}
+	remembered := storeB.reads.Load()
+	// Replica A: its heartbeats come back to it (each Listening(true) is one), and
+	// reach B on the same channel.
+	a := &roundTrips{}
+	open().WatchKeys(wctx, a)
+	eventually(t, "ten of A's heartbeats back", func() bool { return a.n.Load() >= 10 })
+	if _, err := b.KeyForExchange(ctx, k.LookupID); err != nil {
+		t.Fatal(err)
+	}
+	if n := storeB.reads.Load(); n != remembered || !b.Trusted() {
+		t.Fatalf("B read the store %d more times after A's heartbeats (want 0), trusted %v", n-remembered, b.Trusted())
+	}
+}
+
+// roundTrips counts the heartbeats that came back to a listener.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) KeyChanged(string) {}
+func (r *roundTrips) Listening(up bool, _ time.Time) {
+	if up {
+		r.n.Add(1)
 	}
 }

@@ -112,7 +112,7 @@ func newBenchEngine(b *testing.B, setup benchSetup) (*gin.Engine, string, *bench
 		m = metrics.New()
 	}
 	// The key state in memory, as main wires it: SQLite announces key writes in process.
-	keyState := exchange.NewKeyState(store, 0)
+	keyState := exchange.NewKeyState(store, 0, 0, nil)
 	watch, stopWatch := context.WithCancel(ctx)
 	b.Cleanup(stopWatch)
 	store.WatchKeys(watch, keyState)

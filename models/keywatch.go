@@ -2,9 +2,12 @@ package models
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,14 +63,18 @@ func installKeyTrigger(ctx context.Context, db *gorm.DB) error {
 // changed. Listening(false) means changes may go unannounced from now on (the
 // notification connection is down): until Listening(true), which follows a
 // resynchronisation (KeyChanged(AllKeys)), nothing remembered may be trusted.
+// Listening(true, until) vouches for the announcements only until then: a later call
+// extends it, none means they are no longer proven.
 type KeyWatcher interface {
 	KeyChanged(lookupID string)
 	Listening(up bool, until time.Time)
 }
 
-// Heartbeat bounds: the notification connection is checked every listenHeartbeat;
-// a watcher may trust it until listenTrust after the last check passed, so that a
-// connection that dies silently stops being trusted within listenTrust.
+// Heartbeat bounds: every listenHeartbeat the listener sends a notification of its own
+// on KeyChannel; a watcher may trust the announcements until listenTrust after a
+// heartbeat that came back was sent. One that does not come back within listenTrust
+// (a pooler in transaction mode swallows notifications while pings still pass) ends
+// the connection: Listening(false), then a reconnection with backoff.
 const (
 	listenHeartbeat = 250 * time.Millisecond
 	listenTrust     = 750 * time.Millisecond
@@ -75,11 +82,55 @@ const (
 	ListenApplicationName = "keyward-key-listener"
 )
 
+// heartbeatPrefix starts every listener's heartbeat payload. '-' and ':' are in no
+// lookup id (base62), so a heartbeat is never taken for a key change.
+const heartbeatPrefix = "keyward-heartbeat:"
+
+// errHeartbeatLost: the connection is up but does not deliver notifications.
+var errHeartbeatLost = errors.New("our own heartbeat notification did not come back within " + listenTrust.String() +
+	": something between Keyward and PostgreSQL drops notifications (a pooler in transaction or statement mode does); " +
+	"give the listener a direct connection or a pooler in session mode")
+
+// heartbeat is one notification connection's round trips on KeyChannel. Its nonce is
+// random per connection, so that other replicas' heartbeats (and those of this
+// replica's earlier connections) are never taken for its own.
+type heartbeat struct {
+	nonce string
+	seq   uint64
+}
+
+func newHeartbeat() heartbeat {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return heartbeat{nonce: hex.EncodeToString(b)}
+}
+
+// next is the payload of the next heartbeat to send.
+func (h *heartbeat) next() string {
+	h.seq++
+	return h.latest()
+}
+
+func (h *heartbeat) latest() string {
+	return heartbeatPrefix + h.nonce + ":" + strconv.FormatUint(h.seq, 10)
+}
+
+// heard passes a key change on to w and tells whether payload is this connection's
+// latest heartbeat. Heartbeats, anyone's, change no key.
+func (h *heartbeat) heard(payload string, w KeyWatcher) (latest bool) {
+	if !strings.HasPrefix(payload, heartbeatPrefix) {
+		w.KeyChanged(payload)
+		return false
+	}
+	return h.seq > 0 && payload == h.latest()
+}
+
 // WatchKeys tells w of every key change until ctx ends. This process's own writes
 // are announced in process, at commit, on both backends. On SQLite they are all
 // there is and w is listening at once, for good. On PostgreSQL a connection of its
-// own LISTENs for every replica's; when it fails, w hears Listening(false), and after
-// a reconnection KeyChanged(AllKeys) then Listening(true).
+// own LISTENs for every replica's (through ListenURL when given); w hears
+// KeyChanged(AllKeys) when it connects, and Listening(true) each time a heartbeat
+// comes back; when it fails, Listening(false), then the same after a reconnection.
 func (s *Store) WatchKeys(ctx context.Context, w KeyWatcher) {
 	s.watchMu.Lock()
 	s.watchers = append(s.watchers, w)
@@ -123,7 +174,7 @@ func (s *Store) listen(ctx context.Context, w KeyWatcher) {
 }
 
 func (s *Store) listenOnce(ctx context.Context, w KeyWatcher) error {
-	cfg, err := pgx.ParseConfig(s.dsn)
+	cfg, err := pgx.ParseConfig(s.listenDSN)
 	if err != nil {
 		return errors.New("parse the database URL") // the error would repeat it
 	}
@@ -139,30 +190,61 @@ func (s *Store) listenOnce(ctx context.Context, w KeyWatcher) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	// Listening from here on: what changed before is resynchronised by forgetting it.
+	// Trusted only once a notification of ours has come back the way others' come.
 	w.KeyChanged(AllKeys)
-	w.Listening(true, time.Now().Add(listenTrust))
-	s.log.Info("key notifications up")
+	hb := newHeartbeat()
+	up := false
 	for {
-		wctx, cancel := context.WithTimeout(ctx, listenHeartbeat)
+		sent := time.Now()
+		if err := s.sendHeartbeat(ctx, hb.next()); err != nil {
+			return err
+		}
+		if err := receive(ctx, conn, w, &hb, sent.Add(listenTrust), true); err != nil {
+			return err
+		}
+		w.Listening(true, sent.Add(listenTrust))
+		if !up {
+			s.log.Info("key notifications up")
+			up = true
+		}
+		if err := receive(ctx, conn, w, &hb, sent.Add(listenHeartbeat), false); err != nil {
+			return err
+		}
+	}
+}
+
+// sendHeartbeat notifies KeyChannel through the store's pool: another session, the
+// path every writer's notifications take.
+func (s *Store) sendHeartbeat(ctx context.Context, payload string) error {
+	sctx, cancel := context.WithTimeout(ctx, listenTrust)
+	defer cancel()
+	if err := s.db.WithContext(sctx).Exec("SELECT pg_notify(?, ?)", KeyChannel, payload).Error; err != nil {
+		return fmt.Errorf("heartbeat: send: %w", err)
+	}
+	return nil
+}
+
+// receive passes key changes on to w until deadline; with wantHeartbeat, until the
+// latest heartbeat is back, which must be before deadline.
+func receive(ctx context.Context, conn *pgx.Conn, w KeyWatcher, hb *heartbeat, deadline time.Time, wantHeartbeat bool) error {
+	for {
+		wctx, cancel := context.WithDeadline(ctx, deadline)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case err == nil:
-			w.KeyChanged(n.Payload)
-			continue
+			if hb.heard(n.Payload, w) && wantHeartbeat {
+				return nil
+			}
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case conn.PgConn().IsClosed(), !errors.Is(err, context.DeadlineExceeded):
 			return err
+		case wantHeartbeat:
+			return errHeartbeatLost
+		default:
+			return nil
 		}
-		// Quiet for a heartbeat: a round trip proves the connection still delivers.
-		pctx, cancel := context.WithTimeout(ctx, listenTrust)
-		err = conn.Ping(pctx)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("heartbeat: %w", err)
-		}
-		w.Listening(true, time.Now().Add(listenTrust))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/keyward/keyward/internal/pgtest"
 	"github.com/keyward/keyward/models"
 )
 
@@ -214,5 +215,33 @@ func TestWatchKeys_OwnWrite_HeardBeforeItReturns(t *testing.T) {
 				t.Fatal("the revocation was not announced by the time it returned")
 			}
 		})
+	}
+}
+
+// Every replica's heartbeats travel on the channel of key changes: a watcher hears
+// none of them, its own or another replica's, as a change.
+func TestWatchKeys_Postgres_Heartbeats_NotKeyChanges(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	a, b := watch(t, openStore(t, dsn, nil)), watch(t, openStore(t, dsn, nil))
+	// Each Listening(true) is a heartbeat of one's own come back; A's go to B too.
+	for _, r := range []*recorder{a, b} {
+		for n := 0; n < 8; {
+			select {
+			case up := <-r.listening:
+				if !up {
+					t.Fatal("not listening any more")
+				}
+				n++
+			case <-time.After(10 * time.Second):
+				t.Fatal("heartbeats stopped coming back")
+			}
+		}
+	}
+	for _, r := range []*recorder{a, b} {
+		select {
+		case got := <-r.changed:
+			t.Fatalf("heard %q as a key change", got)
+		default:
+		}
 	}
 }

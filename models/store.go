@@ -57,13 +57,28 @@ type Store struct {
 	keyForExchange string
 	// outbox makes the webhook messages RecordAudit queues (UseOutbox); nil: none.
 	outbox Outbox
-	// dsn opens PostgreSQL's notification connection (keywatch.go); log tells when it
-	// is down.
-	dsn string
-	log *zap.Logger
+	// listenDSN opens PostgreSQL's notification connection (keywatch.go): the store's
+	// own DSN unless ListenURL named another; log tells when it is down.
+	listenDSN string
+	log       *zap.Logger
 	// watchers hear the in-process key announcements.
 	watchMu  sync.Mutex
 	watchers []KeyWatcher
+}
+
+// Option changes how Open opens the store.
+type Option func(*Store)
+
+// ListenURL opens PostgreSQL's notification connection with dsn instead of the store's
+// own DSN: LISTEN needs one session for as long as it listens, which a pooler in
+// transaction or statement mode does not give, so the listener can go straight to the
+// server while the pool goes through the pooler. Empty: the store's DSN.
+func ListenURL(dsn string) Option {
+	return func(s *Store) {
+		if dsn != "" {
+			s.listenDSN = dsn
+		}
+	}
 }
 
 // Open connects to the database named by dsn and migrates its schema.
@@ -72,7 +87,7 @@ type Store struct {
 //	"sqlite://<path>" or a file path    SQLite at that path (parent directory created)
 //	":memory:" or "sqlite://:memory:"   private in-memory SQLite (tests)
 //	"postgres://…", "postgresql://…"    PostgreSQL
-func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
+func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*Store, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -80,7 +95,16 @@ func Open(ctx context.Context, dsn string, log *zap.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("models: open: %w", err)
 	}
-	s := &Store{backend: backend, dsn: dsn, log: log}
+	s := &Store{backend: backend, listenDSN: dsn, log: log}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.listenDSN != dsn {
+		// Checked here so that a bad one fails the start, not every reconnection.
+		if _, err := pgx.ParseConfig(s.listenDSN); err != nil || backend != backendPostgres {
+			return nil, errors.New("models: open: the listen URL must be a PostgreSQL URL, for a PostgreSQL store") // the error would repeat it
+		}
+	}
 	// The pool announces this process's key writes in process (keywatch.go): on
 	// SQLite they are all there is; on PostgreSQL they make a replica see its own
 	// writes before it answers, not when its notification comes back.

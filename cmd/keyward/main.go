@@ -120,7 +120,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		closeLimiter()
 		return nil, err
 	}
-	keyState, stopKeyState := watchKeyState(ctx, store, ring, m)
+	keyState, stopKeyState := watchKeyState(ctx, cfg, store, ring, m)
 	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
 		kc, recorder, usage, limiter, m)
 	// Validate checked the parent group and its opt-in: New refuses nothing else.
@@ -191,7 +191,7 @@ func openStore(ctx context.Context, cfg config.Config, log *zap.Logger) (*models
 	if dsn == "" {
 		dsn = "sqlite://" + filepath.Join(cfg.DataDir, "keyward.db")
 	}
-	store, err := models.Open(ctx, dsn, log)
+	store, err := models.Open(ctx, dsn, log, models.ListenURL(cfg.DatabaseListenURL))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

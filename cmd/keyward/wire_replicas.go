@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -21,8 +22,8 @@ import (
 
 // watchKeyState gives the exchange its in-memory key state, kept true by the store's
 // key announcements, and runs the signing-key ring's refresh, until stop is called.
-func watchKeyState(ctx context.Context, store *models.Store, ring *exchange.KeyRing, m *metrics.Metrics) (state *exchange.KeyState, stop context.CancelFunc) {
-	state = exchange.NewKeyState(store, 0)
+func watchKeyState(ctx context.Context, cfg config.Config, store *models.Store, ring *exchange.KeyRing, m *metrics.Metrics) (state *exchange.KeyState, stop context.CancelFunc) {
+	state = exchange.NewKeyState(store, 0, cfg.KeyStateMaxAge, time.Now)
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	store.WatchKeys(wctx, state)
 	go ring.Run(wctx)
