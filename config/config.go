@@ -27,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/keyward/keyward/internal/cidrlist"
+	"github.com/keyward/keyward/internal/hostlist"
 	"github.com/keyward/keyward/internal/sealbox"
 )
 
@@ -100,6 +101,9 @@ type Config struct {
 	// internal (loopback, private, …); WebhookTimeout bounds each delivery attempt.
 	WebhookAllowedNetworks []string
 	WebhookTimeout         time.Duration
+	// ClientRedirectHosts are the hosts provisioned clients' redirect URIs may name
+	// (internal/hostlist); empty: no client gets redirect URIs.
+	ClientRedirectHosts []string
 	// The web console: on when ConsoleClientSecret is set (a confidential client of the
 	// realm of its own). ConsoleURL is where browsers reach it (default PublicURL).
 	ConsoleClientID     string
@@ -163,6 +167,7 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 		{"KEYWARD_RATE_LIMIT_BACKEND", "memory", "memory (one replica) or redis (the limit holds across replicas)", &c.RateBackend},
 		{"KEYWARD_REDIS_URL", "", "redis://… for the redis rate-limit backend", &c.RedisURL},
 		{"KEYWARD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed", &raw.trusted},
+		{"KEYWARD_CLIENT_REDIRECT_HOSTS", "", "comma-separated hosts that provisioned clients' redirect URIs may name, where users' authorization codes go: app.example.com, *.example.com for its subdomains, host:port for a loopback host (127.0.0.1:8765); empty: clients get no redirect URIs", &raw.redirectHosts},
 		{"KEYWARD_WEBHOOK_ALLOWED_NETWORKS", "", "comma-separated CIDRs webhooks may be delivered to although they are loopback, private, link-local or otherwise internal (e.g. 127.0.0.0/8,::1/128 for development)", &raw.webhookNetworks},
 		{"KEYWARD_CONSOLE_CLIENT_ID", "keyward-console", "the realm's confidential client the web console logs people in with (code flow + PKCE)", &c.ConsoleClientID},
 		{"KEYWARD_CONSOLE_CLIENT_SECRET", "", "secret of that client; the web console is served at / only when it is set", &c.ConsoleClientSecret},
@@ -176,7 +181,7 @@ func (c *Config) textSettings(raw *rawSettings) []setting {
 type rawSettings struct {
 	aclAllowTopLevel, deny, maxKeys, ownerMaxRate, failureBudget string
 	allowUnlimited, trusted, tokenCache                          string
-	webhookNetworks, consoleLoginRate                            string
+	webhookNetworks, consoleLoginRate, redirectHosts             string
 	durations                                                    []string
 }
 
@@ -363,6 +368,11 @@ func (c *Config) parseValues(raw rawSettings, durations []durationSetting) {
 	for _, p := range strings.Split(raw.webhookNetworks, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			c.WebhookAllowedNetworks = append(c.WebhookAllowedNetworks, p)
+		}
+	}
+	for _, h := range strings.Split(raw.redirectHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.ClientRedirectHosts = append(c.ClientRedirectHosts, h)
 		}
 	}
 	if raw.deny == "" {
@@ -559,7 +569,7 @@ func (c Config) checkRateLimits(bad func(string, ...any)) {
 	}
 }
 
-// checkLists checks trusted proxies and denied roles.
+// checkLists checks trusted proxies, allowed networks and hosts, and denied roles.
 func (c Config) checkLists(bad func(string, ...any)) {
 	for _, p := range c.TrustedProxies {
 		if !validProxy(p) {
@@ -568,6 +578,9 @@ func (c Config) checkLists(bad func(string, ...any)) {
 	}
 	if _, problem := cidrlist.Normalize(c.WebhookAllowedNetworks, 100); problem != "" {
 		bad("KEYWARD_WEBHOOK_ALLOWED_NETWORKS: %s", problem)
+	}
+	if _, problem := hostlist.Parse(c.ClientRedirectHosts); problem != "" {
+		bad("KEYWARD_CLIENT_REDIRECT_HOSTS: %s", problem)
 	}
 	for _, r := range c.DenyRoles {
 		// The exchange's rule (exchange.NewRoleDenylist): the client id ends at the last colon.

@@ -70,16 +70,23 @@ type ClientInfo struct {
 	ImplicitFlowEnabled       bool
 	RedirectURIs              []string
 	Attributes                map[string]string
+	// FullScopeAllowed: the client's tokens may carry every role of the user (or
+	// service account); ConsentRequired: a user who logs in through it is asked first.
+	FullScopeAllowed bool
+	ConsentRequired  bool
 	// ACLMapper says whether the client has its own acl_groups group-membership mapper.
 	ACLMapper bool
 }
 
-// ClientChange updates some fields of a client; nil fields stay as they are.
+// ClientChange updates some fields of a client; nil fields stay as they are. Every
+// change also sets fullScopeAllowed to false.
 type ClientChange struct {
 	Name         *string
 	Description  *string
 	Enabled      *bool
-	RedirectURIs *[]string // also switches the standard flow on (some) or off (none)
+	RedirectURIs *[]string // also switches the standard flow on (some) or off (none), and consent on with some
+	// ConsentRequired sets consent explicitly (the repair pass).
+	ConsentRequired *bool
 }
 
 // classifyAdmin is classify plus 409 → ErrConflict, which the admin calls below need.
@@ -230,7 +237,10 @@ func aclMapper() gocloak.ProtocolMapperRepresentation {
 
 // CreateServiceClient creates a confidential client with service accounts on, direct
 // access grants and implicit flow off, the standard flow only with redirect URIs, and
-// the acl_groups mapper. It returns Keycloak's internal id; ErrConflict if the
+// the acl_groups mapper. It is never full-scope (a token through it carries only roles
+// in its scope mappings, which it has none of: an administrator who logs in through it
+// lends it no realm-management role), and with redirect URIs it asks the user's
+// consent (no silent code for someone else's redirect URI). It returns Keycloak's internal id; ErrConflict if the
 // client_id is taken.
 func (c *Client) CreateServiceClient(ctx context.Context, sc ServiceClient) (string, error) {
 	token, err := c.adminAccessToken(ctx)
@@ -256,7 +266,8 @@ func (c *Client) CreateServiceClient(ctx context.Context, sc ServiceClient) (str
 		DirectAccessGrantsEnabled: gocloak.BoolP(false),
 		ImplicitFlowEnabled:       gocloak.BoolP(false),
 		StandardFlowEnabled:       gocloak.BoolP(len(redirects) > 0),
-		ConsentRequired:           gocloak.BoolP(false),
+		ConsentRequired:           gocloak.BoolP(len(redirects) > 0),
+		FullScopeAllowed:          gocloak.BoolP(false),
 		RedirectURIs:              &redirects,
 		WebOrigins:                &[]string{},
 		Attributes:                &attrs,
@@ -313,6 +324,8 @@ func clientInfo(cl *gocloak.Client) ClientInfo {
 		StandardFlowEnabled:       gocloak.PBool(cl.StandardFlowEnabled),
 		DirectAccessGrantsEnabled: gocloak.PBool(cl.DirectAccessGrantsEnabled),
 		ImplicitFlowEnabled:       gocloak.PBool(cl.ImplicitFlowEnabled),
+		FullScopeAllowed:          gocloak.PBool(cl.FullScopeAllowed),
+		ConsentRequired:           gocloak.PBool(cl.ConsentRequired),
 		RedirectURIs:              []string{},
 		Attributes:                map[string]string{},
 	}
@@ -337,7 +350,8 @@ func clientInfo(cl *gocloak.Client) ClientInfo {
 
 // UpdateServiceClient applies ch to the client. Only the changed fields are sent:
 // Keycloak leaves absent fields alone, and the representation it hands out carries
-// the secret, which must never be written back.
+// the secret, which must never be written back. fullScopeAllowed is sent false every
+// time, and redirect URIs bring consent with them (see CreateServiceClient).
 func (c *Client) UpdateServiceClient(ctx context.Context, id string, ch ClientChange) error {
 	token, err := c.adminAccessToken(ctx)
 	if err != nil {
@@ -348,11 +362,15 @@ func (c *Client) UpdateServiceClient(ctx context.Context, id string, ch ClientCh
 		return classifyAdmin("get client", err)
 	}
 	upd := gocloak.Client{ID: gocloak.StringP(id), ClientID: cur.ClientID,
-		Name: ch.Name, Description: ch.Description, Enabled: ch.Enabled}
+		Name: ch.Name, Description: ch.Description, Enabled: ch.Enabled,
+		FullScopeAllowed: gocloak.BoolP(false), ConsentRequired: ch.ConsentRequired}
 	if ch.RedirectURIs != nil {
 		r := append([]string{}, *ch.RedirectURIs...)
 		upd.RedirectURIs = &r
 		upd.StandardFlowEnabled = gocloak.BoolP(len(r) > 0)
+		if len(r) > 0 {
+			upd.ConsentRequired = gocloak.BoolP(true)
+		}
 	}
 	if err := c.admin.UpdateClient(ctx, token, c.cfg.Realm, upd); err != nil {
 		return classifyAdmin("update client", err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Nerzal/gocloak/v13"
+
 	"github.com/keyward/keyward/internal/kctest"
 )
 
@@ -123,7 +125,8 @@ func TestAdmin_ServiceClient_Lifecycle(t *testing.T) {
 	}
 	if info.ClientID != clientID || info.Protocol != "openid-connect" || !info.Enabled || info.PublicClient ||
 		!info.ServiceAccountsEnabled || info.DirectAccessGrantsEnabled || info.StandardFlowEnabled ||
-		info.ImplicitFlowEnabled || !info.ACLMapper || info.Attributes["keyward.id"] != "row-1" || info.Name != "Test client" {
+		info.ImplicitFlowEnabled || !info.ACLMapper || info.Attributes["keyward.id"] != "row-1" || info.Name != "Test client" ||
+		info.FullScopeAllowed || info.ConsentRequired {
 		t.Fatalf("client as created: %+v", info)
 	}
 	byClientID, err := c.ServiceClientByClientID(ctx, clientID)
@@ -187,7 +190,8 @@ func TestAdmin_ServiceClient_Lifecycle(t *testing.T) {
 	}
 	info, err = c.ServiceClient(ctx, id)
 	if err != nil || info.Name != "Renamed" || info.Enabled || !info.StandardFlowEnabled ||
-		!slices.Equal(info.RedirectURIs, redirects) || info.Description != "made by a test" || !info.ACLMapper {
+		!slices.Equal(info.RedirectURIs, redirects) || info.Description != "made by a test" || !info.ACLMapper ||
+		!info.ConsentRequired || info.FullScopeAllowed {
 		t.Fatalf("after update: %+v %v", info, err)
 	}
 	if _, err := c.ClientCredentialsGrant(ctx, clientID, fresh); !errors.Is(err, ErrInvalidClient) {
@@ -213,6 +217,87 @@ func TestAdmin_ServiceClient_Lifecycle(t *testing.T) {
 	}
 	if has, err := c.GroupHasMembers(ctx, group.ID); err != nil || has {
 		t.Fatalf("the service account outlived its client: members=%v err=%v", has, err)
+	}
+}
+
+// A client made with redirect URIs asks consent and is not full-scope; role scope
+// mappings put on it by someone else are all removed, realm and client roles alike,
+// and a client-credentials token then carries no role but still its acl_groups claim.
+func TestAdmin_ServiceClient_NoScope_ScopeMappingsCleared(t *testing.T) {
+	kc, c, ctx, parent := newGroupTest(t)
+	group, err := c.CreateGroup(ctx, parent.ID, "readers", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientID := "kw-admin-test-" + suffix()
+	id, err := c.CreateServiceClient(ctx, ServiceClient{ClientID: clientID, RedirectURIs: []string{"https://app.example/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.DeleteServiceClient(context.Background(), id) })
+	info, err := c.ServiceClient(ctx, id)
+	if err != nil || info.FullScopeAllowed || !info.ConsentRequired || !info.StandardFlowEnabled {
+		t.Fatalf("client with redirect URIs as created: %+v %v", info, err)
+	}
+	if removed, kept, err := c.ClearClientScopeMappings(ctx, id); err != nil || len(removed)+len(kept) != 0 {
+		t.Fatalf("a new client's scope mappings: %v %v %v", removed, kept, err)
+	}
+
+	admin := kc.AdminToken(t)
+	realmRole, err := kc.Admin.GetRealmRole(ctx, admin, kc.Realm, "offline_access")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kc.Admin.CreateClientScopeMappingsRealmRoles(ctx, admin, kc.Realm, id, []gocloak.Role{*realmRole}); err != nil {
+		t.Fatal(err)
+	}
+	rmID, viewUsers := kc.ClientRole(t, "realm-management", "view-users")
+	if err := kc.Admin.CreateClientScopeMappingsClientRoles(ctx, admin, kc.Realm, id, rmID, []gocloak.Role{viewUsers}); err != nil {
+		t.Fatal(err)
+	}
+	rmID2, realmAdmin := kc.ClientRole(t, "realm-management", "realm-admin")
+	if err := kc.Admin.CreateClientScopeMappingsClientRoles(ctx, admin, kc.Realm, id, rmID2, []gocloak.Role{realmAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	// Keycloak keeps a realm role's scope mapping from an admin without manage-realm:
+	// the client roles go, the realm role stays, and the error says what to do.
+	removed, kept, err := c.ClearClientScopeMappings(ctx, id)
+	want := []RoleMapping{{Client: "realm-management", Role: "realm-admin"}, {Client: "realm-management", Role: "view-users"}}
+	if !errors.Is(err, ErrRealmScopeForbidden) || !slices.Equal(removed, want) || !slices.Equal(kept, []RoleMapping{{Role: "offline_access"}}) {
+		t.Fatalf("removed %v, kept %v, %v; want removed %v, kept offline_access, ErrRealmScopeForbidden", removed, kept, err, want)
+	}
+	left, err := kc.Admin.GetClientScopeMappings(ctx, admin, kc.Realm, id)
+	if err != nil || len(left.ClientMappings) > 0 || left.RealmMappings == nil || len(*left.RealmMappings) != 1 {
+		t.Fatalf("scope mappings left: %+v %v", left, err)
+	}
+	if err := kc.Admin.DeleteClientScopeMappingsRealmRoles(ctx, admin, kc.Realm, id, []gocloak.Role{*realmRole}); err != nil {
+		t.Fatal(err)
+	}
+	if removed, kept, err := c.ClearClientScopeMappings(ctx, id); err != nil || len(removed)+len(kept) != 0 {
+		t.Fatalf("after the realm admin removed it: %v %v %v", removed, kept, err)
+	}
+
+	sa, err := c.ServiceAccountUserID(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddUserToGroup(ctx, sa, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := c.ClientSecret(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.ClientCredentialsGrant(ctx, clientID, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := kctest.Claims(t, tok.AccessToken)
+	if roles := kctest.RealmRoles(claims); len(roles) != 0 || claims["resource_access"] != nil {
+		t.Fatalf("a no-scope client's token carries roles: %v %v", roles, claims["resource_access"])
+	}
+	if got := kctest.Strings(claims["acl_groups"]); !slices.Equal(got, []string{"readers"}) {
+		t.Fatalf("acl_groups %v, want [readers]", claims["acl_groups"])
 	}
 }
 

@@ -5,6 +5,9 @@ package keycloak
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +51,11 @@ func (c *Client) GroupRoleMappings(ctx context.Context, id string) ([]RoleMappin
 	if err != nil {
 		return nil, classifyAdmin("get group role mappings", err)
 	}
+	return roleMappings(m), nil
+}
+
+// roleMappings lists a MappingsRepresentation's roles, sorted.
+func roleMappings(m *gocloak.MappingsRepresentation) []RoleMapping {
 	out := []RoleMapping{}
 	if m.RealmMappings != nil {
 		for _, r := range *m.RealmMappings {
@@ -72,8 +80,52 @@ func (c *Client) GroupRoleMappings(ctx context.Context, id string) ([]RoleMappin
 		}
 		return strings.Compare(a.Role, b.Role)
 	})
-	return out, nil
+	return out
 }
+
+// ClearClientScopeMappings removes every role scope mapping of the client and says
+// which it removed and which stayed (none at all: nothing was written). With
+// fullScopeAllowed off, these are the only roles its tokens could carry. Client roles
+// (realm-management's among them) go with manage-clients; Keycloak lets only an admin
+// with manage-realm remove a realm role's mapping, so without it those stay and the
+// error says so: Keyward's service account is not given manage-realm for this.
+func (c *Client) ClearClientScopeMappings(ctx context.Context, id string) (removed, kept []RoleMapping, err error) {
+	token, err := c.adminAccessToken(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := c.admin.GetClientScopeMappings(ctx, token, c.cfg.Realm, id)
+	if err != nil {
+		return nil, nil, classifyAdmin("get client scope mappings", err)
+	}
+	for _, cm := range m.ClientMappings {
+		if cm == nil || cm.Mappings == nil || len(*cm.Mappings) == 0 {
+			continue
+		}
+		if err := c.admin.DeleteClientScopeMappingsClientRoles(ctx, token, c.cfg.Realm, id, gocloak.PString(cm.ID), *cm.Mappings); err != nil {
+			return removed, roleMappings(m), classifyAdmin("remove client-role scope mappings", err)
+		}
+		removed = append(removed, roleMappings(&gocloak.MappingsRepresentation{
+			ClientMappings: map[string]*gocloak.ClientMappingsRepresentation{"": cm}})...)
+	}
+	if m.RealmMappings != nil && len(*m.RealmMappings) > 0 {
+		realm := roleMappings(&gocloak.MappingsRepresentation{RealmMappings: m.RealmMappings})
+		if err := c.admin.DeleteClientScopeMappingsRealmRoles(ctx, token, c.cfg.Realm, id, *m.RealmMappings); err != nil {
+			var apiErr *gocloak.APIError
+			if errors.As(err, &apiErr) && apiErr.Code == http.StatusForbidden {
+				return removed, realm, fmt.Errorf("remove realm-role scope mappings: %w", ErrRealmScopeForbidden)
+			}
+			return removed, realm, classifyAdmin("remove realm-role scope mappings", err)
+		}
+		removed = append(removed, realm...)
+	}
+	return removed, nil, nil
+}
+
+// ErrRealmScopeForbidden: Keycloak refused to remove a realm role from a client's
+// scope (it needs manage-realm, which Keyward's service account does not hold).
+var ErrRealmScopeForbidden = errors.New("keycloak refused to remove realm roles from the client's scope: " +
+	"an admin with manage-realm must remove them (Clients > the client > Client scopes > Dedicated scope > Scope)")
 
 // ClientsWithAttribute lists every client of the realm that has the attribute key,
 // whatever its value, all pages. Keycloak refuses attribute search (`q=`) on

@@ -62,16 +62,17 @@ var latencyBuckets = []float64{
 type Metrics struct {
 	reg *prometheus.Registry
 
-	exchanges        *prometheus.CounterVec
-	exchangeDuration *prometheus.HistogramVec
-	keycloakDuration *prometheus.HistogramVec
-	keycloakErrors   *prometheus.CounterVec
-	cacheRequests    *prometheus.CounterVec
-	denials          *prometheus.CounterVec
-	databaseErrors   *prometheus.CounterVec
-	httpRequests     *prometheus.CounterVec
-	httpDuration     *prometheus.HistogramVec
-	aclWithRoles     prometheus.Gauge
+	exchanges         *prometheus.CounterVec
+	exchangeDuration  *prometheus.HistogramVec
+	keycloakDuration  *prometheus.HistogramVec
+	keycloakErrors    *prometheus.CounterVec
+	cacheRequests     *prometheus.CounterVec
+	denials           *prometheus.CounterVec
+	databaseErrors    *prometheus.CounterVec
+	httpRequests      *prometheus.CounterVec
+	httpDuration      *prometheus.HistogramVec
+	aclWithRoles      prometheus.Gauge
+	clientsUnrepaired prometheus.Gauge
 }
 
 // New returns Metrics on a fresh registry holding Keyward's series and the Go runtime
@@ -118,6 +119,10 @@ func New() *Metrics {
 			Help:    "Time to answer HTTP requests, by route template and method.",
 			Buckets: latencyBuckets,
 		}, []string{"route", "method"}),
+		clientsUnrepaired: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "keyward_clients_unrepaired",
+			Help: "Keyward's clients that the last repair pass found full-scope, with role scope mappings or consent-free with redirect URIs, and could not repair; anything but 0 needs an admin.",
+		}),
 		aclWithRoles: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "keyward_acl_groups_with_roles",
 			Help: "ACL groups that carry role mappings, their own or an ancestor's, as the last complete repair pass found them; anything but 0 needs an admin.",
@@ -128,7 +133,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.exchanges, m.exchangeDuration, m.keycloakDuration, m.keycloakErrors,
 		m.cacheRequests, m.denials, m.databaseErrors, m.httpRequests, m.httpDuration,
-		m.aclWithRoles,
+		m.aclWithRoles, m.clientsUnrepaired,
 	)
 	// Counters start at 0 for every allowed value, so that rate() and alerts see a
 	// series before its first event rather than nothing.
@@ -228,6 +233,14 @@ func (m *Metrics) HTTPRequest(route, method string, status int, d time.Duration)
 func (m *Metrics) SetACLGroupsWithRoles(n int) {
 	if m != nil {
 		m.aclWithRoles.Set(float64(n))
+	}
+}
+
+// SetClientsUnrepaired records how many of Keyward's clients could carry users' roles
+// or skip consent and could not be repaired (provisioning's repair pass).
+func (m *Metrics) SetClientsUnrepaired(n int) {
+	if m != nil {
+		m.clientsUnrepaired.Set(float64(n))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/hostlist"
 	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/keycloak"
@@ -99,7 +100,7 @@ const clientIDRule = "3..100 of a-z, 0-9, '.', '_', '-', starting with a letter 
 // made active. Any failure undoes what was done; what cannot be undone is left for
 // Reconcile.
 func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID string, in ClientInput) (CreatedClient, error) {
-	if err := validClientInput(in); err != nil {
+	if err := validClientInput(in, s.redirectHosts); err != nil {
 		return CreatedClient{}, err
 	}
 	s.groupsMu.RLock()
@@ -169,14 +170,14 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 	return CreatedClient{Client: s.view(row, cons), Secret: secret}, nil
 }
 
-func validClientInput(in ClientInput) error {
+func validClientInput(in ClientInput, hosts hostlist.List) error {
 	var f fields
 	if in.ClientID != "" {
 		f.pattern("client_id", in.ClientID, clientIDPattern, clientIDRule)
 	}
 	f.name("name", in.Name, MaxClientNameLen)
 	f.description("description", in.Description, MaxDescriptionLen)
-	f.redirectURIs("redirect_uris", in.RedirectURIs)
+	f.redirectURIs("redirect_uris", in.RedirectURIs, hosts)
 	return f.err()
 }
 
@@ -353,7 +354,7 @@ func (s *Service) UpdateClient(ctx context.Context, a audit.Actor, id string, p 
 		f.description("description", *p.Description, MaxDescriptionLen)
 	}
 	if p.RedirectURIs != nil {
-		f.redirectURIs("redirect_uris", *p.RedirectURIs)
+		f.redirectURIs("redirect_uris", *p.RedirectURIs, s.redirectHosts)
 	}
 	if err := f.err(); err != nil {
 		return Client{}, err

@@ -52,6 +52,9 @@ type fakeClient struct {
 	info   keycloak.ClientInfo
 	secret string
 	sa     string
+	// scope are role scope mappings a realm admin put on the client; realm roles (no
+	// Client) cannot be removed by Keyward, as in Keycloak without manage-realm.
+	scope []keycloak.RoleMapping
 }
 
 func newFakeKeycloak() *fakeKeycloak {
@@ -257,6 +260,7 @@ func (f *fakeKeycloak) CreateServiceClient(_ context.Context, c keycloak.Service
 		ID: id, ClientID: c.ClientID, Name: c.Name, Description: c.Description, Protocol: "openid-connect",
 		Enabled: true, ServiceAccountsEnabled: true, StandardFlowEnabled: len(c.RedirectURIs) > 0,
 		RedirectURIs: append([]string{}, c.RedirectURIs...), Attributes: attrs, ACLMapper: true,
+		ConsentRequired: len(c.RedirectURIs) > 0,
 	}}
 	f.members[sa] = map[string]bool{}
 	if err := f.answerLost("CreateServiceClient"); err != nil {
@@ -316,8 +320,63 @@ func (f *fakeKeycloak) UpdateServiceClient(_ context.Context, id string, ch keyc
 	if ch.RedirectURIs != nil {
 		cl.info.RedirectURIs = append([]string{}, *ch.RedirectURIs...)
 		cl.info.StandardFlowEnabled = len(cl.info.RedirectURIs) > 0
+		if len(cl.info.RedirectURIs) > 0 {
+			cl.info.ConsentRequired = true
+		}
 	}
+	if ch.ConsentRequired != nil {
+		cl.info.ConsentRequired = *ch.ConsentRequired
+	}
+	cl.info.FullScopeAllowed = false
 	return nil
+}
+
+func (f *fakeKeycloak) ServiceClient(_ context.Context, id string) (keycloak.ClientInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("ServiceClient"); err != nil {
+		return keycloak.ClientInfo{}, err
+	}
+	cl, ok := f.clients[id]
+	if !ok {
+		return keycloak.ClientInfo{}, keycloak.ErrNotFound
+	}
+	return cl.info, nil
+}
+
+func (f *fakeKeycloak) ClearClientScopeMappings(_ context.Context, id string) (removed, kept []keycloak.RoleMapping, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("ClearClientScopeMappings"); err != nil {
+		return nil, nil, err
+	}
+	cl, ok := f.clients[id]
+	if !ok {
+		return nil, nil, keycloak.ErrNotFound
+	}
+	for _, r := range cl.scope {
+		if r.Client == "" {
+			kept = append(kept, r)
+		} else {
+			removed = append(removed, r)
+		}
+	}
+	cl.scope = kept
+	if len(kept) > 0 {
+		err = keycloak.ErrRealmScopeForbidden
+	}
+	return removed, kept, err
+}
+
+// tamper changes a client as a realm admin could in Keycloak's console.
+func (f *fakeKeycloak) tamper(clientID string, fn func(cl *fakeClient)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, cl := range f.clients {
+		if cl.info.ClientID == clientID {
+			fn(cl)
+		}
+	}
 }
 
 func (f *fakeKeycloak) DeleteServiceClient(_ context.Context, id string) error {
@@ -573,16 +632,21 @@ func (f *flakyAudit) RecordAudit(ctx context.Context, ev *models.AuditEvent) err
 	return f.Store.RecordAudit(ctx, ev)
 }
 
+// testRedirectHosts are the hosts the tests' redirect URIs name.
+var testRedirectHosts = []string{"shop.example", "a.example", "x", "127.0.0.1"}
+
 // fakeMetrics keeps what Reconcile reported (-1: never set).
-type fakeMetrics struct{ withRoles atomic.Int64 }
+type fakeMetrics struct{ withRoles, unrepaired atomic.Int64 }
 
 func newFakeMetrics() *fakeMetrics {
 	m := &fakeMetrics{}
 	m.withRoles.Store(-1)
+	m.unrepaired.Store(-1)
 	return m
 }
 
 func (m *fakeMetrics) SetACLGroupsWithRoles(n int) { m.withRoles.Store(int64(n)) }
+func (m *fakeMetrics) SetClientsUnrepaired(n int)  { m.unrepaired.Store(int64(n)) }
 
 var admin = audit.Actor{ID: "carol-id", Name: "carol", IP: "127.0.0.1", RequestID: "req-1", Admin: true}
 
@@ -615,7 +679,7 @@ func newEnv(tb testing.TB, kcs ...Keycloak) *env {
 	fa := &flakyAudit{Store: st}
 	m := newFakeMetrics()
 	svc, err := New(kc, fs, Config{Realm: "keyward", ParentGroup: "keyward-acl", Clock: clk.Now, Log: zap.New(core),
-		Audit: audit.NewRecorder(fa, zap.NewNop(), auditClock), Metrics: m})
+		Audit: audit.NewRecorder(fa, zap.NewNop(), auditClock), Metrics: m, RedirectHosts: testRedirectHosts})
 	if err != nil {
 		tb.Fatal(err)
 	}

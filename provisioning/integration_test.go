@@ -124,7 +124,7 @@ func newRealEnv(t *testing.T, opts ...realOption) *realEnv {
 		parent = "/"
 	}
 	svc, err := New(fk, fs, Config{Realm: kcEnv.Realm, ParentGroup: parent, AllowTopLevel: o.topLevel, Clock: clk.Now,
-		Log: zap.New(core), Audit: audit.NewRecorder(st, zap.NewNop(), nil), Metrics: m})
+		Log: zap.New(core), Audit: audit.NewRecorder(st, zap.NewNop(), nil), Metrics: m, RedirectHosts: testRedirectHosts})
 	if err != nil {
 		t.Fatal(err)
 	}

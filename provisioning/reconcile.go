@@ -32,15 +32,23 @@ type Report struct {
 	// ancestor's, sorted. They are logged at error level and counted in the metric;
 	// no service account is added to them until the roles are gone.
 	ACLGroupsWithRoles []string
+	// ClientsRepaired counts active clients found full-scope, with role scope mappings
+	// or consent-free with redirect URIs, and put right (each audited).
+	ClientsRepaired int
+	// ClientsUnrepaired names, sorted by client_id, the clients found so that could not
+	// be put right (or not checked): logged at error level and counted in the metric.
+	ClientsUnrepaired []string
 }
 
 // Reconcile repairs what failed compensation or a crash left: client rows still
 // pending or deleting after Config.SettleAfter are finished (Keycloak client and row
 // deleted), Keycloak clients marked as this store's with no row are deleted, and every
 // active client's service account is put back into exactly its consumer's ACL groups
-// — but never into one that carries roles: those are reported. It touches only clients
-// this store knows, so instances with separate stores can share a realm. Errors of one
-// item do not stop the others.
+// — but never into one that carries roles: those are reported. Every active client is
+// made no-scope again (not full-scope, no role scope mappings) and asks consent while
+// it has redirect URIs; one that cannot be is reported. It touches only clients this
+// store knows, so instances with separate stores can share a realm. Errors of one item
+// do not stop the others.
 func (s *Service) Reconcile(ctx context.Context) (Report, error) {
 	var rep Report
 	var errs []error
@@ -74,7 +82,118 @@ func (s *Service) Reconcile(ctx context.Context) (Report, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	rep.ClientsRepaired, rep.ClientsUnrepaired, err = s.checkClientScopes(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	return rep, errors.Join(errs...)
+}
+
+// checkClientScopes puts back the boundary "provisioned clients carry no user's roles"
+// on every active client of this store: a realm admin may have made one full-scope,
+// mapped roles into its scope or turned consent off, and then any user who logs in
+// through it lends its holder their roles. The metric is set when every row was read.
+func (s *Service) checkClientScopes(ctx context.Context) (repaired int, unrepaired []string, err error) {
+	unrepaired = []string{}
+	var errs []error
+	var after *models.ListPosition
+	for {
+		page, err := s.store.ListClients(ctx, models.ClientFilter{
+			State: models.ClientActive, Sort: models.SortCreatedAt, After: after, Limit: 500})
+		if err != nil {
+			return repaired, unrepaired, errors.Join(append(errs, fmt.Errorf("reconcile client scopes: %w", err))...)
+		}
+		for _, c := range page {
+			fixed, err := s.repairClientScope(ctx, c)
+			if fixed {
+				repaired++
+			}
+			if err != nil {
+				unrepaired = append(unrepaired, c.ClientID)
+				errs = append(errs, fmt.Errorf("client %s: %w", c.ClientID, err))
+			}
+		}
+		if len(page) < 500 {
+			break
+		}
+		last := page[len(page)-1]
+		after = &models.ListPosition{At: last.CreatedAt, ID: last.ID}
+	}
+	slices.Sort(unrepaired)
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.SetClientsUnrepaired(len(unrepaired))
+	}
+	return repaired, unrepaired, errors.Join(errs...)
+}
+
+// repairClientScope checks one client in Keycloak and repairs what it finds; fixed
+// says whether it changed anything. A client gone from Keycloak is not this pass's
+// business (syncConsumer logs it). Keycloak's update sends fullScopeAllowed false
+// every time, so a concurrent admin update cannot undo the repair: no lock is needed.
+func (s *Service) repairClientScope(ctx context.Context, c models.Client) (fixed bool, err error) {
+	info, err := s.kc.ServiceClient(ctx, c.KeycloakID)
+	if errors.Is(err, keycloak.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	webFlow := len(info.RedirectURIs) > 0 || info.StandardFlowEnabled || info.ImplicitFlowEnabled
+	found := []string{}
+	if info.FullScopeAllowed {
+		found = append(found, "full_scope")
+	}
+	if webFlow && !info.ConsentRequired {
+		found = append(found, "consent_off")
+	}
+	details := map[string]any{"client_id": c.ClientID}
+	var repairErr error
+	if len(found) > 0 {
+		ch := keycloak.ClientChange{} // every update sends fullScopeAllowed false
+		if webFlow {
+			yes := true
+			ch.ConsentRequired = &yes
+		}
+		if repairErr = s.kc.UpdateServiceClient(ctx, c.KeycloakID, ch); repairErr == nil {
+			fixed = true
+		}
+	}
+	removed, kept, err := s.kc.ClearClientScopeMappings(ctx, c.KeycloakID)
+	if len(removed)+len(kept) > 0 {
+		found = append(found, "scope_mappings")
+	}
+	if len(removed) > 0 {
+		details["scope_mappings_removed"] = roleNames(removed)
+		fixed = true
+	}
+	if len(kept) > 0 {
+		details["scope_mappings_kept"] = roleNames(kept)
+	}
+	repairErr = errors.Join(repairErr, err)
+	if len(found) == 0 && repairErr == nil {
+		return false, nil
+	}
+	details["found"] = found
+	if fixed {
+		s.cfg.Log.Warn("reconcile: a client could carry users' roles or skip consent; repaired",
+			zap.String("client_id", c.ClientID), zap.Strings("found", found), zap.Strings("scope_mappings_removed", roleNames(removed)))
+		details["outcome"] = "repaired"
+		s.record(ctx, reconciler, "client.reconcile", "client", c.ID, c.ConsumerID, details)
+	}
+	if repairErr != nil {
+		s.cfg.Log.Error("reconcile: a client could carry users' roles or skip consent and could not be repaired; an admin must fix it in Keycloak",
+			zap.String("client_id", c.ClientID), zap.Strings("found", found), zap.Strings("scope_mappings_kept", roleNames(kept)), zap.Error(repairErr))
+		return fixed, repairErr
+	}
+	return fixed, nil
+}
+
+func roleNames(list []keycloak.RoleMapping) []string {
+	out := make([]string, 0, len(list))
+	for _, r := range list {
+		out = append(out, r.String())
+	}
+	return out
 }
 
 // checkACLGroups asks which ACL groups carry roles: clean holds the ids of those found

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/hostlist"
 
 	"go.uber.org/zap"
 
@@ -35,7 +36,9 @@ type Keycloak interface {
 	GroupRoleMappings(ctx context.Context, id string) ([]keycloak.RoleMapping, error)
 
 	CreateServiceClient(ctx context.Context, c keycloak.ServiceClient) (string, error)
+	ServiceClient(ctx context.Context, id string) (keycloak.ClientInfo, error)
 	ServiceClientByClientID(ctx context.Context, clientID string) (keycloak.ClientInfo, error)
+	ClearClientScopeMappings(ctx context.Context, id string) (removed, kept []keycloak.RoleMapping, err error)
 	ClientsWithAttribute(ctx context.Context, key string) ([]keycloak.ClientInfo, error)
 	UpdateServiceClient(ctx context.Context, id string, ch keycloak.ClientChange) error
 	DeleteServiceClient(ctx context.Context, id string) error
@@ -93,6 +96,9 @@ type Metrics interface {
 	// SetACLGroupsWithRoles is the number of ACL groups that carry roles, their own or
 	// an ancestor's.
 	SetACLGroupsWithRoles(n int)
+	// SetClientsUnrepaired is the number of Keyward's clients found full-scope, with
+	// role scope mappings, or consent-free with redirect URIs that could not be repaired.
+	SetClientsUnrepaired(n int)
 }
 
 // Config tunes the service.
@@ -106,6 +112,9 @@ type Config struct {
 	// AllowTopLevel accepts the realm's top-level groups as the ACL groups. Every one of
 	// them then is an ACL group, whatever it means to the realm's other users.
 	AllowTopLevel bool
+	// RedirectHosts are the hosts clients' redirect URIs may name
+	// (KEYWARD_CLIENT_REDIRECT_HOSTS, internal/hostlist); none: no redirect URIs.
+	RedirectHosts []string
 	// SettleAfter is how long a pending or deleting client row may stay so before
 	// Reconcile finishes it (default 5 minutes: longer than any request).
 	SettleAfter time.Duration
@@ -121,6 +130,8 @@ type Service struct {
 	kc    Keycloak
 	store Store
 	cfg   Config
+
+	redirectHosts hostlist.List
 
 	parentMu sync.Mutex
 	parentID string // cached id of cfg.ParentGroup
@@ -145,6 +156,10 @@ func New(kc Keycloak, store Store, cfg Config) (*Service, error) {
 	if cfg.ParentGroup != "" && !aclGroupName.MatchString(cfg.ParentGroup) {
 		return nil, fmt.Errorf("provisioning: ACL parent group %q must be 1..64 of [a-z0-9._-], starting with a letter or digit", cfg.ParentGroup)
 	}
+	hosts, problem := hostlist.Parse(cfg.RedirectHosts)
+	if problem != "" {
+		return nil, fmt.Errorf("provisioning: redirect hosts: %s", problem)
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
@@ -154,7 +169,7 @@ func New(kc Keycloak, store Store, cfg Config) (*Service, error) {
 	if cfg.SettleAfter <= 0 {
 		cfg.SettleAfter = 5 * time.Minute
 	}
-	return &Service{kc: kc, store: store, cfg: cfg}, nil
+	return &Service{kc: kc, store: store, cfg: cfg, redirectHosts: hosts}, nil
 }
 
 func (s *Service) now() time.Time { return s.cfg.Clock().UTC() }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/hostlist"
 	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/models"
@@ -122,11 +123,24 @@ func (f *fields) groupNames(field string, names []string) {
 	}
 }
 
+// RedirectHostsSetting is the operator's setting that lists the hosts redirect URIs
+// may name.
+const RedirectHostsSetting = "KEYWARD_CLIENT_REDIRECT_HOSTS"
+
 // redirectURIs allows https anywhere and plain http on the loopback interface only
-// (RFC 8252 §7.3); no wildcards, fragments or user info.
-func (f *fields) redirectURIs(field string, uris []string) {
+// (RFC 8252 §7.3); no wildcards, fragments or user info; and only hosts the operator
+// allowed. A redirect URI decides where users' authorization codes go, and a
+// keyward-admin is not a realm admin: the realm's operator chooses the hosts that may
+// receive them (KEYWARD_CLIENT_REDIRECT_HOSTS), and with none chosen no client gets
+// redirect URIs.
+func (f *fields) redirectURIs(field string, uris []string, hosts hostlist.List) {
 	if len(uris) > MaxRedirectURIs {
 		f.add(field, "must hold at most %d URIs", MaxRedirectURIs)
+		return
+	}
+	if len(uris) > 0 && hosts.Empty() {
+		f.add(field, "are not allowed here: the operator has allowed no redirect host (%s is empty); "+
+			"a redirect URI decides where users' authorization codes go", RedirectHostsSetting)
 		return
 	}
 	seen := map[string]bool{}
@@ -134,6 +148,8 @@ func (f *fields) redirectURIs(field string, uris []string) {
 		item := fmt.Sprintf("%s[%d]", field, i)
 		if msg := redirectProblem(raw); msg != "" {
 			f.add(item, "%s", msg)
+		} else if u, _ := url.Parse(raw); !hosts.Allows(u.Hostname(), u.Port()) {
+			f.add(item, "names the host %q, which %s does not allow", u.Host, RedirectHostsSetting)
 		} else if seen[raw] {
 			f.add(item, "is listed twice")
 		}

@@ -74,8 +74,10 @@ func TestConfig_WhatWiringRefuses_loadConfigRefusesFirst(t *testing.T) {
 	type wire func(config.Config) error
 	redisURL := func(c config.Config) error { _, err := redis.ParseURL(c.RedisURL); return err }
 	denylist := func(c config.Config) error { _, err := exchange.NewRoleDenylist(c.DenyRoles); return err }
+	// provisioning.New takes the ACL parent and the redirect hosts.
 	aclParent := func(c config.Config) error {
-		_, err := provisioning.New(nil, nil, provisioning.Config{ParentGroup: c.ACLParentGroup, AllowTopLevel: c.ACLAllowTopLevel})
+		_, err := provisioning.New(nil, nil, provisioning.Config{ParentGroup: c.ACLParentGroup, AllowTopLevel: c.ACLAllowTopLevel,
+			RedirectHosts: c.ClientRedirectHosts})
 		return err
 	}
 	proxies := func(c config.Config) (err error) {
@@ -114,6 +116,10 @@ func TestConfig_WhatWiringRefuses_loadConfigRefusesFirst(t *testing.T) {
 		{"KEYWARD_ACL_PARENT_GROUP", strings.Repeat("a", 64), nil, aclParent, false},
 		{"KEYWARD_ACL_PARENT_GROUP", "team.acl-1", nil, aclParent, false},
 		{"KEYWARD_ACL_PARENT_GROUP", "/", []string{"KEYWARD_ACL_ALLOW_TOP_LEVEL", "true"}, aclParent, false},
+		{"KEYWARD_CLIENT_REDIRECT_HOSTS", "https://app.example.com", nil, aclParent, true},
+		{"KEYWARD_CLIENT_REDIRECT_HOSTS", "app.example.com:443", nil, aclParent, true},
+		{"KEYWARD_CLIENT_REDIRECT_HOSTS", "*.com", nil, aclParent, true},
+		{"KEYWARD_CLIENT_REDIRECT_HOSTS", "app.example.com, *.apps.example.org, 127.0.0.1:8765", nil, aclParent, false},
 		{"KEYWARD_TRUSTED_PROXIES", "fe80::1%eth0", nil, proxies, true},
 		{"KEYWARD_TRUSTED_PROXIES", "10.0.0.0/33", nil, proxies, true},
 		{"KEYWARD_TRUSTED_PROXIES", "proxy.internal", nil, proxies, true},

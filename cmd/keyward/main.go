@@ -123,10 +123,11 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 	keyState, stopKeyState := watchKeyState(ctx, cfg, store, ring, m)
 	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
 		kc, recorder, usage, limiter, m)
-	// Validate checked the parent group and its opt-in: New refuses nothing else.
+	// Validate checked the parent group, its opt-in and the redirect hosts: New refuses
+	// nothing else.
 	prov, _ := provisioning.New(kc, store, provisioning.Config{
 		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
-		Log: log, Audit: recorder, Metrics: m,
+		RedirectHosts: cfg.ClientRedirectHosts, Log: log, Audit: recorder, Metrics: m,
 	})
 	consoleHandler, err := newConsole(cfg, log, store, kc, verifier, keySvc, prov, hooks, limiter)
 	if err != nil {

@@ -89,7 +89,8 @@ func TestProvisioningEndToEnd(t *testing.T) {
 		{"sqlite", "sqlite://" + filepath.Join(t.TempDir(), "keyward.db")},
 	} {
 		t.Run(b.name, func(t *testing.T) {
-			app := startApp(t, kc, b.dsn)
+			app := startAppWith(t, kc, map[string]string{"KEYWARD_DATABASE_URL": b.dsn,
+				"KEYWARD_CLIENT_REDIRECT_HOSTS": "shop.example,127.0.0.1:8765"})
 			store, err := models.Open(context.Background(), b.dsn, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -268,7 +269,8 @@ func (e *provEnv) testLifecycle(t *testing.T) {
 	}
 
 	// In Keycloak: confidential, service account on, direct grants off, standard flow
-	// only with redirect URIs, the acl_groups mapper, the service account in the group.
+	// and consent only with redirect URIs, never full-scope, the acl_groups mapper, the
+	// service account in the group.
 	for clientID, wantStandard := range map[string]bool{genClientID: false, p + "-web": true} {
 		kcc := e.keycloakClient(t, clientID)
 		if kcc == nil {
@@ -276,7 +278,8 @@ func (e *provEnv) testLifecycle(t *testing.T) {
 		}
 		if gocloak.PBool(kcc.PublicClient) || !gocloak.PBool(kcc.ServiceAccountsEnabled) ||
 			gocloak.PBool(kcc.DirectAccessGrantsEnabled) || gocloak.PBool(kcc.StandardFlowEnabled) != wantStandard ||
-			gocloak.PString(kcc.Protocol) != "openid-connect" || !gocloak.PBool(kcc.Enabled) {
+			gocloak.PString(kcc.Protocol) != "openid-connect" || !gocloak.PBool(kcc.Enabled) ||
+			gocloak.PBool(kcc.FullScopeAllowed) || gocloak.PBool(kcc.ConsentRequired) != wantStandard {
 			t.Fatalf("%s in Keycloak: %+v", clientID, kcc)
 		}
 		mapper := false
