@@ -134,7 +134,7 @@ func New(cfg Config) *Service {
 // signature. A refusal is ErrRateLimited (*RateLimited) or ErrUnsigned.
 func (s *Service) Admit(ctx context.Context, clientIP string, body []byte, keyID, signature string) error {
 	if s.cfg.Limiter != nil {
-		d, err := s.cfg.Limiter.Allow(ctx, "leak-report:"+clientIP, ratelimit.Limit{Requests: s.cfg.Rate, Window: reportWindow})
+		d, err := s.cfg.Limiter.Allow(ctx, "leak-report:"+ratelimit.AddressKey(clientIP), ratelimit.Limit{Requests: s.cfg.Rate, Window: reportWindow})
 		if err != nil {
 			return fmt.Errorf("leak reports: rate limit: %w", err)
 		}
