@@ -32,7 +32,7 @@ func TestAdmit_RateBoundedPerAddressGroup(t *testing.T) {
 		{"", false},
 		{"not-an-address", true}, // unparsable: one shared budget
 	} {
-		err := s.Admit(context.Background(), step.ip, []byte(`[{"token":"x"}]`), "", "")
+		_, err := s.Admit(context.Background(), step.ip, []byte(`[{"token":"x"}]`), "", "")
 		var limited *RateLimited
 		if errors.As(err, &limited) != step.limited || (err != nil && limited == nil) {
 			t.Errorf("report from %q: %v, want limited=%v", step.ip, err, step.limited)
