@@ -251,7 +251,7 @@ func (c *Console) loginThrottled(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	ip := reqinfo.From(r.Context()).ClientIP
-	d, err := c.cfg.LoginLimiter.Allow(r.Context(), "console-login:"+ip, ratelimit.Limit{Requests: c.cfg.LoginRate, Window: time.Minute})
+	d, err := c.cfg.LoginLimiter.Allow(r.Context(), "console-login:"+ratelimit.AddressKey(ip), ratelimit.Limit{Requests: c.cfg.LoginRate, Window: time.Minute})
 	if err != nil {
 		c.serviceError(w, r, nil, fmt.Errorf("%w: %w", errs.New(errs.Unavailable, "Logins cannot be started just now; try again shortly."), err))
 		return true

@@ -262,3 +262,46 @@ func TestExchange_ForgedKeys_ThrottledBeforeTheStore_ValidKeysUnaffected(t *test
 		t.Fatalf("the throttled address is throttled for every key until its budget refills: %s", res.Outcome)
 	}
 }
+
+// The throttle groups addresses as every per-address limit does (ratelimit.AddressPrefix):
+// an IPv6 /64 is one budget, another /64 its own; an IPv4-mapped address is its IPv4
+// address; an address the HTTP layer could not parse (the zero Addr) shares one budget
+// rather than escaping the throttle.
+func TestFailureThrottle_OneBudgetPerAddressGroup(t *testing.T) {
+	clk := testkit.NewClock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	for _, c := range []struct {
+		name               string
+		spend, same, other string // "": the zero Addr
+	}{
+		{name: "same /64", spend: "2001:db8:1:2::1", same: "2001:db8:1:2:aaaa:bbbb:cccc:dddd", other: "2001:db8:1:3::1"},
+		{name: "zone dropped", spend: "fe80::1%eth0", same: "fe80::2%eth1", other: "fe80:0:0:1::1"},
+		{name: "IPv4-mapped is IPv4", spend: "::ffff:198.51.100.7", same: "198.51.100.7", other: "198.51.100.8"},
+		{name: "IPv4 is IPv4-mapped", spend: "198.51.100.7", same: "::ffff:198.51.100.7", other: "::ffff:198.51.100.8"},
+		{name: "invalid shares one budget", other: "198.51.100.8"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			th := NewFailureThrottle(2, time.Minute, clk.Now)
+			addr := func(s string) netip.Addr {
+				if s == "" {
+					return netip.Addr{}
+				}
+				return netip.MustParseAddr(s)
+			}
+			spend, same := addr(c.spend), addr(c.same)
+			th.Fail(spend)
+			if _, blocked := th.Blocked(same); blocked {
+				t.Fatal("blocked after 1 failure of a budget of 2")
+			}
+			th.Fail(same) // the second failure, from the other member of the group
+			if _, blocked := th.Blocked(spend); !blocked {
+				t.Fatalf("%v and %v do not share one budget", spend, same)
+			}
+			if _, blocked := th.Blocked(same); !blocked {
+				t.Fatalf("%v escaped the budget its group spent", same)
+			}
+			if _, blocked := th.Blocked(addr(c.other)); blocked {
+				t.Fatalf("%s pays for another group's failures", c.other)
+			}
+		})
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/keyward/keyward/ratelimit"
 )
 
 // FailureThrottle bounds failed exchanges per client address, so that forged keys —
@@ -19,7 +21,7 @@ type FailureThrottle struct {
 	clock func() time.Time
 
 	mu      sync.Mutex
-	buckets map[netip.Addr]*rate.Limiter
+	buckets map[netip.Prefix]*rate.Limiter
 }
 
 // maxThrottled bounds the addresses remembered; past it, full buckets are forgotten.
@@ -36,28 +38,18 @@ func NewFailureThrottle(failures int, window time.Duration, clock func() time.Ti
 	}
 	return &FailureThrottle{
 		burst: failures, every: rate.Every(window / time.Duration(failures)), clock: clock,
-		buckets: map[netip.Addr]*rate.Limiter{},
+		buckets: map[netip.Prefix]*rate.Limiter{},
 	}
-}
-
-// key groups IPv6 addresses by /64: one host commonly holds a whole /64.
-func throttleKey(ip netip.Addr) netip.Addr {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.Addr()
-	}
-	return ip
 }
 
 // Blocked says whether the address has spent its budget, and when to come back.
 func (t *FailureThrottle) Blocked(ip netip.Addr) (time.Duration, bool) {
-	if t == nil || !ip.IsValid() {
+	if t == nil {
 		return 0, false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b, ok := t.buckets[throttleKey(ip)]
+	b, ok := t.buckets[ratelimit.AddressPrefix(ip)]
 	if !ok {
 		return 0, false
 	}
@@ -73,12 +65,12 @@ func (t *FailureThrottle) Blocked(ip netip.Addr) (time.Duration, bool) {
 
 // Fail spends one unit of the address's budget.
 func (t *FailureThrottle) Fail(ip netip.Addr) {
-	if t == nil || !ip.IsValid() {
+	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	k := throttleKey(ip)
+	k := ratelimit.AddressPrefix(ip)
 	b, ok := t.buckets[k]
 	if !ok {
 		if len(t.buckets) >= maxThrottled {
@@ -100,6 +92,6 @@ func (t *FailureThrottle) forgetRefilled() {
 		}
 	}
 	if len(t.buckets) >= maxThrottled {
-		t.buckets = map[netip.Addr]*rate.Limiter{}
+		t.buckets = map[netip.Prefix]*rate.Limiter{}
 	}
 }

@@ -21,8 +21,8 @@ const leakedRoute = "/v1/keys/leaked"
 
 // LeakService handles leaked-key reports.
 type LeakService interface {
-	Admit(ctx context.Context, clientIP string, body []byte, keyID, signature string) error
-	Handle(ctx context.Context, a audit.Actor, reports []leaks.Report) ([]leaks.Verdict, error)
+	Admit(ctx context.Context, clientIP string, body []byte, keyID, signature string) (leaks.Admission, error)
+	Handle(ctx context.Context, a audit.Actor, adm leaks.Admission, reports []leaks.Report) ([]leaks.Verdict, error)
 }
 
 // leakedHandler is nil when no leak service is wired: the route is then not served.
@@ -47,7 +47,7 @@ func (s *server) reportLeaked(c *gin.Context) {
 		_ = c.Error(badRequest("the body could not be read"))
 		return
 	}
-	err = s.Leaks.Admit(c.Request.Context(), c.ClientIP(), body, c.GetHeader(leaks.HeaderKeyID), c.GetHeader(leaks.HeaderSignature))
+	adm, err := s.Leaks.Admit(c.Request.Context(), c.ClientIP(), body, c.GetHeader(leaks.HeaderKeyID), c.GetHeader(leaks.HeaderSignature))
 	var limited *leaks.RateLimited
 	if errors.As(err, &limited) {
 		secs := max(1, int((limited.RetryAfter.Seconds())+0.999))
@@ -79,7 +79,7 @@ func (s *server) reportLeaked(c *gin.Context) {
 	if id := c.GetHeader(leaks.HeaderKeyID); id != "" {
 		who.Name = "secret-scanner:" + id[:min(len(id), 16)]
 	}
-	verdicts, err := s.Leaks.Handle(c.Request.Context(), who, reports)
+	verdicts, err := s.Leaks.Handle(c.Request.Context(), who, adm, reports)
 	if err != nil {
 		_ = c.Error(err)
 		return

@@ -4,12 +4,18 @@
 // says where it was found (key.leaked). The answer labels each token true_positive or
 // false_positive and says nothing else. Reports may be required to carry the
 // reporter's ECDSA signature over the body (reporter.go).
+//
+// A report's words are the reporter's, not Keyward's: the owner's mail carries none
+// of them but, from a signed report only, its URL's host labelled unverified; the
+// audit keeps them under "reported", marked signed or not.
 package leaks
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -129,23 +135,30 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg, log: cfg.Log.With(zap.String("component", "leak-reports"))}
 }
 
+// Admission is what Admit learned of a report: whether a configured reporter signed
+// it. Only Admit makes a signed one; the zero Admission is an unsigned report.
+type Admission struct{ signed bool }
+
 // Admit decides whether a report from clientIP with this raw body and these headers
 // may be handled: the address's rate, then, when reporters are configured, the
 // signature. A refusal is ErrRateLimited (*RateLimited) or ErrUnsigned.
-func (s *Service) Admit(ctx context.Context, clientIP string, body []byte, keyID, signature string) error {
+func (s *Service) Admit(ctx context.Context, clientIP string, body []byte, keyID, signature string) (Admission, error) {
 	if s.cfg.Limiter != nil {
-		d, err := s.cfg.Limiter.Allow(ctx, "leak-report:"+clientIP, ratelimit.Limit{Requests: s.cfg.Rate, Window: reportWindow})
+		d, err := s.cfg.Limiter.Allow(ctx, "leak-report:"+ratelimit.AddressKey(clientIP), ratelimit.Limit{Requests: s.cfg.Rate, Window: reportWindow})
 		if err != nil {
-			return fmt.Errorf("leak reports: rate limit: %w", err)
+			return Admission{}, fmt.Errorf("leak reports: rate limit: %w", err)
 		}
 		if !d.Allowed {
-			return &RateLimited{RetryAfter: d.RetryAfter}
+			return Admission{}, &RateLimited{RetryAfter: d.RetryAfter}
 		}
 	}
-	if s.cfg.Reporters != nil {
-		return s.cfg.Reporters.Verify(body, keyID, signature)
+	if s.cfg.Reporters == nil {
+		return Admission{}, nil
 	}
-	return nil
+	if err := s.cfg.Reporters.Verify(body, keyID, signature); err != nil {
+		return Admission{}, err
+	}
+	return Admission{signed: true}, nil
 }
 
 // Check refuses a report that is not in the format, naming the entry and field.
@@ -177,13 +190,13 @@ func Check(reports []Report) error {
 	return verr.Err()
 }
 
-// Handle labels each report and acts on the live keys among them. It answers every
-// report, in order; an error means the store could not be read, and nothing after the
-// failing report was done.
-func (s *Service) Handle(ctx context.Context, a audit.Actor, reports []Report) ([]Verdict, error) {
+// Handle labels each report and acts on the live keys among them; adm is what Admit
+// said of the body they came in. It answers every report, in order; an error means
+// the store could not be read, and nothing after the failing report was done.
+func (s *Service) Handle(ctx context.Context, a audit.Actor, adm Admission, reports []Report) ([]Verdict, error) {
 	out := make([]Verdict, 0, len(reports))
 	for _, r := range reports {
-		live, err := s.handleOne(ctx, a, r)
+		live, err := s.handleOne(ctx, a, adm, r)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +213,7 @@ func (s *Service) Handle(ctx context.Context, a audit.Actor, reports []Report) (
 // garbage: no), and acts on it when it is. A key revoked by an earlier report (a
 // replay) is no longer live: false_positive, like any unknown token, so the answer
 // tells a reporter nothing it did not know.
-func (s *Service) handleOne(ctx context.Context, a audit.Actor, r Report) (bool, error) {
+func (s *Service) handleOne(ctx context.Context, a audit.Actor, adm Admission, r Report) (bool, error) {
 	parsed, err := exchange.ParseKey(r.Token)
 	if err != nil {
 		return false, nil // not our format, or the checksum fails: no look-up
@@ -222,7 +235,8 @@ func (s *Service) handleOne(ctx context.Context, a audit.Actor, r Report) (bool,
 	if err != nil {
 		return false, fmt.Errorf("leak report: read key: %w", err)
 	}
-	acted, err := s.act(ctx, key)
+	at := s.cfg.Clock()
+	acted, err := s.act(ctx, key, at)
 	if err != nil {
 		return false, err
 	}
@@ -230,21 +244,27 @@ func (s *Service) handleOne(ctx context.Context, a audit.Actor, r Report) (bool,
 		return true, nil // already done by an earlier report: nothing more to say or send
 	}
 	// No cache to drop: the exchange reads the key's state before its token cache.
-	details := map[string]any{"url": r.URL, "source": r.Source, "type": r.Type, "action": s.cfg.Action,
-		"name": key.Name, "prefix": keys.Prefix(key)}
+	// The reporter's words go to the audit (and so to webhooks) for the operator, under
+	// "reported" and marked signed or not: never as if Keyward had said them.
+	details := map[string]any{"action": s.cfg.Action, "name": key.Name, "prefix": keys.Prefix(key),
+		"report_signed": adm.signed, "reported": map[string]any{"url": r.URL, "source": r.Source, "type": r.Type}}
 	s.cfg.Audit.Record(ctx, a, "key.leaked", "key", key.ID, key.OwnerID, details)
 	follow := map[string]string{ActionRevoke: "key.delete", ActionDisable: "key.disable"}[s.cfg.Action]
 	s.cfg.Audit.Record(ctx, a, follow, "key", key.ID, key.OwnerID, map[string]any{
 		"reason": "reported leaked", "name": key.Name, "prefix": keys.Prefix(key)})
 	s.log.Warn("leaked key reported and "+map[string]string{ActionRevoke: "revoked", ActionDisable: "disabled"}[s.cfg.Action],
-		zap.String("key_id", key.ID), zap.String("source", r.Source), zap.String("url", r.URL))
-	s.notify(ctx, key, r)
+		zap.String("key_id", key.ID), zap.Bool("report_signed", adm.signed),
+		zap.String("reported_source", r.Source), zap.String("reported_url", r.URL))
+	leak := mail.Leak{Action: s.cfg.Action, At: at}
+	if adm.signed {
+		leak.ReportedHost = reportedHost(r.URL)
+	}
+	s.notify(ctx, key, leak)
 	return true, nil
 }
 
 // act revokes or disables key and says whether this call changed it.
-func (s *Service) act(ctx context.Context, key models.Key) (bool, error) {
-	now := s.cfg.Clock()
+func (s *Service) act(ctx context.Context, key models.Key, now time.Time) (bool, error) {
 	if s.cfg.Action == ActionDisable {
 		changed := false
 		_, err := s.cfg.Store.UpdateKey(ctx, "", key.ID, func(k *models.Key) error {
@@ -271,7 +291,7 @@ func (s *Service) act(ctx context.Context, key models.Key) (bool, error) {
 }
 
 // notify mails the owner; a failure is logged (the key is already safe).
-func (s *Service) notify(ctx context.Context, key models.Key, r Report) {
+func (s *Service) notify(ctx context.Context, key models.Key, leak mail.Leak) {
 	if s.cfg.Mail == nil || s.cfg.Users == nil {
 		return
 	}
@@ -287,7 +307,46 @@ func (s *Service) notify(ctx context.Context, key models.Key, r Report) {
 	}
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := s.cfg.Mail.Send(mctx, mail.LeakNotice(u.Email, info, s.cfg.Action, r.URL, r.Source)); err != nil {
+	if err := s.cfg.Mail.Send(mctx, mail.LeakNotice(u.Email, info, leak)); err != nil {
 		log.Warn("leaked key: owner not mailed", zap.Error(err))
 	}
+}
+
+// maxHostLen bounds a reported host: a DNS name's limit.
+const maxHostLen = 253
+
+// reportedHost is the host of a report's http(s) URL, lower case, when it is an IP
+// address or a DNS name in ASCII letters, digits and hyphens; "" otherwise. The path,
+// the query, the user part and the port are never used.
+func reportedHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return ""
+	}
+	h := u.Hostname()
+	if ip, err := netip.ParseAddr(h); err == nil {
+		if ip.Zone() != "" {
+			return ""
+		}
+		return ip.String()
+	}
+	h = strings.TrimSuffix(h, ".")
+	if len(h) == 0 || len(h) > maxHostLen {
+		return ""
+	}
+	labels := strings.Split(h, ".")
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return ""
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return ""
+			}
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return "" // all digits: an address that did not parse (999.1.1.1), not a name
+	}
+	return strings.ToLower(h)
 }

@@ -29,18 +29,28 @@ func ExpiryReminder(to string, k KeyInfo, daysLeft int) Message {
 	return Message{To: to, Subject: fmt.Sprintf("Your API key %q expires %s", k.Name, when), Text: b.String()}
 }
 
+// Leak is what a leak notice says besides the key: only what Keyward knows, and at
+// most the host a configured reporter signed for. The reporter's URL path and query,
+// its free text, and anything from an unsigned report never reach the mail: a
+// report's words mailed from Keyward would be a phishing mail from a trusted sender.
+type Leak struct {
+	Action string    // "revoke" or "disable": what Keyward did
+	At     time.Time // when it did it
+	// ReportedHost is the host of a signed report's URL, already checked to be a DNS
+	// name or an IP address in ASCII; "" says nothing.
+	ReportedHost string
+}
+
 // LeakNotice is the mail sent when a secret scanner reported a key of the owner.
-func LeakNotice(to string, k KeyInfo, action, foundAt, source string) Message {
-	done := map[string]string{"revoke": "revoked", "disable": "disabled"}[action]
+func LeakNotice(to string, k KeyInfo, l Leak) Message {
+	done := map[string]string{"revoke": "revoked", "disable": "disabled"}[l.Action]
 	var b strings.Builder
-	fmt.Fprintf(&b, "Your Keyward API key %q (%s…) was found in public and has been %s.\n\n", k.Name, k.Prefix, done)
-	if foundAt != "" {
-		fmt.Fprintf(&b, "Where it was found: %s\n", foundAt)
+	fmt.Fprintf(&b, "Your Keyward API key %q (%s…) was reported found in public, and Keyward %s it on %s.\n\n",
+		k.Name, k.Prefix, done, l.At.UTC().Format("Monday 2 January 2006 at 15:04 UTC"))
+	if l.ReportedHost != "" {
+		fmt.Fprintf(&b, "Reported location (unverified): %s\n\n", l.ReportedHost)
 	}
-	if source != "" {
-		fmt.Fprintf(&b, "Reported by: %s\n", source)
-	}
-	fmt.Fprintf(&b, "\nAnyone who saw it could have used it until now. Create a new key for the programs that\n"+
+	fmt.Fprintf(&b, "Anyone who saw it could have used it until then. Create a new key for the programs that\n"+
 		"used this one, and check the key's recent use:\n\n    %s\n\n-- Keyward\n", k.ConsoleURL)
 	return Message{To: to, Subject: fmt.Sprintf("Your API key %q was found in public and %s", k.Name, done), Text: b.String()}
 }

@@ -3,8 +3,9 @@
 // makes the limit hold across replicas.
 //
 // It knows key ids and limits only: not HTTP, not the store, not where a limit comes
-// from. It must not decide what to do when its backend fails: errors go back to the
-// caller, never a silent allow or deny.
+// from. AddressKey is the one key per client address that every per-address limit
+// counts under (IPv6 by /64). It must not decide what to do when its backend fails:
+// errors go back to the caller, never a silent allow or deny.
 package ratelimit
 
 import (
