@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,7 @@ import (
 )
 
 const (
+	// The cookies' names on http; on https they carry the __Host- prefix (cookieName).
 	sessionCookie = "kw_session"
 	loginCookie   = "kw_login"
 	callbackPath  = "/auth/callback"
@@ -74,7 +77,7 @@ func (c *Console) user(h userHandler) http.HandlerFunc {
 		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-			if !c.cfg.Secrets.csrfValid(u.sessionID(r), r.PostFormValue("csrf")) {
+			if !c.cfg.Secrets.csrfValid(c.cookie(r, sessionCookie), r.PostFormValue("csrf")) {
 				c.fail(w, r, u, http.StatusForbidden, "The form's security token is missing or wrong (CSRF protection). Reload the page and try again.")
 				return
 			}
@@ -98,23 +101,15 @@ func (c *Console) admin(h userHandler) http.HandlerFunc {
 	})
 }
 
-func (u *viewer) sessionID(r *http.Request) string {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return ""
-	}
-	return ck.Value
-}
-
 // session loads the request's session: nil when there is none, it timed out, or
 // Keycloak no longer refreshes it (the user was disabled or logged out there).
 func (c *Console) session(w http.ResponseWriter, r *http.Request) (*viewer, error) {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil || ck.Value == "" || len(ck.Value) > 128 {
+	sid := c.cookie(r, sessionCookie)
+	if sid == "" {
 		return nil, nil
 	}
 	ctx := r.Context()
-	idHash := hashID(ck.Value)
+	idHash := hashID(sid)
 	cs, err := c.cfg.Sessions.ConsoleSessionByHash(ctx, idHash)
 	if errors.Is(err, models.ErrNotFound) {
 		c.clearCookie(w, sessionCookie)
@@ -176,7 +171,7 @@ func (c *Console) session(w http.ResponseWriter, r *http.Request) (*viewer, erro
 		}
 	}
 	return &viewer{Subject: claims.Subject, Username: claims.Username, Admin: claims.HasRealmRole(c.cfg.AdminRole),
-		CSRF: c.cfg.Secrets.csrfToken(ck.Value), idHash: idHash}, nil
+		CSRF: c.cfg.Secrets.csrfToken(sid), idHash: idHash}, nil
 }
 
 func (c *Console) sealTokens(idHash string, t sessionTokens) ([]byte, error) {
@@ -187,23 +182,117 @@ func (c *Console) sealTokens(idHash string, t sessionTokens) ([]byte, error) {
 	return c.cfg.Secrets.sealFor(idHash, b)
 }
 
+// cookieName is the name a console cookie has on the wire. On https it carries the
+// __Host- prefix: browsers then keep only a Secure, Path=/ cookie without Domain that
+// this very host set, so a sibling subdomain cannot plant or fix a session.
+func (c *Console) cookieName(name string) string {
+	if c.secure {
+		return "__Host-" + name
+	}
+	return name
+}
+
+// cookie is the value of a console cookie, "" when missing or longer than an id.
+// Only the name cookieName gives is read: on https an unprefixed one is ignored.
+func (c *Console) cookie(r *http.Request, name string) string {
+	ck, err := r.Cookie(c.cookieName(name))
+	if err != nil || len(ck.Value) > 128 {
+		return ""
+	}
+	return ck.Value
+}
+
 func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: int(maxAge / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(name), Value: value, Path: "/", MaxAge: int(maxAge / time.Second),
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
 }
 
 func (c *Console) clearCookie(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(name), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
 }
 
-// safeNext keeps a return path only when it is a path of this console.
+// defaultNext is where a login ends when it names no acceptable page.
+const defaultNext = "/keys"
+
+// safeNext keeps a return path only when it is a path of this console (localNext);
+// anything else becomes the key list.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
-		strings.HasPrefix(next, "/login") || strings.HasPrefix(next, callbackPath) || len(next) > 1024 {
-		return "/keys"
+	if !localNext(next) {
+		return defaultNext
 	}
 	return next
+}
+
+// localNext tells whether next, sent as a Location, keeps the browser on this site.
+// Browsers drop tabs and newlines anywhere in a URL, strip leading spaces, read `\` as
+// `/` and may fold look-alike slashes: so next is printable ASCII without `\`, raw or
+// percent-encoded; its path starts with exactly one `/`, is clean, and holds no
+// encoded `/`, `.` or non-ASCII byte (the console would decode them into another path).
+func localNext(next string) bool {
+	if len(next) < 1 || len(next) > 1024 || next[0] != '/' || (len(next) > 1 && (next[1] == '/' || next[1] == '\\')) {
+		return false
+	}
+	pathPart, rest := next, ""
+	if i := strings.IndexAny(next, "?#"); i >= 0 {
+		pathPart, rest = next[:i], next[i:]
+	}
+	if !cleanEncoding(pathPart, true) || !cleanEncoding(rest, false) {
+		return false
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	// http.Redirect cleans the path: a path that cleaning changes (`/a/../x`, `/a//b`)
+	// is refused rather than followed somewhere else.
+	if cleaned := path.Clean(pathPart); cleaned != pathPart && cleaned+"/" != pathPart {
+		return false
+	}
+	decoded, err := url.PathUnescape(pathPart)
+	if err != nil {
+		return false
+	}
+	return !strings.HasPrefix(decoded, "/login") && !strings.HasPrefix(decoded, callbackPath)
+}
+
+// cleanEncoding accepts only printable ASCII other than `\`, and percent escapes of
+// the same; in a path also no escaped `/`, `.` or non-ASCII byte (the console would
+// decode them into a different path, and look-alike slashes hide among the latter).
+func cleanEncoding(s string, inPath bool) bool {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b == '%' {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			b = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+			if b < 0x20 || b == 0x7f || b == '\\' || (inPath && (b >= 0x80 || b == '/' || b == '.')) {
+				return false
+			}
+			continue
+		}
+		if b <= 0x20 || b >= 0x7f || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(b byte) bool {
+	return '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
+}
+
+func unhex(b byte) byte {
+	switch {
+	case b <= '9':
+		return b - '0'
+	case b >= 'a':
+		return b - 'a' + 10
+	default:
+		return b - 'A' + 10
+	}
 }
 
 // login starts the code flow: a pending login row holds state, nonce and the PKCE
@@ -280,13 +369,13 @@ func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
 	retry := func(msg string) {
 		c.render(w, r, nil, http.StatusBadRequest, "login-failed.html", "Login failed", map[string]any{"Message": msg})
 	}
-	ck, err := r.Cookie(loginCookie)
-	if err != nil || ck.Value == "" || len(ck.Value) > 128 {
+	loginID := c.cookie(r, loginCookie)
+	if loginID == "" {
 		retry("This login was not started here, or took longer than 10 minutes.")
 		return
 	}
 	c.clearCookie(w, loginCookie)
-	idHash := hashID(ck.Value)
+	idHash := hashID(loginID)
 	pending, err := c.cfg.Sessions.ConsoleSessionByHash(ctx, idHash)
 	if errors.Is(err, models.ErrNotFound) || (err == nil && !pending.Pending) {
 		retry("This login was already used or has expired.")
@@ -346,8 +435,8 @@ func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusForbidden, msg)
 		return
 	}
-	if old, err := r.Cookie(sessionCookie); err == nil && old.Value != "" && len(old.Value) <= 128 {
-		_ = c.cfg.Sessions.DeleteConsoleSession(ctx, hashID(old.Value))
+	if old := c.cookie(r, sessionCookie); old != "" {
+		_ = c.cfg.Sessions.DeleteConsoleSession(ctx, hashID(old))
 	}
 	sid, err := newID()
 	if err != nil {
@@ -369,7 +458,8 @@ func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.setCookie(w, sessionCookie, sid, c.cfg.SessionMax)
-	http.Redirect(w, r, ls.Next, http.StatusSeeOther)
+	// Checked again, though sealed: a value stored before a stricter check must not pass.
+	http.Redirect(w, r, safeNext(ls.Next), http.StatusSeeOther)
 }
 
 // notAPerson says why a token may not have a console session: one minted for an API

@@ -3,10 +3,12 @@ package console
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -72,6 +74,7 @@ type fakeRealm struct {
 	refreshes  int
 	logouts    int
 	wrongNonce bool
+	callback   string // the redirect URI the console must send with the code
 }
 
 func (f *fakeRealm) AuthCodeURL(r keycloak.AuthRequest) string {
@@ -84,7 +87,7 @@ func (f *fakeRealm) EndSessionURL(hint, redirect string) string {
 	return "http://kc.test/logout?id_token_hint=" + hint
 }
 func (f *fakeRealm) Exchange(_ context.Context, code, verifier, redirectURI string) (keycloak.Tokens, error) {
-	if code != "good-code" || pkceChallenge(verifier) != f.lastAuth.CodeChallenge || redirectURI != "http://console.test/auth/callback" {
+	if code != "good-code" || pkceChallenge(verifier) != f.lastAuth.CodeChallenge || redirectURI != f.callback {
 		return keycloak.Tokens{}, keycloak.ErrInvalidGrant
 	}
 	return keycloak.Tokens{AccessToken: "access-1", RefreshToken: "refresh-1", IDToken: "id-1", ExpiresIn: 300}, nil
@@ -118,6 +121,7 @@ func (c *fakeClock) Now() time.Time { return c.now }
 
 type harness struct {
 	t      *testing.T
+	base   string
 	c      *Console
 	realm  *fakeRealm
 	store  *memSessions
@@ -125,15 +129,18 @@ type harness struct {
 	cookie map[string]string
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessAt(t, "http://console.test") }
+
+// newHarnessAt serves the console at base (its public URL, http or https).
+func newHarnessAt(t *testing.T, base string) *harness {
 	secrets, err := SecretsFrom(bytes.Repeat([]byte("p"), 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, realm: &fakeRealm{claims: keycloak.Claims{Subject: "u1", Username: "alice"}, idSubject: "u1"},
+	h := &harness{t: t, base: base, realm: &fakeRealm{claims: keycloak.Claims{Subject: "u1", Username: "alice"}, idSubject: "u1", callback: base + "/auth/callback"},
 		store: &memSessions{rows: map[string]models.ConsoleSession{}}, clock: &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)},
 		cookie: map[string]string{}}
-	h.c, err = New(Config{URL: "http://console.test", KeycloakOrigin: "http://kc.test", OIDC: h.realm, Verifier: h.realm,
+	h.c, err = New(Config{URL: base, KeycloakOrigin: "http://kc.test", OIDC: h.realm, Verifier: h.realm,
 		ExchangeClientID: "keyward", AdminRole: "keyward-admin", Sessions: h.store, Secrets: secrets,
 		SessionIdle: 30 * time.Minute, SessionMax: 8 * time.Hour, RefreshEvery: time.Minute, Clock: h.clock.Now})
 	if err != nil {
@@ -150,7 +157,7 @@ func (h *harness) do(method, target string, form url.Values, headers ...string) 
 	} else {
 		body = strings.NewReader("")
 	}
-	req := httptest.NewRequest(method, "http://console.test"+target, body)
+	req := httptest.NewRequest(method, h.base+target, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -179,7 +186,7 @@ func (h *harness) login() {
 		h.t.Fatalf("login: %d", rec.Code)
 	}
 	rec := h.do("GET", "/auth/callback?code=good-code&state="+url.QueryEscape(h.realm.lastAuth.State), nil)
-	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/keys" || h.cookie[sessionCookie] == "" {
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/keys" || h.cookie[h.c.cookieName(sessionCookie)] == "" {
 		h.t.Fatalf("callback: %d %s %v", rec.Code, rec.Header().Get("Location"), h.cookie)
 	}
 }
@@ -381,14 +388,130 @@ func TestHeaders_EveryPage(t *testing.T) {
 	}
 }
 
-func TestSafeNext_OnlyOwnPaths(t *testing.T) {
-	for in, want := range map[string]string{
-		"/keys?q=x": "/keys?q=x", "": "/keys", "https://evil.test/": "/keys", "//evil.test/": "/keys",
-		"/\\evil.test": "/keys", "/login?next=//x": "/keys", "/auth/callback": "/keys", "/keys\r\nSet-Cookie: x": "/keys",
-	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+// The return path after a login stays on the console: every way a browser could read
+// another host out of a Location (tabs and newlines it drops, `\` it reads as `/`,
+// leading spaces it strips, look-alike slashes, schemes), raw or percent-encoded, falls
+// back to the key list.
+func TestSafeNext_OnlyPathsOfThisSite(t *testing.T) {
+	accepted := []string{
+		"/", "/keys", "/keys/", "/keys?x=1", "/keys/abc", "/keys/abc/edit", "/keys#frag",
+		"/admin/consumers/c1?tab=clients#clients", "/keys?q=a%2Fb", "/keys?q=%C3%A9", "/keys?q=a+b%20c",
+	}
+	refused := map[string]string{
+		"empty":                           "",
+		"relative":                        "keys",
+		"leading space":                   " /keys",
+		"leading spaces, two slashes":     "  //evil.example/x",
+		"leading tab":                     "\t/keys",
+		"tab":                             "/\t/evil.example/x",
+		"tab, encoded":                    "/%09/evil.example/x",
+		"tab in the query":                "/keys?x=\t",
+		"tab in the query, encoded":       "/keys?x=%09",
+		"CR, encoded":                     "/%0d/evil.example",
+		"LF, encoded":                     "/%0a/evil.example",
+		"CRLF, encoded upper":             "/%0D%0A/evil.example",
+		"header injection":                "/keys\r\nSet-Cookie: x=1",
+		"LF in the fragment":              "/keys#%0a",
+		"NUL":                             "/keys\x00",
+		"DEL":                             "/keys\x7f",
+		"DEL, encoded":                    "/keys?x=%7f",
+		"slash backslash":                 "/\\evil.example",
+		"slash backslash, encoded":        "/%5cevil.example",
+		"slash backslash, encoded upper":  "/%5Cevil.example",
+		"backslash slash":                 "\\/evil.example",
+		"two backslashes":                 "\\\\evil.example",
+		"backslash in the query":          "/keys?x=\\",
+		"backslash in the query, encoded": "/keys?x=%5c",
+		"two slashes":                     "//evil.example",
+		"three slashes":                   "///evil.example",
+		"slash, encoded slash":            "/%2f/evil.example",
+		"encoded slashes":                 "/%2F%2Fevil.example",
+		"division slash":                  "/\u2215evil.example",
+		"division slashes":                "\u2215\u2215evil.example",
+		"fullwidth slashes":               "\uff0f\uff0fevil.example",
+		"slash, fullwidth slash":          "/\uff0fevil.example",
+		"fraction slash":                  "/\u2044evil.example",
+		"division slash, encoded":         "/%E2%88%95evil.example",
+		"fullwidth slashes, encoded":      "/%EF%BC%8F%EF%BC%8Fevil.example",
+		"other non-ASCII":                 "/k\u00e9ys",
+		"non-ASCII byte":                  "/keys?\xff",
+		"https URL":                       "https://evil.example",
+		"http URL":                        "http://evil.example/x",
+		"scheme without slashes":          "http:evil.example",
+		"scheme, one slash":               "http:/evil.example",
+		"javascript":                      "javascript:alert(1)",
+		"data":                            "data:text/html,<script>alert(1)</script>",
+		"space after the slash":           "/ /evil.example",
+		"space in the path":               "/keys /x",
+		"the login":                       "/login",
+		"the login, encoded letter":       "/%6cogin",
+		"the login with a next":           "/login?next=//x",
+		"the callback":                    "/auth/callback",
+		"the callback with a code":        "/auth/callback?code=x",
+		"dot segments":                    "/keys/../login",
+		"dot segment":                     "/./keys",
+		"trailing dot":                    "/keys/.",
+		"encoded dots":                    "/%2e%2e/login",
+		"two slashes inside":              "/keys//x",
+		"bad escape":                      "/keys%zz",
+		"cut escape":                      "/keys%",
+		"cut escape in the query":         "/keys?x=%",
+		"too long":                        "/" + strings.Repeat("a", 1024),
+	}
+	for _, in := range accepted {
+		if got := safeNext(in); got != in {
+			t.Errorf("safeNext(%q) = %q, want it kept", in, got)
 		}
+	}
+	for name, in := range refused {
+		if got := safeNext(in); got != "/keys" {
+			t.Errorf("%s: safeNext(%q) = %q, want /keys", name, in, got)
+		}
+	}
+}
+
+// Through the login itself: what /login is given is where the callback sends the
+// browser, or the key list when it is not a path of this site.
+func TestLogin_NextOutsideTheSite_EndsOnTheKeyList(t *testing.T) {
+	for next, want := range map[string]string{
+		"/\t/evil.example/x": "/keys", "/%5cevil.example": "/keys", "//evil.example": "/keys",
+		"/\u2215evil.example": "/keys", "https://evil.example/": "/keys", "/keys/abc?x=1": "/keys/abc?x=1",
+	} {
+		h := newHarness(t)
+		if rec := h.do("GET", "/login?next="+url.QueryEscape(next), nil); rec.Code != http.StatusSeeOther {
+			t.Fatalf("login: %d", rec.Code)
+		}
+		rec := h.do("GET", "/auth/callback?code=good-code&state="+url.QueryEscape(h.realm.lastAuth.State), nil)
+		if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || loc != want {
+			t.Errorf("next %q: callback %d to %q, want %q", next, rec.Code, loc, want)
+		}
+	}
+}
+
+// The callback checks the stored return path again: a pending login whose sealed
+// state names another host (stored before a stricter check, say) still ends on /keys.
+func TestCallback_StoredNextChecksAgain(t *testing.T) {
+	h := newHarness(t)
+	h.do("GET", "/login?next=/keys/abc", nil)
+	idHash := hashID(h.cookie[loginCookie])
+	row := h.store.rows[idHash]
+	plain, err := h.c.cfg.Secrets.openFor(idHash, row.LoginState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls loginState
+	if err := json.Unmarshal(plain, &ls); err != nil || ls.Next != "/keys/abc" {
+		t.Fatalf("stored next %q (%v)", ls.Next, err)
+	}
+	ls.Next = "/\t/evil.example/x"
+	plain, _ = json.Marshal(ls)
+	if row.LoginState, err = h.c.cfg.Secrets.sealFor(idHash, plain); err != nil {
+		t.Fatal(err)
+	}
+	h.store.rows[idHash] = row
+	rec := h.do("GET", "/auth/callback?code=good-code&state="+url.QueryEscape(ls.State), nil)
+	if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || loc != "/keys" {
+		t.Fatalf("callback %d to %q, want /keys", rec.Code, loc)
 	}
 }
 
@@ -410,20 +533,64 @@ func TestSecrets_PepperTooShort_Refused(t *testing.T) {
 	}
 }
 
-func TestCookies_SecureExactlyWhenTheConsoleIsHTTPS(t *testing.T) {
-	for _, base := range []string{"http://console.test", "https://console.test"} {
-		h := newHarness(t)
-		h.c.secure = strings.HasPrefix(base, "https://")
-		rec := h.do("GET", "/login", nil)
-		for _, ck := range rec.Result().Cookies() {
-			if ck.Secure != h.c.secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
-				t.Errorf("%s: cookie %s: Secure %v HttpOnly %v SameSite %v", base, ck.Name, ck.Secure, ck.HttpOnly, ck.SameSite)
+// On https the console's cookies carry the __Host- prefix (so Secure, Path=/, no
+// Domain: browsers keep them for this host only), and only the prefixed names are
+// read: a plain kw_session, as a sibling subdomain could set one, is no session, and a
+// plain kw_login finishes no login. On http (development) the names are plain.
+func TestCookies_HostPrefixExactlyWhenTheConsoleIsHTTPS(t *testing.T) {
+	for _, tc := range []struct{ base, session, login string }{
+		{"http://console.test", "kw_session", "kw_login"},
+		{"https://console.test", "__Host-kw_session", "__Host-kw_login"},
+	} {
+		h := newHarnessAt(t, tc.base)
+		https := strings.HasPrefix(tc.base, "https://")
+		check := func(rec *httptest.ResponseRecorder, want string) {
+			t.Helper()
+			cks := rec.Result().Cookies()
+			if len(cks) != 1 || cks[0].Name != want {
+				t.Fatalf("%s: cookies set %v, want one named %s", tc.base, cks, want)
 			}
+			if ck := cks[0]; ck.Secure != https || ck.Path != "/" || ck.Domain != "" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
+				t.Errorf("%s: cookie %s: Secure %v Path %q Domain %q HttpOnly %v SameSite %v",
+					tc.base, ck.Name, ck.Secure, ck.Path, ck.Domain, ck.HttpOnly, ck.SameSite)
+			}
+		}
+		check(h.do("GET", "/login?next=/keys", nil), tc.login)
+		rec := h.do("GET", "/auth/callback?code=good-code&state="+url.QueryEscape(h.realm.lastAuth.State), nil)
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("%s: callback %d", tc.base, rec.Code)
+		}
+		var set []string
+		for _, ck := range rec.Result().Cookies() {
+			set = append(set, ck.Name)
+		}
+		if !slices.Contains(set, tc.session) || h.cookie[tc.session] == "" || !h.loggedIn() {
+			t.Fatalf("%s: after the callback cookies %v, session %v", tc.base, set, h.loggedIn())
+		}
+		if !https {
+			continue
+		}
+
+		// The same session id under the plain name is not read.
+		sid := h.cookie[tc.session]
+		delete(h.cookie, tc.session)
+		h.cookie["kw_session"] = sid
+		if h.loggedIn() {
+			t.Fatal("https: a plain kw_session cookie was taken as a session")
+		}
+		// Nor is a login finished with the plain name of the login cookie.
+		delete(h.cookie, "kw_session")
+		h.do("GET", "/login?next=/keys", nil)
+		h.cookie["kw_login"] = h.cookie[tc.login]
+		delete(h.cookie, tc.login)
+		rec = h.do("GET", "/auth/callback?code=good-code&state="+url.QueryEscape(h.realm.lastAuth.State), nil)
+		if rec.Code != http.StatusBadRequest || h.cookie[tc.session] != "" {
+			t.Fatalf("https: a plain kw_login finished a login: %d", rec.Code)
 		}
 	}
 	c, err := New(Config{URL: "https://console.example", Secrets: Secrets{}})
-	if err != nil || !c.secure {
-		t.Fatalf("an https console URL must make Secure cookies (%v)", err)
+	if err != nil || c.cookieName(sessionCookie) != "__Host-kw_session" {
+		t.Fatalf("an https console URL must prefix its cookies (%v)", err)
 	}
 }
 
