@@ -240,8 +240,8 @@ func aclMapper() gocloak.ProtocolMapperRepresentation {
 // the acl_groups mapper. It is never full-scope (a token through it carries only roles
 // in its scope mappings, which it has none of: an administrator who logs in through it
 // lends it no realm-management role), and with redirect URIs it asks the user's
-// consent (no silent code for someone else's redirect URI). It returns Keycloak's internal id; ErrConflict if the
-// client_id is taken.
+// consent (no silent code for someone else's redirect URI). It returns Keycloak's
+// internal id; ErrConflict if the client_id is taken.
 func (c *Client) CreateServiceClient(ctx context.Context, sc ServiceClient) (string, error) {
 	token, err := c.adminAccessToken(ctx)
 	if err != nil {
