@@ -11,6 +11,10 @@ import (
 	"strings"
 )
 
+// apiKeyHeader is X-API-Key in net/http's canonical form, looked up directly: Get
+// would canonicalize (and allocate) on every request.
+const apiKeyHeader = "X-Api-Key"
+
 // keyPrefix is how every Keyward key starts: what tells a key sent as a Bearer
 // credential from a token (a JWT never starts so).
 const keyPrefix = "kw_"
@@ -22,10 +26,16 @@ const keyPrefix = "kw_"
 // query string is never read: URLs end up in access logs, browser history and Referer
 // headers. ok is false when no header carries a key; the key is not checked here.
 func KeyFrom(h http.Header) (key string, ok bool) {
-	if k := strings.TrimSpace(h.Get("X-API-Key")); k != "" {
-		return k, true
+	if vs := h[apiKeyHeader]; len(vs) > 0 {
+		if k := strings.TrimSpace(vs[0]); k != "" {
+			return k, true
+		}
 	}
-	scheme, cred, _ := strings.Cut(strings.TrimSpace(h.Get("Authorization")), " ")
+	var auth string
+	if vs := h["Authorization"]; len(vs) > 0 {
+		auth = vs[0]
+	}
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(auth), " ")
 	cred = strings.TrimSpace(cred)
 	if cred == "" {
 		return "", false

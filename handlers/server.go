@@ -207,9 +207,6 @@ func accessLog(log *zap.Logger, m HTTPMetrics) gin.HandlerFunc {
 		if o, ok := c.Get("outcome"); ok {
 			fields = append(fields, zap.String("outcome", string(o.(exchange.Outcome))))
 		}
-		if via := c.GetString("via"); via != "" {
-			fields = append(fields, zap.String("via", via))
-		}
 		if sub := c.GetString("subject"); sub != "" {
 			fields = append(fields, zap.String("subject", sub))
 		}
