@@ -188,12 +188,20 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request) (string, bool)
 			return auth, true
 		}
 		p.fail(w, http.StatusBadGateway, "Keyward's answer carried no bearer token", errors.New("200 without a bearer token"))
-	case resp.StatusCode == http.StatusServiceUnavailable || (resp.StatusCode >= 400 && resp.StatusCode < 500):
+	case relayed[resp.StatusCode]:
 		relay(w, resp)
 	default:
 		p.fail(w, http.StatusBadGateway, "Keyward's answer was not understood", fmt.Errorf("forward-auth answered %d", resp.StatusCode))
 	}
 	return "", false
+}
+
+// relayed are forward-auth's refusals, which the caller gets as they are. Any other
+// answer (a 404 from a KEYWARD_URL with a wrong path, a 500) is the operator's problem:
+// a 502, and the status in the log.
+var relayed = map[int]bool{
+	http.StatusBadRequest: true, http.StatusUnauthorized: true, http.StatusForbidden: true,
+	http.StatusTooManyRequests: true, http.StatusServiceUnavailable: true,
 }
 
 // relay writes Keyward's refusal as it came: the status, the challenges that make Excel

@@ -314,11 +314,12 @@ func TestProxy_KeywardMisbehaves_502_UpstreamNotReached(t *testing.T) {
 	}))
 	defer other.Close()
 	tests := map[string]func(w http.ResponseWriter, r *http.Request){
-		"200 without Authorization": func(w http.ResponseWriter, r *http.Request) {},
-		"200 with an empty bearer":  func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Authorization", "Bearer ") },
-		"200 with Basic":            func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Authorization", basic("a", "b")) },
-		"200 with the key":          func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Authorization", "ApiKey "+key) },
-		"500":                       func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) },
+		"200 without Authorization":  func(w http.ResponseWriter, r *http.Request) {},
+		"200 with an empty bearer":   func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Authorization", "Bearer ") },
+		"200 with Basic":             func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Authorization", basic("a", "b")) },
+		"200 with the key":           func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Authorization", "ApiKey "+key) },
+		"500":                        func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) },
+		"404 of a wrong KEYWARD_URL": func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) },
 		// The key is for Keyward only: a redirect elsewhere is not followed.
 		"redirect": func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, other.URL+"/v1/forward-auth", http.StatusTemporaryRedirect)
