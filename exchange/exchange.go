@@ -52,7 +52,15 @@ type Request struct {
 	APIKey   string
 	Scope    string     // optional, space-separated; may narrow the key's scopes
 	ClientIP netip.Addr // the caller's address as the HTTP layer determined it
+	Via      string     // the route the key came through: ViaToken (the default) or ViaForwardAuth
 }
+
+// Routes an exchange comes through, for metrics and logs: /v1/token, where a program
+// asks for a token, and /v1/forward-auth, where a gateway trades a key at the door.
+const (
+	ViaToken       = "token"
+	ViaForwardAuth = "forward_auth"
+)
 
 // Result carries the token on success. Err is internal detail for logs only.
 type Result struct {
@@ -90,7 +98,7 @@ type PrincipalChecker interface {
 
 // Observer receives measurements of the exchange path (Prometheus in production).
 type Observer interface {
-	ObserveExchange(outcome string, d time.Duration)
+	ObserveExchange(outcome, via string, d time.Duration)
 	ObserveKeycloak(op string, d time.Duration, err error)
 	CacheHit()
 	CacheMiss()
@@ -100,12 +108,12 @@ type Observer interface {
 
 type nopObserver struct{}
 
-func (nopObserver) ObserveExchange(string, time.Duration)        {}
-func (nopObserver) ObserveKeycloak(string, time.Duration, error) {}
-func (nopObserver) CacheHit()                                    {}
-func (nopObserver) CacheMiss()                                   {}
-func (nopObserver) Denied(string)                                {}
-func (nopObserver) DatabaseError(string)                         {}
+func (nopObserver) ObserveExchange(string, string, time.Duration) {}
+func (nopObserver) ObserveKeycloak(string, time.Duration, error)  {}
+func (nopObserver) CacheHit()                                     {}
+func (nopObserver) CacheMiss()                                    {}
+func (nopObserver) Denied(string)                                 {}
+func (nopObserver) DatabaseError(string)                          {}
 
 // ExchangerConfig wires the verification pipeline; Keys, Hasher and Minter are required.
 type ExchangerConfig struct {
@@ -148,7 +156,11 @@ func NewExchanger(cfg ExchangerConfig) *Exchanger {
 func (e *Exchanger) Exchange(ctx context.Context, req Request) Result {
 	start := time.Now() // latency is wall time; cfg.Clock is for expiry decisions
 	res := e.exchange(ctx, req)
-	e.cfg.Observe.ObserveExchange(string(res.Outcome), time.Since(start))
+	via := req.Via
+	if via == "" {
+		via = ViaToken
+	}
+	e.cfg.Observe.ObserveExchange(string(res.Outcome), via, time.Since(start))
 	switch res.Outcome {
 	case OutcomeIssued, OutcomeUnavailable, OutcomeError:
 	default:

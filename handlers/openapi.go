@@ -288,6 +288,7 @@ func openAPIDocument() *openapi3.T {
 	}
 	opsPaths(doc)
 	tokenPaths(doc)
+	forwardAuthPaths(doc)
 	keyPaths(doc)
 	leakPaths(doc)
 	auditPaths(doc)

@@ -25,7 +25,7 @@ type route struct {
 
 // routes is every route of the API, in the order of the document: what New serves.
 func (s *server) routes() []route {
-	return []route{
+	rs := []route{
 		{http.MethodGet, "/healthz", public, s.healthz},
 		{http.MethodGet, "/readyz", public, s.readyz},
 		{http.MethodGet, "/.well-known/jwks.json", public, s.jwks},
@@ -33,6 +33,9 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/openapi.json", public, s.openapi},
 		{http.MethodGet, "/metrics", public, s.metrics()},
 		{http.MethodPost, tokenRoute, public, s.token},
+	}
+	rs = append(rs, s.forwardAuthRoutes()...)
+	return append(rs, []route{
 
 		{http.MethodPost, leakedRoute, public, s.leakedHandler()},
 		{http.MethodPost, "/v1/keys", user, s.createKey},
@@ -71,7 +74,7 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/v1/webhooks/:id/secret", hooks, s.rotateWebhookSecret},
 		{http.MethodGet, "/v1/webhooks/:id/deliveries", hooks, s.listWebhookDeliveries},
 		{http.MethodPost, "/v1/webhooks/:id/deliveries/:delivery_id/redeliver", hooks, s.redeliverWebhook},
-	}
+	}...)
 }
 
 // middleware is what runs before the handler of a route of that access.

@@ -147,6 +147,9 @@ func New(cfg Config) *gin.Engine {
 		writeProblem(c, problem{Title: "Not Found", Status: http.StatusNotFound, Detail: "no such route"})
 	})
 	r.NoMethod(func(c *gin.Context) {
+		if s.forwardAuthOtherMethod(c) {
+			return
+		}
 		writeProblem(c, problem{Title: "Method Not Allowed", Status: http.StatusMethodNotAllowed,
 			Detail: "the route does not answer " + c.Request.Method})
 	})
@@ -204,6 +207,9 @@ func accessLog(log *zap.Logger, m HTTPMetrics) gin.HandlerFunc {
 		if o, ok := c.Get("outcome"); ok {
 			fields = append(fields, zap.String("outcome", string(o.(exchange.Outcome))))
 		}
+		if via := c.GetString("via"); via != "" {
+			fields = append(fields, zap.String("via", via))
+		}
 		if sub := c.GetString("subject"); sub != "" {
 			fields = append(fields, zap.String("subject", sub))
 		}
@@ -228,7 +234,9 @@ func recovery(log *zap.Logger) gin.HandlerFunc {
 }
 
 func limitBody(c *gin.Context) {
-	if c.Request.ContentLength > MaxBodyBytes {
+	// The door never reads a body: a gateway may pass on the Content-Length of an
+	// upload it keeps to itself.
+	if c.Request.ContentLength > MaxBodyBytes && !isForwardAuth(c.Request.URL.Path) {
 		if c.FullPath() == tokenRoute {
 			oauthFail(c, http.StatusRequestEntityTooLarge, "invalid_request", "request bodies are limited to 64 KiB")
 			return

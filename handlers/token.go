@@ -47,16 +47,63 @@ func oauthFail(c *gin.Context, status int, code, desc string) {
 	c.AbortWithStatusJSON(status, oauthError{Error: code, Description: desc})
 }
 
-// tooMany answers 429 with Retry-After in whole seconds, at least one.
-func tooMany(c *gin.Context, wait time.Duration, why string) {
-	secs := max(1, int((wait+time.Second-1)/time.Second))
-	c.Header("Retry-After", strconv.Itoa(secs))
-	oauthFail(c, http.StatusTooManyRequests, "rate_limited", why+"; retry after "+strconv.Itoa(secs)+" s")
-}
-
 // invalidKey is the one answer for every refused key, so that unknown, expired,
 // disabled and revoked keys cannot be told apart from outside.
 const invalidKey = "the API key is invalid, expired or revoked"
+
+// verdict is how an exchange is answered, whatever the route's wire form: its status,
+// RFC 6749 error code and description, and Retry-After in seconds (0: none).
+type verdict struct {
+	status     int
+	code, desc string
+	retryAfter int
+}
+
+// retryAfter is a wait in whole seconds, at least one.
+func retryAfter(wait time.Duration) int { return max(1, int((wait+time.Second-1)/time.Second)) }
+
+func tooMany(wait time.Duration, why string) verdict {
+	secs := retryAfter(wait)
+	return verdict{http.StatusTooManyRequests, "rate_limited", why + "; retry after " + strconv.Itoa(secs) + " s", secs}
+}
+
+// trade runs the exchange pipeline for req — limits, IP allowlist, scopes, failure
+// throttle, usage, metrics, token cache — and maps its outcome to a verdict: the one
+// pipeline /v1/token and /v1/forward-auth share, so that neither route can answer a
+// key differently.
+func (s *server) trade(c *gin.Context, req exchange.Request) (exchange.Result, verdict) {
+	res := s.Exchanger.Exchange(c.Request.Context(), req)
+	c.Set("outcome", res.Outcome)
+	c.Set("via", req.Via)
+	refused := verdict{status: http.StatusUnauthorized, code: "invalid_grant", desc: invalidKey}
+	switch res.Outcome {
+	case exchange.OutcomeIssued:
+		return res, verdict{status: http.StatusOK}
+	case exchange.OutcomeRateLimited:
+		return res, tooMany(res.RetryAfter, "the key's rate limit is exhausted")
+	case exchange.OutcomeThrottled:
+		return res, tooMany(res.RetryAfter, "too many failed exchanges from this address")
+	case exchange.OutcomeDeniedRole, exchange.OutcomeNotPerson:
+		// The realm would have handed out more power than a key may carry: loud in
+		// the log, the same refusal as any other outside.
+		s.Log.Warn("issued token withheld", zap.String("request_id", requestID(c)), zap.String("via", req.Via),
+			zap.String("outcome", string(res.Outcome)), zap.String("key_id", res.KeyID), zap.Error(res.Err))
+		return res, refused
+	case exchange.OutcomeInvalidScope:
+		return res, verdict{status: http.StatusBadRequest, code: "invalid_scope", desc: "the requested scope exceeds the key's scopes"}
+	case exchange.OutcomeUnavailable:
+		s.Log.Warn("exchange dependency unavailable", zap.String("request_id", requestID(c)), zap.String("via", req.Via), zap.Error(res.Err))
+		return res, verdict{http.StatusServiceUnavailable, "temporarily_unavailable", "an upstream service cannot be reached; try again shortly", 5}
+	case exchange.OutcomeError:
+		s.Log.Error("exchange failed", zap.String("request_id", requestID(c)), zap.String("via", req.Via), zap.Error(res.Err))
+		return res, verdict{status: http.StatusInternalServerError, code: "server_error", desc: "an internal error occurred; quote request id " + requestID(c)}
+	}
+	if res.Err != nil {
+		s.Log.Info("key refused", zap.String("request_id", requestID(c)), zap.String("via", req.Via),
+			zap.String("outcome", string(res.Outcome)), zap.Error(res.Err))
+	}
+	return res, refused
+}
 
 // token is the OAuth 2.0 token endpoint: an API key in, a Keycloak access token out.
 func (s *server) token(c *gin.Context) {
@@ -64,44 +111,23 @@ func (s *server) token(c *gin.Context) {
 	if !ok {
 		return
 	}
-	res := s.Exchanger.Exchange(c.Request.Context(), req)
-	c.Set("outcome", res.Outcome)
-	switch res.Outcome {
-	case exchange.OutcomeIssued:
-		c.Header("Cache-Control", "no-store")
-		c.Header("Pragma", "no-cache")
-		c.JSON(http.StatusOK, tokenResponse{
-			AccessToken:     res.Token.AccessToken,
-			TokenType:       "Bearer",
-			ExpiresIn:       res.Token.ExpiresIn,
-			IssuedTokenType: tokenTypeAccess,
-			Scope:           res.Token.Scope,
-		})
-	case exchange.OutcomeRateLimited:
-		tooMany(c, res.RetryAfter, "the key's rate limit is exhausted")
-	case exchange.OutcomeThrottled:
-		tooMany(c, res.RetryAfter, "too many failed exchanges from this address")
-	case exchange.OutcomeDeniedRole, exchange.OutcomeNotPerson:
-		// The realm would have handed out more power than a key may carry: loud in
-		// the log, the same refusal as any other outside.
-		s.Log.Warn("issued token withheld", zap.String("request_id", requestID(c)),
-			zap.String("outcome", string(res.Outcome)), zap.String("key_id", res.KeyID), zap.Error(res.Err))
-		oauthFail(c, http.StatusUnauthorized, "invalid_grant", invalidKey)
-	case exchange.OutcomeInvalidScope:
-		oauthFail(c, http.StatusBadRequest, "invalid_scope", "the requested scope exceeds the key's scopes")
-	case exchange.OutcomeUnavailable:
-		s.Log.Warn("exchange dependency unavailable", zap.String("request_id", requestID(c)), zap.Error(res.Err))
-		c.Header("Retry-After", "5")
-		oauthFail(c, http.StatusServiceUnavailable, "temporarily_unavailable", "an upstream service cannot be reached; try again shortly")
-	case exchange.OutcomeError:
-		s.Log.Error("exchange failed", zap.String("request_id", requestID(c)), zap.Error(res.Err))
-		oauthFail(c, http.StatusInternalServerError, "server_error", "an internal error occurred; quote request id "+requestID(c))
-	default:
-		if res.Err != nil {
-			s.Log.Info("key refused", zap.String("request_id", requestID(c)), zap.String("outcome", string(res.Outcome)), zap.Error(res.Err))
+	res, v := s.trade(c, req)
+	if v.status != http.StatusOK {
+		if v.retryAfter > 0 {
+			c.Header("Retry-After", strconv.Itoa(v.retryAfter))
 		}
-		oauthFail(c, http.StatusUnauthorized, "invalid_grant", invalidKey)
+		oauthFail(c, v.status, v.code, v.desc)
+		return
 	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	c.JSON(http.StatusOK, tokenResponse{
+		AccessToken:     res.Token.AccessToken,
+		TokenType:       "Bearer",
+		ExpiresIn:       res.Token.ExpiresIn,
+		IssuedTokenType: tokenTypeAccess,
+		Scope:           res.Token.Scope,
+	})
 }
 
 // tokenRequest reads the key from X-API-Key, Authorization: ApiKey, or the RFC 8693
@@ -128,12 +154,20 @@ func (s *server) tokenRequest(c *gin.Context) (exchange.Request, bool) {
 		return fail(&tokenProblem{http.StatusBadRequest, "invalid_scope", err.Error()})
 	}
 	req.Scope = scope
-	// gin resolves the client address: the socket peer, or behind a trusted proxy the
-	// right-most untrusted X-Forwarded-For entry.
-	if ip, err := netip.ParseAddr(c.ClientIP()); err == nil {
-		req.ClientIP = ip.Unmap()
-	}
+	req.ClientIP = clientAddr(c)
+	req.Via = exchange.ViaToken
 	return req, true
+}
+
+// clientAddr is the caller's address as gin resolves it: the socket peer, or behind a
+// trusted proxy the right-most untrusted X-Forwarded-For entry. Never a header of an
+// untrusted peer.
+func clientAddr(c *gin.Context) netip.Addr {
+	ip, err := netip.ParseAddr(c.ClientIP())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
 }
 
 // tokenProblem is an RFC 6749 error answer to a malformed token request.

@@ -26,6 +26,8 @@ var (
 	outcomes = set("issued", "malformed", "unknown_key", "expired", "inactive", "ip_denied",
 		"rate_limited", "user_refused", "invalid_scope", "unavailable", "error",
 		"denied_role", "owner_not_person", "throttled")
+	// The routes an exchange comes through (exchange.ViaToken, exchange.ViaForwardAuth).
+	vias = set("token", "forward_auth")
 	// Why an exchange was refused: the refusing outcomes.
 	denialReasons = set("malformed", "unknown_key", "expired", "inactive", "ip_denied",
 		"rate_limited", "user_refused", "invalid_scope", "denied_role", "owner_not_person", "throttled")
@@ -40,7 +42,7 @@ var (
 	routes = set(
 		"unmatched",
 		"/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/jwks.json",
-		"/v1/token",
+		"/v1/token", "/v1/forward-auth", "/v1/forward-auth/*path",
 		"/v1/keys", "/v1/keys/:id", "/v1/keys/:id/rotate", "/v1/keys/:id/usage",
 		"/v1/audit",
 		"/v1/acl-groups", "/v1/acl-groups/:name",
@@ -82,8 +84,8 @@ func New() *Metrics {
 		reg: prometheus.NewRegistry(),
 		exchanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keyward_exchanges_total",
-			Help: "API key exchanges, by outcome.",
-		}, []string{"outcome"}),
+			Help: "API key exchanges, by outcome and by the route they came through (token: /v1/token; forward_auth: a gateway's /v1/forward-auth).",
+		}, []string{"outcome", "via"}),
 		exchangeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "keyward_exchange_duration_seconds",
 			Help:    "Time to answer an API key exchange, by outcome.",
@@ -138,7 +140,9 @@ func New() *Metrics {
 	// Counters start at 0 for every allowed value, so that rate() and alerts see a
 	// series before its first event rather than nothing.
 	for v := range outcomes {
-		m.exchanges.WithLabelValues(v)
+		for via := range vias {
+			m.exchanges.WithLabelValues(v, via)
+		}
 	}
 	for v := range denialReasons {
 		m.denials.WithLabelValues(v)
@@ -162,13 +166,14 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// ObserveExchange counts one exchange and its duration under its outcome.
-func (m *Metrics) ObserveExchange(outcome string, d time.Duration) {
+// ObserveExchange counts one exchange under its outcome and route, and times it under
+// its outcome (the duration histogram keeps one label: its series are many already).
+func (m *Metrics) ObserveExchange(outcome, via string, d time.Duration) {
 	if m == nil {
 		return
 	}
 	outcome = allowed(outcomes, outcome)
-	m.exchanges.WithLabelValues(outcome).Inc()
+	m.exchanges.WithLabelValues(outcome, allowed(vias, via)).Inc()
 	m.exchangeDuration.WithLabelValues(outcome).Observe(d.Seconds())
 }
 

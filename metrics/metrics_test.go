@@ -79,16 +79,18 @@ func bucket(t *testing.T, h *dto.Histogram, le float64) uint64 {
 
 func TestObserveExchange_CountsAndTimesByOutcome(t *testing.T) {
 	m := New()
-	m.ObserveExchange("issued", 3*time.Millisecond)
-	m.ObserveExchange("issued", 700*time.Millisecond)
-	m.ObserveExchange("rate_limited", 400*time.Microsecond)
+	m.ObserveExchange("issued", "token", 3*time.Millisecond)
+	m.ObserveExchange("issued", "forward_auth", 700*time.Millisecond)
+	m.ObserveExchange("rate_limited", "forward_auth", 400*time.Microsecond)
 
 	fams, _ := scrape(t, m)
-	if got := counter(t, fams, "keyward_exchanges_total", map[string]string{"outcome": "issued"}); got != 2 {
-		t.Errorf("issued = %v, want 2", got)
-	}
-	if got := counter(t, fams, "keyward_exchanges_total", map[string]string{"outcome": "rate_limited"}); got != 1 {
-		t.Errorf("rate_limited = %v, want 1", got)
+	for _, tc := range []struct {
+		outcome, via string
+		want         float64
+	}{{"issued", "token", 1}, {"issued", "forward_auth", 1}, {"rate_limited", "forward_auth", 1}, {"rate_limited", "token", 0}} {
+		if got := counter(t, fams, "keyward_exchanges_total", map[string]string{"outcome": tc.outcome, "via": tc.via}); got != tc.want {
+			t.Errorf("%s via %s = %v, want %v", tc.outcome, tc.via, got, tc.want)
+		}
 	}
 	h := series(t, fams, "keyward_exchange_duration_seconds", map[string]string{"outcome": "issued"}).GetHistogram()
 	if h.GetSampleCount() != 2 || h.GetSampleSum() < 0.702 || h.GetSampleSum() > 0.704 {
@@ -110,7 +112,7 @@ func TestObserveExchange_CountsAndTimesByOutcome(t *testing.T) {
 
 func TestHistograms_BucketsFromHalfAMillisecondToFiveSeconds(t *testing.T) {
 	m := New()
-	m.ObserveExchange("issued", time.Millisecond)
+	m.ObserveExchange("issued", "token", time.Millisecond)
 	m.ObserveKeycloak("jwt_bearer_grant", time.Millisecond, nil)
 	m.HTTPRequest("/v1/token", "POST", 200, time.Millisecond)
 	fams, _ := scrape(t, m)
@@ -207,8 +209,10 @@ func TestLabels_ValuesOffTheAllowListsBecomeOther(t *testing.T) {
 		family string
 		labels map[string]string
 	}{
-		{"outcome", func(m *Metrics) { m.ObserveExchange(secret, time.Millisecond) },
-			"keyward_exchanges_total", map[string]string{"outcome": "other"}},
+		{"outcome", func(m *Metrics) { m.ObserveExchange(secret, "token", time.Millisecond) },
+			"keyward_exchanges_total", map[string]string{"outcome": "other", "via": "token"}},
+		{"via", func(m *Metrics) { m.ObserveExchange("issued", secret, time.Millisecond) },
+			"keyward_exchanges_total", map[string]string{"outcome": "issued", "via": "other"}},
 		{"keycloak op", func(m *Metrics) { m.ObserveKeycloak(userID, time.Millisecond, errors.New("x")) },
 			"keyward_keycloak_errors_total", map[string]string{"op": "other"}},
 		{"denial reason", func(m *Metrics) { m.Denied("key " + userID) },
@@ -242,7 +246,7 @@ func TestLabels_ValuesOffTheAllowListsBecomeOther(t *testing.T) {
 
 func TestNew_CountersStartAtZero_WithGoAndProcessCollectors(t *testing.T) {
 	fams, _ := scrape(t, New())
-	if got := counter(t, fams, "keyward_exchanges_total", map[string]string{"outcome": "unavailable"}); got != 0 {
+	if got := counter(t, fams, "keyward_exchanges_total", map[string]string{"outcome": "unavailable", "via": "forward_auth"}); got != 0 {
 		t.Errorf("unavailable before any exchange = %v, want 0", got)
 	}
 	if got := counter(t, fams, "keyward_token_cache_requests_total", map[string]string{"result": "miss"}); got != 0 {
@@ -272,7 +276,7 @@ func TestNew_RegistriesAreIndependent(t *testing.T) {
 
 func TestNilMetrics_RecordsNothingAndDoesNotPanic(t *testing.T) {
 	var m *Metrics
-	m.ObserveExchange("issued", time.Millisecond)
+	m.ObserveExchange("issued", "token", time.Millisecond)
 	m.ObserveKeycloak("jwt_bearer_grant", time.Millisecond, nil)
 	m.CacheHit()
 	m.CacheMiss()

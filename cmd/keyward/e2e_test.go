@@ -562,7 +562,7 @@ func testMetrics(t *testing.T, app *running) {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	text := string(raw)
-	issued := regexp.MustCompile(`(?m)^keyward_exchanges_total\{outcome="issued"\} ([0-9.e+]+)$`).FindStringSubmatch(text)
+	issued := regexp.MustCompile(`(?m)^keyward_exchanges_total\{outcome="issued",via="token"\} ([0-9.e+]+)$`).FindStringSubmatch(text)
 	if resp.StatusCode != 200 || issued == nil || issued[1] == "0" {
 		t.Fatalf("/metrics: %d, issued exchanges %v", resp.StatusCode, issued)
 	}
