@@ -45,7 +45,7 @@ type ProxyConfig struct {
 	// are never followed, whatever the client says: the key is for Keyward only.
 	KeywardClient *http.Client
 	// UpstreamTransport carries requests to the upstream; nil means a copy of
-	// http.DefaultTransport.
+	// http.DefaultTransport that keeps more idle connections.
 	UpstreamTransport http.RoundTripper
 	// Log receives failures to reach Keyward or the upstream; nil discards them.
 	Log *zap.Logger
@@ -75,14 +75,14 @@ func NewProxy(cfg ProxyConfig) (http.Handler, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("keyward proxy: %s", strings.Join(problems, "; "))
 	}
-	hc := http.Client{Timeout: forwardAuthTimeout}
+	hc := http.Client{Timeout: forwardAuthTimeout, Transport: pooledTransport()}
 	if cfg.KeywardClient != nil {
 		hc = *cfg.KeywardClient
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	transport := cfg.UpstreamTransport
 	if transport == nil {
-		transport = http.DefaultTransport.(*http.Transport).Clone()
+		transport = pooledTransport()
 	}
 	log := cfg.Log
 	if log == nil {
@@ -115,6 +115,16 @@ func NewProxy(cfg ProxyConfig) (http.Handler, error) {
 		},
 	}
 	return p, nil
+}
+
+// pooledTransport is http.DefaultTransport keeping enough idle connections to one host
+// (Keyward, the upstream) for a busy sidecar: the default 2 would open a new connection
+// for most requests under load.
+func pooledTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	return t
 }
 
 // baseURL parses an http(s) URL with a host and no user info.
