@@ -149,6 +149,15 @@ func FromLookup(getenv func(string) string) (*TokenSource, error) {
 	return New(Config{URL: getenv(EnvURL), APIKey: getenv(EnvAPIKey), AllowInsecureHTTP: insecure})
 }
 
+// CheckURL is the check this package makes before it sends credentials (what) to a
+// URL (name says which, for the message): http(s), and plain http only to this machine
+// unless allowInsecureHTTP says the network is trusted. For programs, such as the
+// `keyward proxy` sidecar, that send credentials to Keyward or onwards themselves.
+func CheckURL(name, raw, what string, allowInsecureHTTP bool) error {
+	_, err := checkURL(name, raw, what, allowInsecureHTTP)
+	return err
+}
+
 // checkURL parses an http(s) base URL that credentials (what) will be sent to: plain
 // http only to this machine, unless insecure says the network is trusted.
 func checkURL(name, raw, what string, insecure bool) (*url.URL, error) {

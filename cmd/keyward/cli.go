@@ -87,7 +87,7 @@ func newRootCommand(stdout, stderr io.Writer, e *cliEnv) *cobra.Command {
 	root.SetIn(e.stdin)
 	root.AddCommand(newServerCommand(e.getenv), newTokenCommand(e.getenv), newExecCommand(e.getenv),
 		newLoginCommand(e), newLogoutCommand(e), newWhoamiCommand(e), newKeysCommand(e),
-		newConsumersCommand(e), newClientsCommand(e), newACLGroupsCommand(e), newWebhooksCommand(e))
+		newConsumersCommand(e), newClientsCommand(e), newACLGroupsCommand(e), newWebhooksCommand(e), newProxyCommand(e))
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
