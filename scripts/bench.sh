@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
 # `make bench`: Keyward's exchange against Keycloak's own token endpoint, side by side.
 #
-# Brings the dev stack up (scripts/stack.sh up: Keycloak with the dev realm, Keyward with
-# the token cache off), starts a second Keyward with KEYWARD_TOKEN_CACHE=true beside it
-# (same data directory, signing key and public URL, so Keycloak trusts its assertions
-# and it sees the same keys), runs cmd/keyward-bench against 127.0.0.1, prints its table,
-# and stops what it started, whatever happens (trap). A stack that was already up before
-# is left running.
+# Works whatever state the dev stack is in. It uses the Keycloak whose realm answers at
+# KEYCLOAK_URL and the Keyward that answers at KEYWARD_PUBLIC_URL (`make up`, `make run`),
+# and starts whichever is missing. The rows run against Keywards of its own, whatever
+# settings the stack's has: the token cache off on KEYWARD_BENCH_PORT, on on the next
+# port, two more cache-on replicas on the next two, no owner ceiling on rate limits (the
+# bench key's limit must not bind). They open the stack's store (KEYWARD_DATA_DIR, or
+# KEYWARD_DATABASE_URL): its signing keys are the ones Keycloak fetches from
+# KEYWARD_PUBLIC_URL. cmd/keyward-bench signs the direct JWT grant with the key that
+# store signs with now. It prints the table and stops what it started, whatever happens
+# (trap); what was running before is left running, and `make down` stops only what
+# `make up` started.
 #
 # Settings (environment): BENCH_CONCURRENCY (16), BENCH_DURATION (15s per row),
 # BENCH_WARMUP (5s per row), BENCH_INITIAL_WARMUP (30s: Keycloak's JIT, before the first
 # row), BENCH_PROBE (16s: the direct JWT grant and Keyward cache off alternating at
 # concurrency 1; 0 for none), BENCH_ROWS (bare,cc,jwt,off,on,rr), BENCH_OUT (also write
-# the report there), KEYWARD_BENCH_CACHED_PORT (8081; the rr row's two more cache-on
-# replicas take the next two ports), and those of scripts/env.sh and scripts/stack.sh
-# (ports, KEYWARD_RUN_DIR, …). The generator refuses a plan longer than 4 minutes; with
-# the defaults the load takes about 2 min 50 s.
+# the report there), KEYWARD_BENCH_PORT (8081: the bench's Keywards take it and the next
+# three), and those of scripts/env.sh and scripts/stack-env.sh (ports, KEYWARD_RUN_DIR,
+# KEYWARD_DATA_DIR, …). The generator refuses a plan longer than 4 minutes; with the
+# defaults the load takes about 2 min 50 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/stack-env.sh
 
-: "${KEYWARD_DATA_DIR:=$KEYWARD_RUN_DIR/keyward-data}"           # as stack.sh
-: "${KEYWARD_SIGNING_KEY_FILE:=$KEYWARD_DATA_DIR/signing-key.pem}" # Keyward's default
-: "${KEYWARD_BENCH_CACHED_PORT:=8081}"
+: "${KEYWARD_BENCH_PORT:=8081}"
 : "${BENCH_CONCURRENCY:=16}"
 : "${BENCH_DURATION:=15s}"
 : "${BENCH_WARMUP:=5s}"
@@ -30,92 +34,114 @@ source scripts/env.sh
 : "${BENCH_ROWS:=bare,cc,jwt,off,on,rr}"
 : "${BENCH_PROBE:=16s}"  # concurrency 1, JWT direct and cache off alternating; 0: none
 : "${BENCH_OUT:=}"
-# The bench key's limit (1,000,000/s) must not bind, nor be refused by the owners' ceiling.
-: "${KEYWARD_OWNER_MAX_RATE_REQUESTS:=0}"
-export KEYWARD_DATA_DIR KEYWARD_SIGNING_KEY_FILE KEYWARD_OWNER_MAX_RATE_REQUESTS
 
 state="$KEYWARD_RUN_DIR/bench"
 mkdir -p "$state"
-cached_pid=""
-replica_pids=()
-stack_was_up=false
-if scripts/keycloak.sh status >/dev/null 2>&1 ||
-  kill -0 "$(cat "$KEYWARD_RUN_DIR/keyward/pid" 2>/dev/null)" 2>/dev/null; then
-  stack_was_up=true
-fi
+pids=()                 # every process this script started, stopped by cleanup
+started_keycloak=false
 
 cleanup() {
   local status=$?
-  for pid in $cached_pid "${replica_pids[@]}"; do
+  for pid in "${pids[@]}"; do
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -9 "$pid" 2>/dev/null || true
   done
-  if [[ "$stack_was_up" == true ]]; then
-    echo "bench: the stack was up before: left running" >&2
-  else
-    scripts/stack.sh down >/dev/null 2>&1 || echo "bench: scripts/stack.sh down failed" >&2
+  if [[ "$started_keycloak" == true ]]; then
+    scripts/keycloak.sh stop >/dev/null 2>&1 || echo "bench: scripts/keycloak.sh stop failed" >&2
   fi
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cached_addr="$KEYWARD_HOST:$KEYWARD_BENCH_CACHED_PORT"
-if (exec 3<>"/dev/tcp/$KEYWARD_HOST/$KEYWARD_BENCH_CACHED_PORT") 2>/dev/null; then
-  echo "bench: $cached_addr is in use (set KEYWARD_BENCH_CACHED_PORT)" >&2
-  exit 1
+port_busy() { (exec 3<>"/dev/tcp/$KEYWARD_HOST/$1") 2>/dev/null; }
+for n in 0 1 2 3; do
+  if port_busy $((KEYWARD_BENCH_PORT + n)); then
+    echo "bench: $KEYWARD_HOST:$((KEYWARD_BENCH_PORT + n)) is in use (set KEYWARD_BENCH_PORT: the bench takes it and the next three)" >&2
+    exit 1
+  fi
+done
+
+discovery="$KEYCLOAK_URL/realms/$KEYCLOAK_REALM/.well-known/openid-configuration"
+if curl -fsS -o /dev/null --max-time 5 "$discovery" 2>/dev/null || scripts/keycloak.sh status >/dev/null 2>&1; then
+  echo "== bench: using the running Keycloak ($KEYCLOAK_URL)"
+else
+  echo "== bench: starting Keycloak (scripts/keycloak.sh start)"
+  started_keycloak=true
+  scripts/keycloak.sh start >"$state/keycloak-start.log" 2>&1 || { cat "$state/keycloak-start.log" >&2; exit 1; }
+fi
+# Polls the realm; it fails at once when the recorded Keycloak has exited.
+if ! curl -fsS -o /dev/null --max-time 5 "$discovery" 2>/dev/null; then
+  scripts/keycloak.sh wait
 fi
 
-echo "== bench: starting the stack (scripts/stack.sh up)"
-# The "cache off" row: the cache is on by default since Keyward follows Keycloak's events.
-KEYWARD_TOKEN_CACHE=false scripts/stack.sh up >"$state/stack-up.log" 2>&1 || { cat "$state/stack-up.log" >&2; exit 1; }
-grep -E '^(keycloak ready|Keyward is up)' "$state/stack-up.log" || true
+mkdir -p "$state/bin"
+go build -o "$state/bin/keyward" ./cmd/keyward
+go build -o "$state/bin/keyward-bench" ./cmd/keyward-bench
 
-echo "== bench: Keywards with the token cache on: $cached_addr, and two more replicas for the rr row"
-go build -o "$state/keyward-bench" ./cmd/keyward-bench
-# start_cached ADDR LOG: the binary stack.sh built, on the same store (data dir, signing
-# key, public URL), the Keycloak URL and the secret as stack.sh sets them; prints its pid.
-start_cached() {
-  KEYWARD_LISTEN_ADDR="$1" KEYWARD_TOKEN_CACHE=true \
-    KEYWARD_KEYCLOAK_URL="http://$KEYCLOAK_HOST:$KEYCLOAK_PORT" \
-    KEYWARD_CLIENT_SECRET="${KEYWARD_CLIENT_SECRET:-keyward-dev-secret}" \
-    KEYWARD_ADMIN_CLIENT_SECRET="${KEYWARD_ADMIN_CLIENT_SECRET:-keyward-management-dev-secret}" \
-    nohup "$KEYWARD_RUN_DIR/keyward/keyward" server >"$2" 2>&1 &
-  echo $!
+# start_keyward ADDR LOG [VAR=VALUE …]: a Keyward on ADDR with the dev stack's settings
+# (scripts/stack-env.sh: the same store, secrets and public URL) and the given ones.
+start_keyward() {
+  local addr="$1" log="$2"
+  shift 2
+  env KEYWARD_LISTEN_ADDR="$addr" "$@" nohup "$state/bin/keyward" server >"$log" 2>&1 &
+  pids+=($!)
 }
-wait_cached() { # ADDR PID LOG
-  for i in $(seq 1 120); do
-    curl -fsS -o /dev/null "http://$1/readyz" 2>/dev/null && return 0
-    if ! kill -0 "$2" 2>/dev/null || ((i == 120)); then
-      echo "bench: the cache-on Keyward on $1 did not become ready; log tail:" >&2
-      tail -n 40 "$3" >&2
+wait_keyward() { # ADDR LOG: waits while the last started is alive
+  local pid="${pids[-1]}" deadline=$((SECONDS + KEYWARD_START_TIMEOUT))
+  until curl -fsS -o /dev/null "http://$1/readyz" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS > deadline)); then
+      echo "bench: the Keyward on $1 did not become ready; log tail:" >&2
+      tail -n 40 "$2" >&2
       exit 1
     fi
     sleep 0.5
   done
 }
-cached_pid=$(start_cached "$cached_addr" "$state/keyward-cached.log")
-wait_cached "$cached_addr" "$cached_pid" "$state/keyward-cached.log"
-replicas="http://$cached_addr"
-for n in 1 2; do
-  addr="$KEYWARD_HOST:$((KEYWARD_BENCH_CACHED_PORT + n))"
-  pid=$(start_cached "$addr" "$state/keyward-replica-$n.log")
-  replica_pids+=("$pid")
-  wait_cached "$addr" "$pid" "$state/keyward-replica-$n.log"
-  replicas="$replicas,http://$addr"
+
+if curl -fsS -o /dev/null --max-time 5 "$KEYWARD_PUBLIC_URL/readyz" 2>/dev/null; then
+  echo "== bench: using the running Keyward at $KEYWARD_PUBLIC_URL (Keycloak fetches its signing keys there)"
+else
+  # Serves the store's signing keys where the realm's identity provider fetches them.
+  echo "== bench: starting a Keyward at $KEYWARD_PUBLIC_URL (Keycloak fetches its signing keys there)"
+  start_keyward "$KEYWARD_HOST:$KEYWARD_PORT" "$state/keyward-public.log"
+  wait_keyward "$KEYWARD_HOST:$KEYWARD_PORT" "$state/keyward-public.log"
+fi
+
+# The bench's own Keywards. No owner ceiling: the bench key's limit (1,000,000/s) must
+# not be refused, nor bind.
+bench_settings=(KEYWARD_OWNER_MAX_RATE_REQUESTS=0)
+off_addr="$KEYWARD_HOST:$KEYWARD_BENCH_PORT"
+on_addr="$KEYWARD_HOST:$((KEYWARD_BENCH_PORT + 1))"
+echo "== bench: its Keywards on the same store: cache off $off_addr, cache on $on_addr, two more cache-on replicas for the rr row"
+start_keyward "$off_addr" "$state/keyward-off.log" "${bench_settings[@]}" KEYWARD_TOKEN_CACHE=false
+wait_keyward "$off_addr" "$state/keyward-off.log"
+off_pid="${pids[-1]}"
+replicas=""
+replica_pids=()
+for n in 1 2 3; do
+  addr="$KEYWARD_HOST:$((KEYWARD_BENCH_PORT + n))"
+  start_keyward "$addr" "$state/keyward-on-$n.log" "${bench_settings[@]}" KEYWARD_TOKEN_CACHE=true
+  wait_keyward "$addr" "$state/keyward-on-$n.log"
+  replica_pids+=("${pids[-1]}")
+  replicas="$replicas${replicas:+,}http://$addr"
 done
 
 # CPU per row of each process (children included: kc.sh runs the JVM).
-watch="keycloak=$(cat "$KEYWARD_RUN_DIR/keycloak/keycloak.pid"),keyward-off=$(cat "$KEYWARD_RUN_DIR/keyward/pid"),keyward-on=$cached_pid,replica-2=${replica_pids[0]},replica-3=${replica_pids[1]}"
+watch="keyward-off=$off_pid,keyward-on=${replica_pids[0]},replica-2=${replica_pids[1]},replica-3=${replica_pids[2]}"
+if kc_pid=$(cat "$KEYWARD_RUN_DIR/keycloak/keycloak.pid" 2>/dev/null) && kill -0 "$kc_pid" 2>/dev/null; then
+  watch="keycloak=$kc_pid,$watch"
+fi
 
-echo "== bench: load ($(nproc) cores shared by Keycloak, both Keywards and the generator)"
-"$state/keyward-bench" \
+echo "== bench: load ($(nproc) cores shared by Keycloak, the Keywards and the generator)"
+# The generator reads the store's signing keys as a Keyward would, from the KEYWARD_*
+# environment (scripts/stack-env.sh).
+"$state/bin/keyward-bench" \
   -keycloak "http://$KEYCLOAK_HOST:$KEYCLOAK_PORT" \
-  -keyward "http://$KEYWARD_HOST:$KEYWARD_PORT" \
-  -keyward-cached "http://$cached_addr" -keyward-replicas "$replicas" \
+  -keyward "http://$off_addr" \
+  -keyward-cached "http://$on_addr" -keyward-replicas "$replicas" \
   -public-url "$KEYWARD_PUBLIC_URL" \
-  -signing-key "$KEYWARD_SIGNING_KEY_FILE" \
   -concurrency "$BENCH_CONCURRENCY" -duration "$BENCH_DURATION" -warmup "$BENCH_WARMUP" \
   -initial-warmup "$BENCH_INITIAL_WARMUP" -rows "$BENCH_ROWS" -probe "$BENCH_PROBE" -watch "$watch" \
   -keycloak-version "$KEYCLOAK_VERSION" ${BENCH_OUT:+-out "$BENCH_OUT"}

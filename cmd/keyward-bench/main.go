@@ -1,12 +1,15 @@
 // Command keyward-bench measures Keyward's exchange against Keycloak's own token
-// endpoint, side by side, on a running dev stack (`make up`), and prints one markdown
-// table. scripts/bench.sh (`make bench`) starts the stack, runs it and stops the stack.
+// endpoint, side by side, on a running dev stack, and prints one markdown table.
+// scripts/bench.sh (`make bench`) starts what of the stack is missing and Keywards of
+// its own on the stack's store, runs it, and stops what it started.
 //
 // Rows, each at the same fixed concurrency, each after a warm-up that is not counted:
 //
 //	cc      Keycloak client-credentials grant of the client `keyward-management`, direct
 //	jwt     Keycloak JWT Authorization Grant, direct: the assertion Keyward would sign
-//	        (same key, issuer, audience, subject, fresh jti), posted as Keyward posts it
+//	        (the key its store signs with now, read from the KEYWARD_* settings as a
+//	        replica reads it; same issuer, audience, subject; fresh jti), posted as
+//	        Keyward posts it
 //	off     Keyward POST /v1/token with the token cache off
 //	on      Keyward POST /v1/token with the token cache on (a second Keyward, all hits)
 //	rr      the same over three cache-on replicas, the generator sending round robin
@@ -64,7 +67,6 @@ type config struct {
 	keywardURL, cachedURL   string
 	replicaURLs             string
 	publicURL               string
-	signingKeyFile          string
 	clientID, clientSecret  string
 	ccClient, ccSecret      string
 	cliClient, user, passwd string
@@ -86,8 +88,7 @@ func main() {
 	flag.StringVar(&c.keywardURL, "keyward", "http://127.0.0.1:8080", "Keyward with the token cache off (loopback only)")
 	flag.StringVar(&c.cachedURL, "keyward-cached", "http://127.0.0.1:8081", "Keyward with KEYWARD_TOKEN_CACHE=true (loopback only)")
 	flag.StringVar(&c.replicaURLs, "keyward-replicas", "", "comma-separated cache-on Keywards on one store, for the rr row (loopback only)")
-	flag.StringVar(&c.publicURL, "public-url", "", "Keyward's KEYWARD_PUBLIC_URL, the assertions' issuer (default: -keyward)")
-	flag.StringVar(&c.signingKeyFile, "signing-key", "", "Keyward's KEYWARD_SIGNING_KEY_FILE (required for the jwt row)")
+	flag.StringVar(&c.publicURL, "public-url", "", "Keyward's KEYWARD_PUBLIC_URL, the assertions' issuer, where Keycloak fetches the signing keys (default: -keyward)")
 	flag.StringVar(&c.clientID, "client-id", "keyward", "Keyward's confidential client")
 	flag.StringVar(&c.clientSecret, "client-secret", "keyward-dev-secret", "its secret (the dev realm's)")
 	flag.StringVar(&c.ccClient, "cc-client", "keyward-management", "a confidential client with a service account, for the client-credentials row (the exchange client has none)")
@@ -193,7 +194,7 @@ func run(c config) error {
 func (b *bench) targets(ctx context.Context, rows []string) (map[string]*target, error) {
 	targets := map[string]*target{}
 	for _, r := range rows {
-		t, err := b.target(r)
+		t, err := b.target(ctx, r)
 		if err != nil {
 			return nil, err
 		}
@@ -313,8 +314,10 @@ type bench struct {
 	keyID   string
 	token   string // alice's access token, to delete the key at the end
 	signer  *exchange.Signer
-	watched []watched
-	bareURL string // the bare handler, once started
+	// stopSigner ends the signer's store reading
+	stopSigner func()
+	watched    []watched
+	bareURL    string // the bare handler, once started
 }
 
 // row measures one target at the given concurrency, with Keyward's cache counters and
@@ -422,6 +425,9 @@ func (b *bench) createKey(ctx context.Context) error {
 
 // cleanup deletes the bench key (best effort: the dev stack is thrown away anyway).
 func (b *bench) cleanup() {
+	if b.stopSigner != nil {
+		b.stopSigner()
+	}
 	if b.keyID == "" {
 		return
 	}
@@ -553,7 +559,7 @@ func tokenRequest(ctx context.Context, c *http.Client, endpoint string, body str
 	return nil
 }
 
-func (b *bench) target(row string) (*target, error) {
+func (b *bench) target(ctx context.Context, row string) (*target, error) {
 	kcToken := b.tokenEndpoint()
 	switch row {
 	case "cc":
@@ -563,21 +569,16 @@ func (b *bench) target(row string) (*target, error) {
 			return tokenRequest(ctx, c, kcToken, form, nil)
 		}}, nil
 	case "jwt":
-		if b.c.signingKeyFile == "" {
-			return nil, errors.New("the jwt row needs -signing-key (Keyward's KEYWARD_SIGNING_KEY_FILE)")
-		}
 		if b.signer == nil {
-			// Keyward's own code and key: the assertion is the one Keyward would send. The
-			// file must exist: a key created here would be one Keycloak does not trust.
-			if _, err := os.Stat(b.c.signingKeyFile); err != nil {
-				return nil, fmt.Errorf("-signing-key: %w", err)
-			}
-			priv, err := exchange.LoadOrCreateSigningKey(b.c.signingKeyFile)
+			// Keyward's own code and its store's key: the assertion is the one Keyward
+			// would send, signed with a key Keycloak trusts.
+			s, stop, err := storeSigner(ctx, os.Getenv, b.c.publicURL, b.issuer)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("the jwt row: %w", err)
 			}
-			if b.signer, err = exchange.NewSigner(priv, b.c.publicURL, b.issuer, time.Now); err != nil {
-				return nil, err
+			b.signer, b.stopSigner = s, stop
+			if err := checkPublished(ctx, b.client, b.c.publicURL, s, b.subject); err != nil {
+				return nil, fmt.Errorf("the jwt row: %w", err)
 			}
 		}
 		s, sub := b.signer, b.subject
