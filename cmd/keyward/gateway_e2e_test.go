@@ -48,13 +48,27 @@ func TestGateways(t *testing.T) {
 			t.Run("RateLimited_429WithRetryAfter_UpstreamNotReached", d.limited)
 		})
 	}
-	t.Run("nginx/KeywardUnreachable_503", func(t *testing.T) {
-		g := gatewaytest.Nginx(t, gatewaytest.FreeAddr(t), up.Addr)
-		resp := send(t, http.DefaultClient, "GET", g.URL+"/unreachable", "", "X-API-Key", "kw_whatever")
-		if resp.status != http.StatusServiceUnavailable || len(up.Requests("/unreachable")) != 0 {
-			t.Fatalf("Keyward down: %d, upstream reached %d times", resp.status, len(up.Requests("/unreachable")))
-		}
-	})
+	// Keyward unreachable: the door stays shut; nginx's recipe says 503 (as Keyward does
+	// when Keycloak is), Caddy its own 502.
+	unreachable := []struct {
+		name  string
+		start func(t *testing.T) *gatewaytest.Gateway
+		want  int
+	}{
+		{"nginx", func(t *testing.T) *gatewaytest.Gateway { return gatewaytest.Nginx(t, gatewaytest.FreeAddr(t), up.Addr) }, http.StatusServiceUnavailable},
+		{"caddy", func(t *testing.T) *gatewaytest.Gateway {
+			return gatewaytest.Caddy(t, "http://"+gatewaytest.FreeAddr(t), up.URL)
+		}, http.StatusBadGateway},
+	}
+	for _, u := range unreachable {
+		t.Run(u.name+"/KeywardUnreachable_DoorShut", func(t *testing.T) {
+			path := "/unreachable/" + u.name + kctest.Unique("")
+			got := send(t, http.DefaultClient, "GET", u.start(t).URL+path, "", "X-API-Key", "kw_whatever")
+			if got.status != u.want || len(up.Requests(path)) != 0 {
+				t.Fatalf("Keyward down: %d (want %d), upstream reached %d times", got.status, u.want, len(up.Requests(path)))
+			}
+		})
+	}
 }
 
 type door struct {
@@ -207,7 +221,7 @@ func (d *door) refused(t *testing.T) {
 		last = "b"
 	}
 	wrong := key[:len(key)-1] + last // one character changed
-	jwt := kc.Login(t, "alice") // a valid Keycloak token is not a key
+	jwt := kc.Login(t, "alice")      // a valid Keycloak token is not a key
 	remember(jwt)
 	cases := []struct{ name, header, value string }{
 		{"no credentials", "", ""},
