@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -128,10 +127,6 @@ func startProxyCLI(t *testing.T, keywardURL, upstream string) *runningProxy {
 		time.Sleep(10 * time.Millisecond) // polling the command's output for its address
 	}
 	return p
-}
-
-func basicAuth(user, pass string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
 func TestProxy_EndToEnd(t *testing.T) {
