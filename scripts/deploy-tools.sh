@@ -6,6 +6,9 @@
 #                                                the version pinned in deploy/tools/go.mod
 #   scripts/deploy-tools.sh kubernetes-validate  path of the validator, pip-installed at the
 #                                                versions of deploy/tools/requirements.txt
+#   scripts/deploy-tools.sh snippets-python      path of a python with what the console's
+#                                                gateway snippets import (pandas, requests),
+#                                                deploy/tools/snippets-requirements.txt
 #
 # The cache key is the hash of the pinning file, so changing a pin rebuilds. Prints the
 # path alone on stdout.
@@ -44,8 +47,20 @@ case "${1:-}" in
     fi
     echo "$venv/bin/kubernetes-validate"
     ;;
+  snippets-python)
+    venv="$tools/snippets-python-$(hash_of deploy/tools/snippets-requirements.txt)"
+    if [[ ! -f "$venv/installed" ]]; then
+      rm -rf "$venv"
+      python3 -m venv "$venv" >&2 ||
+        { echo "deploy-tools.sh: 'python3 -m venv' failed; on Debian install python3-venv" >&2; exit 1; }
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+        -r deploy/tools/snippets-requirements.txt >&2
+      touch "$venv/installed"
+    fi
+    echo "$venv/bin/python"
+    ;;
   *)
-    echo "usage: scripts/deploy-tools.sh helm|kubernetes-validate" >&2
+    echo "usage: scripts/deploy-tools.sh helm|kubernetes-validate|snippets-python" >&2
     exit 2
     ;;
 esac
