@@ -45,8 +45,10 @@ var funcs = template.FuncMap{
 	"statusWord": func(s string) string {
 		return map[string]string{"active": "Active", "expiring_soon": "Expiring soon", "expired": "Expired", "inactive": "Inactive", "owner_disabled": "Owner disabled"}[s]
 	},
-	"join": strings.Join,
-	"list": func(v ...string) []string { return v },
+	"join":            strings.Join,
+	"gatewaySnippets": GatewaySnippets,
+	"gatewayURL":      func() string { return GatewayExampleURL },
+	"list":            func(v ...string) []string { return v },
 	"json": func(v any) string {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {

@@ -9,6 +9,9 @@
 #   scripts/deploy-tools.sh gatewaycheck         path of the Envoy/Traefik recipe checker,
 #                                                built from deploy/tools/gatewaycheck (a module
 #                                                of its own: its pins stay apart from helm's)
+#   scripts/deploy-tools.sh snippets-python      path of a python with what the console's
+#                                                gateway snippets import (pandas, requests),
+#                                                deploy/tools/snippets-requirements.txt
 #
 # The cache key is the hash of the pinning file, so changing a pin rebuilds. Prints the
 # path alone on stdout.
@@ -23,6 +26,20 @@ exec 9>"$tools/.lock"
 flock 9
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
+# venv_of REQUIREMENTS NAME: a venv with exactly those pins, installed once; prints its path.
+venv_of() {
+  local venv="$tools/$2-$(hash_of "$1")"
+  # The stamp is written last: a venv without it is an interrupted install.
+  if [[ ! -f "$venv/installed" ]]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2 ||
+      { echo "deploy-tools.sh: 'python3 -m venv' failed; on Debian install python3-venv" >&2; exit 1; }
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$1" >&2
+    touch "$venv/installed"
+  fi
+  echo "$venv"
+}
+
 case "${1:-}" in
   helm)
     bin="$tools/helm-$(hash_of deploy/tools/go.mod deploy/tools/go.sum)"
@@ -35,17 +52,7 @@ case "${1:-}" in
     echo "$bin"
     ;;
   kubernetes-validate)
-    venv="$tools/kubernetes-validate-$(hash_of deploy/tools/requirements.txt)"
-    # The stamp is written last: a venv without it is an interrupted install.
-    if [[ ! -f "$venv/installed" ]]; then
-      rm -rf "$venv"
-      python3 -m venv "$venv" >&2 ||
-        { echo "deploy-tools.sh: 'python3 -m venv' failed; on Debian install python3-venv" >&2; exit 1; }
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-        -r deploy/tools/requirements.txt >&2
-      touch "$venv/installed"
-    fi
-    echo "$venv/bin/kubernetes-validate"
+    echo "$(venv_of deploy/tools/requirements.txt kubernetes-validate)/bin/kubernetes-validate"
     ;;
   gatewaycheck)
     src=deploy/tools/gatewaycheck
@@ -57,8 +64,11 @@ case "${1:-}" in
     fi
     echo "$bin"
     ;;
+  snippets-python)
+    echo "$(venv_of deploy/tools/snippets-requirements.txt snippets-python)/bin/python"
+    ;;
   *)
-    echo "usage: scripts/deploy-tools.sh helm|kubernetes-validate|gatewaycheck" >&2
+    echo "usage: scripts/deploy-tools.sh helm|kubernetes-validate|gatewaycheck|snippets-python" >&2
     exit 2
     ;;
 esac

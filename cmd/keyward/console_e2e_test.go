@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/keyward/keyward/console"
 	"github.com/keyward/keyward/internal/browsertest"
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
@@ -356,6 +357,19 @@ func testConsoleAlice(t *testing.T, app *running) {
 	}
 	b.accessible()
 	b.shot("key-detail")
+	// Each "Use it at the gateway" copy button copies, and selects, exactly the code the
+	// table holds (the code gateway_snippets_e2e_test.go runs through nginx). The
+	// clipboard's writeText is replaced by one that keeps what it is given.
+	b.do(chromedp.Evaluate[chromedp.Void](`navigator.clipboard.writeText = (text) => { window.copiedText = text; return Promise.resolve(); }`))
+	for _, s := range console.GatewaySnippets() {
+		b.do(chromedp.Evaluate[chromedp.Void](`window.copiedText = ""`), chromedp.Click(chromedp.CSS(`button[data-copy="`+s.ID+`"]`)))
+		ctx, cancel := b.step()
+		got, err := chromedp.Run(ctx, chromedp.Poll[[]string](`document.querySelector('button[data-copy="`+s.ID+`"]').textContent === "Copied" && [window.copiedText, window.getSelection().toString()]`))
+		cancel()
+		if err != nil || len(got) != 2 || got[0] != s.Code || got[1] != s.Code {
+			t.Fatalf("copy %s: %v, copied and selected %q, want %q", s.ID, err, got, s.Code)
+		}
+	}
 
 	// A bad form comes back with the input kept and the message at the field.
 	b.open("/keys/new")

@@ -5,10 +5,16 @@ document.addEventListener("DOMContentLoaded", function () {
     btn.addEventListener("click", function () {
       var field = document.getElementById(btn.dataset.copy);
       if (!field) return;
-      field.select();
+      // An input (a secret) or a <pre> (a snippet): copy exactly what is shown.
+      var text = "value" in field ? field.value : field.textContent;
+      if (field.select) {
+        field.select();
+      } else {
+        window.getSelection().selectAllChildren(field);
+      }
       var done = function () { btn.textContent = "Copied"; };
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+        navigator.clipboard.writeText(text).then(done, function () { document.execCommand("copy"); done(); });
       } else {
         document.execCommand("copy");
         done();
