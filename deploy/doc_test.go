@@ -1,7 +1,8 @@
 // Package deploy holds the tests of what ships Keyward: the container image
 // (Containerfile, built and run with podman against the test stack), the Helm chart
 // (helm lint and template, the rendered manifests against the Kubernetes schemas) and
-// the compose file (its Keyward environment against what `keyward server` validates).
+// the compose file (its Keyward environment against what `keyward server` validates)
+// and the Traefik and Envoy gateway recipes (decoded by the gateways' own types).
 // Tests only: there is no Go code to deploy here.
 package deploy
 

@@ -6,6 +6,9 @@
 #                                                the version pinned in deploy/tools/go.mod
 #   scripts/deploy-tools.sh kubernetes-validate  path of the validator, pip-installed at the
 #                                                versions of deploy/tools/requirements.txt
+#   scripts/deploy-tools.sh gatewaycheck         path of the Envoy/Traefik recipe checker,
+#                                                built from deploy/tools/gatewaycheck (a module
+#                                                of its own: its pins stay apart from helm's)
 #
 # The cache key is the hash of the pinning file, so changing a pin rebuilds. Prints the
 # path alone on stdout.
@@ -44,8 +47,18 @@ case "${1:-}" in
     fi
     echo "$venv/bin/kubernetes-validate"
     ;;
+  gatewaycheck)
+    src=deploy/tools/gatewaycheck
+    bin="$tools/gatewaycheck-$(hash_of "$src/go.mod" "$src/go.sum" "$src/main.go")"
+    if [[ ! -x "$bin" ]]; then
+      (cd "$src" && CGO_ENABLED=0 go build -o "$bin.tmp" .) >&2
+      mv "$bin.tmp" "$bin"
+      find "$tools" -maxdepth 1 -name 'gatewaycheck-*' ! -name "${bin##*/}" -delete
+    fi
+    echo "$bin"
+    ;;
   *)
-    echo "usage: scripts/deploy-tools.sh helm|kubernetes-validate" >&2
+    echo "usage: scripts/deploy-tools.sh helm|kubernetes-validate|gatewaycheck" >&2
     exit 2
     ;;
 esac
