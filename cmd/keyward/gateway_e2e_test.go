@@ -1,6 +1,6 @@
 package main
 
-// The door through real gateways: Debian's nginx and caddy run the recipes of
+// The gatewayDoor through real gateways: Debian's nginx and caddy run the recipes of
 // deploy/gateway in front of an upstream that records what it receives, with a Keyward
 // wired as main wires it on the real Keycloak (DESIGN.md "The door"; "The key stays at
 // the door").
@@ -8,7 +8,6 @@ package main
 import (
 	"encoding/base64"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,9 +18,9 @@ import (
 	"github.com/keyward/keyward/internal/kctest"
 )
 
-// revocationBound is README's "revocation bound": a revoked key is refused by every
+// gatewayRevocationBound is README's "revocation bound": a revoked key is refused by every
 // replica within it.
-const revocationBound = time.Second
+const gatewayRevocationBound = time.Second
 
 func TestGateways(t *testing.T) {
 	kc := kctest.Require(t)
@@ -40,7 +39,7 @@ func TestGateways(t *testing.T) {
 	for _, gw := range gateways {
 		t.Run(gw.name, func(t *testing.T) {
 			g := gw.start(t)
-			d := door{t: t, app: app, gw: g, up: up, prefix: "/" + gw.name + "/" + kctest.Unique("run")}
+			d := gatewayDoor{t: t, app: app, gw: g, up: up, prefix: "/" + gw.name + "/" + kctest.Unique("run")}
 			t.Run("EveryCredentialForm_UpstreamGetsTheOwnersToken_NeverTheKey", d.everyForm)
 			t.Run("BadOrMissingKey_401WithBasicChallenge_UpstreamNotReached", d.refused)
 			t.Run("RevokedKey_RefusedWithinTheRevocationBound", d.revoked)
@@ -48,7 +47,7 @@ func TestGateways(t *testing.T) {
 			t.Run("RateLimited_429WithRetryAfter_UpstreamNotReached", d.limited)
 		})
 	}
-	// Keyward unreachable: the door stays shut; nginx's recipe says 503 (as Keyward does
+	// Keyward unreachable: the gatewayDoor stays shut; nginx's recipe says 503 (as Keyward does
 	// when Keycloak is), Caddy its own 502.
 	unreachable := []struct {
 		name  string
@@ -63,7 +62,7 @@ func TestGateways(t *testing.T) {
 	for _, u := range unreachable {
 		t.Run(u.name+"/KeywardUnreachable_DoorShut", func(t *testing.T) {
 			path := "/unreachable/" + u.name + kctest.Unique("")
-			got := send(t, http.DefaultClient, "GET", u.start(t).URL+path, "", "X-API-Key", "kw_whatever")
+			got := sendVia(t, http.DefaultClient, "GET", u.start(t).URL+path, "", "X-API-Key", "kw_whatever")
 			if got.status != u.want || len(up.Requests(path)) != 0 {
 				t.Fatalf("Keyward down: %d (want %d), upstream reached %d times", got.status, u.want, len(up.Requests(path)))
 			}
@@ -71,7 +70,7 @@ func TestGateways(t *testing.T) {
 	}
 }
 
-type door struct {
+type gatewayDoor struct {
 	t      *testing.T
 	app    *running
 	gw     *gatewaytest.Gateway
@@ -81,18 +80,18 @@ type door struct {
 }
 
 // path returns a fresh path under the door's prefix, with a query, for one request.
-func (d *door) path(what string) string {
+func (d *gatewayDoor) path(what string) string {
 	d.n++
 	return d.prefix + "/" + what + "/" + string(rune('a'+d.n%26)) + kctest.Unique("") + "?page=2"
 }
 
-type answer struct {
+type gatewayAnswer struct {
 	status int
 	header http.Header
 	body   string
 }
 
-func send(t *testing.T, c *http.Client, method, url, body string, headers ...string) answer {
+func sendVia(t *testing.T, c *http.Client, method, url, body string, headers ...string) gatewayAnswer {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -107,21 +106,15 @@ func send(t *testing.T, c *http.Client, method, url, body string, headers ...str
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header, string(b)}
+	return gatewayAnswer{resp.StatusCode, resp.Header, string(b)}
 }
 
-func basic(user, password string) string {
+func basicAuth(user, password string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 }
 
-// from is a client whose connections leave from the loopback address ip.
-func from(ip string) *http.Client {
-	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}, Timeout: 10 * time.Second}
-}
-
 // reachedOnce returns the one request the upstream received on path, or fails.
-func (d *door) reachedOnce(path string) gatewaytest.Recorded {
+func (d *gatewayDoor) reachedOnce(path string) gatewaytest.Recorded {
 	d.t.Helper()
 	got := d.up.Requests(strings.SplitN(path, "?", 2)[0])
 	if len(got) != 1 {
@@ -130,7 +123,7 @@ func (d *door) reachedOnce(path string) gatewaytest.Recorded {
 	return got[0]
 }
 
-func (d *door) notReached(path string) {
+func (d *gatewayDoor) notReached(path string) {
 	d.t.Helper()
 	if got := d.up.Requests(strings.SplitN(path, "?", 2)[0]); len(got) != 0 {
 		d.t.Fatalf("%s reached the upstream: %+v", path, got[0])
@@ -139,7 +132,7 @@ func (d *door) notReached(path string) {
 
 // keyAbsent fails when the key, or any header value the client sent, shows anywhere in
 // what the upstream received.
-func (d *door) keyAbsent(r gatewaytest.Recorded, key string, sent []string) {
+func (d *gatewayDoor) keyAbsent(r gatewaytest.Recorded, key string, sent []string) {
 	d.t.Helper()
 	secrets := append([]string{key}, sent...)
 	for _, s := range secrets {
@@ -161,7 +154,7 @@ func (d *door) keyAbsent(r gatewaytest.Recorded, key string, sent []string) {
 
 // ownersToken checks that the upstream got a Bearer token that Keycloak accepts for
 // the user whose id is owner.
-func (d *door) ownersToken(r gatewaytest.Recorded, owner string) {
+func (d *gatewayDoor) ownersToken(r gatewaytest.Recorded, owner string) {
 	d.t.Helper()
 	auth := r.Header.Values("Authorization")
 	if len(auth) != 1 || !strings.HasPrefix(auth[0], "Bearer ") {
@@ -176,7 +169,7 @@ func (d *door) ownersToken(r gatewaytest.Recorded, owner string) {
 	}
 }
 
-func (d *door) everyForm(t *testing.T) {
+func (d *gatewayDoor) everyForm(t *testing.T) {
 	d.t = t
 	kc := d.app.kc
 	_, key := d.app.createKey(t, kc.Login(t, "alice"), kctest.Unique("gateway"))
@@ -188,13 +181,13 @@ func (d *door) everyForm(t *testing.T) {
 		{"X-API-Key", "X-API-Key", key},
 		{"Authorization: ApiKey", "Authorization", "ApiKey " + key},
 		{"Authorization: Bearer key", "Authorization", "Bearer " + key},
-		{"Basic, key as password (curl -u anything:KEY)", "Authorization", basic("anything", key)},
-		{"Basic, key as user name (curl -u KEY:)", "Authorization", basic(key, "")},
+		{"Basic, key as password (curl -u anything:KEY)", "Authorization", basicAuth("anything", key)},
+		{"Basic, key as user name (curl -u KEY:)", "Authorization", basicAuth(key, "")},
 	}
 	for _, f := range forms {
 		for _, method := range []string{"GET", "POST"} {
 			path := d.path("form")
-			got := send(t, http.DefaultClient, method, d.gw.URL+path, "a body for the API", f.header, f.value)
+			got := sendVia(t, http.DefaultClient, method, d.gw.URL+path, "a body for the API", f.header, f.value)
 			if got.status != http.StatusOK || got.body != "upstream" {
 				t.Fatalf("%s, %s: %d %q", f.name, method, got.status, got.body)
 			}
@@ -211,7 +204,7 @@ func (d *door) everyForm(t *testing.T) {
 	}
 }
 
-func (d *door) refused(t *testing.T) {
+func (d *gatewayDoor) refused(t *testing.T) {
 	d.t = t
 	kc := d.app.kc
 	_, key := d.app.createKey(t, kc.Login(t, "alice"), kctest.Unique("gateway-refused"))
@@ -228,8 +221,8 @@ func (d *door) refused(t *testing.T) {
 		{"forged key", "X-API-Key", forged.String()},
 		{"key with a character changed", "X-API-Key", wrong},
 		{"not a key", "X-API-Key", "nope"},
-		{"Basic, wrong password", "Authorization", basic("alice", "alice")},
-		{"Basic, key with a password too", "Authorization", basic(forged.String(), "x")},
+		{"Basic, wrong password", "Authorization", basicAuth("alice", "alice")},
+		{"Basic, key with a password too", "Authorization", basicAuth(forged.String(), "x")},
 		{"Bearer, a Keycloak token", "Authorization", "Bearer " + jwt},
 	}
 	for _, c := range cases {
@@ -238,7 +231,7 @@ func (d *door) refused(t *testing.T) {
 		if c.header != "" {
 			headers = []string{c.header, c.value}
 		}
-		got := send(t, http.DefaultClient, "GET", d.gw.URL+path, "", headers...)
+		got := sendVia(t, http.DefaultClient, "GET", d.gw.URL+path, "", headers...)
 		if got.status != http.StatusUnauthorized {
 			t.Fatalf("%s: %d, want 401", c.name, got.status)
 		}
@@ -258,13 +251,13 @@ func basicChallenge(h http.Header) bool {
 	return false
 }
 
-func (d *door) revoked(t *testing.T) {
+func (d *gatewayDoor) revoked(t *testing.T) {
 	d.t = t
 	kc := d.app.kc
 	user := kc.Login(t, "alice")
 	id, key := d.app.createKey(t, user, kctest.Unique("gateway-revoked"))
 	path := d.path("revoked")
-	if got := send(t, http.DefaultClient, "GET", d.gw.URL+path, "", "X-API-Key", key); got.status != http.StatusOK {
+	if got := sendVia(t, http.DefaultClient, "GET", d.gw.URL+path, "", "X-API-Key", key); got.status != http.StatusOK {
 		t.Fatalf("before revocation: %d", got.status)
 	}
 	if got := call(t, "DELETE", d.app.url+"/v1/keys/"+id, nil, "Authorization", "Bearer "+user); got.status != http.StatusNoContent && got.status != http.StatusOK {
@@ -272,29 +265,29 @@ func (d *door) revoked(t *testing.T) {
 	}
 	// The token the gateway's upstream got a moment ago is still cached by Keyward; the
 	// key must be refused all the same.
-	deadline := time.Now().Add(revocationBound + 2*time.Second)
+	deadline := time.Now().Add(gatewayRevocationBound + 2*time.Second)
 	for {
 		p := d.path("revoked")
-		got := send(t, http.DefaultClient, "GET", d.gw.URL+p, "", "X-API-Key", key)
+		got := sendVia(t, http.DefaultClient, "GET", d.gw.URL+p, "", "X-API-Key", key)
 		if got.status == http.StatusUnauthorized {
 			d.notReached(p)
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("a revoked key still answered %d after %v", got.status, revocationBound)
+			t.Fatalf("a revoked key still answered %d after %v", got.status, gatewayRevocationBound)
 		}
 		time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
 	}
 }
 
-func (d *door) allowlist(t *testing.T) {
+func (d *gatewayDoor) allowlist(t *testing.T) {
 	d.t = t
 	kc := d.app.kc
 	k := createKeyWith(t, d.app, kc.Login(t, "alice"), `{"name":"`+kctest.Unique("gateway-allowlist")+`","ip_allowlist":["127.0.0.2/32"]}`)
 	key := k["key"].(string)
-	allowed, other := from("127.0.0.2"), from("127.0.0.3")
+	allowed, other := dialingFrom("127.0.0.2"), dialingFrom("127.0.0.3")
 	path := d.path("allowed")
-	if got := send(t, allowed, "GET", d.gw.URL+path, "", "X-API-Key", key); got.status != http.StatusOK {
+	if got := sendVia(t, allowed, "GET", d.gw.URL+path, "", "X-API-Key", key); got.status != http.StatusOK {
 		t.Fatalf("from the allowed address: %d %s", got.status, got.body)
 	}
 	d.reachedOnce(path)
@@ -306,24 +299,24 @@ func (d *door) allowlist(t *testing.T) {
 		if xff != "" {
 			headers = append(headers, "X-Forwarded-For", xff)
 		}
-		if got := send(t, other, "GET", d.gw.URL+p, "", headers...); got.status != http.StatusUnauthorized {
+		if got := sendVia(t, other, "GET", d.gw.URL+p, "", headers...); got.status != http.StatusUnauthorized {
 			t.Fatalf("from outside the allowlist (X-Forwarded-For %q): %d", xff, got.status)
 		}
 		d.notReached(p)
 	}
 }
 
-func (d *door) limited(t *testing.T) {
+func (d *gatewayDoor) limited(t *testing.T) {
 	d.t = t
 	kc := d.app.kc
 	k := createKeyWith(t, d.app, kc.Login(t, "alice"), `{"name":"`+kctest.Unique("gateway-limited")+`","rate_limit":{"requests":1,"window_seconds":3600}}`)
 	key := k["key"].(string)
 	first := d.path("limited")
-	if got := send(t, http.DefaultClient, "GET", d.gw.URL+first, "", "X-API-Key", key); got.status != http.StatusOK {
+	if got := sendVia(t, http.DefaultClient, "GET", d.gw.URL+first, "", "X-API-Key", key); got.status != http.StatusOK {
 		t.Fatalf("first request: %d", got.status)
 	}
 	p := d.path("limited")
-	got := send(t, http.DefaultClient, "GET", d.gw.URL+p, "", "X-API-Key", key)
+	got := sendVia(t, http.DefaultClient, "GET", d.gw.URL+p, "", "X-API-Key", key)
 	if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") == "" {
 		t.Fatalf("past the limit: %d, Retry-After %q", got.status, got.header.Get("Retry-After"))
 	}
