@@ -15,8 +15,14 @@
 //	rr      the same over three cache-on replicas, the generator sending round robin
 //	bare    a bare net/http handler in this process answering a token-sized JSON: the
 //	        physical limit of this path on this machine (one loopback HTTP exchange)
+//	static  nginx → upstream with a fixed valid bearer, no auth_request: the door's limit
+//	nginx   nginx running deploy/gateway/nginx.conf, forward-auth to the cache-on
+//	        Keyward → upstream, with the key
+//	proxy   `keyward proxy` → upstream, with the key (forward-auth to the cache-on Keyward)
 //
-// Every row is given as a ratio to the client-credentials row and to the bare row.
+// Every row is given as a ratio to the client-credentials row and to the bare row, the
+// keyed door rows to the static one too. The upstream is `keyward-bench upstream`, and
+// `keyward-bench nginx-conf` writes nginx's configuration (gateway.go).
 // Then, one request at a time, the jwt and off rows alternate request by request: at
 // 16 in flight a saturated machine turns any CPU Keyward takes from Keycloak into
 // queueing, and this shows the latency Keyward itself adds. With -watch it reports the
@@ -79,9 +85,25 @@ type config struct {
 	watch                   string
 	keycloakVersion         string
 	out                     string
+	// The door rows: the nginx servers and the sidecar, their timing, and the output of
+	// the in-process forward-auth benchmark.
+	staticURL, nginxURL, proxyURL string
+	doorWarmup, doorDuration      time.Duration
+	inProcess                     string
 }
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "upstream" || os.Args[1] == "nginx-conf") {
+		run := serveUpstream
+		if os.Args[1] == "nginx-conf" {
+			run = writeNginxConf
+		}
+		if err := run(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "keyward-bench "+os.Args[1]+":", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var c config
 	flag.StringVar(&c.keycloakURL, "keycloak", "http://127.0.0.1:8180", "Keycloak base URL (loopback only)")
 	flag.StringVar(&c.realm, "realm", "keyward", "realm")
@@ -96,7 +118,7 @@ func main() {
 	flag.StringVar(&c.cliClient, "cli-client", "keyward-cli", "public client for alice's password login")
 	flag.StringVar(&c.user, "user", "alice", "dev user who owns the bench key")
 	flag.StringVar(&c.passwd, "password", "alice", "her password")
-	flag.StringVar(&c.rows, "rows", "bare,cc,jwt,off,on,rr", "rows to run, in order: bare, cc, jwt, off, on, rr")
+	flag.StringVar(&c.rows, "rows", "bare,cc,jwt,off,on,rr,static,nginx,proxy", "rows to run, in order: bare, cc, jwt, off, on, rr, static, nginx, proxy")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "requests in flight, the same for every row")
 	flag.DurationVar(&c.initialWarmup, "initial-warmup", 30*time.Second, "warm-up of Keycloak's JIT before the first row, over every grant, not counted")
 	flag.DurationVar(&c.warmup, "warmup", 5*time.Second, "warm-up of each row, not counted")
@@ -108,6 +130,12 @@ func main() {
 	flag.Int64Var(&c.maxRequests, "max-requests", 2_000_000, "measured requests per row at most (bounds memory for samples)")
 	flag.StringVar(&c.keycloakVersion, "keycloak-version", "", "Keycloak version, for the report")
 	flag.StringVar(&c.out, "out", "", "also write the report to this file")
+	flag.StringVar(&c.staticURL, "nginx-static", "", "the static row's nginx server, no auth_request (keyward-bench nginx-conf; loopback only)")
+	flag.StringVar(&c.nginxURL, "nginx", "", "the nginx row's server, deploy/gateway/nginx.conf (loopback only)")
+	flag.StringVar(&c.proxyURL, "proxy", "", "the proxy row's `keyward proxy` (loopback only)")
+	flag.DurationVar(&c.doorWarmup, "door-warmup", 3*time.Second, "warm-up of each door row (static, nginx, proxy), not counted")
+	flag.DurationVar(&c.doorDuration, "door-duration", 10*time.Second, "measured time per door row")
+	flag.StringVar(&c.inProcess, "in-process", "", "output of `go test -bench BenchmarkForwardAuth_CacheHit -benchmem ./handlers/`, for the report")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "keyward-bench:", err)
@@ -123,10 +151,18 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	if err := c.check(len(rows)); err != nil {
+	if err := c.check(rows); err != nil {
 		return err
 	}
 	for _, u := range append([]string{c.keycloakURL, c.keywardURL, c.cachedURL}, c.replicas()...) {
+		if err := loopbackOnly(u); err != nil {
+			return err
+		}
+	}
+	for _, u := range []string{c.staticURL, c.nginxURL, c.proxyURL} {
+		if u == "" {
+			continue // refused by its row's target if the row runs
+		}
 		if err := loopbackOnly(u); err != nil {
 			return err
 		}
@@ -154,7 +190,7 @@ func run(c config) error {
 	if c.initialWarmup > 0 {
 		var kc []*target
 		for _, r := range rows {
-			if r != "on" && r != "rr" && r != "bare" { // these rows do not reach Keycloak
+			if !slices.Contains([]string{"on", "rr", "bare", "static", "nginx", "proxy"}, r) { // these rows do not reach Keycloak
 				kc = append(kc, targets[r])
 			}
 		}
@@ -163,7 +199,11 @@ func run(c config) error {
 	}
 	var results, probes []result
 	for _, r := range rows {
-		res, err := b.row(ctx, targets[r], r, c.concurrency, c.warmup, c.duration)
+		warmup, duration := c.warmup, c.duration
+		if isDoor(r) {
+			warmup, duration = c.doorWarmup, c.doorDuration
+		}
+		res, err := b.row(ctx, targets[r], r, c.concurrency, warmup, duration)
 		if err != nil {
 			return err
 		}
@@ -237,34 +277,44 @@ func (c config) replicas() []string {
 	return out
 }
 
+// isDoor tells the rows of a gateway in front of an API, timed by -door-*.
+func isDoor(row string) bool { return row == "static" || row == "nginx" || row == "proxy" }
+
 func parseRows(s string) ([]string, error) {
 	var rows []string
 	for _, r := range strings.Split(s, ",") {
 		r = strings.TrimSpace(r)
 		switch r {
-		case "cc", "jwt", "off", "on", "rr", "bare":
+		case "cc", "jwt", "off", "on", "rr", "bare", "static", "nginx", "proxy":
 			if slices.Contains(rows, r) {
 				return nil, fmt.Errorf("row %q twice", r)
 			}
 			rows = append(rows, r)
 		default:
-			return nil, fmt.Errorf("unknown row %q (want bare, cc, jwt, off, on, rr)", r)
+			return nil, fmt.Errorf("unknown row %q (want bare, cc, jwt, off, on, rr, static, nginx, proxy)", r)
 		}
 	}
 	return rows, nil
 }
 
 // check refuses plans that cannot finish within maxWall, or make no sense.
-func (c config) check(rows int) error {
+func (c config) check(rows []string) error {
 	switch {
 	case c.concurrency < 1 || c.concurrency > 1024:
 		return errors.New("-concurrency must be 1..1024")
-	case c.duration <= 0 || c.warmup < 0 || c.initialWarmup < 0 || c.probe < 0 || c.probeWarmup < 0:
-		return errors.New("-duration must be positive, -probe and warm-ups not negative")
+	case c.duration <= 0 || c.doorDuration <= 0 || c.warmup < 0 || c.doorWarmup < 0 || c.initialWarmup < 0 || c.probe < 0 || c.probeWarmup < 0:
+		return errors.New("-duration and -door-duration must be positive, -probe and warm-ups not negative")
 	case c.maxRequests < 1 || c.maxRequests > 20_000_000:
 		return errors.New("-max-requests must be 1..20,000,000")
 	}
-	plan := c.initialWarmup + time.Duration(rows)*(c.warmup+c.duration) + c.probeWarmup + c.probe
+	plan := c.initialWarmup + c.probeWarmup + c.probe
+	for _, r := range rows {
+		if isDoor(r) {
+			plan += c.doorWarmup + c.doorDuration
+		} else {
+			plan += c.warmup + c.duration
+		}
+	}
 	if plan+setupBudget > maxWall {
 		return fmt.Errorf("the plan takes %v, more than the %v bound less %v of set-up: shorten -duration or the warm-ups",
 			plan, maxWall, setupBudget)
@@ -318,6 +368,7 @@ type bench struct {
 	stopSigner func()
 	watched    []watched
 	bareURL    string // the bare handler, once started
+	bearer     string // the static row's fixed valid bearer, once fetched
 }
 
 // row measures one target at the given concurrency, with Keyward's cache counters and
@@ -610,6 +661,8 @@ func (b *bench) target(ctx context.Context, row string) (*target, error) {
 		return &target{name: "bare net/http handler (this process)", do: func(ctx context.Context, c *http.Client) error {
 			return tokenRequest(ctx, c, endpoint, "", hdr)
 		}}, nil
+	case "static", "nginx", "proxy":
+		return b.doorTarget(ctx, row)
 	case "rr":
 		urls := b.c.replicas()
 		if len(urls) == 0 {
@@ -656,10 +709,10 @@ func (b *bench) report(results, probes []result) string {
 
 // reportRows is the heading and the main table, each row with its ratio.
 func (b *bench) reportRows(sb *strings.Builder, results []result, byKey map[string]result) {
-	fmt.Fprintf(sb, "\nKeyward exchange vs Keycloak token endpoint — %s; %d cores (GOMAXPROCS %d) shared by Keycloak, Keyward and this generator; Keycloak %s; %s\n",
+	fmt.Fprintf(sb, "\nKeyward exchange vs Keycloak token endpoint, and at the door — %s; %d cores (GOMAXPROCS %d) shared by Keycloak, Keyward and this generator; Keycloak %s; %s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOMAXPROCS(0), orUnknown(b.c.keycloakVersion), runtime.Version())
-	fmt.Fprintf(sb, "Concurrency %d for every row; %v measured per row after a %v warm-up (and %v of Keycloak warm-up before the first row); loopback only.\n\n",
-		b.c.concurrency, b.c.duration, b.c.warmup, b.c.initialWarmup)
+	fmt.Fprintf(sb, "Concurrency %d for every row; %v measured per row after a %v warm-up (the door rows: %v after %v; and %v of Keycloak warm-up before the first row); loopback only.\n\n",
+		b.c.concurrency, b.c.duration, b.c.warmup, b.c.doorDuration, b.c.doorWarmup, b.c.initialWarmup)
 	sb.WriteString("| row | req/s | p50 ms | p99 ms | × client-credentials | % of bare handler | ratio | requests | errors |\n")
 	sb.WriteString("|---|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, r := range results {
@@ -668,6 +721,10 @@ func (b *bench) reportRows(sb *strings.Builder, results []result, byKey map[stri
 		case "off":
 			if j, ok := byKey["jwt"]; ok && j.rate() > 0 {
 				ratio = fmt.Sprintf("%.2f× JWT direct req/s, p50 %+.2f ms", r.rate()/j.rate(), float64(r.percentile(.5)-j.percentile(.5))/1e6)
+			}
+		case "nginx", "proxy":
+			if share, added, ok := doorRatio(r, byKey["static"]); ok {
+				ratio = fmt.Sprintf("%.0f %% of static req/s (target ≥ 50 %%), p50 %+.2f ms (target ≤ +0.50)", 100*share, float64(added)/1e6)
 			}
 		}
 		xcc, pbare := "", ""
@@ -779,6 +836,7 @@ func (b *bench) reportTargets(sb *strings.Builder, byKey map[string]result, prob
 		}
 	}
 	sb.WriteString("- ≤ 30 allocations per cache-hit request: `go test -run '^$' -bench BenchmarkToken_CacheHit -benchmem ./handlers/`\n")
+	b.reportDoorTargets(sb, byKey)
 }
 
 func verdict(ok bool) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,12 +47,18 @@ func TestPercentile_NearestRank(t *testing.T) {
 
 func TestConfigCheck_BoundsThePlan(t *testing.T) {
 	c := config{concurrency: 16, initialWarmup: 30 * time.Second, warmup: 5 * time.Second,
-		duration: 15 * time.Second, probeWarmup: 2 * time.Second, probe: 16 * time.Second, maxRequests: 1000}
-	if err := c.check(6); err != nil {
-		t.Fatalf("the default plan (six rows) is refused: %v", err)
+		duration: 15 * time.Second, probeWarmup: 2 * time.Second, probe: 16 * time.Second, maxRequests: 1000,
+		doorWarmup: 3 * time.Second, doorDuration: 10 * time.Second}
+	all := strings.Split("bare,cc,jwt,off,on,rr,static,nginx,proxy", ",")
+	if err := c.check(all); err != nil {
+		t.Fatalf("the default plan (nine rows) is refused: %v", err)
 	}
-	c.duration = 30 * time.Second
-	if err := c.check(6); err == nil {
+	c.doorDuration = 20 * time.Second
+	if err := c.check(all); err == nil {
+		t.Fatal("a plan over four minutes is accepted (door rows)")
+	}
+	c.doorDuration, c.duration = 10*time.Second, 30*time.Second
+	if err := c.check(all[:6]); err == nil {
 		t.Fatal("a plan over four minutes is accepted")
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/internal/recipe"
 	"github.com/keyward/keyward/internal/testkit"
 )
 
@@ -111,36 +111,17 @@ func FreeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-var placeholder = regexp.MustCompile(`\$\{([A-Z_]+)\}`)
-
-// Fill replaces the ${NAME} placeholders of a recipe (the substitution its header
-// documents: envsubst with the list of names). Every placeholder must have a value and
-// every value a placeholder, so a recipe and its test cannot drift apart silently.
-func Fill(t testing.TB, recipe string, values map[string]string) string {
+// Fill replaces the ${NAME} placeholders of a recipe (recipe.Fill: every placeholder
+// must have a value and every value a placeholder).
+func Fill(t testing.TB, name string, values map[string]string) string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(RecipeDir(), recipe))
+	src, err := os.ReadFile(filepath.Join(RecipeDir(), name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	used := map[string]bool{}
-	var missing []string
-	out := placeholder.ReplaceAllStringFunc(string(src), func(m string) string {
-		name := placeholder.FindStringSubmatch(m)[1]
-		v, ok := values[name]
-		if !ok {
-			missing = append(missing, name)
-			return m
-		}
-		used[name] = true
-		return v
-	})
-	for name := range values {
-		if !used[name] {
-			missing = append(missing, name+" (given, not in the recipe)")
-		}
-	}
-	if len(missing) > 0 {
-		t.Fatalf("%s: placeholders without a value or values without a placeholder: %v", recipe, missing)
+	out, err := recipe.Fill(string(src), values)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
 	return out
 }
