@@ -1,7 +1,6 @@
 package config
 
 import (
-	"flag"
 	"net/url"
 	"os"
 	"strings"
@@ -31,69 +30,9 @@ type Events struct {
 	LeakReporterKeysFile string
 }
 
-type eventsRaw struct {
-	poll, reminder string
-}
-
-// registerEvents declares the settings of Events on fs, with the environment's values.
-func (c *Config) registerEvents(fs *flag.FlagSet, getenv func(string) string) *eventsRaw {
-	raw := &eventsRaw{}
-	text := func(dst *string, env, def, help string) {
-		v := getenv(env)
-		if v == "" {
-			v = def
-		}
-		fs.StringVar(dst, flagName(env), v, help+" ["+env+"]")
-	}
-	text(&raw.poll, "KEYWARD_EVENTS_POLL_INTERVAL", "10s", "how often Keycloak's admin and user events are read (bounds how late a role change reaches cached tokens)")
-	text(&c.Events.OnCredentialReset, "KEYWARD_ON_CREDENTIAL_RESET", "none", "what a password reset or sign-out everywhere in Keycloak does to the user's keys: none or disable")
-	text(&c.Events.SMTPURL, "KEYWARD_SMTP_URL", "", "smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://… for expiry and leak mails; empty: no mail")
-	text(&c.Events.MailFrom, "KEYWARD_MAIL_FROM", "", "sender address of Keyward's mails (required with KEYWARD_SMTP_URL)")
-	text(&raw.reminder, "KEYWARD_REMINDER_INTERVAL", "15m", "how often keys are checked for expiry reminders (30, 7 and 1 days before, and at expiry)")
-	text(&c.Events.LeakAction, "KEYWARD_LEAK_ACTION", "revoke", "what a valid leaked-key report does to the key: revoke or disable")
-	text(&c.Events.LeakReporterKeysFile, "KEYWARD_LEAK_REPORTER_KEYS_FILE", "", "PEM file of secret-scanning reporters' ECDSA public keys (KEY-ID: header per block); when set, reports must be signed")
-	return raw
-}
-
-// parseEvents turns the texts of Events' typed settings into values, keeping them for Validate.
-func (c *Config) parseEvents(raw *eventsRaw) {
-	for _, d := range []struct {
-		env, text string
-		dst       *time.Duration
-	}{{"KEYWARD_EVENTS_POLL_INTERVAL", raw.poll, &c.Events.PollInterval}, {"KEYWARD_REMINDER_INTERVAL", raw.reminder, &c.Events.ReminderInterval}} {
-		c.given[d.env] = d.text
-		if v, err := time.ParseDuration(d.text); err == nil {
-			*d.dst = v
-		}
-	}
-}
-
-// checkEvents checks Events.
+// checkEvents checks what of Events the generic pass does not: the mail settings
+// together, and the reporters' keys file.
 func (c Config) checkEvents(bad func(string, ...any)) {
-	for _, d := range []struct {
-		env      string
-		v        time.Duration
-		min, max time.Duration
-	}{
-		{"KEYWARD_EVENTS_POLL_INTERVAL", c.Events.PollInterval, 100 * time.Millisecond, time.Hour},
-		{"KEYWARD_REMINDER_INTERVAL", c.Events.ReminderInterval, 100 * time.Millisecond, 24 * time.Hour},
-	} {
-		text, ok := c.given[d.env]
-		parsed, err := time.ParseDuration(text)
-		unparsed := ok && err != nil
-		if !unparsed && parsed != d.v { // changed after Load: the value is what counts
-			text = d.v.String()
-		}
-		if unparsed || d.v < d.min || d.v > d.max {
-			bad("%s %q must be a duration between %v and %v", d.env, text, d.min, d.max)
-		}
-	}
-	if c.Events.OnCredentialReset != "none" && c.Events.OnCredentialReset != "disable" {
-		bad("KEYWARD_ON_CREDENTIAL_RESET %q must be none or disable", c.Events.OnCredentialReset)
-	}
-	if c.Events.LeakAction != "revoke" && c.Events.LeakAction != "disable" {
-		bad("KEYWARD_LEAK_ACTION %q must be revoke or disable", c.Events.LeakAction)
-	}
 	if c.Events.SMTPURL != "" {
 		// The URL may hold a password: no message repeats it.
 		u, err := url.Parse(c.Events.SMTPURL)

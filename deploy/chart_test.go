@@ -191,10 +191,9 @@ func TestChart_Deployment_ReplicasProbesAndLockedDownPods(t *testing.T) {
 	}
 }
 
-// secretEnv are the settings that must come from a Secret, never from values.
-var secretEnv = []string{"KEYWARD_CLIENT_SECRET", "KEYWARD_ADMIN_CLIENT_SECRET", "KEYWARD_KEY_PEPPER",
-	"KEYWARD_DATABASE_URL", "KEYWARD_REDIS_URL", "KEYWARD_ENCRYPTION_KEY", "KEYWARD_CONSOLE_CLIENT_SECRET",
-	"KEYWARD_SMTP_URL", "KEYWARD_DATABASE_LISTEN_URL"}
+// secretEnv are the settings that must come from a Secret, never from values: those
+// config/'s table marks secret.
+var secretEnv = config.Secrets()
 
 // containerEnv returns the Deployment's env: plain values, and Secret references as
 // "secret:<name>/<key>".
@@ -534,6 +533,11 @@ func TestChart_ConfigSchema_InStepWithConfig(t *testing.T) {
 	}
 	for name := range notInChart {
 		role[name] = append(role[name], "not in the chart")
+	}
+	for _, name := range secretEnv {
+		if slices.Contains(schema.Properties.Config.PropertyNames.Enum, name) {
+			t.Errorf("%s is a secret but values.schema.json accepts it in config, inline", name)
+		}
 	}
 	known := map[string]bool{}
 	for _, name := range config.Variables() {

@@ -216,7 +216,7 @@ func newAdminDoc() adminDoc {
 		time: dateTime(),
 		description: text("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks",
 			0, provisioning.MaxDescriptionLen),
-		groupName:    patterned("1..64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit", aclGroupNamePattern),
+		groupName:    patterned(provisioning.ACLGroupRule, provisioning.ACLGroupNamePattern),
 		consumerName: patterned("1..64 of a-z, 0-9, '.', '_', '-', unique", consumerNamePattern),
 		name:         text("up to 100 characters, one line", 0, provisioning.MaxClientNameLen),
 		id:           openapi3.Parameters{{Value: openapi3.NewPathParameter("id").WithSchema(openapi3.NewUUIDSchema())}},

@@ -127,7 +127,6 @@ func nullable(s *openapi3.SchemaRef) *openapi3.SchemaRef {
 const (
 	// provisioning/validate.go
 	consumerNamePattern = `^[a-z0-9._-]{1,64}$`
-	aclGroupNamePattern = `^[a-z0-9][a-z0-9._-]{0,63}$`
 	clientIDPattern     = `^[a-z0-9][a-z0-9._-]{2,99}$`
 	// the key lifecycle (exchange): scopes, key text
 	scopePattern     = `^[A-Za-z0-9_.:/-]{1,64}$`

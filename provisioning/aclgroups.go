@@ -112,7 +112,7 @@ func (s *Service) ListACLGroups(ctx context.Context) ([]ACLGroup, error) {
 // CreateACLGroup creates a Keycloak group under the parent.
 func (s *Service) CreateACLGroup(ctx context.Context, a audit.Actor, in ACLGroupInput) (ACLGroup, error) {
 	var f fields
-	f.pattern("name", in.Name, aclGroupName, aclGroupRule)
+	f.pattern("name", in.Name, aclGroupName, ACLGroupRule)
 	f.description("description", in.Description, MaxDescriptionLen)
 	if err := f.err(); err != nil {
 		return ACLGroup{}, err

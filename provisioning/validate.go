@@ -32,9 +32,7 @@ const (
 var (
 	// consumerName is the issue's rule: 1..64 of [a-z0-9._-].
 	consumerName = regexp.MustCompile(`^[a-z0-9._-]{1,64}$`)
-	// aclGroupName also goes into Keycloak group paths and tokens: it must not be "."
-	// or "..", hence a letter or digit first.
-	aclGroupName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	aclGroupName = regexp.MustCompile(ACLGroupNamePattern)
 	// clientIDPattern: OAuth client ids that need no escaping anywhere.
 	clientIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,99}$`)
 	environments    = []string{"development", "staging", "production"}
@@ -100,7 +98,16 @@ func (f *fields) environment(field, v string) {
 	f.add(field, "must be one of %s", strings.Join(environments, ", "))
 }
 
-const aclGroupRule = "1..64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
+// ACLGroupNamePattern is the one rule for ACL group names (and the ACL parent group),
+// read by config and the OpenAPI document. A name goes into Keycloak group paths and
+// tokens: it must not be "." or "..", hence a letter or digit first.
+const ACLGroupNamePattern = `^[a-z0-9][a-z0-9._-]{0,63}$`
+
+// ACLGroupRule says ACLGroupNamePattern in words.
+const ACLGroupRule = "1..64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
+
+// IsACLGroupName tells whether name follows ACLGroupNamePattern.
+func IsACLGroupName(name string) bool { return aclGroupName.MatchString(name) }
 
 // groupNames checks a list of ACL group names: each well-formed, none twice.
 func (f *fields) groupNames(field string, names []string) {
@@ -115,7 +122,7 @@ func (f *fields) groupNames(field string, names []string) {
 		case safetext.Problem(n, false) != "":
 			f.add(item, "%s", safetext.Problem(n, false))
 		case !aclGroupName.MatchString(n):
-			f.add(item, "must be "+aclGroupRule)
+			f.add(item, "must be "+ACLGroupRule)
 		case seen[n]:
 			f.add(item, "names %q a second time", n)
 		}

@@ -42,7 +42,8 @@ func TestMain_BadConfiguration_ExitsNonZero(t *testing.T) {
 	}
 }
 
-// TestMain_Help_ExitsZero: -h prints the flags and is not a failure.
+// TestMain_Help_ExitsZero: -h prints the flags and is not a failure, and shows no
+// value of the environment as a flag's default (the secrets are there).
 func TestMain_Help_ExitsZero(t *testing.T) {
 	if os.Getenv("KEYWARD_RUN_MAIN_HELP") == "1" {
 		os.Args = []string{"keyward", "server", "-h"}
@@ -50,13 +51,19 @@ func TestMain_Help_ExitsZero(t *testing.T) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMain_Help_ExitsZero$")
-	cmd.Env = append(os.Environ(), "KEYWARD_RUN_MAIN_HELP=1")
+	cmd.Env = append(os.Environ(), "KEYWARD_RUN_MAIN_HELP=1", "KEYWARD_LOG_LEVEL=from-the-env")
+	for _, name := range config.Secrets() {
+		cmd.Env = append(cmd.Env, name+"=hunter2-"+name)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("exit %v, want 0; output:\n%s", err, out)
 	}
 	if !strings.Contains(string(out), "-listen-addr") || strings.Contains(string(out), "invalid configuration") {
 		t.Fatalf("usage not printed:\n%s", out)
+	}
+	if strings.Contains(string(out), "hunter2") || strings.Contains(string(out), "from-the-env") {
+		t.Fatalf("the usage shows the environment's values:\n%s", out)
 	}
 }
 
