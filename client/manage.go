@@ -388,16 +388,36 @@ type KeyQuery struct {
 	Limit                                                       int
 }
 
-// UsageTotals counts exchanges: successes, and denials by reason.
+// UsageTotals counts exchanges: successes, and denials by reason, of every route
+// together; ByVia splits them by route (ViaToken, ViaForwardAuth). A server before
+// routes were counted sends no ByVia.
 type UsageTotals struct {
+	Success int64                 `json:"success"`
+	Denied  map[string]int64      `json:"denied"`
+	ByVia   map[string]RouteUsage `json:"by_via,omitempty"`
+}
+
+// The routes a key is exchanged through, the keys of UsageTotals.ByVia.
+const (
+	ViaToken       = "token"        // POST /v1/token
+	ViaForwardAuth = "forward_auth" // /v1/forward-auth, a gateway's check
+)
+
+// RouteUsage counts the exchanges of one route.
+type RouteUsage struct {
 	Success int64            `json:"success"`
 	Denied  map[string]int64 `json:"denied"`
 }
 
 // DeniedTotal is the sum of the denials.
-func (u UsageTotals) DeniedTotal() int64 {
+func (u UsageTotals) DeniedTotal() int64 { return deniedTotal(u.Denied) }
+
+// DeniedTotal is the sum of the route's denials.
+func (u RouteUsage) DeniedTotal() int64 { return deniedTotal(u.Denied) }
+
+func deniedTotal(denied map[string]int64) int64 {
 	var n int64
-	for _, v := range u.Denied {
+	for _, v := range denied {
 		n += v
 	}
 	return n

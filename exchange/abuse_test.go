@@ -162,7 +162,7 @@ func (u *usageSink) RecordUsage(_ context.Context, b models.UsageBatch) error {
 	return nil
 }
 
-func TestExchange_UsageCountedByOutcome(t *testing.T) {
+func TestExchange_UsageCountedByOutcomeAndRoute(t *testing.T) {
 	f := newFixture(t, func(k *models.Key) { k.IPAllowlist = "192.0.2.0/24" })
 	sink := &usageSink{}
 	f.usage = NewUsage(sink, nil, time.Hour)
@@ -171,7 +171,8 @@ func TestExchange_UsageCountedByOutcome(t *testing.T) {
 	bad := netip.MustParseAddr("198.51.100.10")
 	e.Exchange(context.Background(), Request{APIKey: f.key, ClientIP: ok})
 	e.Exchange(context.Background(), Request{APIKey: f.key, ClientIP: ok})
-	e.Exchange(context.Background(), Request{APIKey: f.key, ClientIP: bad})
+	e.Exchange(context.Background(), Request{APIKey: f.key, ClientIP: ok, Via: ViaForwardAuth})
+	e.Exchange(context.Background(), Request{APIKey: f.key, ClientIP: bad, Via: ViaToken})
 	e.Exchange(context.Background(), Request{APIKey: "garbage"})
 	if len(sink.batches) != 0 {
 		t.Fatal("usage written on the exchange path")
@@ -181,8 +182,10 @@ func TestExchange_UsageCountedByOutcome(t *testing.T) {
 	}
 	b := sink.batches[0]
 	day := f.clock.Now().Format(time.DateOnly)
-	if b.Counts[models.UsageKey{KeyID: f.row.ID, Day: day, Outcome: "issued"}] != 2 ||
-		b.Counts[models.UsageKey{KeyID: f.row.ID, Day: day, Outcome: "ip_denied"}] != 1 || len(b.Counts) != 2 {
+	// No Via is the token route, as before the field existed.
+	if b.Counts[models.UsageKey{KeyID: f.row.ID, Day: day, Outcome: "issued", Via: "token"}] != 2 ||
+		b.Counts[models.UsageKey{KeyID: f.row.ID, Day: day, Outcome: "issued", Via: "forward_auth"}] != 1 ||
+		b.Counts[models.UsageKey{KeyID: f.row.ID, Day: day, Outcome: "ip_denied", Via: "token"}] != 1 || len(b.Counts) != 3 {
 		t.Fatalf("counts %v", b.Counts)
 	}
 	if use := b.LastUsed[f.row.ID]; use.IP != "192.0.2.10" || !use.At.Equal(f.clock.Now()) {

@@ -173,7 +173,7 @@ func (e *Exchanger) Exchange(ctx context.Context, req Request) Result {
 	if req.ClientIP.IsValid() {
 		ip = req.ClientIP.String()
 	}
-	e.cfg.Usage.Record(res.KeyID, res.Outcome, ip, e.cfg.Clock())
+	e.cfg.Usage.Record(res.KeyID, res.Outcome, via, ip, e.cfg.Clock())
 	return res
 }
 

@@ -16,7 +16,7 @@ type UsageStore interface {
 	RecordUsage(ctx context.Context, b models.UsageBatch) error
 }
 
-// Usage counts exchanges per key, day and outcome, and keeps each key's last use, in
+// Usage counts exchanges per key, day, outcome and route (Request.Via), and keeps each key's last use, in
 // memory; Run writes them in one batch per interval, so the exchange path never
 // writes to the database. A crash loses at most one interval of usage.
 type Usage struct {
@@ -50,14 +50,15 @@ func (u *Usage) reset() {
 	u.counts = map[models.UsageKey]int64{}
 }
 
-// Record counts one exchange of key id; a success also moves its last use.
-func (u *Usage) Record(id string, outcome Outcome, ip string, at time.Time) {
+// Record counts one exchange of key id through route via (ViaToken, ViaForwardAuth);
+// a success also moves its last use.
+func (u *Usage) Record(id string, outcome Outcome, via, ip string, at time.Time) {
 	if u == nil || id == "" {
 		return
 	}
 	day := at.UTC().Format(time.DateOnly)
 	u.mu.Lock()
-	u.counts[models.UsageKey{KeyID: id, Day: day, Outcome: string(outcome)}]++
+	u.counts[models.UsageKey{KeyID: id, Day: day, Outcome: string(outcome), Via: via}]++
 	if outcome == OutcomeIssued && at.After(u.lastUsed[id].At) {
 		u.lastUsed[id] = models.KeyUse{At: at, IP: ip}
 	}

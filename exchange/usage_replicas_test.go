@@ -47,7 +47,7 @@ func TestUsage_ThreeReplicas_CountsAddUp_GracefulStopFlushes(t *testing.T) {
 			defer wg.Done()
 			for n := range perReplica {
 				at := base.Add(time.Duration(i*perReplica+n) * time.Millisecond)
-				u.Record(k.ID, exchange.OutcomeIssued, "192.0.2.1", at)
+				u.Record(k.ID, exchange.OutcomeIssued, exchange.ViaToken, "192.0.2.1", at)
 				if n%50 == 0 {
 					time.Sleep(time.Millisecond)
 				}

@@ -173,6 +173,48 @@ func TestKeyUsage_CountsByDayAndReason(t *testing.T) {
 	}
 }
 
+func TestKeyUsage_SplitByRoute_TotalsStayTheSum(t *testing.T) {
+	h := newHarness(t, strict())
+	got := h.createKey(t, "alice-token", `{"name":"door and token"}`)
+	key, id := got["key"].(string), got["id"].(string)
+	for range 2 {
+		if rec := h.exchangeFrom(key, "192.0.2.1:1"); rec.Code != 200 {
+			t.Fatalf("token: %d", rec.Code)
+		}
+	}
+	for range 3 {
+		if rec := h.do("GET", "/v1/forward-auth/reports", "", "", "", "X-API-Key", key); rec.Code != 200 {
+			t.Fatalf("forward-auth: %d", rec.Code)
+		}
+	}
+	if rec := h.do("GET", "/v1/forward-auth", "", "", "", "X-API-Key", key+"x"); rec.Code != 401 {
+		t.Fatalf("forward-auth with a wrong key: %d", rec.Code) // no key id: counted nowhere
+	}
+	if err := h.usage.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	u := h.mustStatus(t, 200, "GET", "/v1/keys/"+id+"/usage?days=2", "alice-token", "")
+	days := u["days"].([]any)
+	for name, totals := range map[string]any{"month": u["month"], "period": u["period"], "today": days[1]} {
+		tot := totals.(map[string]any)
+		byVia := tot["by_via"].(map[string]any)
+		tok, door := byVia["token"].(map[string]any), byVia["forward_auth"].(map[string]any)
+		if tot["success"] != float64(5) || tok["success"] != float64(2) || door["success"] != float64(3) || len(byVia) != 2 {
+			t.Errorf("%s: %v", name, tot)
+		}
+		if len(tot["denied"].(map[string]any)) != 0 || len(tok["denied"].(map[string]any)) != 0 || len(door["denied"].(map[string]any)) != 0 {
+			t.Errorf("%s: denials %v", name, tot)
+		}
+	}
+	// A day without use still names every route, with zeros.
+	quiet := days[0].(map[string]any)["by_via"].(map[string]any)
+	for _, via := range []string{"token", "forward_auth"} {
+		if c, ok := quiet[via].(map[string]any); !ok || c["success"] != float64(0) {
+			t.Errorf("quiet day, %s: %v", via, quiet)
+		}
+	}
+}
+
 func TestMetrics_ServedWhenConfigured(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	e := New(Config{Log: zap.NewNop(), JWKS: jwk.NewSet(), Database: pinger{}, Keycloak: pinger{},

@@ -238,9 +238,16 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-type usageTotalsJSON struct {
+type usageCountsJSON struct {
 	Success int64            `json:"success"`
 	Denied  map[string]int64 `json:"denied"`
+}
+
+// usageTotalsJSON: success and denied count every route, as they did before routes
+// were told apart; by_via splits them, every route present.
+type usageTotalsJSON struct {
+	usageCountsJSON
+	ByVia map[string]usageCountsJSON `json:"by_via"`
 }
 
 type dayUsageJSON struct {
@@ -257,12 +264,24 @@ type keyUsageResponse struct {
 	Days       []dayUsageJSON  `json:"days"`
 }
 
-func totalsJSON(t keys.UsageTotals) usageTotalsJSON {
-	d := t.Denied
+func countsJSON(c keys.UsageCounts) usageCountsJSON {
+	d := c.Denied
 	if d == nil {
 		d = map[string]int64{}
 	}
-	return usageTotalsJSON{Success: t.Success, Denied: d}
+	return usageCountsJSON{Success: c.Success, Denied: d}
+}
+
+func totalsJSON(t keys.UsageTotals) usageTotalsJSON {
+	out := usageTotalsJSON{usageCountsJSON: countsJSON(t.UsageCounts), ByVia: make(map[string]usageCountsJSON, len(keys.UsageVias))}
+	for _, via := range keys.UsageVias {
+		var c keys.UsageCounts
+		if t.ByVia[via] != nil {
+			c = *t.ByVia[via]
+		}
+		out.ByVia[via] = countsJSON(c)
+	}
+	return out
 }
 
 func (s *server) keyUsage(c *gin.Context) {
@@ -478,22 +497,33 @@ func keyUsageDoc() *openapi3.Operation {
 		exchange.OutcomeUnavailable, exchange.OutcomeError} {
 		denied[string(o)] = count
 	}
-	totals := map[string]*openapi3.SchemaRef{
+	counts := map[string]*openapi3.SchemaRef{
 		"success": count,
 		"denied":  object(denied),
+	}
+	byVia := map[string]*openapi3.SchemaRef{}
+	for _, via := range keys.UsageVias {
+		byVia[via] = object(counts, "success", "denied")
+	}
+	byViaRef := object(byVia, keys.UsageVias...)
+	byViaRef.Value.Description = "the same counts split by the route the key came through: " +
+		"token (POST /v1/token) and forward_auth (/v1/forward-auth); success and denied above are their sum"
+	totals := map[string]*openapi3.SchemaRef{"by_via": byViaRef}
+	for k, v := range counts {
+		totals[k] = v
 	}
 	dayProps := map[string]*openapi3.SchemaRef{"date": openapi3.NewStringSchema().WithFormat("date").NewRef()}
 	for k, v := range totals {
 		dayProps[k] = v
 	}
-	usageOp := withKeyID(operation("keyUsage", "Usage: exchanges per day and this month, successes and denials by reason", true,
+	usageOp := withKeyID(operation("keyUsage", "Usage: exchanges per day and this month, successes and denials by reason, split by route", true,
 		resp{status: 200, desc: "counters flushed so far (at most one flush interval behind)", schema: object(map[string]*openapi3.SchemaRef{
 			"key_id":       openapi3.NewUUIDSchema().NewRef(),
 			"last_used_at": nullable(dateTime()),
 			"last_used_ip": nullable(str("")),
-			"month":        object(totals, "success", "denied"),
-			"period":       object(totals, "success", "denied"),
-			"days":         arrayOf("every day of the period, oldest first", maxUsageDays, object(dayProps, "date", "success", "denied")),
+			"month":        object(totals, "success", "denied", "by_via"),
+			"period":       object(totals, "success", "denied", "by_via"),
+			"days":         arrayOf("every day of the period, oldest first", maxUsageDays, object(dayProps, "date", "success", "denied", "by_via")),
 		}, "key_id", "last_used_at", "last_used_ip", "month", "period", "days")},
 		problemResp(400, "days outside 1..90, or an unknown parameter")))
 	usageOp.Parameters = append(usageOp.Parameters, queryParam("days", "default 30", integer(1, maxUsageDays)))

@@ -342,12 +342,20 @@ func (cf *conformance) keyRoutes(t *testing.T) {
 		c.method, c.docPath, c.url, c.req = "POST", tok, tok, reqValid
 		cf.do(t, e, c)
 	}
+	// And a refusal at the gateway's door, counted on its own route.
+	cf.do(t, e, call{method: "GET", docPath: forwardAuthRoute, url: forwardAuthRoute, status: 401,
+		headers: []string{"X-API-Key", full["key"].(string)}})
 	if err := h.usage.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	const usage = "/v1/keys/{id}/usage"
 	if u := one("GET", usage, "/v1/keys/"+limited["id"].(string)+"/usage?days=7", "alice-token", "", 200, reqValid); u["last_used_at"] == nil {
 		t.Errorf("usage after an exchange: %v", u)
+	}
+	fullUsage := one("GET", usage, "/v1/keys/"+full["id"].(string)+"/usage?days=1", "alice-token", "", 200, reqValid)
+	if v := fullUsage["period"].(map[string]any)["by_via"].(map[string]any); v["forward_auth"].(map[string]any)["denied"].(map[string]any)["ip_denied"] != float64(1) ||
+		v["token"].(map[string]any)["denied"].(map[string]any)["ip_denied"] != float64(1) {
+		t.Errorf("usage by route: %v", v)
 	}
 	one("GET", usage, "/v1/keys/"+id+"/usage", "alice-token", "", 200, reqValid)
 	one("GET", usage, "/v1/keys/"+id+"/usage?days=91", "alice-token", "", 400, reqInvalid)

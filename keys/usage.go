@@ -26,21 +26,45 @@ type DayUsage struct {
 	UsageTotals
 }
 
-// UsageTotals are successes and denials by reason.
-type UsageTotals struct {
+// UsageCounts are successes and denials by reason.
+type UsageCounts struct {
 	Success int64
 	Denied  map[string]int64
 }
 
-func (t *UsageTotals) add(outcome string, n int64) {
+func (c *UsageCounts) add(outcome string, n int64) {
 	if outcome == string(exchange.OutcomeIssued) {
-		t.Success += n
+		c.Success += n
 		return
 	}
-	if t.Denied == nil {
-		t.Denied = map[string]int64{}
+	if c.Denied == nil {
+		c.Denied = map[string]int64{}
 	}
-	t.Denied[outcome] += n
+	c.Denied[outcome] += n
+}
+
+// UsageVias are the routes usage is told apart by: POST /v1/token and the gateway's
+// /v1/forward-auth.
+var UsageVias = []string{exchange.ViaToken, exchange.ViaForwardAuth}
+
+// UsageTotals are the counts of every route together, and of each route of UsageVias
+// apart (a counter of another route is in the sum only).
+type UsageTotals struct {
+	UsageCounts
+	ByVia map[string]*UsageCounts
+}
+
+func (t *UsageTotals) add(outcome, via string, n int64) {
+	t.UsageCounts.add(outcome, n)
+	if t.ByVia == nil {
+		t.ByVia = make(map[string]*UsageCounts, len(UsageVias))
+		for _, v := range UsageVias {
+			t.ByVia[v] = &UsageCounts{}
+		}
+	}
+	if c, ok := t.ByVia[via]; ok {
+		c.add(outcome, n)
+	}
 }
 
 // Usage returns the flushed counters of a key for the last days (1..90) and the
@@ -78,11 +102,11 @@ func (k *Service) Usage(ctx context.Context, a audit.Actor, id string, days int)
 	monthPrefix := now.Format("2006-01")
 	for _, r := range rows {
 		if t, ok := byDay[r.Day]; ok {
-			t.add(r.Outcome, r.Count)
-			out.Total.add(r.Outcome, r.Count)
+			t.add(r.Outcome, r.Via, r.Count)
+			out.Total.add(r.Outcome, r.Via, r.Count)
 		}
 		if strings.HasPrefix(r.Day, monthPrefix) {
-			out.Month.add(r.Outcome, r.Count)
+			out.Month.add(r.Outcome, r.Via, r.Count)
 		}
 	}
 	return out, nil

@@ -142,6 +142,10 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("models: open %s: %w", backend, err)
 	}
+	if err := migrateUsageVia(ctx, db, backend); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("models: migrate %s: usage by route: %w", backend, err)
+	}
 	if err := db.WithContext(ctx).AutoMigrate(migrated()...); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)

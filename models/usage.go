@@ -13,19 +13,25 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// UsageCount is how many exchanges of one key ended with one outcome on one UTC day.
+// UsageCount is how many exchanges of one key, through one route, ended with one
+// outcome on one UTC day.
 type UsageCount struct {
 	KeyID   string `gorm:"primaryKey;size:36"`
 	Day     string `gorm:"primaryKey;size:10"` // YYYY-MM-DD, UTC
 	Outcome string `gorm:"primaryKey;size:32"` // issued, rate_limited, ip_denied, expired, …
+	Via     string `gorm:"primaryKey;size:16"` // the route: token (POST /v1/token) or forward_auth
 	Count   int64  `gorm:"not null"`
 }
 
 // TableName fixes the table name.
 func (UsageCount) TableName() string { return "key_usage" }
 
-// UsageKey names one counter.
-type UsageKey struct{ KeyID, Day, Outcome string }
+// usageViaBeforeRoutes is the route of counters that name none: those of releases
+// before the route was counted, when POST /v1/token was the only one.
+const usageViaBeforeRoutes = "token"
+
+// UsageKey names one counter; an empty Via is usageViaBeforeRoutes.
+type UsageKey struct{ KeyID, Day, Outcome, Via string }
 
 // KeyUse is the last successful use of a key.
 type KeyUse struct {
@@ -96,16 +102,23 @@ func (s *Store) RecordUsage(ctx context.Context, b UsageBatch) error {
 			if a.Day != b.Day {
 				return strings.Compare(a.Day, b.Day)
 			}
-			return strings.Compare(a.Outcome, b.Outcome)
+			if a.Outcome != b.Outcome {
+				return strings.Compare(a.Outcome, b.Outcome)
+			}
+			return strings.Compare(a.Via, b.Via)
 		})
 		for _, k := range keys {
 			cid, ok := canonicalID(k.KeyID)
-			if !ok || !storable(k.Day) || !storable(k.Outcome) {
+			if !ok || !storable(k.Day) || !storable(k.Outcome) || !storable(k.Via) {
 				continue
 			}
-			row := UsageCount{KeyID: cid, Day: k.Day, Outcome: k.Outcome, Count: b.Counts[k]}
+			via := k.Via
+			if via == "" {
+				via = usageViaBeforeRoutes
+			}
+			row := UsageCount{KeyID: cid, Day: k.Day, Outcome: k.Outcome, Via: via, Count: b.Counts[k]}
 			err := tx.Clauses(clause.OnConflict{
-				Columns:   []clause.Column{{Name: "key_id"}, {Name: "day"}, {Name: "outcome"}},
+				Columns:   []clause.Column{{Name: "key_id"}, {Name: "day"}, {Name: "outcome"}, {Name: "via"}},
 				DoUpdates: clause.Assignments(map[string]any{"count": gorm.Expr("key_usage.count + ?", row.Count)}),
 			}).Create(&row).Error
 			if err != nil {
@@ -133,7 +146,7 @@ func (s *Store) UsageByKey(ctx context.Context, keyID, sinceDay string) ([]Usage
 		return out, nil
 	}
 	err := s.db.WithContext(ctx).Where("key_id = ? AND day >= ?", cid, sinceDay).
-		Order("day ASC").Order("outcome ASC").Find(&out).Error
+		Order("day ASC").Order("outcome ASC").Order("via ASC").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: usage by key: %w", err)
 	}

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -20,9 +21,9 @@ func TestStoreUsage(t *testing.T) {
 
 			t.Run("RecordUsage_AddsCountsAcrossBatches", func(t *testing.T) {
 				batch := models.UsageBatch{Counts: map[models.UsageKey]int64{
-					{k.ID, "2026-11-22", "issued"}:       3,
-					{k.ID, "2026-11-23", "issued"}:       2,
-					{k.ID, "2026-11-23", "rate_limited"}: 1,
+					{k.ID, "2026-11-22", "issued", "token"}:       3,
+					{k.ID, "2026-11-23", "issued", "token"}:       2,
+					{k.ID, "2026-11-23", "rate_limited", "token"}: 1,
 				}}
 				for i := 0; i < 2; i++ {
 					if err := s.RecordUsage(ctx, batch); err != nil {
@@ -33,7 +34,7 @@ func TestStoreUsage(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := []models.UsageCount{{k.ID, "2026-11-23", "issued", 4}, {k.ID, "2026-11-23", "rate_limited", 2}}
+				want := []models.UsageCount{{k.ID, "2026-11-23", "issued", "token", 4}, {k.ID, "2026-11-23", "rate_limited", "token", 2}}
 				if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 					t.Fatalf("usage %+v, want %+v", got, want)
 				}
@@ -46,7 +47,7 @@ func TestStoreUsage(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						err := s.RecordUsage(ctx, models.UsageBatch{Counts: map[models.UsageKey]int64{{other.ID, "2026-11-23", "issued"}: 5}})
+						err := s.RecordUsage(ctx, models.UsageBatch{Counts: map[models.UsageKey]int64{{other.ID, "2026-11-23", "issued", "token"}: 5}})
 						if err != nil {
 							t.Error(err)
 						}
@@ -56,6 +57,74 @@ func TestStoreUsage(t *testing.T) {
 				got, _ := s.UsageByKey(ctx, other.ID, "2026-01-01")
 				if len(got) != 1 || got[0].Count != 50 {
 					t.Fatalf("usage %+v, want one counter of 50", got)
+				}
+			})
+
+			t.Run("RecordUsage_ByVia_CountedApart", func(t *testing.T) {
+				k := mustCreate(t, s, newKey("usage-owner-"+uuid.NewString()))
+				batch := models.UsageBatch{Counts: map[models.UsageKey]int64{
+					{k.ID, "2026-11-23", "issued", "token"}:           2,
+					{k.ID, "2026-11-23", "issued", "forward_auth"}:    3,
+					{k.ID, "2026-11-23", "ip_denied", "forward_auth"}: 1,
+				}}
+				for i := 0; i < 2; i++ {
+					if err := s.RecordUsage(ctx, batch); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := s.UsageByKey(ctx, k.ID, "2026-11-23")
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []models.UsageCount{
+					{k.ID, "2026-11-23", "ip_denied", "forward_auth", 2},
+					{k.ID, "2026-11-23", "issued", "forward_auth", 6},
+					{k.ID, "2026-11-23", "issued", "token", 4},
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("usage %+v, want %+v", got, want)
+				}
+			})
+
+			t.Run("RecordUsage_NoVia_CountsAsToken", func(t *testing.T) {
+				k := mustCreate(t, s, newKey("usage-owner-"+uuid.NewString()))
+				err := s.RecordUsage(ctx, models.UsageBatch{Counts: map[models.UsageKey]int64{
+					{k.ID, "2026-11-23", "issued", ""}:      2,
+					{k.ID, "2026-11-23", "issued", "token"}: 5,
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := s.UsageByKey(ctx, k.ID, "2026-01-01")
+				if want := []models.UsageCount{{k.ID, "2026-11-23", "issued", "token", 7}}; !slices.Equal(got, want) {
+					t.Fatalf("usage %+v, want %+v", got, want)
+				}
+			})
+
+			t.Run("RecordUsage_ByVia_ConcurrentFlushesAndRetries_Exact", func(t *testing.T) {
+				k := mustCreate(t, s, newKey("usage-owner-"+uuid.NewString()))
+				var wg sync.WaitGroup
+				for i := 0; i < 10; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						// Each batch is recorded twice under its ID, as a retried flush is.
+						b := models.UsageBatch{ID: uuid.NewString(), Counts: map[models.UsageKey]int64{
+							{k.ID, "2026-11-23", "issued", "token"}:        1,
+							{k.ID, "2026-11-23", "issued", "forward_auth"}: 4,
+						}}
+						for range 2 {
+							if err := s.RecordUsage(ctx, b); err != nil {
+								t.Error(err)
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				got, _ := s.UsageByKey(ctx, k.ID, "2026-01-01")
+				want := []models.UsageCount{{k.ID, "2026-11-23", "issued", "forward_auth", 40}, {k.ID, "2026-11-23", "issued", "token", 10}}
+				if !slices.Equal(got, want) {
+					t.Fatalf("usage %+v, want %+v", got, want)
 				}
 			})
 

@@ -768,6 +768,14 @@ func usageChart(w io.Writer, k client.Key, u client.KeyUsage) error {
 	fmt.Fprintf(w, "%s (%s): %d exchanges, %d denied over %d days; this month %d, %d denied; last used %s\n",
 		printable(k.Name), k.Prefix, u.Period.Success, u.Period.DeniedTotal(), len(u.Days), u.Month.Success, u.Month.DeniedTotal(),
 		timeOr(u.LastUsedAt, "never"))
+	if len(u.Period.ByVia) > 0 { // older servers do not split by route
+		parts := make([]string, 0, 2)
+		for _, via := range []string{client.ViaToken, client.ViaForwardAuth} {
+			r := u.Period.ByVia[via]
+			parts = append(parts, fmt.Sprintf("%s %d, %d denied", via, r.Success, r.DeniedTotal()))
+		}
+		fmt.Fprintf(w, "by route over %d days: %s\n", len(u.Days), strings.Join(parts, "; "))
+	}
 	t := newTable(w)
 	t.row("DAY", "OK", "", "DENIED")
 	for _, d := range u.Days {

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/keyward/keyward/client"
 )
 
 func TestCLI_EveryCommandHasHelpWithExamples(t *testing.T) {
@@ -344,5 +346,28 @@ func TestCLI_RefusedCalls_OneSafeLineAndTheirCode(t *testing.T) {
 			t.Errorf("HTTP %d: exit %d, stdout %q, stderr %q", tc.status, code, out, errOut)
 		}
 		noSecretIn(t, "a refused call", errOut, "at-not-for-print", "rt-stored", "rt-rotated")
+	}
+}
+
+func TestUsageChart_ByRoute_ShownWhenTheServerSplits(t *testing.T) {
+	var u client.KeyUsage
+	if err := json.Unmarshal([]byte(`{"key_id":"k","last_used_at":null,"last_used_ip":null,
+		"month":{"success":5,"denied":{"ip_denied":1}},
+		"period":{"success":5,"denied":{"ip_denied":1},"by_via":{
+			"token":{"success":2,"denied":{}},"forward_auth":{"success":3,"denied":{"ip_denied":1}}}},
+		"days":[{"date":"2026-11-23","success":5,"denied":{"ip_denied":1}}]}`), &u); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := usageChart(&out, client.Key{Name: "ci", Prefix: "kw_live_ab"}, u); err != nil {
+		t.Fatal(err)
+	}
+	if want := "by route over 1 days: token 2, 0 denied; forward_auth 3, 1 denied\n"; !strings.Contains(out.String(), want) {
+		t.Fatalf("chart lacks %q:\n%s", want, out.String())
+	}
+	u.Period.ByVia = nil // a server before routes were counted
+	out.Reset()
+	if err := usageChart(&out, client.Key{Name: "ci"}, u); err != nil || strings.Contains(out.String(), "by route") {
+		t.Fatalf("older server: %v\n%s", err, out.String())
 	}
 }
