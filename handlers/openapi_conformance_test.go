@@ -592,3 +592,37 @@ func TestOpenAPIConformance_UndeclaredMethod_405WithAllow(t *testing.T) {
 		t.Errorf("PROPFIND %s/a: %d, want the door's 401", forwardAuthRoute, w.Code)
 	}
 }
+
+// JSON Schema tools read an enum as the whole list of admitted values: a nullable enum
+// (an optional request member, read as absent when null) lists null, and an enum query
+// parameter lists "" (the server reads ?status= as no filter).
+func TestOpenAPIConformance_EnumsAdmitWhatTheServerReadsAsAbsent(t *testing.T) {
+	doc := openAPIDocument()
+	var walk func(where string, s *openapi3.Schema)
+	walk = func(where string, s *openapi3.Schema) {
+		if s.Nullable && len(s.Enum) > 0 && !slices.Contains(s.Enum, nil) {
+			t.Errorf("%s: nullable enum without null", where)
+		}
+		for name, p := range s.Properties {
+			walk(where+"."+name, p.Value)
+		}
+		if s.Items != nil {
+			walk(where+"[]", s.Items.Value)
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.RequestBody != nil {
+				for _, mt := range op.RequestBody.Value.Content {
+					walk(where+" body", mt.Schema.Value)
+				}
+			}
+			for _, p := range op.Parameters {
+				if v := p.Value.Schema.Value; p.Value.In == "query" && len(v.Enum) > 0 && !slices.Contains(v.Enum, any("")) {
+					t.Errorf("%s ?%s=: enum without the empty value", where, p.Value.Name)
+				}
+			}
+		}
+	}
+}
