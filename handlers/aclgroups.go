@@ -51,7 +51,7 @@ func (s *server) deleteACLGroup(c *gin.Context) {
 func aclGroupPaths(doc *openapi3.T, a adminDoc) {
 	aclGroup := object(map[string]*openapi3.SchemaRef{
 		"name":        describe(a.groupName.Value.NewRef(), "the group's name, as tokens carry it in acl_groups"),
-		"description": a.description,
+		"description": a.keycloakDescription,
 		"path":        str("the Keycloak group path, e.g. /keyward-acl/analytics"),
 		"keycloak_id": str("Keycloak's group id"),
 	}, "name", "description", "path", "keycloak_id")
@@ -60,7 +60,7 @@ func aclGroupPaths(doc *openapi3.T, a adminDoc) {
 			resp{status: 200, desc: "every ACL group; next_cursor is always null", schema: listSchema(aclGroup)}, a.badQuery),
 		Post: a.op("createACLGroup", "Create an ACL group in Keycloak", requestObject(map[string]*openapi3.SchemaRef{
 			"name":        a.groupName,
-			"description": a.description,
+			"description": a.keycloakDescription,
 		}, "name"), nil, resp{status: 201, desc: "created", schema: aclGroup},
 			problemResp(409, "a group of that name exists, or the ACL parent group carries roles (its own or inherited)")),
 	})

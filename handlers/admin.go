@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -205,6 +206,7 @@ func withBody[T any](c *gin.Context, do func(req T) error) {
 // schemas, as the document always has.
 type adminDoc struct {
 	env, time, description        *openapi3.SchemaRef
+	keycloakDescription           *openapi3.SchemaRef // ACL groups and clients
 	groupName, consumerName, name *openapi3.SchemaRef // name: a client's
 	id                            openapi3.Parameters // the {id} path parameter
 	notFound, badQuery            resp
@@ -216,6 +218,8 @@ func newAdminDoc() adminDoc {
 		time: dateTime(),
 		description: text("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks",
 			0, provisioning.MaxDescriptionLen),
+		keycloakDescription: text(fmt.Sprintf("up to %d characters (Keycloak stores it); no control, bidirectional or invisible characters but tab and line breaks",
+			provisioning.MaxKeycloakDescriptionLen), 0, provisioning.MaxKeycloakDescriptionLen),
 		groupName:    patterned(provisioning.ACLGroupRule, provisioning.ACLGroupNamePattern),
 		consumerName: patterned("1..64 of a-z, 0-9, '.', '_', '-', unique", consumerNamePattern),
 		name:         text("up to 100 characters, one line", 0, provisioning.MaxClientNameLen),

@@ -196,7 +196,7 @@ func (a adminDoc) clientSchema() *openapi3.SchemaRef {
 		"id":            openapi3.NewUUIDSchema().NewRef(),
 		"client_id":     patterned("the OAuth client_id in Keycloak", clientIDPattern),
 		"name":          a.name,
-		"description":   a.description,
+		"description":   a.keycloakDescription,
 		"consumer":      object(map[string]*openapi3.SchemaRef{"id": openapi3.NewUUIDSchema().NewRef(), "name": a.consumerName}, "id", "name"),
 		"environment":   a.env,
 		"realm":         str("the Keycloak realm"),
@@ -219,7 +219,7 @@ func clientPaths(doc *openapi3.T, a adminDoc) {
 		"client_id": patterned("3..100 of a-z, 0-9, '.', '_', '-', starting with a letter or digit; generated from the consumer's name when absent or empty",
 			`^([a-z0-9][a-z0-9._-]{2,99})?$`),
 		"name":          describe(a.name.Value.NewRef(), "up to 100 characters, one line; default the client_id"),
-		"description":   a.description,
+		"description":   a.keycloakDescription,
 		"redirect_uris": a.redirectURIs("the standard flow is on only with some"),
 	})
 	doc.Paths.Set("/v1/consumers/{id}/clients", &openapi3.PathItem{
@@ -233,7 +233,7 @@ func clientPaths(doc *openapi3.T, a adminDoc) {
 			resp{status: 200, desc: "a page of clients", schema: listSchema(client)}, a.badQuery),
 	})
 	clientPatch := requestObject(map[string]*openapi3.SchemaRef{
-		"name": text("1..100 characters, one line", 1, provisioning.MaxClientNameLen), "description": a.description,
+		"name": text("1..100 characters, one line", 1, provisioning.MaxClientNameLen), "description": a.keycloakDescription,
 		"enabled": boolean(), "redirect_uris": a.redirectURIs("the new set"),
 	})
 	clientPatch.Value.WithMinProperties(1)

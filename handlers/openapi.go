@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -120,6 +121,11 @@ func describe(s *openapi3.SchemaRef, desc string) *openapi3.SchemaRef {
 func nullable(s *openapi3.SchemaRef) *openapi3.SchemaRef {
 	c := *s.Value
 	c.Nullable = true
+	if len(c.Enum) > 0 && !slices.Contains(c.Enum, nil) {
+		// OpenAPI 3.0.3 (and JSON Schema tools reading it): an enum lists every
+		// admitted value, null included, whatever nullable says.
+		c.Enum = append(slices.Clone(c.Enum), nil)
+	}
 	return c.NewRef()
 }
 
@@ -244,6 +250,13 @@ func withJSONBody(op *openapi3.Operation, body *openapi3.SchemaRef, required boo
 
 func queryParam(name, desc string, schema *openapi3.SchemaRef) *openapi3.ParameterRef {
 	p := openapi3.NewQueryParameter(name)
+	if v := schema.Value; v.Type.Is(openapi3.TypeString) && len(v.Enum) > 0 && !slices.Contains(v.Enum, any("")) {
+		// The server reads an empty value (?status=) as an absent one: say so.
+		c := *v
+		c.Enum = append(slices.Clone(v.Enum), "")
+		schema = c.NewRef()
+		desc = strings.TrimPrefix(desc+"; empty: as if absent", "; ")
+	}
 	p.Schema = schema
 	p.Description = desc
 	return &openapi3.ParameterRef{Value: p}

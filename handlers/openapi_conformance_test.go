@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -542,6 +543,94 @@ func TestOpenAPIConformance_DriftIsCaught(t *testing.T) {
 		drift(m)
 		if err := schema.VisitJSON(m); err == nil {
 			t.Errorf("%s: the document accepts it", name)
+		}
+	}
+}
+
+// Every path of the document answers a method it does not declare with 405, an Allow
+// header naming exactly the declared methods, and a problem+json body. The door
+// (/v1/forward-auth) is the exception: it answers every method a gateway forwards.
+func TestOpenAPIConformance_UndeclaredMethod_405WithAllow(t *testing.T) {
+	doc := openAPIDocument()
+	engine := fullEngine()
+	served := map[string]bool{}
+	for _, r := range engine.Routes() {
+		served[docPath(r.Path)] = true
+	}
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodTrace, "QUERY", "PROPFIND"}
+	checked := 0
+	for path, item := range doc.Paths.Map() {
+		if !served[path] || isForwardAuth(path) {
+			continue
+		}
+		declared := slices.Sorted(maps.Keys(item.Operations()))
+		target := strings.NewReplacer("{id}", "x1", "{name}", "n1", "{delivery_id}", "d1").Replace(path)
+		for _, m := range methods {
+			if slices.Contains(declared, m) {
+				continue
+			}
+			w := httptest.NewRecorder()
+			engine.ServeHTTP(w, httptest.NewRequest(m, target, nil))
+			allow := strings.Split(w.Header().Get("Allow"), ", ")
+			slices.Sort(allow)
+			if w.Code != http.StatusMethodNotAllowed || !slices.Equal(allow, declared) ||
+				w.Header().Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s %s: %d, Allow %q, %s; want 405, Allow %v, problem+json",
+					m, target, w.Code, w.Header().Get("Allow"), w.Header().Get("Content-Type"), declared)
+			}
+			checked++
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d undeclared methods checked: the document's paths were not served", checked)
+	}
+	// The leak report's path is also matched by /v1/keys/:id: still POST only.
+	for _, m := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete} {
+		w := httptest.NewRecorder()
+		engine.ServeHTTP(w, httptest.NewRequest(m, leakedRoute, strings.NewReader(`[]`)))
+		if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != http.MethodPost {
+			t.Errorf("%s %s: %d, Allow %q; want 405, Allow POST", m, leakedRoute, w.Code, w.Header().Get("Allow"))
+		}
+	}
+	// The door serves a method OpenAPI cannot name.
+	w := httptest.NewRecorder()
+	engine.ServeHTTP(w, httptest.NewRequest("PROPFIND", forwardAuthRoute+"/a", nil))
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("PROPFIND %s/a: %d, want the door's 401", forwardAuthRoute, w.Code)
+	}
+}
+
+// JSON Schema tools read an enum as the whole list of admitted values: a nullable enum
+// (an optional request member, read as absent when null) lists null, and an enum query
+// parameter lists "" (the server reads ?status= as no filter).
+func TestOpenAPIConformance_EnumsAdmitWhatTheServerReadsAsAbsent(t *testing.T) {
+	doc := openAPIDocument()
+	var walk func(where string, s *openapi3.Schema)
+	walk = func(where string, s *openapi3.Schema) {
+		if s.Nullable && len(s.Enum) > 0 && !slices.Contains(s.Enum, nil) {
+			t.Errorf("%s: nullable enum without null", where)
+		}
+		for name, p := range s.Properties {
+			walk(where+"."+name, p.Value)
+		}
+		if s.Items != nil {
+			walk(where+"[]", s.Items.Value)
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.RequestBody != nil {
+				for _, mt := range op.RequestBody.Value.Content {
+					walk(where+" body", mt.Schema.Value)
+				}
+			}
+			for _, p := range op.Parameters {
+				if v := p.Value.Schema.Value; p.Value.In == "query" && len(v.Enum) > 0 && !slices.Contains(v.Enum, any("")) {
+					t.Errorf("%s ?%s=: enum without the empty value", where, p.Value.Name)
+				}
+			}
 		}
 	}
 }

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -90,12 +92,64 @@ func (s *server) middleware(a access) []gin.HandlerFunc {
 	return nil
 }
 
-// serve registers the route table on r.
-func (s *server) serve(r *gin.Engine) {
-	for _, rt := range s.routes() {
-		if rt.handle == nil {
+// serve registers the route table on r and returns its paths without parameters, each
+// with its methods.
+func (s *server) serve(r *gin.Engine) map[string][]string {
+	served := slices.DeleteFunc(s.routes(), func(rt route) bool { return rt.handle == nil })
+	staticMethods := map[string][]string{} // a path without parameters → its methods
+	for _, rt := range served {
+		if !strings.ContainsAny(rt.path, ":*") {
+			staticMethods[rt.path] = append(staticMethods[rt.path], rt.method)
+		}
+	}
+	for _, rt := range served {
+		chain := append(s.middleware(rt.access), rt.handle)
+		if shadowed := shadowedPaths(rt.path, staticMethods); len(shadowed) > 0 {
+			chain = append([]gin.HandlerFunc{notThisMethod(shadowed)}, chain...)
+		}
+		r.Handle(rt.method, rt.path, chain...)
+	}
+	return staticMethods
+}
+
+// shadowedPaths are the static paths that the parameter route pattern also matches
+// (/v1/keys/:id matches /v1/keys/leaked), with their methods.
+func shadowedPaths(pattern string, staticMethods map[string][]string) map[string][]string {
+	if !strings.Contains(pattern, ":") {
+		return nil
+	}
+	want := strings.Split(pattern, "/")
+	out := map[string][]string{}
+	for path, methods := range staticMethods {
+		got := strings.Split(path, "/")
+		if len(got) != len(want) {
 			continue
 		}
-		r.Handle(rt.method, rt.path, append(s.middleware(rt.access), rt.handle)...)
+		match := true
+		for i := range want {
+			if !strings.HasPrefix(want[i], ":") && want[i] != got[i] {
+				match = false
+				break
+			}
+		}
+		if match {
+			out[path] = methods
+		}
+	}
+	return out
+}
+
+// notThisMethod answers 405 to a method that a static path does not serve but a
+// parameter route beside it does: gin routes PATCH /v1/keys/leaked to /v1/keys/:id,
+// yet the path is the leak report's, which is POST only.
+func notThisMethod(shadowed map[string][]string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		methods, ok := shadowed[c.Request.URL.Path]
+		if !ok {
+			return
+		}
+		c.Header("Allow", strings.Join(methods, ", "))
+		writeProblem(c, problem{Title: "Method Not Allowed", Status: http.StatusMethodNotAllowed,
+			Detail: "the route does not answer " + c.Request.Method})
 	}
 }

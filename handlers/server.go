@@ -146,15 +146,21 @@ func New(cfg Config) *gin.Engine {
 		}
 		writeProblem(c, problem{Title: "Not Found", Status: http.StatusNotFound, Detail: "no such route"})
 	})
+	var staticMethods map[string][]string // set by serve below
 	r.NoMethod(func(c *gin.Context) {
 		if s.forwardAuthOtherMethod(c) {
 			return
+		}
+		// gin's Allow joins every route the path matches: /v1/keys/leaked would list
+		// /v1/keys/:id's methods too.
+		if methods, ok := staticMethods[c.Request.URL.Path]; ok {
+			c.Header("Allow", strings.Join(methods, ", "))
 		}
 		writeProblem(c, problem{Title: "Method Not Allowed", Status: http.StatusMethodNotAllowed,
 			Detail: "the route does not answer " + c.Request.Method})
 	})
 
-	s.serve(r)
+	staticMethods = s.serve(r)
 	return r
 }
 

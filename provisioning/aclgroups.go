@@ -113,7 +113,7 @@ func (s *Service) ListACLGroups(ctx context.Context) ([]ACLGroup, error) {
 func (s *Service) CreateACLGroup(ctx context.Context, a audit.Actor, in ACLGroupInput) (ACLGroup, error) {
 	var f fields
 	f.pattern("name", in.Name, aclGroupName, ACLGroupRule)
-	f.description("description", in.Description, MaxDescriptionLen)
+	f.description("description", in.Description, MaxKeycloakDescriptionLen)
 	if err := f.err(); err != nil {
 		return ACLGroup{}, err
 	}

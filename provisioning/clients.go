@@ -176,7 +176,7 @@ func validClientInput(in ClientInput, hosts hostlist.List) error {
 		f.pattern("client_id", in.ClientID, clientIDPattern, clientIDRule)
 	}
 	f.name("name", in.Name, MaxClientNameLen)
-	f.description("description", in.Description, MaxDescriptionLen)
+	f.description("description", in.Description, MaxKeycloakDescriptionLen)
 	f.redirectURIs("redirect_uris", in.RedirectURIs, hosts)
 	return f.err()
 }
@@ -351,7 +351,7 @@ func (s *Service) UpdateClient(ctx context.Context, a audit.Actor, id string, p 
 		}
 	}
 	if p.Description != nil {
-		f.description("description", *p.Description, MaxDescriptionLen)
+		f.description("description", *p.Description, MaxKeycloakDescriptionLen)
 	}
 	if p.RedirectURIs != nil {
 		f.redirectURIs("redirect_uris", *p.RedirectURIs, s.redirectHosts)

@@ -97,15 +97,16 @@ func TestACLGroups_TopLevelMode_OnlyWithExplicitOptIn(t *testing.T) {
 func TestACLGroups_Create_BadInput(t *testing.T) {
 	e := newEnv(t)
 	for name, in := range map[string]ACLGroupInput{
-		"empty":           {},
-		"upper case":      {Name: "Finance"},
-		"dot dot":         {Name: ".."},
-		"slash":           {Name: "a/b"},
-		"too long":        {Name: strings.Repeat("a", 65)},
-		"sql":             {Name: "a'; drop table--"},
-		"bad utf-8":       {Name: "a\xff"},
-		"long desc":       {Name: "ok", Description: strings.Repeat("d", 501)},
-		"control in desc": {Name: "ok", Description: "a\x00b"},
+		"empty":                    {},
+		"upper case":               {Name: "Finance"},
+		"dot dot":                  {Name: ".."},
+		"slash":                    {Name: "a/b"},
+		"too long":                 {Name: strings.Repeat("a", 65)},
+		"sql":                      {Name: "a'; drop table--"},
+		"bad utf-8":                {Name: "a\xff"},
+		"long desc":                {Name: "ok", Description: strings.Repeat("d", 501)},
+		"desc past Keycloak's 255": {Name: "ok", Description: strings.Repeat("é", MaxKeycloakDescriptionLen+1)},
+		"control in desc":          {Name: "ok", Description: "a\x00b"},
 	} {
 		_, err := e.svc.CreateACLGroup(ctx, admin, in)
 		if len(fieldsOf(t, err)) == 0 {
@@ -322,6 +323,7 @@ func TestClients_Create_BadInput(t *testing.T) {
 		{"client_id leading dot", ClientInput{ClientID: ".shop"}, []string{"client_id"}},
 		{"client_id slash", ClientInput{ClientID: "shop/1"}, []string{"client_id"}},
 		{"name long", ClientInput{Name: strings.Repeat("n", 101)}, []string{"name"}},
+		{"description past Keycloak's 255", ClientInput{Description: strings.Repeat("d", MaxKeycloakDescriptionLen+1)}, []string{"description"}},
 		{"name newline", ClientInput{Name: "a\nb"}, []string{"name"}},
 		{"http redirect", ClientInput{RedirectURIs: []string{"http://shop.example/cb"}}, []string{"redirect_uris[0]"}},
 		{"wildcard redirect", ClientInput{RedirectURIs: []string{"https://shop.example/*"}}, []string{"redirect_uris[0]"}},

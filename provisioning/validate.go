@@ -17,13 +17,16 @@ import (
 
 // Limits of provisioning input.
 const (
-	MaxDescriptionLen   = 500
-	MaxClientNameLen    = 100
-	MaxACLGroupsPerItem = 50
-	MaxRedirectURIs     = 20
-	MaxRedirectURILen   = 1000
-	MaxQueryLen         = 100
-	MaxSecretLen        = 1024
+	MaxDescriptionLen = 500
+	// MaxKeycloakDescriptionLen bounds what Keycloak stores (a client's description, an
+	// ACL group's attribute): its columns hold 255 characters, and it answers 500 past them.
+	MaxKeycloakDescriptionLen = 255
+	MaxClientNameLen          = 100
+	MaxACLGroupsPerItem       = 50
+	MaxRedirectURIs           = 20
+	MaxRedirectURILen         = 1000
+	MaxQueryLen               = 100
+	MaxSecretLen              = 1024
 	// MaxPageSize is the page-size bound of every list, internal/page's.
 	MaxPageSize        = page.MaxLimit
 	DefaultEnvironment = "production"
