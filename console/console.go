@@ -62,18 +62,6 @@ type SessionStore interface {
 	DeleteConsoleSession(ctx context.Context, idHash string) error
 }
 
-// KeyService is the key lifecycle (keys.Service).
-type KeyService interface {
-	Create(ctx context.Context, a audit.Actor, p keys.CreateParams) (keys.Created, error)
-	Get(ctx context.Context, a audit.Actor, id string) (models.Key, error)
-	List(ctx context.Context, a audit.Actor, p keys.ListParams) (keys.Page, error)
-	Update(ctx context.Context, a audit.Actor, id string, p keys.UpdateParams) (models.Key, error)
-	Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (keys.Created, error)
-	Delete(ctx context.Context, a audit.Actor, id string) error
-	Usage(ctx context.Context, a audit.Actor, id string, days int) (keys.UsageReport, error)
-	RateLimitOf(k models.Key) (requests, windowSeconds int, ok bool)
-}
-
 // Provisioning is the admin domain (provisioning.Service).
 type Provisioning interface {
 	ListACLGroups(ctx context.Context) ([]provisioning.ACLGroup, error)
@@ -117,7 +105,7 @@ type Config struct {
 	AdminRole        string
 	Sessions         SessionStore
 	Secrets          Secrets
-	Keys             KeyService
+	Keys             keys.API
 	Provisioning     Provisioning // admin pages answer 503 without it
 	Webhooks         Webhooks     // the webhook pages answer 503 without it
 	Audit            AuditLog

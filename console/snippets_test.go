@@ -18,7 +18,7 @@ import (
 // The key service as far as the key pages need it: one key, no usage, and a plaintext
 // for a newly created key.
 type onlyKey struct {
-	KeyService
+	keys.API
 	key       models.Key
 	plaintext string
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"go.uber.org/zap"
 
-	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/keycloak"
@@ -33,18 +32,6 @@ const tokenRoute = "/v1/token"
 // TokenVerifier checks management-API bearer tokens.
 type TokenVerifier interface {
 	Verify(ctx context.Context, raw string) (keycloak.Claims, error)
-}
-
-// KeyService is the key lifecycle.
-type KeyService interface {
-	Create(ctx context.Context, a audit.Actor, p keys.CreateParams) (keys.Created, error)
-	Get(ctx context.Context, a audit.Actor, id string) (models.Key, error)
-	List(ctx context.Context, a audit.Actor, p keys.ListParams) (keys.Page, error)
-	Update(ctx context.Context, a audit.Actor, id string, p keys.UpdateParams) (models.Key, error)
-	Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (keys.Created, error)
-	Delete(ctx context.Context, a audit.Actor, id string) error
-	Usage(ctx context.Context, a audit.Actor, id string, days int) (keys.UsageReport, error)
-	RateLimitOf(k models.Key) (requests, windowSeconds int, ok bool)
 }
 
 // HTTPMetrics records one line per request in the metrics (Prometheus in production).
@@ -71,7 +58,7 @@ type Pinger interface {
 type Config struct {
 	Log       *zap.Logger
 	Verifier  TokenVerifier
-	Keys      KeyService
+	Keys      keys.API
 	Exchanger Exchanger
 	JWKS      jwk.Set
 	// JWKSFunc, when set, gives the JWKS at each request instead (signing-key rotation).
