@@ -26,6 +26,7 @@ import (
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 	"github.com/keyward/keyward/ratelimit"
+	"github.com/keyward/keyward/webhooks"
 )
 
 //go:embed templates/*.html
@@ -44,11 +45,6 @@ type OIDC interface {
 	VerifyIDToken(ctx context.Context, raw, nonce string) (keycloak.IDClaims, error)
 }
 
-// TokenVerifier checks access tokens as the management API does (audience Keyward).
-type TokenVerifier interface {
-	Verify(ctx context.Context, raw string) (keycloak.Claims, error)
-}
-
 // Principals tells service accounts from people.
 type Principals interface {
 	IsServiceAccount(ctx context.Context, userID, username string) (bool, error)
@@ -60,26 +56,6 @@ type SessionStore interface {
 	ConsoleSessionByHash(ctx context.Context, idHash string) (models.ConsoleSession, error)
 	UpdateConsoleSession(ctx context.Context, cs *models.ConsoleSession) error
 	DeleteConsoleSession(ctx context.Context, idHash string) error
-}
-
-// Provisioning is the admin domain (provisioning.Service).
-type Provisioning interface {
-	ListACLGroups(ctx context.Context) ([]provisioning.ACLGroup, error)
-	CreateACLGroup(ctx context.Context, a audit.Actor, in provisioning.ACLGroupInput) (provisioning.ACLGroup, error)
-	DeleteACLGroup(ctx context.Context, a audit.Actor, name string) error
-	CreateConsumer(ctx context.Context, a audit.Actor, in provisioning.ConsumerInput) (models.Consumer, error)
-	UpdateConsumer(ctx context.Context, a audit.Actor, id string, p provisioning.ConsumerPatch) (models.Consumer, error)
-	ListConsumers(ctx context.Context, q provisioning.ConsumerQuery) (provisioning.ConsumerPage, error)
-	Consumer(ctx context.Context, id string) (models.Consumer, error)
-	DeleteConsumer(ctx context.Context, a audit.Actor, id string, cascade bool) error
-	CreateClient(ctx context.Context, a audit.Actor, consumerID string, in provisioning.ClientInput) (provisioning.CreatedClient, error)
-	ListClients(ctx context.Context, q provisioning.ClientQuery) (provisioning.ClientPage, error)
-	Client(ctx context.Context, id string) (provisioning.Client, error)
-	UpdateClient(ctx context.Context, a audit.Actor, id string, p provisioning.ClientPatch) (provisioning.Client, error)
-	DeleteClient(ctx context.Context, a audit.Actor, id string) error
-	ClientSecret(ctx context.Context, a audit.Actor, id string) (provisioning.Secret, error)
-	RegenerateClientSecret(ctx context.Context, a audit.Actor, id string) (provisioning.Secret, error)
-	TestClient(ctx context.Context, a audit.Actor, id, secret string) (provisioning.TokenTest, error)
 }
 
 // AuditLog lists audit events.
@@ -98,7 +74,7 @@ type Config struct {
 	// KeycloakOrigin is where logout sends the browser (allowed by the CSP's form-action).
 	KeycloakOrigin string
 	OIDC           OIDC
-	Verifier       TokenVerifier
+	Verifier       keycloak.TokenVerifier
 	Principals     Principals
 	// ExchangeClientID: tokens issued to it came from an API key, never from a login.
 	ExchangeClientID string
@@ -106,8 +82,8 @@ type Config struct {
 	Sessions         SessionStore
 	Secrets          Secrets
 	Keys             keys.API
-	Provisioning     Provisioning // admin pages answer 503 without it
-	Webhooks         Webhooks     // the webhook pages answer 503 without it
+	Provisioning     provisioning.API // admin pages answer 503 without it
+	Webhooks         webhooks.API     // the webhook pages answer 503 without it
 	Audit            AuditLog
 	SessionIdle      time.Duration
 	SessionMax       time.Duration

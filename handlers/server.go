@@ -21,6 +21,8 @@ import (
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/provisioning"
+	"github.com/keyward/keyward/webhooks"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -28,11 +30,6 @@ const MaxBodyBytes = 64 << 10
 
 // tokenRoute answers in RFC 6749 JSON rather than problem+json.
 const tokenRoute = "/v1/token"
-
-// TokenVerifier checks management-API bearer tokens.
-type TokenVerifier interface {
-	Verify(ctx context.Context, raw string) (keycloak.Claims, error)
-}
 
 // HTTPMetrics records one line per request in the metrics (Prometheus in production).
 type HTTPMetrics interface {
@@ -57,7 +54,7 @@ type Pinger interface {
 // Config is everything the HTTP layer needs, wired by main.
 type Config struct {
 	Log       *zap.Logger
-	Verifier  TokenVerifier
+	Verifier  keycloak.TokenVerifier
 	Keys      keys.API
 	Exchanger Exchanger
 	JWKS      jwk.Set
@@ -75,8 +72,8 @@ type Config struct {
 	Principals   exchange.PrincipalChecker
 	AdminRole    string
 	Audit        AuditLog
-	Provisioning ProvisioningService // admin routes answer 503 without it
-	Webhooks     WebhookService      // webhook routes answer 503 without it
+	Provisioning provisioning.API // admin routes answer 503 without it
+	Webhooks     webhooks.API     // webhook routes answer 503 without it
 	// TrustedProxies are the peers (CIDRs or addresses) whose X-Forwarded-For is
 	// believed; the client is then the right-most untrusted entry. Empty: the peer.
 	TrustedProxies []string
