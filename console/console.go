@@ -58,11 +58,6 @@ type SessionStore interface {
 	DeleteConsoleSession(ctx context.Context, idHash string) error
 }
 
-// AuditLog lists audit events.
-type AuditLog interface {
-	ListAudit(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error)
-}
-
 // Config wires the console.
 type Config struct {
 	Log *zap.Logger
@@ -84,7 +79,7 @@ type Config struct {
 	Keys             keys.API
 	Provisioning     provisioning.API // admin pages answer 503 without it
 	Webhooks         webhooks.API     // the webhook pages answer 503 without it
-	Audit            AuditLog
+	Audit            *audit.Reader
 	SessionIdle      time.Duration
 	SessionMax       time.Duration
 	// RefreshEvery: the Keycloak tokens of a session are refreshed at least this often

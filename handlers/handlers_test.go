@@ -147,7 +147,7 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 				"user-token":  {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli", RealmRoles: []string{"default-roles-keyward"}},
 			},
 			Principals:       fakekc.Principals{"sa-ci-id": true},
-			Audit:            store,
+			Audit:            audit.NewReader(store),
 			JWKS:             jwk.NewSet(),
 			ExchangeClientID: "keyward",
 			Database:         pinger{},

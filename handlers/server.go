@@ -16,11 +16,11 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
-	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 	"github.com/keyward/keyward/webhooks"
 )
@@ -34,11 +34,6 @@ const tokenRoute = "/v1/token"
 // HTTPMetrics records one line per request in the metrics (Prometheus in production).
 type HTTPMetrics interface {
 	HTTPRequest(route, method string, status int, d time.Duration)
-}
-
-// AuditLog lists audit events.
-type AuditLog interface {
-	ListAudit(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error)
 }
 
 // Exchanger turns a presented key into a token.
@@ -71,7 +66,7 @@ type Config struct {
 	// Principals tells service accounts from people; nil trusts the token's claims.
 	Principals   exchange.PrincipalChecker
 	AdminRole    string
-	Audit        AuditLog
+	Audit        *audit.Reader
 	Provisioning provisioning.API // admin routes answer 503 without it
 	Webhooks     webhooks.API     // webhook routes answer 503 without it
 	// TrustedProxies are the peers (CIDRs or addresses) whose X-Forwarded-For is
