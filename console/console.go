@@ -226,10 +226,7 @@ func actor(r *http.Request, u *viewer) audit.Actor {
 // errors are logged in full and shown as nothing but the request id.
 func (c *Console) serviceError(w http.ResponseWriter, r *http.Request, u *viewer, err error) {
 	kind, msg := errs.KindOf(err), errs.MessageOf(err)
-	status := map[errs.Kind]int{
-		errs.Invalid: http.StatusBadRequest, errs.NotFound: http.StatusNotFound, errs.Conflict: http.StatusConflict,
-		errs.Forbidden: http.StatusForbidden, errs.Unauthenticated: http.StatusUnauthorized, errs.Unavailable: http.StatusServiceUnavailable,
-	}[kind]
+	status := errs.HTTPStatus(kind)
 	var verr *errs.Validation
 	if errors.As(err, &verr) {
 		parts := []string{}
@@ -240,7 +237,6 @@ func (c *Console) serviceError(w http.ResponseWriter, r *http.Request, u *viewer
 	}
 	switch kind {
 	case errs.Internal:
-		status = http.StatusInternalServerError
 		c.cfg.Log.Error("console: internal error", zap.String("request_id", reqinfo.From(r.Context()).RequestID), zap.Error(err))
 		msg = "Something went wrong on our side. Quote request id " + reqinfo.From(r.Context()).RequestID + "."
 	case errs.Unavailable:
