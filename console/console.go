@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/keycloak"
@@ -45,11 +46,6 @@ type OIDC interface {
 	VerifyIDToken(ctx context.Context, raw, nonce string) (keycloak.IDClaims, error)
 }
 
-// Principals tells service accounts from people.
-type Principals interface {
-	IsServiceAccount(ctx context.Context, userID, username string) (bool, error)
-}
-
 // SessionStore keeps console sessions (models.Store).
 type SessionStore interface {
 	CreateConsoleSession(ctx context.Context, cs *models.ConsoleSession) error
@@ -70,7 +66,7 @@ type Config struct {
 	KeycloakOrigin string
 	OIDC           OIDC
 	Verifier       keycloak.TokenVerifier
-	Principals     Principals
+	Principals     exchange.PrincipalChecker
 	// ExchangeClientID: tokens issued to it came from an API key, never from a login.
 	ExchangeClientID string
 	AdminRole        string
