@@ -1,5 +1,6 @@
-// Package audit records who changed what, when and from where. Services call it after
-// a change succeeds; it never receives secret material.
+// Package audit records who changed what, when and from where, and reads the trail
+// back (Reader) under one rule: admins read every event, others their own. Services
+// call it after a change succeeds; it never receives secret material.
 package audit
 
 import (

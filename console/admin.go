@@ -10,7 +10,6 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
-	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
@@ -202,11 +201,12 @@ func (c *Console) clientPage(w http.ResponseWriter, r *http.Request, u *viewer, 
 		return
 	}
 	p.Client = cl
-	p.Events, err = c.cfg.Audit.ListAudit(r.Context(), models.AuditFilter{TargetType: "client", TargetID: cl.ID, Limit: 20})
+	events, err := c.cfg.Audit.List(r.Context(), actor(r, u), audit.Filter{TargetType: "client", TargetID: cl.ID, Limit: 20})
 	if err != nil {
 		c.serviceError(w, r, u, err)
 		return
 	}
+	p.Events = events.Events
 	c.render(w, r, u, status, "client.html", "Client "+cl.ClientID, p)
 }
 
@@ -348,30 +348,18 @@ func (c *Console) deleteACLGroup(w http.ResponseWriter, r *http.Request, u *view
 
 func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, u *viewer) {
 	q := r.URL.Query()
-	f := models.AuditFilter{TargetType: q.Get("target_type"), OwnerID: q.Get("owner"), Limit: auditPageSize + 1}
-	// The API's cursor rule, scoped to this page's filter.
-	scope := page.For("console-audit", "-at", f.TargetType, f.OwnerID)
-	after, ok := scope.Position(q.Get("cursor"))
-	if !ok {
+	f := audit.Filter{TargetType: q.Get("target_type"), Owner: q.Get("owner"), Limit: auditPageSize, Cursor: q.Get("cursor")}
+	p, err := c.cfg.Audit.List(r.Context(), actor(r, u), f)
+	if fe, ok := fieldErrors(err); ok && fe["cursor"] != "" {
 		c.fail(w, r, u, http.StatusBadRequest, "This page link is not valid for these filters; start from the first page.")
 		return
 	}
-	if after != nil {
-		f.After = &models.ListPosition{At: after.At, ID: after.ID}
-	}
-	events, err := c.cfg.Audit.ListAudit(r.Context(), f)
 	if err != nil {
 		c.serviceError(w, r, u, err)
 		return
 	}
-	next := ""
-	if len(events) > auditPageSize {
-		events = events[:auditPageSize]
-		last := events[auditPageSize-1]
-		next = scope.Cursor(page.Position{At: last.At, ID: last.ID})
-	}
-	c.render(w, r, u, http.StatusOK, "audit.html", "Audit", map[string]any{"Items": events, "TargetType": f.TargetType,
-		"Owner": f.OwnerID, "Next": next, "First": q.Get("cursor") != ""})
+	c.render(w, r, u, http.StatusOK, "audit.html", "Audit", map[string]any{"Items": p.Events, "TargetType": f.TargetType,
+		"Owner": f.Owner, "Next": p.NextCursor, "First": q.Get("cursor") != ""})
 }
 
 const auditPageSize = 50

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/keycloak"
@@ -26,6 +27,7 @@ import (
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 	"github.com/keyward/keyward/ratelimit"
+	"github.com/keyward/keyward/webhooks"
 )
 
 //go:embed templates/*.html
@@ -44,59 +46,12 @@ type OIDC interface {
 	VerifyIDToken(ctx context.Context, raw, nonce string) (keycloak.IDClaims, error)
 }
 
-// TokenVerifier checks access tokens as the management API does (audience Keyward).
-type TokenVerifier interface {
-	Verify(ctx context.Context, raw string) (keycloak.Claims, error)
-}
-
-// Principals tells service accounts from people.
-type Principals interface {
-	IsServiceAccount(ctx context.Context, userID, username string) (bool, error)
-}
-
 // SessionStore keeps console sessions (models.Store).
 type SessionStore interface {
 	CreateConsoleSession(ctx context.Context, cs *models.ConsoleSession) error
 	ConsoleSessionByHash(ctx context.Context, idHash string) (models.ConsoleSession, error)
 	UpdateConsoleSession(ctx context.Context, cs *models.ConsoleSession) error
 	DeleteConsoleSession(ctx context.Context, idHash string) error
-}
-
-// KeyService is the key lifecycle (keys.Service).
-type KeyService interface {
-	Create(ctx context.Context, a audit.Actor, p keys.CreateParams) (keys.Created, error)
-	Get(ctx context.Context, a audit.Actor, id string) (models.Key, error)
-	List(ctx context.Context, a audit.Actor, p keys.ListParams) (keys.Page, error)
-	Update(ctx context.Context, a audit.Actor, id string, p keys.UpdateParams) (models.Key, error)
-	Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (keys.Created, error)
-	Delete(ctx context.Context, a audit.Actor, id string) error
-	Usage(ctx context.Context, a audit.Actor, id string, days int) (keys.UsageReport, error)
-	RateLimitOf(k models.Key) (requests, windowSeconds int, ok bool)
-}
-
-// Provisioning is the admin domain (provisioning.Service).
-type Provisioning interface {
-	ListACLGroups(ctx context.Context) ([]provisioning.ACLGroup, error)
-	CreateACLGroup(ctx context.Context, a audit.Actor, in provisioning.ACLGroupInput) (provisioning.ACLGroup, error)
-	DeleteACLGroup(ctx context.Context, a audit.Actor, name string) error
-	CreateConsumer(ctx context.Context, a audit.Actor, in provisioning.ConsumerInput) (models.Consumer, error)
-	UpdateConsumer(ctx context.Context, a audit.Actor, id string, p provisioning.ConsumerPatch) (models.Consumer, error)
-	ListConsumers(ctx context.Context, q provisioning.ConsumerQuery) (provisioning.ConsumerPage, error)
-	Consumer(ctx context.Context, id string) (models.Consumer, error)
-	DeleteConsumer(ctx context.Context, a audit.Actor, id string, cascade bool) error
-	CreateClient(ctx context.Context, a audit.Actor, consumerID string, in provisioning.ClientInput) (provisioning.CreatedClient, error)
-	ListClients(ctx context.Context, q provisioning.ClientQuery) (provisioning.ClientPage, error)
-	Client(ctx context.Context, id string) (provisioning.Client, error)
-	UpdateClient(ctx context.Context, a audit.Actor, id string, p provisioning.ClientPatch) (provisioning.Client, error)
-	DeleteClient(ctx context.Context, a audit.Actor, id string) error
-	ClientSecret(ctx context.Context, a audit.Actor, id string) (provisioning.Secret, error)
-	RegenerateClientSecret(ctx context.Context, a audit.Actor, id string) (provisioning.Secret, error)
-	TestClient(ctx context.Context, a audit.Actor, id, secret string) (provisioning.TokenTest, error)
-}
-
-// AuditLog lists audit events.
-type AuditLog interface {
-	ListAudit(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error)
 }
 
 // Config wires the console.
@@ -110,17 +65,17 @@ type Config struct {
 	// KeycloakOrigin is where logout sends the browser (allowed by the CSP's form-action).
 	KeycloakOrigin string
 	OIDC           OIDC
-	Verifier       TokenVerifier
-	Principals     Principals
+	Verifier       keycloak.TokenVerifier
+	Principals     exchange.PrincipalChecker
 	// ExchangeClientID: tokens issued to it came from an API key, never from a login.
 	ExchangeClientID string
 	AdminRole        string
 	Sessions         SessionStore
 	Secrets          Secrets
-	Keys             KeyService
-	Provisioning     Provisioning // admin pages answer 503 without it
-	Webhooks         Webhooks     // the webhook pages answer 503 without it
-	Audit            AuditLog
+	Keys             keys.API
+	Provisioning     provisioning.API // admin pages answer 503 without it
+	Webhooks         webhooks.API     // the webhook pages answer 503 without it
+	Audit            *audit.Reader
 	SessionIdle      time.Duration
 	SessionMax       time.Duration
 	// RefreshEvery: the Keycloak tokens of a session are refreshed at least this often
@@ -267,10 +222,7 @@ func actor(r *http.Request, u *viewer) audit.Actor {
 // errors are logged in full and shown as nothing but the request id.
 func (c *Console) serviceError(w http.ResponseWriter, r *http.Request, u *viewer, err error) {
 	kind, msg := errs.KindOf(err), errs.MessageOf(err)
-	status := map[errs.Kind]int{
-		errs.Invalid: http.StatusBadRequest, errs.NotFound: http.StatusNotFound, errs.Conflict: http.StatusConflict,
-		errs.Forbidden: http.StatusForbidden, errs.Unauthenticated: http.StatusUnauthorized, errs.Unavailable: http.StatusServiceUnavailable,
-	}[kind]
+	status := errs.HTTPStatus(kind)
 	var verr *errs.Validation
 	if errors.As(err, &verr) {
 		parts := []string{}
@@ -281,7 +233,6 @@ func (c *Console) serviceError(w http.ResponseWriter, r *http.Request, u *viewer
 	}
 	switch kind {
 	case errs.Internal:
-		status = http.StatusInternalServerError
 		c.cfg.Log.Error("console: internal error", zap.String("request_id", reqinfo.From(r.Context()).RequestID), zap.Error(err))
 		msg = "Something went wrong on our side. Quote request id " + reqinfo.From(r.Context()).RequestID + "."
 	case errs.Unavailable:

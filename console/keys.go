@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/models"
@@ -206,17 +207,13 @@ func (c *Console) keyDetailPage(w http.ResponseWriter, r *http.Request, u *viewe
 		c.serviceError(w, r, u, err)
 		return
 	}
-	f := models.AuditFilter{TargetType: "key", TargetID: k.ID, Limit: 20}
-	if !u.Admin {
-		f.OwnerID = u.Subject
-	}
-	events, err := c.cfg.Audit.ListAudit(ctx, f)
+	events, err := c.cfg.Audit.List(ctx, a, audit.Filter{Key: k.ID, Limit: 20})
 	if err != nil {
 		c.serviceError(w, r, u, err)
 		return
 	}
 	c.render(w, r, u, status, "key.html", "Key "+k.Name, keyDetail{Key: c.keyView(k), Chart: usageChart(usage.Days), Usage: usage,
-		Events: events, KeywardURL: c.cfg.KeywardURL, Errors: problems, GraceDays: grace})
+		Events: events.Events, KeywardURL: c.cfg.KeywardURL, Errors: problems, GraceDays: grace})
 }
 
 func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, u *viewer) {

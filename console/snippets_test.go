@@ -18,7 +18,7 @@ import (
 // The key service as far as the key pages need it: one key, no usage, and a plaintext
 // for a newly created key.
 type onlyKey struct {
-	KeyService
+	keys.API
 	key       models.Key
 	plaintext string
 }
@@ -45,7 +45,7 @@ func keyPages(t *testing.T) *harness {
 	h := newHarness(t)
 	h.c.cfg.Keys = onlyKey{key: models.Key{ID: "k1", Name: "reports", LookupID: "0123456789ab", Environment: "production",
 		OwnerID: "u1", OwnerUsername: "alice", Enabled: true, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, plaintext: shownOnce}
-	h.c.cfg.Audit = noAudit{}
+	h.c.cfg.Audit = audit.NewReader(noAudit{})
 	h.c.cfg.KeywardURL = "https://keyward.example.org"
 	h.login()
 	return h

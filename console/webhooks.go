@@ -1,28 +1,14 @@
 package console
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/webhooks"
 )
-
-// Webhooks is the admin side of webhooks (webhooks.Service).
-type Webhooks interface {
-	Create(ctx context.Context, a audit.Actor, in webhooks.EndpointInput) (webhooks.WithSecret, error)
-	Endpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
-	List(ctx context.Context, cursor string, limit int) (webhooks.EndpointPage, error)
-	Update(ctx context.Context, a audit.Actor, id string, p webhooks.EndpointPatch) (models.WebhookEndpoint, error)
-	Delete(ctx context.Context, a audit.Actor, id string) error
-	RotateSecret(ctx context.Context, a audit.Actor, id string, previousValidHours int) (webhooks.WithSecret, error)
-	Deliveries(ctx context.Context, endpointID, cursor string, limit int) (webhooks.DeliveryPage, error)
-	Redeliver(ctx context.Context, a audit.Actor, endpointID, deliveryID string) (webhooks.Delivery, error)
-}
 
 // webhookForm is an endpoint's form as the admin filled it in.
 type webhookForm struct {

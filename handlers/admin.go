@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,34 +11,10 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
-	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/page"
-	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 )
-
-// ProvisioningService is the admin domain: ACL groups, consumers and their clients.
-type ProvisioningService interface {
-	ListACLGroups(ctx context.Context) ([]provisioning.ACLGroup, error)
-	CreateACLGroup(ctx context.Context, a audit.Actor, in provisioning.ACLGroupInput) (provisioning.ACLGroup, error)
-	DeleteACLGroup(ctx context.Context, a audit.Actor, name string) error
-
-	CreateConsumer(ctx context.Context, a audit.Actor, in provisioning.ConsumerInput) (models.Consumer, error)
-	ListConsumers(ctx context.Context, q provisioning.ConsumerQuery) (provisioning.ConsumerPage, error)
-	Consumer(ctx context.Context, id string) (models.Consumer, error)
-	UpdateConsumer(ctx context.Context, a audit.Actor, id string, p provisioning.ConsumerPatch) (models.Consumer, error)
-	DeleteConsumer(ctx context.Context, a audit.Actor, id string, cascade bool) error
-
-	CreateClient(ctx context.Context, a audit.Actor, consumerID string, in provisioning.ClientInput) (provisioning.CreatedClient, error)
-	ListClients(ctx context.Context, q provisioning.ClientQuery) (provisioning.ClientPage, error)
-	Client(ctx context.Context, id string) (provisioning.Client, error)
-	UpdateClient(ctx context.Context, a audit.Actor, id string, p provisioning.ClientPatch) (provisioning.Client, error)
-	DeleteClient(ctx context.Context, a audit.Actor, id string) error
-	ClientSecret(ctx context.Context, a audit.Actor, id string) (provisioning.Secret, error)
-	RegenerateClientSecret(ctx context.Context, a audit.Actor, id string) (provisioning.Secret, error)
-	TestClient(ctx context.Context, a audit.Actor, id, secret string) (provisioning.TokenTest, error)
-}
 
 // requireProvisioning answers 503 where main wired no provisioning service.
 func (s *server) requireProvisioning(c *gin.Context) {

@@ -2,14 +2,14 @@ package handlers
 
 import (
 	"encoding/json"
-	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
-	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/models"
 )
@@ -30,8 +30,8 @@ type auditEventResponse struct {
 	Details    json.RawMessage `json:"details"`
 }
 
-// listAudit shows the audit trail: admins see every event, users the events on
-// objects they own (their keys). Newest first.
+// listAudit shows the audit trail (audit.Reader holds who reads what): admins see
+// every event, users the events on objects they own (their keys). Newest first.
 func (s *server) listAudit(c *gin.Context) {
 	if acceptsNDJSON(c.GetHeader("Accept")) {
 		s.exportAudit(c)
@@ -42,64 +42,34 @@ func (s *server) listAudit(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	var fields []errs.FieldError
-	a := s.actor(c)
-	f := models.AuditFilter{TargetType: q.Get("target_type"), TargetID: q.Get("target_id")}
-	if key := q.Get("key"); key != "" {
-		f.TargetType, f.TargetID = "key", key
-	}
-	switch owner := q.Get("owner"); {
-	case !a.Admin && owner != "" && owner != a.ID:
-		_ = c.Error(newAPIError(http.StatusForbidden, "Forbidden", "only admins read other users' audit events"))
-		return
-	case !a.Admin:
-		f.OwnerID = a.ID
-	default:
-		f.OwnerID = owner
-	}
-	for field, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
-		if v := q.Get(field); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				fields = append(fields, errs.FieldError{Field: field, Message: "must be an RFC 3339 time"})
-				continue
-			}
-			*dst = t
-		}
-	}
-	limit, _ := page.Limit(limitParam(q, &fields))
-	scope := auditScope(q)
-	after, ok := scope.Position(q.Get("cursor"))
-	if !ok {
-		fields = append(fields, errs.FieldError{Field: "cursor", Message: page.CursorRule})
-	}
-	if len(fields) > 0 {
-		_ = c.Error(&errs.Validation{Fields: fields})
-		return
-	}
-	if after != nil {
-		f.After = &models.ListPosition{At: after.At, ID: after.ID}
-	}
-	f.Limit = limit + 1 // one extra event tells whether another page exists
-	events, err := s.Audit.ListAudit(c.Request.Context(), f)
+	f := auditFilter(q)
+	f.Limit, f.Cursor = limitValue(q), q.Get("cursor")
+	p, err := s.Audit.List(c.Request.Context(), s.actor(c), f)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	next := ""
-	if len(events) > limit {
-		events = events[:limit]
-		last := events[limit-1]
-		next = scope.Cursor(page.Position{At: last.At, ID: last.ID})
-	}
-	writeList(c, events, next, toAuditEventResponse)
+	writeList(c, p.Events, p.NextCursor, toAuditEventResponse)
 }
 
-// auditScope is the cursor scope of an audit list: newest first, for the filter the
-// caller gave.
-func auditScope(q url.Values) page.Scope {
-	return page.For("audit", "-at", q.Get("key"), q.Get("target_type"), q.Get("target_id"), q.Get("owner"),
-		q.Get("since"), q.Get("until"))
+// auditFilter is the filter the query gives, as given: the reader validates it.
+func auditFilter(q url.Values) audit.Filter {
+	return audit.Filter{Key: q.Get("key"), TargetType: q.Get("target_type"), TargetID: q.Get("target_id"),
+		Owner: q.Get("owner"), Since: q.Get("since"), Until: q.Get("until")}
+}
+
+// limitValue is the limit parameter for a service that validates it: 0 when absent,
+// and out of range (so refused with the list's rule) when it is not a positive number.
+func limitValue(q url.Values) int {
+	v := q.Get("limit")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n == 0 {
+		return -1
+	}
+	return n
 }
 
 func toAuditEventResponse(ev models.AuditEvent) auditEventResponse {

@@ -25,6 +25,7 @@ import (
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/leaks"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/provisioning"
 	"github.com/keyward/keyward/ratelimit"
 )
 
@@ -91,7 +92,7 @@ func strict() harnessOption {
 }
 
 // withProvisioning serves the admin routes on p.
-func withProvisioning(p ProvisioningService) harnessOption {
+func withProvisioning(p provisioning.API) harnessOption {
 	return func(c *harnessConfig) { c.server.Provisioning = p }
 }
 
@@ -146,7 +147,7 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 				"user-token":  {Subject: "alice-id", Username: "alice", AuthParty: "keyward-cli", RealmRoles: []string{"default-roles-keyward"}},
 			},
 			Principals:       fakekc.Principals{"sa-ci-id": true},
-			Audit:            store,
+			Audit:            audit.NewReader(store),
 			JWKS:             jwk.NewSet(),
 			ExchangeClientID: "keyward",
 			Database:         pinger{},

@@ -75,7 +75,7 @@ func (s *server) errorMiddleware() gin.HandlerFunc {
 		if kind == errs.Internal && s.databaseDown(c) {
 			kind, detail = errs.Unavailable, "the database cannot be reached; try again shortly"
 		}
-		answer := kindAnswers[kind]
+		status := errs.HTTPStatus(kind)
 		switch kind {
 		case errs.Internal:
 			log.Error("internal error", zap.String("request_id", requestID(c)), zap.Error(err))
@@ -84,22 +84,8 @@ func (s *server) errorMiddleware() gin.HandlerFunc {
 			log.Warn("dependency unavailable", zap.String("request_id", requestID(c)), zap.Error(err))
 			c.Header("Retry-After", "5")
 		}
-		writeProblem(c, problem{Title: answer.title, Status: answer.status, Detail: detail})
+		writeProblem(c, problem{Title: http.StatusText(status), Status: status, Detail: detail})
 	}
-}
-
-// kindAnswers is the one table from an error's kind to its HTTP answer.
-var kindAnswers = map[errs.Kind]struct {
-	status int
-	title  string
-}{
-	errs.Internal:        {http.StatusInternalServerError, "Internal Server Error"},
-	errs.Invalid:         {http.StatusBadRequest, "Bad Request"},
-	errs.NotFound:        {http.StatusNotFound, "Not Found"},
-	errs.Conflict:        {http.StatusConflict, "Conflict"},
-	errs.Forbidden:       {http.StatusForbidden, "Forbidden"},
-	errs.Unauthenticated: {http.StatusUnauthorized, "Unauthorized"},
-	errs.Unavailable:     {http.StatusServiceUnavailable, "Service Unavailable"},
 }
 
 // databaseDown tells an outage from a bug when an unexpected error reaches the top:

@@ -21,7 +21,8 @@ import (
 	"github.com/keyward/keyward/internal/reqinfo"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
-	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/provisioning"
+	"github.com/keyward/keyward/webhooks"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -30,31 +31,9 @@ const MaxBodyBytes = 64 << 10
 // tokenRoute answers in RFC 6749 JSON rather than problem+json.
 const tokenRoute = "/v1/token"
 
-// TokenVerifier checks management-API bearer tokens.
-type TokenVerifier interface {
-	Verify(ctx context.Context, raw string) (keycloak.Claims, error)
-}
-
-// KeyService is the key lifecycle.
-type KeyService interface {
-	Create(ctx context.Context, a audit.Actor, p keys.CreateParams) (keys.Created, error)
-	Get(ctx context.Context, a audit.Actor, id string) (models.Key, error)
-	List(ctx context.Context, a audit.Actor, p keys.ListParams) (keys.Page, error)
-	Update(ctx context.Context, a audit.Actor, id string, p keys.UpdateParams) (models.Key, error)
-	Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (keys.Created, error)
-	Delete(ctx context.Context, a audit.Actor, id string) error
-	Usage(ctx context.Context, a audit.Actor, id string, days int) (keys.UsageReport, error)
-	RateLimitOf(k models.Key) (requests, windowSeconds int, ok bool)
-}
-
 // HTTPMetrics records one line per request in the metrics (Prometheus in production).
 type HTTPMetrics interface {
 	HTTPRequest(route, method string, status int, d time.Duration)
-}
-
-// AuditLog lists audit events.
-type AuditLog interface {
-	ListAudit(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error)
 }
 
 // Exchanger turns a presented key into a token.
@@ -70,8 +49,8 @@ type Pinger interface {
 // Config is everything the HTTP layer needs, wired by main.
 type Config struct {
 	Log       *zap.Logger
-	Verifier  TokenVerifier
-	Keys      KeyService
+	Verifier  keycloak.TokenVerifier
+	Keys      keys.API
 	Exchanger Exchanger
 	JWKS      jwk.Set
 	// JWKSFunc, when set, gives the JWKS at each request instead (signing-key rotation).
@@ -87,9 +66,9 @@ type Config struct {
 	// Principals tells service accounts from people; nil trusts the token's claims.
 	Principals   exchange.PrincipalChecker
 	AdminRole    string
-	Audit        AuditLog
-	Provisioning ProvisioningService // admin routes answer 503 without it
-	Webhooks     WebhookService      // webhook routes answer 503 without it
+	Audit        *audit.Reader
+	Provisioning provisioning.API // admin routes answer 503 without it
+	Webhooks     webhooks.API     // webhook routes answer 503 without it
 	// TrustedProxies are the peers (CIDRs or addresses) whose X-Forwarded-For is
 	// believed; the client is then the right-most untrusted entry. Empty: the peer.
 	TrustedProxies []string

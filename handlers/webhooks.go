@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -10,23 +9,10 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
-	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/webhooks"
 )
-
-// WebhookService is the admin side of webhooks.
-type WebhookService interface {
-	Create(ctx context.Context, a audit.Actor, in webhooks.EndpointInput) (webhooks.WithSecret, error)
-	List(ctx context.Context, cursor string, limit int) (webhooks.EndpointPage, error)
-	Endpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
-	Update(ctx context.Context, a audit.Actor, id string, p webhooks.EndpointPatch) (models.WebhookEndpoint, error)
-	Delete(ctx context.Context, a audit.Actor, id string) error
-	RotateSecret(ctx context.Context, a audit.Actor, id string, previousValidHours int) (webhooks.WithSecret, error)
-	Deliveries(ctx context.Context, endpointID, cursor string, limit int) (webhooks.DeliveryPage, error)
-	Redeliver(ctx context.Context, a audit.Actor, endpointID, deliveryID string) (webhooks.Delivery, error)
-}
 
 // requireWebhooks answers 503 where main wired no webhook service.
 func (s *server) requireWebhooks(c *gin.Context) {

@@ -98,6 +98,14 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	}, nil
 }
 
+// TokenVerifier checks access tokens: what the management API and the console take,
+// so that their tests can stand in a fake; Verifier implements it.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (Claims, error)
+}
+
+var _ TokenVerifier = (*Verifier)(nil)
+
 // Verify checks signature (by an algorithm of jwtalg's list, with the realm key the
 // header names), issuer, expiry (and audience when configured) and returns the claims.
 // Errors wrap ErrInvalidToken or ErrUnavailable (JWKS unreachable).

@@ -156,7 +156,7 @@ func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, erro
 		TrustedProxies:   cfg.TrustedProxies,
 		Metrics:          publicMetrics,
 		HTTPMetrics:      m,
-		Audit:            store,
+		Audit:            audit.NewReader(store),
 		JWKSFunc:         signer.PublicKeys,
 		ExchangeClientID: cfg.ClientID,
 		AdminRole:        cfg.AdminRole,

@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/config"
 	"github.com/keyward/keyward/console"
 	"github.com/keyward/keyward/keycloak"
@@ -53,7 +54,7 @@ func newConsole(cfg config.Config, log *zap.Logger, store *models.Store, kc *key
 		Keys:             keySvc,
 		Provisioning:     prov,
 		Webhooks:         hooks,
-		Audit:            store,
+		Audit:            audit.NewReader(store),
 		SessionIdle:      cfg.ConsoleSessionIdle,
 		SessionMax:       cfg.ConsoleSessionMax,
 		RefreshEvery:     cfg.ConsoleRefresh,

@@ -36,3 +36,21 @@ func TestKindAndMessage_ThroughWrapping(t *testing.T) {
 		})
 	}
 }
+
+// Every kind has its own status, and only Internal and Unavailable are the server's fault.
+func TestHTTPStatus_OnePerKind(t *testing.T) {
+	seen := map[int]Kind{}
+	for k := Internal; int(k) < len(kindNames); k++ {
+		s := HTTPStatus(k)
+		if prev, dup := seen[s]; dup {
+			t.Errorf("%s and %s share status %d", prev, k, s)
+		}
+		seen[s] = k
+		if server := s >= 500; server != (k == Internal || k == Unavailable) || s < 400 {
+			t.Errorf("%s: status %d", k, s)
+		}
+	}
+	if got := HTTPStatus(Kind(200)); got != 500 {
+		t.Errorf("an unknown kind: %d", got)
+	}
+}

@@ -3,10 +3,11 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
-// Kind is what went wrong, as a caller decides on it. The HTTP layer maps each kind to
-// one status in one table; nothing decides a status from an error's text.
+// Kind is what went wrong, as a caller decides on it. HTTPStatus maps each kind to one
+// status, for the API and the console alike; nothing decides a status from an error's text.
 type Kind uint8
 
 // Kinds.
@@ -82,4 +83,23 @@ func MessageOf(err error) string {
 		return e.Message
 	}
 	return ""
+}
+
+// httpStatuses is the one table from a kind to its HTTP status.
+var httpStatuses = [...]int{
+	Internal:        http.StatusInternalServerError,
+	Invalid:         http.StatusBadRequest,
+	NotFound:        http.StatusNotFound,
+	Conflict:        http.StatusConflict,
+	Forbidden:       http.StatusForbidden,
+	Unauthenticated: http.StatusUnauthorized,
+	Unavailable:     http.StatusServiceUnavailable,
+}
+
+// HTTPStatus is the status that answers an error of kind k; 500 for an unknown kind.
+func HTTPStatus(k Kind) int {
+	if int(k) < len(httpStatuses) {
+		return httpStatuses[k]
+	}
+	return http.StatusInternalServerError
 }
