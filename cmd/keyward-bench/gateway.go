@@ -11,7 +11,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -199,11 +198,9 @@ func apiRequest(ctx context.Context, c *http.Client, endpoint string, hdr [2]str
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	buf := bodyPool.Get().(*bytes.Buffer)
-	defer bodyPool.Put(buf)
-	buf.Reset()
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, 1<<20)); err != nil {
+	buf, release, err := readBody(resp)
+	defer release()
+	if err != nil {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(buf.Bytes(), upstreamBody) {

@@ -571,6 +571,16 @@ func startBare() (string, error) {
 
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// readBody reads a response to the end (at most 1 MiB), so that its connection is
+// reused, into a pooled buffer that release gives back; it closes the body.
+func readBody(resp *http.Response) (*bytes.Buffer, func(), error) {
+	defer resp.Body.Close()
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, 1<<20))
+	return buf, func() { bodyPool.Put(buf) }, err
+}
+
 // tokenRequest sends one token request and checks that an access token came back. The
 // body is read to the end so that the connection is reused.
 func tokenRequest(ctx context.Context, c *http.Client, endpoint string, body string, hdr [][2]string) error {
@@ -593,11 +603,9 @@ func tokenRequest(ctx context.Context, c *http.Client, endpoint string, body str
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	buf := bodyPool.Get().(*bytes.Buffer)
-	defer bodyPool.Put(buf)
-	buf.Reset()
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, 1<<20)); err != nil {
+	buf, release, err := readBody(resp)
+	defer release()
+	if err != nil {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK || !bytes.Contains(buf.Bytes(), []byte(`"access_token":"`)) {
