@@ -1,4 +1,4 @@
-package main
+package cli
 
 // keyward keys …: a person's API keys (admins: anyone's, with --owner), named by name
 // or id. A created or rotated key goes to stdout alone (or a new 0600 file), so that
@@ -49,7 +49,7 @@ func asFlags(err error, flags map[string]string) error {
 	return managementFailed(err)
 }
 
-func newKeysCommand(e *cliEnv) *cobra.Command {
+func newKeysCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "keys",
 		Aliases: []string{"key"},
@@ -58,12 +58,12 @@ func newKeysCommand(e *cliEnv) *cobra.Command {
 		Example: "  keyward keys list\n  KEY=$(keyward keys create --name ci --expires-in 90d --scope profile)\n" +
 			"  keyward keys rotate ci --grace 24h > ci.key\n  keyward keys usage ci",
 	}
-	cmd.AddCommand(newKeysListCommand(e), newKeysCreateCommand(e), newKeysShowCommand(e), newKeysUpdateCommand(e),
-		newKeysRotateCommand(e), newKeysEnableCommand(e, true), newKeysEnableCommand(e, false),
-		newKeysRevokeCommand(e), newKeysUsageCommand(e))
+	cmd.AddCommand(newKeysListCommand(f), newKeysCreateCommand(f), newKeysShowCommand(f), newKeysUpdateCommand(f),
+		newKeysRotateCommand(f), newKeysEnableCommand(f, true), newKeysEnableCommand(f, false),
+		newKeysRevokeCommand(f), newKeysUsageCommand(f))
 	for _, sub := range cmd.Commands() {
 		if strings.Contains(sub.Use, " KEY") {
-			sub.ValidArgsFunction = e.completeKeyNames
+			sub.ValidArgsFunction = f.completeKeyNames
 		}
 	}
 	return cmd
@@ -72,11 +72,11 @@ func newKeysCommand(e *cliEnv) *cobra.Command {
 // completeKeyNames offers the names of the keys a command may name (the logged-in
 // person's, or --owner's), described by prefix and status. Without a login it offers
 // nothing: completion never prompts.
-func (e *cliEnv) completeKeyNames(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func (f *Factory) completeKeyNames(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	li, err := e.login(cmd.Context())
+	li, err := f.login(cmd.Context())
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -126,8 +126,8 @@ func (li *loggedIn) keyOwner(owner string) string {
 
 // loginKey logs in and finds the key ref names (id or name; owner for admins): the first
 // step of every command acting on one key.
-func (e *cliEnv) loginKey(ctx context.Context, ref, owner string) (*loggedIn, client.Key, error) {
-	li, err := e.login(ctx)
+func (f *Factory) loginKey(ctx context.Context, ref, owner string) (*loggedIn, client.Key, error) {
+	li, err := f.login(ctx)
 	if err != nil {
 		return nil, client.Key{}, err
 	}
@@ -167,7 +167,7 @@ func (li *loggedIn) resolveKey(ctx context.Context, ref, owner string) (client.K
 	}
 	switch len(current) {
 	case 0:
-		return client.Key{}, &exitErr{exitError, fmt.Errorf("no key named or with id %q", ref)}
+		return client.Key{}, &exitErr{ExitError, fmt.Errorf("no key named or with id %q", ref)}
 	case 1:
 		return current[0], nil
 	}
@@ -175,7 +175,7 @@ func (li *loggedIn) resolveKey(ctx context.Context, ref, owner string) (client.K
 	for i, k := range current {
 		ids[i] = k.ID + " (" + k.Prefix + ")"
 	}
-	return client.Key{}, &exitErr{exitUsage, fmt.Errorf("%d keys are named %q: give the id of one: %s", len(current), ref, strings.Join(ids, ", "))}
+	return client.Key{}, &exitErr{ExitUsage, fmt.Errorf("%d keys are named %q: give the id of one: %s", len(current), ref, strings.Join(ids, ", "))}
 }
 
 func keysTable(w io.Writer, keys []client.Key, withOwner bool) error {
@@ -317,10 +317,10 @@ func parseMetadata(s string) (json.RawMessage, error) {
 }
 
 func usageErr(flag string, err error) error {
-	return &exitErr{exitUsage, fmt.Errorf("%s: %w", flag, err)}
+	return &exitErr{ExitUsage, fmt.Errorf("%s: %w", flag, err)}
 }
 
-func newKeysListCommand(e *cliEnv) *cobra.Command {
+func newKeysListCommand(f *Factory) *cobra.Command {
 	var q client.KeyQuery
 	var output string
 	cmd := &cobra.Command{
@@ -333,7 +333,7 @@ func newKeysListCommand(e *cliEnv) *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			li, err := e.login(cmd.Context())
+			li, err := f.login(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -359,19 +359,19 @@ func newKeysListCommand(e *cliEnv) *cobra.Command {
 			return keysTable(cmd.OutOrStdout(), keys, others)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&q.Owner, "owner", "", "admins: the user (username or id) whose keys to list")
-	f.StringVarP(&q.Q, "search", "q", "", "search in names and descriptions")
-	f.StringVar(&q.Status, "status", "", "active, inactive, expired or expiring_soon")
-	f.StringVar(&q.Environment, "environment", "", "development, staging or production")
-	f.StringVar(&q.Expires, "expires", "", "30d, expired or never")
-	f.StringVar(&q.Sort, "sort", "", "created_at (default), expires_at, name or last_used_at")
-	f.StringVar(&q.Order, "order", "", "desc (default) or asc")
-	f.StringVarP(&output, "output", "o", "table", "table or json (the API's key objects, as one array)")
+	flags := cmd.Flags()
+	flags.StringVar(&q.Owner, "owner", "", "admins: the user (username or id) whose keys to list")
+	flags.StringVarP(&q.Q, "search", "q", "", "search in names and descriptions")
+	flags.StringVar(&q.Status, "status", "", "active, inactive, expired or expiring_soon")
+	flags.StringVar(&q.Environment, "environment", "", "development, staging or production")
+	flags.StringVar(&q.Expires, "expires", "", "30d, expired or never")
+	flags.StringVar(&q.Sort, "sort", "", "created_at (default), expires_at, name or last_used_at")
+	flags.StringVar(&q.Order, "order", "", "desc (default) or asc")
+	flags.StringVarP(&output, "output", "o", "table", "table or json (the API's key objects, as one array)")
 	return cmd
 }
 
-func newKeysCreateCommand(e *cliEnv) *cobra.Command {
+func newKeysCreateCommand(f *Factory) *cobra.Command {
 	var in client.KeyCreate
 	var expiresIn, expiresAt, rateLimit, metadata, outFile, output string
 	cmd := &cobra.Command{
@@ -387,36 +387,36 @@ func newKeysCreateCommand(e *cliEnv) *cobra.Command {
 			if err := checkOutput(output, "key", "json"); err != nil {
 				return err
 			}
-			f := cmd.Flags()
-			if f.Changed("expires-in") {
+			flags := cmd.Flags()
+			if flags.Changed("expires-in") {
 				days, err := parseDays(expiresIn)
 				if err != nil {
 					return usageErr("--expires-in", err)
 				}
 				in.ExpiresInDays = &days
 			}
-			if f.Changed("expires-at") {
+			if flags.Changed("expires-at") {
 				t, err := time.Parse(time.RFC3339, expiresAt)
 				if err != nil {
 					return usageErr("--expires-at", errors.New("give an RFC 3339 time such as 2027-01-31T00:00:00Z"))
 				}
 				in.ExpiresAt = &t
 			}
-			if f.Changed("rate-limit") {
+			if flags.Changed("rate-limit") {
 				rl, err := parseRateLimit(rateLimit)
 				if err != nil {
 					return usageErr("--rate-limit", err)
 				}
 				in.RateLimit = rl
 			}
-			if f.Changed("metadata") {
+			if flags.Changed("metadata") {
 				md, err := parseMetadata(metadata)
 				if err != nil {
 					return usageErr("--metadata", err)
 				}
 				in.Metadata = md
 			}
-			li, err := e.login(cmd.Context())
+			li, err := f.login(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -432,20 +432,20 @@ func newKeysCreateCommand(e *cliEnv) *cobra.Command {
 			return writeCreatedKey(cmd.ErrOrStderr(), out, created, output, "Created")
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&in.Name, "name", "", "the key's name, 1..100 characters (required)")
-	f.StringVar(&in.Description, "description", "", "what the key is for")
-	f.StringVar(&in.Environment, "environment", "", "development, staging or production (default production)")
-	f.StringVar(&expiresIn, "expires-in", "", "expire after this long: 90d, 12w, 1y (default 365d)")
-	f.StringVar(&expiresAt, "expires-at", "", "expire at this RFC 3339 time")
-	f.BoolVar(&in.NeverExpires, "never-expires", false, "the key never expires")
-	f.StringSliceVar(&in.Scopes, "scope", nil, "a Keycloak client scope the key may request (repeat or comma-separate)")
-	f.StringVar(&metadata, "metadata", "", "a JSON object kept with the key, or @file")
-	f.StringVar(&rateLimit, "rate-limit", "", "exchanges allowed per window: 100/1m, 1000/1h, or unlimited")
-	f.StringSliceVar(&in.IPAllowlist, "ip-allow", nil, "a CIDR the key is accepted from (repeat or comma-separate)")
-	f.StringVar(&in.Owner, "owner", "", "admins: create the key for this user (username or id)")
-	f.StringVar(&outFile, "out-file", "", "write the key to this new file (0600) instead of stdout; never overwrites")
-	f.StringVarP(&output, "output", "o", "key", "key (the key alone) or json (the API's object, with the key)")
+	flags := cmd.Flags()
+	flags.StringVar(&in.Name, "name", "", "the key's name, 1..100 characters (required)")
+	flags.StringVar(&in.Description, "description", "", "what the key is for")
+	flags.StringVar(&in.Environment, "environment", "", "development, staging or production (default production)")
+	flags.StringVar(&expiresIn, "expires-in", "", "expire after this long: 90d, 12w, 1y (default 365d)")
+	flags.StringVar(&expiresAt, "expires-at", "", "expire at this RFC 3339 time")
+	flags.BoolVar(&in.NeverExpires, "never-expires", false, "the key never expires")
+	flags.StringSliceVar(&in.Scopes, "scope", nil, "a Keycloak client scope the key may request (repeat or comma-separate)")
+	flags.StringVar(&metadata, "metadata", "", "a JSON object kept with the key, or @file")
+	flags.StringVar(&rateLimit, "rate-limit", "", "exchanges allowed per window: 100/1m, 1000/1h, or unlimited")
+	flags.StringSliceVar(&in.IPAllowlist, "ip-allow", nil, "a CIDR the key is accepted from (repeat or comma-separate)")
+	flags.StringVar(&in.Owner, "owner", "", "admins: create the key for this user (username or id)")
+	flags.StringVar(&outFile, "out-file", "", "write the key to this new file (0600) instead of stdout; never overwrites")
+	flags.StringVarP(&output, "output", "o", "key", "key (the key alone) or json (the API's object, with the key)")
 	_ = cmd.MarkFlagRequired("name")
 	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at", "never-expires")
 	return cmd
@@ -465,7 +465,7 @@ func writeCreatedKey(stderr io.Writer, out *secretOut, created client.CreatedKey
 	return nil
 }
 
-func newKeysShowCommand(e *cliEnv) *cobra.Command {
+func newKeysShowCommand(f *Factory) *cobra.Command {
 	var owner, output string
 	cmd := &cobra.Command{
 		Use:     "show KEY",
@@ -476,7 +476,7 @@ func newKeysShowCommand(e *cliEnv) *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			_, k, err := e.loginKey(cmd.Context(), args[0], owner)
+			_, k, err := f.loginKey(cmd.Context(), args[0], owner)
 			if err != nil {
 				return err
 			}
@@ -491,7 +491,7 @@ func newKeysShowCommand(e *cliEnv) *cobra.Command {
 	return cmd
 }
 
-func newKeysUpdateCommand(e *cliEnv) *cobra.Command {
+func newKeysUpdateCommand(f *Factory) *cobra.Command {
 	var owner, output, name, description, metadata, expiresAt, expiresIn, rateLimit string
 	var scopes, allow []string
 	var noScopes, noAllow, enabled bool
@@ -506,45 +506,45 @@ func newKeysUpdateCommand(e *cliEnv) *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			f := cmd.Flags()
+			flags := cmd.Flags()
 			var up client.KeyUpdate
-			if f.Changed("name") {
+			if flags.Changed("name") {
 				up.Name = &name
 			}
-			if f.Changed("description") {
+			if flags.Changed("description") {
 				up.Description = &description
 			}
 			switch {
-			case noScopes && f.Changed("scope"):
-				return &exitErr{exitUsage, errors.New("--scope and --no-scopes exclude each other")}
+			case noScopes && flags.Changed("scope"):
+				return &exitErr{ExitUsage, errors.New("--scope and --no-scopes exclude each other")}
 			case noScopes:
 				up.Scopes = &[]string{}
-			case f.Changed("scope"):
+			case flags.Changed("scope"):
 				up.Scopes = &scopes
 			}
 			switch {
-			case noAllow && f.Changed("ip-allow"):
-				return &exitErr{exitUsage, errors.New("--ip-allow and --no-ip-allowlist exclude each other")}
+			case noAllow && flags.Changed("ip-allow"):
+				return &exitErr{ExitUsage, errors.New("--ip-allow and --no-ip-allowlist exclude each other")}
 			case noAllow:
 				up.IPAllowlist = &[]string{}
-			case f.Changed("ip-allow"):
+			case flags.Changed("ip-allow"):
 				up.IPAllowlist = &allow
 			}
-			if f.Changed("metadata") {
+			if flags.Changed("metadata") {
 				md, err := parseMetadata(metadata)
 				if err != nil {
 					return usageErr("--metadata", err)
 				}
 				up.Metadata = md
 			}
-			if f.Changed("expires-at") {
+			if flags.Changed("expires-at") {
 				t, err := time.Parse(time.RFC3339, expiresAt)
 				if err != nil {
 					return usageErr("--expires-at", errors.New("give an RFC 3339 time such as 2027-01-31T00:00:00Z"))
 				}
 				up.ExpiresAt = &t
 			}
-			if f.Changed("expires-in") {
+			if flags.Changed("expires-in") {
 				days, err := parseDays(expiresIn)
 				if err != nil {
 					return usageErr("--expires-in", err)
@@ -552,36 +552,36 @@ func newKeysUpdateCommand(e *cliEnv) *cobra.Command {
 				t := time.Now().UTC().Truncate(time.Second).AddDate(0, 0, days)
 				up.ExpiresAt = &t
 			}
-			if f.Changed("rate-limit") {
+			if flags.Changed("rate-limit") {
 				rl, err := parseRateLimit(rateLimit)
 				if err != nil {
 					return usageErr("--rate-limit", err)
 				}
 				up.RateLimit = rl
 			}
-			if f.Changed("enabled") {
+			if flags.Changed("enabled") {
 				up.Enabled = &enabled
 			}
 			if string(mustJSON(up)) == "{}" {
-				return &exitErr{exitUsage, errors.New("nothing to change: give at least one flag (keyward keys update -h)")}
+				return &exitErr{ExitUsage, errors.New("nothing to change: give at least one flag (keyward keys update -h)")}
 			}
-			return e.changeKey(cmd, args[0], owner, output, up, "Updated")
+			return f.changeKey(cmd, args[0], owner, output, up, "Updated")
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
-	f.StringVar(&name, "name", "", "a new name")
-	f.StringVar(&description, "description", "", "a new description")
-	f.StringSliceVar(&scopes, "scope", nil, "the new set of scopes (repeat or comma-separate)")
-	f.BoolVar(&noScopes, "no-scopes", false, "remove every scope")
-	f.StringVar(&metadata, "metadata", "", "a JSON object replacing the metadata, @file, or null to clear it")
-	f.StringVar(&expiresAt, "expires-at", "", "a new, earlier expiry (RFC 3339)")
-	f.StringVar(&expiresIn, "expires-in", "", "expire this long from now (earlier than the current expiry): 30d")
-	f.StringVar(&rateLimit, "rate-limit", "", "exchanges per window: 100/1m, or unlimited")
-	f.StringSliceVar(&allow, "ip-allow", nil, "the new set of allowed CIDRs (repeat or comma-separate)")
-	f.BoolVar(&noAllow, "no-ip-allowlist", false, "accept the key from any address")
-	f.BoolVar(&enabled, "enabled", true, "enable (true) or disable (false) the key")
-	f.StringVarP(&output, "output", "o", "table", "table or json (the API's object)")
+	flags := cmd.Flags()
+	flags.StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
+	flags.StringVar(&name, "name", "", "a new name")
+	flags.StringVar(&description, "description", "", "a new description")
+	flags.StringSliceVar(&scopes, "scope", nil, "the new set of scopes (repeat or comma-separate)")
+	flags.BoolVar(&noScopes, "no-scopes", false, "remove every scope")
+	flags.StringVar(&metadata, "metadata", "", "a JSON object replacing the metadata, @file, or null to clear it")
+	flags.StringVar(&expiresAt, "expires-at", "", "a new, earlier expiry (RFC 3339)")
+	flags.StringVar(&expiresIn, "expires-in", "", "expire this long from now (earlier than the current expiry): 30d")
+	flags.StringVar(&rateLimit, "rate-limit", "", "exchanges per window: 100/1m, or unlimited")
+	flags.StringSliceVar(&allow, "ip-allow", nil, "the new set of allowed CIDRs (repeat or comma-separate)")
+	flags.BoolVar(&noAllow, "no-ip-allowlist", false, "accept the key from any address")
+	flags.BoolVar(&enabled, "enabled", true, "enable (true) or disable (false) the key")
+	flags.StringVarP(&output, "output", "o", "table", "table or json (the API's object)")
 	cmd.MarkFlagsMutuallyExclusive("expires-at", "expires-in")
 	return cmd
 }
@@ -592,8 +592,8 @@ func mustJSON(v any) []byte {
 }
 
 // changeKey applies up to the key ref names and shows the result.
-func (e *cliEnv) changeKey(cmd *cobra.Command, ref, owner, output string, up client.KeyUpdate, verb string) error {
-	li, k, err := e.loginKey(cmd.Context(), ref, owner)
+func (f *Factory) changeKey(cmd *cobra.Command, ref, owner, output string, up client.KeyUpdate, verb string) error {
+	li, k, err := f.loginKey(cmd.Context(), ref, owner)
 	if err != nil {
 		return err
 	}
@@ -611,7 +611,7 @@ func (e *cliEnv) changeKey(cmd *cobra.Command, ref, owner, output string, up cli
 	return nil
 }
 
-func newKeysEnableCommand(e *cliEnv, enable bool) *cobra.Command {
+func newKeysEnableCommand(f *Factory, enable bool) *cobra.Command {
 	var owner, output string
 	use, short, verb := "enable KEY", "Enable a key: the exchange accepts it again", "Enabled"
 	if !enable {
@@ -626,7 +626,7 @@ func newKeysEnableCommand(e *cliEnv, enable bool) *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			return e.changeKey(cmd, args[0], owner, output, client.KeyUpdate{Enabled: &enable}, verb)
+			return f.changeKey(cmd, args[0], owner, output, client.KeyUpdate{Enabled: &enable}, verb)
 		},
 	}
 	cmd.Flags().StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
@@ -634,7 +634,7 @@ func newKeysEnableCommand(e *cliEnv, enable bool) *cobra.Command {
 	return cmd
 }
 
-func newKeysRotateCommand(e *cliEnv) *cobra.Command {
+func newKeysRotateCommand(f *Factory) *cobra.Command {
 	var owner, grace, outFile, output string
 	cmd := &cobra.Command{
 		Use:   "rotate KEY [--grace 24h]",
@@ -656,7 +656,7 @@ func newKeysRotateCommand(e *cliEnv) *cobra.Command {
 				}
 				g = &d
 			}
-			li, old, err := e.loginKey(cmd.Context(), args[0], owner)
+			li, old, err := f.loginKey(cmd.Context(), args[0], owner)
 			if err != nil {
 				return err
 			}
@@ -687,7 +687,7 @@ func newKeysRotateCommand(e *cliEnv) *cobra.Command {
 	return cmd
 }
 
-func newKeysRevokeCommand(e *cliEnv) *cobra.Command {
+func newKeysRevokeCommand(f *Factory) *cobra.Command {
 	var owner string
 	cmd := &cobra.Command{
 		Use:     "revoke KEY",
@@ -696,7 +696,7 @@ func newKeysRevokeCommand(e *cliEnv) *cobra.Command {
 		Example: "  keyward keys revoke ci",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			li, k, err := e.loginKey(cmd.Context(), args[0], owner)
+			li, k, err := f.loginKey(cmd.Context(), args[0], owner)
 			if err != nil {
 				return err
 			}
@@ -711,7 +711,7 @@ func newKeysRevokeCommand(e *cliEnv) *cobra.Command {
 	return cmd
 }
 
-func newKeysUsageCommand(e *cliEnv) *cobra.Command {
+func newKeysUsageCommand(f *Factory) *cobra.Command {
 	var owner, output string
 	var days int
 	cmd := &cobra.Command{
@@ -723,7 +723,7 @@ func newKeysUsageCommand(e *cliEnv) *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			li, k, err := e.loginKey(cmd.Context(), args[0], owner)
+			li, k, err := f.loginKey(cmd.Context(), args[0], owner)
 			if err != nil {
 				return err
 			}
