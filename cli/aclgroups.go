@@ -20,7 +20,7 @@ func newACLGroupsCommand(f *Factory) *cobra.Command {
 	}
 	list := &cobra.Command{Use: "list", Short: "List the ACL groups", Args: cobra.NoArgs, Example: "  keyward acl-groups list -o json"}
 	listOut := outputFlag(list, "table", "table or json (the API's objects, as one array)")
-	list.RunE = f.loggedInCmd(func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+	list.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
 		gs, err := li.manager.ListACLGroups(cmd.Context())
 		if err != nil {
 			return err
@@ -40,7 +40,7 @@ func newACLGroupsCommand(f *Factory) *cobra.Command {
 		Example: "  keyward acl-groups create partners --description 'partner APIs'"}
 	createOut := outputFlag(create, "table", "table or json (the API's object)")
 	create.Flags().StringVar(&description, "description", "", "what membership means")
-	create.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	create.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		g, err := li.manager.CreateACLGroup(cmd.Context(), args[0], description)
 		if err != nil {
 			return err
@@ -53,7 +53,7 @@ func newACLGroupsCommand(f *Factory) *cobra.Command {
 	})
 	del := &cobra.Command{Use: "delete NAME", Short: "Delete an ACL group (no consumer may use it, no member be in it)",
 		Args: cobra.ExactArgs(1), Example: "  keyward acl-groups delete partners"}
-	del.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	del.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		if err := li.manager.DeleteACLGroup(cmd.Context(), args[0]); err != nil {
 			return err
 		}

@@ -86,7 +86,7 @@ func newClientsListCommand(f *Factory) *cobra.Command {
 	flags.StringVar(&enabled, "enabled", "", "true or false")
 	flags.StringVarP(&q.Q, "search", "q", "", "search in client_id, name and description")
 	flags.StringVar(&q.Sort, "sort", "", "-created_at (default), created_at, client_id or -client_id")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
 		switch enabled {
 		case "true", "false":
 			b := enabled == "true"
@@ -139,7 +139,7 @@ func newClientsCreateCommand(f *Factory) *cobra.Command {
 	flags.StringSliceVar(&in.RedirectURIs, "redirect-uri", nil, "a redirect URI; with some, the standard flow is on (repeat)")
 	flags.StringVar(&outFile, "out-file", "", "write the secret to this new file (0600) instead of stdout; never overwrites")
 	_ = cmd.MarkFlagRequired("consumer")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
 		c, err := li.resolveConsumer(cmd.Context(), consumer)
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func newClientsShowCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "show CLIENT", Short: "Show a client (by client_id or id; never its secret)", Args: cobra.ExactArgs(1),
 		Example: "  keyward clients show shop-orders -o json"}
 	output := outputFlag(cmd, "table", "table or json (the API's object)")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		c, err := li.resolveClient(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -191,7 +191,7 @@ func newClientsUpdateCommand(f *Factory) *cobra.Command {
 	flags.StringSliceVar(&uris, "redirect-uri", nil, "the new set of redirect URIs (repeat)")
 	flags.BoolVar(&noURIs, "no-redirect-uris", false, "remove every redirect URI (standard flow off)")
 	cmd.MarkFlagsMutuallyExclusive("redirect-uri", "no-redirect-uris")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		var up client.ClientUpdate
 		if flags.Changed("name") {
 			up.Name = &name
@@ -234,7 +234,7 @@ func newClientsEnableCommand(f *Factory, enable bool) *cobra.Command {
 	}
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), Example: "  keyward clients " + strings.Fields(use)[0] + " shop-orders"}
 	output := outputFlag(cmd, "table", "table or json (the API's object)")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		return updateClient(cmd, li, args[0], *output, client.ClientUpdate{Enabled: &enable})
 	})
 	return cmd
@@ -243,7 +243,7 @@ func newClientsEnableCommand(f *Factory, enable bool) *cobra.Command {
 func newClientsDeleteCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "delete CLIENT", Short: "Delete a client from Keycloak and Keyward", Args: cobra.ExactArgs(1),
 		Example: "  keyward clients delete shop-orders"}
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		c, err := li.resolveClient(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -267,7 +267,7 @@ func newClientSecretCommand(f *Factory, regenerate bool) *cobra.Command {
 		Example: "  keyward clients secret " + strings.Fields(use)[0] + " shop-orders --out-file shop.secret"}
 	output := outputFlag(cmd, "secret", "secret (the secret alone) or json (the API's object)")
 	cmd.Flags().StringVar(&outFile, "out-file", "", "write the secret to this new file (0600) instead of stdout; never overwrites")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		c, err := li.resolveClient(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -309,7 +309,7 @@ func newClientsTestCommand(f *Factory) *cobra.Command {
 	}
 	output := outputFlag(cmd, "table", "table or json (the API's object: the decoded token)")
 	cmd.Flags().StringVar(&secretFile, "secret-file", "", "read the secret from this file (- or none: stdin)")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		secret, err := readSecret(f.Stdin, secretFile)
 		if err != nil {
 			return err

@@ -75,7 +75,7 @@ func newConsumersListCommand(f *Factory) *cobra.Command {
 	cmd.Flags().StringVarP(&q.Q, "search", "q", "", "search in names and descriptions")
 	cmd.Flags().StringVar(&q.Environment, "environment", "", "development, staging or production")
 	cmd.Flags().StringVar(&q.Sort, "sort", "", "name (default), -name, created_at or -created_at")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
 		all, err := allPages(cmd.Context(), func(ctx context.Context, cursor string) (client.Page[client.Consumer], error) {
 			qq := q
 			qq.Limit, qq.Cursor = 200, cursor
@@ -102,7 +102,7 @@ func newConsumersCreateCommand(f *Factory) *cobra.Command {
 	cmd.Flags().StringVar(&in.Environment, "environment", "", "development, staging or production (default production)")
 	cmd.Flags().StringSliceVar(&in.ACLGroups, "acl-group", nil, "an ACL group its clients' tokens carry (repeat or comma-separate)")
 	_ = cmd.MarkFlagRequired("name")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
 		c, err := li.manager.CreateConsumer(cmd.Context(), in)
 		if err != nil {
 			return err
@@ -116,7 +116,7 @@ func newConsumersShowCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "show CONSUMER", Short: "Show a consumer (by name or id)", Args: cobra.ExactArgs(1),
 		Example: "  keyward consumers show shop -o json"}
 	output := outputFlag(cmd, "table", "table or json (the API's object)")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		c, err := li.resolveConsumer(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -140,7 +140,7 @@ func newConsumersUpdateCommand(f *Factory) *cobra.Command {
 	flags.StringSliceVar(&groups, "acl-group", nil, "the new set of ACL groups (repeat or comma-separate)")
 	flags.BoolVar(&noGroups, "no-acl-groups", false, "remove every ACL group")
 	cmd.MarkFlagsMutuallyExclusive("acl-group", "no-acl-groups")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		var up client.ConsumerUpdate
 		if flags.Changed("name") {
 			up.Name = &name
@@ -177,7 +177,7 @@ func newConsumersDeleteCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "delete CONSUMER [--cascade]", Short: "Delete a consumer (--cascade: and its clients)",
 		Args: cobra.ExactArgs(1), Example: "  keyward consumers delete shop --cascade"}
 	cmd.Flags().BoolVar(&cascade, "cascade", false, "delete its clients from Keycloak too")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		c, err := li.resolveConsumer(cmd.Context(), args[0])
 		if err != nil {
 			return err

@@ -59,16 +59,21 @@ var adminFlags = map[string]string{
 	"sort": "--sort", "consumer": "--consumer", "secret": "the secret",
 }
 
-// loggedInCmd is how every command that needs the person's login runs: -o checked
-// first (outputFlag), then the login, then fn; a refused call becomes its line and code.
-func (f *Factory) loggedInCmd(fn func(cmd *cobra.Command, args []string, li *loggedIn) error) func(*cobra.Command, []string) error {
+// loggedInCmd is how every command that needs the person's login runs, in this order:
+// -o checked against its default and json (outputFlag); check, if any, reads the other
+// flag values (a usage error needs no login); the login; run. A refused call becomes its
+// line and exit code, the API's field names turned into the flags (fields) behind them.
+func (f *Factory) loggedInCmd(fields map[string]string, check func(cmd *cobra.Command, args []string) error,
+	run func(cmd *cobra.Command, args []string, li *loggedIn) error,
+) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if fl := cmd.Flags().Lookup("output"); fl != nil {
-			allowed := []string{"table", "json"}
-			if fl.DefValue == "secret" {
-				allowed = []string{"secret", "json"}
+			if err := checkOutput(fl.Value.String(), fl.DefValue, "json"); err != nil {
+				return err
 			}
-			if err := checkOutput(fl.Value.String(), allowed...); err != nil {
+		}
+		if check != nil {
+			if err := check(cmd, args); err != nil {
 				return err
 			}
 		}
@@ -76,18 +81,18 @@ func (f *Factory) loggedInCmd(fn func(cmd *cobra.Command, args []string, li *log
 		if err != nil {
 			return err
 		}
-		if err := fn(cmd, args, li); err != nil {
+		if err := run(cmd, args, li); err != nil {
 			var x *exitErr
 			if errors.As(err, &x) {
 				return x
 			}
-			return asFlags(err, adminFlags)
+			return asFlags(err, fields)
 		}
 		return nil
 	}
 }
 
-// outputFlag declares -o with its default (table or secret) and help.
+// outputFlag declares -o: its default (table, secret or key) or json, checked by loggedInCmd.
 func outputFlag(cmd *cobra.Command, def, help string) *string {
 	var s string
 	cmd.Flags().StringVarP(&s, "output", "o", def, help)

@@ -90,7 +90,7 @@ func showWebhook(w io.Writer, output string, h client.Webhook) error {
 func newWebhooksListCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "list", Short: "List webhook endpoints", Args: cobra.NoArgs, Example: "  keyward webhooks list -o json"}
 	output := outputFlag(cmd, "table", "table or json (the API's objects, as one array)")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
 		all, err := allPages(cmd.Context(), func(ctx context.Context, cursor string) (client.Page[client.Webhook], error) {
 			return li.manager.ListWebhooks(ctx, cursor, 200)
 		})
@@ -126,7 +126,7 @@ func newWebhooksCreateCommand(f *Factory) *cobra.Command {
 	flags.StringVar(&outFile, "out-file", "", "write the secret to this new file (0600) instead of stdout; never overwrites")
 	_ = cmd.MarkFlagRequired("url")
 	_ = cmd.MarkFlagRequired("event")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
 		if disabled {
 			off := false
 			in.Enabled = &off
@@ -160,7 +160,7 @@ func newWebhooksShowCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "show WEBHOOK", Short: "Show an endpoint (by URL or id)", Args: cobra.ExactArgs(1),
 		Example: "  keyward webhooks show https://hooks.example.com/keyward -o json"}
 	output := outputFlag(cmd, "table", "table or json (the API's object)")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		h, err := li.resolveWebhook(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -180,7 +180,7 @@ func newWebhooksUpdateCommand(f *Factory) *cobra.Command {
 	flags.StringVar(&urlFlag, "url", "", "a new URL")
 	flags.StringVar(&description, "description", "", "a new description")
 	flags.StringSliceVar(&events, "event", nil, "the new set of event types (repeat or comma-separate)")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		var up client.WebhookUpdate
 		if flags.Changed("url") {
 			up.URL = &urlFlag
@@ -218,7 +218,7 @@ func newWebhooksEnableCommand(f *Factory, enable bool) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1),
 		Example: "  keyward webhooks " + strings.Fields(use)[0] + " https://hooks.example.com/keyward"}
 	output := outputFlag(cmd, "table", "table or json (the API's object)")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		return updateWebhook(cmd, li, args[0], *output, client.WebhookUpdate{Enabled: &enable})
 	})
 	return cmd
@@ -227,7 +227,7 @@ func newWebhooksEnableCommand(f *Factory, enable bool) *cobra.Command {
 func newWebhooksDeleteCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "delete WEBHOOK", Short: "Delete an endpoint and its delivery log", Args: cobra.ExactArgs(1),
 		Example: "  keyward webhooks delete https://hooks.example.com/keyward"}
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		h, err := li.resolveWebhook(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -251,7 +251,7 @@ func newWebhookSecretRotateCommand(f *Factory) *cobra.Command {
 	output := outputFlag(cmd, "secret", "secret (the secret alone) or json (the API's object, with the secret)")
 	cmd.Flags().DurationVar(&overlap, "overlap", 0, "how long the old secret keeps signing beside the new one (whole hours, at most 168h)")
 	cmd.Flags().StringVar(&outFile, "out-file", "", "write the secret to this new file (0600) instead of stdout; never overwrites")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		if overlap < 0 || overlap%time.Hour != 0 {
 			return &exitErr{ExitUsage, fmt.Errorf("--overlap %v: give whole hours, 0h to 168h", overlap)}
 		}
@@ -288,7 +288,7 @@ func newWebhooksDeliveriesCommand(f *Factory) *cobra.Command {
 		Args: cobra.ExactArgs(1), Example: "  keyward webhooks deliveries https://hooks.example.com/keyward --limit 5 -o json"}
 	output := outputFlag(cmd, "table", "table or json (the API's objects, payloads included, as one array)")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many (1 to 200)")
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		h, err := li.resolveWebhook(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -328,7 +328,7 @@ func lastAnswer(d client.WebhookDelivery) string {
 func newWebhooksRedeliverCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "redeliver WEBHOOK DELIVERY_ID", Short: "Queue a delivery again now, under the same webhook-id",
 		Args: cobra.ExactArgs(2), Example: "  keyward webhooks redeliver https://hooks.example.com/keyward 7d0c…"}
-	cmd.RunE = f.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		h, err := li.resolveWebhook(cmd.Context(), args[0])
 		if err != nil {
 			return err
