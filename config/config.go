@@ -438,3 +438,13 @@ func dirProblem(dir string) string {
 		}
 	}
 }
+
+// LoadValid is what the service starts from: Load, then Validate, every problem listed
+// in the error. Wiring a configuration it returns without error never fails on a value.
+func LoadValid(args []string, getenv func(string) string) (Config, error) {
+	c, err := Load(args, getenv)
+	if err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}

@@ -14,6 +14,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/keyward/keyward/cli"
 	"github.com/keyward/keyward/internal/kctest"
 )
 
@@ -30,7 +31,7 @@ func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 
 	run := func(t *testing.T, env map[string]string, want int, args ...string) (string, string) {
 		t.Helper()
-		code, out, errOut := cli(t, env, args...)
+		code, out, errOut := keywardCLI(t, env, args...)
 		if code != want {
 			t.Fatalf("%v: exit %d, want %d; %q", args, code, want, errOut)
 		}
@@ -110,12 +111,12 @@ func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 		if err := os.WriteFile(wrong, []byte("not-the-secret\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		code, _, errOut = cli(t, carol, "clients", "test", clientID, "--secret-file", wrong)
-		if code != exitRefused || !strings.Contains(errOut, "refused the secret") {
+		code, _, errOut = keywardCLI(t, carol, "clients", "test", clientID, "--secret-file", wrong)
+		if code != cli.ExitRefused || !strings.Contains(errOut, "refused the secret") {
 			t.Fatalf("wrong secret: %d %q", code, errOut)
 		}
 		oneErrorLine(t, "wrong secret", errOut)
-		if code, _, errOut := cliIn(t, carol, "", "clients", "test", clientID); code != exitUsage || !strings.Contains(errOut, "stdin") {
+		if code, _, errOut := cliIn(t, carol, "", "clients", "test", clientID); code != cli.ExitUsage || !strings.Contains(errOut, "stdin") {
 			t.Fatalf("no secret: %d %q", code, errOut)
 		}
 
@@ -128,15 +129,15 @@ func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 		if out != "" || next == "" || next == secret || mode(t, file) != 0o600 {
 			t.Fatalf("regenerate to a file: stdout %q, mode %o", out, mode(t, file))
 		}
-		if code, _, _ := cliIn(t, carol, secret, "clients", "test", clientID); code != exitRefused {
+		if code, _, _ := cliIn(t, carol, secret, "clients", "test", clientID); code != cli.ExitRefused {
 			t.Fatalf("old secret after regenerate: %d", code)
 		}
-		if code, _, _ := cli(t, carol, "clients", "test", clientID, "--secret-file", file); code != 0 {
+		if code, _, _ := keywardCLI(t, carol, "clients", "test", clientID, "--secret-file", file); code != 0 {
 			t.Fatalf("new secret: %d", code)
 		}
 		// disabled: Keycloak refuses the client tokens.
 		run(t, carol, 0, "clients", "disable", clientID)
-		if code, _, _ := cli(t, carol, "clients", "test", clientID, "--secret-file", file); code != exitRefused {
+		if code, _, _ := keywardCLI(t, carol, "clients", "test", clientID, "--secret-file", file); code != cli.ExitRefused {
 			t.Fatalf("disabled client: %d", code)
 		}
 		secret = next
@@ -154,7 +155,7 @@ func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 			t.Fatalf("list --owner alice: %q", out)
 		}
 		// Without --owner, a name is carol's own: alice's key is not found by it.
-		run(t, carol, exitError, "keys", "show", name)
+		run(t, carol, cli.ExitError, "keys", "show", name)
 		run(t, carol, 0, "keys", "disable", name, "--owner", "alice")
 		run(t, carol, 0, "keys", "revoke", name, "--owner", "alice")
 	})
@@ -163,7 +164,7 @@ func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 		rcv := newHookReceiver(t)
 		hook := rcv.URL + "/cli"
 		// Refused input names the flag, and nothing is registered.
-		_, errOut := run(t, carol, exitUsage, "webhooks", "create", "--url", "http://169.254.169.254/x", "--event", "key.nope")
+		_, errOut := run(t, carol, cli.ExitUsage, "webhooks", "create", "--url", "http://169.254.169.254/x", "--event", "key.nope")
 		if !strings.Contains(errOut, "--url") || !strings.Contains(errOut, "--event") {
 			t.Fatalf("refused create: %q", errOut)
 		}
@@ -212,14 +213,14 @@ func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 		if rotated == whsec || !strings.HasPrefix(rotated, "whsec_") || !strings.Contains(errOut, "the old one signs too until") {
 			t.Fatalf("rotate: %q / %q", rotatedOut, errOut)
 		}
-		run(t, carol, exitUsage, "webhooks", "secret", "rotate", hook, "--overlap", "90m")
+		run(t, carol, cli.ExitUsage, "webhooks", "secret", "rotate", hook, "--overlap", "90m")
 		run(t, carol, 0, "webhooks", "update", hook, "--event", "key.*", "--description", "from the CLI")
 		run(t, carol, 0, "webhooks", "disable", hook)
 		if out, _ := run(t, carol, 0, "webhooks", "show", hook); !strings.Contains(out, "key.*") || !strings.Contains(out, "disabled") {
 			t.Fatalf("show after update and disable: %q", out)
 		}
-		code, out, errOut := cli(t, bob, "webhooks", "list")
-		if code != exitRefused || out != "" || !strings.HasPrefix(errOut, "keyward: refused: ") {
+		code, out, errOut := keywardCLI(t, bob, "webhooks", "list")
+		if code != cli.ExitRefused || out != "" || !strings.HasPrefix(errOut, "keyward: refused: ") {
 			t.Fatalf("bob webhooks list: exit %d, %q %q", code, out, errOut)
 		}
 		run(t, carol, 0, "webhooks", "delete", hook)
@@ -234,8 +235,8 @@ func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 			{"clients", "secret", "show", clientID}, {"acl-groups", "list"}, {"acl-groups", "delete", group},
 			{"keys", "list", "--owner", "alice"}, {"keys", "create", "--name", "x", "--owner", "alice"},
 		} {
-			code, out, errOut := cli(t, bob, args...)
-			if code != exitRefused || out != "" || !strings.HasPrefix(errOut, "keyward: refused: ") {
+			code, out, errOut := keywardCLI(t, bob, args...)
+			if code != cli.ExitRefused || out != "" || !strings.HasPrefix(errOut, "keyward: refused: ") {
 				t.Fatalf("bob %v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 			}
 			oneErrorLine(t, "bob", errOut)
@@ -244,7 +245,7 @@ func TestCLI_AdminCommands_OnTheRealStack(t *testing.T) {
 	})
 
 	t.Run("Cleanup", func(t *testing.T) {
-		run(t, carol, exitError, "consumers", "delete", consumer) // it has a client: refused without --cascade
+		run(t, carol, cli.ExitError, "consumers", "delete", consumer) // it has a client: refused without --cascade
 		run(t, carol, 0, "consumers", "delete", consumer, "--cascade")
 		if out, _ := run(t, carol, 0, "clients", "list", "-o", "json"); strings.Contains(out, clientID) {
 			t.Fatal("the client outlived its consumer")

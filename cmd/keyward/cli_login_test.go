@@ -25,6 +25,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/keyward/keyward/cli"
 	"github.com/keyward/keyward/internal/browsertest"
 	"github.com/keyward/keyward/internal/kctest"
 )
@@ -142,7 +143,9 @@ func storedRefreshToken(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s session
+	var s struct {
+		RefreshToken string `json:"refresh_token"`
+	}
 	if err := json.Unmarshal(b, &s); err != nil || s.RefreshToken == "" {
 		t.Fatalf("login file: %v", err)
 	}
@@ -195,6 +198,15 @@ func mode(t *testing.T, path string) os.FileMode {
 	return fi.Mode().Perm()
 }
 
+// identity is whoami -o json as a script reads it (the field names are the contract).
+type identity struct {
+	Username  string    `json:"username"`
+	Subject   string    `json:"sub"`
+	ACLGroups []string  `json:"acl_groups"`
+	Admin     bool      `json:"admin"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
 // noSecretIn fails when any of secrets appears in what a command printed.
 func noSecretIn(t *testing.T, what, printed string, secrets ...string) {
 	t.Helper()
@@ -216,7 +228,7 @@ func TestCLI_Login_DeniedInTheBrowser(t *testing.T) {
 	kc := kctest.Require(t)
 	env := cliHome(t, kc.KeywardURL)
 	code, out, errOut := browserLogin(t, env, "alice", false)
-	if code != exitRefused || out != "" || !strings.HasSuffix(errOut, "keyward: the login was denied in the browser\n") {
+	if code != cli.ExitRefused || out != "" || !strings.HasSuffix(errOut, "keyward: the login was denied in the browser\n") {
 		t.Fatalf("denied: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if files, _ := filepath.Glob(filepath.Join(env["XDG_CONFIG_HOME"], "keyward", "*")); len(files) != 0 {
@@ -230,12 +242,12 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 	env := cliHome(t, app.url)
 	name := kctest.Unique("cli")
 
-	code, _, errOut := cli(t, env, "keys", "list")
-	if code != exitNotLoggedIn || !strings.Contains(errOut, "run keyward login") {
+	code, _, errOut := keywardCLI(t, env, "keys", "list")
+	if code != cli.ExitNotLoggedIn || !strings.Contains(errOut, "run keyward login") {
 		t.Fatalf("before login: %d %q", code, errOut)
 	}
 	// Completion without a login offers nothing, and asks nothing.
-	if code, out, errOut := cli(t, env, "__complete", "keys", "show", ""); code != 0 || out != ":4\n" || strings.Contains(errOut, "keyward:") {
+	if code, out, errOut := keywardCLI(t, env, "__complete", "keys", "show", ""); code != 0 || out != ":4\n" || strings.Contains(errOut, "keyward:") {
 		t.Fatalf("completion before login: %d %q %q", code, out, errOut)
 	}
 
@@ -255,11 +267,11 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 	}
 
 	t.Run("Whoami", func(t *testing.T) {
-		code, out, _ := cli(t, env, "whoami")
+		code, out, _ := keywardCLI(t, env, "whoami")
 		if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, "analytics, engineering") || !strings.Contains(out, "token expires") {
 			t.Fatalf("whoami: %d %q", code, out)
 		}
-		code, out, _ = cli(t, env, "whoami", "-o", "json")
+		code, out, _ = keywardCLI(t, env, "whoami", "-o", "json")
 		var id identity
 		if code != 0 || json.Unmarshal([]byte(out), &id) != nil || id.Username != "alice" || id.Subject != kc.UserID(t, "alice") ||
 			!slices.Contains(id.ACLGroups, "analytics") || !slices.Contains(id.ACLGroups, "engineering") || id.Admin ||
@@ -279,7 +291,7 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 
 	var key, rotatedKey string
 	t.Run("CreateListShow", func(t *testing.T) {
-		code, out, errOut := cli(t, env, "keys", "create", "--name", name, "--expires-in", "90d", "--scope", "profile")
+		code, out, errOut := keywardCLI(t, env, "keys", "create", "--name", name, "--expires-in", "90d", "--scope", "profile")
 		key = strings.TrimSuffix(out, "\n")
 		remember(key)
 		if code != 0 || !strings.HasPrefix(key, "kw_live_") || strings.ContainsAny(key, " \n") {
@@ -289,18 +301,18 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		if !strings.Contains(errOut, "shown this once") {
 			t.Fatalf("create's stderr: %q", errOut)
 		}
-		code, out, _ = cli(t, env, "keys", "list")
+		code, out, _ = keywardCLI(t, env, "keys", "list")
 		if code != 0 || !strings.Contains(out, "NAME") || !strings.Contains(out, name) || !strings.Contains(out, key[:len("kw_live_")+4]) {
 			t.Fatalf("list: %d %q", code, out)
 		}
 		noSecretIn(t, "list", out, key)
 		// The shell completes key names (cobra's __complete, which the scripts call).
-		code, out, _ = cli(t, env, "__complete", "keys", "rotate", name[:len(name)-2])
+		code, out, _ = keywardCLI(t, env, "__complete", "keys", "rotate", name[:len(name)-2])
 		if code != 0 || !strings.Contains(out, name+"\t"+key[:len("kw_live_")+12]) || !strings.Contains(out, ":4\n") {
 			t.Fatalf("completion of key names: %d %q", code, out)
 		}
 		noSecretIn(t, "completion", out, key)
-		code, out, _ = cli(t, env, "keys", "list", "-o", "json")
+		code, out, _ = keywardCLI(t, env, "keys", "list", "-o", "json")
 		var keys []map[string]any
 		if code != 0 || json.Unmarshal([]byte(out), &keys) != nil {
 			t.Fatalf("list -o json: %d %q", code, out)
@@ -320,19 +332,19 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		if _, leaked := mine["key"]; leaked || !slices.Equal(kctest.Strings(mine["scopes"]), []string{"profile"}) {
 			t.Fatalf("list -o json: %v", mine)
 		}
-		code, out, _ = cli(t, env, "keys", "show", name, "-o", "json")
+		code, out, _ = keywardCLI(t, env, "keys", "show", name, "-o", "json")
 		var shown map[string]any
 		if code != 0 || json.Unmarshal([]byte(out), &shown) != nil || shown["id"] != mine["id"] {
 			t.Fatalf("show -o json: %d %q", code, out)
 		}
-		if code, out, _ := cli(t, env, "keys", "show", mine["id"].(string)); code != 0 || !strings.Contains(out, name) {
+		if code, out, _ := keywardCLI(t, env, "keys", "show", mine["id"].(string)); code != 0 || !strings.Contains(out, name) {
 			t.Fatalf("show by id: %d %q", code, out)
 		}
 	})
 
 	t.Run("TokenIsKeycloaksForAlice", func(t *testing.T) {
 		kenv := map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": key}
-		code, out, _ := cli(t, kenv, "token")
+		code, out, _ := keywardCLI(t, kenv, "token")
 		tok := strings.TrimSpace(out)
 		remember(tok)
 		claims := verifiedClaims(t, kc, tok)
@@ -343,12 +355,12 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 			t.Fatalf("acl_groups %v", groups)
 		}
 
-		code, out, _ = cli(t, kenv, "token", "--kubectl")
+		code, out, _ = keywardCLI(t, kenv, "token", "--kubectl")
 		checkExecCredential(t, code, out)
 	})
 
 	t.Run("UpdateDisableEnable", func(t *testing.T) {
-		code, out, errOut := cli(t, env, "keys", "update", name, "--description", "CI of the data team", "--rate-limit", "100/1m", "-o", "json")
+		code, out, errOut := keywardCLI(t, env, "keys", "update", name, "--description", "CI of the data team", "--rate-limit", "100/1m", "-o", "json")
 		var k map[string]any
 		if code != 0 || json.Unmarshal([]byte(out), &k) != nil || k["description"] != "CI of the data team" {
 			t.Fatalf("update: %d %q %q", code, out, errOut)
@@ -357,24 +369,24 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 			t.Fatalf("rate_limit %v", k["rate_limit"])
 		}
 		// The server's refusal names the flag, with the usage code.
-		code, _, errOut = cli(t, env, "keys", "update", name, "--name", " ")
-		if code != exitUsage || !strings.Contains(errOut, "--name") {
+		code, _, errOut = keywardCLI(t, env, "keys", "update", name, "--name", " ")
+		if code != cli.ExitUsage || !strings.Contains(errOut, "--name") {
 			t.Fatalf("blank name: %d %q", code, errOut)
 		}
 		oneErrorLine(t, "blank name", errOut)
 		kenv := map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": key}
-		if code, _, _ := cli(t, env, "keys", "disable", name); code != 0 {
+		if code, _, _ := keywardCLI(t, env, "keys", "disable", name); code != 0 {
 			t.Fatalf("disable: %d", code)
 		}
-		code, out, errOut = cli(t, kenv, "token")
-		if code != exitRefused || out != "" {
+		code, out, errOut = keywardCLI(t, kenv, "token")
+		if code != cli.ExitRefused || out != "" {
 			t.Fatalf("disabled key: %d", code)
 		}
 		noSecretIn(t, "refused token", errOut, key)
-		if code, _, _ := cli(t, env, "keys", "enable", name); code != 0 {
+		if code, _, _ := keywardCLI(t, env, "keys", "enable", name); code != 0 {
 			t.Fatalf("enable: %d", code)
 		}
-		if code, _, _ := cli(t, kenv, "token"); code != 0 {
+		if code, _, _ := keywardCLI(t, kenv, "token"); code != 0 {
 			t.Fatalf("enabled again: %d", code)
 		}
 	})
@@ -383,7 +395,7 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		var out string
 		for deadline := time.Now().Add(20 * time.Second); ; {
 			var code int
-			code, out, _ = cli(t, env, "keys", "usage", name)
+			code, out, _ = keywardCLI(t, env, "keys", "usage", name)
 			if code != 0 {
 				t.Fatalf("usage: %d", code)
 			}
@@ -401,7 +413,7 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		if !strings.Contains(out, "inactive 1") { // the exchange refused while disabled
 			t.Fatalf("denials not shown:\n%s", out)
 		}
-		code, out, _ := cli(t, env, "keys", "usage", name, "--days", "7", "-o", "json")
+		code, out, _ := keywardCLI(t, env, "keys", "usage", name, "--days", "7", "-o", "json")
 		var u struct {
 			Days []json.RawMessage `json:"days"`
 		}
@@ -412,7 +424,7 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 
 	t.Run("RotateWithGrace", func(t *testing.T) {
 		before := time.Now()
-		code, out, errOut := cli(t, env, "keys", "rotate", name, "--grace", "24h")
+		code, out, errOut := keywardCLI(t, env, "keys", "rotate", name, "--grace", "24h")
 		next := strings.TrimSuffix(out, "\n")
 		remember(next)
 		if code != 0 || !strings.HasPrefix(next, "kw_live_") || next == key {
@@ -428,12 +440,12 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 			t.Fatalf("grace end %q, want 24h from now", m[1])
 		}
 		for _, k := range []string{key, next} { // both work during the grace
-			if code, _, _ := cli(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": k}, "token"); code != 0 {
+			if code, _, _ := keywardCLI(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": k}, "token"); code != 0 {
 				t.Fatalf("token during grace: %d", code)
 			}
 		}
 		// The name now means the successor.
-		code, out, _ = cli(t, env, "keys", "show", name, "-o", "json")
+		code, out, _ = keywardCLI(t, env, "keys", "show", name, "-o", "json")
 		var shown map[string]any
 		if code != 0 || json.Unmarshal([]byte(out), &shown) != nil || !strings.HasPrefix(next, shown["prefix"].(string)) {
 			t.Fatalf("show after rotate: %d %q", code, out)
@@ -443,7 +455,7 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 
 	t.Run("OutFile", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "nightly.key")
-		code, out, _ := cli(t, env, "keys", "create", "--name", name+"-nightly", "--never-expires", "--out-file", file)
+		code, out, _ := keywardCLI(t, env, "keys", "create", "--name", name+"-nightly", "--never-expires", "--out-file", file)
 		b, err := os.ReadFile(file)
 		if code != 0 || err != nil || out != "" || !strings.HasPrefix(string(b), "kw_live_") {
 			t.Fatalf("--out-file: %d %q %v", code, out, err)
@@ -452,66 +464,66 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		if m := mode(t, file); m != 0o600 {
 			t.Fatalf("key file mode %o", m)
 		}
-		code, out, errOut := cli(t, env, "keys", "create", "--name", name+"-again", "--out-file", file)
-		if code != exitUsage || !strings.Contains(errOut, "not overwritten") || out != "" {
+		code, out, errOut := keywardCLI(t, env, "keys", "create", "--name", name+"-again", "--out-file", file)
+		if code != cli.ExitUsage || !strings.Contains(errOut, "not overwritten") || out != "" {
 			t.Fatalf("existing --out-file: %d %q", code, errOut)
 		}
 		if after, _ := os.ReadFile(file); !bytes.Equal(after, b) {
 			t.Fatal("the key file was overwritten")
 		}
-		if code, _, _ := cli(t, env, "keys", "show", name+"-again"); code != exitError {
+		if code, _, _ := keywardCLI(t, env, "keys", "show", name+"-again"); code != cli.ExitError {
 			t.Fatalf("a key was created although its file could not be: %d", code)
 		}
-		if code, _, _ := cli(t, env, "keys", "revoke", name+"-nightly"); code != 0 {
+		if code, _, _ := keywardCLI(t, env, "keys", "revoke", name+"-nightly"); code != 0 {
 			t.Fatalf("revoke nightly: %d", code)
 		}
 	})
 
 	t.Run("RateLimited", func(t *testing.T) {
-		code, out, _ := cli(t, env, "keys", "create", "--name", name+"-slow", "--rate-limit", "1/1h")
+		code, out, _ := keywardCLI(t, env, "keys", "create", "--name", name+"-slow", "--rate-limit", "1/1h")
 		slow := strings.TrimSpace(out)
 		remember(slow)
 		kenv := map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": slow}
 		if code != 0 {
 			t.Fatalf("create: %d", code)
 		}
-		if code, _, _ := cli(t, kenv, "token"); code != 0 {
+		if code, _, _ := keywardCLI(t, kenv, "token"); code != 0 {
 			t.Fatalf("first token: %d", code)
 		}
-		code, out, errOut := cli(t, kenv, "token")
-		if code != exitRateLimited || out != "" || !regexp.MustCompile(`rate limited: try again in \d+(h|m)`).MatchString(errOut) {
+		code, out, errOut := keywardCLI(t, kenv, "token")
+		if code != cli.ExitRateLimited || out != "" || !regexp.MustCompile(`rate limited: try again in \d+(h|m)`).MatchString(errOut) {
 			t.Fatalf("second token: %d %q", code, errOut)
 		}
 		oneErrorLine(t, "rate limited", errOut)
-		if code, _, _ := cli(t, env, "keys", "revoke", name+"-slow"); code != 0 {
+		if code, _, _ := keywardCLI(t, env, "keys", "revoke", name+"-slow"); code != 0 {
 			t.Fatalf("revoke: %d", code)
 		}
 	})
 
 	t.Run("Revoke", func(t *testing.T) {
-		code, out, errOut := cli(t, env, "keys", "revoke", name)
+		code, out, errOut := keywardCLI(t, env, "keys", "revoke", name)
 		if code != 0 || out != "" || !strings.Contains(errOut, "Revoked key "+name) {
 			t.Fatalf("revoke: %d %q %q", code, out, errOut)
 		}
-		code, out, errOut = cli(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": key}, "token")
-		if code != exitRefused || out != "" {
+		code, out, errOut = keywardCLI(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": key}, "token")
+		if code != cli.ExitRefused || out != "" {
 			t.Fatalf("revoked key: %d", code)
 		}
 		oneErrorLine(t, "revoked key", errOut)
 		noSecretIn(t, "revoked key", errOut, key)
 		// The name now reaches the rotated key, still in its grace: revoke that one too.
-		code, out, _ = cli(t, env, "keys", "show", name, "-o", "json")
+		code, out, _ = keywardCLI(t, env, "keys", "show", name, "-o", "json")
 		var old map[string]any
 		if code != 0 || json.Unmarshal([]byte(out), &old) != nil || old["rotated_to"] == nil {
 			t.Fatalf("show after revoking the successor: %d %q", code, out)
 		}
-		if code, _, _ := cli(t, env, "keys", "revoke", name); code != 0 {
+		if code, _, _ := keywardCLI(t, env, "keys", "revoke", name); code != 0 {
 			t.Fatalf("revoke the rotated key: %d", code)
 		}
-		if code, _, _ := cli(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": rotatedKey}, "token"); code != exitRefused {
+		if code, _, _ := keywardCLI(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": rotatedKey}, "token"); code != cli.ExitRefused {
 			t.Fatalf("revoked rotated key: %d", code)
 		}
-		if code, _, errOut := cli(t, env, "keys", "show", name); code != exitError || !strings.Contains(errOut, "no key named") {
+		if code, _, errOut := keywardCLI(t, env, "keys", "show", name); code != cli.ExitError || !strings.Contains(errOut, "no key named") {
 			t.Fatalf("show revoked: %d %q", code, errOut)
 		}
 	})
@@ -520,16 +532,16 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		bobID, bobKey := app.createKey(t, kc.Login(t, "bob"), name+"-bob")
 		for _, args := range [][]string{{"keys", "show", bobID}, {"keys", "revoke", bobID}, {"keys", "rotate", bobID},
 			{"keys", "disable", bobID}, {"keys", "usage", bobID}, {"keys", "show", name + "-bob"}} {
-			code, out, errOut := cli(t, env, args...)
-			if code != exitError || out != "" || !strings.Contains(errOut, "no key named or with id") {
+			code, out, errOut := keywardCLI(t, env, args...)
+			if code != cli.ExitError || out != "" || !strings.Contains(errOut, "no key named or with id") {
 				t.Fatalf("alice %v on bob's key: %d %q %q", args, code, out, errOut)
 			}
 		}
-		code, out, errOut := cli(t, env, "keys", "list", "--owner", "bob")
-		if code != exitRefused || out != "" || !strings.Contains(errOut, "only admins") {
+		code, out, errOut := keywardCLI(t, env, "keys", "list", "--owner", "bob")
+		if code != cli.ExitRefused || out != "" || !strings.Contains(errOut, "only admins") {
 			t.Fatalf("alice lists bob's keys: %d %q", code, errOut)
 		}
-		if code, _, _ := cli(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": bobKey}, "token"); code != 0 {
+		if code, _, _ := keywardCLI(t, map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": bobKey}, "token"); code != 0 {
 			t.Fatalf("bob's key was touched: %d", code)
 		}
 	})
@@ -547,7 +559,7 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		if status, e := refreshAtKeycloak(t, kc, before); status != http.StatusBadRequest || e != "invalid_grant" {
 			t.Fatalf("the replaced login still refreshes: %d %s", status, e)
 		}
-		if code, out, _ := cli(t, env, "whoami"); code != 0 || !strings.Contains(out, "alice") {
+		if code, out, _ := keywardCLI(t, env, "whoami"); code != 0 || !strings.Contains(out, "alice") {
 			t.Fatalf("whoami after the second login: %d", code)
 		}
 	})
@@ -559,7 +571,7 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 			t.Fatalf("the stored refresh token does not work before logout: %d", status)
 		}
 		rt = storedRefreshToken(t, path) // unchanged by the test's own refresh
-		code, out, errOut := cli(t, env, "logout")
+		code, out, errOut := keywardCLI(t, env, "logout")
 		if code != 0 || out != "" || !strings.Contains(errOut, "Logged out") {
 			t.Fatalf("logout: %d %q %q", code, out, errOut)
 		}
@@ -569,16 +581,16 @@ func TestCLI_LoginKeysLogout_OnTheRealStack(t *testing.T) {
 		if status, e := refreshAtKeycloak(t, kc, rt); status != http.StatusBadRequest || e != "invalid_grant" {
 			t.Fatalf("Keycloak still refreshes the logged-out token: %d %s", status, e)
 		}
-		code, _, errOut = cli(t, env, "keys", "list")
-		if code != exitNotLoggedIn || !strings.Contains(errOut, "run keyward login") {
+		code, _, errOut = keywardCLI(t, env, "keys", "list")
+		if code != cli.ExitNotLoggedIn || !strings.Contains(errOut, "run keyward login") {
 			t.Fatalf("after logout: %d %q", code, errOut)
 		}
 		// A login file whose refresh token Keycloak has revoked: log in again, it says.
 		if err := os.WriteFile(path, saved, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		code, out, errOut = cli(t, env, "whoami")
-		if code != exitNotLoggedIn || out != "" || !strings.Contains(errOut, "your login has ended") || !strings.Contains(errOut, "run keyward login") {
+		code, out, errOut = keywardCLI(t, env, "whoami")
+		if code != cli.ExitNotLoggedIn || out != "" || !strings.Contains(errOut, "your login has ended") || !strings.Contains(errOut, "run keyward login") {
 			t.Fatalf("dead refresh token: %d %q", code, errOut)
 		}
 		oneErrorLine(t, "dead refresh token", errOut)
@@ -624,7 +636,7 @@ func checkExecCredential(t *testing.T, code int, out string) {
 	if err != nil || !exp.After(time.Now()) || exp.After(time.Now().Add(time.Hour)) {
 		t.Fatalf("--kubectl: expirationTimestamp %q", *cred.Status.ExpirationTimestamp)
 	}
-	if claims := jwtClaims(cred.Status.Token); int64(claims["exp"].(float64)) < exp.Unix() {
+	if claims := kctest.Claims(t, cred.Status.Token); int64(claims["exp"].(float64)) < exp.Unix() {
 		t.Fatal("--kubectl: expirationTimestamp after the token's exp")
 	}
 }

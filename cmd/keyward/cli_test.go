@@ -14,35 +14,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyward/keyward/cli"
 	"github.com/keyward/keyward/internal/kctest"
 )
 
-func cli(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+// keywardCLI runs the command line in process as the binary does (main.runCLI).
+func keywardCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = runCLI(context.Background(), args, &out, &errOut, func(k string) string { return env[k] })
 	return code, out.String(), errOut.String()
-}
-
-func TestCLI_VersionAndUsage(t *testing.T) {
-	if code, out, _ := cli(t, nil, "--version"); code != 0 || !strings.Contains(out, "keyward version") {
-		t.Fatalf("--version: %d %q", code, out)
-	}
-	if code, _, errOut := cli(t, nil, "no-such-command"); code != exitUsage || !strings.Contains(errOut, "unknown command") {
-		t.Fatalf("unknown command: %d %q", code, errOut)
-	}
-	if code, _, errOut := cli(t, map[string]string{"KEYWARD_URL": "http://127.0.0.1:1"}, "token"); code != exitUsage ||
-		!strings.Contains(errOut, "KEYWARD_API_KEY") {
-		t.Fatalf("no key: %d %q", code, errOut)
-	}
-	if code, _, errOut := cli(t, map[string]string{"KEYWARD_API_KEY": "kw_live_x"}, "token"); code != exitUsage ||
-		!strings.Contains(errOut, "KEYWARD_URL") {
-		t.Fatalf("no URL: %d %q", code, errOut)
-	}
-	// A key given as a flag value would stay in shell history and ps: there is no such flag.
-	if code, _, _ := cli(t, nil, "token", "--key", "kw_live_x"); code != exitUsage {
-		t.Fatalf("--key accepted: %d", code)
-	}
 }
 
 func TestCLI_TokenAndExec_OnTheRealStack(t *testing.T) {
@@ -51,7 +32,7 @@ func TestCLI_TokenAndExec_OnTheRealStack(t *testing.T) {
 	id, key := app.createKey(t, kc.Login(t, "alice"), "cli")
 	env := map[string]string{"KEYWARD_URL": app.url, "KEYWARD_API_KEY": key}
 
-	code, out, errOut := cli(t, env, "token")
+	code, out, errOut := keywardCLI(t, env, "token")
 	tok := strings.TrimSpace(out)
 	if code != 0 || strings.Count(tok, ".") != 2 || errOut != "" {
 		t.Fatalf("token: %d %q %q", code, out, errOut)
@@ -60,7 +41,7 @@ func TestCLI_TokenAndExec_OnTheRealStack(t *testing.T) {
 	if claims := kctest.Claims(t, tok); claims["iss"] != kc.Issuer() || claims["sub"] != kc.UserID(t, "alice") {
 		t.Fatalf("not Keycloak's token for alice: iss %v sub %v", claims["iss"], claims["sub"])
 	}
-	code, out, _ = cli(t, env, "token", "-o", "json")
+	code, out, _ = keywardCLI(t, env, "token", "-o", "json")
 	var asJSON map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &asJSON) != nil || asJSON["access_token"] == "" || asJSON["token_type"] != "Bearer" {
 		t.Fatalf("-o json: %d %q", code, out)
@@ -70,13 +51,13 @@ func TestCLI_TokenAndExec_OnTheRealStack(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, _ := cli(t, map[string]string{"KEYWARD_URL": app.url}, "token", "--key-file", keyFile); code != 0 || strings.Count(out, ".") != 2 {
+	if code, out, _ := keywardCLI(t, map[string]string{"KEYWARD_URL": app.url}, "token", "--key-file", keyFile); code != 0 || strings.Count(out, ".") != 2 {
 		t.Fatalf("--key-file: %d", code)
 	}
 
 	// exec: the child gets the token, not the key, and its exit status passes through.
 	t.Setenv("KEYWARD_API_KEY", key) // the parent's environment, as a shell would hand it down
-	code, out, _ = cli(t, env, "exec", "--", "sh", "-c", `printf '%s|%s' "${KEYWARD_ACCESS_TOKEN%%.*}" "${KEYWARD_API_KEY:-none}"; exit 7`)
+	code, out, _ = keywardCLI(t, env, "exec", "--", "sh", "-c", `printf '%s|%s' "${KEYWARD_ACCESS_TOKEN%%.*}" "${KEYWARD_API_KEY:-none}"; exit 7`)
 	parts := strings.SplitN(out, "|", 2)
 	if code != 7 || len(parts) != 2 || parts[0] == "" || !strings.HasPrefix(tok, parts[0]) || parts[1] != "none" {
 		t.Fatalf("exec: exit %d, child saw %q", code, out)
@@ -86,13 +67,13 @@ func TestCLI_TokenAndExec_OnTheRealStack(t *testing.T) {
 	if got := call(t, "DELETE", app.url+"/v1/keys/"+id, nil, "Authorization", "Bearer "+kc.Login(t, "alice")); got.status != http.StatusNoContent {
 		t.Fatalf("revoke: %d", got.status)
 	}
-	code, out, errOut = cli(t, env, "token")
-	if code != exitRefused || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || strings.Contains(errOut, key) {
+	code, out, errOut = keywardCLI(t, env, "token")
+	if code != cli.ExitRefused || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || strings.Contains(errOut, key) {
 		t.Fatalf("revoked key: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	// Nothing listens: unavailable.
-	if code, _, _ := cli(t, map[string]string{"KEYWARD_URL": "http://127.0.0.1:1", "KEYWARD_API_KEY": key}, "token"); code != exitUnavailable {
-		t.Fatalf("unreachable Keyward: exit %d, want %d", code, exitUnavailable)
+	if code, _, _ := keywardCLI(t, map[string]string{"KEYWARD_URL": "http://127.0.0.1:1", "KEYWARD_API_KEY": key}, "token"); code != cli.ExitUnavailable {
+		t.Fatalf("unreachable Keyward: exit %d, want %d", code, cli.ExitUnavailable)
 	}
 }
 

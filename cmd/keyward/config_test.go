@@ -69,7 +69,7 @@ func TestMain_Help_ExitsZero(t *testing.T) {
 
 // TestConfig_WhatWiringRefuses_loadConfigRefusesFirst holds the configuration and the
 // constructors of newApp together: a value that a constructor refuses (or panics on) is
-// a problem loadConfig names, so main never wires it; a value loadConfig accepts, the
+// a problem config.LoadValid names, so main never wires it; a value config.LoadValid accepts, the
 // constructor takes.
 func TestConfig_WhatWiringRefuses_loadConfigRefusesFirst(t *testing.T) {
 	tmp := t.TempDir()
@@ -148,18 +148,18 @@ func TestConfig_WhatWiringRefuses_loadConfigRefusesFirst(t *testing.T) {
 			for i := 0; i+1 < len(tc.extra); i += 2 {
 				settings[tc.extra[i]] = tc.extra[i+1]
 			}
-			cfg, err := loadConfig(nil, func(k string) string { return settings[k] })
+			cfg, err := config.LoadValid(nil, func(k string) string { return settings[k] })
 			wireErr := tc.wire(cfg)
 			if (wireErr != nil) != tc.refused {
 				t.Fatalf("the constructor: %v, want refused=%v", wireErr, tc.refused)
 			}
 			switch {
 			case wireErr != nil && err == nil:
-				t.Fatalf("loadConfig accepted what wiring refuses (%v)", wireErr)
+				t.Fatalf("config.LoadValid accepted what wiring refuses (%v)", wireErr)
 			case wireErr != nil && !strings.Contains(err.Error(), tc.setting):
 				t.Fatalf("the refusal does not name %s:\n%v", tc.setting, err)
 			case wireErr == nil && err != nil:
-				t.Fatalf("loadConfig refused what wiring takes: %v", err)
+				t.Fatalf("config.LoadValid refused what wiring takes: %v", err)
 			}
 		})
 	}

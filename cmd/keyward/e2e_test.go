@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/keyward/keyward/config"
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
 	"github.com/keyward/keyward/models"
@@ -88,7 +89,7 @@ func startAppWith(t testing.TB, kc *kctest.Env, overrides map[string]string) *ru
 	for k, v := range overrides {
 		settings[k] = v
 	}
-	cfg, err := loadConfig(nil, func(k string) string { return settings[k] })
+	cfg, err := config.LoadValid(nil, func(k string) string { return settings[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

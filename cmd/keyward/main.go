@@ -5,19 +5,21 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/keyward/keyward/audit"
+	"github.com/keyward/keyward/cli"
 	"github.com/keyward/keyward/config"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/handlers"
@@ -29,21 +31,37 @@ import (
 	"github.com/keyward/keyward/ratelimit"
 )
 
+// version is set at build time (-ldflags "-X main.version=…"); else buildVersion.
+var version = "dev"
+
+// buildVersion is the module version a `go install …@v1.2.3` stamps into the binary,
+// when the build flags gave none.
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return version
+}
+
 func main() {
 	os.Exit(runCLI(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
-func newLogger(cfg config.Config) (*zap.Logger, error) {
-	level, err := zapcore.ParseLevel(cfg.LogLevel)
-	if err != nil {
-		return nil, err
-	}
-	zc := zap.NewProductionConfig()
-	if cfg.LogFormat == "console" {
-		zc = zap.NewDevelopmentConfig()
-	}
-	zc.Level = zap.NewAtomicLevelAt(level)
-	return zc.Build()
+// runCLI runs the command line (package cli) with the service wired here; it returns
+// the exit code.
+func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return runCLIWith(ctx, args, os.Stdin, stdout, stderr, getenv, cli.IsTerminal(stdout))
+}
+
+// runCLIWith is runCLI with stdin given and the terminal question answered (tests).
+func runCLIWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, interactive bool) int {
+	f := cli.NewFactory(getenv, stdin, stdout, stderr, interactive)
+	f.Version = buildVersion()
+	f.Service = cli.Service{Serve: serve, OpenKeyRing: openKeyRing}
+	return cli.Run(ctx, f, args)
 }
 
 // app is Keyward wired up: what main serves and what end-to-end tests drive.
@@ -67,7 +85,7 @@ func (a *app) Close() error {
 	return a.store.Close()
 }
 
-// newApp wires every dependency explicitly. cfg has passed Validate (loadConfig): what
+// newApp wires every dependency explicitly. cfg has passed Validate (config.LoadValid): what
 // fails here is the world (files, the store, Keycloak), never a configuration value.
 func newApp(ctx context.Context, cfg config.Config, log *zap.Logger) (*app, error) {
 	store, err := openStore(ctx, cfg, log)
@@ -356,4 +374,23 @@ func newLimiter(ctx context.Context, cfg config.Config) (exchange.Limiter, func(
 		return nil, nil, fmt.Errorf("redis for rate limits: %w", err)
 	}
 	return ratelimit.NewRedis(client, "keyward:rl:"), func() { _ = client.Close() }, nil
+}
+
+// openKeyRing opens the store and its signing keys as a replica would (fingerprints
+// checked, a key file imported once).
+func openKeyRing(ctx context.Context, cfg config.Config) (*exchange.KeyRing, func(), error) {
+	log := zap.NewNop()
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	hasher, priv, err := loadSecrets(cfg)
+	if err == nil {
+		var ring *exchange.KeyRing
+		if ring, err = sharedKeys(ctx, cfg, store, hasher, priv, log); err == nil {
+			return ring, func() { _ = store.Close() }, nil
+		}
+	}
+	_ = store.Close()
+	return nil, nil, err
 }

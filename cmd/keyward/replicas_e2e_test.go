@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/config"
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
 	"github.com/keyward/keyward/models"
@@ -33,7 +34,7 @@ func wire(t *testing.T, kc *kctest.Env, overrides map[string]string) error {
 	for k, v := range overrides {
 		settings[k] = v
 	}
-	cfg, err := loadConfig(nil, func(k string) string { return settings[k] })
+	cfg, err := config.LoadValid(nil, func(k string) string { return settings[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

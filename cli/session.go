@@ -1,4 +1,4 @@
-package main
+package cli
 
 // The login a person keeps between commands: a refresh token of the realm's public
 // client, in a file of its own per Keyward URL under the user's config directory (the
@@ -201,7 +201,7 @@ func (st *sessionTokens) Token() (*oauth2.Token, error) {
 	if tok.RefreshToken != "" && tok.RefreshToken != st.sess.RefreshToken {
 		st.sess.RefreshToken = tok.RefreshToken
 		if err := saveSession(st.path, st.sess); err != nil {
-			return nil, &exitErr{exitError, err}
+			return nil, &exitErr{ExitError, err}
 		}
 	}
 	return tok, nil
@@ -214,17 +214,17 @@ func refreshFailed(err error) error {
 	if errors.As(err, &re) {
 		switch {
 		case re.ErrorCode == "invalid_grant" || re.ErrorCode == "unauthorized_client" || re.ErrorCode == "invalid_client":
-			return &exitErr{exitNotLoggedIn, errors.New("your login has ended (Keycloak refused its refresh token): run keyward login")}
+			return &exitErr{ExitNotLoggedIn, errors.New("your login has ended (Keycloak refused its refresh token): run keyward login")}
 		case re.Response != nil && re.Response.StatusCode >= 500:
-			return &exitErr{exitUnavailable, fmt.Errorf("Keycloak cannot refresh the login now (HTTP %d): try again later", re.Response.StatusCode)}
+			return &exitErr{ExitUnavailable, fmt.Errorf("Keycloak cannot refresh the login now (HTTP %d): try again later", re.Response.StatusCode)}
 		}
 		code := re.ErrorCode
 		if code == "" && re.Response != nil {
 			code = "HTTP " + strconv.Itoa(re.Response.StatusCode)
 		}
-		return &exitErr{exitNotLoggedIn, fmt.Errorf("Keycloak refused to refresh the login (%s): run keyward login", code)}
+		return &exitErr{ExitNotLoggedIn, fmt.Errorf("Keycloak refused to refresh the login (%s): run keyward login", code)}
 	}
-	return &exitErr{exitUnavailable, errors.New("Keycloak cannot be reached to refresh the login: try again later")}
+	return &exitErr{ExitUnavailable, errors.New("Keycloak cannot be reached to refresh the login: try again later")}
 }
 
 // loggedIn is the state of a command that needs the person's login.
@@ -236,41 +236,41 @@ type loggedIn struct {
 }
 
 // login loads the stored login for KEYWARD_URL and a Manager that uses it.
-func (e *cliEnv) login(ctx context.Context) (*loggedIn, error) {
-	keywardURL, insecure, err := e.keywardURL()
+func (f *Factory) login(ctx context.Context) (*loggedIn, error) {
+	keywardURL, insecure, err := f.keywardURL()
 	if err != nil {
 		return nil, err
 	}
-	path, err := sessionPath(e.getenv, keywardURL)
+	path, err := sessionPath(f.Getenv, keywardURL)
 	if err != nil {
-		return nil, &exitErr{exitUsage, err}
+		return nil, &exitErr{ExitUsage, err}
 	}
 	s, err := loadSession(path, keywardURL)
 	if errors.Is(err, errNotLoggedIn) {
-		return nil, &exitErr{exitNotLoggedIn, fmt.Errorf("not logged in to %s: run keyward login", keywardURL)}
+		return nil, &exitErr{ExitNotLoggedIn, fmt.Errorf("not logged in to %s: run keyward login", keywardURL)}
 	}
 	if err != nil {
-		return nil, &exitErr{exitNotLoggedIn, err}
+		return nil, &exitErr{ExitNotLoggedIn, err}
 	}
-	ts := newSessionTokens(ctx, e.httpClient, path, s)
-	m, err := client.NewManager(client.ManagerConfig{URL: keywardURL, TokenSource: ts, HTTPClient: e.httpClient, AllowInsecureHTTP: insecure})
+	ts := newSessionTokens(ctx, f.HTTPClient, path, s)
+	m, err := client.NewManager(client.ManagerConfig{URL: keywardURL, TokenSource: ts, HTTPClient: f.HTTPClient, AllowInsecureHTTP: insecure})
 	if err != nil {
-		return nil, &exitErr{exitUsage, err}
+		return nil, &exitErr{ExitUsage, err}
 	}
 	return &loggedIn{keywardURL: keywardURL, path: path, tokens: ts, manager: m}, nil
 }
 
 // keywardURL is KEYWARD_URL, required, and whether plain http to another machine is allowed.
-func (e *cliEnv) keywardURL() (string, bool, error) {
-	u := strings.TrimSpace(e.getenv(client.EnvURL))
+func (f *Factory) keywardURL() (string, bool, error) {
+	u := strings.TrimSpace(f.Getenv(client.EnvURL))
 	if u == "" {
-		return "", false, &exitErr{exitUsage, errors.New("KEYWARD_URL is not set (e.g. export KEYWARD_URL=http://127.0.0.1:8080)")}
+		return "", false, &exitErr{ExitUsage, errors.New("KEYWARD_URL is not set (e.g. export KEYWARD_URL=http://127.0.0.1:8080)")}
 	}
 	insecure := false
-	if v := e.getenv(client.EnvAllowInsecureHTTP); v != "" {
+	if v := f.Getenv(client.EnvAllowInsecureHTTP); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return "", false, &exitErr{exitUsage, fmt.Errorf("%s=%q is neither true nor false", client.EnvAllowInsecureHTTP, v)}
+			return "", false, &exitErr{ExitUsage, fmt.Errorf("%s=%q is neither true nor false", client.EnvAllowInsecureHTTP, v)}
 		}
 		insecure = b
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // Admin commands for webhook endpoints. The signing secret is printed where the command
 // exists to print it (create, secret rotate); the delivery log never shows payloads in
@@ -19,7 +19,7 @@ import (
 	"github.com/keyward/keyward/client"
 )
 
-func newWebhooksCommand(e *cliEnv) *cobra.Command {
+func newWebhooksCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "webhooks",
 		Aliases: []string{"webhook"},
@@ -30,10 +30,10 @@ func newWebhooksCommand(e *cliEnv) *cobra.Command {
 	}
 	secret := &cobra.Command{Use: "secret", Short: "The endpoint's signing secret",
 		Example: "  keyward webhooks secret rotate WEBHOOK --overlap 24h"}
-	secret.AddCommand(newWebhookSecretRotateCommand(e))
-	cmd.AddCommand(newWebhooksListCommand(e), newWebhooksCreateCommand(e), newWebhooksShowCommand(e), newWebhooksUpdateCommand(e),
-		newWebhooksEnableCommand(e, true), newWebhooksEnableCommand(e, false), newWebhooksDeleteCommand(e), secret,
-		newWebhooksDeliveriesCommand(e), newWebhooksRedeliverCommand(e))
+	secret.AddCommand(newWebhookSecretRotateCommand(f))
+	cmd.AddCommand(newWebhooksListCommand(f), newWebhooksCreateCommand(f), newWebhooksShowCommand(f), newWebhooksUpdateCommand(f),
+		newWebhooksEnableCommand(f, true), newWebhooksEnableCommand(f, false), newWebhooksDeleteCommand(f), secret,
+		newWebhooksDeliveriesCommand(f), newWebhooksRedeliverCommand(f))
 	return cmd
 }
 
@@ -56,7 +56,7 @@ func (li *loggedIn) resolveWebhook(ctx context.Context, ref string) (client.Webh
 			return w, nil
 		}
 	}
-	return client.Webhook{}, &exitErr{exitError, fmt.Errorf("no webhook endpoint with URL or id %q", printable(ref))}
+	return client.Webhook{}, &exitErr{ExitError, fmt.Errorf("no webhook endpoint with URL or id %q", printable(ref))}
 }
 
 func webhookState(w client.Webhook) string {
@@ -87,10 +87,10 @@ func showWebhook(w io.Writer, output string, h client.Webhook) error {
 	return webhooksTable(w, []client.Webhook{h})
 }
 
-func newWebhooksListCommand(e *cliEnv) *cobra.Command {
+func newWebhooksListCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "list", Short: "List webhook endpoints", Args: cobra.NoArgs, Example: "  keyward webhooks list -o json"}
 	output := outputFlag(cmd, "table", "table or json (the API's objects, as one array)")
-	cmd.RunE = e.loggedInCmd(func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
 		all, err := allPages(cmd.Context(), func(ctx context.Context, cursor string) (client.Page[client.Webhook], error) {
 			return li.manager.ListWebhooks(ctx, cursor, 200)
 		})
@@ -105,7 +105,7 @@ func newWebhooksListCommand(e *cliEnv) *cobra.Command {
 	return cmd
 }
 
-func newWebhooksCreateCommand(e *cliEnv) *cobra.Command {
+func newWebhooksCreateCommand(f *Factory) *cobra.Command {
 	var in client.WebhookCreate
 	var disabled bool
 	var outFile string
@@ -118,15 +118,15 @@ func newWebhooksCreateCommand(e *cliEnv) *cobra.Command {
 		Args:    cobra.NoArgs,
 	}
 	output := outputFlag(cmd, "secret", "secret (the secret alone) or json (the API's object, with the secret)")
-	f := cmd.Flags()
-	f.StringVar(&in.URL, "url", "", "where to post (https; internal addresses only where the server allows them; required)")
-	f.StringSliceVar(&in.EventTypes, "event", nil, "an event type or family to send (repeat or comma-separate; required)")
-	f.StringVar(&in.Description, "description", "", "what it is")
-	f.BoolVar(&disabled, "disabled", false, "register it disabled")
-	f.StringVar(&outFile, "out-file", "", "write the secret to this new file (0600) instead of stdout; never overwrites")
+	flags := cmd.Flags()
+	flags.StringVar(&in.URL, "url", "", "where to post (https; internal addresses only where the server allows them; required)")
+	flags.StringSliceVar(&in.EventTypes, "event", nil, "an event type or family to send (repeat or comma-separate; required)")
+	flags.StringVar(&in.Description, "description", "", "what it is")
+	flags.BoolVar(&disabled, "disabled", false, "register it disabled")
+	flags.StringVar(&outFile, "out-file", "", "write the secret to this new file (0600) instead of stdout; never overwrites")
 	_ = cmd.MarkFlagRequired("url")
 	_ = cmd.MarkFlagRequired("event")
-	cmd.RunE = e.loggedInCmd(func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
 		if disabled {
 			off := false
 			in.Enabled = &off
@@ -156,11 +156,11 @@ func webhookFlags(err error) error {
 		"previous_valid_hours": "--overlap", "cursor": "--cursor"})
 }
 
-func newWebhooksShowCommand(e *cliEnv) *cobra.Command {
+func newWebhooksShowCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "show WEBHOOK", Short: "Show an endpoint (by URL or id)", Args: cobra.ExactArgs(1),
 		Example: "  keyward webhooks show https://hooks.example.com/keyward -o json"}
 	output := outputFlag(cmd, "table", "table or json (the API's object)")
-	cmd.RunE = e.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		h, err := li.resolveWebhook(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -170,29 +170,29 @@ func newWebhooksShowCommand(e *cliEnv) *cobra.Command {
 	return cmd
 }
 
-func newWebhooksUpdateCommand(e *cliEnv) *cobra.Command {
+func newWebhooksUpdateCommand(f *Factory) *cobra.Command {
 	var urlFlag, description string
 	var events []string
 	cmd := &cobra.Command{Use: "update WEBHOOK [flags]", Short: "Change an endpoint's URL, description or event types",
 		Args: cobra.ExactArgs(1), Example: "  keyward webhooks update https://hooks.example.com/keyward --event '*'"}
 	output := outputFlag(cmd, "table", "table or json (the API's object)")
-	f := cmd.Flags()
-	f.StringVar(&urlFlag, "url", "", "a new URL")
-	f.StringVar(&description, "description", "", "a new description")
-	f.StringSliceVar(&events, "event", nil, "the new set of event types (repeat or comma-separate)")
-	cmd.RunE = e.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	flags := cmd.Flags()
+	flags.StringVar(&urlFlag, "url", "", "a new URL")
+	flags.StringVar(&description, "description", "", "a new description")
+	flags.StringSliceVar(&events, "event", nil, "the new set of event types (repeat or comma-separate)")
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		var up client.WebhookUpdate
-		if f.Changed("url") {
+		if flags.Changed("url") {
 			up.URL = &urlFlag
 		}
-		if f.Changed("description") {
+		if flags.Changed("description") {
 			up.Description = &description
 		}
-		if f.Changed("event") {
+		if flags.Changed("event") {
 			up.EventTypes = &events
 		}
 		if string(mustJSON(up)) == "{}" {
-			return &exitErr{exitUsage, errors.New("nothing to change: give at least one flag (keyward webhooks update -h)")}
+			return &exitErr{ExitUsage, errors.New("nothing to change: give at least one flag (keyward webhooks update -h)")}
 		}
 		return updateWebhook(cmd, li, args[0], *output, up)
 	})
@@ -210,7 +210,7 @@ func updateWebhook(cmd *cobra.Command, li *loggedIn, ref, output string, up clie
 	return showWebhook(cmd.OutOrStdout(), output, h)
 }
 
-func newWebhooksEnableCommand(e *cliEnv, enable bool) *cobra.Command {
+func newWebhooksEnableCommand(f *Factory, enable bool) *cobra.Command {
 	use, short := "disable WEBHOOK", "Stop sending to an endpoint (events while it is off are not queued for it)"
 	if enable {
 		use, short = "enable WEBHOOK", "Send to an endpoint again (clears its run of failures)"
@@ -218,16 +218,16 @@ func newWebhooksEnableCommand(e *cliEnv, enable bool) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1),
 		Example: "  keyward webhooks " + strings.Fields(use)[0] + " https://hooks.example.com/keyward"}
 	output := outputFlag(cmd, "table", "table or json (the API's object)")
-	cmd.RunE = e.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		return updateWebhook(cmd, li, args[0], *output, client.WebhookUpdate{Enabled: &enable})
 	})
 	return cmd
 }
 
-func newWebhooksDeleteCommand(e *cliEnv) *cobra.Command {
+func newWebhooksDeleteCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "delete WEBHOOK", Short: "Delete an endpoint and its delivery log", Args: cobra.ExactArgs(1),
 		Example: "  keyward webhooks delete https://hooks.example.com/keyward"}
-	cmd.RunE = e.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		h, err := li.resolveWebhook(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -241,7 +241,7 @@ func newWebhooksDeleteCommand(e *cliEnv) *cobra.Command {
 	return cmd
 }
 
-func newWebhookSecretRotateCommand(e *cliEnv) *cobra.Command {
+func newWebhookSecretRotateCommand(f *Factory) *cobra.Command {
 	var overlap time.Duration
 	var outFile string
 	cmd := &cobra.Command{Use: "rotate WEBHOOK [--overlap 24h]", Short: "Give an endpoint a new signing secret, alone on stdout",
@@ -251,9 +251,9 @@ func newWebhookSecretRotateCommand(e *cliEnv) *cobra.Command {
 	output := outputFlag(cmd, "secret", "secret (the secret alone) or json (the API's object, with the secret)")
 	cmd.Flags().DurationVar(&overlap, "overlap", 0, "how long the old secret keeps signing beside the new one (whole hours, at most 168h)")
 	cmd.Flags().StringVar(&outFile, "out-file", "", "write the secret to this new file (0600) instead of stdout; never overwrites")
-	cmd.RunE = e.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		if overlap < 0 || overlap%time.Hour != 0 {
-			return &exitErr{exitUsage, fmt.Errorf("--overlap %v: give whole hours, 0h to 168h", overlap)}
+			return &exitErr{ExitUsage, fmt.Errorf("--overlap %v: give whole hours, 0h to 168h", overlap)}
 		}
 		h, err := li.resolveWebhook(cmd.Context(), args[0])
 		if err != nil {
@@ -282,13 +282,13 @@ func newWebhookSecretRotateCommand(e *cliEnv) *cobra.Command {
 	return cmd
 }
 
-func newWebhooksDeliveriesCommand(e *cliEnv) *cobra.Command {
+func newWebhooksDeliveriesCommand(f *Factory) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{Use: "deliveries WEBHOOK", Short: "An endpoint's latest deliveries, newest first, with their attempts",
 		Args: cobra.ExactArgs(1), Example: "  keyward webhooks deliveries https://hooks.example.com/keyward --limit 5 -o json"}
 	output := outputFlag(cmd, "table", "table or json (the API's objects, payloads included, as one array)")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many (1 to 200)")
-	cmd.RunE = e.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		h, err := li.resolveWebhook(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -325,10 +325,10 @@ func lastAnswer(d client.WebhookDelivery) string {
 	return "-"
 }
 
-func newWebhooksRedeliverCommand(e *cliEnv) *cobra.Command {
+func newWebhooksRedeliverCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "redeliver WEBHOOK DELIVERY_ID", Short: "Queue a delivery again now, under the same webhook-id",
 		Args: cobra.ExactArgs(2), Example: "  keyward webhooks redeliver https://hooks.example.com/keyward 7d0c…"}
-	cmd.RunE = e.loggedInCmd(func(cmd *cobra.Command, args []string, li *loggedIn) error {
+	cmd.RunE = f.loggedInCmd(adminFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
 		h, err := li.resolveWebhook(cmd.Context(), args[0])
 		if err != nil {
 			return err

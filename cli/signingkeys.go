@@ -1,4 +1,4 @@
-package main
+package cli
 
 // keyward signing-keys: the operator's view of the assertion-signing keys in the store
 // (list) and an on-demand rotation (rotate). It reads the server's configuration
@@ -7,18 +7,18 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/config"
 	"github.com/keyward/keyward/exchange"
 )
 
-func newSigningKeysCommand(getenv func(string) string) *cobra.Command {
+func newSigningKeysCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "signing-keys",
 		Short: "List or rotate the assertion-signing keys in the store",
@@ -34,22 +34,22 @@ func newSigningKeysCommand(getenv func(string) string) *cobra.Command {
 			Example:            example,
 			DisableFlagParsing: true, // the server's flag set (config.Load) reads them
 			RunE: func(c *cobra.Command, args []string) error {
-				cfg, err := loadConfig(args, getenv)
-				if errors.Is(err, flagHelp) {
+				cfg, err := config.LoadValid(args, f.Getenv)
+				if errors.Is(err, flag.ErrHelp) {
 					return nil
 				}
 				if err != nil {
-					return &exitErr{exitUsage, err}
+					return &exitErr{ExitUsage, err}
 				}
 				ctx, cancel := context.WithTimeout(c.Context(), time.Minute)
 				defer cancel()
-				ring, closeStore, err := openKeyRing(ctx, cfg)
+				ring, closeStore, err := f.Service.OpenKeyRing(ctx, cfg)
 				if err != nil {
-					return &exitErr{exitError, err}
+					return &exitErr{ExitError, err}
 				}
 				defer closeStore()
 				if err := fn(ctx, c.OutOrStdout(), ring); err != nil {
-					return &exitErr{exitError, err}
+					return &exitErr{ExitError, err}
 				}
 				return nil
 			},
@@ -92,23 +92,4 @@ func printSigningKeys(out io.Writer, keys []exchange.SigningKeyInfo, now time.Ti
 		}
 		fmt.Fprintf(out, "%-44s  %-20s  %s\n", k.KID, k.ActiveFrom.UTC().Format(time.RFC3339), state)
 	}
-}
-
-// openKeyRing opens the store and its signing keys as a replica would (fingerprints
-// checked, a key file imported once).
-func openKeyRing(ctx context.Context, cfg config.Config) (*exchange.KeyRing, func(), error) {
-	log := zap.NewNop()
-	store, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	hasher, priv, err := loadSecrets(cfg)
-	if err == nil {
-		var ring *exchange.KeyRing
-		if ring, err = sharedKeys(ctx, cfg, store, hasher, priv, log); err == nil {
-			return ring, func() { _ = store.Close() }, nil
-		}
-	}
-	_ = store.Close()
-	return nil, nil, err
 }

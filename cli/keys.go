@@ -1,4 +1,4 @@
-package main
+package cli
 
 // keyward keys …: a person's API keys (admins: anyone's, with --owner), named by name
 // or id. A created or rotated key goes to stdout alone (or a new 0600 file), so that
@@ -49,7 +49,7 @@ func asFlags(err error, flags map[string]string) error {
 	return managementFailed(err)
 }
 
-func newKeysCommand(e *cliEnv) *cobra.Command {
+func newKeysCommand(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "keys",
 		Aliases: []string{"key"},
@@ -58,12 +58,12 @@ func newKeysCommand(e *cliEnv) *cobra.Command {
 		Example: "  keyward keys list\n  KEY=$(keyward keys create --name ci --expires-in 90d --scope profile)\n" +
 			"  keyward keys rotate ci --grace 24h > ci.key\n  keyward keys usage ci",
 	}
-	cmd.AddCommand(newKeysListCommand(e), newKeysCreateCommand(e), newKeysShowCommand(e), newKeysUpdateCommand(e),
-		newKeysRotateCommand(e), newKeysEnableCommand(e, true), newKeysEnableCommand(e, false),
-		newKeysRevokeCommand(e), newKeysUsageCommand(e))
+	cmd.AddCommand(newKeysListCommand(f), newKeysCreateCommand(f), newKeysShowCommand(f), newKeysUpdateCommand(f),
+		newKeysRotateCommand(f), newKeysEnableCommand(f, true), newKeysEnableCommand(f, false),
+		newKeysRevokeCommand(f), newKeysUsageCommand(f))
 	for _, sub := range cmd.Commands() {
 		if strings.Contains(sub.Use, " KEY") {
-			sub.ValidArgsFunction = e.completeKeyNames
+			sub.ValidArgsFunction = f.completeKeyNames
 		}
 	}
 	return cmd
@@ -72,11 +72,11 @@ func newKeysCommand(e *cliEnv) *cobra.Command {
 // completeKeyNames offers the names of the keys a command may name (the logged-in
 // person's, or --owner's), described by prefix and status. Without a login it offers
 // nothing: completion never prompts.
-func (e *cliEnv) completeKeyNames(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func (f *Factory) completeKeyNames(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	li, err := e.login(cmd.Context())
+	li, err := f.login(cmd.Context())
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -124,17 +124,6 @@ func (li *loggedIn) keyOwner(owner string) string {
 	return li.tokens.sess.Username
 }
 
-// loginKey logs in and finds the key ref names (id or name; owner for admins): the first
-// step of every command acting on one key.
-func (e *cliEnv) loginKey(ctx context.Context, ref, owner string) (*loggedIn, client.Key, error) {
-	li, err := e.login(ctx)
-	if err != nil {
-		return nil, client.Key{}, err
-	}
-	k, err := li.resolveKey(ctx, ref, owner)
-	return li, k, err
-}
-
 // resolveKey finds the key ref names: an id, or the name of one key of the owner that
 // has not been superseded by a rotation.
 func (li *loggedIn) resolveKey(ctx context.Context, ref, owner string) (client.Key, error) {
@@ -167,7 +156,7 @@ func (li *loggedIn) resolveKey(ctx context.Context, ref, owner string) (client.K
 	}
 	switch len(current) {
 	case 0:
-		return client.Key{}, &exitErr{exitError, fmt.Errorf("no key named or with id %q", ref)}
+		return client.Key{}, &exitErr{ExitError, fmt.Errorf("no key named or with id %q", ref)}
 	case 1:
 		return current[0], nil
 	}
@@ -175,7 +164,7 @@ func (li *loggedIn) resolveKey(ctx context.Context, ref, owner string) (client.K
 	for i, k := range current {
 		ids[i] = k.ID + " (" + k.Prefix + ")"
 	}
-	return client.Key{}, &exitErr{exitUsage, fmt.Errorf("%d keys are named %q: give the id of one: %s", len(current), ref, strings.Join(ids, ", "))}
+	return client.Key{}, &exitErr{ExitUsage, fmt.Errorf("%d keys are named %q: give the id of one: %s", len(current), ref, strings.Join(ids, ", "))}
 }
 
 func keysTable(w io.Writer, keys []client.Key, withOwner bool) error {
@@ -317,63 +306,51 @@ func parseMetadata(s string) (json.RawMessage, error) {
 }
 
 func usageErr(flag string, err error) error {
-	return &exitErr{exitUsage, fmt.Errorf("%s: %w", flag, err)}
+	return &exitErr{ExitUsage, fmt.Errorf("%s: %w", flag, err)}
 }
 
-func newKeysListCommand(e *cliEnv) *cobra.Command {
+func newKeysListCommand(f *Factory) *cobra.Command {
 	var q client.KeyQuery
-	var output string
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List keys: name, prefix, status, environment, last used, expires",
 		Example: "  keyward keys list\n  keyward keys list --status active --environment production -o json\n" +
 			"  keyward keys list --owner alice        # admins",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return err
-			}
-			li, err := e.login(cmd.Context())
-			if err != nil {
-				return err
-			}
-			keys, err := allPages(cmd.Context(), func(ctx context.Context, cursor string) (client.Page[client.Key], error) {
-				qq := q
-				qq.Limit, qq.Cursor = 200, cursor
-				return li.manager.ListKeys(ctx, qq)
-			})
-			if err != nil {
-				return asFlags(err, keyFlags)
-			}
-			if output == "json" {
-				raws := make([]json.RawMessage, len(keys))
-				for i, k := range keys {
-					raws[i] = k.Raw
-				}
-				return writeRawList(cmd.OutOrStdout(), raws)
-			}
-			others := q.Owner != "" // an admin's list without --owner spans every user
-			for _, k := range keys {
-				others = others || k.OwnerUsername != li.tokens.sess.Username
-			}
-			return keysTable(cmd.OutOrStdout(), keys, others)
-		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&q.Owner, "owner", "", "admins: the user (username or id) whose keys to list")
-	f.StringVarP(&q.Q, "search", "q", "", "search in names and descriptions")
-	f.StringVar(&q.Status, "status", "", "active, inactive, expired or expiring_soon")
-	f.StringVar(&q.Environment, "environment", "", "development, staging or production")
-	f.StringVar(&q.Expires, "expires", "", "30d, expired or never")
-	f.StringVar(&q.Sort, "sort", "", "created_at (default), expires_at, name or last_used_at")
-	f.StringVar(&q.Order, "order", "", "desc (default) or asc")
-	f.StringVarP(&output, "output", "o", "table", "table or json (the API's key objects, as one array)")
+	output := outputFlag(cmd, "table", "table or json (the API's key objects, as one array)")
+	cmd.RunE = f.loggedInCmd(keyFlags, nil, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+		keys, err := allPages(cmd.Context(), func(ctx context.Context, cursor string) (client.Page[client.Key], error) {
+			qq := q
+			qq.Limit, qq.Cursor = 200, cursor
+			return li.manager.ListKeys(ctx, qq)
+		})
+		if err != nil {
+			return err
+		}
+		if *output == "json" {
+			return writeRawList(cmd.OutOrStdout(), rawsOf(keys, func(k client.Key) json.RawMessage { return k.Raw }))
+		}
+		others := q.Owner != "" // an admin's list without --owner spans every user
+		for _, k := range keys {
+			others = others || k.OwnerUsername != li.tokens.sess.Username
+		}
+		return keysTable(cmd.OutOrStdout(), keys, others)
+	})
+	flags := cmd.Flags()
+	flags.StringVar(&q.Owner, "owner", "", "admins: the user (username or id) whose keys to list")
+	flags.StringVarP(&q.Q, "search", "q", "", "search in names and descriptions")
+	flags.StringVar(&q.Status, "status", "", "active, inactive, expired or expiring_soon")
+	flags.StringVar(&q.Environment, "environment", "", "development, staging or production")
+	flags.StringVar(&q.Expires, "expires", "", "30d, expired or never")
+	flags.StringVar(&q.Sort, "sort", "", "created_at (default), expires_at, name or last_used_at")
+	flags.StringVar(&q.Order, "order", "", "desc (default) or asc")
 	return cmd
 }
 
-func newKeysCreateCommand(e *cliEnv) *cobra.Command {
+func newKeysCreateCommand(f *Factory) *cobra.Command {
 	var in client.KeyCreate
-	var expiresIn, expiresAt, rateLimit, metadata, outFile, output string
+	var expiresIn, expiresAt, rateLimit, metadata, outFile string
 	cmd := &cobra.Command{
 		Use:   "create --name NAME [flags]",
 		Short: "Create a key: the key alone on stdout (shown this once)",
@@ -383,69 +360,64 @@ func newKeysCreateCommand(e *cliEnv) *cobra.Command {
 			"  keyward keys create --name nightly --environment staging --rate-limit 100/1m --ip-allow 203.0.113.0/24 --out-file nightly.key\n" +
 			"  keyward keys create --name report --owner alice --never-expires   # admins, for a user",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "key", "json"); err != nil {
-				return err
-			}
-			f := cmd.Flags()
-			if f.Changed("expires-in") {
-				days, err := parseDays(expiresIn)
-				if err != nil {
-					return usageErr("--expires-in", err)
-				}
-				in.ExpiresInDays = &days
-			}
-			if f.Changed("expires-at") {
-				t, err := time.Parse(time.RFC3339, expiresAt)
-				if err != nil {
-					return usageErr("--expires-at", errors.New("give an RFC 3339 time such as 2027-01-31T00:00:00Z"))
-				}
-				in.ExpiresAt = &t
-			}
-			if f.Changed("rate-limit") {
-				rl, err := parseRateLimit(rateLimit)
-				if err != nil {
-					return usageErr("--rate-limit", err)
-				}
-				in.RateLimit = rl
-			}
-			if f.Changed("metadata") {
-				md, err := parseMetadata(metadata)
-				if err != nil {
-					return usageErr("--metadata", err)
-				}
-				in.Metadata = md
-			}
-			li, err := e.login(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out, err := openSecretOut(cmd.OutOrStdout(), outFile)
-			if err != nil {
-				return err
-			}
-			created, err := li.manager.CreateKey(cmd.Context(), in)
-			if err != nil {
-				out.abandon()
-				return asFlags(err, keyFlags)
-			}
-			return writeCreatedKey(cmd.ErrOrStderr(), out, created, output, "Created")
-		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&in.Name, "name", "", "the key's name, 1..100 characters (required)")
-	f.StringVar(&in.Description, "description", "", "what the key is for")
-	f.StringVar(&in.Environment, "environment", "", "development, staging or production (default production)")
-	f.StringVar(&expiresIn, "expires-in", "", "expire after this long: 90d, 12w, 1y (default 365d)")
-	f.StringVar(&expiresAt, "expires-at", "", "expire at this RFC 3339 time")
-	f.BoolVar(&in.NeverExpires, "never-expires", false, "the key never expires")
-	f.StringSliceVar(&in.Scopes, "scope", nil, "a Keycloak client scope the key may request (repeat or comma-separate)")
-	f.StringVar(&metadata, "metadata", "", "a JSON object kept with the key, or @file")
-	f.StringVar(&rateLimit, "rate-limit", "", "exchanges allowed per window: 100/1m, 1000/1h, or unlimited")
-	f.StringSliceVar(&in.IPAllowlist, "ip-allow", nil, "a CIDR the key is accepted from (repeat or comma-separate)")
-	f.StringVar(&in.Owner, "owner", "", "admins: create the key for this user (username or id)")
-	f.StringVar(&outFile, "out-file", "", "write the key to this new file (0600) instead of stdout; never overwrites")
-	f.StringVarP(&output, "output", "o", "key", "key (the key alone) or json (the API's object, with the key)")
+	output := outputFlag(cmd, "key", "key (the key alone) or json (the API's object, with the key)")
+	cmd.RunE = f.loggedInCmd(keyFlags, func(cmd *cobra.Command, _ []string) error {
+		flags := cmd.Flags()
+		if flags.Changed("expires-in") {
+			days, err := parseDays(expiresIn)
+			if err != nil {
+				return usageErr("--expires-in", err)
+			}
+			in.ExpiresInDays = &days
+		}
+		if flags.Changed("expires-at") {
+			t, err := time.Parse(time.RFC3339, expiresAt)
+			if err != nil {
+				return usageErr("--expires-at", errors.New("give an RFC 3339 time such as 2027-01-31T00:00:00Z"))
+			}
+			in.ExpiresAt = &t
+		}
+		if flags.Changed("rate-limit") {
+			rl, err := parseRateLimit(rateLimit)
+			if err != nil {
+				return usageErr("--rate-limit", err)
+			}
+			in.RateLimit = rl
+		}
+		if flags.Changed("metadata") {
+			md, err := parseMetadata(metadata)
+			if err != nil {
+				return usageErr("--metadata", err)
+			}
+			in.Metadata = md
+		}
+		return nil
+	}, func(cmd *cobra.Command, _ []string, li *loggedIn) error {
+		out, err := openSecretOut(cmd.OutOrStdout(), outFile)
+		if err != nil {
+			return err
+		}
+		created, err := li.manager.CreateKey(cmd.Context(), in)
+		if err != nil {
+			out.abandon()
+			return err
+		}
+		return writeCreatedKey(cmd.ErrOrStderr(), out, created, *output, "Created")
+	})
+	flags := cmd.Flags()
+	flags.StringVar(&in.Name, "name", "", "the key's name, 1..100 characters (required)")
+	flags.StringVar(&in.Description, "description", "", "what the key is for")
+	flags.StringVar(&in.Environment, "environment", "", "development, staging or production (default production)")
+	flags.StringVar(&expiresIn, "expires-in", "", "expire after this long: 90d, 12w, 1y (default 365d)")
+	flags.StringVar(&expiresAt, "expires-at", "", "expire at this RFC 3339 time")
+	flags.BoolVar(&in.NeverExpires, "never-expires", false, "the key never expires")
+	flags.StringSliceVar(&in.Scopes, "scope", nil, "a Keycloak client scope the key may request (repeat or comma-separate)")
+	flags.StringVar(&metadata, "metadata", "", "a JSON object kept with the key, or @file")
+	flags.StringVar(&rateLimit, "rate-limit", "", "exchanges allowed per window: 100/1m, 1000/1h, or unlimited")
+	flags.StringSliceVar(&in.IPAllowlist, "ip-allow", nil, "a CIDR the key is accepted from (repeat or comma-separate)")
+	flags.StringVar(&in.Owner, "owner", "", "admins: create the key for this user (username or id)")
+	flags.StringVar(&outFile, "out-file", "", "write the key to this new file (0600) instead of stdout; never overwrites")
 	_ = cmd.MarkFlagRequired("name")
 	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at", "never-expires")
 	return cmd
@@ -465,36 +437,34 @@ func writeCreatedKey(stderr io.Writer, out *secretOut, created client.CreatedKey
 	return nil
 }
 
-func newKeysShowCommand(e *cliEnv) *cobra.Command {
-	var owner, output string
+func newKeysShowCommand(f *Factory) *cobra.Command {
+	var owner string
 	cmd := &cobra.Command{
 		Use:     "show KEY",
 		Short:   "Show a key (never its secret)",
 		Example: "  keyward keys show ci\n  keyward keys show 3f0c…-uuid -o json",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return err
-			}
-			_, k, err := e.loginKey(cmd.Context(), args[0], owner)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				return writeRaw(cmd.OutOrStdout(), k.Raw)
-			}
-			return keyDetails(cmd.OutOrStdout(), k)
-		},
 	}
+	output := outputFlag(cmd, "table", "table or json (the API's object)")
+	cmd.RunE = f.loggedInCmd(keyFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
+		k, err := li.resolveKey(cmd.Context(), args[0], owner)
+		if err != nil {
+			return err
+		}
+		if *output == "json" {
+			return writeRaw(cmd.OutOrStdout(), k.Raw)
+		}
+		return keyDetails(cmd.OutOrStdout(), k)
+	})
 	cmd.Flags().StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json (the API's object)")
 	return cmd
 }
 
-func newKeysUpdateCommand(e *cliEnv) *cobra.Command {
-	var owner, output, name, description, metadata, expiresAt, expiresIn, rateLimit string
+func newKeysUpdateCommand(f *Factory) *cobra.Command {
+	var owner, name, description, metadata, expiresAt, expiresIn, rateLimit string
 	var scopes, allow []string
 	var noScopes, noAllow, enabled bool
+	var up client.KeyUpdate
 	cmd := &cobra.Command{
 		Use:   "update KEY [flags]",
 		Short: "Change a key: name, description, scopes, metadata, expiry (shorter only), limits, enabled",
@@ -502,86 +472,85 @@ func newKeysUpdateCommand(e *cliEnv) *cobra.Command {
 			"  keyward keys update ci --scope profile --scope email     # the new set of scopes\n" +
 			"  keyward keys update ci --expires-in 7d --no-ip-allowlist",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return err
-			}
-			f := cmd.Flags()
-			var up client.KeyUpdate
-			if f.Changed("name") {
-				up.Name = &name
-			}
-			if f.Changed("description") {
-				up.Description = &description
-			}
-			switch {
-			case noScopes && f.Changed("scope"):
-				return &exitErr{exitUsage, errors.New("--scope and --no-scopes exclude each other")}
-			case noScopes:
-				up.Scopes = &[]string{}
-			case f.Changed("scope"):
-				up.Scopes = &scopes
-			}
-			switch {
-			case noAllow && f.Changed("ip-allow"):
-				return &exitErr{exitUsage, errors.New("--ip-allow and --no-ip-allowlist exclude each other")}
-			case noAllow:
-				up.IPAllowlist = &[]string{}
-			case f.Changed("ip-allow"):
-				up.IPAllowlist = &allow
-			}
-			if f.Changed("metadata") {
-				md, err := parseMetadata(metadata)
-				if err != nil {
-					return usageErr("--metadata", err)
-				}
-				up.Metadata = md
-			}
-			if f.Changed("expires-at") {
-				t, err := time.Parse(time.RFC3339, expiresAt)
-				if err != nil {
-					return usageErr("--expires-at", errors.New("give an RFC 3339 time such as 2027-01-31T00:00:00Z"))
-				}
-				up.ExpiresAt = &t
-			}
-			if f.Changed("expires-in") {
-				days, err := parseDays(expiresIn)
-				if err != nil {
-					return usageErr("--expires-in", err)
-				}
-				t := time.Now().UTC().Truncate(time.Second).AddDate(0, 0, days)
-				up.ExpiresAt = &t
-			}
-			if f.Changed("rate-limit") {
-				rl, err := parseRateLimit(rateLimit)
-				if err != nil {
-					return usageErr("--rate-limit", err)
-				}
-				up.RateLimit = rl
-			}
-			if f.Changed("enabled") {
-				up.Enabled = &enabled
-			}
-			if string(mustJSON(up)) == "{}" {
-				return &exitErr{exitUsage, errors.New("nothing to change: give at least one flag (keyward keys update -h)")}
-			}
-			return e.changeKey(cmd, args[0], owner, output, up, "Updated")
-		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
-	f.StringVar(&name, "name", "", "a new name")
-	f.StringVar(&description, "description", "", "a new description")
-	f.StringSliceVar(&scopes, "scope", nil, "the new set of scopes (repeat or comma-separate)")
-	f.BoolVar(&noScopes, "no-scopes", false, "remove every scope")
-	f.StringVar(&metadata, "metadata", "", "a JSON object replacing the metadata, @file, or null to clear it")
-	f.StringVar(&expiresAt, "expires-at", "", "a new, earlier expiry (RFC 3339)")
-	f.StringVar(&expiresIn, "expires-in", "", "expire this long from now (earlier than the current expiry): 30d")
-	f.StringVar(&rateLimit, "rate-limit", "", "exchanges per window: 100/1m, or unlimited")
-	f.StringSliceVar(&allow, "ip-allow", nil, "the new set of allowed CIDRs (repeat or comma-separate)")
-	f.BoolVar(&noAllow, "no-ip-allowlist", false, "accept the key from any address")
-	f.BoolVar(&enabled, "enabled", true, "enable (true) or disable (false) the key")
-	f.StringVarP(&output, "output", "o", "table", "table or json (the API's object)")
+	output := outputFlag(cmd, "table", "table or json (the API's object)")
+	cmd.RunE = f.loggedInCmd(keyFlags, func(cmd *cobra.Command, _ []string) error {
+		flags := cmd.Flags()
+		up = client.KeyUpdate{}
+		if flags.Changed("name") {
+			up.Name = &name
+		}
+		if flags.Changed("description") {
+			up.Description = &description
+		}
+		switch {
+		case noScopes && flags.Changed("scope"):
+			return &exitErr{ExitUsage, errors.New("--scope and --no-scopes exclude each other")}
+		case noScopes:
+			up.Scopes = &[]string{}
+		case flags.Changed("scope"):
+			up.Scopes = &scopes
+		}
+		switch {
+		case noAllow && flags.Changed("ip-allow"):
+			return &exitErr{ExitUsage, errors.New("--ip-allow and --no-ip-allowlist exclude each other")}
+		case noAllow:
+			up.IPAllowlist = &[]string{}
+		case flags.Changed("ip-allow"):
+			up.IPAllowlist = &allow
+		}
+		if flags.Changed("metadata") {
+			md, err := parseMetadata(metadata)
+			if err != nil {
+				return usageErr("--metadata", err)
+			}
+			up.Metadata = md
+		}
+		if flags.Changed("expires-at") {
+			t, err := time.Parse(time.RFC3339, expiresAt)
+			if err != nil {
+				return usageErr("--expires-at", errors.New("give an RFC 3339 time such as 2027-01-31T00:00:00Z"))
+			}
+			up.ExpiresAt = &t
+		}
+		if flags.Changed("expires-in") {
+			days, err := parseDays(expiresIn)
+			if err != nil {
+				return usageErr("--expires-in", err)
+			}
+			t := time.Now().UTC().Truncate(time.Second).AddDate(0, 0, days)
+			up.ExpiresAt = &t
+		}
+		if flags.Changed("rate-limit") {
+			rl, err := parseRateLimit(rateLimit)
+			if err != nil {
+				return usageErr("--rate-limit", err)
+			}
+			up.RateLimit = rl
+		}
+		if flags.Changed("enabled") {
+			up.Enabled = &enabled
+		}
+		if string(mustJSON(up)) == "{}" {
+			return &exitErr{ExitUsage, errors.New("nothing to change: give at least one flag (keyward keys update -h)")}
+		}
+		return nil
+	}, func(cmd *cobra.Command, args []string, li *loggedIn) error {
+		return li.changeKey(cmd, args[0], owner, *output, up, "Updated")
+	})
+	flags := cmd.Flags()
+	flags.StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
+	flags.StringVar(&name, "name", "", "a new name")
+	flags.StringVar(&description, "description", "", "a new description")
+	flags.StringSliceVar(&scopes, "scope", nil, "the new set of scopes (repeat or comma-separate)")
+	flags.BoolVar(&noScopes, "no-scopes", false, "remove every scope")
+	flags.StringVar(&metadata, "metadata", "", "a JSON object replacing the metadata, @file, or null to clear it")
+	flags.StringVar(&expiresAt, "expires-at", "", "a new, earlier expiry (RFC 3339)")
+	flags.StringVar(&expiresIn, "expires-in", "", "expire this long from now (earlier than the current expiry): 30d")
+	flags.StringVar(&rateLimit, "rate-limit", "", "exchanges per window: 100/1m, or unlimited")
+	flags.StringSliceVar(&allow, "ip-allow", nil, "the new set of allowed CIDRs (repeat or comma-separate)")
+	flags.BoolVar(&noAllow, "no-ip-allowlist", false, "accept the key from any address")
+	flags.BoolVar(&enabled, "enabled", true, "enable (true) or disable (false) the key")
 	cmd.MarkFlagsMutuallyExclusive("expires-at", "expires-in")
 	return cmd
 }
@@ -592,14 +561,14 @@ func mustJSON(v any) []byte {
 }
 
 // changeKey applies up to the key ref names and shows the result.
-func (e *cliEnv) changeKey(cmd *cobra.Command, ref, owner, output string, up client.KeyUpdate, verb string) error {
-	li, k, err := e.loginKey(cmd.Context(), ref, owner)
+func (li *loggedIn) changeKey(cmd *cobra.Command, ref, owner, output string, up client.KeyUpdate, verb string) error {
+	k, err := li.resolveKey(cmd.Context(), ref, owner)
 	if err != nil {
 		return err
 	}
 	k, err = li.manager.UpdateKey(cmd.Context(), k.ID, up)
 	if err != nil {
-		return asFlags(err, keyFlags)
+		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "%s key %s (%s): %s.\n", verb, printable(k.Name), k.Prefix, k.Status)
 	if output == "json" {
@@ -611,8 +580,8 @@ func (e *cliEnv) changeKey(cmd *cobra.Command, ref, owner, output string, up cli
 	return nil
 }
 
-func newKeysEnableCommand(e *cliEnv, enable bool) *cobra.Command {
-	var owner, output string
+func newKeysEnableCommand(f *Factory, enable bool) *cobra.Command {
+	var owner string
 	use, short, verb := "enable KEY", "Enable a key: the exchange accepts it again", "Enabled"
 	if !enable {
 		use, short, verb = "disable KEY", "Disable a key: the exchange refuses it until it is enabled", "Disabled"
@@ -622,20 +591,18 @@ func newKeysEnableCommand(e *cliEnv, enable bool) *cobra.Command {
 		Short:   short,
 		Example: "  keyward keys " + strings.Fields(use)[0] + " ci",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return err
-			}
-			return e.changeKey(cmd, args[0], owner, output, client.KeyUpdate{Enabled: &enable}, verb)
-		},
 	}
+	output := outputFlag(cmd, "table", "table (a line on stderr) or json (the API's object)")
+	cmd.RunE = f.loggedInCmd(keyFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
+		return li.changeKey(cmd, args[0], owner, *output, client.KeyUpdate{Enabled: &enable}, verb)
+	})
 	cmd.Flags().StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table (a line on stderr) or json (the API's object)")
 	return cmd
 }
 
-func newKeysRotateCommand(e *cliEnv) *cobra.Command {
-	var owner, grace, outFile, output string
+func newKeysRotateCommand(f *Factory) *cobra.Command {
+	var owner, grace, outFile string
+	var g *time.Duration
 	cmd := &cobra.Command{
 		Use:   "rotate KEY [--grace 24h]",
 		Short: "Rotate a key: the new key alone on stdout; the old one works until the grace ends (stderr)",
@@ -644,50 +611,49 @@ func newKeysRotateCommand(e *cliEnv) *cobra.Command {
 			"which is printed on stderr.",
 		Example: "  keyward keys rotate ci --grace 24h > ci.key\n  keyward keys rotate ci --grace 0 --out-file ci-new.key   # the old key stops now",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "key", "json"); err != nil {
-				return err
-			}
-			var g *time.Duration
-			if cmd.Flags().Changed("grace") {
-				d, err := parseHours(grace)
-				if err != nil {
-					return usageErr("--grace", err)
-				}
-				g = &d
-			}
-			li, old, err := e.loginKey(cmd.Context(), args[0], owner)
-			if err != nil {
-				return err
-			}
-			out, err := openSecretOut(cmd.OutOrStdout(), outFile)
-			if err != nil {
-				return err
-			}
-			created, err := li.manager.RotateKey(cmd.Context(), old.ID, g)
-			if err != nil {
-				out.abandon()
-				return asFlags(err, keyFlags)
-			}
-			if err := writeCreatedKey(cmd.ErrOrStderr(), out, created, output, "Rotated"); err != nil {
-				return err
-			}
-			if prev, err := li.manager.Key(cmd.Context(), old.ID); err == nil && prev.GraceUntil != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "The old key %s works until %s (grace ends).\n", prev.Prefix, prev.GraceUntil.UTC().Format(time.RFC3339))
-			} else {
-				fmt.Fprintf(cmd.ErrOrStderr(), "The old key %s no longer works.\n", old.Prefix)
-			}
-			return nil
-		},
 	}
+	output := outputFlag(cmd, "key", "key (the new key alone) or json (the API's object)")
+	cmd.RunE = f.loggedInCmd(keyFlags, func(cmd *cobra.Command, _ []string) error {
+		g = nil
+		if cmd.Flags().Changed("grace") {
+			d, err := parseHours(grace)
+			if err != nil {
+				return usageErr("--grace", err)
+			}
+			g = &d
+		}
+		return nil
+	}, func(cmd *cobra.Command, args []string, li *loggedIn) error {
+		old, err := li.resolveKey(cmd.Context(), args[0], owner)
+		if err != nil {
+			return err
+		}
+		out, err := openSecretOut(cmd.OutOrStdout(), outFile)
+		if err != nil {
+			return err
+		}
+		created, err := li.manager.RotateKey(cmd.Context(), old.ID, g)
+		if err != nil {
+			out.abandon()
+			return err
+		}
+		if err := writeCreatedKey(cmd.ErrOrStderr(), out, created, *output, "Rotated"); err != nil {
+			return err
+		}
+		if prev, err := li.manager.Key(cmd.Context(), old.ID); err == nil && prev.GraceUntil != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "The old key %s works until %s (grace ends).\n", prev.Prefix, prev.GraceUntil.UTC().Format(time.RFC3339))
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "The old key %s no longer works.\n", old.Prefix)
+		}
+		return nil
+	})
 	cmd.Flags().StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
 	cmd.Flags().StringVar(&grace, "grace", "", "how long the old key keeps working: 24h, 7d (default), 0")
 	cmd.Flags().StringVar(&outFile, "out-file", "", "write the new key to this new file (0600) instead of stdout")
-	cmd.Flags().StringVarP(&output, "output", "o", "key", "key (the new key alone) or json (the API's object)")
 	return cmd
 }
 
-func newKeysRevokeCommand(e *cliEnv) *cobra.Command {
+func newKeysRevokeCommand(f *Factory) *cobra.Command {
 	var owner string
 	cmd := &cobra.Command{
 		Use:     "revoke KEY",
@@ -695,51 +661,48 @@ func newKeysRevokeCommand(e *cliEnv) *cobra.Command {
 		Short:   "Revoke a key: the exchange refuses it from now on",
 		Example: "  keyward keys revoke ci",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			li, k, err := e.loginKey(cmd.Context(), args[0], owner)
-			if err != nil {
-				return err
-			}
-			if err := li.manager.RevokeKey(cmd.Context(), k.ID); err != nil {
-				return managementFailed(err)
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "Revoked key %s (%s).\n", printable(k.Name), k.Prefix)
-			return nil
-		},
 	}
+	cmd.RunE = f.loggedInCmd(keyFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
+		k, err := li.resolveKey(cmd.Context(), args[0], owner)
+		if err != nil {
+			return err
+		}
+		if err := li.manager.RevokeKey(cmd.Context(), k.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "Revoked key %s (%s).\n", printable(k.Name), k.Prefix)
+		return nil
+	})
 	cmd.Flags().StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
 	return cmd
 }
 
-func newKeysUsageCommand(e *cliEnv) *cobra.Command {
-	var owner, output string
+func newKeysUsageCommand(f *Factory) *cobra.Command {
+	var owner string
 	var days int
 	cmd := &cobra.Command{
 		Use:     "usage KEY",
 		Short:   "Show a key's exchanges per day, with a bar chart",
 		Example: "  keyward keys usage ci\n  keyward keys usage ci --days 7 -o json",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return err
-			}
-			li, k, err := e.loginKey(cmd.Context(), args[0], owner)
-			if err != nil {
-				return err
-			}
-			u, err := li.manager.KeyUsage(cmd.Context(), k.ID, days)
-			if err != nil {
-				return asFlags(err, keyFlags)
-			}
-			if output == "json" {
-				return writeRaw(cmd.OutOrStdout(), u.Raw)
-			}
-			return usageChart(cmd.OutOrStdout(), k, u)
-		},
 	}
+	output := outputFlag(cmd, "table", "table (with a bar chart) or json (the API's object)")
+	cmd.RunE = f.loggedInCmd(keyFlags, nil, func(cmd *cobra.Command, args []string, li *loggedIn) error {
+		k, err := li.resolveKey(cmd.Context(), args[0], owner)
+		if err != nil {
+			return err
+		}
+		u, err := li.manager.KeyUsage(cmd.Context(), k.ID, days)
+		if err != nil {
+			return err
+		}
+		if *output == "json" {
+			return writeRaw(cmd.OutOrStdout(), u.Raw)
+		}
+		return usageChart(cmd.OutOrStdout(), k, u)
+	})
 	cmd.Flags().StringVar(&owner, "owner", "", "admins: look the name up among this user's keys")
 	cmd.Flags().IntVar(&days, "days", 30, "how many days back, 1..90")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table (with a bar chart) or json (the API's object)")
 	return cmd
 }
 

@@ -1,10 +1,12 @@
-package main
+package cli
 
 // The command line's own rules, without the stack: help and completion for every
 // command, the login file's name, flag parsing, and how the device flow's endings read
 // (expired_token, which the real Keycloak takes 10 minutes to say, from a small fake).
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -20,8 +22,38 @@ import (
 	"github.com/keyward/keyward/client"
 )
 
+// cli runs the command line in process, as main does, with env as the environment.
+func cli(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	f := NewFactory(func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut, false)
+	code = Run(context.Background(), f, args)
+	return code, out.String(), errOut.String()
+}
+
+func TestCLI_VersionAndUsage(t *testing.T) {
+	if code, out, _ := cli(t, nil, "--version"); code != 0 || !strings.Contains(out, "keyward version") {
+		t.Fatalf("--version: %d %q", code, out)
+	}
+	if code, _, errOut := cli(t, nil, "no-such-command"); code != ExitUsage || !strings.Contains(errOut, "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errOut)
+	}
+	if code, _, errOut := cli(t, map[string]string{"KEYWARD_URL": "http://127.0.0.1:1"}, "token"); code != ExitUsage ||
+		!strings.Contains(errOut, "KEYWARD_API_KEY") {
+		t.Fatalf("no key: %d %q", code, errOut)
+	}
+	if code, _, errOut := cli(t, map[string]string{"KEYWARD_API_KEY": "kw_live_x"}, "token"); code != ExitUsage ||
+		!strings.Contains(errOut, "KEYWARD_URL") {
+		t.Fatalf("no URL: %d %q", code, errOut)
+	}
+	// A key given as a flag value would stay in shell history and ps: there is no such flag.
+	if code, _, _ := cli(t, nil, "token", "--key", "kw_live_x"); code != ExitUsage {
+		t.Fatalf("--key accepted: %d", code)
+	}
+}
+
 func TestCLI_EveryCommandHasHelpWithExamples(t *testing.T) {
-	root := newRootCommand(nil, nil, &cliEnv{getenv: func(string) string { return "" }})
+	root := New(&Factory{Getenv: func(string) string { return "" }})
 	var walk func(c *cobra.Command)
 	count := 0
 	walk = func(c *cobra.Command) {
@@ -129,7 +161,7 @@ func TestCLI_FlagValues(t *testing.T) {
 	}
 	// Values that would land in shell history or ps have no flag.
 	for _, args := range [][]string{{"token", "--key", "x"}, {"clients", "test", "c", "--secret", "x"}} {
-		if code, _, errOut := cli(t, nil, args...); code != exitUsage || !strings.Contains(errOut, "unknown flag") {
+		if code, _, errOut := cli(t, nil, args...); code != ExitUsage || !strings.Contains(errOut, "unknown flag") {
 			t.Errorf("%v: %d %q", args, code, errOut)
 		}
 	}
@@ -176,10 +208,10 @@ func TestCLI_Login_DeviceFlowEndings(t *testing.T) {
 		code    int
 		says    string
 	}{
-		{[]string{"authorization_pending", "expired_token"}, exitNotLoggedIn, "the code expired before it was approved: run keyward login again"},
-		{[]string{"authorization_pending", "access_denied"}, exitRefused, "the login was denied in the browser"},
+		{[]string{"authorization_pending", "expired_token"}, ExitNotLoggedIn, "the code expired before it was approved: run keyward login again"},
+		{[]string{"authorization_pending", "access_denied"}, ExitRefused, "the login was denied in the browser"},
 		// slow_down: keep polling (5 s further apart, RFC 8628 §3.5), not give up.
-		{[]string{"slow_down", "access_denied"}, exitRefused, "the login was denied in the browser"},
+		{[]string{"slow_down", "access_denied"}, ExitRefused, "the login was denied in the browser"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.answers, "-then-"), func(t *testing.T) {
@@ -207,7 +239,7 @@ func TestCLI_NotLoggedIn(t *testing.T) {
 	env := map[string]string{"KEYWARD_URL": "http://127.0.0.1:1", "HOME": t.TempDir()}
 	for _, args := range [][]string{{"whoami"}, {"keys", "list"}, {"logout"}, {"consumers", "list"}} {
 		code, out, errOut := cli(t, env, args...)
-		if code != exitNotLoggedIn || out != "" || errOut != "keyward: not logged in to http://127.0.0.1:1: run keyward login\n" {
+		if code != ExitNotLoggedIn || out != "" || errOut != "keyward: not logged in to http://127.0.0.1:1: run keyward login\n" {
 			t.Errorf("%v: exit %d, %q %q", args, code, out, errOut)
 		}
 	}
@@ -222,17 +254,17 @@ func TestCLI_NotLoggedIn(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := cli(t, env, "keys", "list"); code != exitNotLoggedIn || !strings.Contains(errOut, "open to other users (mode 644)") {
+	if code, _, errOut := cli(t, env, "keys", "list"); code != ExitNotLoggedIn || !strings.Contains(errOut, "open to other users (mode 644)") {
 		t.Errorf("world-readable login file: %d %q", code, errOut)
 	}
-	if code, _, errOut := cli(t, map[string]string{"HOME": t.TempDir()}, "keys", "list"); code != exitUsage || !strings.Contains(errOut, "KEYWARD_URL") {
+	if code, _, errOut := cli(t, map[string]string{"HOME": t.TempDir()}, "keys", "list"); code != ExitUsage || !strings.Contains(errOut, "KEYWARD_URL") {
 		t.Errorf("no KEYWARD_URL: %d %q", code, errOut)
 	}
 	code, _, errOut := cli(t, map[string]string{"KEYWARD_URL": "http://127.0.0.1:1", "HOME": t.TempDir()}, "login")
-	if code != exitUnavailable || strings.Count(errOut, "\n") != 1 {
+	if code != ExitUnavailable || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("login, nothing listening: %d %q", code, errOut)
 	}
-	if code, _, errOut := cli(t, map[string]string{"KEYWARD_URL": "http://keyward.example.com", "HOME": t.TempDir()}, "login"); code != exitUsage ||
+	if code, _, errOut := cli(t, map[string]string{"KEYWARD_URL": "http://keyward.example.com", "HOME": t.TempDir()}, "login"); code != ExitUsage ||
 		!strings.Contains(errOut, "plain http") {
 		t.Errorf("plain http to another machine: %d %q", code, errOut)
 	}
@@ -280,10 +312,10 @@ func TestCLI_Login_OpensABrowserOnlyWhenAsked(t *testing.T) {
 		url, _ := fakeRealm(t, "access_denied")
 		env := map[string]string{"KEYWARD_URL": url, "HOME": t.TempDir()}
 		var opened []string
-		e := &cliEnv{getenv: func(k string) string { return env[k] }, interactive: tc.interactive, httpClient: http.DefaultClient,
-			openBrowser: func(u string) error { opened = append(opened, u); return nil }}
 		var out, errOut strings.Builder
-		root := newRootCommand(&out, &errOut, e)
+		f := &Factory{Getenv: func(k string) string { return env[k] }, Interactive: tc.interactive, HTTPClient: http.DefaultClient,
+			OpenBrowser: func(u string) error { opened = append(opened, u); return nil }, Stdout: &out, Stderr: &errOut}
+		root := New(f)
 		root.SetArgs(tc.args)
 		_ = root.Execute()
 		if (len(opened) == 1) != tc.opened || (tc.opened && opened[0] != url+"/realms/r/device") {
@@ -333,11 +365,11 @@ func TestCLI_RefusedCalls_OneSafeLineAndTheirCode(t *testing.T) {
 		code   int
 		says   string
 	}{
-		{403, nil, exitRefused, "keyward: refused: only admins ?[31mdo?this (HTTP 403)\n"},
-		{429, map[string]string{"Retry-After": "90"}, exitRateLimited, "keyward: rate limited: try again in 1m30s\n"},
-		{503, nil, exitUnavailable, "keyward: only admins ?[31mdo?this (HTTP 503): try again later\n"},
-		{401, nil, exitNotLoggedIn, "keyward: Keyward refused the login (only admins ?[31mdo?this (HTTP 401)): run keyward login\n"},
-		{409, nil, exitError, "keyward: only admins ?[31mdo?this (HTTP 409)\n"},
+		{403, nil, ExitRefused, "keyward: refused: only admins ?[31mdo?this (HTTP 403)\n"},
+		{429, map[string]string{"Retry-After": "90"}, ExitRateLimited, "keyward: rate limited: try again in 1m30s\n"},
+		{503, nil, ExitUnavailable, "keyward: only admins ?[31mdo?this (HTTP 503): try again later\n"},
+		{401, nil, ExitNotLoggedIn, "keyward: Keyward refused the login (only admins ?[31mdo?this (HTTP 401)): run keyward login\n"},
+		{409, nil, ExitError, "keyward: only admins ?[31mdo?this (HTTP 409)\n"},
 	}
 	for _, tc := range cases {
 		env := fakeKeyward(t, tc.status, "only admins \x1b[31mdo\nthis", tc.header)
@@ -369,5 +401,24 @@ func TestUsageChart_ByRoute_ShownWhenTheServerSplits(t *testing.T) {
 	out.Reset()
 	if err := usageChart(&out, client.Key{Name: "ci"}, u); err != nil || strings.Contains(out.String(), "by route") {
 		t.Fatalf("older server: %v\n%s", err, out.String())
+	}
+}
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+// noSecretIn fails when any of secrets appears in what a command printed.
+func noSecretIn(t *testing.T, what, printed string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(printed, s) {
+			t.Fatalf("%s printed a secret", what)
+		}
 	}
 }

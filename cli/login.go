@@ -1,4 +1,4 @@
-package main
+package cli
 
 // keyward login (RFC 8628 device authorization grant with the realm's public client),
 // keyward logout (RFC 7009 revocation of the refresh token) and keyward whoami.
@@ -28,7 +28,7 @@ import (
 // does); a realm that refuses it gets a plain login.
 var loginScopes = []string{"openid", "offline_access"}
 
-func newLoginCommand(e *cliEnv) *cobra.Command {
+func newLoginCommand(f *Factory) *cobra.Command {
 	var noBrowser bool
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -39,39 +39,39 @@ func newLoginCommand(e *cliEnv) *cobra.Command {
 		Example: "  export KEYWARD_URL=https://keyward.example.com\n  keyward login\n  keyward login --no-browser   # on a machine without a browser: open the URL elsewhere",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.runLogin(cmd.Context(), cmd.ErrOrStderr(), !noBrowser && e.interactive)
+			return f.runLogin(cmd.Context(), cmd.ErrOrStderr(), !noBrowser && f.Interactive)
 		},
 	}
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "do not open a browser, only print the URL and the code")
 	return cmd
 }
 
-func (e *cliEnv) runLogin(ctx context.Context, stderr io.Writer, browser bool) error {
-	keywardURL, insecure, err := e.keywardURL()
+func (f *Factory) runLogin(ctx context.Context, stderr io.Writer, browser bool) error {
+	keywardURL, insecure, err := f.keywardURL()
 	if err != nil {
 		return err
 	}
-	path, err := sessionPath(e.getenv, keywardURL)
+	path, err := sessionPath(f.Getenv, keywardURL)
 	if err != nil {
-		return &exitErr{exitUsage, err}
+		return &exitErr{ExitUsage, err}
 	}
-	d, realm, err := client.Discover(ctx, e.httpClient, keywardURL, insecure)
+	d, realm, err := client.Discover(ctx, f.HTTPClient, keywardURL, insecure)
 	var ae *client.APIError
 	switch {
 	case err != nil && !errors.As(err, &ae): // the URL itself (not http(s), plain http elsewhere)
-		return &exitErr{exitUsage, err}
+		return &exitErr{ExitUsage, err}
 	case err != nil:
 		return managementFailed(err)
 	}
 	if realm.DeviceAuthorizationEndpoint == "" {
-		return &exitErr{exitError, fmt.Errorf("the realm %s offers no device authorization endpoint", d.Issuer)}
+		return &exitErr{ExitError, fmt.Errorf("the realm %s offers no device authorization endpoint", d.Issuer)}
 	}
 	cfg := &oauth2.Config{
 		ClientID: d.CLIClientID,
 		Endpoint: oauth2.Endpoint{DeviceAuthURL: realm.DeviceAuthorizationEndpoint, TokenURL: realm.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams},
 		Scopes:   loginScopes,
 	}
-	octx := context.WithValue(ctx, oauth2.HTTPClient, e.httpClient)
+	octx := context.WithValue(ctx, oauth2.HTTPClient, f.HTTPClient)
 	da, err := cfg.DeviceAuth(octx)
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.ErrorCode == "invalid_scope" {
@@ -86,12 +86,12 @@ func (e *cliEnv) runLogin(ctx context.Context, stderr io.Writer, browser bool) e
 	if da.VerificationURIComplete != "" {
 		fmt.Fprintf(stderr, "(or open %s, which carries the code)\n", printable(da.VerificationURIComplete))
 	}
-	if browser && e.openBrowser != nil {
+	if browser && f.OpenBrowser != nil {
 		target := da.VerificationURIComplete
 		if target == "" {
 			target = da.VerificationURI
 		}
-		if e.openBrowser(target) == nil {
+		if f.OpenBrowser(target) == nil {
 			fmt.Fprintln(stderr, "A browser was opened on that page.")
 		}
 	}
@@ -101,7 +101,7 @@ func (e *cliEnv) runLogin(ctx context.Context, stderr io.Writer, browser bool) e
 		return deviceFailed(ctx, err)
 	}
 	if tok.RefreshToken == "" {
-		return &exitErr{exitError, errors.New("Keycloak issued no refresh token: the login cannot be kept")}
+		return &exitErr{ExitError, errors.New("Keycloak issued no refresh token: the login cannot be kept")}
 	}
 	claims := jwtClaims(tok.AccessToken)
 	username, _ := claims["preferred_username"].(string)
@@ -109,10 +109,10 @@ func (e *cliEnv) runLogin(ctx context.Context, stderr io.Writer, browser bool) e
 		RevocationEndpoint: realm.RevocationEndpoint, Username: username, RefreshToken: tok.RefreshToken}
 	// A login that replaces another revokes the old one, so no session is left behind.
 	if old, err := loadSession(path, keywardURL); err == nil && old.RevocationEndpoint != "" {
-		_ = revoke(ctx, e.httpClient, old)
+		_ = revoke(ctx, f.HTTPClient, old)
 	}
 	if err := saveSession(path, s); err != nil {
-		return &exitErr{exitError, err}
+		return &exitErr{ExitError, err}
 	}
 	fmt.Fprintf(stderr, "Logged in to %s as %s.\n", keywardURL, printable(username))
 	if d.ConsoleURL != "" {
@@ -126,21 +126,21 @@ func deviceFailed(ctx context.Context, err error) error {
 	var re *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &re) && re.ErrorCode == "access_denied":
-		return &exitErr{exitRefused, errors.New("the login was denied in the browser")}
+		return &exitErr{ExitRefused, errors.New("the login was denied in the browser")}
 	case errors.As(err, &re) && re.ErrorCode == "expired_token",
 		errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		return &exitErr{exitNotLoggedIn, errors.New("the code expired before it was approved: run keyward login again")}
+		return &exitErr{ExitNotLoggedIn, errors.New("the code expired before it was approved: run keyward login again")}
 	case ctx.Err() != nil:
-		return &exitErr{exitError, errors.New("login cancelled")}
+		return &exitErr{ExitError, errors.New("login cancelled")}
 	case errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 500:
-		return &exitErr{exitUnavailable, fmt.Errorf("Keycloak cannot start a login now (HTTP %d): try again later", re.Response.StatusCode)}
+		return &exitErr{ExitUnavailable, fmt.Errorf("Keycloak cannot start a login now (HTTP %d): try again later", re.Response.StatusCode)}
 	case errors.As(err, &re):
-		return &exitErr{exitError, fmt.Errorf("Keycloak refused the login: %s %s", printable(re.ErrorCode), printable(re.ErrorDescription))}
+		return &exitErr{ExitError, fmt.Errorf("Keycloak refused the login: %s %s", printable(re.ErrorCode), printable(re.ErrorDescription))}
 	}
-	return &exitErr{exitUnavailable, errors.New("Keycloak cannot be reached: try again later")}
+	return &exitErr{ExitUnavailable, errors.New("Keycloak cannot be reached: try again later")}
 }
 
-func newLogoutCommand(e *cliEnv) *cobra.Command {
+func newLogoutCommand(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "logout",
 		Short:   "Revoke the stored login at Keycloak and remove it",
@@ -148,19 +148,19 @@ func newLogoutCommand(e *cliEnv) *cobra.Command {
 		Example: "  keyward logout",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			li, err := e.login(cmd.Context())
+			li, err := f.login(cmd.Context())
 			if err != nil {
 				return err
 			}
 			s := li.tokens.sess
 			if s.RevocationEndpoint == "" {
-				return &exitErr{exitError, errors.New("the realm offers no revocation endpoint: the login cannot be revoked")}
+				return &exitErr{ExitError, errors.New("the realm offers no revocation endpoint: the login cannot be revoked")}
 			}
-			if err := revoke(cmd.Context(), e.httpClient, s); err != nil {
+			if err := revoke(cmd.Context(), f.HTTPClient, s); err != nil {
 				return err
 			}
 			if err := os.Remove(li.path); err != nil {
-				return &exitErr{exitError, fmt.Errorf("the login is revoked but its file stays: %w", err)}
+				return &exitErr{ExitError, fmt.Errorf("the login is revoked but its file stays: %w", err)}
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Logged out of %s: the login is revoked at Keycloak and its file removed.\n", li.keywardURL)
 			return nil
@@ -174,12 +174,12 @@ func revoke(ctx context.Context, hc *http.Client, s session) error {
 	form := url.Values{"token": {s.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {s.ClientID}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.RevocationEndpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return &exitErr{exitError, err}
+		return &exitErr{ExitError, err}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return &exitErr{exitUnavailable, errors.New("Keycloak cannot be reached to revoke the login: try again later (the login is kept)")}
+		return &exitErr{ExitUnavailable, errors.New("Keycloak cannot be reached to revoke the login: try again later (the login is kept)")}
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
@@ -187,9 +187,9 @@ func revoke(ctx context.Context, hc *http.Client, s session) error {
 	case resp.StatusCode == http.StatusOK:
 		return nil
 	case resp.StatusCode >= 500:
-		return &exitErr{exitUnavailable, fmt.Errorf("Keycloak could not revoke the login (HTTP %d): try again later (the login is kept)", resp.StatusCode)}
+		return &exitErr{ExitUnavailable, fmt.Errorf("Keycloak could not revoke the login (HTTP %d): try again later (the login is kept)", resp.StatusCode)}
 	}
-	return &exitErr{exitError, fmt.Errorf("Keycloak refused to revoke the login (HTTP %d); the login is kept", resp.StatusCode)}
+	return &exitErr{ExitError, fmt.Errorf("Keycloak refused to revoke the login (HTTP %d); the login is kept", resp.StatusCode)}
 }
 
 // identity is what whoami shows: read from the access token Keycloak just issued.
@@ -205,7 +205,7 @@ type identity struct {
 	KeywardURL string    `json:"keyward_url"`
 }
 
-func newWhoamiCommand(e *cliEnv) *cobra.Command {
+func newWhoamiCommand(f *Factory) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:     "whoami",
@@ -216,7 +216,7 @@ func newWhoamiCommand(e *cliEnv) *cobra.Command {
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			li, err := e.login(cmd.Context())
+			li, err := f.login(cmd.Context())
 			if err != nil {
 				return err
 			}

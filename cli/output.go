@@ -1,4 +1,4 @@
-package main
+package cli
 
 // What the management commands share: tables and JSON on stdout, secrets written once
 // (stdout or a new 0600 file), and one line with a distinct exit code per failure.
@@ -32,19 +32,19 @@ func managementFailed(err error) error {
 	}
 	switch {
 	case errors.Is(err, client.ErrUnauthorized):
-		return &exitErr{exitNotLoggedIn, fmt.Errorf("Keyward refused the login (%s): run keyward login", msg)}
+		return &exitErr{ExitNotLoggedIn, fmt.Errorf("Keyward refused the login (%s): run keyward login", msg)}
 	case errors.Is(err, client.ErrForbidden):
-		return &exitErr{exitRefused, fmt.Errorf("refused: %s", msg)}
+		return &exitErr{ExitRefused, fmt.Errorf("refused: %s", msg)}
 	case errors.Is(err, client.ErrRateLimited) && ae != nil && ae.RetryAfter > 0:
-		return &exitErr{exitRateLimited, fmt.Errorf("rate limited: try again in %s", shortDuration(ae.RetryAfter.Round(time.Second)))}
+		return &exitErr{ExitRateLimited, fmt.Errorf("rate limited: try again in %s", shortDuration(ae.RetryAfter.Round(time.Second)))}
 	case errors.Is(err, client.ErrRateLimited):
-		return &exitErr{exitRateLimited, errors.New("rate limited: try again later")}
+		return &exitErr{ExitRateLimited, errors.New("rate limited: try again later")}
 	case errors.Is(err, client.ErrUnavailable):
-		return &exitErr{exitUnavailable, fmt.Errorf("%s: try again later", msg)}
+		return &exitErr{ExitUnavailable, fmt.Errorf("%s: try again later", msg)}
 	case errors.Is(err, client.ErrInvalid):
-		return &exitErr{exitUsage, errors.New(msg)}
+		return &exitErr{ExitUsage, errors.New(msg)}
 	}
-	return &exitErr{exitError, errors.New(msg)}
+	return &exitErr{ExitError, errors.New(msg)}
 }
 
 func checkOutput(output string, allowed ...string) error {
@@ -53,7 +53,7 @@ func checkOutput(output string, allowed ...string) error {
 			return nil
 		}
 	}
-	return &exitErr{exitUsage, fmt.Errorf("-o %q: use %s", output, strings.Join(allowed, " or "))}
+	return &exitErr{ExitUsage, fmt.Errorf("-o %q: use %s", output, strings.Join(allowed, " or "))}
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -176,10 +176,10 @@ func openSecretOut(stdout io.Writer, path string) (*secretOut, error) {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return nil, &exitErr{exitUsage, fmt.Errorf("--out-file %s exists: it is not overwritten", path)}
+		return nil, &exitErr{ExitUsage, fmt.Errorf("--out-file %s exists: it is not overwritten", path)}
 	}
 	if err != nil {
-		return nil, &exitErr{exitUsage, fmt.Errorf("--out-file: %w", err)}
+		return nil, &exitErr{ExitUsage, fmt.Errorf("--out-file: %w", err)}
 	}
 	return &secretOut{path: path, f: f, w: f}, nil
 }
@@ -199,11 +199,11 @@ func (o *secretOut) writeAs(output, secret string, raw json.RawMessage) error {
 // write puts the secret out and closes the file.
 func (o *secretOut) write(secret string) error {
 	if _, err := fmt.Fprintln(o.w, secret); err != nil {
-		return &exitErr{exitError, fmt.Errorf("write the secret: %w", err)}
+		return &exitErr{ExitError, fmt.Errorf("write the secret: %w", err)}
 	}
 	if o.f != nil {
 		if err := o.f.Close(); err != nil {
-			return &exitErr{exitError, fmt.Errorf("write the secret: %w", err)}
+			return &exitErr{ExitError, fmt.Errorf("write the secret: %w", err)}
 		}
 	}
 	return nil
@@ -224,18 +224,27 @@ func readSecret(stdin io.Reader, path string) (string, error) {
 	if path != "" && path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return "", &exitErr{exitUsage, fmt.Errorf("--secret-file: %w", err)}
+			return "", &exitErr{ExitUsage, fmt.Errorf("--secret-file: %w", err)}
 		}
 		defer f.Close()
 		r = f
 	}
 	line, err := bufio.NewReader(io.LimitReader(r, 1<<16)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", &exitErr{exitUsage, fmt.Errorf("read the secret: %w", err)}
+		return "", &exitErr{ExitUsage, fmt.Errorf("read the secret: %w", err)}
 	}
 	secret := strings.TrimSpace(line)
 	if secret == "" {
-		return "", &exitErr{exitUsage, errors.New("no secret given: pipe it on stdin or give --secret-file")}
+		return "", &exitErr{ExitUsage, errors.New("no secret given: pipe it on stdin or give --secret-file")}
 	}
 	return secret, nil
+}
+
+// rawsOf is the API's own objects of items, for -o json.
+func rawsOf[T any](items []T, raw func(T) json.RawMessage) []json.RawMessage {
+	out := make([]json.RawMessage, len(items))
+	for i, it := range items {
+		out[i] = raw(it)
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // keyward proxy: the sidecar for teams without a gateway (gateway/proxy.go does the work).
 
@@ -21,7 +21,7 @@ import (
 	"github.com/keyward/keyward/gateway"
 )
 
-func newProxyCommand(e *cliEnv) *cobra.Command {
+func newProxyCommand(f *Factory) *cobra.Command {
 	var listen, upstream string
 	var grace time.Duration
 	cmd := &cobra.Command{
@@ -43,7 +43,7 @@ func newProxyCommand(e *cliEnv) *cobra.Command {
 			"  curl -u \"$KEYWARD_API_KEY:\" http://127.0.0.1:8000/reports   # the API sees a Keycloak token",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			keywardURL, insecure, err := e.keywardURL()
+			keywardURL, insecure, err := f.keywardURL()
 			if err != nil {
 				return err
 			}
@@ -63,18 +63,18 @@ func newProxyCommand(e *cliEnv) *cobra.Command {
 				problems = append(problems, errors.New("--shutdown-grace must be positive"))
 			}
 			if len(problems) > 0 {
-				return &exitErr{exitUsage, errors.Join(problems...)}
+				return &exitErr{ExitUsage, errors.Join(problems...)}
 			}
 			log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
 				zapcore.Lock(zapcore.AddSync(cmd.ErrOrStderr())), zapcore.InfoLevel))
 			defer func() { _ = log.Sync() }()
 			h, err := gateway.NewProxy(gateway.ProxyConfig{KeywardURL: keywardURL, Upstream: upstream, Log: log})
 			if err != nil {
-				return &exitErr{exitUsage, err}
+				return &exitErr{ExitUsage, err}
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
-				return &exitErr{exitError, fmt.Errorf("--listen: %w", err)}
+				return &exitErr{ExitError, fmt.Errorf("--listen: %w", err)}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -97,7 +97,7 @@ func serveProxy(ctx context.Context, ln net.Listener, h http.Handler, grace time
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return &exitErr{exitError, err}
+		return &exitErr{ExitError, err}
 	case <-ctx.Done():
 	}
 	log.Info("keyward proxy stopping")
@@ -105,7 +105,7 @@ func serveProxy(ctx context.Context, ln net.Listener, h http.Handler, grace time
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
 		_ = srv.Close()
-		return &exitErr{exitError, fmt.Errorf("stopped with requests under way: %w", err)}
+		return &exitErr{ExitError, fmt.Errorf("stopped with requests under way: %w", err)}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"strings"
@@ -29,8 +29,8 @@ func TestProxyCommand_BadUsage_EveryProblemNamed(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := cli(t, tc.env, append([]string{"proxy"}, tc.args...)...)
-			if code != exitUsage {
-				t.Fatalf("exit %d, want %d: %q", code, exitUsage, errOut)
+			if code != ExitUsage {
+				t.Fatalf("exit %d, want %d: %q", code, ExitUsage, errOut)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(errOut, w) {

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/keyward/keyward/config"
+	"github.com/keyward/keyward/exchange"
+)
+
+// Factory is what the commands take from the world (gh's cmdutil.Factory): the
+// environment, the standard streams, whether a person is at a terminal, the HTTP client,
+// and what only main can give: the version and the service's wiring.
+type Factory struct {
+	Getenv         func(string) string
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Interactive    bool                   // a person's terminal: a browser may be opened
+	OpenBrowser    func(url string) error // nil: none on this machine
+	HTTPClient     *http.Client
+	Version        string
+	Service        Service
+}
+
+// Service is the service's own wiring, which stays in main because it wires everything.
+type Service struct {
+	// Serve runs Keyward with cfg until ctx ends (keyward server).
+	Serve func(ctx context.Context, cfg config.Config, log *zap.Logger) error
+	// OpenKeyRing opens the store's signing keys as a replica would; closeStore releases
+	// the store (keyward signing-keys).
+	OpenKeyRing func(ctx context.Context, cfg config.Config) (ring *exchange.KeyRing, closeStore func(), err error)
+}
+
+// NewFactory is the world of a run: getenv, the streams, and whether a person is at the
+// terminal (then a browser may be opened for login).
+func NewFactory(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, interactive bool) *Factory {
+	// Never follow a redirect: a refresh token or an access token is for the URL it was
+	// meant for (net/http would resend a POST body on 307/308).
+	hc := &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	f := &Factory{Getenv: getenv, Stdin: stdin, Stdout: stdout, Stderr: stderr, Interactive: interactive,
+		HTTPClient: hc, Version: "dev"}
+	if interactive {
+		f.OpenBrowser = systemBrowser(getenv)
+	}
+	return f
+}
+
+// adminFlags names the flag behind a field the API refused, for the refusal's line.
+var adminFlags = map[string]string{
+	"name": "--name", "description": "--description", "environment": "--environment", "acl_groups": "--acl-group",
+	"client_id": "--client-id", "redirect_uris": "--redirect-uri", "enabled": "--enabled", "q": "--search",
+	"sort": "--sort", "consumer": "--consumer", "secret": "the secret",
+}
+
+// loggedInCmd is how every command that needs the person's login runs, in this order:
+// -o checked against its default and json (outputFlag); check, if any, reads the other
+// flag values (a usage error needs no login); the login; run. A refused call becomes its
+// line and exit code, the API's field names turned into the flags (fields) behind them.
+func (f *Factory) loggedInCmd(fields map[string]string, check func(cmd *cobra.Command, args []string) error,
+	run func(cmd *cobra.Command, args []string, li *loggedIn) error,
+) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if fl := cmd.Flags().Lookup("output"); fl != nil {
+			if err := checkOutput(fl.Value.String(), fl.DefValue, "json"); err != nil {
+				return err
+			}
+		}
+		if check != nil {
+			if err := check(cmd, args); err != nil {
+				return err
+			}
+		}
+		li, err := f.login(cmd.Context())
+		if err != nil {
+			return err
+		}
+		if err := run(cmd, args, li); err != nil {
+			var x *exitErr
+			if errors.As(err, &x) {
+				return x
+			}
+			return asFlags(err, fields)
+		}
+		return nil
+	}
+}
+
+// outputFlag declares -o: its default (table, secret or key) or json, checked by loggedInCmd.
+func outputFlag(cmd *cobra.Command, def, help string) *string {
+	var s string
+	cmd.Flags().StringVarP(&s, "output", "o", def, help)
+	return &s
+}

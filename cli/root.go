@@ -1,0 +1,102 @@
+// Package cli is keyward's command line: the root command and every subcommand, one
+// file per noun (gh's pkg/cmd is the model). What only main has, the service's wiring
+// and the version, comes in through the Factory.
+package cli
+
+// `keyward server` runs the service; the other commands are the user's: login/logout/
+// whoami (login.go), keys (keys.go), the admin commands (consumers.go, clients.go,
+// aclgroups.go, webhooks.go), proxy, and token / exec, which trade KEYWARD_API_KEY for an
+// access token; signing-keys is the operator's.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes a script can tell apart.
+const (
+	ExitError       = 1 // anything else
+	ExitUsage       = 2 // the command line or the configuration is wrong
+	ExitNotLoggedIn = 3 // no login for this KEYWARD_URL, or it has ended: keyward login
+	ExitRefused     = 4 // Keyward refused the key (unknown, revoked, expired, disabled)
+	ExitRateLimited = 5 // the key's rate limit: try again after the time printed
+	ExitUnavailable = 6 // Keyward or Keycloak cannot be reached: try again later
+)
+
+// exitErr carries an exit code through cobra.
+type exitErr struct {
+	code int
+	err  error
+}
+
+func (e *exitErr) Error() string { return e.err.Error() }
+
+// New is the root command, every subcommand under it.
+func New(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "keyward",
+		Short: "Personal API keys traded for Keycloak tokens",
+		Long: "keyward runs the Keyward service (keyward server) and is its command line.\n" +
+			"Only KEYWARD_URL needs to be set for the user commands.\n\n" +
+			"Exit codes: 1 error, 2 usage, 3 not logged in, 4 refused, 5 rate limited, 6 unavailable.",
+		Example: "  export KEYWARD_URL=https://keyward.example.com\n  keyward login\n  KEY=$(keyward keys create --name ci --expires-in 90d)\n" +
+			"  KEYWARD_API_KEY=$KEY keyward token",
+		Version:       f.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(f.Stdout)
+	root.SetErr(f.Stderr)
+	root.SetIn(f.Stdin)
+	root.AddCommand(newServerCommand(f), newTokenCommand(f), newExecCommand(f),
+		newLoginCommand(f), newLogoutCommand(f), newWhoamiCommand(f), newKeysCommand(f),
+		newConsumersCommand(f), newClientsCommand(f), newACLGroupsCommand(f), newWebhooksCommand(f), newProxyCommand(f))
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Example = "  source <(keyward completion bash)                                  # bash, this shell\n" +
+				"  keyward completion zsh > \"${fpath[1]}/_keyward\"                      # zsh\n" +
+				"  keyward completion fish > ~/.config/fish/completions/keyward.fish  # fish"
+			for _, sub := range c.Commands() {
+				sub.Example = "  keyward completion " + sub.Name() + " -h   # how to load it"
+			}
+		}
+	}
+	root.AddCommand(newSigningKeysCommand(f))
+	return root
+}
+
+// Run runs the command line and returns the exit code.
+func Run(ctx context.Context, f *Factory, args []string) int {
+	root := New(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var x *exitErr
+	if errors.As(err, &x) {
+		if !strings.HasSuffix(x.err.Error(), "exited with status "+fmt.Sprint(x.code)) {
+			fmt.Fprintln(f.Stderr, "keyward:", oneLine(x.err.Error()))
+		}
+		return x.code
+	}
+	fmt.Fprintln(f.Stderr, "keyward:", oneLine(err.Error())) // cobra's own: an unknown command or flag
+	return ExitUsage
+}
+
+// IsTerminal: w is a character device (a person's terminal, not a pipe or a file).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
