@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -31,6 +32,10 @@ const (
 	maxRefusalBytes = 64 << 10
 	// Retry-After when Keyward cannot be reached: a caller should not hammer it.
 	unreachableRetryAfter = "5"
+	// How long a part of a known-length answer may wait in the proxy's buffer.
+	knownLengthFlushInterval = 5 * time.Millisecond
+	// ReverseProxy's own copy buffer size, now taken from a pool.
+	copyBufferSize = 32 << 10
 )
 
 // ProxyConfig configures NewProxy. KeywardURL and Upstream are required.
@@ -105,9 +110,13 @@ func NewProxy(cfg ProxyConfig) (http.Handler, error) {
 			pr.Out.Header.Set("Authorization", pr.In.Context().Value(tokenKey{}).(string))
 		},
 		Transport: transport,
-		// Flush every write at once: event streams and long downloads reach the caller
-		// as the upstream writes them.
-		FlushInterval: -1,
+		// Event streams and bodies of unknown length are flushed at every write whatever
+		// this says (ReverseProxy's rule). A body of known length is flushed at most this
+		// long after a write, so a slow download still reaches the caller as it comes,
+		// while a small answer leaves in one write. -1 (flush every write) cost a second
+		// write per answer, and its timer fires at once to flush the headers alone.
+		FlushInterval: knownLengthFlushInterval,
+		BufferPool:    copyBuffers{},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			// The error may quote the upstream URL with the caller's query: only its cause.
 			p.log.Warn("upstream unreachable", zap.String("error", causeOf(err)))
@@ -125,6 +134,22 @@ func pooledTransport() *http.Transport {
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 128
 	return t
+}
+
+// copyBuffers lends ReverseProxy its body copy buffers: without it each request
+// allocated 32 KiB, most of the sidecar's garbage. A buffer holds only bytes already
+// sent on, and copyBuffer writes only what it has just read into it.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+func (copyBuffers) Get() []byte { return *copyBufferPool.Get().(*[]byte) }
+
+func (copyBuffers) Put(b []byte) {
+	if cap(b) == copyBufferSize {
+		b = b[:copyBufferSize]
+		copyBufferPool.Put(&b)
+	}
 }
 
 // baseURL parses an http(s) URL with a host and no user info.
@@ -190,7 +215,12 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request) (string, bool)
 		p.fail(w, http.StatusServiceUnavailable, "Keyward cannot be reached: try again later", err)
 		return "", false
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Read what little is left, so the connection to Keyward is kept for the next
+		// request (an unread body closes it); the 200 answer is empty.
+		_, _ = io.CopyN(io.Discard, resp.Body, maxRefusalBytes)
+		_ = resp.Body.Close()
+	}()
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		auth := resp.Header.Get("Authorization")
