@@ -46,9 +46,11 @@ type ProxyConfig struct {
 	KeywardURL string
 	// Upstream is the API the requests go to, e.g. http://127.0.0.1:9000.
 	Upstream string
-	// KeywardClient calls Keyward; nil means a client with a 10 s timeout. Redirects
-	// are never followed, whatever the client says: the key is for Keyward only.
-	KeywardClient *http.Client
+	// KeywardTransport carries the forward-auth calls (10 s each at most); nil means a
+	// copy of http.DefaultTransport that keeps more idle connections. A bare transport,
+	// not a client: redirects are never followed (the key is for Keyward only), and the
+	// client's per-request header copy for redirects is not paid.
+	KeywardTransport http.RoundTripper
 	// UpstreamTransport carries requests to the upstream; nil means a copy of
 	// http.DefaultTransport that keeps more idle connections.
 	UpstreamTransport http.RoundTripper
@@ -58,7 +60,7 @@ type ProxyConfig struct {
 
 type proxy struct {
 	forwardAuthURL string
-	keyward        *http.Client
+	keyward        http.RoundTripper
 	upstream       *httputil.ReverseProxy
 	log            *zap.Logger
 }
@@ -80,11 +82,10 @@ func NewProxy(cfg ProxyConfig) (http.Handler, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("keyward proxy: %s", strings.Join(problems, "; "))
 	}
-	hc := http.Client{Timeout: forwardAuthTimeout, Transport: pooledTransport()}
-	if cfg.KeywardClient != nil {
-		hc = *cfg.KeywardClient
+	kt := cfg.KeywardTransport
+	if kt == nil {
+		kt = pooledTransport()
 	}
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	transport := cfg.UpstreamTransport
 	if transport == nil {
 		transport = pooledTransport()
@@ -95,7 +96,7 @@ func NewProxy(cfg ProxyConfig) (http.Handler, error) {
 	}
 	p := &proxy{
 		forwardAuthURL: strings.TrimRight(keyward.String(), "/") + forwardAuthPath,
-		keyward:        &hc,
+		keyward:        kt,
 		log:            log,
 	}
 	p.upstream = &httputil.ReverseProxy{
@@ -193,7 +194,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorize asks Keyward about the request's key. It returns the Authorization value
 // for the upstream, or writes Keyward's refusal (or a 502/503 of its own) and false.
 func (p *proxy) authorize(w http.ResponseWriter, r *http.Request) (string, bool) {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, p.forwardAuthURL, nil)
+	ctx, cancel := context.WithTimeout(r.Context(), forwardAuthTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.forwardAuthURL, nil)
 	if err != nil {
 		p.fail(w, http.StatusBadGateway, "the forward-auth request could not be made", err)
 		return "", false
@@ -206,7 +209,7 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request) (string, bool)
 	req.Header.Set("X-Forwarded-For", clientIP(r))
 	req.Header.Set("X-Forwarded-Proto", scheme(r))
 	req.Header.Set("X-Forwarded-Host", r.Host)
-	resp, err := p.keyward.Do(req)
+	resp, err := p.keyward.RoundTrip(req)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return "", false // the caller left: nobody to answer
