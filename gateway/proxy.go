@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -31,6 +32,10 @@ const (
 	maxRefusalBytes = 64 << 10
 	// Retry-After when Keyward cannot be reached: a caller should not hammer it.
 	unreachableRetryAfter = "5"
+	// How long a part of a known-length answer may wait in the proxy's buffer.
+	knownLengthFlushInterval = 5 * time.Millisecond
+	// ReverseProxy's own copy buffer size, now taken from a pool.
+	copyBufferSize = 32 << 10
 )
 
 // ProxyConfig configures NewProxy. KeywardURL and Upstream are required.
@@ -41,9 +46,11 @@ type ProxyConfig struct {
 	KeywardURL string
 	// Upstream is the API the requests go to, e.g. http://127.0.0.1:9000.
 	Upstream string
-	// KeywardClient calls Keyward; nil means a client with a 10 s timeout. Redirects
-	// are never followed, whatever the client says: the key is for Keyward only.
-	KeywardClient *http.Client
+	// KeywardTransport carries the forward-auth calls (10 s each at most); nil means a
+	// copy of http.DefaultTransport that keeps more idle connections. A bare transport,
+	// not a client: redirects are never followed (the key is for Keyward only), and the
+	// client's per-request header copy for redirects is not paid.
+	KeywardTransport http.RoundTripper
 	// UpstreamTransport carries requests to the upstream; nil means a copy of
 	// http.DefaultTransport that keeps more idle connections.
 	UpstreamTransport http.RoundTripper
@@ -53,7 +60,7 @@ type ProxyConfig struct {
 
 type proxy struct {
 	forwardAuthURL string
-	keyward        *http.Client
+	keyward        http.RoundTripper
 	upstream       *httputil.ReverseProxy
 	log            *zap.Logger
 }
@@ -75,11 +82,10 @@ func NewProxy(cfg ProxyConfig) (http.Handler, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("keyward proxy: %s", strings.Join(problems, "; "))
 	}
-	hc := http.Client{Timeout: forwardAuthTimeout, Transport: pooledTransport()}
-	if cfg.KeywardClient != nil {
-		hc = *cfg.KeywardClient
+	kt := cfg.KeywardTransport
+	if kt == nil {
+		kt = pooledTransport()
 	}
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	transport := cfg.UpstreamTransport
 	if transport == nil {
 		transport = pooledTransport()
@@ -90,7 +96,7 @@ func NewProxy(cfg ProxyConfig) (http.Handler, error) {
 	}
 	p := &proxy{
 		forwardAuthURL: strings.TrimRight(keyward.String(), "/") + forwardAuthPath,
-		keyward:        &hc,
+		keyward:        kt,
 		log:            log,
 	}
 	p.upstream = &httputil.ReverseProxy{
@@ -105,9 +111,13 @@ func NewProxy(cfg ProxyConfig) (http.Handler, error) {
 			pr.Out.Header.Set("Authorization", pr.In.Context().Value(tokenKey{}).(string))
 		},
 		Transport: transport,
-		// Flush every write at once: event streams and long downloads reach the caller
-		// as the upstream writes them.
-		FlushInterval: -1,
+		// Event streams and bodies of unknown length are flushed at every write whatever
+		// this says (ReverseProxy's rule). A body of known length is flushed at most this
+		// long after a write, so a slow download still reaches the caller as it comes,
+		// while a small answer leaves in one write. -1 (flush every write) cost a second
+		// write per answer, and its timer fires at once to flush the headers alone.
+		FlushInterval: knownLengthFlushInterval,
+		BufferPool:    copyBuffers{},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			// The error may quote the upstream URL with the caller's query: only its cause.
 			p.log.Warn("upstream unreachable", zap.String("error", causeOf(err)))
@@ -125,6 +135,22 @@ func pooledTransport() *http.Transport {
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 128
 	return t
+}
+
+// copyBuffers lends ReverseProxy its body copy buffers: without it each request
+// allocated 32 KiB, most of the sidecar's garbage. A buffer holds only bytes already
+// sent on, and copyBuffer writes only what it has just read into it.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+func (copyBuffers) Get() []byte { return *copyBufferPool.Get().(*[]byte) }
+
+func (copyBuffers) Put(b []byte) {
+	if cap(b) == copyBufferSize {
+		b = b[:copyBufferSize]
+		copyBufferPool.Put(&b)
+	}
 }
 
 // baseURL parses an http(s) URL with a host and no user info.
@@ -168,7 +194,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorize asks Keyward about the request's key. It returns the Authorization value
 // for the upstream, or writes Keyward's refusal (or a 502/503 of its own) and false.
 func (p *proxy) authorize(w http.ResponseWriter, r *http.Request) (string, bool) {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, p.forwardAuthURL, nil)
+	ctx, cancel := context.WithTimeout(r.Context(), forwardAuthTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.forwardAuthURL, nil)
 	if err != nil {
 		p.fail(w, http.StatusBadGateway, "the forward-auth request could not be made", err)
 		return "", false
@@ -181,7 +209,7 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request) (string, bool)
 	req.Header.Set("X-Forwarded-For", clientIP(r))
 	req.Header.Set("X-Forwarded-Proto", scheme(r))
 	req.Header.Set("X-Forwarded-Host", r.Host)
-	resp, err := p.keyward.Do(req)
+	resp, err := p.keyward.RoundTrip(req)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return "", false // the caller left: nobody to answer
@@ -190,7 +218,12 @@ func (p *proxy) authorize(w http.ResponseWriter, r *http.Request) (string, bool)
 		p.fail(w, http.StatusServiceUnavailable, "Keyward cannot be reached: try again later", err)
 		return "", false
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Read what little is left, so the connection to Keyward is kept for the next
+		// request (an unread body closes it); the 200 answer is empty.
+		_, _ = io.CopyN(io.Discard, resp.Body, maxRefusalBytes)
+		_ = resp.Body.Close()
+	}()
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		auth := resp.Header.Get("Authorization")

@@ -468,40 +468,51 @@ func TestProxy_RequestBody_Streamed(t *testing.T) {
 	}
 }
 
-// The caller reads the first part of the answer before the upstream writes the rest. The
-// length is known, so nothing but the proxy's flushing sends a part that small early.
+// The caller reads the first part of the answer before the upstream writes the rest. With
+// a known length, nothing but the proxy's flushing sends a part that small early; without
+// one (chunked) or for an event stream, ReverseProxy must flush at every write.
 func TestProxy_ResponseBody_Streamed(t *testing.T) {
-	kw, up := newFakeKeyward(t), newUpstream(t)
-	callerGotFirst := make(chan struct{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	up.handler = func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Length", fmt.Sprint(len("first line\n")+1<<20))
-		_, _ = w.Write([]byte("first line\n"))
-		w.(http.Flusher).Flush()
-		select {
-		case <-callerGotFirst:
-			_, _ = w.Write(bytes.Repeat([]byte("x"), 1<<20))
-		case <-ctx.Done():
-		}
-	}
-	p := newTestProxy(t, kw.srv.URL, up.srv.URL, nil)
-	req, _ := http.NewRequestWithContext(ctx, "GET", p.URL+"/events", nil)
-	req.Header.Set("Authorization", basic("", newKey(t)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	buf := make([]byte, len("first line\n"))
-	if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "first line\n" {
-		t.Fatalf("first part not streamed: %q %v", buf, err)
-	}
-	close(callerGotFirst)
-	n, err := io.Copy(io.Discard, resp.Body)
-	if err != nil || n != 1<<20 {
-		t.Fatalf("rest: %d %v", n, err)
+	for _, tc := range []struct{ name, contentType string }{
+		{"known length", "application/octet-stream"},
+		{"chunked", "application/octet-stream"},
+		{"event stream", "text/event-stream"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kw, up := newFakeKeyward(t), newUpstream(t)
+			callerGotFirst := make(chan struct{})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			up.handler = func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				if tc.name == "known length" {
+					w.Header().Set("Content-Length", fmt.Sprint(len("first line\n")+1<<20))
+				}
+				_, _ = w.Write([]byte("first line\n"))
+				w.(http.Flusher).Flush()
+				select {
+				case <-callerGotFirst:
+					_, _ = w.Write(bytes.Repeat([]byte("x"), 1<<20))
+				case <-ctx.Done():
+				}
+			}
+			p := newTestProxy(t, kw.srv.URL, up.srv.URL, nil)
+			req, _ := http.NewRequestWithContext(ctx, "GET", p.URL+"/events", nil)
+			req.Header.Set("Authorization", basic("", newKey(t)))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			buf := make([]byte, len("first line\n"))
+			if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "first line\n" {
+				t.Fatalf("first part not streamed: %q %v", buf, err)
+			}
+			close(callerGotFirst)
+			n, err := io.Copy(io.Discard, resp.Body)
+			if err != nil || n != 1<<20 {
+				t.Fatalf("rest: %d %v", n, err)
+			}
+		})
 	}
 }
 
