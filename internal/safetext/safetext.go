@@ -57,18 +57,20 @@ func isBidi(r rune) bool {
 // themselves (no escape syntax the two engines share reaches past U+FFFF). multiline
 // admits tab, CR and LF as Problem does. The OpenAPI document puts it on every field
 // Problem guards; pattern_test.go holds the two to agreement.
-func Pattern(multiline bool) string {
+func Pattern(multiline bool) string { return "^[^" + Refused(multiline) + "]*$" }
+
+// Refused is the inside of Pattern's class, for patterns that also refuse other
+// characters (a URL's blanks, say): "[^" + Refused(false) + " ]".
+func Refused(multiline bool) string {
 	if multiline {
-		return patterns()[1]
+		return classes()[1]
 	}
-	return patterns()[0]
+	return classes()[0]
 }
 
-// patterns derives both classes from kind, so the rule keeps one home.
-var patterns = sync.OnceValue(func() [2]string {
+// classes derives both classes from kind, so the rule keeps one home.
+var classes = sync.OnceValue(func() [2]string {
 	var single, multi strings.Builder
-	single.WriteString("^[^")
-	multi.WriteString("^[^")
 	var lo rune = -1
 	flush := func(hi rune) {
 		for _, b := range []*strings.Builder{&single, &multi} {
@@ -85,8 +87,6 @@ var patterns = sync.OnceValue(func() [2]string {
 			flush(r - 1)
 		}
 	}
-	single.WriteString("]*$")
-	multi.WriteString("]*$")
 	return [2]string{single.String(), multi.String()}
 })
 
