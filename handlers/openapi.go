@@ -266,6 +266,11 @@ func queryParam(name, desc string, schema *openapi3.SchemaRef) *openapi3.Paramet
 		schema = c.NewRef()
 		desc = strings.TrimPrefix(desc+"; empty: as if absent", "; ")
 	}
+	if v := schema.Value; v.Type.Is(openapi3.TypeString) && v.Format != "" && len(v.Enum) == 0 {
+		// Empty is as if absent here too, whatever the format (?consumer=, ?until=).
+		schema = openapi3.NewAnyOfSchema(v, openapi3.NewStringSchema().WithEnum("")).NewRef()
+		desc = strings.TrimPrefix(desc+"; empty: as if absent", "; ")
+	}
 	p.Schema = schema
 	p.Description = desc
 	return &openapi3.ParameterRef{Value: p}

@@ -57,7 +57,11 @@ func isBidi(r rune) bool {
 // themselves (no escape syntax the two engines share reaches past U+FFFF). multiline
 // admits tab, CR and LF as Problem does. The OpenAPI document puts it on every field
 // Problem guards; pattern_test.go holds the two to agreement.
-func Pattern(multiline bool) string { return "^[^" + Refused(multiline) + "]*$" }
+//
+// It reads "^[^…]*$" with an empty alternative that changes nothing: schemathesis
+// 4.32.5 rewrites "^[^…]*$" with a field's length bounds into "{m,n}", spelling the
+// characters past U+FFFF as \U escapes, which ECMA-262 lacks; it leaves this form alone.
+func Pattern(multiline bool) string { return "^(?:[^" + Refused(multiline) + "]*|)$" }
 
 // Refused is the inside of Pattern's class, for patterns that also refuse other
 // characters (a URL's blanks, say): "[^" + Refused(false) + " ]".
