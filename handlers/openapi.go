@@ -266,8 +266,8 @@ func queryParam(name, desc string, schema *openapi3.SchemaRef) *openapi3.Paramet
 		schema = c.NewRef()
 		desc = strings.TrimPrefix(desc+"; empty: as if absent", "; ")
 	}
-	if v := schema.Value; v.Type.Is(openapi3.TypeString) && v.Format != "" && len(v.Enum) == 0 {
-		// Empty is as if absent here too, whatever the format (?consumer=, ?until=).
+	if v := schema.Value; len(v.Enum) == 0 && !(v.Type.Is(openapi3.TypeString) && v.Format == "" && v.MinLength == 0 && v.Pattern == "") {
+		// Empty is as if absent whatever the type (?consumer=, ?until=, ?limit=, ?cascade=).
 		schema = openapi3.NewAnyOfSchema(v, openapi3.NewStringSchema().WithEnum("")).NewRef()
 		desc = strings.TrimPrefix(desc+"; empty: as if absent", "; ")
 	}
