@@ -60,7 +60,7 @@ func aclGroupPaths(doc *openapi3.T, a adminDoc) {
 			resp{status: 200, desc: "every ACL group; next_cursor is always null", schema: listSchema(aclGroup)}, a.badQuery),
 		Post: a.op("createACLGroup", "Create an ACL group in Keycloak", requestObject(map[string]*openapi3.SchemaRef{
 			"name":        a.groupName,
-			"description": a.keycloakDescription,
+			"description": safeIn(a.keycloakDescription, true),
 		}, "name"), nil, resp{status: 201, desc: "created", schema: aclGroup},
 			problemResp(409, "a group of that name exists, or the ACL parent group carries roles (its own or inherited)")),
 	})

@@ -218,8 +218,8 @@ func clientPaths(doc *openapi3.T, a adminDoc) {
 	clientBody := requestObject(map[string]*openapi3.SchemaRef{
 		"client_id": patterned("3..100 of a-z, 0-9, '.', '_', '-', starting with a letter or digit; generated from the consumer's name when absent or empty",
 			`^([a-z0-9][a-z0-9._-]{2,99})?$`),
-		"name":          describe(a.name.Value.NewRef(), "up to 100 characters, one line; default the client_id"),
-		"description":   a.keycloakDescription,
+		"name":          safeIn(describe(a.name.Value.NewRef(), "up to 100 characters, one line; default the client_id"), false),
+		"description":   safeIn(a.keycloakDescription, true),
 		"redirect_uris": a.redirectURIs("the standard flow is on only with some"),
 	})
 	doc.Paths.Set("/v1/consumers/{id}/clients", &openapi3.PathItem{
@@ -233,8 +233,9 @@ func clientPaths(doc *openapi3.T, a adminDoc) {
 			resp{status: 200, desc: "a page of clients", schema: listSchema(client)}, a.badQuery),
 	})
 	clientPatch := requestObject(map[string]*openapi3.SchemaRef{
-		"name": text("1..100 characters, one line", 1, provisioning.MaxClientNameLen), "description": a.keycloakDescription,
-		"enabled": boolean(), "redirect_uris": a.redirectURIs("the new set"),
+		"name":        safeIn(text("1..100 characters, one line", 1, provisioning.MaxClientNameLen), false),
+		"description": safeIn(a.keycloakDescription, true),
+		"enabled":     boolean(), "redirect_uris": a.redirectURIs("the new set"),
 	})
 	clientPatch.Value.WithMinProperties(1)
 	clientPatch.Value.Description = "at least one field that is not null; absent or null fields stay as they are"
@@ -271,7 +272,7 @@ func clientSecretPaths(doc *openapi3.T, a adminDoc) {
 	})
 	doc.Paths.Set("/v1/clients/{id}/test", &openapi3.PathItem{
 		Post: a.op("testClient", "Run the client-credentials grant with a secret and decode the token", requestObject(map[string]*openapi3.SchemaRef{
-			"secret": text("the secret to try, at most 1024 printable characters; never echoed", 1, provisioning.MaxSecretLen),
+			"secret": safeIn(text("the secret to try, at most 1024 printable characters; never echoed", 1, provisioning.MaxSecretLen), false),
 		}, "secret"), a.id, resp{status: 200, desc: "the outcome; never the secret nor the token", schema: testResult}, a.notFound),
 	})
 }

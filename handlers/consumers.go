@@ -115,13 +115,13 @@ func consumerPaths(doc *openapi3.T, a adminDoc) {
 	consumer := a.consumerSchema()
 	consumerBody := requestObject(map[string]*openapi3.SchemaRef{
 		"name":        a.consumerName,
-		"description": a.description,
+		"description": safeIn(a.description, true),
 		"environment": describe(enum(append([]string{""}, environments...)...), "default production"),
 		"acl_groups":  a.groupList("existing ACL group names, each once"),
 	}, "name")
 	consumerBody.Value.Properties["acl_groups"].Value.UniqueItems = true
 	consumerPatch := requestObject(map[string]*openapi3.SchemaRef{
-		"name": a.consumerName, "description": a.description, "environment": a.env,
+		"name": a.consumerName, "description": safeIn(a.description, true), "environment": a.env,
 		"acl_groups": a.groupList("the new set; every client's service account follows at once"),
 	})
 	consumerPatch.Value.Properties["acl_groups"].Value.UniqueItems = true

@@ -394,7 +394,8 @@ func keyPaths(doc *openapi3.T) {
 	updateBody.Value.Description = "absent or null fields stay as they are (metadata: null clears it)"
 	updateOp := withKeyID(withJSONBody(operation("updateKey", "Update a key: name, description, scopes, metadata, enabled, shorter expiry, limits", true,
 		resp{status: 200, desc: "the key", schema: keySchema}, problemResp(400, "invalid fields or an extended expiry"),
-		problemResp(403, "the owner undoing or widening an admin's decision")), updateBody, true))
+		problemResp(403, "the owner undoing or widening an admin's decision"),
+		problemResp(409, "another live key of the owner has that name")), updateBody, true))
 	doc.Paths.Set("/v1/keys/{id}", &openapi3.PathItem{
 		Get:    withKeyID(operation("getKey", "Read a key", true, resp{status: 200, desc: "the key", schema: keySchema})),
 		Patch:  updateOp,
@@ -427,11 +428,11 @@ func keyAllowlistDoc() *openapi3.SchemaRef {
 }
 
 func keyNameDoc() *openapi3.SchemaRef {
-	return text("1..100 characters once blanks at either end are trimmed; no control, bidirectional or invisible characters", 1, maxKeyNameLen)
+	return safeIn(text("1..100 characters once blanks at either end are trimmed; no control, bidirectional or invisible characters", 1, maxKeyNameLen), false)
 }
 
 func keyDescriptionDoc() *openapi3.SchemaRef {
-	return text("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks", 0, maxDescriptionLen)
+	return safeIn(text("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks", 0, maxDescriptionLen), true)
 }
 
 // createdKeyDoc is a key with its text, as create and rotate answer it once.
@@ -450,7 +451,7 @@ func withKeyID(op *openapi3.Operation) *openapi3.Operation {
 
 func createKeyDoc() *openapi3.Operation {
 	createBody := requestObject(map[string]*openapi3.SchemaRef{
-		"owner":           str("admins only: user id or username to create the key for"),
+		"owner":           safeIn(text("admins only: user id or username to create the key for", 0, keys.MaxOwnerLen), false),
 		"name":            keyNameDoc(),
 		"description":     keyDescriptionDoc(),
 		"environment":     enum(append([]string{""}, environments...)...),

@@ -92,10 +92,16 @@ func (s *server) reportLeaked(c *gin.Context) {
 func leakPaths(doc *openapi3.T) {
 	report := openapi3.NewObjectSchema()
 	report.Properties = map[string]*openapi3.SchemaRef{
-		"token":  text("the string the scanner found", 1, leaks.MaxTokenLen),
-		"type":   text("the scanner's name of the token type", 0, leaks.MaxFieldLen),
-		"url":    text("where it was found", 0, leaks.MaxURLLen),
-		"source": text("what kind of place (content, commit, npm, …)", 0, leaks.MaxFieldLen),
+		"token":  safeIn(text("the string the scanner found", 1, leaks.MaxTokenLen), false),
+		"type":   safeIn(text("the scanner's name of the token type", 0, leaks.MaxFieldLen), false),
+		"url":    safeIn(text("where it was found", 0, leaks.MaxURLLen), false),
+		"source": safeIn(text("what kind of place (content, commit, npm, …)", 0, leaks.MaxFieldLen), false),
+	}
+	for name, p := range report.Properties {
+		if name != "token" {
+			// encoding/json reads a null member as an absent one.
+			report.Properties[name] = nullable(p)
+		}
 	}
 	report.Required = []string{"token"}
 	verdict := object(map[string]*openapi3.SchemaRef{

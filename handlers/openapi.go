@@ -9,6 +9,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/keyward/keyward/internal/page"
+	"github.com/keyward/keyward/internal/safetext"
 )
 
 // The OpenAPI document is built from Go values with kin-openapi, so it is checked by
@@ -38,6 +39,14 @@ func patterned(desc, pattern string) *openapi3.SchemaRef {
 	s := openapi3.NewStringSchema().WithPattern(pattern)
 	s.Description = desc
 	return s.NewRef()
+}
+
+// safeIn is s as a request field internal/safetext guards: its character rule as a
+// pattern. Answers do not state it: Keycloak holds text edited outside Keyward.
+func safeIn(s *openapi3.SchemaRef, multiline bool) *openapi3.SchemaRef {
+	c := *s.Value
+	c.Pattern = safetext.Pattern(multiline)
+	return c.NewRef()
 }
 
 func enum(values ...string) *openapi3.SchemaRef {
@@ -255,6 +264,11 @@ func queryParam(name, desc string, schema *openapi3.SchemaRef) *openapi3.Paramet
 		c := *v
 		c.Enum = append(slices.Clone(v.Enum), "")
 		schema = c.NewRef()
+		desc = strings.TrimPrefix(desc+"; empty: as if absent", "; ")
+	}
+	if v := schema.Value; len(v.Enum) == 0 && !(v.Type.Is(openapi3.TypeString) && v.Format == "" && v.MinLength == 0 && v.Pattern == "") {
+		// Empty is as if absent whatever the type (?consumer=, ?until=, ?limit=, ?cascade=).
+		schema = openapi3.NewAnyOfSchema(v, openapi3.NewStringSchema().WithEnum("")).NewRef()
 		desc = strings.TrimPrefix(desc+"; empty: as if absent", "; ")
 	}
 	p.Schema = schema

@@ -220,11 +220,15 @@ func webhookPaths(doc *openapi3.T, a adminDoc) {
 	withSecret := extend(endpoint, map[string]*openapi3.SchemaRef{
 		"secret": patterned("the signing secret, shown in this answer only", `^whsec_[A-Za-z0-9+/]+=*$`),
 	}, "secret")
+	// Requests state the shape CheckURL admits; answers keep the looser pattern.
+	urlIn := patterned(urlSchema.Value.Description, webhooks.URLPattern)
+	urlIn.Value.WithMinLength(1).WithMaxLength(webhooks.MaxURLLen)
+	descriptionIn := safeIn(describe(description.Value.NewRef(), "up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks"), true)
 	body := requestObject(map[string]*openapi3.SchemaRef{
-		"url": urlSchema, "description": description, "event_types": types, "enabled": describe(boolean(), "default true"),
+		"url": urlIn, "description": descriptionIn, "event_types": types, "enabled": describe(boolean(), "default true"),
 	}, "url", "event_types")
 	patch := requestObject(map[string]*openapi3.SchemaRef{
-		"url": urlSchema, "description": description, "event_types": types,
+		"url": urlIn, "description": descriptionIn, "event_types": types,
 		"enabled": describe(boolean(), "true also clears the run of failures"),
 	})
 	patch.Value.WithMinProperties(1)

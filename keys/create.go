@@ -171,8 +171,8 @@ func (k *Service) resolveOwner(ctx context.Context, a audit.Actor, owner string)
 	return o, true, !u.Enabled, nil
 }
 
-// maxOwnerLen is Keycloak's bound on a username (and ids are shorter).
-const maxOwnerLen = 255
+// MaxOwnerLen is Keycloak's bound on a username (and ids are shorter).
+const MaxOwnerLen = 255
 
 // findOwner looks up the user an admin named by id or username. Text that cannot name
 // a user, and whatever Keycloak refuses as malformed, is the caller's mistake: a field
@@ -181,8 +181,8 @@ func (k *Service) findOwner(ctx context.Context, owner string) (keycloak.User, e
 	if problem := safetext.Problem(owner, false); problem != "" {
 		return keycloak.User{}, errs.Field("owner", problem)
 	}
-	if utf8.RuneCountInString(owner) > maxOwnerLen {
-		return keycloak.User{}, errs.Field("owner", fmt.Sprintf("must be at most %d characters", maxOwnerLen))
+	if utf8.RuneCountInString(owner) > MaxOwnerLen {
+		return keycloak.User{}, errs.Field("owner", fmt.Sprintf("must be at most %d characters", MaxOwnerLen))
 	}
 	u, err := k.users.FindUser(ctx, owner)
 	switch {

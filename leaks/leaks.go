@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -44,7 +45,7 @@ const (
 	FalsePositive = "false_positive"
 )
 
-// Bounds of a report.
+// Bounds of a report (lengths in characters).
 const (
 	MaxReports   = 100
 	MaxTokenLen  = 256
@@ -180,8 +181,9 @@ func Check(reports []Report) error {
 			name, v string
 			max     int
 		}{{"token", r.Token, MaxTokenLen}, {"type", r.Type, MaxFieldLen}, {"url", r.URL, MaxURLLen}, {"source", r.Source, MaxFieldLen}} {
-			if len(f.v) > f.max {
-				verr.Add(field(f.name), fmt.Sprintf("must be at most %d bytes", f.max))
+			// Characters, as the document's maxLength counts them (the body is bounded anyway).
+			if utf8.RuneCountInString(f.v) > f.max {
+				verr.Add(field(f.name), fmt.Sprintf("must be at most %d characters", f.max))
 			} else if why := safetext.Problem(f.v, false); why != "" {
 				verr.Add(field(f.name), why)
 			}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -545,7 +546,7 @@ func (s *Service) TestClient(ctx context.Context, a audit.Actor, id, secret stri
 	switch {
 	case secret == "":
 		f.add("secret", "is required")
-	case len(secret) > MaxSecretLen || safetext.Problem(secret, false) != "":
+	case utf8.RuneCountInString(secret) > MaxSecretLen || safetext.Problem(secret, false) != "":
 		f.add("secret", "must be at most %d printable characters", MaxSecretLen)
 	}
 	if err := f.err(); err != nil {
