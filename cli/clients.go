@@ -37,24 +37,12 @@ func newClientsCommand(f *Factory) *cobra.Command {
 
 // resolveClient finds a client by id or exact client_id.
 func (li *loggedIn) resolveClient(ctx context.Context, ref string) (client.Client, error) {
-	if uuidPattern.MatchString(ref) {
-		c, err := li.manager.Client(ctx, ref)
-		if !errors.Is(err, client.ErrNotFound) {
-			return c, err
-		}
-	}
-	all, err := allPages(ctx, func(ctx context.Context, cursor string) (client.Page[client.Client], error) {
-		return li.manager.ListClients(ctx, client.ClientQuery{Q: ref, Limit: 200, Cursor: cursor})
-	})
-	if err != nil {
-		return client.Client{}, err
-	}
-	for _, c := range all {
-		if c.ClientID == ref {
-			return c, nil
-		}
-	}
-	return client.Client{}, &exitErr{ExitError, fmt.Errorf("no client with client_id or id %q", ref)}
+	return findByRef(ctx, ref, li.manager.Client,
+		func(ctx context.Context, cursor string) (client.Page[client.Client], error) {
+			return li.manager.ListClients(ctx, client.ClientQuery{Q: ref, Limit: 200, Cursor: cursor})
+		},
+		func(c client.Client) bool { return c.ClientID == ref },
+		&exitErr{ExitError, fmt.Errorf("no client with client_id or id %q", ref)})
 }
 
 func clientsTable(w io.Writer, cs []client.Client) error {

@@ -31,24 +31,12 @@ func newConsumersCommand(f *Factory) *cobra.Command {
 
 // resolveConsumer finds a consumer by id or exact name.
 func (li *loggedIn) resolveConsumer(ctx context.Context, ref string) (client.Consumer, error) {
-	if uuidPattern.MatchString(ref) {
-		c, err := li.manager.Consumer(ctx, ref)
-		if !errors.Is(err, client.ErrNotFound) {
-			return c, err
-		}
-	}
-	all, err := allPages(ctx, func(ctx context.Context, cursor string) (client.Page[client.Consumer], error) {
-		return li.manager.ListConsumers(ctx, client.ConsumerQuery{Q: ref, Limit: 200, Cursor: cursor})
-	})
-	if err != nil {
-		return client.Consumer{}, err
-	}
-	for _, c := range all {
-		if c.Name == ref {
-			return c, nil
-		}
-	}
-	return client.Consumer{}, &exitErr{ExitError, fmt.Errorf("no consumer named or with id %q", ref)}
+	return findByRef(ctx, ref, li.manager.Consumer,
+		func(ctx context.Context, cursor string) (client.Page[client.Consumer], error) {
+			return li.manager.ListConsumers(ctx, client.ConsumerQuery{Q: ref, Limit: 200, Cursor: cursor})
+		},
+		func(c client.Consumer) bool { return c.Name == ref },
+		&exitErr{ExitError, fmt.Errorf("no consumer named or with id %q", ref)})
 }
 
 func consumersTable(w io.Writer, cs []client.Consumer) error {

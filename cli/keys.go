@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,25 +93,6 @@ func (f *Factory) completeKeyNames(cmd *cobra.Command, args []string, toComplete
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
-}
-
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// allPages follows next_cursor to the end.
-func allPages[T any](ctx context.Context, page func(ctx context.Context, cursor string) (client.Page[T], error)) ([]T, error) {
-	var out []T
-	cursor := ""
-	for {
-		p, err := page(ctx, cursor)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p.Items...)
-		if p.NextCursor == "" || p.NextCursor == cursor {
-			return out, nil
-		}
-		cursor = p.NextCursor
-	}
 }
 
 // keyOwner is whose keys a name is looked up among: --owner, else the person logged in

@@ -39,24 +39,12 @@ func newWebhooksCommand(f *Factory) *cobra.Command {
 
 // resolveWebhook finds an endpoint by id or exact URL.
 func (li *loggedIn) resolveWebhook(ctx context.Context, ref string) (client.Webhook, error) {
-	if uuidPattern.MatchString(ref) {
-		w, err := li.manager.Webhook(ctx, ref)
-		if !errors.Is(err, client.ErrNotFound) {
-			return w, err
-		}
-	}
-	all, err := allPages(ctx, func(ctx context.Context, cursor string) (client.Page[client.Webhook], error) {
-		return li.manager.ListWebhooks(ctx, cursor, 200)
-	})
-	if err != nil {
-		return client.Webhook{}, err
-	}
-	for _, w := range all {
-		if w.URL == ref {
-			return w, nil
-		}
-	}
-	return client.Webhook{}, &exitErr{ExitError, fmt.Errorf("no webhook endpoint with URL or id %q", printable(ref))}
+	return findByRef(ctx, ref, li.manager.Webhook,
+		func(ctx context.Context, cursor string) (client.Page[client.Webhook], error) {
+			return li.manager.ListWebhooks(ctx, cursor, 200)
+		},
+		func(w client.Webhook) bool { return w.URL == ref },
+		&exitErr{ExitError, fmt.Errorf("no webhook endpoint with URL or id %q", printable(ref))})
 }
 
 func webhookState(w client.Webhook) string {
