@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/client"
 )
 
@@ -391,7 +392,7 @@ func TestUsageChart_ByRoute_ShownWhenTheServerSplits(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := usageChart(&out, client.Key{Name: "ci", Prefix: "kw_live_ab"}, u); err != nil {
+	if err := usageChart(&out, client.Key{Key: api.Key{Name: "ci", Prefix: "kw_live_ab"}}, u); err != nil {
 		t.Fatal(err)
 	}
 	if want := "by route over 1 days: token 2, 0 denied; forward_auth 3, 1 denied\n"; !strings.Contains(out.String(), want) {
@@ -399,7 +400,7 @@ func TestUsageChart_ByRoute_ShownWhenTheServerSplits(t *testing.T) {
 	}
 	u.Period.ByVia = nil // a server before routes were counted
 	out.Reset()
-	if err := usageChart(&out, client.Key{Name: "ci"}, u); err != nil || strings.Contains(out.String(), "by route") {
+	if err := usageChart(&out, client.Key{Key: api.Key{Name: "ci"}}, u); err != nil || strings.Contains(out.String(), "by route") {
 		t.Fatalf("older server: %v\n%s", err, out.String())
 	}
 }

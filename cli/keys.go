@@ -331,6 +331,7 @@ func newKeysListCommand(f *Factory) *cobra.Command {
 func newKeysCreateCommand(f *Factory) *cobra.Command {
 	var in client.KeyCreate
 	var expiresIn, expiresAt, rateLimit, metadata, outFile string
+	var neverExpires bool
 	cmd := &cobra.Command{
 		Use:   "create --name NAME [flags]",
 		Short: "Create a key: the key alone on stdout (shown this once)",
@@ -356,7 +357,10 @@ func newKeysCreateCommand(f *Factory) *cobra.Command {
 			if err != nil {
 				return usageErr("--expires-at", errors.New("give an RFC 3339 time such as 2027-01-31T00:00:00Z"))
 			}
-			in.ExpiresAt = &t
+			in.ExpiresAt = rfc3339(t)
+		}
+		if neverExpires {
+			in.NeverExpires = &neverExpires
 		}
 		if flags.Changed("rate-limit") {
 			rl, err := parseRateLimit(rateLimit)
@@ -391,7 +395,7 @@ func newKeysCreateCommand(f *Factory) *cobra.Command {
 	flags.StringVar(&in.Environment, "environment", "", "development, staging or production (default production)")
 	flags.StringVar(&expiresIn, "expires-in", "", "expire after this long: 90d, 12w, 1y (default 365d)")
 	flags.StringVar(&expiresAt, "expires-at", "", "expire at this RFC 3339 time")
-	flags.BoolVar(&in.NeverExpires, "never-expires", false, "the key never expires")
+	flags.BoolVar(&neverExpires, "never-expires", false, "the key never expires")
 	flags.StringSliceVar(&in.Scopes, "scope", nil, "a Keycloak client scope the key may request (repeat or comma-separate)")
 	flags.StringVar(&metadata, "metadata", "", "a JSON object kept with the key, or @file")
 	flags.StringVar(&rateLimit, "rate-limit", "", "exchanges allowed per window: 100/1m, 1000/1h, or unlimited")
@@ -491,7 +495,7 @@ func newKeysUpdateCommand(f *Factory) *cobra.Command {
 			if err != nil {
 				return usageErr("--expires-at", errors.New("give an RFC 3339 time such as 2027-01-31T00:00:00Z"))
 			}
-			up.ExpiresAt = &t
+			up.ExpiresAt = rfc3339(t)
 		}
 		if flags.Changed("expires-in") {
 			days, err := parseDays(expiresIn)
@@ -499,7 +503,7 @@ func newKeysUpdateCommand(f *Factory) *cobra.Command {
 				return usageErr("--expires-in", err)
 			}
 			t := time.Now().UTC().Truncate(time.Second).AddDate(0, 0, days)
-			up.ExpiresAt = &t
+			up.ExpiresAt = rfc3339(t)
 		}
 		if flags.Changed("rate-limit") {
 			rl, err := parseRateLimit(rateLimit)
@@ -736,4 +740,10 @@ func usageChart(w io.Writer, k client.Key, u client.KeyUsage) error {
 		t.row(d.Date, strconv.FormatInt(d.Success, 10), bar(d.Success, max), denied)
 	}
 	return t.flush()
+}
+
+// rfc3339 is t as the API takes a time (api.KeyCreate.ExpiresAt, api.KeyUpdate.ExpiresAt).
+func rfc3339(t time.Time) *string {
+	s := t.Format(time.RFC3339Nano)
+	return &s
 }

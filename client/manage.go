@@ -25,6 +25,8 @@ import (
 	"unicode"
 
 	"golang.org/x/oauth2"
+
+	"github.com/keyward/keyward/api"
 )
 
 // ManagerConfig configures a Manager. URL and TokenSource are required.
@@ -307,80 +309,39 @@ func limitValue(n int) string {
 
 // --- keys ---
 
-// RateLimit is a key's limit: Requests per WindowSeconds, or Unlimited.
-type RateLimit struct {
-	Requests      int  `json:"requests,omitempty"`
-	WindowSeconds int  `json:"window_seconds,omitempty"`
-	Unlimited     bool `json:"unlimited,omitempty"`
-}
+// The key types are package api's, the wire contract the server declares too; a
+// response type adds Raw, the object exactly as the API sent it (-o json).
+type (
+	RateLimit   = api.RateLimit
+	AdminSet    = api.AdminSet
+	KeyCreate   = api.KeyCreate // give one expiry form at most
+	KeyUpdate   = api.KeyUpdate // changes the fields that are not nil; Metadata "null" clears it
+	UsageTotals = api.UsageTotals
+	RouteUsage  = api.UsageCounts
+	DayUsage    = api.DayUsage
+)
 
-// AdminSet names the admin behind each decision on a key that its owner cannot undo.
-type AdminSet struct {
-	Disabled    string `json:"disabled,omitempty"`
-	RateLimit   string `json:"rate_limit,omitempty"`
-	IPAllowlist string `json:"ip_allowlist,omitempty"`
-}
+// The routes a key is exchanged through, the keys of UsageTotals.ByVia.
+const (
+	ViaToken       = api.ViaToken
+	ViaForwardAuth = api.ViaForwardAuth
+)
 
 // Key is an API key as the API shows it: never its secret.
 type Key struct {
-	ID            string          `json:"id"`
-	Name          string          `json:"name"`
-	Description   string          `json:"description"`
-	Prefix        string          `json:"prefix"`
-	Status        string          `json:"status"` // active, inactive, expired, expiring_soon
-	Environment   string          `json:"environment"`
-	Scopes        []string        `json:"scopes"`
-	Metadata      json.RawMessage `json:"metadata"`
-	Owner         string          `json:"owner"`
-	OwnerUsername string          `json:"owner_username"`
-	CreatedAt     time.Time       `json:"created_at"`
-	UpdatedAt     time.Time       `json:"updated_at"`
-	ExpiresAt     *time.Time      `json:"expires_at"`
-	LastUsedAt    *time.Time      `json:"last_used_at"`
-	LastUsedIP    *string         `json:"last_used_ip"`
-	RateLimit     RateLimit       `json:"rate_limit"`
-	IPAllowlist   []string        `json:"ip_allowlist"`
-	RotatedTo     *string         `json:"rotated_to,omitempty"`
-	GraceUntil    *time.Time      `json:"grace_until,omitempty"`
-	AdminSet      *AdminSet       `json:"admin_set,omitempty"`
-	// Raw is the object exactly as the API sent it.
+	api.Key
 	Raw json.RawMessage `json:"-"`
 }
 
 func (k *Key) setRaw(r json.RawMessage) { k.Raw = r }
 
-// CreatedKey is a new key with its text, which only this answer carries.
+// CreatedKey is a new key with its text (Plaintext), which only this answer carries.
 type CreatedKey struct {
-	Key
-	Plaintext string `json:"key"`
+	api.CreatedKey
+	Raw json.RawMessage `json:"-"`
 }
 
-// KeyCreate is a request for a new key. Give one expiry form at most.
-type KeyCreate struct {
-	Owner         string          `json:"owner,omitempty"` // admins: user id or username
-	Name          string          `json:"name"`
-	Description   string          `json:"description,omitempty"`
-	Environment   string          `json:"environment,omitempty"`
-	ExpiresInDays *int            `json:"expires_in_days,omitempty"`
-	ExpiresAt     *time.Time      `json:"expires_at,omitempty"`
-	NeverExpires  bool            `json:"never_expires,omitempty"`
-	Scopes        []string        `json:"scopes,omitempty"`
-	Metadata      json.RawMessage `json:"metadata,omitempty"`
-	RateLimit     *RateLimit      `json:"rate_limit,omitempty"`
-	IPAllowlist   []string        `json:"ip_allowlist,omitempty"`
-}
-
-// KeyUpdate changes the fields that are not nil; Metadata "null" clears it.
-type KeyUpdate struct {
-	Name        *string         `json:"name,omitempty"`
-	Description *string         `json:"description,omitempty"`
-	Scopes      *[]string       `json:"scopes,omitempty"`
-	Metadata    json.RawMessage `json:"metadata,omitempty"`
-	Enabled     *bool           `json:"enabled,omitempty"`
-	ExpiresAt   *time.Time      `json:"expires_at,omitempty"`
-	RateLimit   *RateLimit      `json:"rate_limit,omitempty"`
-	IPAllowlist *[]string       `json:"ip_allowlist,omitempty"`
-}
+func (k *CreatedKey) setRaw(r json.RawMessage) { k.Raw = r }
 
 // KeyQuery filters a key list; zero values are left out.
 type KeyQuery struct {
@@ -388,56 +349,10 @@ type KeyQuery struct {
 	Limit                                                       int
 }
 
-// UsageTotals counts exchanges: successes, and denials by reason, of every route
-// together; ByVia splits them by route (ViaToken, ViaForwardAuth). A server before
-// routes were counted sends no ByVia.
-type UsageTotals struct {
-	Success int64                 `json:"success"`
-	Denied  map[string]int64      `json:"denied"`
-	ByVia   map[string]RouteUsage `json:"by_via,omitempty"`
-}
-
-// The routes a key is exchanged through, the keys of UsageTotals.ByVia.
-const (
-	ViaToken       = "token"        // POST /v1/token
-	ViaForwardAuth = "forward_auth" // /v1/forward-auth, a gateway's check
-)
-
-// RouteUsage counts the exchanges of one route.
-type RouteUsage struct {
-	Success int64            `json:"success"`
-	Denied  map[string]int64 `json:"denied"`
-}
-
-// DeniedTotal is the sum of the denials.
-func (u UsageTotals) DeniedTotal() int64 { return deniedTotal(u.Denied) }
-
-// DeniedTotal is the sum of the route's denials.
-func (u RouteUsage) DeniedTotal() int64 { return deniedTotal(u.Denied) }
-
-func deniedTotal(denied map[string]int64) int64 {
-	var n int64
-	for _, v := range denied {
-		n += v
-	}
-	return n
-}
-
-// DayUsage is one day's counts (Date is YYYY-MM-DD, UTC).
-type DayUsage struct {
-	Date string `json:"date"`
-	UsageTotals
-}
-
 // KeyUsage is a key's exchanges per day of the period and this month.
 type KeyUsage struct {
-	KeyID      string          `json:"key_id"`
-	LastUsedAt *time.Time      `json:"last_used_at"`
-	LastUsedIP *string         `json:"last_used_ip"`
-	Month      UsageTotals     `json:"month"`
-	Period     UsageTotals     `json:"period"`
-	Days       []DayUsage      `json:"days"`
-	Raw        json.RawMessage `json:"-"`
+	api.KeyUsage
+	Raw json.RawMessage `json:"-"`
 }
 
 func (u *KeyUsage) setRaw(r json.RawMessage) { u.Raw = r }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keys"
@@ -219,7 +220,7 @@ func (c *Console) keyDetailPage(w http.ResponseWriter, r *http.Request, u *viewe
 func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, u *viewer) {
 	grace := strings.TrimSpace(r.PostFormValue("grace_days"))
 	days, err := strconv.Atoi(grace)
-	if err != nil || days < 0 || days > keys.MaxGraceHours/24 {
+	if err != nil || days < 0 || days > api.KeyGraceHoursMax/24 {
 		c.keyDetailPage(w, r, u, http.StatusBadRequest, grace, map[string]string{"grace": "give whole days between 0 and 30"})
 		return
 	}

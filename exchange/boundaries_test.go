@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -134,11 +135,11 @@ func TestNormalizeScope(t *testing.T) {
 		{"profile email", "email profile", false},
 		{"email  email\tprofile email", "email profile", false},
 		{"a:b/c-d_e.f", "a:b/c-d_e.f", false},
-		{strings.Repeat("s ", MaxScopes), "s", false},
+		{strings.Repeat("s ", api.ScopesMax), "s", false},
 		{strings.Repeat("x", 65), "", true},
 		{"email <script>", "", true},
 		{"é", "", true},
-		{strings.Repeat("a ", MaxScopes+1), "", true}, // counted before repeats go
+		{strings.Repeat("a ", api.ScopesMax+1), "", true}, // counted before repeats go
 		{strings.Repeat("a", MaxScopeParamLen+1), "", true},
 	}
 	for _, tc := range cases {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/cidrlist"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -58,8 +59,8 @@ type Request struct {
 // Routes an exchange comes through, for metrics and logs: /v1/token, where a program
 // asks for a token, and /v1/forward-auth, where a gateway trades a key at the door.
 const (
-	ViaToken       = "token"
-	ViaForwardAuth = "forward_auth"
+	ViaToken       = api.ViaToken
+	ViaForwardAuth = api.ViaForwardAuth
 )
 
 // Result carries the token on success. Err is internal detail for logs only.
@@ -330,27 +331,26 @@ type Owner struct {
 
 // Bounds of scopes: what a key may hold and a request may ask for.
 const (
-	MaxScopes        = 20
 	MaxScopeParamLen = 2048
 	maxScopeLen      = 64
 )
 
-var scopePattern = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,64}$`)
+var scopePattern = regexp.MustCompile(api.ScopePattern)
 
 // ScopeNameOK says whether s is a scope name keys may hold: 1..64 of letters, digits
 // and _ . : / -.
 func ScopeNameOK(s string) bool { return scopePattern.MatchString(s) }
 
 // NormalizeScope checks a requested scope parameter and returns it sorted and without
-// repeats, so that equal requests compare and cache as equal. At most MaxScopes
+// repeats, so that equal requests compare and cache as equal. At most api.ScopesMax
 // scopes, each a scope name as keys store them.
 func NormalizeScope(raw string) (string, error) {
 	if len(raw) > MaxScopeParamLen {
 		return "", fmt.Errorf("the scope parameter is longer than %d bytes", MaxScopeParamLen)
 	}
 	fields := strings.Fields(raw)
-	if len(fields) > MaxScopes {
-		return "", fmt.Errorf("at most %d scopes may be requested", MaxScopes)
+	if len(fields) > api.ScopesMax {
+		return "", fmt.Errorf("at most %d scopes may be requested", api.ScopesMax)
 	}
 	for _, f := range fields {
 		if !scopePattern.MatchString(f) {

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/keyward/keyward/api"
 )
 
 // FuzzNormalizeScope: an accepted scope parameter comes out sorted, without repeats,
@@ -13,7 +15,7 @@ func FuzzNormalizeScope(f *testing.F) {
 	for _, s := range []string{
 		"", " ", "openid", "profile email", "email profile email", "  b\ta\n c  ",
 		"read:orders write/orders a.b-c_d", strings.Repeat("a", 64), strings.Repeat("a", 65),
-		strings.Repeat("s ", MaxScopes), strings.Repeat("s ", MaxScopes+1), strings.Repeat(" ", MaxScopeParamLen+1),
+		strings.Repeat("s ", api.ScopesMax), strings.Repeat("s ", api.ScopesMax+1), strings.Repeat(" ", MaxScopeParamLen+1),
 		"a\u00a0b", "a\u2028b", "a\u0085b", "é", "a,b", "a;b", "\x00", "\xff", "offline_access openid",
 	} {
 		f.Add(s)
@@ -33,8 +35,8 @@ func FuzzNormalizeScope(f *testing.F) {
 		if !slices.IsSorted(fields) || len(slices.Compact(slices.Clone(fields))) != len(fields) {
 			t.Fatalf("NormalizeScope(%q) = %q: not sorted without repeats", raw, got)
 		}
-		if len(fields) > MaxScopes {
-			t.Fatalf("NormalizeScope(%q) = %q: more than %d scopes", raw, got, MaxScopes)
+		if len(fields) > api.ScopesMax {
+			t.Fatalf("NormalizeScope(%q) = %q: more than %d scopes", raw, got, api.ScopesMax)
 		}
 		for _, s := range fields {
 			if !scopePattern.MatchString(s) {
@@ -65,13 +67,13 @@ func FuzzNarrowScope(f *testing.F) {
 		f.Add(c[0], c[1])
 	}
 	f.Fuzz(func(t *testing.T, keyScopes, rawRequest string) {
-		// Keys hold at most MaxScopes scopes and requests at most MaxScopeParamLen
+		// Keys hold at most api.ScopesMax scopes and requests at most MaxScopeParamLen
 		// bytes; longer inputs only slow the fuzzer down (narrowing is quadratic).
 		if len(keyScopes) > MaxScopeParamLen || len(rawRequest) > MaxScopeParamLen {
 			return
 		}
 		allowed := strings.Fields(keyScopes)
-		if len(allowed) > 3*MaxScopes || len(strings.Fields(rawRequest)) > 3*MaxScopes {
+		if len(allowed) > 3*api.ScopesMax || len(strings.Fields(rawRequest)) > 3*api.ScopesMax {
 			return
 		}
 		requested, err := NormalizeScope(rawRequest)

@@ -12,13 +12,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/keyward/keyward/api"
 )
 
 // bodyKinds are the request types of every route that binds a JSON body.
 var bodyKinds = []func() any{
-	func() any { return new(createKeyRequest) },
-	func() any { return new(updateKeyRequest) },
-	func() any { return new(rotateKeyRequest) },
+	func() any { return new(api.KeyCreate) },
+	func() any { return new(api.KeyUpdate) },
+	func() any { return new(api.KeyRotate) },
 	func() any { return new(aclGroupRequest) },
 	func() any { return new(consumerRequest) },
 	func() any { return new(consumerPatchRequest) },

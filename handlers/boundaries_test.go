@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/keys"
 )
 
@@ -209,7 +209,7 @@ func TestBoundaries_200_OwnerSeesWhatAnAdminDidForThem(t *testing.T) {
 func TestBoundaries_400_TokenScopeBounded(t *testing.T) {
 	h := newHarness(t)
 	key := h.createKey(t, "alice-token", `{"name":"ci","scopes":["email","profile"]}`)["key"].(string)
-	for _, scope := range []string{strings.Repeat("email ", exchange.MaxScopes+1), strings.Repeat("x", 65), "email <x>", strings.Repeat("a", 5000)} {
+	for _, scope := range []string{strings.Repeat("email ", api.ScopesMax+1), strings.Repeat("x", 65), "email <x>", strings.Repeat("a", 5000)} {
 		rec := h.do("POST", "/v1/token", "", "application/x-www-form-urlencoded", "scope="+scope, "X-API-Key", key)
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "invalid_scope") {
 			t.Fatalf("scope %.30q: %d %s", scope, rec.Code, rec.Body.String())

@@ -8,16 +8,19 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/safetext"
 )
 
-// The OpenAPI document is built from Go values with kin-openapi, so it is checked by
-// the same library in tests. It states every constraint the server enforces: objects
+// The OpenAPI document is built with kin-openapi, so it is checked by the same library
+// in tests. The schemas of the bodies come from the Go types of package api, the wire
+// contract (wire.go); operations, parameters and answers are written here and beside
+// each resource's handlers. It states every constraint the server enforces: objects
 // the server answers or accepts list every property and admit no other, and the
-// bounds, enums and patterns are the services' rules (exchange key lifecycle,
-// provisioning/validate.go). openapi_conformance_test.go holds every route's answers
-// and the bodies it is sent against it.
+// bounds, enums and patterns are api's, which the services enforce.
+// openapi_conformance_test.go holds every route's answers and the bodies it is sent
+// against it.
 
 func str(desc string) *openapi3.SchemaRef {
 	s := openapi3.NewStringSchema()
@@ -138,31 +141,14 @@ func nullable(s *openapi3.SchemaRef) *openapi3.SchemaRef {
 	return c.NewRef()
 }
 
-// Names and limits as the services enforce them.
+// Names as the services enforce them (moving to package api).
 const (
 	// provisioning/validate.go
 	consumerNamePattern = `^[a-z0-9._-]{1,64}$`
 	clientIDPattern     = `^[a-z0-9][a-z0-9._-]{2,99}$`
-	// the key lifecycle (exchange): scopes, key text
-	scopePattern     = `^[A-Za-z0-9_.:/-]{1,64}$`
-	keyPrefixPattern = `^kw_(live|test)_[0-9A-Za-z]{12}$`
-	keyPattern       = `^kw_(live|test)_[0-9A-Za-z]{44}_[0-9A-Za-z]{6}$`
-
-	// the key lifecycle's limits (exchange/keys.go: MaxNameLen, MaxScopes, …)
-	maxKeyNameLen     = 100
-	maxDescriptionLen = 500
-	maxScopes         = 20
-	maxMetadataKeys   = 50
-	maxAllowlist      = 100
-	maxRateRequests   = 1_000_000
-	maxRateWindow     = 86400
-	maxExpiryDays     = 3650
-	maxGraceHours     = 720
-	maxUsageDays      = 90
-	maxKeyQueryLen    = 200
 )
 
-var environments = []string{"development", "staging", "production"}
+var environments = api.Environments
 
 // fieldErrorSchema is one entry of a problem's errors.
 var fieldErrorSchema = object(map[string]*openapi3.SchemaRef{

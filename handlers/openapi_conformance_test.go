@@ -35,7 +35,8 @@ import (
 // document declares for that route, method and status (every object is strict, so a
 // field the document lacks fails), and the bodies sent are validated against the
 // request schemas — the valid ones must pass, the ones built to break a declared rule
-// must be refused by the document too.
+// must be refused by the document too. The body schemas are derived from package api's
+// types (wire.go), so this holds the wire contract itself against the server.
 
 // reqCheck says what the document must think of the request a case sends.
 type reqCheck int

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
@@ -171,8 +172,7 @@ func (k *Service) resolveOwner(ctx context.Context, a audit.Actor, owner string)
 	return o, true, !u.Enabled, nil
 }
 
-// MaxOwnerLen is Keycloak's bound on a username (and ids are shorter).
-const MaxOwnerLen = 255
+// api.KeyOwnerMax is Keycloak's bound on a username (and ids are shorter).
 
 // findOwner looks up the user an admin named by id or username. Text that cannot name
 // a user, and whatever Keycloak refuses as malformed, is the caller's mistake: a field
@@ -181,8 +181,8 @@ func (k *Service) findOwner(ctx context.Context, owner string) (keycloak.User, e
 	if problem := safetext.Problem(owner, false); problem != "" {
 		return keycloak.User{}, errs.Field("owner", problem)
 	}
-	if utf8.RuneCountInString(owner) > MaxOwnerLen {
-		return keycloak.User{}, errs.Field("owner", fmt.Sprintf("must be at most %d characters", MaxOwnerLen))
+	if utf8.RuneCountInString(owner) > api.KeyOwnerMax {
+		return keycloak.User{}, errs.Field("owner", fmt.Sprintf("must be at most %d characters", api.KeyOwnerMax))
 	}
 	u, err := k.users.FindUser(ctx, owner)
 	switch {
@@ -215,8 +215,8 @@ func (k *Service) expiry(verr *errs.Validation, p CreateParams, now time.Time) *
 		return nil
 	case p.ExpiresAt != nil:
 		return validFutureTime(verr, "expires_at", *p.ExpiresAt, now)
-	case p.ExpiresInDays != nil && (*p.ExpiresInDays < 1 || *p.ExpiresInDays > MaxExpiryDays):
-		verr.Add("expires_in_days", fmt.Sprintf("must be between 1 and %d", MaxExpiryDays))
+	case p.ExpiresInDays != nil && (*p.ExpiresInDays < 1 || *p.ExpiresInDays > api.KeyExpiryDaysMax):
+		verr.Add("expires_in_days", fmt.Sprintf("must be between 1 and %d", api.KeyExpiryDaysMax))
 		return nil
 	}
 	days := DefaultExpiryDays

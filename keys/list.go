@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/page"
@@ -38,25 +40,19 @@ type Page struct {
 	NextCursor string
 }
 
-var (
-	listStatuses = map[string]bool{"": true, "active": true, "inactive": true, "expired": true, "expiring_soon": true, "owner_disabled": true}
-	listExpires  = map[string]bool{"": true, "30d": true, "expired": true, "never": true}
-	listSorts    = map[string]bool{"": true, "created_at": true, "expires_at": true, "name": true, "last_used_at": true}
-	listEnvs     = map[string]bool{"": true, "development": true, "staging": true, "production": true}
-)
-
 // List returns a page of keys: the caller's own, or for admins any owner's.
 func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, error) {
 	verr := &errs.Validation{}
-	check := func(field, v string, allowed map[string]bool, want string) {
-		if !allowed[v] {
-			verr.Add(field, "must be one of "+want)
+	// The filters of api's enums; empty is as if absent.
+	check := func(field, v string, allowed []string) {
+		if v != "" && !slices.Contains(allowed, v) {
+			verr.Add(field, "must be one of "+strings.Join(allowed, ", "))
 		}
 	}
-	check("status", p.Status, listStatuses, "active, inactive, expired, expiring_soon, owner_disabled")
-	check("expires", p.Expires, listExpires, "30d, expired, never")
-	check("sort", p.Sort, listSorts, "created_at, expires_at, name, last_used_at")
-	check("environment", p.Environment, listEnvs, "development, staging, production")
+	check("status", p.Status, api.KeyStatuses)
+	check("expires", p.Expires, api.KeyExpiresFilters)
+	check("sort", p.Sort, api.KeySorts)
+	check("environment", p.Environment, api.Environments)
 	if p.Order != "" && p.Order != "asc" && p.Order != "desc" {
 		verr.Add("order", "must be asc or desc")
 	}
@@ -64,8 +60,8 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 	if !ok {
 		verr.Add("limit", page.LimitRule)
 	}
-	if !utf8.ValidString(p.Query) || utf8.RuneCountInString(p.Query) > 200 || strings.ContainsRune(p.Query, 0) {
-		verr.Add("q", "must be valid text of at most 200 characters")
+	if !utf8.ValidString(p.Query) || utf8.RuneCountInString(p.Query) > api.KeyQueryMax || strings.ContainsRune(p.Query, 0) {
+		verr.Add("q", fmt.Sprintf("must be valid text of at most %d characters", api.KeyQueryMax))
 	}
 	sort := p.Sort
 	if sort == "" {

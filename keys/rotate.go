@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
@@ -18,8 +19,8 @@ func (k *Service) Rotate(ctx context.Context, a audit.Actor, id string, graceHou
 	if graceHours != nil {
 		grace = *graceHours
 	}
-	if grace < 0 || grace > MaxGraceHours {
-		return Created{}, errs.Field("grace_period_hours", fmt.Sprintf("must be between 0 and %d", MaxGraceHours))
+	if grace < 0 || grace > api.KeyGraceHoursMax {
+		return Created{}, errs.Field("grace_period_hours", fmt.Sprintf("must be between 0 and %d", api.KeyGraceHoursMax))
 	}
 	old, err := k.store.KeyByID(ctx, ownerScope(a), id)
 	if err != nil {

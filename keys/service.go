@@ -8,6 +8,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 
 	"github.com/keyward/keyward/audit"
@@ -19,16 +20,12 @@ import (
 
 // Limits and defaults of the key lifecycle.
 const (
-	MaxNameLen         = 100
-	MaxDescriptionLen  = 500
+	// The bounds of the wire (name, description, metadata, expiry, grace, …) are
+	// package api's: the Go client needs them without this package's dependencies.
 	DefaultExpiryDays  = 365
-	MaxExpiryDays      = 3650
-	MaxExpiry          = 10 * 365 * 24 * time.Hour
+	MaxExpiry          = api.KeyExpiryDaysMax * 24 * time.Hour
 	DefaultEnvironment = "production"
-	MaxMetadataKeys    = 50
-	MaxMetadataBytes   = 4 << 10
 	DefaultGraceHours  = 168
-	MaxGraceHours      = 720
 	// ExpiringSoonWindow is how close to expiry a key is reported as expiring_soon.
 	ExpiringSoonWindow = 7 * 24 * time.Hour
 )

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/testkit/fakekc"
 
 	"go.uber.org/zap"
@@ -260,7 +261,7 @@ func TestUpdate_AdminDecisionsStick(t *testing.T) {
 func TestRotate_GraceBoundedAndCappedByExpiry(t *testing.T) {
 	f := newFixture(t, nil)
 	c := f.create(t, alice, CreateParams{Name: "x", ExpiresInDays: ptr(2)})
-	if _, err := f.svc.Rotate(context.Background(), alice, c.Key.ID, ptr(MaxGraceHours+1)); fieldsOf(err)["grace_period_hours"] == "" {
+	if _, err := f.svc.Rotate(context.Background(), alice, c.Key.ID, ptr(api.KeyGraceHoursMax+1)); fieldsOf(err)["grace_period_hours"] == "" {
 		t.Fatalf("grace above the bound: %v", err)
 	}
 	next, err := f.svc.Rotate(context.Background(), alice, c.Key.ID, ptr(720))

@@ -3,9 +3,11 @@ package keys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
@@ -43,11 +45,7 @@ func (c *UsageCounts) add(outcome string, n int64) {
 	c.Denied[outcome] += n
 }
 
-// UsageVias are the routes usage is told apart by: POST /v1/token and the gateway's
-// /v1/forward-auth.
-var UsageVias = []string{exchange.ViaToken, exchange.ViaForwardAuth}
-
-// UsageTotals are the counts of every route together, and of each route of UsageVias
+// UsageTotals are the counts of every route together, and of each route of api.UsageVias
 // apart (a counter of another route is in the sum only).
 type UsageTotals struct {
 	UsageCounts
@@ -57,8 +55,8 @@ type UsageTotals struct {
 func (t *UsageTotals) add(outcome, via string, n int64) {
 	t.UsageCounts.add(outcome, n)
 	if t.ByVia == nil {
-		t.ByVia = make(map[string]*UsageCounts, len(UsageVias))
-		for _, v := range UsageVias {
+		t.ByVia = make(map[string]*UsageCounts, len(api.UsageVias))
+		for _, v := range api.UsageVias {
 			t.ByVia[v] = &UsageCounts{}
 		}
 	}
@@ -67,11 +65,11 @@ func (t *UsageTotals) add(outcome, via string, n int64) {
 	}
 }
 
-// Usage returns the flushed counters of a key for the last days (1..90) and the
+// Usage returns the flushed counters of a key for the last days (1..api.KeyUsageDaysMax) and the
 // current calendar month.
 func (k *Service) Usage(ctx context.Context, a audit.Actor, id string, days int) (UsageReport, error) {
-	if days < 1 || days > 90 {
-		return UsageReport{}, errs.Field("days", "must be between 1 and 90")
+	if days < 1 || days > api.KeyUsageDaysMax {
+		return UsageReport{}, errs.Field("days", fmt.Sprintf("must be between 1 and %d", api.KeyUsageDaysMax))
 	}
 	key, err := k.store.KeyByID(ctx, ownerScope(a), id)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/cidrlist"
 	"github.com/keyward/keyward/internal/errs"
@@ -21,14 +22,8 @@ type RateLimit struct {
 	Unlimited     bool
 }
 
-// Limits of rate-limit settings and allowlists.
-const (
-	MaxRateRequests   = 1_000_000
-	MaxRateWindow     = 86400
-	MaxAllowlistCIDRs = 100
-	// DefaultMaxKeysPerUser is the live-key ceiling when none is configured.
-	DefaultMaxKeysPerUser = 50
-)
+// DefaultMaxKeysPerUser is the live-key ceiling when none is configured.
+const DefaultMaxKeysPerUser = 50
 
 // validRateLimit returns the stored pair (requests, window seconds). Owners stay
 // under the configured ceiling; admins (byAdmin) may pass it.
@@ -46,10 +41,10 @@ func (k *Service) validRateLimit(verr *errs.Validation, r *RateLimit, byAdmin bo
 		verr.Add("rate_limit", "unlimited keys are not allowed by this server's configuration")
 	case r.Unlimited:
 		return -1, 0
-	case r.Requests < 1 || r.Requests > MaxRateRequests:
-		verr.Add("rate_limit.requests", fmt.Sprintf("must be between 1 and %d", MaxRateRequests))
-	case r.WindowSeconds < 1 || r.WindowSeconds > MaxRateWindow:
-		verr.Add("rate_limit.window_seconds", fmt.Sprintf("must be between 1 and %d", MaxRateWindow))
+	case r.Requests < 1 || r.Requests > api.RateRequestsMax:
+		verr.Add("rate_limit.requests", fmt.Sprintf("must be between 1 and %d", api.RateRequestsMax))
+	case r.WindowSeconds < 1 || r.WindowSeconds > api.RateWindowSecondsMax:
+		verr.Add("rate_limit.window_seconds", fmt.Sprintf("must be between 1 and %d", api.RateWindowSecondsMax))
 	case ceiling && !rateAtMost(r.Requests, r.WindowSeconds, k.maxRate.Requests, int(k.maxRate.Window/time.Second)):
 		verr.Add("rate_limit", fmt.Sprintf("must be at most %d requests per %d seconds (the most an owner may set; ask an admin for more)",
 			k.maxRate.Requests, int(k.maxRate.Window/time.Second)))
@@ -67,7 +62,7 @@ func rateAtMost(req, window, maxReq, maxWindow int) bool {
 
 // validAllowlist checks an IP allowlist and returns the list to store.
 func validAllowlist(verr *errs.Validation, list []string) string {
-	out, problem := cidrlist.Normalize(list, MaxAllowlistCIDRs)
+	out, problem := cidrlist.Normalize(list, api.IPAllowlistMax)
 	if problem != "" {
 		verr.Add("ip_allowlist", problem)
 	}
@@ -98,8 +93,8 @@ func validName(verr *errs.Validation, field, raw string) string {
 		verr.Add(field, "must be valid UTF-8")
 	case n == 0:
 		verr.Add(field, "is required")
-	case n > MaxNameLen:
-		verr.Add(field, fmt.Sprintf("must be at most %d characters", MaxNameLen))
+	case n > api.KeyNameMax:
+		verr.Add(field, fmt.Sprintf("must be at most %d characters", api.KeyNameMax))
 	default:
 		if problem := safetext.Problem(name, false); problem != "" {
 			verr.Add(field, problem)
@@ -112,8 +107,8 @@ func validDescription(verr *errs.Validation, d string) {
 	switch {
 	case !utf8.ValidString(d):
 		verr.Add("description", "must be valid UTF-8")
-	case utf8.RuneCountInString(d) > MaxDescriptionLen:
-		verr.Add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLen))
+	case utf8.RuneCountInString(d) > api.KeyDescriptionMax:
+		verr.Add("description", fmt.Sprintf("must be at most %d characters", api.KeyDescriptionMax))
 	default:
 		if problem := safetext.Problem(d, true); problem != "" {
 			verr.Add("description", problem)
@@ -124,8 +119,8 @@ func validDescription(verr *errs.Validation, d string) {
 // validScopes checks names of Keycloak client scopes; Keycloak itself refuses a scope
 // the client may not request (invalid_scope at exchange).
 func validScopes(verr *errs.Validation, scopes []string) string {
-	if len(scopes) > exchange.MaxScopes {
-		verr.Add("scopes", fmt.Sprintf("at most %d scopes", exchange.MaxScopes))
+	if len(scopes) > api.ScopesMax {
+		verr.Add("scopes", fmt.Sprintf("at most %d scopes", api.ScopesMax))
 		return ""
 	}
 	seen := map[string]bool{}
@@ -155,8 +150,8 @@ func validMetadata(verr *errs.Validation, raw json.RawMessage) string {
 		verr.Add("metadata", "must be a JSON object")
 		return ""
 	}
-	if len(m) > MaxMetadataKeys {
-		verr.Add("metadata", fmt.Sprintf("at most %d keys", MaxMetadataKeys))
+	if len(m) > api.KeyMetadataKeysMax {
+		verr.Add("metadata", fmt.Sprintf("at most %d keys", api.KeyMetadataKeysMax))
 		return ""
 	}
 	var buf bytes.Buffer
@@ -164,7 +159,7 @@ func validMetadata(verr *errs.Validation, raw json.RawMessage) string {
 		verr.Add("metadata", "must be a JSON object")
 		return ""
 	}
-	if buf.Len() > MaxMetadataBytes {
+	if buf.Len() > api.KeyMetadataBytesMax {
 		verr.Add("metadata", "must be at most 4 KiB")
 		return ""
 	}

@@ -17,17 +17,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/keyward/keyward/api"
 )
 
-// Page sizes of every list. 200 is the largest page the admin lists allowed before;
-// the key and audit lists allowed 100, and widening them refuses no request that
-// worked, where narrowing the admin lists would.
+// Page sizes and the cursor bound of every list: the contract's (package api).
 const (
-	DefaultLimit = 50
-	MaxLimit     = 200
-	// MaxCursorLen bounds a cursor: the longest sort value of a row (a 100-character
-	// name, escaped in JSON) fits with room to spare.
-	MaxCursorLen = 2048
+	DefaultLimit = api.PageLimitDefault
+	MaxLimit     = api.PageLimitMax
+	MaxCursorLen = api.CursorMax
 )
 
 // Refusal messages of the limit and cursor parameters.

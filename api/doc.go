@@ -1,0 +1,11 @@
+// Package api is the /v1 wire contract: the request and response bodies, their
+// enums and bounds, declared once and imported by the handlers, the Go client (and
+// through it the CLI) and the console's forms.
+//
+// It is code-first: each type's fields carry their JSON name (`json`) and description
+// (`doc`), and a type's Rules state what reflection cannot see (lengths, patterns,
+// enums, ranges, required request fields). The handlers derive the OpenAPI document
+// from these types, and the services enforce the bounds declared here. The package
+// imports the standard library only (and internal/safetext, itself std-only), so the
+// Go client carries none of the server's dependencies.
+package api
