@@ -13,7 +13,8 @@ import (
 // keeps it complete.
 var ruled = []Ruled{
 	AdminSet{}, Key{}, CreatedKey{}, KeyCreate{}, KeyUpdate{}, KeyRotate{}, UsageCounts{}, UsageTotals{}, DayUsage{}, KeyUsage{},
-	Page[Key]{}, Problem{},
+	Page[Key]{}, Problem{}, ACLGroup{}, ACLGroupCreate{}, Consumer{}, ConsumerCreate{}, ConsumerUpdate{},
+	ConsumerRef{}, Client{}, CreatedClient{}, ClientCreate{}, ClientUpdate{}, ClientSecret{}, ClientTestRequest{}, ClientTest{},
 }
 
 // The Go client imports this package: it must not pull in the server's dependencies.

@@ -10,6 +10,8 @@ type Rule struct {
 	Required bool
 	// Nullable: an answer field that may be null (pointers without omitempty already are).
 	Nullable bool
+	// Doc describes a list's item or a variant's field (a field's own is its doc tag).
+	Doc string
 
 	MinLen, MaxLen int
 	Pattern        string
@@ -23,6 +25,7 @@ type Rule struct {
 	MaxSet   bool
 
 	MaxItems int
+	Unique   bool // no item twice
 	Items    *Rule
 
 	Keys        []string

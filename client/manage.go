@@ -403,33 +403,16 @@ func (m *Manager) KeyUsage(ctx context.Context, id string, days int) (KeyUsage, 
 
 // Consumer is an application or team that calls the APIs.
 type Consumer struct {
-	ID          string          `json:"id"`
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Environment string          `json:"environment"`
-	ACLGroups   []string        `json:"acl_groups"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	Raw         json.RawMessage `json:"-"`
+	api.Consumer
+	Raw json.RawMessage `json:"-"`
 }
 
 func (c *Consumer) setRaw(r json.RawMessage) { c.Raw = r }
 
-// ConsumerCreate is a new consumer.
-type ConsumerCreate struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description,omitempty"`
-	Environment string   `json:"environment,omitempty"`
-	ACLGroups   []string `json:"acl_groups,omitempty"`
-}
-
-// ConsumerUpdate changes the fields that are not nil.
-type ConsumerUpdate struct {
-	Name        *string   `json:"name,omitempty"`
-	Description *string   `json:"description,omitempty"`
-	Environment *string   `json:"environment,omitempty"`
-	ACLGroups   *[]string `json:"acl_groups,omitempty"`
-}
+type (
+	ConsumerCreate = api.ConsumerCreate
+	ConsumerUpdate = api.ConsumerUpdate // changes the fields that are not nil
+)
 
 // ConsumerQuery filters a consumer list.
 type ConsumerQuery struct {
@@ -466,53 +449,28 @@ func (m *Manager) DeleteConsumer(ctx context.Context, id string, cascade bool) e
 // --- OAuth clients (admins) ---
 
 // ConsumerRef names a client's consumer.
-type ConsumerRef struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
+type ConsumerRef = api.ConsumerRef
 
 // Client is a confidential service-account client provisioned in Keycloak.
 type Client struct {
-	ID           string          `json:"id"`
-	ClientID     string          `json:"client_id"`
-	Name         string          `json:"name"`
-	Description  string          `json:"description"`
-	Consumer     ConsumerRef     `json:"consumer"`
-	Environment  string          `json:"environment"`
-	Realm        string          `json:"realm"`
-	Protocol     string          `json:"protocol"`
-	ACLGroups    []string        `json:"acl_groups"`
-	Enabled      bool            `json:"enabled"`
-	RedirectURIs []string        `json:"redirect_uris"`
-	KeycloakID   string          `json:"keycloak_id"`
-	CreatedAt    time.Time       `json:"created_at"`
-	UpdatedAt    time.Time       `json:"updated_at"`
-	Raw          json.RawMessage `json:"-"`
+	api.Client
+	Raw json.RawMessage `json:"-"`
 }
 
 func (c *Client) setRaw(r json.RawMessage) { c.Raw = r }
 
 // CreatedClient is a new client with its secret, which only this answer carries.
 type CreatedClient struct {
-	Client
-	Secret string `json:"secret"`
+	api.CreatedClient
+	Raw json.RawMessage `json:"-"`
 }
 
-// ClientCreate is a new client; an empty ClientID is made from the consumer's name.
-type ClientCreate struct {
-	ClientID     string   `json:"client_id,omitempty"`
-	Name         string   `json:"name,omitempty"`
-	Description  string   `json:"description,omitempty"`
-	RedirectURIs []string `json:"redirect_uris,omitempty"`
-}
+func (c *CreatedClient) setRaw(r json.RawMessage) { c.Raw = r }
 
-// ClientUpdate changes the fields that are not nil.
-type ClientUpdate struct {
-	Name         *string   `json:"name,omitempty"`
-	Description  *string   `json:"description,omitempty"`
-	Enabled      *bool     `json:"enabled,omitempty"`
-	RedirectURIs *[]string `json:"redirect_uris,omitempty"`
-}
+type (
+	ClientCreate = api.ClientCreate // an empty ClientID is made from the consumer's name
+	ClientUpdate = api.ClientUpdate // changes the fields that are not nil
+)
 
 // ClientQuery filters a client list (Consumer: a consumer id).
 type ClientQuery struct {
@@ -523,24 +481,16 @@ type ClientQuery struct {
 
 // ClientSecret is a client's current secret.
 type ClientSecret struct {
-	ClientID string          `json:"client_id"`
-	Secret   string          `json:"secret"`
-	Raw      json.RawMessage `json:"-"`
+	api.ClientSecret
+	Raw json.RawMessage `json:"-"`
 }
 
 func (s *ClientSecret) setRaw(r json.RawMessage) { s.Raw = r }
 
 // ClientTest is the outcome of a client-credentials grant with a given secret.
 type ClientTest struct {
-	Valid           bool            `json:"valid"`
-	Error           string          `json:"error,omitempty"`
-	ExpiresIn       int             `json:"expires_in"`
-	Scope           string          `json:"scope"`
-	ACLClaimPresent bool            `json:"acl_claim_present"`
-	ACLGroups       []string        `json:"acl_groups"`
-	Header          map[string]any  `json:"header"`
-	Payload         map[string]any  `json:"payload"`
-	Raw             json.RawMessage `json:"-"`
+	api.ClientTest
+	Raw json.RawMessage `json:"-"`
 }
 
 func (t *ClientTest) setRaw(r json.RawMessage) { t.Raw = r }
@@ -584,18 +534,15 @@ func (m *Manager) RegenerateClientSecret(ctx context.Context, id string) (Client
 // TestClient asks Keycloak for a client-credentials token with secret.
 func (m *Manager) TestClient(ctx context.Context, id, secret string) (ClientTest, error) {
 	return one[ClientTest](ctx, m, http.MethodPost, "/v1/clients/"+url.PathEscape(id)+"/test", nil,
-		map[string]string{"secret": secret})
+		api.ClientTestRequest{Secret: secret})
 }
 
 // --- ACL groups (admins) ---
 
 // ACLGroup is a Keycloak group under the ACL parent: tokens carry its name in acl_groups.
 type ACLGroup struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Path        string          `json:"path"`
-	KeycloakID  string          `json:"keycloak_id"`
-	Raw         json.RawMessage `json:"-"`
+	api.ACLGroup
+	Raw json.RawMessage `json:"-"`
 }
 
 func (g *ACLGroup) setRaw(r json.RawMessage) { g.Raw = r }
@@ -608,7 +555,7 @@ func (m *Manager) ListACLGroups(ctx context.Context) ([]ACLGroup, error) {
 
 func (m *Manager) CreateACLGroup(ctx context.Context, name, description string) (ACLGroup, error) {
 	return one[ACLGroup](ctx, m, http.MethodPost, "/v1/acl-groups", nil,
-		map[string]string{"name": name, "description": description})
+		api.ACLGroupCreate{Name: name, Description: description})
 }
 
 func (m *Manager) DeleteACLGroup(ctx context.Context, name string) error {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/cidrlist"
 	"github.com/keyward/keyward/internal/hostlist"
 	"github.com/keyward/keyward/internal/sealbox"
@@ -295,7 +296,7 @@ func (c Config) checkACLParent(bad func(string, ...any)) {
 				"consumers' service accounts can be put in; use a parent group of Keyward's own, or set KEYWARD_ACL_ALLOW_TOP_LEVEL=true to accept that")
 		}
 	case !provisioning.IsACLGroupName(c.ACLParentGroup):
-		bad("KEYWARD_ACL_PARENT_GROUP %q must be %s (or / for the realm's top-level groups)", c.ACLParentGroup, provisioning.ACLGroupRule)
+		bad("KEYWARD_ACL_PARENT_GROUP %q must be %s (or / for the realm's top-level groups)", c.ACLParentGroup, api.ACLGroupRule)
 	}
 }
 

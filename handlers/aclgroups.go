@@ -6,23 +6,12 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/provisioning"
 )
 
-type aclGroupRequest struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-}
-
-type aclGroupResponse struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Path        string `json:"path"`
-	KeycloakID  string `json:"keycloak_id"`
-}
-
-func toACLGroupResponse(g provisioning.ACLGroup) aclGroupResponse {
-	return aclGroupResponse{Name: g.Name, Description: g.Description, Path: g.Path, KeycloakID: g.ID}
+func toACLGroupResponse(g provisioning.ACLGroup) api.ACLGroup {
+	return api.ACLGroup{Name: g.Name, Description: g.Description, Path: g.Path, KeycloakID: g.ID}
 }
 
 func (s *server) listACLGroups(c *gin.Context) {
@@ -35,7 +24,7 @@ func (s *server) listACLGroups(c *gin.Context) {
 }
 
 func (s *server) createACLGroup(c *gin.Context) {
-	replyToBody(c, http.StatusCreated, func(req aclGroupRequest) (provisioning.ACLGroup, error) {
+	replyToBody(c, http.StatusCreated, func(req api.ACLGroupCreate) (provisioning.ACLGroup, error) {
 		return s.Provisioning.CreateACLGroup(c.Request.Context(), s.actor(c),
 			provisioning.ACLGroupInput{Name: req.Name, Description: req.Description})
 	}, toACLGroupResponse)
@@ -49,19 +38,11 @@ func (s *server) deleteACLGroup(c *gin.Context) {
 
 // aclGroupPaths documents the ACL group routes.
 func aclGroupPaths(doc *openapi3.T, a adminDoc) {
-	aclGroup := object(map[string]*openapi3.SchemaRef{
-		"name":        describe(a.groupName.Value.NewRef(), "the group's name, as tokens carry it in acl_groups"),
-		"description": a.keycloakDescription,
-		"path":        str("the Keycloak group path, e.g. /keyward-acl/analytics"),
-		"keycloak_id": str("Keycloak's group id"),
-	}, "name", "description", "path", "keycloak_id")
+	aclGroup := responseSchema[api.ACLGroup]()
 	doc.Paths.Set("/v1/acl-groups", &openapi3.PathItem{
 		Get: a.op("listACLGroups", "List the ACL groups (Keycloak groups under the ACL parent); takes no parameter", nil, nil,
-			resp{status: 200, desc: "every ACL group; next_cursor is always null", schema: listSchema(aclGroup)}, a.badQuery),
-		Post: a.op("createACLGroup", "Create an ACL group in Keycloak", requestObject(map[string]*openapi3.SchemaRef{
-			"name":        a.groupName,
-			"description": safeIn(a.keycloakDescription, true),
-		}, "name"), nil, resp{status: 201, desc: "created", schema: aclGroup},
+			resp{status: 200, desc: "every ACL group; next_cursor is always null", schema: responseSchema[api.Page[api.ACLGroup]]()}, a.badQuery),
+		Post: a.op("createACLGroup", "Create an ACL group in Keycloak", requestSchema[api.ACLGroupCreate](), nil, resp{status: 201, desc: "created", schema: aclGroup},
 			problemResp(409, "a group of that name exists, or the ACL parent group carries roles (its own or inherited)")),
 	})
 	doc.Paths.Set("/v1/acl-groups/{name}", &openapi3.PathItem{

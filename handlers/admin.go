@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,9 +10,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/page"
-	"github.com/keyward/keyward/provisioning"
 )
 
 // requireProvisioning answers 503 where main wired no provisioning service.
@@ -176,44 +175,22 @@ func withBody[T any](c *gin.Context, do func(req T) error) {
 	}
 }
 
-// adminDoc is what the admin resources' OpenAPI fragments share, with the rules of
-// provisioning/validate.go. One is built per document: the fragments share its
-// schemas, as the document always has.
+// adminDoc is what the admin resources' OpenAPI fragments share; their bodies'
+// schemas come from package api.
 type adminDoc struct {
-	env, time, description        *openapi3.SchemaRef
-	keycloakDescription           *openapi3.SchemaRef // ACL groups and clients
-	groupName, consumerName, name *openapi3.SchemaRef // name: a client's
-	id                            openapi3.Parameters // the {id} path parameter
-	notFound, badQuery            resp
+	env, time          *openapi3.SchemaRef
+	id                 openapi3.Parameters // the {id} path parameter
+	notFound, badQuery resp
 }
 
 func newAdminDoc() adminDoc {
 	return adminDoc{
-		env:  enum(environments...),
-		time: dateTime(),
-		description: text("up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks",
-			0, provisioning.MaxDescriptionLen),
-		keycloakDescription: text(fmt.Sprintf("up to %d characters (Keycloak stores it); no control, bidirectional or invisible characters but tab and line breaks",
-			provisioning.MaxKeycloakDescriptionLen), 0, provisioning.MaxKeycloakDescriptionLen),
-		groupName:    patterned(provisioning.ACLGroupRule, provisioning.ACLGroupNamePattern),
-		consumerName: patterned("1..64 of a-z, 0-9, '.', '_', '-', unique", consumerNamePattern),
-		name:         text("up to 100 characters, one line", 0, provisioning.MaxClientNameLen),
-		id:           openapi3.Parameters{{Value: openapi3.NewPathParameter("id").WithSchema(openapi3.NewUUIDSchema())}},
-		notFound:     problemResp(404, "no such resource"),
-		badQuery:     problemResp(400, "invalid or unknown parameter, or one given twice"),
+		env:      enum(api.Environments...),
+		time:     dateTime(),
+		id:       openapi3.Parameters{{Value: openapi3.NewPathParameter("id").WithSchema(openapi3.NewUUIDSchema())}},
+		notFound: problemResp(404, "no such resource"),
+		badQuery: problemResp(400, "invalid or unknown parameter, or one given twice"),
 	}
-}
-
-func (a adminDoc) groupList(desc string) *openapi3.SchemaRef {
-	return arrayOf(desc, provisioning.MaxACLGroupsPerItem, a.groupName)
-}
-
-func (a adminDoc) redirectURIs(desc string) *openapi3.SchemaRef {
-	s := arrayOf(desc+"; https URLs (plain http only on 127.0.0.1, [::1] or localhost), no wildcard, fragment or user info",
-		provisioning.MaxRedirectURIs, text("", 1, provisioning.MaxRedirectURILen))
-	s.Value.Items.Value.Pattern = `^https?://[^\s\\*#]+$`
-	s.Value.UniqueItems = true
-	return s
 }
 
 // op is an admin operation: secured, and also refused to non-admins and where
@@ -233,7 +210,7 @@ func (a adminDoc) op(id, summary string, body *openapi3.SchemaRef, params openap
 func (a adminDoc) query(names ...string) openapi3.Parameters {
 	params := map[string]*openapi3.ParameterRef{
 		"q": queryParam("q", "case-insensitive substring of name and description (clients: also client_id)",
-			text("", 0, provisioning.MaxQueryLen)),
+			text("", 0, api.AdminQueryMax)),
 		"environment": queryParam("environment", "", a.env),
 		"limit":       limitDoc(),
 		"cursor":      cursorDoc(),

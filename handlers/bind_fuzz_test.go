@@ -21,12 +21,12 @@ var bodyKinds = []func() any{
 	func() any { return new(api.KeyCreate) },
 	func() any { return new(api.KeyUpdate) },
 	func() any { return new(api.KeyRotate) },
-	func() any { return new(aclGroupRequest) },
-	func() any { return new(consumerRequest) },
-	func() any { return new(consumerPatchRequest) },
-	func() any { return new(clientRequest) },
-	func() any { return new(clientPatchRequest) },
-	func() any { return new(testRequest) },
+	func() any { return new(api.ACLGroupCreate) },
+	func() any { return new(api.ConsumerCreate) },
+	func() any { return new(api.ConsumerUpdate) },
+	func() any { return new(api.ClientCreate) },
+	func() any { return new(api.ClientUpdate) },
+	func() any { return new(api.ClientTestRequest) },
 }
 
 // FuzzBindJSON: for every body type, bindJSON either binds valid UTF-8 JSON sent as

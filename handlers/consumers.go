@@ -3,52 +3,27 @@ package handlers
 import (
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 )
 
-type consumerRequest struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	Environment string   `json:"environment"`
-	ACLGroups   []string `json:"acl_groups"`
-}
-
-// consumerPatchRequest: absent (or null) fields stay as they are.
-type consumerPatchRequest struct {
-	Name        *string   `json:"name"`
-	Description *string   `json:"description"`
-	Environment *string   `json:"environment"`
-	ACLGroups   *[]string `json:"acl_groups"`
-}
-
-type consumerResponse struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Environment string    `json:"environment"`
-	ACLGroups   []string  `json:"acl_groups"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-func toConsumerResponse(c models.Consumer) consumerResponse {
+func toConsumerResponse(c models.Consumer) api.Consumer {
 	groups := c.ACLGroups
 	if groups == nil {
 		groups = []string{}
 	}
-	return consumerResponse{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
+	return api.Consumer{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
 		ACLGroups: groups, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
 func (s *server) createConsumer(c *gin.Context) {
-	withBody(c, func(req consumerRequest) error {
+	withBody(c, func(req api.ConsumerCreate) error {
 		cons, err := s.Provisioning.CreateConsumer(c.Request.Context(), s.actor(c), provisioning.ConsumerInput{
 			Name: req.Name, Description: req.Description, Environment: req.Environment, ACLGroups: req.ACLGroups,
 		})
@@ -80,7 +55,7 @@ func (s *server) getConsumer(c *gin.Context) {
 }
 
 func (s *server) updateConsumer(c *gin.Context) {
-	replyToBody(c, http.StatusOK, func(req consumerPatchRequest) (models.Consumer, error) {
+	replyToBody(c, http.StatusOK, func(req api.ConsumerUpdate) (models.Consumer, error) {
 		return s.Provisioning.UpdateConsumer(c.Request.Context(), s.actor(c), c.Param("id"), provisioning.ConsumerPatch{
 			Name: req.Name, Description: req.Description, Environment: req.Environment, ACLGroups: req.ACLGroups,
 		})
@@ -97,34 +72,11 @@ func (s *server) deleteConsumer(c *gin.Context) {
 
 // --- OpenAPI ---
 
-// consumerSchema is a consumer as the routes answer it.
-func (a adminDoc) consumerSchema() *openapi3.SchemaRef {
-	return object(map[string]*openapi3.SchemaRef{
-		"id":          openapi3.NewUUIDSchema().NewRef(),
-		"name":        a.consumerName,
-		"description": a.description,
-		"environment": a.env,
-		"acl_groups":  a.groupList("names of ACL groups; every client's service account is in each"),
-		"created_at":  a.time,
-		"updated_at":  a.time,
-	}, "id", "name", "description", "environment", "acl_groups", "created_at", "updated_at")
-}
-
 // consumerPaths documents the consumer routes.
 func consumerPaths(doc *openapi3.T, a adminDoc) {
-	consumer := a.consumerSchema()
-	consumerBody := requestObject(map[string]*openapi3.SchemaRef{
-		"name":        a.consumerName,
-		"description": safeIn(a.description, true),
-		"environment": describe(enum(append([]string{""}, environments...)...), "default production"),
-		"acl_groups":  a.groupList("existing ACL group names, each once"),
-	}, "name")
-	consumerBody.Value.Properties["acl_groups"].Value.UniqueItems = true
-	consumerPatch := requestObject(map[string]*openapi3.SchemaRef{
-		"name": a.consumerName, "description": safeIn(a.description, true), "environment": a.env,
-		"acl_groups": a.groupList("the new set; every client's service account follows at once"),
-	})
-	consumerPatch.Value.Properties["acl_groups"].Value.UniqueItems = true
+	consumer := responseSchema[api.Consumer]()
+	consumerBody := requestSchema[api.ConsumerCreate]()
+	consumerPatch := requestSchema[api.ConsumerUpdate]()
 	consumerPatch.Value.WithMinProperties(1)
 	consumerPatch.Value.Description = "at least one field that is not null; absent or null fields stay as they are"
 	doc.Paths.Set("/v1/consumers", &openapi3.PathItem{
@@ -133,7 +85,7 @@ func consumerPaths(doc *openapi3.T, a adminDoc) {
 			problemResp(409, "the name is taken, or an ACL group carries roles (its own or a parent's; the detail names it)")),
 		Get: a.op("listConsumers", "List, search, filter, sort and page consumers", nil,
 			a.query("q", "environment", "sort:consumers", "limit", "cursor"),
-			resp{status: 200, desc: "a page of consumers", schema: listSchema(consumer)}, a.badQuery),
+			resp{status: 200, desc: "a page of consumers", schema: responseSchema[api.Page[api.Consumer]]()}, a.badQuery),
 	})
 	doc.Paths.Set("/v1/consumers/{id}", &openapi3.PathItem{
 		Get: a.op("getConsumer", "Read a consumer", nil, a.id, resp{status: 200, desc: "the consumer", schema: consumer}, a.notFound),

@@ -8,7 +8,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/safetext"
 )
@@ -140,15 +139,6 @@ func nullable(s *openapi3.SchemaRef) *openapi3.SchemaRef {
 	}
 	return c.NewRef()
 }
-
-// Names as the services enforce them (moving to package api).
-const (
-	// provisioning/validate.go
-	consumerNamePattern = `^[a-z0-9._-]{1,64}$`
-	clientIDPattern     = `^[a-z0-9][a-z0-9._-]{2,99}$`
-)
-
-var environments = api.Environments
 
 // fieldErrorSchema is one entry of a problem's errors.
 var fieldErrorSchema = object(map[string]*openapi3.SchemaRef{

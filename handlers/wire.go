@@ -171,6 +171,7 @@ func fieldSchema(t reflect.Type, r api.Rule, request bool) *openapi3.SchemaRef {
 		if r.MaxItems > 0 {
 			s.WithMaxItems(int64(r.MaxItems))
 		}
+		s.UniqueItems = r.Unique
 	case t.Kind() == reflect.Map:
 		props := map[string]*openapi3.SchemaRef{}
 		for _, k := range r.Keys {
@@ -189,6 +190,7 @@ func fieldSchema(t reflect.Type, r api.Rule, request bool) *openapi3.SchemaRef {
 	for _, v := range r.Enum {
 		s.Enum = append(s.Enum, enumValue(t, v))
 	}
+	s.Description = r.Doc
 	return s.NewRef()
 }
 

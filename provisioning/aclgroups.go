@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -112,8 +113,8 @@ func (s *Service) ListACLGroups(ctx context.Context) ([]ACLGroup, error) {
 // CreateACLGroup creates a Keycloak group under the parent.
 func (s *Service) CreateACLGroup(ctx context.Context, a audit.Actor, in ACLGroupInput) (ACLGroup, error) {
 	var f fields
-	f.pattern("name", in.Name, aclGroupName, ACLGroupRule)
-	f.description("description", in.Description, MaxKeycloakDescriptionLen)
+	f.pattern("name", in.Name, aclGroupName, api.ACLGroupRule)
+	f.description("description", in.Description, api.KeycloakDescriptionMax)
 	if err := f.err(); err != nil {
 		return ACLGroup{}, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/hostlist"
@@ -176,8 +177,8 @@ func validClientInput(in ClientInput, hosts hostlist.List) error {
 	if in.ClientID != "" {
 		f.pattern("client_id", in.ClientID, clientIDPattern, clientIDRule)
 	}
-	f.name("name", in.Name, MaxClientNameLen)
-	f.description("description", in.Description, MaxKeycloakDescriptionLen)
+	f.name("name", in.Name, api.ClientNameMax)
+	f.description("description", in.Description, api.KeycloakDescriptionMax)
 	f.redirectURIs("redirect_uris", in.RedirectURIs, hosts)
 	return f.err()
 }
@@ -251,7 +252,7 @@ func (s *Service) view(c models.Client, cons models.Consumer) Client {
 		ID: c.ID, ClientID: c.ClientID, KeycloakID: c.KeycloakID, Name: c.Name, Description: c.Description,
 		RedirectURIs: slices.Clone([]string(c.RedirectURIs)), Enabled: c.Enabled,
 		ConsumerID: cons.ID, ConsumerName: cons.Name, Environment: cons.Environment,
-		ACLGroups: slices.Clone(cons.ACLGroups), Realm: s.cfg.Realm, Protocol: Protocol,
+		ACLGroups: slices.Clone(cons.ACLGroups), Realm: s.cfg.Realm, Protocol: api.ClientProtocol,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 }
@@ -346,13 +347,13 @@ func (s *Service) UpdateClient(ctx context.Context, a audit.Actor, id string, p 
 		f.add("body", "give at least one of name, description, enabled, redirect_uris")
 	}
 	if p.Name != nil {
-		f.name("name", *p.Name, MaxClientNameLen)
+		f.name("name", *p.Name, api.ClientNameMax)
 		if *p.Name == "" {
 			f.add("name", "must not be empty")
 		}
 	}
 	if p.Description != nil {
-		f.description("description", *p.Description, MaxKeycloakDescriptionLen)
+		f.description("description", *p.Description, api.KeycloakDescriptionMax)
 	}
 	if p.RedirectURIs != nil {
 		f.redirectURIs("redirect_uris", *p.RedirectURIs, s.redirectHosts)
@@ -546,8 +547,8 @@ func (s *Service) TestClient(ctx context.Context, a audit.Actor, id, secret stri
 	switch {
 	case secret == "":
 		f.add("secret", "is required")
-	case utf8.RuneCountInString(secret) > MaxSecretLen || safetext.Problem(secret, false) != "":
-		f.add("secret", "must be at most %d printable characters", MaxSecretLen)
+	case utf8.RuneCountInString(secret) > api.ClientSecretMax || safetext.Problem(secret, false) != "":
+		f.add("secret", "must be at most %d printable characters", api.ClientSecretMax)
 	}
 	if err := f.err(); err != nil {
 		return TokenTest{}, err

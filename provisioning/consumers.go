@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/models"
@@ -33,7 +34,7 @@ type ConsumerQuery struct {
 	Environment string
 	Sort        string // name (default), -name, created_at, -created_at
 	Cursor      string
-	Limit       int // 1..MaxPageSize, default internal/page's
+	Limit       int // 1..api.PageLimitMax, default internal/page's
 }
 
 // ConsumerPage is one page of consumers; NextCursor is "" on the last page.
@@ -47,7 +48,7 @@ type ConsumerPage struct {
 func (s *Service) CreateConsumer(ctx context.Context, a audit.Actor, in ConsumerInput) (models.Consumer, error) {
 	var f fields
 	f.pattern("name", in.Name, consumerName, "1..64 of a-z, 0-9, '.', '_', '-'")
-	f.description("description", in.Description, MaxDescriptionLen)
+	f.description("description", in.Description, api.ConsumerDescriptionMax)
 	env := in.Environment
 	if env == "" {
 		env = DefaultEnvironment
@@ -131,7 +132,7 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 		f.pattern("name", *p.Name, consumerName, "1..64 of a-z, 0-9, '.', '_', '-'")
 	}
 	if p.Description != nil {
-		f.description("description", *p.Description, MaxDescriptionLen)
+		f.description("description", *p.Description, api.ConsumerDescriptionMax)
 	}
 	if p.Environment != nil {
 		f.environment("environment", *p.Environment)

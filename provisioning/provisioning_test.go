@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -105,7 +106,7 @@ func TestACLGroups_Create_BadInput(t *testing.T) {
 		"sql":                      {Name: "a'; drop table--"},
 		"bad utf-8":                {Name: "a\xff"},
 		"long desc":                {Name: "ok", Description: strings.Repeat("d", 501)},
-		"desc past Keycloak's 255": {Name: "ok", Description: strings.Repeat("é", MaxKeycloakDescriptionLen+1)},
+		"desc past Keycloak's 255": {Name: "ok", Description: strings.Repeat("é", api.KeycloakDescriptionMax+1)},
 		"control in desc":          {Name: "ok", Description: "a\x00b"},
 	} {
 		_, err := e.svc.CreateACLGroup(ctx, admin, in)
@@ -323,7 +324,7 @@ func TestClients_Create_BadInput(t *testing.T) {
 		{"client_id leading dot", ClientInput{ClientID: ".shop"}, []string{"client_id"}},
 		{"client_id slash", ClientInput{ClientID: "shop/1"}, []string{"client_id"}},
 		{"name long", ClientInput{Name: strings.Repeat("n", 101)}, []string{"name"}},
-		{"description past Keycloak's 255", ClientInput{Description: strings.Repeat("d", MaxKeycloakDescriptionLen+1)}, []string{"description"}},
+		{"description past Keycloak's 255", ClientInput{Description: strings.Repeat("d", api.KeycloakDescriptionMax+1)}, []string{"description"}},
 		{"name newline", ClientInput{Name: "a\nb"}, []string{"name"}},
 		{"http redirect", ClientInput{RedirectURIs: []string{"http://shop.example/cb"}}, []string{"redirect_uris[0]"}},
 		{"wildcard redirect", ClientInput{RedirectURIs: []string{"https://shop.example/*"}}, []string{"redirect_uris[0]"}},

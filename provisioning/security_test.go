@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
@@ -29,7 +30,7 @@ var (
 // consumerNames lists the names of the consumers, as the service lists them.
 func (e *env) consumerNames(t *testing.T) []string {
 	t.Helper()
-	names, _ := e.listConsumers(t, ConsumerQuery{Limit: MaxPageSize})
+	names, _ := e.listConsumers(t, ConsumerQuery{Limit: api.PageLimitMax})
 	return names
 }
 

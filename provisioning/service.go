@@ -78,9 +78,6 @@ const (
 	AttrConsumerID = "keyward.consumer_id" // the consumer it belongs to
 )
 
-// Protocol of every provisioned client.
-const Protocol = "openid-connect"
-
 // ErrConflict: the request contradicts the current state (a group in use, a consumer
 // with clients, a name taken); each one says how, in words fit for the caller.
 var ErrConflict = errs.New(errs.Conflict, "the request conflicts with the current state")

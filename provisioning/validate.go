@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/hostlist"
 	"github.com/keyward/keyward/internal/page"
@@ -15,30 +16,15 @@ import (
 	"github.com/keyward/keyward/models"
 )
 
-// Limits of provisioning input.
-const (
-	MaxDescriptionLen = 500
-	// MaxKeycloakDescriptionLen bounds what Keycloak stores (a client's description, an
-	// ACL group's attribute): its columns hold 255 characters, and it answers 500 past them.
-	MaxKeycloakDescriptionLen = 255
-	MaxClientNameLen          = 100
-	MaxACLGroupsPerItem       = 50
-	MaxRedirectURIs           = 20
-	MaxRedirectURILen         = 1000
-	MaxQueryLen               = 100
-	MaxSecretLen              = 1024
-	// MaxPageSize is the page-size bound of every list, internal/page's.
-	MaxPageSize        = page.MaxLimit
-	DefaultEnvironment = "production"
-)
+// DefaultEnvironment is a new consumer's environment when none is given. The bounds,
+// names and enums of provisioning input are package api's, the wire contract.
+const DefaultEnvironment = "production"
 
 var (
 	// consumerName is the issue's rule: 1..64 of [a-z0-9._-].
-	consumerName = regexp.MustCompile(`^[a-z0-9._-]{1,64}$`)
-	aclGroupName = regexp.MustCompile(ACLGroupNamePattern)
-	// clientIDPattern: OAuth client ids that need no escaping anywhere.
-	clientIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,99}$`)
-	environments    = []string{"development", "staging", "production"}
+	consumerName    = regexp.MustCompile(api.ConsumerNamePattern)
+	aclGroupName    = regexp.MustCompile(api.ACLGroupNamePattern)
+	clientIDPattern = regexp.MustCompile(api.ClientIDPattern)
 )
 
 // fields collects field problems; err is nil when there are none.
@@ -93,29 +79,21 @@ func (f *fields) safeText(field, v string, max int, multiline bool) {
 }
 
 func (f *fields) environment(field, v string) {
-	for _, e := range environments {
+	for _, e := range api.Environments {
 		if v == e {
 			return
 		}
 	}
-	f.add(field, "must be one of %s", strings.Join(environments, ", "))
+	f.add(field, "must be one of %s", strings.Join(api.Environments, ", "))
 }
 
-// ACLGroupNamePattern is the one rule for ACL group names (and the ACL parent group),
-// read by config and the OpenAPI document. A name goes into Keycloak group paths and
-// tokens: it must not be "." or "..", hence a letter or digit first.
-const ACLGroupNamePattern = `^[a-z0-9][a-z0-9._-]{0,63}$`
-
-// ACLGroupRule says ACLGroupNamePattern in words.
-const ACLGroupRule = "1..64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
-
-// IsACLGroupName tells whether name follows ACLGroupNamePattern.
+// IsACLGroupName tells whether name follows api.ACLGroupNamePattern.
 func IsACLGroupName(name string) bool { return aclGroupName.MatchString(name) }
 
 // groupNames checks a list of ACL group names: each well-formed, none twice.
 func (f *fields) groupNames(field string, names []string) {
-	if len(names) > MaxACLGroupsPerItem {
-		f.add(field, "must hold at most %d groups", MaxACLGroupsPerItem)
+	if len(names) > api.ACLGroupsMax {
+		f.add(field, "must hold at most %d groups", api.ACLGroupsMax)
 		return
 	}
 	seen := map[string]bool{}
@@ -125,7 +103,7 @@ func (f *fields) groupNames(field string, names []string) {
 		case safetext.Problem(n, false) != "":
 			f.add(item, "%s", safetext.Problem(n, false))
 		case !aclGroupName.MatchString(n):
-			f.add(item, "must be "+ACLGroupRule)
+			f.add(item, "must be "+api.ACLGroupRule)
 		case seen[n]:
 			f.add(item, "names %q a second time", n)
 		}
@@ -144,8 +122,8 @@ const RedirectHostsSetting = "KEYWARD_CLIENT_REDIRECT_HOSTS"
 // receive them (KEYWARD_CLIENT_REDIRECT_HOSTS), and with none chosen no client gets
 // redirect URIs.
 func (f *fields) redirectURIs(field string, uris []string, hosts hostlist.List) {
-	if len(uris) > MaxRedirectURIs {
-		f.add(field, "must hold at most %d URIs", MaxRedirectURIs)
+	if len(uris) > api.RedirectURIsMax {
+		f.add(field, "must hold at most %d URIs", api.RedirectURIsMax)
 		return
 	}
 	if len(uris) > 0 && hosts.Empty() {
@@ -171,8 +149,8 @@ func redirectProblem(raw string) string {
 	if msg := safetext.Problem(raw, false); msg != "" {
 		return msg
 	}
-	if raw == "" || len(raw) > MaxRedirectURILen || strings.ContainsAny(raw, " \\") {
-		return fmt.Sprintf("must be an absolute URL of at most %d characters", MaxRedirectURILen)
+	if raw == "" || len(raw) > api.RedirectURIMax || strings.ContainsAny(raw, " \\") {
+		return fmt.Sprintf("must be an absolute URL of at most %d characters", api.RedirectURIMax)
 	}
 	if strings.Contains(raw, "*") {
 		return "must not contain wildcards"
@@ -230,7 +208,7 @@ func (f *fields) limit(n int) int {
 }
 
 func (f *fields) query(v string) {
-	f.safeText("q", v, MaxQueryLen, false)
+	f.safeText("q", v, api.AdminQueryMax, false)
 }
 
 // after gives the position of raw, a cursor of scope ("" for the first page).
