@@ -20,13 +20,16 @@ type Rule struct {
 	// Format is an OpenAPI string format: "uuid", "date", "uri".
 	Format string
 	Enum   []string
+	// EnumFrom names an enum whose values the server holds (its event catalog); the
+	// document builder looks them up.
+	EnumFrom string
 
 	Min, Max int64
 	MaxSet   bool
 
-	MaxItems int
-	Unique   bool // no item twice
-	Items    *Rule
+	MinItems, MaxItems int
+	Unique             bool // no item twice
+	Items              *Rule
 
 	Keys        []string
 	RequireKeys bool

@@ -132,7 +132,7 @@ func newWebhooksCreateCommand(f *Factory) *cobra.Command {
 			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "Registered %s for %s (%s). Its signing secret is shown this once.\n",
-			printable(created.URL), strings.Join(created.EventTypes, ","), webhookState(created.Webhook))
+			printable(created.URL), strings.Join(created.EventTypes, ","), webhookState(client.Webhook{Webhook: created.Webhook}))
 		return nil
 	})
 	return cmd

@@ -5,26 +5,16 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/keyward/keyward/api"
 )
 
 // --- webhooks (admins) ---
 
 // Webhook is an endpoint Keyward posts events to, signed per Standard Webhooks.
 type Webhook struct {
-	ID          string   `json:"id"`
-	URL         string   `json:"url"`
-	Description string   `json:"description"`
-	EventTypes  []string `json:"event_types"`
-	Enabled     bool     `json:"enabled"`
-	// DisabledReason is "failing" when repeated failure turned the endpoint off.
-	DisabledReason      *string         `json:"disabled_reason"`
-	ConsecutiveFailures int             `json:"consecutive_failures"`
-	FailingSince        *time.Time      `json:"failing_since"`
-	PreviousSecretUntil *time.Time      `json:"previous_secret_until"`
-	CreatedAt           time.Time       `json:"created_at"`
-	UpdatedAt           time.Time       `json:"updated_at"`
-	Raw                 json.RawMessage `json:"-"`
+	api.Webhook
+	Raw json.RawMessage `json:"-"`
 }
 
 func (w *Webhook) setRaw(r json.RawMessage) { w.Raw = r }
@@ -32,48 +22,22 @@ func (w *Webhook) setRaw(r json.RawMessage) { w.Raw = r }
 // WebhookWithSecret is an endpoint with its signing secret (whsec_…), which only the
 // answer that made it carries.
 type WebhookWithSecret struct {
-	Webhook
-	Secret string `json:"secret"`
+	api.WebhookWithSecret
+	Raw json.RawMessage `json:"-"`
 }
 
-// WebhookCreate registers an endpoint; Enabled nil means enabled.
-type WebhookCreate struct {
-	URL         string   `json:"url"`
-	Description string   `json:"description,omitempty"`
-	EventTypes  []string `json:"event_types"`
-	Enabled     *bool    `json:"enabled,omitempty"`
-}
+func (w *WebhookWithSecret) setRaw(r json.RawMessage) { w.Raw = r }
 
-// WebhookUpdate changes the fields that are not nil.
-type WebhookUpdate struct {
-	URL         *string   `json:"url,omitempty"`
-	Description *string   `json:"description,omitempty"`
-	EventTypes  *[]string `json:"event_types,omitempty"`
-	Enabled     *bool     `json:"enabled,omitempty"`
-}
-
-// WebhookAttempt is one try of a delivery; StatusCode nil: no HTTP answer.
-type WebhookAttempt struct {
-	At         time.Time `json:"at"`
-	StatusCode *int      `json:"status_code"`
-	Error      *string   `json:"error"`
-	DurationMS int64     `json:"duration_ms"`
-	Manual     bool      `json:"manual"`
-}
+type (
+	WebhookCreate  = api.WebhookCreate // Enabled nil means enabled
+	WebhookUpdate  = api.WebhookUpdate // changes the fields that are not nil
+	WebhookAttempt = api.WebhookAttempt
+)
 
 // WebhookDelivery is one message for one endpoint; WebhookID is its webhook-id header.
 type WebhookDelivery struct {
-	ID            string           `json:"id"`
-	WebhookID     string           `json:"webhook_id"`
-	EventID       string           `json:"event_id"`
-	EventType     string           `json:"event_type"`
-	State         string           `json:"state"`
-	AttemptCount  int              `json:"attempt_count"`
-	NextAttemptAt *time.Time       `json:"next_attempt_at"`
-	DeliveredAt   *time.Time       `json:"delivered_at"`
-	CreatedAt     time.Time        `json:"created_at"`
-	Attempts      []WebhookAttempt `json:"attempts"`
-	Raw           json.RawMessage  `json:"-"`
+	api.WebhookDelivery
+	Raw json.RawMessage `json:"-"`
 }
 
 func (d *WebhookDelivery) setRaw(r json.RawMessage) { d.Raw = r }
@@ -105,7 +69,7 @@ func (m *Manager) DeleteWebhook(ctx context.Context, id string) error {
 // beside it for previousValidHours (0: it stops at once).
 func (m *Manager) RotateWebhookSecret(ctx context.Context, id string, previousValidHours int) (WebhookWithSecret, error) {
 	return one[WebhookWithSecret](ctx, m, http.MethodPost, webhookPath(id)+"/secret", nil,
-		map[string]int{"previous_valid_hours": previousValidHours})
+		api.WebhookSecretRotate{PreviousValidHours: previousValidHours})
 }
 
 // WebhookDeliveries pages an endpoint's deliveries, newest first.

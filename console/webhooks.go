@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/webhooks"
 )
@@ -146,7 +147,7 @@ func (c *Console) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, u 
 	hours, err := strconv.Atoi(overlap)
 	if err != nil {
 		c.webhookPage(w, r, u, http.StatusBadRequest, webhookPage{Overlap: overlap,
-			Errors: map[string]string{"previous_valid_hours": "give whole hours between 0 and " + strconv.Itoa(webhooks.MaxPreviousValidHours)}}, nil)
+			Errors: map[string]string{"previous_valid_hours": "give whole hours between 0 and " + strconv.Itoa(api.WebhookPreviousValidHoursMax)}}, nil)
 		return
 	}
 	rotated, err := c.cfg.Webhooks.RotateSecret(r.Context(), actor(r, u), r.PathValue("id"), hours)

@@ -27,6 +27,9 @@ var bodyKinds = []func() any{
 	func() any { return new(api.ClientCreate) },
 	func() any { return new(api.ClientUpdate) },
 	func() any { return new(api.ClientTestRequest) },
+	func() any { return new(api.WebhookCreate) },
+	func() any { return new(api.WebhookUpdate) },
+	func() any { return new(api.WebhookSecretRotate) },
 }
 
 // FuzzBindJSON: for every body type, bindJSON either binds valid UTF-8 JSON sent as

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/safetext"
+	"github.com/keyward/keyward/webhooks"
 )
 
 // The schemas of the bodies come from the Go types of package api: a field's name and
@@ -115,6 +116,12 @@ func structSchema(t reflect.Type, only api.Rules, request bool) *openapi3.Schema
 	return object(props, required...)
 }
 
+// enumSources are the enums of api.Rule.EnumFrom, whose values the server holds.
+var enumSources = map[string]func() []string{
+	api.EnumWebhookSubscriptions: webhooks.Subscriptions,
+	api.EnumEventTypes:           webhooks.EventTypes,
+}
+
 var (
 	rawJSONType = reflect.TypeFor[json.RawMessage]()
 	timeType    = reflect.TypeFor[time.Time]()
@@ -168,6 +175,9 @@ func fieldSchema(t reflect.Type, r api.Rule, request bool) *openapi3.SchemaRef {
 		}
 		s = openapi3.NewArraySchema()
 		s.Items = fieldSchema(t.Elem(), item, request)
+		if r.MinItems > 0 {
+			s.WithMinItems(int64(r.MinItems))
+		}
 		if r.MaxItems > 0 {
 			s.WithMaxItems(int64(r.MaxItems))
 		}
@@ -187,7 +197,11 @@ func fieldSchema(t reflect.Type, r api.Rule, request bool) *openapi3.SchemaRef {
 	default:
 		panic(fmt.Sprintf("handlers: no schema for wire type %v", t))
 	}
-	for _, v := range r.Enum {
+	enum := r.Enum
+	if r.EnumFrom != "" {
+		enum = enumSources[r.EnumFrom]()
+	}
+	for _, v := range enum {
 		s.Enum = append(s.Enum, enumValue(t, v))
 	}
 	s.Description = r.Doc

@@ -10,18 +10,20 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/keyward/keyward/api"
 )
 
-// States of a webhook delivery.
+// States of a webhook delivery (the wire's, package api).
 const (
-	DeliveryPending   = "pending"   // waiting for its next attempt (or one is under way)
-	DeliverySucceeded = "succeeded" // the receiver answered 2xx
-	DeliveryFailed    = "failed"    // retries gave up
+	DeliveryPending   = api.DeliveryPending
+	DeliverySucceeded = api.DeliverySucceeded
+	DeliveryFailed    = api.DeliveryFailed
 )
 
 // DisabledFailing is the DisabledReason of an endpoint the dispatcher turned off after
 // repeated failure; an admin turning one off leaves the reason empty.
-const DisabledFailing = "failing"
+const DisabledFailing = api.WebhookDisabledFailing
 
 // WebhookEndpoint is a receiver an admin registered. Its signing secret is stored
 // sealed (SecretSealed, by the webhooks package), never in clear.

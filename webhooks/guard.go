@@ -12,14 +12,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/cidrlist"
 )
 
 // MaxAllowedNetworks bounds KEYWARD_WEBHOOK_ALLOWED_NETWORKS.
 const MaxAllowedNetworks = 100
-
-// MaxURLLen bounds an endpoint's URL.
-const MaxURLLen = 2000
 
 // Guard keeps deliveries off the addresses of the machine and its networks (SSRF):
 // loopback, link-local (the cloud metadata service at 169.254.169.254), private,
@@ -127,8 +125,8 @@ func (g *Guard) control(_, address string, _ syscall.RawConn) error {
 // what is wrong. An address given literally is checked here; names are checked at
 // every delivery, on what they resolve to.
 func (g *Guard) CheckURL(raw string) string {
-	if utf8.RuneCountInString(raw) > MaxURLLen {
-		return fmt.Sprintf("must be at most %d characters", MaxURLLen)
+	if utf8.RuneCountInString(raw) > api.WebhookURLMax {
+		return fmt.Sprintf("must be at most %d characters", api.WebhookURLMax)
 	}
 	u, err := url.Parse(raw)
 	switch {
@@ -155,14 +153,6 @@ func (g *Guard) CheckURL(raw string) string {
 	}
 	return ""
 }
-
-// URLPattern is the shape CheckURL admits, for the OpenAPI document (ECMA-262 and Go
-// read it alike): http or https, a host without user info, a port up to 65535, a path
-// of valid percent escapes, no fragment, no blank or control character. Which literal
-// addresses are refused depends on KEYWARD_WEBHOOK_ALLOWED_NETWORKS: not here.
-const URLPattern = `^https?://[A-Za-z0-9._~!$&'()*+,;=-]+` +
-	`(:([0-9]{0,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?` +
-	`(/(%[0-9A-Fa-f]{2}|[^%?#\x00-\x20\x7f-\x9f])*)?(\?[^#\x00-\x20\x7f-\x9f]*)?$`
 
 // maxResponseBytes is how much of a receiver's answer is read (and dropped), so that
 // the connection can be reused; the rest is not waited for.

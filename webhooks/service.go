@@ -12,17 +12,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/models"
-)
-
-// Limits of an endpoint's fields.
-const (
-	MaxDescriptionLen = 500
-	MaxEventTypes     = 32
 )
 
 // EndpointStore is what the admin service needs of the store.
@@ -93,8 +88,8 @@ func (s *Service) checkURL(v *errs.Validation, raw string) {
 func checkDescription(v *errs.Validation, d string) {
 	if msg := safetext.Problem(d, true); msg != "" {
 		v.Add("description", msg)
-	} else if utf8.RuneCountInString(d) > MaxDescriptionLen {
-		v.Add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLen))
+	} else if utf8.RuneCountInString(d) > api.WebhookDescriptionMax {
+		v.Add("description", fmt.Sprintf("must be at most %d characters", api.WebhookDescriptionMax))
 	}
 }
 
@@ -104,8 +99,8 @@ func checkEventTypes(v *errs.Validation, types []string) {
 	case len(types) == 0:
 		v.Add("event_types", "give at least one event type, a family such as key.* or *")
 		return
-	case len(types) > MaxEventTypes:
-		v.Add("event_types", fmt.Sprintf("must hold at most %d entries", MaxEventTypes))
+	case len(types) > api.WebhookEventTypesMax:
+		v.Add("event_types", fmt.Sprintf("must hold at most %d entries", api.WebhookEventTypesMax))
 		return
 	}
 	for i, t := range types {
@@ -267,15 +262,12 @@ func (s *Service) Delete(ctx context.Context, a audit.Actor, id string) error {
 	return nil
 }
 
-// MaxPreviousValidHours bounds how long a rotated-out secret keeps signing.
-const MaxPreviousValidHours = 168
-
 // RotateSecret gives the endpoint a new signing secret, shown once. The old one
 // signs beside it for previousValidHours (0: it stops at once, as after a leak), so
 // that receivers can switch without refusing a message.
 func (s *Service) RotateSecret(ctx context.Context, a audit.Actor, id string, previousValidHours int) (WithSecret, error) {
-	if previousValidHours < 0 || previousValidHours > MaxPreviousValidHours {
-		return WithSecret{}, errs.Field("previous_valid_hours", fmt.Sprintf("must be between 0 and %d", MaxPreviousValidHours))
+	if previousValidHours < 0 || previousValidHours > api.WebhookPreviousValidHoursMax {
+		return WithSecret{}, errs.Field("previous_valid_hours", fmt.Sprintf("must be between 0 and %d", api.WebhookPreviousValidHoursMax))
 	}
 	raw, text, err := newSecret()
 	if err != nil {

@@ -4,10 +4,11 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/webhooks"
 )
 
-var urlPattern = regexp.MustCompile(webhooks.URLPattern)
+var urlPattern = regexp.MustCompile(api.WebhookURLPattern)
 
 // openGuard allows every network, so that only the URL's shape is judged.
 func openGuard(t testing.TB) *webhooks.Guard {
