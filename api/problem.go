@@ -15,7 +15,10 @@ type FieldError struct {
 	Message string `json:"message" doc:"what is wrong with it"`
 }
 
-// Rules of a problem: the status is set per answer by the document.
+// Rules of a problem; the document states each answer's status.
 func (Problem) Rules() Rules {
-	return Rules{"type": {Enum: []string{"about:blank"}}, "title": {MinLen: 1}}
+	return Rules{"type": {Enum: []string{ProblemType}}, "title": {MinLen: 1}, "errors": {MinItems: 1}}
 }
+
+// ProblemType is the type of every problem: the status says it all.
+const ProblemType = "about:blank"

@@ -60,3 +60,7 @@ func Between(min, max int64) Rule { return Rule{Min: min, Max: max, MaxSet: true
 
 // Text is a string of min..max characters.
 func Text(min, max int) Rule { return Rule{MinLen: min, MaxLen: max} }
+
+// Open is a wire type whose readers ignore members they do not know: its schema
+// admits them (every other object is strict).
+type Open interface{ OpenObject() }

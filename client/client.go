@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/keyward/keyward/api"
 )
 
 // Environment variables read by FromEnv.
@@ -235,20 +237,6 @@ func copyToken(t *oauth2.Token) *oauth2.Token {
 	return &c
 }
 
-// tokenResponse is the success body of /v1/token (RFC 6749 §5.1).
-type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope"`
-}
-
-// errorResponse is the error body of /v1/token (RFC 6749 §5.2).
-type errorResponse struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
-}
-
 func (ts *TokenSource) exchange(ctx context.Context) (*oauth2.Token, time.Duration, error) {
 	var body io.Reader
 	if ts.scope != "" {
@@ -283,7 +271,7 @@ func (ts *TokenSource) exchange(ctx context.Context) (*oauth2.Token, time.Durati
 	if resp.StatusCode != http.StatusOK {
 		return nil, 0, responseError(resp, raw, ts.now())
 	}
-	var tr tokenResponse
+	var tr api.Token
 	if err := json.Unmarshal(raw, &tr); err != nil || tr.AccessToken == "" {
 		return nil, 0, &Error{StatusCode: resp.StatusCode, Description: "Keyward's answer is not a token response"}
 	}
@@ -299,7 +287,7 @@ func (ts *TokenSource) exchange(ctx context.Context) (*oauth2.Token, time.Durati
 		TokenType:   "Bearer",
 		// Counted from the moment the request left: the token cannot outlive that.
 		Expiry:    sent.Add(lifetime),
-		ExpiresIn: tr.ExpiresIn,
+		ExpiresIn: int64(tr.ExpiresIn),
 	}
 	return tok.WithExtra(map[string]any{"scope": tr.Scope}), lifetime, nil
 }
@@ -317,7 +305,7 @@ func redirectError(resp *http.Response) *Error {
 
 // responseError turns a refused exchange into an Error a caller can act on.
 func responseError(resp *http.Response, raw []byte, now time.Time) *Error {
-	var er errorResponse
+	var er api.OAuthError
 	_ = json.Unmarshal(raw, &er) // a proxy's HTML error page is still classified by status
 	e := &Error{
 		StatusCode:  resp.StatusCode,

@@ -81,10 +81,7 @@ var (
 )
 
 // FieldError names one invalid field of a request.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+type FieldError = api.FieldError
 
 // APIError is a refused management call: the problem document, in one line of text.
 type APIError struct {
@@ -238,11 +235,7 @@ func (m *Manager) call(ctx context.Context, method, path string, query url.Value
 // problemError turns a refused call into an APIError; a body that is not a problem
 // document (a proxy's page) is still classified by status.
 func problemError(resp *http.Response, raw []byte) *APIError {
-	var p struct {
-		Title  string       `json:"title"`
-		Detail string       `json:"detail"`
-		Errors []FieldError `json:"errors"`
-	}
+	var p api.Problem
 	_ = json.Unmarshal(raw, &p)
 	e := &APIError{StatusCode: resp.StatusCode, Title: p.Title, Detail: p.Detail, Fields: p.Errors,
 		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}

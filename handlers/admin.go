@@ -78,17 +78,10 @@ func boolParam(q url.Values, name string, f *[]errs.FieldError) *bool {
 	return nil
 }
 
-// listAnswer is the envelope of every list answer: a page of items, and the cursor
-// of the next page, null on the last.
-type listAnswer[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
-
 // writeList answers 200 with a page: each row as wire turns it, next the cursor of
 // the next page ("" on the last).
 func writeList[R, T any](c *gin.Context, rows []R, next string, wire func(R) T) {
-	out := listAnswer[T]{Items: make([]T, 0, len(rows))}
+	out := api.Page[T]{Items: make([]T, 0, len(rows))}
 	for _, r := range rows {
 		out.Items = append(out.Items, wire(r))
 	}

@@ -4,31 +4,14 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
-	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/models"
 )
-
-type auditEventResponse struct {
-	ID         string    `json:"id"`
-	At         time.Time `json:"at"`
-	Actor      string    `json:"actor"`
-	ActorName  string    `json:"actor_name"`
-	Action     string    `json:"action"`
-	TargetType string    `json:"target_type"`
-	TargetID   string    `json:"target_id"`
-	Owner      string    `json:"owner"`
-	// OnBehalfOf is the user an admin acted for (their id), null otherwise.
-	OnBehalfOf *string         `json:"on_behalf_of"`
-	IP         string          `json:"ip"`
-	RequestID  string          `json:"request_id"`
-	Details    json.RawMessage `json:"details"`
-}
 
 // listAudit shows the audit trail (audit.Reader holds who reads what): admins see
 // every event, users the events on objects they own (their keys). Newest first.
@@ -72,8 +55,8 @@ func limitValue(q url.Values) int {
 	return n
 }
 
-func toAuditEventResponse(ev models.AuditEvent) auditEventResponse {
-	return auditEventResponse{
+func toAuditEventResponse(ev models.AuditEvent) api.AuditEvent {
+	return api.AuditEvent{
 		ID: ev.ID, At: ev.At.UTC(), Actor: ev.ActorID, ActorName: ev.ActorName, Action: ev.Action,
 		TargetType: ev.TargetType, TargetID: ev.TargetID, Owner: ev.OwnerID, OnBehalfOf: nonEmpty(ev.OnBehalfOf), IP: ev.IP,
 		RequestID: ev.RequestID, Details: json.RawMessage(ev.Details),
@@ -92,17 +75,7 @@ func nonEmpty(s string) *string {
 // auditPaths documents the audit trail.
 func auditPaths(doc *openapi3.T) {
 	auditOp := operation("listAudit", "Audit trail: users see events on their own keys, admins all", true,
-		resp{status: 200, desc: "events, newest first", schema: object(map[string]*openapi3.SchemaRef{
-			"items": arrayOf("", page.MaxLimit, object(map[string]*openapi3.SchemaRef{
-				"id": openapi3.NewUUIDSchema().NewRef(), "at": dateTime(), "actor": str("user id"),
-				"actor_name": str(""), "action": str("e.g. key.create, key.rotate"), "target_type": str("e.g. key, consumer, client"),
-				"target_id": str(""), "owner": str("user id of the target's owner"),
-				"on_behalf_of": nullable(str("the user an admin acted for")), "ip": str(""), "request_id": str(""),
-				"details": freeForm(""),
-			}, "id", "at", "actor", "actor_name", "action", "target_type", "target_id", "owner", "on_behalf_of", "ip",
-				"request_id", "details")),
-			"next_cursor": nullable(str("")),
-		}, "items", "next_cursor")},
+		resp{status: 200, desc: "events, newest first", schema: responseSchema[api.Page[api.AuditEvent]]()},
 		problemResp(400, "invalid or unknown parameter"), problemResp(403, "another user's events"))
 	auditOp.Responses.Status(200).Value.Content[ndjson] = openapi3.NewMediaType().WithSchemaRef(
 		describe(arrayOf("", 0, auditOp.Responses.Status(200).Value.Content.Get("application/json").Schema.Value.Properties["items"].Value.Items),

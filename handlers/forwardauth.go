@@ -8,6 +8,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/gateway"
 )
@@ -83,7 +84,7 @@ func forwardAuthFail(c *gin.Context, v verdict) {
 	if v.retryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(v.retryAfter))
 	}
-	c.AbortWithStatusJSON(v.status, oauthError{Error: v.code, Description: v.desc})
+	c.AbortWithStatusJSON(v.status, api.OAuthError{Error: v.code, Description: v.desc})
 }
 
 // forwardAuthOtherMethod serves the door to methods the route table does not list.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/testkit/fakekc"
 
 	"github.com/gin-gonic/gin"
@@ -311,9 +312,9 @@ func TestToken_200_HeaderAndFormAgree(t *testing.T) {
 	h := newHarness(t)
 	key := h.createKey(t, "alice-token", `{"name":"a"}`)["key"].(string)
 	form := url.Values{
-		"grant_type":         {grantTokenExchange},
+		"grant_type":         {api.GrantTokenExchange},
 		"subject_token":      {key},
-		"subject_token_type": {tokenTypeAPIKey},
+		"subject_token_type": {api.TokenTypeAPIKey},
 	}.Encode()
 	for name, rec := range map[string]*httptest.ResponseRecorder{
 		"X-API-Key":            h.do("POST", "/v1/token", "", "", "", "X-API-Key", key),
@@ -325,7 +326,7 @@ func TestToken_200_HeaderAndFormAgree(t *testing.T) {
 		}
 		got := decode(t, rec)
 		if got["access_token"] != testkit.IssuedToken("alice-id", "alice-id", nil, nil) || got["token_type"] != "Bearer" ||
-			got["issued_token_type"] != tokenTypeAccess || got["expires_in"] != float64(300) {
+			got["issued_token_type"] != api.TokenTypeAccess || got["expires_in"] != float64(300) {
 			t.Fatalf("%s: %v", name, got)
 		}
 		if rec.Header().Get("Cache-Control") != "no-store" {
@@ -422,14 +423,14 @@ func TestToken_4xx_BadRequests(t *testing.T) {
 		{"bearer instead of apikey", "", "", []string{"Authorization", "Bearer " + key}, 400, "invalid_request"},
 		{"key twice", "", "", []string{"X-API-Key", key, "Authorization", "ApiKey " + key}, 400, "invalid_request"},
 		{"wrong grant type", formCT, form("grant_type", "password", "username", "alice"), nil, 400, "unsupported_grant_type"},
-		{"missing subject_token", formCT, form("grant_type", grantTokenExchange, "subject_token_type", tokenTypeAPIKey), nil, 400, "invalid_request"},
-		{"wrong subject_token_type", formCT, form("grant_type", grantTokenExchange, "subject_token", key, "subject_token_type", tokenTypeAccess), nil, 400, "invalid_request"},
-		{"repeated parameter", formCT, form("grant_type", grantTokenExchange, "subject_token", key, "subject_token", key, "subject_token_type", tokenTypeAPIKey), nil, 400, "invalid_request"},
+		{"missing subject_token", formCT, form("grant_type", api.GrantTokenExchange, "subject_token_type", api.TokenTypeAPIKey), nil, 400, "invalid_request"},
+		{"wrong subject_token_type", formCT, form("grant_type", api.GrantTokenExchange, "subject_token", key, "subject_token_type", api.TokenTypeAccess), nil, 400, "invalid_request"},
+		{"repeated parameter", formCT, form("grant_type", api.GrantTokenExchange, "subject_token", key, "subject_token", key, "subject_token_type", api.TokenTypeAPIKey), nil, 400, "invalid_request"},
 		{"form without grant_type", formCT, form("subject_token", key), nil, 400, "invalid_request"},
 		{"json body", "application/json", `{"subject_token":"x"}`, nil, 400, "invalid_request"},
 		{"malformed form", formCT, "%zz=1", nil, 400, "invalid_request"},
-		{"widening scope", formCT, form("grant_type", grantTokenExchange, "subject_token", key, "subject_token_type", tokenTypeAPIKey, "scope", "admin"), nil, 400, "invalid_scope"},
-		{"audience", formCT, form("grant_type", grantTokenExchange, "subject_token", key, "subject_token_type", tokenTypeAPIKey, "audience", "x"), nil, 400, "invalid_target"},
+		{"widening scope", formCT, form("grant_type", api.GrantTokenExchange, "subject_token", key, "subject_token_type", api.TokenTypeAPIKey, "scope", "admin"), nil, 400, "invalid_scope"},
+		{"audience", formCT, form("grant_type", api.GrantTokenExchange, "subject_token", key, "subject_token_type", api.TokenTypeAPIKey, "audience", "x"), nil, 400, "invalid_target"},
 		{"oversized", formCT, "grant_type=" + strings.Repeat("a", 70<<10), nil, 413, "invalid_request"},
 	}
 	for _, tc := range cases {

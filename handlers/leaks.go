@@ -12,6 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/leaks"
 )
@@ -90,27 +91,8 @@ func (s *server) reportLeaked(c *gin.Context) {
 
 // leakPaths documents the report route.
 func leakPaths(doc *openapi3.T) {
-	report := openapi3.NewObjectSchema()
-	report.Properties = map[string]*openapi3.SchemaRef{
-		"token":  safeIn(text("the string the scanner found", 1, leaks.MaxTokenLen), false),
-		"type":   safeIn(text("the scanner's name of the token type", 0, leaks.MaxFieldLen), false),
-		"url":    safeIn(text("where it was found", 0, leaks.MaxURLLen), false),
-		"source": safeIn(text("what kind of place (content, commit, npm, …)", 0, leaks.MaxFieldLen), false),
-	}
-	for name, p := range report.Properties {
-		if name != "token" {
-			// encoding/json reads a null member as an absent one.
-			report.Properties[name] = nullable(p)
-		}
-	}
-	report.Required = []string{"token"}
-	verdict := object(map[string]*openapi3.SchemaRef{
-		"token_raw":  str("the token as reported"),
-		"token_type": str("the type as reported"),
-		"label":      enum(leaks.TruePositive, leaks.FalsePositive),
-	}, "token_raw", "token_type", "label")
 	op := operation("reportLeakedKeys", "Report leaked keys (secret scanning partner format); valid ones are revoked at once", false,
-		resp{status: 200, desc: "a label per reported token: true_positive when it was a live key of this Keyward", schema: arrayOf("", leaks.MaxReports, verdict)},
+		resp{status: 200, desc: "a label per reported token: true_positive when it was a live key of this Keyward", schema: listSchema[api.LeakVerdict](api.Rule{MaxItems: api.LeakReportsMax}, false)},
 		problemResp(http.StatusBadRequest, "not an array of reports, too many, or a field too long or not text"),
 		problemResp(http.StatusUnauthorized, "reporter signatures are required and this report is unsigned or badly signed"),
 		problemResp(http.StatusRequestEntityTooLarge, "body over 64 KiB"),
@@ -119,8 +101,7 @@ func leakPaths(doc *openapi3.T) {
 		problemResp(http.StatusInternalServerError, "an internal error; the detail quotes the request id"),
 		problemResp(http.StatusServiceUnavailable, "the database cannot be reached; see Retry-After"))
 	op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
-		WithJSONSchemaRef(arrayOf("", leaks.MaxReports, report.NewRef()))}
-	op.RequestBody.Value.Content["application/json"].Schema.Value.MinItems = 1
+		WithJSONSchemaRef(listSchema[api.LeakReport](api.LeakReports, true))}
 	op.Parameters = openapi3.Parameters{
 		{Value: openapi3.NewHeaderParameter(leaks.HeaderKeyID).WithSchema(openapi3.NewStringSchema()).
 			WithDescription("identifier of the reporter's public key (required when reporter keys are configured)")},

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/leaks"
 )
 
@@ -30,7 +31,7 @@ func (cf *conformance) leakedRoute(t *testing.T) {
 		{status: 400, contentType: js, body: `{"token":"x"}`, req: reqInvalid},
 		{status: 400, contentType: js, body: `[]`, req: reqInvalid},
 		{status: 400, contentType: js, body: `[{"type":"x"}]`, req: reqInvalid},
-		{status: 400, contentType: js, body: `[{"token":"x","url":"` + strings.Repeat("u", leaks.MaxURLLen+1) + `"}]`, req: reqInvalid},
+		{status: 400, contentType: js, body: `[{"token":"x","url":"` + strings.Repeat("u", api.LeakURLMax+1) + `"}]`, req: reqInvalid},
 		{status: 413, contentType: js, body: `[{"token":"` + strings.Repeat("a", 70<<10) + `"}]`, req: reqInvalid},
 		{status: 415, contentType: "text/plain", body: report, req: reqInvalid},
 	} {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/page"
 	"github.com/keyward/keyward/internal/safetext"
 )
@@ -140,31 +141,15 @@ func nullable(s *openapi3.SchemaRef) *openapi3.SchemaRef {
 	return c.NewRef()
 }
 
-// fieldErrorSchema is one entry of a problem's errors.
-var fieldErrorSchema = object(map[string]*openapi3.SchemaRef{
-	"field": str("the JSON field or query parameter, e.g. rate_limit.requests or acl_groups[2]"), "message": str("what is wrong with it"),
-}, "field", "message")
-
 // problemSchema is the problem+json body of one status.
 func problemSchema(status int) *openapi3.SchemaRef {
-	st := openapi3.NewIntegerSchema().WithEnum(status)
-	errs := arrayOf("every invalid field (400 only)", 0, fieldErrorSchema)
-	errs.Value.WithMinItems(1)
-	return object(map[string]*openapi3.SchemaRef{
-		"type":   enum("about:blank"),
-		"title":  text("short summary", 1, 0),
-		"status": st.NewRef(),
-		"detail": str("what is wrong, for a human"),
-		"errors": errs,
-	}, "type", "title", "status")
+	s := responseSchema[api.Problem]()
+	s.Value.Properties["status"] = openapi3.NewIntegerSchema().WithEnum(status).NewRef()
+	return s
 }
 
 // oauthErrorSchema is the RFC 6749 §5.2 body of the token endpoint.
-var oauthErrorSchema = object(map[string]*openapi3.SchemaRef{
-	"error": enum("invalid_request", "invalid_grant", "unsupported_grant_type", "invalid_scope", "invalid_target",
-		"rate_limited", "temporarily_unavailable", "server_error"),
-	"error_description": str("what is wrong"),
-}, "error")
+var oauthErrorSchema = responseSchema[api.OAuthError]()
 
 func jsonContent(s *openapi3.SchemaRef, mediaType string) openapi3.Content {
 	return openapi3.Content{mediaType: openapi3.NewMediaType().WithSchemaRef(s)}
@@ -260,14 +245,6 @@ func limitDoc() *openapi3.ParameterRef {
 func cursorDoc() *openapi3.ParameterRef {
 	return queryParam("cursor", "next_cursor of the previous page of the same sort order and filter",
 		text("", 0, page.MaxCursorLen))
-}
-
-// listSchema is the envelope of every list answer (listAnswer).
-func listSchema(item *openapi3.SchemaRef) *openapi3.SchemaRef {
-	return object(map[string]*openapi3.SchemaRef{
-		"items":       arrayOf("", page.MaxLimit, item),
-		"next_cursor": nullable(str("opaque cursor of the next page; null on the last")),
-	}, "items", "next_cursor")
 }
 
 // openAPIDocument describes every route of New: each resource documents its own

@@ -23,6 +23,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/leaks"
@@ -403,14 +404,14 @@ func (cf *conformance) tokenRoute(t *testing.T) {
 		return v.Encode()
 	}
 	exchangeForm := func(more ...string) string {
-		return form(append([]string{"grant_type", grantTokenExchange, "subject_token", key, "subject_token_type", tokenTypeAPIKey}, more...)...)
+		return form(append([]string{"grant_type", api.GrantTokenExchange, "subject_token", key, "subject_token_type", api.TokenTypeAPIKey}, more...)...)
 	}
 	for _, c := range []call{
 		{status: 200, headers: []string{"X-API-Key", key}},
 		{status: 200, headers: []string{"Authorization", "ApiKey " + key}},
 		{status: 200, contentType: formCT, body: exchangeForm()},
 		{status: 400, contentType: formCT, body: form("grant_type", "password"), req: reqInvalid},
-		{status: 400, contentType: formCT, body: form("grant_type", grantTokenExchange, "subject_token", key, "subject_token_type", tokenTypeAccess), req: reqInvalid},
+		{status: 400, contentType: formCT, body: form("grant_type", api.GrantTokenExchange, "subject_token", key, "subject_token_type", api.TokenTypeAccess), req: reqInvalid},
 		{status: 400, contentType: formCT, body: exchangeForm("audience", "x"), req: reqAny},
 		{status: 400, contentType: formCT, body: exchangeForm("scope", "admin"), req: reqAny},
 		{status: 400, contentType: "application/json", body: `{"subject_token":"x"}`, req: reqInvalid},

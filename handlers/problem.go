@@ -9,17 +9,12 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 )
 
 // problem is an RFC 9457 problem document.
-type problem struct {
-	Type   string            `json:"type"`
-	Title  string            `json:"title"`
-	Status int               `json:"status"`
-	Detail string            `json:"detail,omitempty"`
-	Errors []errs.FieldError `json:"errors,omitempty"`
-}
+type problem = api.Problem
 
 // apiError is an error a handler chose to show the caller; anything else is internal.
 type apiError struct {
@@ -41,7 +36,7 @@ func badRequest(detail string) *apiError {
 
 func writeProblem(c *gin.Context, p problem) {
 	if p.Type == "" {
-		p.Type = "about:blank"
+		p.Type = api.ProblemType
 	}
 	c.Header("Content-Type", "application/problem+json")
 	c.Header("Cache-Control", "no-store")

@@ -14,29 +14,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/exchange"
 )
-
-// Token-exchange vocabulary (RFC 8693) as DESIGN.md fixes it.
-const (
-	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
-	tokenTypeAPIKey    = "urn:keyward:params:oauth:token-type:api-key"
-	tokenTypeAccess    = "urn:ietf:params:oauth:token-type:access_token"
-)
-
-// oauthError is an RFC 6749 §5.2 error body.
-type oauthError struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description,omitempty"`
-}
-
-type tokenResponse struct {
-	AccessToken     string `json:"access_token"`
-	TokenType       string `json:"token_type"`
-	ExpiresIn       int    `json:"expires_in"`
-	IssuedTokenType string `json:"issued_token_type"`
-	Scope           string `json:"scope"`
-}
 
 func oauthFail(c *gin.Context, status int, code, desc string) {
 	c.Header("Cache-Control", "no-store")
@@ -44,7 +24,7 @@ func oauthFail(c *gin.Context, status int, code, desc string) {
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `ApiKey realm="keyward"`)
 	}
-	c.AbortWithStatusJSON(status, oauthError{Error: code, Description: desc})
+	c.AbortWithStatusJSON(status, api.OAuthError{Error: code, Description: desc})
 }
 
 // invalidKey is the one answer for every refused key, so that unknown, expired,
@@ -120,11 +100,11 @@ func (s *server) token(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("Pragma", "no-cache")
-	c.JSON(http.StatusOK, tokenResponse{
+	c.JSON(http.StatusOK, api.Token{
 		AccessToken:     res.Token.AccessToken,
 		TokenType:       "Bearer",
 		ExpiresIn:       res.Token.ExpiresIn,
-		IssuedTokenType: tokenTypeAccess,
+		IssuedTokenType: api.TokenTypeAccess,
 		Scope:           res.Token.Scope,
 	})
 }
@@ -226,12 +206,12 @@ func formKey(form url.Values, fromHeader string) (string, *tokenProblem) {
 	switch {
 	case grant == "" && hasOtherThan(form, "scope"):
 		return "", badTokenRequest("grant_type is required with a token-exchange form")
-	case grant != "" && grant != grantTokenExchange:
-		return "", &tokenProblem{http.StatusBadRequest, "unsupported_grant_type", "only " + grantTokenExchange + " is supported"}
+	case grant != "" && grant != api.GrantTokenExchange:
+		return "", &tokenProblem{http.StatusBadRequest, "unsupported_grant_type", "only " + api.GrantTokenExchange + " is supported"}
 	case grant != "" && form.Get("subject_token") == "":
 		return "", badTokenRequest("subject_token is required")
-	case grant != "" && form.Get("subject_token_type") != tokenTypeAPIKey:
-		return "", badTokenRequest("subject_token_type must be " + tokenTypeAPIKey)
+	case grant != "" && form.Get("subject_token_type") != api.TokenTypeAPIKey:
+		return "", badTokenRequest("subject_token_type must be " + api.TokenTypeAPIKey)
 	case grant != "" && fromHeader != "":
 		return "", badTokenRequest("send the API key once, in the header or in subject_token")
 	case grant != "" && (form.Get("audience") != "" || form.Get("resource") != ""):
@@ -261,21 +241,15 @@ func tokenPaths(doc *openapi3.T) {
 	// The form is read as RFC 6749 reads forms: names it does not know are ignored.
 	tokenForm := openapi3.NewObjectSchema()
 	tokenForm.Properties = map[string]*openapi3.SchemaRef{
-		"grant_type":         enum(grantTokenExchange),
+		"grant_type":         enum(api.GrantTokenExchange),
 		"subject_token":      text("the API key", 1, 0),
-		"subject_token_type": enum(tokenTypeAPIKey),
+		"subject_token_type": enum(api.TokenTypeAPIKey),
 		"scope":              str("optional; may narrow the key's scopes"),
 		"audience":           str("not supported: refused with invalid_target"),
 		"resource":           str("not supported: refused with invalid_target"),
 	}
 	tokenOp := operation("exchangeToken", "Trade an API key for a Keycloak access token (RFC 8693 shape)", false,
-		resp{status: 200, desc: "a Keycloak-issued access token", schema: object(map[string]*openapi3.SchemaRef{
-			"access_token":      text("JWT issued and signed by Keycloak", 1, 0),
-			"token_type":        enum("Bearer"),
-			"expires_in":        integer(0, 0),
-			"issued_token_type": enum(tokenTypeAccess),
-			"scope":             str("granted scopes"),
-		}, "access_token", "token_type", "expires_in", "issued_token_type", "scope")},
+		resp{status: 200, desc: "a Keycloak-issued access token", schema: responseSchema[api.Token]()},
 		resp{status: 400, desc: "malformed request (RFC 6749 error)", schema: oauthErrorSchema},
 		resp{status: 401, desc: "unknown, revoked, expired or disabled key, or an address outside its allowlist (RFC 6749 invalid_grant)", schema: oauthErrorSchema},
 		resp{status: 413, desc: "body over 64 KiB", schema: oauthErrorSchema},

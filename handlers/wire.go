@@ -26,12 +26,17 @@ import (
 
 // responseSchema is the strict schema of an answer of type T.
 func responseSchema[T any]() *openapi3.SchemaRef {
-	return structSchema(reflect.TypeFor[T](), nil, false)
+	return fieldSchema(reflect.TypeFor[T](), api.Rule{}, false)
 }
 
 // requestSchema is the strict schema of a request body of type T.
 func requestSchema[T any]() *openapi3.SchemaRef {
-	return structSchema(reflect.TypeFor[T](), nil, true)
+	return fieldSchema(reflect.TypeFor[T](), api.Rule{}, true)
+}
+
+// listSchema is a body that is a JSON array of T under rule.
+func listSchema[T any](rule api.Rule, request bool) *openapi3.SchemaRef {
+	return fieldSchema(reflect.TypeFor[[]T](), rule, request)
 }
 
 type wireField struct {
@@ -41,7 +46,10 @@ type wireField struct {
 	rule      api.Rule
 }
 
-var rulesType = reflect.TypeFor[api.Ruled]()
+var (
+	rulesType = reflect.TypeFor[api.Ruled]()
+	openType  = reflect.TypeFor[api.Open]()
+)
 
 // wireFields lists t's JSON fields as encoding/json sees them (embedded structs
 // flattened) with their rules; an outer type's rule wins over an embedded one's.
@@ -113,7 +121,11 @@ func structSchema(t reflect.Type, only api.Rules, request bool) *openapi3.Schema
 		}
 		props[f.name] = s
 	}
-	return object(props, required...)
+	s := object(props, required...)
+	if t.Implements(openType) {
+		s.Value.AdditionalProperties = openapi3.AdditionalProperties{}
+	}
+	return s
 }
 
 // enumSources are the enums of api.Rule.EnumFrom, whose values the server holds.

@@ -22,6 +22,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
@@ -39,18 +40,13 @@ const (
 	ActionDisable = "disable"
 )
 
-// Labels of the answer, as GitHub reads them.
+// Labels of the answer, as GitHub reads them (the wire's, package api).
 const (
-	TruePositive  = "true_positive"
-	FalsePositive = "false_positive"
+	TruePositive  = api.LeakTruePositive
+	FalsePositive = api.LeakFalsePositive
 )
 
-// Bounds of a report (lengths in characters).
 const (
-	MaxReports   = 100
-	MaxTokenLen  = 256
-	MaxURLLen    = 2048
-	MaxFieldLen  = 128
 	disabledBy   = "leak-report" // DisabledBy of a key disabled for a leak: the owner cannot undo it
 	reportWindow = time.Minute
 )
@@ -67,20 +63,11 @@ type RateLimited struct{ RetryAfter time.Duration }
 func (e *RateLimited) Error() string { return ErrRateLimited.Error() }
 func (e *RateLimited) Unwrap() error { return ErrRateLimited }
 
-// Report is one entry of a secret scanner's report.
-type Report struct {
-	Token  string `json:"token"`
-	Type   string `json:"type"`
-	URL    string `json:"url"`
-	Source string `json:"source"`
-}
-
-// Verdict is the answer for one entry.
-type Verdict struct {
-	TokenRaw  string `json:"token_raw"`
-	TokenType string `json:"token_type"`
-	Label     string `json:"label"`
-}
+// Report is one entry of a secret scanner's report; Verdict the answer for one entry.
+type (
+	Report  = api.LeakReport
+	Verdict = api.LeakVerdict
+)
 
 // Store is what a report reads and changes.
 type Store interface {
@@ -168,8 +155,8 @@ func Check(reports []Report) error {
 	if len(reports) == 0 {
 		verr.Add("body", "must be a JSON array of at least one report")
 	}
-	if len(reports) > MaxReports {
-		verr.Add("body", fmt.Sprintf("must hold at most %d reports", MaxReports))
+	if len(reports) > api.LeakReportsMax {
+		verr.Add("body", fmt.Sprintf("must hold at most %d reports", api.LeakReportsMax))
 		return verr.Err()
 	}
 	for i, r := range reports {
@@ -180,7 +167,7 @@ func Check(reports []Report) error {
 		for _, f := range []struct {
 			name, v string
 			max     int
-		}{{"token", r.Token, MaxTokenLen}, {"type", r.Type, MaxFieldLen}, {"url", r.URL, MaxURLLen}, {"source", r.Source, MaxFieldLen}} {
+		}{{"token", r.Token, api.LeakTokenMax}, {"type", r.Type, api.LeakFieldMax}, {"url", r.URL, api.LeakURLMax}, {"source", r.Source, api.LeakFieldMax}} {
 			// Characters, as the document's maxLength counts them (the body is bounded anyway).
 			if utf8.RuneCountInString(f.v) > f.max {
 				verr.Add(field(f.name), fmt.Sprintf("must be at most %d characters", f.max))

@@ -3,13 +3,14 @@
 // leaf: services return it, the HTTP layer and the console show it.
 package errs
 
-import "strings"
+import (
+	"strings"
 
-// FieldError names one invalid input field.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+	"github.com/keyward/keyward/api"
+)
+
+// FieldError names one invalid input field, as a 400 answer lists it.
+type FieldError = api.FieldError
 
 // Validation lists every problem of one request.
 type Validation struct{ Fields []FieldError }
@@ -23,7 +24,7 @@ func (e *Validation) Error() string {
 }
 
 // Add appends a field problem.
-func (e *Validation) Add(field, msg string) { e.Fields = append(e.Fields, FieldError{field, msg}) }
+func (e *Validation) Add(field, msg string) { e.Fields = append(e.Fields, FieldError{Field: field, Message: msg}) }
 
 // Err returns e when it holds problems, else nil.
 func (e *Validation) Err() error {
@@ -35,5 +36,5 @@ func (e *Validation) Err() error {
 
 // Field is a Validation of one problem.
 func Field(field, msg string) *Validation {
-	return &Validation{Fields: []FieldError{{field, msg}}}
+	return &Validation{Fields: []FieldError{{Field: field, Message: msg}}}
 }
