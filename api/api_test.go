@@ -15,7 +15,7 @@ var ruled = []Ruled{
 	AdminSet{}, Key{}, CreatedKey{}, KeyCreate{}, KeyUpdate{}, KeyRotate{}, UsageCounts{}, UsageTotals{}, DayUsage{}, KeyUsage{},
 	Page[Key]{}, Problem{}, ACLGroup{}, ACLGroupCreate{}, Consumer{}, ConsumerCreate{}, ConsumerUpdate{},
 	ConsumerRef{}, Client{}, CreatedClient{}, ClientCreate{}, ClientUpdate{}, ClientSecret{}, ClientTestRequest{}, ClientTest{},
-	Token{}, OAuthError{}, AuditEvent{}, LeakReport{}, LeakVerdict{}, Webhook{}, WebhookWithSecret{}, WebhookCreate{}, WebhookUpdate{}, WebhookSecretRotate{}, WebhookAttempt{}, WebhookDelivery{},
+	Token{}, OAuthError{}, AuditEvent{}, LeakReport{}, LeakVerdict{}, Health{}, Readiness{}, ReadinessChecks{}, Webhook{}, WebhookWithSecret{}, WebhookCreate{}, WebhookUpdate{}, WebhookSecretRotate{}, WebhookAttempt{}, WebhookDelivery{},
 }
 
 // The Go client imports this package: it must not pull in the server's dependencies.

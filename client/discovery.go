@@ -7,18 +7,13 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/keyward/keyward/api"
 )
 
 // Discovery is what Keyward publishes for its clients at
 // /.well-known/keyward-configuration: the realm people log in to and Keyward's URLs.
-type Discovery struct {
-	Issuer        string `json:"issuer"`
-	CLIClientID   string `json:"cli_client_id"`
-	Audience      string `json:"audience"`
-	KeywardURL    string `json:"keyward_url"`
-	TokenEndpoint string `json:"token_endpoint"`
-	ConsoleURL    string `json:"console_url"`
-}
+type Discovery = api.Discovery
 
 // Realm is the part of the issuer's OpenID configuration a login needs.
 type Realm struct {
