@@ -10,7 +10,6 @@ import (
 
 	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/page"
-	"github.com/keyward/keyward/internal/safetext"
 )
 
 // The OpenAPI document is built with kin-openapi, so it is checked by the same library
@@ -21,6 +20,9 @@ import (
 // bounds, enums and patterns are api's, which the services enforce.
 // openapi_conformance_test.go holds every route's answers and the bodies it is sent
 // against it.
+
+// The helpers below build the query parameters, headers and the bodies that are not
+// Keyward's wire types (the RFC 8693 form, JWKS, this document, metrics).
 
 func str(desc string) *openapi3.SchemaRef {
 	s := openapi3.NewStringSchema()
@@ -42,14 +44,6 @@ func patterned(desc, pattern string) *openapi3.SchemaRef {
 	s := openapi3.NewStringSchema().WithPattern(pattern)
 	s.Description = desc
 	return s.NewRef()
-}
-
-// safeIn is s as a request field internal/safetext guards: its character rule as a
-// pattern. Answers do not state it: Keycloak holds text edited outside Keyward.
-func safeIn(s *openapi3.SchemaRef, multiline bool) *openapi3.SchemaRef {
-	c := *s.Value
-	c.Pattern = safetext.Pattern(multiline)
-	return c.NewRef()
 }
 
 func enum(values ...string) *openapi3.SchemaRef {
@@ -96,33 +90,6 @@ func object(props map[string]*openapi3.SchemaRef, required ...string) *openapi3.
 	s.Properties = props
 	s.Required = slices.Sorted(slices.Values(required))
 	return s.NewRef()
-}
-
-// requestObject is a strict request body: encoding/json reads a null member as an
-// absent one, so every optional property also admits null.
-func requestObject(props map[string]*openapi3.SchemaRef, required ...string) *openapi3.SchemaRef {
-	out := make(map[string]*openapi3.SchemaRef, len(props))
-	for name, p := range props {
-		if slices.Contains(required, name) {
-			out[name] = p
-		} else {
-			out[name] = nullable(p)
-		}
-	}
-	return object(out, required...)
-}
-
-// extend is base with more properties: one flat strict object (allOf would make each
-// part refuse the other's properties).
-func extend(base *openapi3.SchemaRef, props map[string]*openapi3.SchemaRef, required ...string) *openapi3.SchemaRef {
-	all := make(map[string]*openapi3.SchemaRef, len(base.Value.Properties)+len(props))
-	for k, v := range base.Value.Properties {
-		all[k] = v
-	}
-	for k, v := range props {
-		all[k] = v
-	}
-	return object(all, append(slices.Clone(base.Value.Required), required...)...)
 }
 
 func describe(s *openapi3.SchemaRef, desc string) *openapi3.SchemaRef {
