@@ -24,7 +24,9 @@ func (e *Validation) Error() string {
 }
 
 // Add appends a field problem.
-func (e *Validation) Add(field, msg string) { e.Fields = append(e.Fields, FieldError{Field: field, Message: msg}) }
+func (e *Validation) Add(field, msg string) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Message: msg})
+}
 
 // Err returns e when it holds problems, else nil.
 func (e *Validation) Err() error {
