@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 )
 
@@ -27,6 +28,8 @@ type pageView struct {
 }
 
 var funcs = template.FuncMap{
+	// The forms' bounds are the wire contract's (package api).
+	"keyNameMax": func() int { return api.KeyNameMax },
 	"when": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
