@@ -166,10 +166,7 @@ type Page[T any] struct {
 }
 
 func decodePage[T any, P rawSetter[T]](raw []byte) (Page[T], error) {
-	var env struct {
-		Items      []json.RawMessage `json:"items"`
-		NextCursor *string           `json:"next_cursor"`
-	}
+	var env api.Page[json.RawMessage]
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return Page[T]{}, fmt.Errorf("keyward: unexpected answer: %w", err)
 	}
