@@ -51,6 +51,9 @@ type Store interface {
 	DeleteKeysOfOwner(ctx context.Context, ownerID string, at time.Time) ([]models.Key, error)
 	SetOwnerDisabled(ctx context.Context, ownerID string, disabled bool) ([]models.Key, error)
 	LiveKeysOfOwner(ctx context.Context, ownerID string) ([]models.Key, error)
+	// What the reminder job reads (due.go).
+	KeysDue(ctx context.Context, kind string, from, to time.Time, limit int) ([]models.Key, error)
+	KeyByIDAnyState(ctx context.Context, id string) (models.Key, error)
 }
 
 // UserDirectory resolves the `owner` an admin names.
