@@ -83,12 +83,8 @@ type webhookDeliveryResponse struct {
 	Attempts      []webhookAttemptResponse `json:"attempts"`
 }
 
-func toWebhookResponse(e models.WebhookEndpoint) webhookResponse {
-	types := []string(e.EventTypes)
-	if types == nil {
-		types = []string{}
-	}
-	return webhookResponse{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: types, Enabled: e.Enabled,
+func toWebhookResponse(e webhooks.Endpoint) webhookResponse {
+	return webhookResponse{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: e.EventTypes, Enabled: e.Enabled,
 		DisabledReason: nonEmpty(e.DisabledReason), ConsecutiveFailures: e.ConsecutiveFailures, FailingSince: e.FailingSince,
 		PreviousSecretUntil: e.PreviousSecretUntil,
 		CreatedAt:           e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
@@ -153,7 +149,7 @@ func (s *server) getWebhook(c *gin.Context) {
 }
 
 func (s *server) updateWebhook(c *gin.Context) {
-	replyToBody(c, http.StatusOK, func(req webhookPatchRequest) (models.WebhookEndpoint, error) {
+	replyToBody(c, http.StatusOK, func(req webhookPatchRequest) (webhooks.Endpoint, error) {
 		return s.Webhooks.Update(c.Request.Context(), s.actor(c), c.Param("id"), webhooks.EndpointPatch{
 			URL: req.URL, Description: req.Description, EventTypes: req.EventTypes, Enabled: req.Enabled,
 		})
