@@ -96,12 +96,8 @@ func toWebhookSecretResponse(w webhooks.WithSecret) webhookSecretResponse {
 
 func toWebhookDeliveryResponse(d webhooks.Delivery) webhookDeliveryResponse {
 	out := webhookDeliveryResponse{ID: d.ID, WebhookID: d.MessageID, EventID: d.EventID, EventType: d.EventType,
-		State: d.State, AttemptCount: d.WebhookDelivery.Attempts, DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt.UTC(),
-		Payload: json.RawMessage(d.Payload), Attempts: make([]webhookAttemptResponse, 0, len(d.Attempts))}
-	if d.State == models.DeliveryPending {
-		next := d.NextAttemptAt.UTC()
-		out.NextAttemptAt = &next
-	}
+		State: string(d.State), AttemptCount: d.AttemptCount, DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt.UTC(),
+		NextAttemptAt: utcPtr(d.NextAttemptAt), Payload: json.RawMessage(d.Payload), Attempts: make([]webhookAttemptResponse, 0, len(d.Attempts))}
 	for _, a := range d.Attempts {
 		r := webhookAttemptResponse{At: a.At.UTC(), Error: nonEmpty(a.Error), DurationMS: a.DurationMS, Manual: a.Manual}
 		if a.StatusCode != 0 {

@@ -309,13 +309,6 @@ func (s *Service) RotateSecret(ctx context.Context, a audit.Actor, id string, pr
 	return WithSecret{Endpoint: endpointOf(ep), Secret: text}, nil
 }
 
-// Delivery is a delivery with its attempts, oldest first. Attempts shadows the
-// count of the embedded row (WebhookDelivery.Attempts).
-type Delivery struct {
-	models.WebhookDelivery
-	Attempts []models.WebhookAttempt
-}
-
 // DeliveryPage is one page of deliveries; NextCursor is "" on the last.
 type DeliveryPage struct {
 	Items      []Delivery
@@ -354,7 +347,7 @@ func (s *Service) Deliveries(ctx context.Context, endpointID, cursor string, lim
 	}
 	out.Items = make([]Delivery, len(list))
 	for i, d := range list {
-		out.Items[i] = Delivery{WebhookDelivery: d, Attempts: attempts[d.ID]}
+		out.Items[i] = deliveryOf(d, attempts[d.ID])
 	}
 	return out, nil
 }
@@ -383,5 +376,5 @@ func (s *Service) Redeliver(ctx context.Context, a audit.Actor, endpointID, deli
 	s.cfg.Audit.Record(ctx, a, "webhook.redeliver", "webhook", ep.ID, "", map[string]any{
 		"delivery_id": d.ID, "webhook_id": d.MessageID,
 	})
-	return Delivery{WebhookDelivery: d, Attempts: attempts[d.ID]}, nil
+	return deliveryOf(d, attempts[d.ID]), nil
 }
