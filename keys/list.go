@@ -105,16 +105,17 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 		ownerID = a.ID
 	}
 	filter := models.KeyFilter{
-		OwnerID:     ownerID,
-		Query:       p.Query,
-		MatchOwner:  a.Admin,
-		Status:      p.Status,
-		Environment: p.Environment,
-		Expires:     p.Expires,
-		Now:         k.clock(),
-		Sort:        sort,
-		Desc:        desc,
-		Limit:       limit + 1, // one extra row tells whether another page exists
+		OwnerID:      ownerID,
+		Query:        p.Query,
+		MatchOwner:   a.Admin,
+		Status:       p.Status,
+		Environment:  p.Environment,
+		Expires:      p.Expires,
+		Now:          k.clock(),
+		ExpiringSoon: ExpiringSoonWindow, // the status rule of row.go, in SQL
+		Sort:         sort,
+		Desc:         desc,
+		Limit:        limit + 1, // one extra row tells whether another page exists
 	}
 	if after != nil {
 		filter.After = &models.ListPosition{Text: after.Text, At: after.At, Null: after.Null, ID: after.ID}

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -84,6 +85,21 @@ func TestLists_RoundTrip(t *testing.T) {
 	for _, l := range [][]string{{}, {"profile"}, {"profile", "email"}} {
 		if got := splitList(joinList(l)); !slices.Equal(got, l) {
 			t.Errorf("%q stored and read back as %q", l, got)
+		}
+	}
+}
+
+// The list's status filter (SQL) and the status a key shows (statusOf) are one rule.
+func TestList_StatusFilter_AgreesWithTheStatusShown(t *testing.T) {
+	f := newFixture(t, nil)
+	soon := f.now.Add(3 * 24 * time.Hour).Format(time.RFC3339)
+	later := f.now.Add(30 * 24 * time.Hour).Format(time.RFC3339)
+	f.create(t, alice, CreateParams{Name: "soon", ExpiresAt: &soon})
+	f.create(t, alice, CreateParams{Name: "later", ExpiresAt: &later})
+	for _, st := range []Status{StatusActive, StatusExpiringSoon} {
+		p, err := f.svc.List(context.Background(), alice, ListParams{Status: string(st)})
+		if err != nil || len(p.Items) != 1 || p.Items[0].Status != st {
+			t.Fatalf("status %s listed %+v (%v)", st, p.Items, err)
 		}
 	}
 }
