@@ -2,28 +2,24 @@ package keys
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/models"
 )
 
-// The one place where a key's stored encodings are read and written: space-separated
-// lists, the rate-limit pair (0/0 the server's default, requests < 0 unlimited), the
-// metadata text. models cannot hold this mapping: keys imports models, and the status
-// and the effective limit need the service's clock and policy.
-
-// unlimitedRequests is the stored requests of an unlimited key.
-const unlimitedRequests = -1
+// The mapping of a stored key to the domain value. models owns the column encodings
+// (models.Words, OwnLimit, LimitColumns); the mapping itself lives here, not in models,
+// because keys imports models (models importing keys would be a cycle) and because the
+// status and the effective limit need the service's clock and limit policy.
 
 // toKey maps a row to the domain value at now, with the effective limit under policy.
 func toKey(row models.Key, now time.Time, policy exchange.LimitPolicy) Key {
 	return Key{
 		ID: row.ID, OwnerID: row.OwnerID, OwnerUsername: row.OwnerUsername, Name: row.Name,
 		Description: row.Description, Prefix: prefixOf(row), Environment: row.Environment,
-		Scopes: splitList(row.Scopes), Metadata: metadataOf(row.Metadata), Enabled: row.Enabled,
-		Status: statusOf(row, now), RateLimit: limitOf(row, policy), IPAllowlist: splitList(row.IPAllowlist),
+		Scopes: models.Words(row.Scopes), Metadata: metadataOf(row.Metadata), Enabled: row.Enabled,
+		Status: statusOf(row, now), RateLimit: limitOf(row, policy), IPAllowlist: models.Words(row.IPAllowlist),
 		AdminSet:      AdminSet{Disabled: row.DisabledBy, RateLimit: row.LimitSetBy, IPAllowlist: row.AllowlistSetBy},
 		OwnerDisabled: row.OwnerDisabled, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
 		ExpiresAt: row.ExpiresAt, LastUsedAt: row.LastUsedAt, DeletedAt: row.DeletedAt, LastUsedIP: row.LastUsedIP,
@@ -44,18 +40,6 @@ func (k *Service) toKeys(rows []models.Key) []Key {
 // key maps one row at the service's clock.
 func (k *Service) key(row models.Key) Key { return toKey(row, k.clock(), k.limits) }
 
-// splitList decodes a space-separated column; never nil.
-func splitList(s string) []string {
-	f := strings.Fields(s)
-	if f == nil {
-		return []string{}
-	}
-	return f
-}
-
-// joinList encodes a list as its space-separated column.
-func joinList(l []string) string { return strings.Join(l, " ") }
-
 // metadataOf decodes the metadata column: "{}" when empty.
 func metadataOf(s string) json.RawMessage {
 	if s == "" {
@@ -66,7 +50,7 @@ func metadataOf(s string) json.RawMessage {
 
 // limitOf decodes the rate-limit pair against the server's default.
 func limitOf(row models.Key, policy exchange.LimitPolicy) Limit {
-	own := row.RateLimitRequests < 0 || (row.RateLimitRequests > 0 && row.RateLimitWindowSeconds > 0)
+	_, _, _, own := row.OwnLimit()
 	l, limited := policy.For(row)
 	if !limited {
 		return Limit{Unlimited: true, Own: own}
@@ -76,13 +60,10 @@ func limitOf(row models.Key, policy exchange.LimitPolicy) Limit {
 
 // limitColumns encodes a caller's limit as the stored pair; nil is the server's default.
 func limitColumns(r *RateLimit) (requests, windowSeconds int) {
-	switch {
-	case r == nil:
-		return 0, 0
-	case r.Unlimited:
-		return unlimitedRequests, 0
+	if r == nil {
+		return models.LimitColumns(0, 0, false, false)
 	}
-	return r.Requests, r.WindowSeconds
+	return models.LimitColumns(r.Requests, r.WindowSeconds, r.Unlimited, true)
 }
 
 // prefixOf is the displayable public part of a stored key.

@@ -81,14 +81,6 @@ func TestStatusOf(t *testing.T) {
 	}
 }
 
-func TestLists_RoundTrip(t *testing.T) {
-	for _, l := range [][]string{{}, {"profile"}, {"profile", "email"}} {
-		if got := splitList(joinList(l)); !slices.Equal(got, l) {
-			t.Errorf("%q stored and read back as %q", l, got)
-		}
-	}
-}
-
 // The list's status filter (SQL) and the status a key shows (statusOf) are one rule.
 func TestList_StatusFilter_AgreesWithTheStatusShown(t *testing.T) {
 	f := newFixture(t, nil)

@@ -12,6 +12,7 @@ import (
 	"github.com/keyward/keyward/internal/cidrlist"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/safetext"
+	"github.com/keyward/keyward/models"
 )
 
 // RateLimit is a key's own limit as callers give it.
@@ -140,7 +141,7 @@ func validScopes(verr *errs.Validation, scopes []string) string {
 			out = append(out, s)
 		}
 	}
-	return joinList(out)
+	return models.JoinWords(out)
 }
 
 // validMetadata accepts a JSON object of at most 50 keys and 4 KiB; it returns the
