@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/webhooks"
 )
 
@@ -19,7 +18,7 @@ type webhookForm struct {
 }
 
 type webhooksPage struct {
-	Items []models.WebhookEndpoint
+	Items []webhooks.Endpoint
 	Next  string
 	Form  webhookForm
 	Known []string // the event types and families an endpoint may subscribe to
@@ -77,7 +76,7 @@ func (c *Console) showWebhookSecret(w http.ResponseWriter, r *http.Request, u *v
 }
 
 type webhookPage struct {
-	Endpoint   models.WebhookEndpoint
+	Endpoint   webhooks.Endpoint
 	Form       webhookForm
 	Known      []string
 	Deliveries []webhooks.Delivery

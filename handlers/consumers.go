@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/keyward/keyward/internal/errs"
-	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 )
 
@@ -38,13 +37,9 @@ type consumerResponse struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
-func toConsumerResponse(c models.Consumer) consumerResponse {
-	groups := c.ACLGroups
-	if groups == nil {
-		groups = []string{}
-	}
+func toConsumerResponse(c provisioning.Consumer) consumerResponse {
 	return consumerResponse{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
-		ACLGroups: groups, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		ACLGroups: c.ACLGroups, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
 func (s *server) createConsumer(c *gin.Context) {
@@ -80,7 +75,7 @@ func (s *server) getConsumer(c *gin.Context) {
 }
 
 func (s *server) updateConsumer(c *gin.Context) {
-	replyToBody(c, http.StatusOK, func(req consumerPatchRequest) (models.Consumer, error) {
+	replyToBody(c, http.StatusOK, func(req consumerPatchRequest) (provisioning.Consumer, error) {
 		return s.Provisioning.UpdateConsumer(c.Request.Context(), s.actor(c), c.Param("id"), provisioning.ConsumerPatch{
 			Name: req.Name, Description: req.Description, Environment: req.Environment, ACLGroups: req.ACLGroups,
 		})

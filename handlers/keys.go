@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -14,7 +13,6 @@ import (
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keys"
-	"github.com/keyward/keyward/models"
 )
 
 type createKeyRequest struct {
@@ -96,39 +94,27 @@ type createdKeyResponse struct {
 	Key string `json:"key"`
 }
 
-func (s *server) toKeyResponse(k models.Key) keyResponse {
-	scopes := strings.Fields(k.Scopes)
-	if scopes == nil {
-		scopes = []string{}
-	}
-	metadata := json.RawMessage(k.Metadata)
-	if len(metadata) == 0 {
-		metadata = json.RawMessage("{}")
-	}
+func (s *server) toKeyResponse(k keys.Key) keyResponse {
 	var lastIP *string
 	if k.LastUsedIP != "" {
 		lastIP = &k.LastUsedIP
 	}
 	limit := rateLimitJSON{Unlimited: true}
-	if req, win, ok := s.Keys.RateLimitOf(k); ok {
-		limit = rateLimitJSON{Requests: req, WindowSeconds: win}
-	}
-	allow := strings.Fields(k.IPAllowlist)
-	if allow == nil {
-		allow = []string{}
+	if !k.RateLimit.Unlimited {
+		limit = rateLimitJSON{Requests: k.RateLimit.Requests, WindowSeconds: k.RateLimit.WindowSeconds}
 	}
 	return keyResponse{
 		LastUsedIP:    lastIP,
 		RateLimit:     limit,
-		IPAllowlist:   allow,
+		IPAllowlist:   k.IPAllowlist,
 		ID:            k.ID,
 		Name:          k.Name,
 		Description:   k.Description,
-		Prefix:        keys.Prefix(k),
-		Status:        keys.Status(k, s.Clock()),
+		Prefix:        k.Prefix,
+		Status:        string(k.Status),
 		Environment:   k.Environment,
-		Scopes:        scopes,
-		Metadata:      metadata,
+		Scopes:        k.Scopes,
+		Metadata:      k.Metadata,
 		Owner:         k.OwnerID,
 		OwnerUsername: k.OwnerUsername,
 		CreatedAt:     k.CreatedAt.UTC(),
@@ -137,7 +123,7 @@ func (s *server) toKeyResponse(k models.Key) keyResponse {
 		LastUsedAt:    utcPtr(k.LastUsedAt),
 		RotatedTo:     k.RotatedTo,
 		GraceUntil:    utcPtr(k.GraceUntil),
-		AdminSet:      adminSet(k),
+		AdminSet:      adminSet(k.AdminSet),
 	}
 }
 
@@ -196,7 +182,7 @@ func (s *server) listKeys(c *gin.Context) {
 }
 
 func (s *server) updateKey(c *gin.Context) {
-	replyToBody(c, http.StatusOK, func(req updateKeyRequest) (models.Key, error) {
+	replyToBody(c, http.StatusOK, func(req updateKeyRequest) (keys.Key, error) {
 		return s.Keys.Update(c.Request.Context(), s.actor(c), c.Param("id"), keys.UpdateParams{
 			Name:        req.Name,
 			Description: req.Description,
@@ -315,11 +301,11 @@ func (s *server) keyUsage(c *gin.Context) {
 	answer(c, http.StatusOK, out)
 }
 
-func adminSet(k models.Key) *adminSetJSON {
-	if k.DisabledBy == "" && k.LimitSetBy == "" && k.AllowlistSetBy == "" {
+func adminSet(a keys.AdminSet) *adminSetJSON {
+	if !a.Any() {
 		return nil
 	}
-	return &adminSetJSON{Disabled: k.DisabledBy, RateLimit: k.LimitSetBy, IPAllowlist: k.AllowlistSetBy}
+	return &adminSetJSON{Disabled: a.Disabled, RateLimit: a.RateLimit, IPAllowlist: a.IPAllowlist}
 }
 
 // --- OpenAPI ---

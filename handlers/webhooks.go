@@ -83,12 +83,8 @@ type webhookDeliveryResponse struct {
 	Attempts      []webhookAttemptResponse `json:"attempts"`
 }
 
-func toWebhookResponse(e models.WebhookEndpoint) webhookResponse {
-	types := []string(e.EventTypes)
-	if types == nil {
-		types = []string{}
-	}
-	return webhookResponse{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: types, Enabled: e.Enabled,
+func toWebhookResponse(e webhooks.Endpoint) webhookResponse {
+	return webhookResponse{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: e.EventTypes, Enabled: e.Enabled,
 		DisabledReason: nonEmpty(e.DisabledReason), ConsecutiveFailures: e.ConsecutiveFailures, FailingSince: e.FailingSince,
 		PreviousSecretUntil: e.PreviousSecretUntil,
 		CreatedAt:           e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
@@ -100,12 +96,8 @@ func toWebhookSecretResponse(w webhooks.WithSecret) webhookSecretResponse {
 
 func toWebhookDeliveryResponse(d webhooks.Delivery) webhookDeliveryResponse {
 	out := webhookDeliveryResponse{ID: d.ID, WebhookID: d.MessageID, EventID: d.EventID, EventType: d.EventType,
-		State: d.State, AttemptCount: d.WebhookDelivery.Attempts, DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt.UTC(),
-		Payload: json.RawMessage(d.Payload), Attempts: make([]webhookAttemptResponse, 0, len(d.Attempts))}
-	if d.State == models.DeliveryPending {
-		next := d.NextAttemptAt.UTC()
-		out.NextAttemptAt = &next
-	}
+		State: string(d.State), AttemptCount: d.AttemptCount, DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt.UTC(),
+		NextAttemptAt: utcPtr(d.NextAttemptAt), Payload: json.RawMessage(d.Payload), Attempts: make([]webhookAttemptResponse, 0, len(d.Attempts))}
 	for _, a := range d.Attempts {
 		r := webhookAttemptResponse{At: a.At.UTC(), Error: nonEmpty(a.Error), DurationMS: a.DurationMS, Manual: a.Manual}
 		if a.StatusCode != 0 {
@@ -153,7 +145,7 @@ func (s *server) getWebhook(c *gin.Context) {
 }
 
 func (s *server) updateWebhook(c *gin.Context) {
-	replyToBody(c, http.StatusOK, func(req webhookPatchRequest) (models.WebhookEndpoint, error) {
+	replyToBody(c, http.StatusOK, func(req webhookPatchRequest) (webhooks.Endpoint, error) {
 		return s.Webhooks.Update(c.Request.Context(), s.actor(c), c.Param("id"), webhooks.EndpointPatch{
 			URL: req.URL, Description: req.Description, EventTypes: req.EventTypes, Enabled: req.Enabled,
 		})

@@ -19,9 +19,6 @@ import (
 // notDeleted is the condition every read of keys carries.
 const notDeleted = "deleted_at IS NULL"
 
-// expiringSoon is how close to its expiry a key counts as "expiring_soon".
-const expiringSoon = 7 * 24 * time.Hour
-
 // CreateKey inserts k. It sets k.ID when empty and k.CreatedAt (when zero) and
 // k.UpdatedAt, k.Metadata to "{}" when empty, and normalises k's times to what is
 // stored. A LookupID or ID already taken, by a live or a deleted key, or a name the
@@ -232,9 +229,13 @@ type KeyFilter struct {
 	Environment string    // "" or exact
 	Expires     string    // "", "30d" (within the next 30 days, not yet), "expired", "never"
 	Now         time.Time // the clock for Status and Expires; required with either
-	Sort        string    // "created_at" (default), "expires_at", "name", "last_used_at"
-	Desc        bool
-	Limit       int // 1..1000; 0 means 50 (the API pages by at most 200 and asks one more)
+	// ExpiringSoon is how close to its expiry a key counts as "expiring_soon": the key
+	// service's rule, which this filter only applies; required with Status "active"
+	// or "expiring_soon".
+	ExpiringSoon time.Duration
+	Sort         string // "created_at" (default), "expires_at", "name", "last_used_at"
+	Desc         bool
+	Limit        int // 1..1000; 0 means 50 (the API pages by at most 200 and asks one more)
 	// After is the keyset position of the last row of the previous page: the next
 	// page holds the rows strictly after it in f's order.
 	After *ListPosition
@@ -257,21 +258,21 @@ var keySorts = map[string]string{
 // keyStatuses and keyExpiries are KeyFilter.Status and KeyFilter.Expires: each
 // narrows a query to its keys as of now.
 var (
-	keyStatuses = map[string]func(q *gorm.DB, now time.Time) *gorm.DB{
-		"owner_disabled": func(q *gorm.DB, _ time.Time) *gorm.DB {
+	keyStatuses = map[string]func(q *gorm.DB, f KeyFilter) *gorm.DB{
+		"owner_disabled": func(q *gorm.DB, _ KeyFilter) *gorm.DB {
 			return q.Where("owner_disabled = ?", true)
 		},
-		"inactive": func(q *gorm.DB, _ time.Time) *gorm.DB {
+		"inactive": func(q *gorm.DB, _ KeyFilter) *gorm.DB {
 			return q.Where("owner_disabled = ? AND enabled = ?", false, false)
 		},
-		"expired": func(q *gorm.DB, now time.Time) *gorm.DB {
-			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at <= ?", false, true, now)
+		"expired": func(q *gorm.DB, f KeyFilter) *gorm.DB {
+			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at <= ?", false, true, f.Now)
 		},
-		"expiring_soon": func(q *gorm.DB, now time.Time) *gorm.DB {
-			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at > ? AND expires_at <= ?", false, true, now, now.Add(expiringSoon))
+		"expiring_soon": func(q *gorm.DB, f KeyFilter) *gorm.DB {
+			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at > ? AND expires_at <= ?", false, true, f.Now, f.Now.Add(f.ExpiringSoon))
 		},
-		"active": func(q *gorm.DB, now time.Time) *gorm.DB {
-			return q.Where("owner_disabled = ? AND enabled = ? AND (expires_at IS NULL OR expires_at > ?)", false, true, now.Add(expiringSoon))
+		"active": func(q *gorm.DB, f KeyFilter) *gorm.DB {
+			return q.Where("owner_disabled = ? AND enabled = ? AND (expires_at IS NULL OR expires_at > ?)", false, true, f.Now.Add(f.ExpiringSoon))
 		},
 	}
 	keyExpiries = map[string]func(q *gorm.DB, now time.Time) *gorm.DB{
@@ -326,6 +327,9 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 	if (status != nil || expiry != nil) && f.Now.IsZero() {
 		return nil, fmt.Errorf("%w: status and expiry filters need Now", ErrInvalidFilter)
 	}
+	if (f.Status == "active" || f.Status == "expiring_soon") && f.ExpiringSoon <= 0 {
+		return nil, fmt.Errorf("%w: status %s needs ExpiringSoon", ErrInvalidFilter, f.Status)
+	}
 	limit := f.Limit
 	if limit == 0 {
 		limit = defaultKeyLimit
@@ -369,11 +373,12 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 		}
 		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
 	}
-	now := dbTime(f.Now)
-	for _, narrow := range []func(*gorm.DB, time.Time) *gorm.DB{status, expiry} {
-		if narrow != nil {
-			q = narrow(q, now)
-		}
+	f.Now = dbTime(f.Now)
+	if status != nil {
+		q = status(q, f)
+	}
+	if expiry != nil {
+		q = expiry(q, f.Now)
 	}
 	if after != nil {
 		q = afterKey(q, col, f.Desc, *after)
