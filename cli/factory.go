@@ -26,6 +26,9 @@ type Factory struct {
 	HTTPClient     *http.Client
 	Version        string
 	Service        Service
+
+	// loginAs, when set, replaces the stored login (tests: a Manager with a fixed token).
+	loginAs func(ctx context.Context) (*loggedIn, error)
 }
 
 // Service is the service's own wiring, which stays in main because it wires everything.
@@ -57,6 +60,76 @@ var adminFlags = map[string]string{
 	"name": "--name", "description": "--description", "environment": "--environment", "acl_groups": "--acl-group",
 	"client_id": "--client-id", "redirect_uris": "--redirect-uri", "enabled": "--enabled", "q": "--search",
 	"sort": "--sort", "consumer": "--consumer", "secret": "the secret",
+}
+
+// Base is what every command that needs the person's login takes from the Factory:
+// the streams, the login (a Manager), the context of the run and -o. Each command's
+// options struct embeds it (gh's pkg/cmd/<noun>/<verb> style).
+type Base struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Login          func(ctx context.Context) (*loggedIn, error)
+	Ctx            context.Context
+	Output         string
+	outputs        []string // the values -o takes: its default, then json
+}
+
+// base is a command's Base, from the Factory.
+func (f *Factory) base() Base {
+	return Base{Stdin: f.Stdin, Stdout: f.Stdout, Stderr: f.Stderr, Login: f.login, Ctx: context.Background()}
+}
+
+// runE is how every logged-in command runs, in this order: -o checked against its
+// default and json; parse, if any, reads the other flags and arguments (a usage error
+// needs no login); then runF (tests: what was parsed) or run.
+func (b *Base) runE(parse func(cmd *cobra.Command, args []string) error, run func() error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		b.Ctx = cmd.Context()
+		if b.outputs != nil {
+			if err := checkOutput(b.Output, b.outputs...); err != nil {
+				return err
+			}
+		}
+		if parse != nil {
+			if err := parse(cmd, args); err != nil {
+				return err
+			}
+		}
+		return run()
+	}
+}
+
+// withLogin runs fn with the login. A refused call becomes its line and exit code, the
+// API's field names turned into the flags (fields) behind them.
+func (b *Base) withLogin(fields map[string]string, fn func(li *loggedIn) error) error {
+	li, err := b.Login(b.Ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(li); err != nil {
+		var x *exitErr
+		if errors.As(err, &x) {
+			return x
+		}
+		return asFlags(err, fields)
+	}
+	return nil
+}
+
+// outputFlag declares -o: its default (table, secret or key) or json, checked by runE.
+func (b *Base) outputFlag(cmd *cobra.Command, def, help string) {
+	b.outputs = []string{def, "json"}
+	cmd.Flags().StringVarP(&b.Output, "output", "o", def, help)
+}
+
+// pick is runF when a test gives one, else run.
+func pick[O any](opts O, runF, run func(O) error) func() error {
+	return func() error {
+		if runF != nil {
+			return runF(opts)
+		}
+		return run(opts)
+	}
 }
 
 // loggedInCmd is how every command that needs the person's login runs, in this order:

@@ -81,13 +81,20 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 		return 0
 	}
 	var x *exitErr
+	if errors.As(err, &x) && strings.HasSuffix(x.err.Error(), "exited with status "+fmt.Sprint(x.code)) {
+		return x.code // exec: the command's own code, already said
+	}
+	fmt.Fprintln(f.Stderr, "keyward:", oneLine(err.Error()))
+	return exitCode(err)
+}
+
+// exitCode is the code a failed command exits with: its own, else a usage error
+// (cobra's: an unknown command or flag).
+func exitCode(err error) int {
+	var x *exitErr
 	if errors.As(err, &x) {
-		if !strings.HasSuffix(x.err.Error(), "exited with status "+fmt.Sprint(x.code)) {
-			fmt.Fprintln(f.Stderr, "keyward:", oneLine(x.err.Error()))
-		}
 		return x.code
 	}
-	fmt.Fprintln(f.Stderr, "keyward:", oneLine(err.Error())) // cobra's own: an unknown command or flag
 	return ExitUsage
 }
 

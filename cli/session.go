@@ -233,10 +233,14 @@ type loggedIn struct {
 	path       string
 	tokens     *sessionTokens
 	manager    *client.Manager
+	username   string // whose login it is
 }
 
 // login loads the stored login for KEYWARD_URL and a Manager that uses it.
 func (f *Factory) login(ctx context.Context) (*loggedIn, error) {
+	if f.loginAs != nil {
+		return f.loginAs(ctx)
+	}
 	keywardURL, insecure, err := f.keywardURL()
 	if err != nil {
 		return nil, err
@@ -257,7 +261,7 @@ func (f *Factory) login(ctx context.Context) (*loggedIn, error) {
 	if err != nil {
 		return nil, &exitErr{ExitUsage, err}
 	}
-	return &loggedIn{keywardURL: keywardURL, path: path, tokens: ts, manager: m}, nil
+	return &loggedIn{keywardURL: keywardURL, path: path, tokens: ts, manager: m, username: s.Username}, nil
 }
 
 // keywardURL is KEYWARD_URL, required, and whether plain http to another machine is allowed.
