@@ -54,7 +54,9 @@ func (f *tf) exchange(t *testing.T, key string) int {
 // asUser, asOther and asAdmin are alice, bob and carol (keyward-admin) on srv.
 func asUser(t *testing.T, srv *apitest.Server) *tf  { return newTF(t, srv, apitest.UserToken, "alice") }
 func asOther(t *testing.T, srv *apitest.Server) *tf { return newTF(t, srv, apitest.OtherToken, "bob") }
-func asAdmin(t *testing.T, srv *apitest.Server) *tf { return newTF(t, srv, apitest.AdminToken, "carol") }
+func asAdmin(t *testing.T, srv *apitest.Server) *tf {
+	return newTF(t, srv, apitest.AdminToken, "carol")
+}
 
 // run runs cmd with args as Run would (silenced, cobra's output into the buffers) and
 // returns its exit code (0 when it succeeded) with what it printed, the buffers emptied.

@@ -25,6 +25,7 @@ import (
 	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/leaks"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/provisioning"
 	"github.com/keyward/keyward/ratelimit"
 	"github.com/keyward/keyward/webhooks"
 )
@@ -87,6 +88,11 @@ func New(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	prov, err := provisioning.New(fakekc.NewAdmin(), store, provisioning.Config{Realm: "keyward", ParentGroup: "keyward-acl",
+		RedirectHosts: []string{"app.example.com"}, Clock: clock.Now, Log: zap.NewNop(), Audit: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
 	engine := handlers.New(handlers.Config{
 		Log: zap.NewNop(),
 		Verifier: verifier{
@@ -100,6 +106,8 @@ func New(t testing.TB) *Server {
 			Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
 		}),
 		Audit:            audit.NewReader(store),
+		Provisioning:     prov,
+		AdminRole:        "keyward-admin",
 		Webhooks:         webhooks.NewService(webhooks.ServiceConfig{Store: store, Box: box, Guard: guard, Audit: rec, Clock: clock.Now}),
 		JWKS:             jwk.NewSet(),
 		ExchangeClientID: "keyward",
