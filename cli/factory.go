@@ -171,3 +171,11 @@ func outputFlag(cmd *cobra.Command, def, help string) *string {
 	cmd.Flags().StringVarP(&s, "output", "o", def, help)
 	return &s
 }
+
+// firstArg is the parse of a command whose one argument names its object: kept in *ref.
+func firstArg(ref *string) func(*cobra.Command, []string) error {
+	return func(_ *cobra.Command, args []string) error {
+		*ref = args[0]
+		return nil
+	}
+}

@@ -30,7 +30,7 @@ func NewCmdKeysEnable(f *Factory, enable bool, runF func(*KeysEnableOptions) err
 		Args:    cobra.ExactArgs(1),
 	}
 	opts.outputFlag(cmd, "table", "table (a line on stderr) or json (the API's object)")
-	cmd.RunE = opts.runE(func(_ *cobra.Command, args []string) error { opts.Ref = args[0]; return nil },
+	cmd.RunE = opts.runE(firstArg(&opts.Ref),
 		pick(opts, runF, keysEnableRun))
 	cmd.Flags().StringVar(&opts.Owner, "owner", "", "admins: look the name up among this user's keys")
 	return cmd

@@ -22,7 +22,7 @@ func NewCmdKeysRevoke(f *Factory, runF func(*KeysRevokeOptions) error) *cobra.Co
 		Example: "  keyward keys revoke ci",
 		Args:    cobra.ExactArgs(1),
 	}
-	cmd.RunE = opts.runE(func(_ *cobra.Command, args []string) error { opts.Ref = args[0]; return nil },
+	cmd.RunE = opts.runE(firstArg(&opts.Ref),
 		pick(opts, runF, keysRevokeRun))
 	cmd.Flags().StringVar(&opts.Owner, "owner", "", "admins: look the name up among this user's keys")
 	return cmd

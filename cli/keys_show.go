@@ -20,7 +20,7 @@ func NewCmdKeysShow(f *Factory, runF func(*KeysShowOptions) error) *cobra.Comman
 		Args:    cobra.ExactArgs(1),
 	}
 	opts.outputFlag(cmd, "table", "table or json (the API's object)")
-	cmd.RunE = opts.runE(func(_ *cobra.Command, args []string) error { opts.Ref = args[0]; return nil },
+	cmd.RunE = opts.runE(firstArg(&opts.Ref),
 		pick(opts, runF, keysShowRun))
 	cmd.Flags().StringVar(&opts.Owner, "owner", "", "admins: look the name up among this user's keys")
 	return cmd

@@ -21,7 +21,7 @@ func NewCmdKeysUsage(f *Factory, runF func(*KeysUsageOptions) error) *cobra.Comm
 		Args:    cobra.ExactArgs(1),
 	}
 	opts.outputFlag(cmd, "table", "table (with a bar chart) or json (the API's object)")
-	cmd.RunE = opts.runE(func(_ *cobra.Command, args []string) error { opts.Ref = args[0]; return nil },
+	cmd.RunE = opts.runE(firstArg(&opts.Ref),
 		pick(opts, runF, keysUsageRun))
 	cmd.Flags().StringVar(&opts.Owner, "owner", "", "admins: look the name up among this user's keys")
 	cmd.Flags().IntVar(&opts.Days, "days", 30, "how many days back, 1..90")
