@@ -56,6 +56,7 @@ func New(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
+	store.UseOutbox(webhooks.Outbox) // audit events queue deliveries, which nothing sends
 	h, err := exchange.NewHasher([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
