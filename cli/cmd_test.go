@@ -32,12 +32,12 @@ func newTF(t *testing.T, srv *apitest.Server, token, username string) *tf {
 	env := map[string]string{"KEYWARD_URL": srv.URL}
 	f := NewFactory(func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut, false)
 	f.loginAs = func(context.Context) (*loggedIn, error) {
-		m, err := client.NewManager(client.ManagerConfig{URL: srv.URL, AllowInsecureHTTP: true,
-			TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})})
+		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})
+		m, err := client.NewManager(client.ManagerConfig{URL: srv.URL, AllowInsecureHTTP: true, TokenSource: ts})
 		if err != nil {
 			return nil, err
 		}
-		return &loggedIn{keywardURL: srv.URL, manager: m, username: username}, nil
+		return &loggedIn{keywardURL: srv.URL, manager: m, username: username, source: ts}, nil
 	}
 	return &tf{Factory: f, srv: srv, stdout: &out, stderr: &errOut, env: env}
 }
@@ -47,7 +47,7 @@ func (f *tf) exchange(t *testing.T, key string) int {
 	t.Helper()
 	f.env["KEYWARD_API_KEY"] = key
 	defer delete(f.env, "KEYWARD_API_KEY")
-	code, _, _ := f.run(t, newTokenCommand(f.Factory))
+	code, _, _ := f.run(t, NewCmdToken(f.Factory, nil))
 	return code
 }
 

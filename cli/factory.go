@@ -132,46 +132,6 @@ func pick[O any](opts O, runF, run func(O) error) func() error {
 	}
 }
 
-// loggedInCmd is how every command that needs the person's login runs, in this order:
-// -o checked against its default and json (outputFlag); check, if any, reads the other
-// flag values (a usage error needs no login); the login; run. A refused call becomes its
-// line and exit code, the API's field names turned into the flags (fields) behind them.
-func (f *Factory) loggedInCmd(fields map[string]string, check func(cmd *cobra.Command, args []string) error,
-	run func(cmd *cobra.Command, args []string, li *loggedIn) error,
-) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		if fl := cmd.Flags().Lookup("output"); fl != nil {
-			if err := checkOutput(fl.Value.String(), fl.DefValue, "json"); err != nil {
-				return err
-			}
-		}
-		if check != nil {
-			if err := check(cmd, args); err != nil {
-				return err
-			}
-		}
-		li, err := f.login(cmd.Context())
-		if err != nil {
-			return err
-		}
-		if err := run(cmd, args, li); err != nil {
-			var x *exitErr
-			if errors.As(err, &x) {
-				return x
-			}
-			return asFlags(err, fields)
-		}
-		return nil
-	}
-}
-
-// outputFlag declares -o: its default (table, secret or key) or json, checked by loggedInCmd.
-func outputFlag(cmd *cobra.Command, def, help string) *string {
-	var s string
-	cmd.Flags().StringVarP(&s, "output", "o", def, help)
-	return &s
-}
-
 // firstArg is the parse of a command whose one argument names its object: kept in *ref.
 func firstArg(ref *string) func(*cobra.Command, []string) error {
 	return func(_ *cobra.Command, args []string) error {

@@ -54,9 +54,9 @@ func New(f *Factory) *cobra.Command {
 	root.SetOut(f.Stdout)
 	root.SetErr(f.Stderr)
 	root.SetIn(f.Stdin)
-	root.AddCommand(newServerCommand(f), newTokenCommand(f), newExecCommand(f),
-		newLoginCommand(f), newLogoutCommand(f), newWhoamiCommand(f), newKeysCommand(f),
-		newConsumersCommand(f), newClientsCommand(f), newACLGroupsCommand(f), newWebhooksCommand(f), newProxyCommand(f))
+	root.AddCommand(NewCmdServer(f, nil), NewCmdToken(f, nil), NewCmdExec(f, nil),
+		NewCmdLogin(f, nil), NewCmdLogout(f, nil), NewCmdWhoami(f, nil), newKeysCommand(f),
+		newConsumersCommand(f), newClientsCommand(f), newACLGroupsCommand(f), newWebhooksCommand(f), NewCmdProxy(f, nil))
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
