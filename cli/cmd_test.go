@@ -45,10 +45,16 @@ func newTF(t *testing.T, srv *apitest.Server, token, username string) *tf {
 // exchange runs keyward token with key and returns its exit code.
 func (f *tf) exchange(t *testing.T, key string) int {
 	t.Helper()
+	code, _, _ := f.token(t, key)
+	return code
+}
+
+// token runs keyward token with key in KEYWARD_API_KEY.
+func (f *tf) token(t *testing.T, key string) (code int, stdout, stderr string) {
+	t.Helper()
 	f.env["KEYWARD_API_KEY"] = key
 	defer delete(f.env, "KEYWARD_API_KEY")
-	code, _, _ := f.run(t, NewCmdToken(f.Factory, nil))
-	return code
+	return f.run(t, NewCmdToken(f.Factory, nil))
 }
 
 // asUser, asOther and asAdmin are alice, bob and carol (keyward-admin) on srv.

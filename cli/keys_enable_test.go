@@ -15,8 +15,10 @@ func TestKeysEnableDisable(t *testing.T) {
 	if code != 0 || out != "" || !strings.Contains(errOut, "Disabled key ci (") || !strings.Contains(errOut, "inactive") {
 		t.Fatalf("disable: %d %q %q", code, out, errOut)
 	}
-	if code := f.exchange(t, key); code != ExitRefused {
+	if code, out, errOut := f.token(t, key); code != ExitRefused || out != "" {
 		t.Fatalf("disabled key: %d", code)
+	} else {
+		noSecretIn(t, "refused token", errOut, key)
 	}
 	k := jsonOf[map[string]any](t, f.must(t, NewCmdKeysEnable(f.Factory, true, nil), "ci", "-o", "json"))
 	if k["status"] != "active" {

@@ -15,9 +15,12 @@ func TestKeysRevoke(t *testing.T) {
 	if code != 0 || out != "" || !strings.Contains(errOut, "Revoked key ci") {
 		t.Fatalf("revoke: %d %q %q", code, out, errOut)
 	}
-	if code := f.exchange(t, key); code != ExitRefused {
+	code, out, errOut = f.token(t, key)
+	if code != ExitRefused || out != "" {
 		t.Fatalf("revoked key: %d", code)
 	}
+	oneErrorLine(t, "revoked key", errOut)
+	noSecretIn(t, "revoked key", errOut, key)
 	// The name now reaches the rotated key, still in its grace: revoke that one too.
 	old := jsonOf[map[string]any](t, f.must(t, NewCmdKeysShow(f.Factory, nil), "ci", "-o", "json"))
 	if old["rotated_to"] == nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,7 +52,7 @@ func TestToken_RateLimited(t *testing.T) {
 	f.env["KEYWARD_API_KEY"] = f.createKey(t, "--name", "slow", "--rate-limit", "1/1h")
 	f.must(t, NewCmdToken(f.Factory, nil))
 	code, out, errOut := f.run(t, NewCmdToken(f.Factory, nil))
-	if code != ExitRateLimited || out != "" || !strings.Contains(errOut, "rate limited: try again in ") {
+	if code != ExitRateLimited || out != "" || !regexp.MustCompile(`rate limited: try again in \d+(h|m)`).MatchString(errOut) {
 		t.Fatalf("second token: %d %q", code, errOut)
 	}
 	oneErrorLine(t, "rate limited", errOut)
