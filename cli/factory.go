@@ -31,7 +31,8 @@ type Factory struct {
 	loginAs func(ctx context.Context) (*loggedIn, error)
 }
 
-// Service is the service's own wiring, which stays in main because it wires everything.
+// Service is the service's own wiring (package server), which main hands in: the
+// command line does not import everything it wires.
 type Service struct {
 	// Serve runs Keyward with cfg until ctx ends (keyward server).
 	Serve func(ctx context.Context, cfg config.Config, log *zap.Logger) error
