@@ -15,7 +15,7 @@ type ClientsListOptions struct {
 	Base
 	Query    client.ClientQuery
 	Consumer string // name or id, looked up
-	enabled  string
+	Enabled  string // true, false or "" (either)
 }
 
 // NewCmdClientsList is keyward clients list; runF, when given, runs instead of the command.
@@ -27,26 +27,24 @@ func NewCmdClientsList(f *Factory, runF func(*ClientsListOptions) error) *cobra.
 	flags, q := cmd.Flags(), &opts.Query
 	flags.StringVar(&opts.Consumer, "consumer", "", "only this consumer's clients (name or id)")
 	flags.StringVar(&q.Environment, "environment", "", "development, staging or production")
-	flags.StringVar(&opts.enabled, "enabled", "", "true or false")
+	flags.StringVar(&opts.Enabled, "enabled", "", "true or false")
 	flags.StringVarP(&q.Q, "search", "q", "", "search in client_id, name and description")
 	flags.StringVar(&q.Sort, "sort", "", "-created_at (default), created_at, client_id or -client_id")
-	cmd.RunE = opts.runE(func(*cobra.Command, []string) error {
-		switch opts.enabled {
-		case "true", "false":
-			b := opts.enabled == "true"
-			q.Enabled = &b
-		case "":
-		default:
-			return &exitErr{ExitUsage, errors.New("--enabled: give true or false")}
-		}
-		return nil
-	}, pick(opts, runF, clientsListRun))
+	cmd.RunE = opts.runE(nil, pick(opts, runF, clientsListRun))
 	return cmd
 }
 
 func clientsListRun(opts *ClientsListOptions) error {
 	return opts.withLogin(adminFlags, func(li *loggedIn) error {
 		q := opts.Query
+		switch opts.Enabled { // after the login, as it always was
+		case "true", "false":
+			b := opts.Enabled == "true"
+			q.Enabled = &b
+		case "":
+		default:
+			return &exitErr{ExitUsage, errors.New("--enabled: give true or false")}
+		}
 		if opts.Consumer != "" {
 			c, err := li.resolveConsumer(opts.Ctx, opts.Consumer)
 			if err != nil {

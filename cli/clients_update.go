@@ -36,7 +36,8 @@ func NewCmdClientsUpdate(f *Factory, runF func(*ClientsUpdateOptions) error) *co
 	return cmd
 }
 
-// parse reads the flags given into Update; none is a usage error.
+// parse reads the flags given into Update (none is a usage error, said after the login
+// as it always was).
 func (opts *ClientsUpdateOptions) parse(cmd *cobra.Command, args []string) error {
 	flags := cmd.Flags()
 	opts.Ref, opts.Update = args[0], client.ClientUpdate{}
@@ -56,14 +57,14 @@ func (opts *ClientsUpdateOptions) parse(cmd *cobra.Command, args []string) error
 	if opts.noURIs {
 		up.RedirectURIs = &[]string{}
 	}
-	if string(mustJSON(*up)) == "{}" {
-		return &exitErr{ExitUsage, errors.New("nothing to change: give at least one flag (keyward clients update -h)")}
-	}
 	return nil
 }
 
 func clientsUpdateRun(opts *ClientsUpdateOptions) error {
 	return opts.withLogin(adminFlags, func(li *loggedIn) error {
+		if string(mustJSON(opts.Update)) == "{}" {
+			return &exitErr{ExitUsage, errors.New("nothing to change: give at least one flag (keyward clients update -h)")}
+		}
 		return li.updateClient(&opts.Base, opts.Ref, opts.Update)
 	})
 }

@@ -36,7 +36,8 @@ func NewCmdConsumersUpdate(f *Factory, runF func(*ConsumersUpdateOptions) error)
 	return cmd
 }
 
-// parse reads the flags given into Update; none is a usage error.
+// parse reads the flags given into Update (none is a usage error, said after the login
+// as it always was).
 func (opts *ConsumersUpdateOptions) parse(cmd *cobra.Command, args []string) error {
 	flags := cmd.Flags()
 	opts.Ref, opts.Update = args[0], client.ConsumerUpdate{}
@@ -56,14 +57,14 @@ func (opts *ConsumersUpdateOptions) parse(cmd *cobra.Command, args []string) err
 	if opts.noGroups {
 		up.ACLGroups = &[]string{}
 	}
-	if string(mustJSON(*up)) == "{}" {
-		return &exitErr{ExitUsage, errors.New("nothing to change: give at least one flag (keyward consumers update -h)")}
-	}
 	return nil
 }
 
 func consumersUpdateRun(opts *ConsumersUpdateOptions) error {
 	return opts.withLogin(adminFlags, func(li *loggedIn) error {
+		if string(mustJSON(opts.Update)) == "{}" {
+			return &exitErr{ExitUsage, errors.New("nothing to change: give at least one flag (keyward consumers update -h)")}
+		}
 		c, err := li.resolveConsumer(opts.Ctx, opts.Ref)
 		if err != nil {
 			return err

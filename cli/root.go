@@ -1,12 +1,16 @@
 // Package cli is keyward's command line: the root command and every subcommand, one
-// file per noun (gh's pkg/cmd is the model). What only main has, the service's wiring
-// and the version, comes in through the Factory.
+// file and one test per command (<noun>_<verb>.go), in gh's pkg/cmd style: an options
+// struct (XOptions) with what the command takes from the Factory, NewCmdX(f, runF) that
+// parses into it (runF lets a test stop there), and xRun that does the work. <noun>.go
+// holds the noun's parent command and what its verbs share. What only main has, the
+// service's wiring and the version, comes in through the Factory.
 package cli
 
-// `keyward server` runs the service; the other commands are the user's: login/logout/
-// whoami (login.go), keys (keys.go), the admin commands (consumers.go, clients.go,
-// aclgroups.go, webhooks.go), proxy, and token / exec, which trade KEYWARD_API_KEY for an
-// access token; signing-keys is the operator's.
+// `keyward server` runs the service; the other commands are the user's: login, logout,
+// whoami, keys, the admin commands (consumers, clients, acl-groups, webhooks), proxy, and
+// token / exec, which trade KEYWARD_API_KEY for an access token; signing-keys is the
+// operator's. The tests run each command against the real API in process
+// (internal/apitest); cmd/keyward keeps real-stack smoke tests.
 
 import (
 	"context"

@@ -25,18 +25,15 @@ func NewCmdWebhooksSecretRotate(f *Factory, runF func(*WebhooksSecretRotateOptio
 	opts.outputFlag(cmd, "secret", "secret (the secret alone) or json (the API's object, with the secret)")
 	cmd.Flags().DurationVar(&opts.Overlap, "overlap", 0, "how long the old secret keeps signing beside the new one (whole hours, at most 168h)")
 	cmd.Flags().StringVar(&opts.OutFile, "out-file", "", "write the secret to this new file (0600) instead of stdout; never overwrites")
-	cmd.RunE = opts.runE(func(_ *cobra.Command, args []string) error {
-		opts.Ref = args[0]
-		if opts.Overlap < 0 || opts.Overlap%time.Hour != 0 {
-			return &exitErr{ExitUsage, fmt.Errorf("--overlap %v: give whole hours, 0h to 168h", opts.Overlap)}
-		}
-		return nil
-	}, pick(opts, runF, webhooksSecretRotateRun))
+	cmd.RunE = opts.runE(firstArg(&opts.Ref), pick(opts, runF, webhooksSecretRotateRun))
 	return cmd
 }
 
 func webhooksSecretRotateRun(opts *WebhooksSecretRotateOptions) error {
 	return opts.withLogin(adminFlags, func(li *loggedIn) error {
+		if opts.Overlap < 0 || opts.Overlap%time.Hour != 0 { // after the login, as it always was
+			return &exitErr{ExitUsage, fmt.Errorf("--overlap %v: give whole hours, 0h to 168h", opts.Overlap)}
+		}
 		h, err := li.resolveWebhook(opts.Ctx, opts.Ref)
 		if err != nil {
 			return err

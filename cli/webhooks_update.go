@@ -32,7 +32,8 @@ func NewCmdWebhooksUpdate(f *Factory, runF func(*WebhooksUpdateOptions) error) *
 	return cmd
 }
 
-// parse reads the flags given into Update; none is a usage error.
+// parse reads the flags given into Update (none is a usage error, said after the login
+// as it always was).
 func (opts *WebhooksUpdateOptions) parse(cmd *cobra.Command, args []string) error {
 	flags := cmd.Flags()
 	opts.Ref, opts.Update = args[0], client.WebhookUpdate{}
@@ -45,14 +46,14 @@ func (opts *WebhooksUpdateOptions) parse(cmd *cobra.Command, args []string) erro
 	if flags.Changed("event") {
 		opts.Update.EventTypes = &opts.events
 	}
-	if string(mustJSON(opts.Update)) == "{}" {
-		return &exitErr{ExitUsage, errors.New("nothing to change: give at least one flag (keyward webhooks update -h)")}
-	}
 	return nil
 }
 
 func webhooksUpdateRun(opts *WebhooksUpdateOptions) error {
 	return opts.withLogin(adminFlags, func(li *loggedIn) error {
+		if string(mustJSON(opts.Update)) == "{}" {
+			return &exitErr{ExitUsage, errors.New("nothing to change: give at least one flag (keyward webhooks update -h)")}
+		}
 		return li.updateWebhook(&opts.Base, opts.Ref, opts.Update)
 	})
 }
