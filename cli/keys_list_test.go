@@ -61,3 +61,22 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+// The shell completes key names (cobra's __complete, which the scripts call): the
+// person's keys not superseded by a rotation, described by prefix and status.
+func TestKeys_CompletionOfNames(t *testing.T) {
+	f := asUser(t, apitest.New(t))
+	key := f.createKey(t, "--name", "ci-nightly")
+	f.createKey(t, "--name", "other")
+	root := New(f.Factory)
+	root.SetArgs([]string{"__complete", "keys", "rotate", "ci"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	out := f.stdout.String()
+	f.stdout.Reset()
+	if !strings.Contains(out, "ci-nightly\t"+key[:len("kw_live_")+12]+" active") || strings.Contains(out, "other") || !strings.Contains(out, ":4\n") {
+		t.Fatalf("completion of key names: %q", out)
+	}
+	noSecretIn(t, "completion", out, key)
+}
