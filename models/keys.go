@@ -310,6 +310,37 @@ func (s *Store) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 	return keys, nil
 }
 
+// checkedPosition is a list position with its id in canonical form; an error when
+// it cannot be a stored key's.
+func checkedPosition(p *ListPosition) (*ListPosition, error) {
+	if p == nil {
+		return nil, nil
+	}
+	c := *p
+	id, ok := canonicalID(c.ID)
+	if !ok || !storable(c.Text) {
+		return nil, fmt.Errorf("%w: the position is no key's", ErrInvalidFilter)
+	}
+	c.ID = id
+	return &c, nil
+}
+
+// whereText selects the keys whose name or description (matchOwner: or owner's
+// username) contains text. lower() on both sides, so that a query always finds
+// itself whatever either backend's notion of case.
+func whereText(q *gorm.DB, text string, matchOwner bool) *gorm.DB {
+	cols := []string{"name", "description"}
+	if matchOwner {
+		cols = append(cols, "owner_username")
+	}
+	pattern := "%" + escapeLike(text) + "%"
+	conds, args := make([]string, len(cols)), make([]any, len(cols))
+	for i, c := range cols {
+		conds[i], args[i] = "lower("+c+") LIKE lower(?) ESCAPE '\\'", pattern
+	}
+	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
+}
+
 // keyQuery builds ListKeys' statement; nil when f's text cannot match a stored key.
 func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 	col, ok := keySorts[f.Sort]
@@ -337,14 +368,9 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 	if limit < 1 || limit > maxKeyLimit {
 		return nil, fmt.Errorf("%w: limit %d not in 1..%d", ErrInvalidFilter, f.Limit, maxKeyLimit)
 	}
-	var after *ListPosition
-	if f.After != nil {
-		p := *f.After
-		id, ok := canonicalID(p.ID)
-		if !ok || !storable(p.Text) {
-			return nil, fmt.Errorf("%w: the position is no key's", ErrInvalidFilter)
-		}
-		p.ID, after = id, &p
+	after, err := checkedPosition(f.After)
+	if err != nil {
+		return nil, err
 	}
 	for _, v := range []string{f.OwnerID, f.Environment, f.Query} {
 		if !storable(v) {
@@ -360,18 +386,7 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 		q = q.Where("environment = ?", f.Environment)
 	}
 	if f.Query != "" {
-		// lower() on both sides, so that a query always finds itself whatever
-		// either backend's notion of case.
-		cols := []string{"name", "description"}
-		if f.MatchOwner {
-			cols = append(cols, "owner_username")
-		}
-		pattern := "%" + escapeLike(f.Query) + "%"
-		conds, args := make([]string, len(cols)), make([]any, len(cols))
-		for i, c := range cols {
-			conds[i], args[i] = "lower("+c+") LIKE lower(?) ESCAPE '\\'", pattern
-		}
-		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+		q = whereText(q, f.Query, f.MatchOwner)
 	}
 	f.Now = dbTime(f.Now)
 	if status != nil {

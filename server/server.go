@@ -24,10 +24,12 @@ import (
 	"github.com/keyward/keyward/handlers"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
+	"github.com/keyward/keyward/leaks"
 	"github.com/keyward/keyward/metrics"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 	"github.com/keyward/keyward/ratelimit"
+	"github.com/keyward/keyward/webhooks"
 )
 
 // App is Keyward wired up: what Serve serves and what end-to-end tests drive.
@@ -77,16 +79,7 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 	if err != nil {
 		return nil, err
 	}
-	kc := keycloak.New(keycloak.Config{
-		BaseURL:           cfg.KeycloakURL,
-		Realm:             cfg.Realm,
-		ClientID:          cfg.ClientID,
-		ClientSecret:      cfg.ClientSecret,
-		AdminClientID:     cfg.AdminClientID,
-		AdminClientSecret: cfg.AdminSecret,
-		Timeout:           cfg.KeycloakTimeout,
-		Issuer:            cfg.KeycloakIssuer,
-	})
+	kc := newKeycloak(cfg)
 	ring, err := sharedKeys(ctx, cfg, store, hasher, priv, log)
 	if err != nil {
 		return nil, err
@@ -123,11 +116,13 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 		RedirectHosts: cfg.ClientRedirectHosts, Log: log, Audit: recorder, Metrics: m,
 	})
 	consoleHandler, err := newConsole(cfg, log, store, kc, verifier, keySvc, prov, hooks, limiter)
-	if err != nil {
-		return nil, err
+	var leakSvc *leaks.Service
+	if err == nil {
+		leakSvc, err = newLeaks(cfg, store, hasher, kc, recorder, limiter, log)
 	}
-	leakSvc, err := newLeaks(cfg, store, hasher, kc, recorder, limiter, log)
 	if err != nil {
+		stopKeyState()
+		closeLimiter()
 		return nil, err
 	}
 	gin.SetMode(gin.ReleaseMode)
@@ -135,37 +130,72 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 	if cfg.MetricsListenAddr != "" {
 		publicMetrics, ownMetrics = nil, metricsOnly(m.Handler())
 	}
-	h := handlers.New(handlers.Config{
-		Log:       log,
-		Verifier:  verifier,
-		Keys:      keySvc,
-		Exchanger: exchanger,
-		Audience:  cfg.Audience,
-		Discovery: handlers.Discovery{
-			Issuer: kc.Issuer(), CLIClientID: cfg.CLIClientID, Audience: cfg.Audience,
-			KeywardURL: cfg.PublicURL, TokenURL: cfg.PublicURL + "/v1/token", ConsoleURL: cfg.ConsoleURL + "/",
-		},
-		Principals:       kc,
-		TrustedProxies:   cfg.TrustedProxies,
-		Metrics:          publicMetrics,
-		HTTPMetrics:      m,
-		Audit:            audit.NewReader(store),
-		JWKSFunc:         signer.PublicKeys,
-		ExchangeClientID: cfg.ClientID,
-		AdminRole:        cfg.AdminRole,
-		Database:         store,
-		Keycloak:         kc,
-		Provisioning:     prov,
-		Webhooks:         hooks,
-		Console:          consoleHandler,
-		Leaks:            leakSvc,
-		KeyNotifications: keyState,
-	})
+	h := newAPI(cfg, log, apiParts{kc: kc, verifier: verifier, signer: signer, store: store, keys: keySvc, exchanger: exchanger,
+		prov: prov, hooks: hooks, console: consoleHandler, leaks: leakSvc, keyState: keyState, metrics: m, publicMetrics: publicMetrics})
 	ok = true
 	stopBackground, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, recorder, log)...)
 	cancel := func() { stopKeyState(); stopBackground() }
 	return &App{handler: h, metrics: ownMetrics, store: store, usage: usage, cancel: cancel, done: done,
 		stopWebhooks: startDispatcher(ctx, dispatcher)}, nil
+}
+
+func newKeycloak(cfg config.Config) *keycloak.Client {
+	return keycloak.New(keycloak.Config{
+		BaseURL:           cfg.KeycloakURL,
+		Realm:             cfg.Realm,
+		ClientID:          cfg.ClientID,
+		ClientSecret:      cfg.ClientSecret,
+		AdminClientID:     cfg.AdminClientID,
+		AdminClientSecret: cfg.AdminSecret,
+		Timeout:           cfg.KeycloakTimeout,
+		Issuer:            cfg.KeycloakIssuer,
+	})
+}
+
+// apiParts are the services the API serves.
+type apiParts struct {
+	kc            *keycloak.Client
+	verifier      keycloak.TokenVerifier
+	signer        *exchange.Signer
+	store         *models.Store
+	keys          *keys.Service
+	exchanger     *exchange.Exchanger
+	prov          *provisioning.Service
+	hooks         *webhooks.Service
+	console       http.Handler
+	leaks         *leaks.Service
+	keyState      *exchange.KeyState
+	metrics       *metrics.Metrics
+	publicMetrics http.Handler // nil: metrics have a listener of their own
+}
+
+func newAPI(cfg config.Config, log *zap.Logger, p apiParts) http.Handler {
+	return handlers.New(handlers.Config{
+		Log:       log,
+		Verifier:  p.verifier,
+		Keys:      p.keys,
+		Exchanger: p.exchanger,
+		Audience:  cfg.Audience,
+		Discovery: handlers.Discovery{
+			Issuer: p.kc.Issuer(), CLIClientID: cfg.CLIClientID, Audience: cfg.Audience,
+			KeywardURL: cfg.PublicURL, TokenURL: cfg.PublicURL + "/v1/token", ConsoleURL: cfg.ConsoleURL + "/",
+		},
+		Principals:       p.kc,
+		TrustedProxies:   cfg.TrustedProxies,
+		Metrics:          p.publicMetrics,
+		HTTPMetrics:      p.metrics,
+		Audit:            audit.NewReader(p.store),
+		JWKSFunc:         p.signer.PublicKeys,
+		ExchangeClientID: cfg.ClientID,
+		AdminRole:        cfg.AdminRole,
+		Database:         p.store,
+		Keycloak:         p.kc,
+		Provisioning:     p.prov,
+		Webhooks:         p.hooks,
+		Console:          p.console,
+		Leaks:            p.leaks,
+		KeyNotifications: p.keyState,
+	})
 }
 
 // openStore makes the data directory private (it holds secrets at rest) before
