@@ -26,9 +26,13 @@ type Factory struct {
 	HTTPClient     *http.Client
 	Version        string
 	Service        Service
+
+	// loginAs, when set, replaces the stored login (tests: a Manager with a fixed token).
+	loginAs func(ctx context.Context) (*loggedIn, error)
 }
 
-// Service is the service's own wiring, which stays in main because it wires everything.
+// Service is the service's own wiring (package server), which main hands in: the
+// command line does not import everything it wires.
 type Service struct {
 	// Serve runs Keyward with cfg until ctx ends (keyward server).
 	Serve func(ctx context.Context, cfg config.Config, log *zap.Logger) error
@@ -59,42 +63,80 @@ var adminFlags = map[string]string{
 	"sort": "--sort", "consumer": "--consumer", "secret": "the secret",
 }
 
-// loggedInCmd is how every command that needs the person's login runs, in this order:
-// -o checked against its default and json (outputFlag); check, if any, reads the other
-// flag values (a usage error needs no login); the login; run. A refused call becomes its
-// line and exit code, the API's field names turned into the flags (fields) behind them.
-func (f *Factory) loggedInCmd(fields map[string]string, check func(cmd *cobra.Command, args []string) error,
-	run func(cmd *cobra.Command, args []string, li *loggedIn) error,
-) func(*cobra.Command, []string) error {
+// Base is what every command that needs the person's login takes from the Factory:
+// the streams, the login (a Manager), the context of the run and -o. Each command's
+// options struct embeds it (gh's pkg/cmd/<noun>/<verb> style).
+type Base struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Login          func(ctx context.Context) (*loggedIn, error)
+	Ctx            context.Context
+	Output         string
+	outputs        []string // the values -o takes: its default, then json
+}
+
+// base is a command's Base, from the Factory.
+func (f *Factory) base() Base {
+	return Base{Stdin: f.Stdin, Stdout: f.Stdout, Stderr: f.Stderr, Login: f.login, Ctx: context.Background()}
+}
+
+// runE is how every logged-in command runs, in this order: -o checked against its
+// default and json; parse, if any, reads the other flags and arguments (a usage error
+// needs no login); then runF (tests: what was parsed) or run.
+func (b *Base) runE(parse func(cmd *cobra.Command, args []string) error, run func() error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		if fl := cmd.Flags().Lookup("output"); fl != nil {
-			if err := checkOutput(fl.Value.String(), fl.DefValue, "json"); err != nil {
+		b.Ctx = cmd.Context()
+		if b.outputs != nil {
+			if err := checkOutput(b.Output, b.outputs...); err != nil {
 				return err
 			}
 		}
-		if check != nil {
-			if err := check(cmd, args); err != nil {
+		if parse != nil {
+			if err := parse(cmd, args); err != nil {
 				return err
 			}
 		}
-		li, err := f.login(cmd.Context())
-		if err != nil {
-			return err
-		}
-		if err := run(cmd, args, li); err != nil {
-			var x *exitErr
-			if errors.As(err, &x) {
-				return x
-			}
-			return asFlags(err, fields)
-		}
-		return nil
+		return run()
 	}
 }
 
-// outputFlag declares -o: its default (table, secret or key) or json, checked by loggedInCmd.
-func outputFlag(cmd *cobra.Command, def, help string) *string {
-	var s string
-	cmd.Flags().StringVarP(&s, "output", "o", def, help)
-	return &s
+// withLogin runs fn with the login. A refused call becomes its line and exit code, the
+// API's field names turned into the flags (fields) behind them.
+func (b *Base) withLogin(fields map[string]string, fn func(li *loggedIn) error) error {
+	li, err := b.Login(b.Ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(li); err != nil {
+		var x *exitErr
+		if errors.As(err, &x) {
+			return x
+		}
+		return asFlags(err, fields)
+	}
+	return nil
+}
+
+// outputFlag declares -o: its default (table, secret or key) or json, checked by runE.
+func (b *Base) outputFlag(cmd *cobra.Command, def, help string) {
+	b.outputs = []string{def, "json"}
+	cmd.Flags().StringVarP(&b.Output, "output", "o", def, help)
+}
+
+// pick is runF when a test gives one, else run.
+func pick[O any](opts O, runF, run func(O) error) func() error {
+	return func() error {
+		if runF != nil {
+			return runF(opts)
+		}
+		return run(opts)
+	}
+}
+
+// firstArg is the parse of a command whose one argument names its object: kept in *ref.
+func firstArg(ref *string) func(*cobra.Command, []string) error {
+	return func(_ *cobra.Command, args []string) error {
+		*ref = args[0]
+		return nil
+	}
 }

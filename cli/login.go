@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -28,8 +27,20 @@ import (
 // does); a realm that refuses it gets a plain login.
 var loginScopes = []string{"openid", "offline_access"}
 
-func newLoginCommand(f *Factory) *cobra.Command {
-	var noBrowser bool
+// LoginOptions is what keyward login needs.
+type LoginOptions struct {
+	Stderr      io.Writer
+	Ctx         context.Context
+	Getenv      func(string) string
+	HTTPClient  *http.Client
+	OpenBrowser func(url string) error // nil: none on this machine
+	Interactive bool                   // a person's terminal: a browser may be opened
+	NoBrowser   bool
+}
+
+// NewCmdLogin is keyward login; runF, when given, runs instead of the command.
+func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
+	opts := &LoginOptions{Stderr: f.Stderr, Getenv: f.Getenv, HTTPClient: f.HTTPClient, OpenBrowser: f.OpenBrowser, Interactive: f.Interactive}
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Log in to Keyward with your browser (OAuth device flow)",
@@ -39,23 +50,25 @@ func newLoginCommand(f *Factory) *cobra.Command {
 		Example: "  export KEYWARD_URL=https://keyward.example.com\n  keyward login\n  keyward login --no-browser   # on a machine without a browser: open the URL elsewhere",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return f.runLogin(cmd.Context(), cmd.ErrOrStderr(), !noBrowser && f.Interactive)
+			opts.Ctx = cmd.Context()
+			return pick(opts, runF, loginRun)()
 		},
 	}
-	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "do not open a browser, only print the URL and the code")
+	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "do not open a browser, only print the URL and the code")
 	return cmd
 }
 
-func (f *Factory) runLogin(ctx context.Context, stderr io.Writer, browser bool) error {
-	keywardURL, insecure, err := f.keywardURL()
+func loginRun(opts *LoginOptions) error {
+	keywardURL, insecure, err := keywardURLOf(opts.Getenv)
 	if err != nil {
 		return err
 	}
-	path, err := sessionPath(f.Getenv, keywardURL)
+	path, err := sessionPath(opts.Getenv, keywardURL)
 	if err != nil {
 		return &exitErr{ExitUsage, err}
 	}
-	d, realm, err := client.Discover(ctx, f.HTTPClient, keywardURL, insecure)
+	ctx, stderr := opts.Ctx, opts.Stderr
+	d, realm, err := client.Discover(ctx, opts.HTTPClient, keywardURL, insecure)
 	var ae *client.APIError
 	switch {
 	case err != nil && !errors.As(err, &ae): // the URL itself (not http(s), plain http elsewhere)
@@ -71,7 +84,7 @@ func (f *Factory) runLogin(ctx context.Context, stderr io.Writer, browser bool) 
 		Endpoint: oauth2.Endpoint{DeviceAuthURL: realm.DeviceAuthorizationEndpoint, TokenURL: realm.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams},
 		Scopes:   loginScopes,
 	}
-	octx := context.WithValue(ctx, oauth2.HTTPClient, f.HTTPClient)
+	octx := context.WithValue(ctx, oauth2.HTTPClient, opts.HTTPClient)
 	da, err := cfg.DeviceAuth(octx)
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.ErrorCode == "invalid_scope" {
@@ -86,12 +99,12 @@ func (f *Factory) runLogin(ctx context.Context, stderr io.Writer, browser bool) 
 	if da.VerificationURIComplete != "" {
 		fmt.Fprintf(stderr, "(or open %s, which carries the code)\n", printable(da.VerificationURIComplete))
 	}
-	if browser && f.OpenBrowser != nil {
+	if !opts.NoBrowser && opts.Interactive && opts.OpenBrowser != nil {
 		target := da.VerificationURIComplete
 		if target == "" {
 			target = da.VerificationURI
 		}
-		if f.OpenBrowser(target) == nil {
+		if opts.OpenBrowser(target) == nil {
 			fmt.Fprintln(stderr, "A browser was opened on that page.")
 		}
 	}
@@ -109,7 +122,7 @@ func (f *Factory) runLogin(ctx context.Context, stderr io.Writer, browser bool) 
 		RevocationEndpoint: realm.RevocationEndpoint, Username: username, RefreshToken: tok.RefreshToken}
 	// A login that replaces another revokes the old one, so no session is left behind.
 	if old, err := loadSession(path, keywardURL); err == nil && old.RevocationEndpoint != "" {
-		_ = revoke(ctx, f.HTTPClient, old)
+		_ = revoke(ctx, opts.HTTPClient, old)
 	}
 	if err := saveSession(path, s); err != nil {
 		return &exitErr{ExitError, err}
@@ -140,36 +153,6 @@ func deviceFailed(ctx context.Context, err error) error {
 	return &exitErr{ExitUnavailable, errors.New("Keycloak cannot be reached: try again later")}
 }
 
-func newLogoutCommand(f *Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:     "logout",
-		Short:   "Revoke the stored login at Keycloak and remove it",
-		Long:    "Revoke the login's refresh token at Keycloak (RFC 7009) and remove the login file of KEYWARD_URL.\nThe file stays when Keycloak cannot be reached, so that logout can be tried again.",
-		Example: "  keyward logout",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			li, err := f.login(cmd.Context())
-			if err != nil {
-				return err
-			}
-			s := li.tokens.sess
-			if s.RevocationEndpoint == "" {
-				return &exitErr{ExitError, errors.New("the realm offers no revocation endpoint: the login cannot be revoked")}
-			}
-			if err := revoke(cmd.Context(), f.HTTPClient, s); err != nil {
-				return err
-			}
-			if err := os.Remove(li.path); err != nil {
-				return &exitErr{ExitError, fmt.Errorf("the login is revoked but its file stays: %w", err)}
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "Logged out of %s: the login is revoked at Keycloak and its file removed.\n", li.keywardURL)
-			return nil
-		},
-	}
-}
-
-// revoke asks Keycloak to revoke the refresh token (RFC 7009 §2.1; a public client
-// names itself with client_id).
 func revoke(ctx context.Context, hc *http.Client, s session) error {
 	form := url.Values{"token": {s.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {s.ClientID}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.RevocationEndpoint, strings.NewReader(form.Encode()))
@@ -203,58 +186,6 @@ type identity struct {
 	ExpiresAt  time.Time `json:"expires_at"`
 	Issuer     string    `json:"issuer"`
 	KeywardURL string    `json:"keyward_url"`
-}
-
-func newWhoamiCommand(f *Factory) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:     "whoami",
-		Short:   "Show who you are logged in as: user, groups, token expiry",
-		Example: "  keyward whoami\n  keyward whoami -o json | jq -r .acl_groups[]",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return err
-			}
-			li, err := f.login(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tok, err := li.tokens.Token()
-			if err != nil {
-				return err
-			}
-			c := jwtClaims(tok.AccessToken)
-			id := identity{Subject: str(c["sub"]), Username: str(c["preferred_username"]), Email: str(c["email"]),
-				ACLGroups: claimStrings(c["acl_groups"]), Issuer: str(c["iss"]), ExpiresAt: tok.Expiry.UTC().Truncate(time.Second), KeywardURL: li.keywardURL}
-			if ra, ok := c["realm_access"].(map[string]any); ok {
-				id.RealmRoles = claimStrings(ra["roles"])
-			}
-			for _, r := range id.RealmRoles {
-				id.Admin = id.Admin || r == "keyward-admin"
-			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), id)
-			}
-			w := newTable(cmd.OutOrStdout())
-			w.row("user", id.Username+" ("+id.Subject+")")
-			if id.Email != "" {
-				w.row("email", id.Email)
-			}
-			groups := strings.Join(id.ACLGroups, ", ")
-			if groups == "" {
-				groups = "(none)"
-			}
-			w.row("groups", groups)
-			w.row("admin", yesNo(id.Admin))
-			w.row("token expires", fmt.Sprintf("%s (in %s)", id.ExpiresAt.Format(time.RFC3339), shortDuration(time.Until(id.ExpiresAt).Round(time.Second))))
-			w.row("keyward", id.KeywardURL)
-			w.row("issuer", id.Issuer)
-			return w.flush()
-		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
-	return cmd
 }
 
 // jwtClaims decodes a token's payload for display; it verifies nothing (the token

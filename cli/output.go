@@ -248,3 +248,12 @@ func rawsOf[T any](items []T, raw func(T) json.RawMessage) []json.RawMessage {
 	}
 	return out
 }
+
+func usageErr(flag string, err error) error {
+	return &exitErr{ExitUsage, fmt.Errorf("%s: %w", flag, err)}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

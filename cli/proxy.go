@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -21,9 +22,18 @@ import (
 	"github.com/keyward/keyward/gateway"
 )
 
-func newProxyCommand(f *Factory) *cobra.Command {
-	var listen, upstream string
-	var grace time.Duration
+// ProxyOptions is what keyward proxy needs.
+type ProxyOptions struct {
+	Stderr           io.Writer // the log
+	Ctx              context.Context
+	Getenv           func(string) string
+	Listen, Upstream string
+	Grace            time.Duration
+}
+
+// NewCmdProxy is keyward proxy; runF, when given, runs instead of the command.
+func NewCmdProxy(f *Factory, runF func(*ProxyOptions) error) *cobra.Command {
+	opts := &ProxyOptions{Stderr: f.Stderr, Getenv: f.Getenv}
 	cmd := &cobra.Command{
 		Use:   "proxy --listen ADDR --upstream URL",
 		Short: "Run a sidecar that trades API keys for Keycloak tokens in front of an API",
@@ -43,50 +53,63 @@ func newProxyCommand(f *Factory) *cobra.Command {
 			"  curl -u \"$KEYWARD_API_KEY:\" http://127.0.0.1:8000/reports   # the API sees a Keycloak token",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			keywardURL, insecure, err := f.keywardURL()
-			if err != nil {
-				return err
-			}
-			var problems []error
-			if listen == "" {
-				problems = append(problems, errors.New("--listen is required (e.g. --listen 127.0.0.1:8000)"))
-			}
-			if upstream == "" {
-				problems = append(problems, errors.New("--upstream is required (e.g. --upstream http://127.0.0.1:9000)"))
-			} else if err := client.CheckURL("--upstream", upstream, "access tokens", insecure); err != nil {
-				problems = append(problems, err)
-			}
-			if err := client.CheckURL("KEYWARD_URL", keywardURL, "API keys", insecure); err != nil {
-				problems = append(problems, err)
-			}
-			if grace <= 0 {
-				problems = append(problems, errors.New("--shutdown-grace must be positive"))
-			}
-			if len(problems) > 0 {
-				return &exitErr{ExitUsage, errors.Join(problems...)}
-			}
-			log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
-				zapcore.Lock(zapcore.AddSync(cmd.ErrOrStderr())), zapcore.InfoLevel))
-			defer func() { _ = log.Sync() }()
-			h, err := gateway.NewProxy(gateway.ProxyConfig{KeywardURL: keywardURL, Upstream: upstream, Log: log})
-			if err != nil {
-				return &exitErr{ExitUsage, err}
-			}
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				return &exitErr{ExitError, fmt.Errorf("--listen: %w", err)}
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			log.Info("keyward proxy listening", zap.String("addr", ln.Addr().String()),
-				zap.String("upstream", upstream), zap.String("keyward", keywardURL))
-			return serveProxy(ctx, ln, h, grace, log)
+			opts.Ctx = cmd.Context()
+			return pick(opts, runF, proxyRun)()
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on, host:port")
-	cmd.Flags().StringVar(&upstream, "upstream", "", "the API's base URL, e.g. http://127.0.0.1:9000")
-	cmd.Flags().DurationVar(&grace, "shutdown-grace", 30*time.Second, "on SIGINT/SIGTERM, how long requests under way may finish")
+	cmd.Flags().StringVar(&opts.Listen, "listen", "", "address to listen on, host:port")
+	cmd.Flags().StringVar(&opts.Upstream, "upstream", "", "the API's base URL, e.g. http://127.0.0.1:9000")
+	cmd.Flags().DurationVar(&opts.Grace, "shutdown-grace", 30*time.Second, "on SIGINT/SIGTERM, how long requests under way may finish")
 	return cmd
+}
+
+// check names every problem of the command line at once.
+func (opts *ProxyOptions) check(keywardURL string, insecure bool) error {
+	var problems []error
+	if opts.Listen == "" {
+		problems = append(problems, errors.New("--listen is required (e.g. --listen 127.0.0.1:8000)"))
+	}
+	if opts.Upstream == "" {
+		problems = append(problems, errors.New("--upstream is required (e.g. --upstream http://127.0.0.1:9000)"))
+	} else if err := client.CheckURL("--upstream", opts.Upstream, "access tokens", insecure); err != nil {
+		problems = append(problems, err)
+	}
+	if err := client.CheckURL("KEYWARD_URL", keywardURL, "API keys", insecure); err != nil {
+		problems = append(problems, err)
+	}
+	if opts.Grace <= 0 {
+		problems = append(problems, errors.New("--shutdown-grace must be positive"))
+	}
+	if len(problems) > 0 {
+		return &exitErr{ExitUsage, errors.Join(problems...)}
+	}
+	return nil
+}
+
+func proxyRun(opts *ProxyOptions) error {
+	keywardURL, insecure, err := keywardURLOf(opts.Getenv)
+	if err != nil {
+		return err
+	}
+	if err := opts.check(keywardURL, insecure); err != nil {
+		return err
+	}
+	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
+		zapcore.Lock(zapcore.AddSync(opts.Stderr)), zapcore.InfoLevel))
+	defer func() { _ = log.Sync() }()
+	h, err := gateway.NewProxy(gateway.ProxyConfig{KeywardURL: keywardURL, Upstream: opts.Upstream, Log: log})
+	if err != nil {
+		return &exitErr{ExitUsage, err}
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return &exitErr{ExitError, fmt.Errorf("--listen: %w", err)}
+	}
+	ctx, stop := signal.NotifyContext(opts.Ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("keyward proxy listening", zap.String("addr", ln.Addr().String()),
+		zap.String("upstream", opts.Upstream), zap.String("keyward", keywardURL))
+	return serveProxy(ctx, ln, h, opts.Grace, log)
 }
 
 // serveProxy serves h until ctx ends, then lets requests under way finish for grace.

@@ -43,3 +43,12 @@ func TestProxyCommand_BadUsage_EveryProblemNamed(t *testing.T) {
 		})
 	}
 }
+
+func TestProxy_Flags(t *testing.T) {
+	f := &Factory{Getenv: func(string) string { return "" }}
+	var got *ProxyOptions
+	if err := runCmd(NewCmdProxy(f, func(o *ProxyOptions) error { got = o; return nil }), "--listen", ":8000", "--upstream", "http://127.0.0.1:9000"); err != nil ||
+		got.Listen != ":8000" || got.Upstream != "http://127.0.0.1:9000" || got.Grace.Seconds() != 30 {
+		t.Fatalf("parsed: %+v %v", got, err)
+	}
+}

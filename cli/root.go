@@ -1,12 +1,16 @@
 // Package cli is keyward's command line: the root command and every subcommand, one
-// file per noun (gh's pkg/cmd is the model). What only main has, the service's wiring
-// and the version, comes in through the Factory.
+// file and one test per command (<noun>_<verb>.go), in gh's pkg/cmd style: an options
+// struct (XOptions) with what the command takes from the Factory, NewCmdX(f, runF) that
+// parses into it (runF lets a test stop there), and xRun that does the work. <noun>.go
+// holds the noun's parent command and what its verbs share. What only main has, the
+// service's wiring and the version, comes in through the Factory.
 package cli
 
-// `keyward server` runs the service; the other commands are the user's: login/logout/
-// whoami (login.go), keys (keys.go), the admin commands (consumers.go, clients.go,
-// aclgroups.go, webhooks.go), proxy, and token / exec, which trade KEYWARD_API_KEY for an
-// access token; signing-keys is the operator's.
+// `keyward server` runs the service; the other commands are the user's: login, logout,
+// whoami, keys, the admin commands (consumers, clients, acl-groups, webhooks), proxy, and
+// token / exec, which trade KEYWARD_API_KEY for an access token; signing-keys is the
+// operator's. The tests run each command against the real API in process
+// (internal/apitest); cmd/keyward keeps real-stack smoke tests.
 
 import (
 	"context"
@@ -54,9 +58,9 @@ func New(f *Factory) *cobra.Command {
 	root.SetOut(f.Stdout)
 	root.SetErr(f.Stderr)
 	root.SetIn(f.Stdin)
-	root.AddCommand(newServerCommand(f), newTokenCommand(f), newExecCommand(f),
-		newLoginCommand(f), newLogoutCommand(f), newWhoamiCommand(f), newKeysCommand(f),
-		newConsumersCommand(f), newClientsCommand(f), newACLGroupsCommand(f), newWebhooksCommand(f), newProxyCommand(f))
+	root.AddCommand(NewCmdServer(f, nil), NewCmdToken(f, nil), NewCmdExec(f, nil),
+		NewCmdLogin(f, nil), NewCmdLogout(f, nil), NewCmdWhoami(f, nil), newKeysCommand(f),
+		newConsumersCommand(f), newClientsCommand(f), newACLGroupsCommand(f), newWebhooksCommand(f), NewCmdProxy(f, nil))
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
@@ -81,13 +85,20 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 		return 0
 	}
 	var x *exitErr
+	if errors.As(err, &x) && strings.HasSuffix(x.err.Error(), "exited with status "+fmt.Sprint(x.code)) {
+		return x.code // exec: the command's own code, already said
+	}
+	fmt.Fprintln(f.Stderr, "keyward:", oneLine(err.Error()))
+	return exitCode(err)
+}
+
+// exitCode is the code a failed command exits with: its own, else a usage error
+// (cobra's: an unknown command or flag).
+func exitCode(err error) int {
+	var x *exitErr
 	if errors.As(err, &x) {
-		if !strings.HasSuffix(x.err.Error(), "exited with status "+fmt.Sprint(x.code)) {
-			fmt.Fprintln(f.Stderr, "keyward:", oneLine(x.err.Error()))
-		}
 		return x.code
 	}
-	fmt.Fprintln(f.Stderr, "keyward:", oneLine(err.Error())) // cobra's own: an unknown command or flag
 	return ExitUsage
 }
 

@@ -233,10 +233,15 @@ type loggedIn struct {
 	path       string
 	tokens     *sessionTokens
 	manager    *client.Manager
+	username   string             // whose login it is
+	source     oauth2.TokenSource // the access tokens (tokens, or a test's fixed one)
 }
 
 // login loads the stored login for KEYWARD_URL and a Manager that uses it.
 func (f *Factory) login(ctx context.Context) (*loggedIn, error) {
+	if f.loginAs != nil {
+		return f.loginAs(ctx)
+	}
 	keywardURL, insecure, err := f.keywardURL()
 	if err != nil {
 		return nil, err
@@ -257,17 +262,20 @@ func (f *Factory) login(ctx context.Context) (*loggedIn, error) {
 	if err != nil {
 		return nil, &exitErr{ExitUsage, err}
 	}
-	return &loggedIn{keywardURL: keywardURL, path: path, tokens: ts, manager: m}, nil
+	return &loggedIn{keywardURL: keywardURL, path: path, tokens: ts, manager: m, username: s.Username, source: ts}, nil
 }
 
 // keywardURL is KEYWARD_URL, required, and whether plain http to another machine is allowed.
-func (f *Factory) keywardURL() (string, bool, error) {
-	u := strings.TrimSpace(f.Getenv(client.EnvURL))
+func (f *Factory) keywardURL() (string, bool, error) { return keywardURLOf(f.Getenv) }
+
+// keywardURLOf is KEYWARD_URL as getenv reads it (Factory.keywardURL).
+func keywardURLOf(getenv func(string) string) (string, bool, error) {
+	u := strings.TrimSpace(getenv(client.EnvURL))
 	if u == "" {
 		return "", false, &exitErr{ExitUsage, errors.New("KEYWARD_URL is not set (e.g. export KEYWARD_URL=http://127.0.0.1:8080)")}
 	}
 	insecure := false
-	if v := f.Getenv(client.EnvAllowInsecureHTTP); v != "" {
+	if v := getenv(client.EnvAllowInsecureHTTP); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return "", false, &exitErr{ExitUsage, fmt.Errorf("%s=%q is neither true nor false", client.EnvAllowInsecureHTTP, v)}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -68,9 +69,19 @@ func exchangeFailed(err error) error {
 	return &exitErr{ExitError, err}
 }
 
-func newTokenCommand(f *Factory) *cobra.Command {
-	var keyFile, output string
-	var kubectl bool
+// TokenOptions is what keyward token needs.
+type TokenOptions struct {
+	Stdout  io.Writer
+	Ctx     context.Context
+	Getenv  func(string) string
+	KeyFile string
+	Output  string // text or json
+	Kubectl bool
+}
+
+// NewCmdToken is keyward token; runF, when given, runs instead of the command.
+func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
+	opts := &TokenOptions{Stdout: f.Stdout, Getenv: f.Getenv}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print an access token for the API key in KEYWARD_API_KEY",
@@ -84,33 +95,38 @@ func newTokenCommand(f *Factory) *cobra.Command {
 			"  keyward token --kubectl --key-file ~/.config/keyward/k8s.key",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return &exitErr{ExitUsage, fmt.Errorf("-o %q: use text or json", output)}
+			opts.Ctx = cmd.Context()
+			if opts.Output != "text" && opts.Output != "json" {
+				return &exitErr{ExitUsage, fmt.Errorf("-o %q: use text or json", opts.Output)}
 			}
-			if kubectl && cmd.Flags().Changed("output") {
+			if opts.Kubectl && cmd.Flags().Changed("output") {
 				return &exitErr{ExitUsage, errors.New("--kubectl prints an ExecCredential: give it without -o")}
 			}
-			tok, err := accessToken(cmd.Context(), f.Getenv, keyFile)
-			if err != nil {
-				return err
-			}
-			if kubectl {
-				return writeJSON(cmd.OutOrStdout(), execCredential(tok))
-			}
-			if output == "json" {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
-					"access_token": tok.AccessToken, "token_type": tok.TokenType,
-					"expires_in": int(time.Until(tok.Expiry).Seconds()), "expiry": tok.Expiry.UTC().Format(time.RFC3339),
-				})
-			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), tok.AccessToken)
-			return err
+			return pick(opts, runF, tokenRun)()
 		},
 	}
-	cmd.Flags().StringVar(&keyFile, "key-file", "", "read the API key from this file instead of KEYWARD_API_KEY")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text (the token alone) or json")
-	cmd.Flags().BoolVar(&kubectl, "kubectl", false, "print a Kubernetes ExecCredential (client.authentication.k8s.io/v1)")
+	cmd.Flags().StringVar(&opts.KeyFile, "key-file", "", "read the API key from this file instead of KEYWARD_API_KEY")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "text (the token alone) or json")
+	cmd.Flags().BoolVar(&opts.Kubectl, "kubectl", false, "print a Kubernetes ExecCredential (client.authentication.k8s.io/v1)")
 	return cmd
+}
+
+func tokenRun(opts *TokenOptions) error {
+	tok, err := accessToken(opts.Ctx, opts.Getenv, opts.KeyFile)
+	if err != nil {
+		return err
+	}
+	if opts.Kubectl {
+		return writeJSON(opts.Stdout, execCredential(tok))
+	}
+	if opts.Output == "json" {
+		return json.NewEncoder(opts.Stdout).Encode(map[string]any{
+			"access_token": tok.AccessToken, "token_type": tok.TokenType,
+			"expires_in": int(time.Until(tok.Expiry).Seconds()), "expiry": tok.Expiry.UTC().Format(time.RFC3339),
+		})
+	}
+	_, err = fmt.Fprintln(opts.Stdout, tok.AccessToken)
+	return err
 }
 
 // ExecCredential of client.authentication.k8s.io/v1, as a credential plugin prints it.

@@ -22,7 +22,7 @@ type consumerForm struct {
 }
 
 type consumersPage struct {
-	Items  []models.Consumer
+	Items  []provisioning.Consumer
 	Groups []provisioning.ACLGroup
 	Form   consumerForm
 	Q      string
@@ -86,7 +86,7 @@ type clientForm struct {
 }
 
 type consumerPage struct {
-	Consumer models.Consumer
+	Consumer provisioning.Consumer
 	Clients  []provisioning.Client
 	Form     clientForm
 	Groups   []provisioning.ACLGroup

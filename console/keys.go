@@ -25,14 +25,14 @@ type keyView struct {
 	RotatedTo                                                                     string
 }
 
-func (c *Console) keyView(k models.Key) keyView {
+func (c *Console) keyView(k keys.Key) keyView {
 	limit := "unlimited"
-	if req, win, ok := c.cfg.Keys.RateLimitOf(k); ok {
-		limit = strconv.Itoa(req) + " requests per " + strconv.Itoa(win) + " s"
+	if !k.RateLimit.Unlimited {
+		limit = strconv.Itoa(k.RateLimit.Requests) + " requests per " + strconv.Itoa(k.RateLimit.WindowSeconds) + " s"
 	}
-	v := keyView{ID: k.ID, Name: k.Name, Description: k.Description, Prefix: keys.Prefix(k), Status: keys.Status(k, c.cfg.Clock()),
-		Environment: k.Environment, OwnerUsername: k.OwnerUsername, LastUsedIP: k.LastUsedIP, Scopes: strings.Fields(k.Scopes),
-		IPAllowlist: strings.Fields(k.IPAllowlist), Metadata: k.Metadata, RateLimit: limit, DisabledBy: k.DisabledBy, Enabled: k.Enabled,
+	v := keyView{ID: k.ID, Name: k.Name, Description: k.Description, Prefix: k.Prefix, Status: string(k.Status),
+		Environment: k.Environment, OwnerUsername: k.OwnerUsername, LastUsedIP: k.LastUsedIP, Scopes: k.Scopes,
+		IPAllowlist: k.IPAllowlist, Metadata: string(k.Metadata), RateLimit: limit, DisabledBy: k.AdminSet.Disabled, Enabled: k.Enabled,
 		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, GraceUntil: k.GraceUntil}
 	if v.Metadata == "{}" {
 		v.Metadata = ""
@@ -260,7 +260,7 @@ func (c *Console) confirmRevoke(w http.ResponseWriter, r *http.Request, u *viewe
 		return
 	}
 	c.render(w, r, u, http.StatusOK, "confirm.html", "Revoke key "+k.Name, confirmation{
-		Question: "Revoke the key " + k.Name + " (" + keys.Prefix(k) + ")?",
+		Question: "Revoke the key " + k.Name + " (" + k.Prefix + ")?",
 		Consequence: "Programs using it get no token from the moment you confirm. " +
 			"A revoked key cannot be brought back: you would create a new one.",
 		Action: "/keys/" + k.ID + "/revoke", Button: "Revoke key", Cancel: "/keys/" + k.ID, Danger: true,
@@ -291,14 +291,14 @@ type editForm struct {
 }
 
 // editFormOf fills the form with what the key holds now.
-func editFormOf(v keyView, k models.Key) editForm {
-	f := editForm{Key: v, Name: k.Name, Description: k.Description, Scopes: k.Scopes,
-		IPAllowlist: strings.Join(strings.Fields(k.IPAllowlist), "\n"), Metadata: v.Metadata}
+func editFormOf(v keyView, k keys.Key) editForm {
+	f := editForm{Key: v, Name: k.Name, Description: k.Description, Scopes: strings.Join(k.Scopes, " "),
+		IPAllowlist: strings.Join(k.IPAllowlist, "\n"), Metadata: v.Metadata}
 	if k.ExpiresAt != nil {
 		f.ExpiresOn = k.ExpiresAt.UTC().Format(time.DateOnly)
 	}
-	if k.RateLimitRequests > 0 {
-		f.RateRequests, f.RateWindow = strconv.Itoa(k.RateLimitRequests), strconv.Itoa(k.RateLimitWindowSeconds)
+	if l := k.RateLimit; l.Own && !l.Unlimited { // the server's default or unlimited: the fields stay empty
+		f.RateRequests, f.RateWindow = strconv.Itoa(l.Requests), strconv.Itoa(l.WindowSeconds)
 	}
 	return f
 }

@@ -4,16 +4,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/keys"
 )
 
 // The edit form sends only what the user changed: a field left as it was (an admin's
 // limit, say) must not reach the service as if it were set anew.
 func TestEditForm_SendsOnlyChangedFields(t *testing.T) {
 	exp := time.Date(2027, 3, 1, 15, 4, 5, 0, time.UTC)
-	k := models.Key{Name: "ci", Description: "d", Scopes: "profile email", ExpiresAt: &exp,
-		RateLimitRequests: 100, RateLimitWindowSeconds: 60, IPAllowlist: "10.0.0.0/8 192.0.2.1/32", Metadata: `{"team":"a"}`}
-	was := editFormOf(keyView{Metadata: k.Metadata}, k)
+	k := keys.Key{Name: "ci", Description: "d", Scopes: []string{"profile", "email"}, ExpiresAt: &exp,
+		RateLimit: keys.Limit{Requests: 100, WindowSeconds: 60, Own: true}, IPAllowlist: []string{"10.0.0.0/8", "192.0.2.1/32"},
+		Metadata: []byte(`{"team":"a"}`)}
+	was := editFormOf(keyView{Metadata: string(k.Metadata)}, k)
 	if was.ExpiresOn != "2027-03-01" || was.RateRequests != "100" || was.IPAllowlist != "10.0.0.0/8\n192.0.2.1/32" {
 		t.Fatalf("form filled as %+v", was)
 	}

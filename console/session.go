@@ -366,100 +366,122 @@ func (c *Console) loginThrottled(w http.ResponseWriter, r *http.Request) bool {
 func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
-	retry := func(msg string) {
-		c.render(w, r, nil, http.StatusBadRequest, "login-failed.html", "Login failed", map[string]any{"Message": msg})
+	ls, msg, err := c.takeLogin(w, r)
+	if err == nil && msg == "" {
+		var toks keycloak.Tokens
+		var claims keycloak.Claims
+		toks, claims, msg, err = c.loginTokens(ctx, r.URL.Query(), ls)
+		if err == nil && msg == "" {
+			err = c.startSession(w, r, toks, claims)
+		}
 	}
+	if errors.Is(err, errNotAPerson) {
+		return // answered
+	}
+	if err != nil {
+		c.serviceError(w, r, nil, err)
+		return
+	}
+	if msg != "" {
+		c.render(w, r, nil, http.StatusBadRequest, "login-failed.html", "Login failed", map[string]any{"Message": msg})
+		return
+	}
+	// Checked again, though sealed: a value stored before a stricter check must not pass.
+	http.Redirect(w, r, safeNext(ls.Next), http.StatusSeeOther)
+}
+
+// errNotAPerson: startSession has answered 403 itself.
+var errNotAPerson = errors.New("console: not a person")
+
+// takeLogin ends the pending login this browser started (its cookie and stored state,
+// usable once) and returns its state. msg says why the login cannot go on.
+func (c *Console) takeLogin(w http.ResponseWriter, r *http.Request) (ls loginState, msg string, err error) {
+	ctx := r.Context()
 	loginID := c.cookie(r, loginCookie)
 	if loginID == "" {
-		retry("This login was not started here, or took longer than 10 minutes.")
-		return
+		return ls, "This login was not started here, or took longer than 10 minutes.", nil
 	}
 	c.clearCookie(w, loginCookie)
 	idHash := hashID(loginID)
 	pending, err := c.cfg.Sessions.ConsoleSessionByHash(ctx, idHash)
 	if errors.Is(err, models.ErrNotFound) || (err == nil && !pending.Pending) {
-		retry("This login was already used or has expired.")
-		return
+		return ls, "This login was already used or has expired.", nil
 	}
 	if err != nil {
-		c.serviceError(w, r, nil, err)
-		return
+		return ls, "", err
 	}
 	if err := c.cfg.Sessions.DeleteConsoleSession(ctx, idHash); err != nil {
-		c.serviceError(w, r, nil, err)
-		return
+		return ls, "", err
 	}
-	var ls loginState
 	plain, err := c.cfg.Secrets.openFor(idHash, pending.LoginState)
 	if err != nil || json.Unmarshal(plain, &ls) != nil || !c.cfg.Clock().Before(pending.ExpiresAt) {
-		retry("This login has expired.")
-		return
+		return ls, "This login has expired.", nil
 	}
-	q := r.URL.Query()
+	return ls, "", nil
+}
+
+// loginTokens checks Keycloak's answer q against the login's state and trades its code
+// for tokens whose ID and access token agree on the user. msg says why not.
+func (c *Console) loginTokens(ctx context.Context, q url.Values, ls loginState) (toks keycloak.Tokens, claims keycloak.Claims, msg string, err error) {
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(ls.State)) != 1 {
-		retry("The login answer does not belong to this login (state mismatch).")
-		return
+		return toks, claims, "The login answer does not belong to this login (state mismatch).", nil
 	}
 	if q.Get("error") != "" || q.Get("code") == "" {
-		retry("Keycloak did not log you in.")
-		return
+		return toks, claims, "Keycloak did not log you in.", nil
 	}
-	toks, err := c.cfg.OIDC.Exchange(ctx, q.Get("code"), ls.Verifier, c.cfg.URL+callbackPath)
+	toks, err = c.cfg.OIDC.Exchange(ctx, q.Get("code"), ls.Verifier, c.cfg.URL+callbackPath)
 	if errors.Is(err, keycloak.ErrInvalidGrant) {
-		retry("Keycloak refused the login code.")
-		return
+		return toks, claims, "Keycloak refused the login code.", nil
 	}
 	if err != nil {
-		c.serviceError(w, r, nil, err)
-		return
+		return toks, claims, "", err
 	}
 	id, err := c.cfg.OIDC.VerifyIDToken(ctx, toks.IDToken, ls.Nonce)
 	if err != nil {
 		c.cfg.Log.Warn("console: login refused: ID token", zap.String("request_id", reqinfo.From(ctx).RequestID), zap.Error(err))
-		retry("The ID token of this login is not valid.")
-		return
+		return toks, claims, "The ID token of this login is not valid.", nil
 	}
-	claims, err := c.cfg.Verifier.Verify(ctx, toks.AccessToken)
+	claims, err = c.cfg.Verifier.Verify(ctx, toks.AccessToken)
 	if errors.Is(err, keycloak.ErrUnavailable) {
-		c.serviceError(w, r, nil, err)
-		return
+		return toks, claims, "", err
 	}
 	if err != nil || claims.Subject != id.Subject {
-		retry("The access token of this login is not meant for Keyward.")
-		return
+		return toks, claims, "The access token of this login is not meant for Keyward.", nil
 	}
+	return toks, claims, "", nil
+}
+
+// startSession opens the console session of a person's login (replacing the browser's
+// old one) and sets its cookie; anyone else gets the 403 page and errNotAPerson.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, toks keycloak.Tokens, claims keycloak.Claims) error {
+	ctx := r.Context()
 	if msg, err := c.notAPerson(ctx, claims); err != nil {
-		c.serviceError(w, r, nil, err)
-		return
+		return err
 	} else if msg != "" {
 		c.fail(w, r, nil, http.StatusForbidden, msg)
-		return
+		return errNotAPerson
 	}
 	if old := c.cookie(r, sessionCookie); old != "" {
 		_ = c.cfg.Sessions.DeleteConsoleSession(ctx, hashID(old))
 	}
 	sid, err := newID()
 	if err != nil {
-		c.serviceError(w, r, nil, err)
-		return
+		return err
 	}
 	sidHash := hashID(sid)
 	sealed, err := c.sealTokens(sidHash, sessionTokens{Access: toks.AccessToken, Refresh: toks.RefreshToken, ID: toks.IDToken})
 	if err != nil {
-		c.serviceError(w, r, nil, err)
-		return
+		return err
 	}
 	now := c.cfg.Clock().UTC()
 	err = c.cfg.Sessions.CreateConsoleSession(ctx, &models.ConsoleSession{IDHash: sidHash, Subject: claims.Subject, Username: claims.Username,
 		Tokens: sealed, AccessExpiresAt: now.Add(time.Duration(toks.ExpiresIn) * time.Second), RefreshedAt: now,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(c.cfg.SessionMax)})
 	if err != nil {
-		c.serviceError(w, r, nil, err)
-		return
+		return err
 	}
 	c.setCookie(w, sessionCookie, sid, c.cfg.SessionMax)
-	// Checked again, though sealed: a value stored before a stricter check must not pass.
-	http.Redirect(w, r, safeNext(ls.Next), http.StatusSeeOther)
+	return nil
 }
 
 // notAPerson says why a token may not have a console session: one minted for an API

@@ -19,18 +19,17 @@ import (
 // for a newly created key.
 type onlyKey struct {
 	keys.API
-	key       models.Key
+	key       keys.Key
 	plaintext string
 }
 
-func (o onlyKey) Get(context.Context, audit.Actor, string) (models.Key, error) { return o.key, nil }
+func (o onlyKey) Get(context.Context, audit.Actor, string) (keys.Key, error) { return o.key, nil }
 func (o onlyKey) Usage(context.Context, audit.Actor, string, int) (keys.UsageReport, error) {
 	return keys.UsageReport{Key: o.key}, nil
 }
 func (o onlyKey) Create(context.Context, audit.Actor, keys.CreateParams) (keys.Created, error) {
 	return keys.Created{Key: o.key, Plaintext: o.plaintext}, nil
 }
-func (o onlyKey) RateLimitOf(models.Key) (int, int, bool) { return 0, 0, false }
 
 type noAudit struct{}
 
@@ -43,8 +42,10 @@ const shownOnce = "kw_live_0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
 
 func keyPages(t *testing.T) *harness {
 	h := newHarness(t)
-	h.c.cfg.Keys = onlyKey{key: models.Key{ID: "k1", Name: "reports", LookupID: "0123456789ab", Environment: "production",
-		OwnerID: "u1", OwnerUsername: "alice", Enabled: true, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, plaintext: shownOnce}
+	h.c.cfg.Keys = onlyKey{key: keys.Key{ID: "k1", Name: "reports", Prefix: "kw_live_0123456789ab", Environment: "production",
+		OwnerID: "u1", OwnerUsername: "alice", Enabled: true, Status: keys.StatusActive, RateLimit: keys.Limit{Unlimited: true},
+		Scopes: []string{}, IPAllowlist: []string{}, Metadata: []byte("{}"), CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		plaintext: shownOnce}
 	h.c.cfg.Audit = audit.NewReader(noAudit{})
 	h.c.cfg.KeywardURL = "https://keyward.example.org"
 	h.login()

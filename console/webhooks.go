@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/keyward/keyward/api"
-	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/webhooks"
 )
 
@@ -20,7 +19,7 @@ type webhookForm struct {
 }
 
 type webhooksPage struct {
-	Items []models.WebhookEndpoint
+	Items []webhooks.Endpoint
 	Next  string
 	Form  webhookForm
 	Known []string // the event types and families an endpoint may subscribe to
@@ -78,7 +77,7 @@ func (c *Console) showWebhookSecret(w http.ResponseWriter, r *http.Request, u *v
 }
 
 type webhookPage struct {
-	Endpoint   models.WebhookEndpoint
+	Endpoint   webhooks.Endpoint
 	Form       webhookForm
 	Known      []string
 	Deliveries []webhooks.Delivery

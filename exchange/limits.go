@@ -17,11 +17,12 @@ type LimitPolicy struct {
 // For returns the key's effective limit; limited is false for an unlimited key (or an
 // unlimited default).
 func (p LimitPolicy) For(k models.Key) (l ratelimit.Limit, limited bool) {
+	requests, window, unlimited, set := k.OwnLimit()
 	switch {
-	case k.RateLimitRequests < 0:
+	case !set:
+		return p.Default, p.Default.Requests > 0
+	case unlimited:
 		return ratelimit.Limit{}, false
-	case k.RateLimitRequests > 0 && k.RateLimitWindowSeconds > 0:
-		return ratelimit.Limit{Requests: k.RateLimitRequests, Window: time.Duration(k.RateLimitWindowSeconds) * time.Second}, true
 	}
-	return p.Default, p.Default.Requests > 0
+	return ratelimit.Limit{Requests: requests, Window: time.Duration(window) * time.Second}, true
 }

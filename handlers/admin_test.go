@@ -47,7 +47,7 @@ func (f *fakeProvisioning) called(name string, a audit.Actor, in any) error {
 
 var (
 	fakeTime     = time.Date(2030, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
-	fakeConsumer = models.Consumer{ID: "11111111-1111-4111-8111-111111111111", Name: "shop", Environment: "production",
+	fakeConsumer = provisioning.Consumer{ID: "11111111-1111-4111-8111-111111111111", Name: "shop", Environment: "production",
 		ACLGroups: []string{"a"}, CreatedAt: fakeTime, UpdatedAt: fakeTime}
 	fakeClient = provisioning.Client{ID: "22222222-2222-4222-8222-222222222222", ClientID: "shop-1", Name: "shop-1",
 		ConsumerID: fakeConsumer.ID, ConsumerName: "shop", Environment: "production", ACLGroups: []string{"a"},
@@ -68,19 +68,19 @@ func (f *fakeProvisioning) DeleteACLGroup(_ context.Context, a audit.Actor, name
 	return f.called("DeleteACLGroup", a, name)
 }
 
-func (f *fakeProvisioning) CreateConsumer(_ context.Context, a audit.Actor, in provisioning.ConsumerInput) (models.Consumer, error) {
+func (f *fakeProvisioning) CreateConsumer(_ context.Context, a audit.Actor, in provisioning.ConsumerInput) (provisioning.Consumer, error) {
 	return fakeConsumer, f.called("CreateConsumer", a, in)
 }
 
 func (f *fakeProvisioning) ListConsumers(_ context.Context, q provisioning.ConsumerQuery) (provisioning.ConsumerPage, error) {
-	return provisioning.ConsumerPage{Items: []models.Consumer{fakeConsumer}}, f.called("ListConsumers", audit.Actor{}, q)
+	return provisioning.ConsumerPage{Items: []provisioning.Consumer{fakeConsumer}}, f.called("ListConsumers", audit.Actor{}, q)
 }
 
-func (f *fakeProvisioning) Consumer(_ context.Context, id string) (models.Consumer, error) {
+func (f *fakeProvisioning) Consumer(_ context.Context, id string) (provisioning.Consumer, error) {
 	return fakeConsumer, f.called("Consumer", audit.Actor{}, id)
 }
 
-func (f *fakeProvisioning) UpdateConsumer(_ context.Context, a audit.Actor, id string, p provisioning.ConsumerPatch) (models.Consumer, error) {
+func (f *fakeProvisioning) UpdateConsumer(_ context.Context, a audit.Actor, id string, p provisioning.ConsumerPatch) (provisioning.Consumer, error) {
 	return fakeConsumer, f.called("UpdateConsumer", a, p)
 }
 

@@ -9,17 +9,12 @@ import (
 
 	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
-	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/provisioning"
 )
 
-func toConsumerResponse(c models.Consumer) api.Consumer {
-	groups := c.ACLGroups
-	if groups == nil {
-		groups = []string{}
-	}
+func toConsumerResponse(c provisioning.Consumer) api.Consumer {
 	return api.Consumer{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
-		ACLGroups: groups, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		ACLGroups: c.ACLGroups, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
 func (s *server) createConsumer(c *gin.Context) {
@@ -55,7 +50,7 @@ func (s *server) getConsumer(c *gin.Context) {
 }
 
 func (s *server) updateConsumer(c *gin.Context) {
-	replyToBody(c, http.StatusOK, func(req api.ConsumerUpdate) (models.Consumer, error) {
+	replyToBody(c, http.StatusOK, func(req api.ConsumerUpdate) (provisioning.Consumer, error) {
 		return s.Provisioning.UpdateConsumer(c.Request.Context(), s.actor(c), c.Param("id"), provisioning.ConsumerPatch{
 			Name: req.Name, Description: req.Description, Environment: req.Environment, ACLGroups: req.ACLGroups,
 		})

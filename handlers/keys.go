@@ -1,12 +1,10 @@
 package handlers
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -15,7 +13,6 @@ import (
 	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/keys"
-	"github.com/keyward/keyward/models"
 )
 
 // rateLimitParam is a request's rate limit as the key lifecycle takes it.
@@ -26,39 +23,27 @@ func rateLimitParam(r *api.RateLimit) *keys.RateLimit {
 	return &keys.RateLimit{Requests: r.Requests, WindowSeconds: r.WindowSeconds, Unlimited: r.Unlimited}
 }
 
-func (s *server) toKeyResponse(k models.Key) api.Key {
-	scopes := strings.Fields(k.Scopes)
-	if scopes == nil {
-		scopes = []string{}
-	}
-	metadata := json.RawMessage(k.Metadata)
-	if len(metadata) == 0 {
-		metadata = json.RawMessage("{}")
-	}
+func (s *server) toKeyResponse(k keys.Key) api.Key {
 	var lastIP *string
 	if k.LastUsedIP != "" {
 		lastIP = &k.LastUsedIP
 	}
 	limit := api.RateLimit{Unlimited: true}
-	if req, win, ok := s.Keys.RateLimitOf(k); ok {
-		limit = api.RateLimit{Requests: req, WindowSeconds: win}
-	}
-	allow := strings.Fields(k.IPAllowlist)
-	if allow == nil {
-		allow = []string{}
+	if !k.RateLimit.Unlimited {
+		limit = api.RateLimit{Requests: k.RateLimit.Requests, WindowSeconds: k.RateLimit.WindowSeconds}
 	}
 	return api.Key{
 		LastUsedIP:    lastIP,
 		RateLimit:     limit,
-		IPAllowlist:   allow,
+		IPAllowlist:   k.IPAllowlist,
 		ID:            k.ID,
 		Name:          k.Name,
 		Description:   k.Description,
-		Prefix:        keys.Prefix(k),
-		Status:        keys.Status(k, s.Clock()),
+		Prefix:        k.Prefix,
+		Status:        string(k.Status),
 		Environment:   k.Environment,
-		Scopes:        scopes,
-		Metadata:      metadata,
+		Scopes:        k.Scopes,
+		Metadata:      k.Metadata,
 		Owner:         k.OwnerID,
 		OwnerUsername: k.OwnerUsername,
 		CreatedAt:     k.CreatedAt.UTC(),
@@ -67,7 +52,7 @@ func (s *server) toKeyResponse(k models.Key) api.Key {
 		LastUsedAt:    utcPtr(k.LastUsedAt),
 		RotatedTo:     k.RotatedTo,
 		GraceUntil:    utcPtr(k.GraceUntil),
-		AdminSet:      adminSet(k),
+		AdminSet:      adminSet(k.AdminSet),
 	}
 }
 
@@ -126,7 +111,7 @@ func (s *server) listKeys(c *gin.Context) {
 }
 
 func (s *server) updateKey(c *gin.Context) {
-	replyToBody(c, http.StatusOK, func(req api.KeyUpdate) (models.Key, error) {
+	replyToBody(c, http.StatusOK, func(req api.KeyUpdate) (keys.Key, error) {
 		return s.Keys.Update(c.Request.Context(), s.actor(c), c.Param("id"), keys.UpdateParams{
 			Name:        req.Name,
 			Description: req.Description,
@@ -219,11 +204,11 @@ func (s *server) keyUsage(c *gin.Context) {
 	answer(c, http.StatusOK, out)
 }
 
-func adminSet(k models.Key) *api.AdminSet {
-	if k.DisabledBy == "" && k.LimitSetBy == "" && k.AllowlistSetBy == "" {
+func adminSet(a keys.AdminSet) *api.AdminSet {
+	if !a.Any() {
 		return nil
 	}
-	return &api.AdminSet{Disabled: k.DisabledBy, RateLimit: k.LimitSetBy, IPAllowlist: k.AllowlistSetBy}
+	return &api.AdminSet{Disabled: a.Disabled, RateLimit: a.RateLimit, IPAllowlist: a.IPAllowlist}
 }
 
 // --- OpenAPI ---

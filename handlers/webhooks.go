@@ -10,7 +10,6 @@ import (
 
 	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/internal/errs"
-	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/webhooks"
 )
 
@@ -24,12 +23,8 @@ func (s *server) requireWebhooks(c *gin.Context) {
 	c.Next()
 }
 
-func toWebhookResponse(e models.WebhookEndpoint) api.Webhook {
-	types := []string(e.EventTypes)
-	if types == nil {
-		types = []string{}
-	}
-	return api.Webhook{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: types, Enabled: e.Enabled,
+func toWebhookResponse(e webhooks.Endpoint) api.Webhook {
+	return api.Webhook{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: e.EventTypes, Enabled: e.Enabled,
 		DisabledReason: nonEmpty(e.DisabledReason), ConsecutiveFailures: e.ConsecutiveFailures, FailingSince: e.FailingSince,
 		PreviousSecretUntil: e.PreviousSecretUntil,
 		CreatedAt:           e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
@@ -41,12 +36,8 @@ func toWebhookSecretResponse(w webhooks.WithSecret) api.WebhookWithSecret {
 
 func toWebhookDeliveryResponse(d webhooks.Delivery) api.WebhookDelivery {
 	out := api.WebhookDelivery{ID: d.ID, WebhookID: d.MessageID, EventID: d.EventID, EventType: d.EventType,
-		State: d.State, AttemptCount: d.WebhookDelivery.Attempts, DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt.UTC(),
-		Payload: json.RawMessage(d.Payload), Attempts: make([]api.WebhookAttempt, 0, len(d.Attempts))}
-	if d.State == models.DeliveryPending {
-		next := d.NextAttemptAt.UTC()
-		out.NextAttemptAt = &next
-	}
+		State: string(d.State), AttemptCount: d.AttemptCount, DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt.UTC(),
+		NextAttemptAt: utcPtr(d.NextAttemptAt), Payload: json.RawMessage(d.Payload), Attempts: make([]api.WebhookAttempt, 0, len(d.Attempts))}
 	for _, a := range d.Attempts {
 		r := api.WebhookAttempt{At: a.At.UTC(), Error: nonEmpty(a.Error), DurationMS: a.DurationMS, Manual: a.Manual}
 		if a.StatusCode != 0 {
@@ -94,7 +85,7 @@ func (s *server) getWebhook(c *gin.Context) {
 }
 
 func (s *server) updateWebhook(c *gin.Context) {
-	replyToBody(c, http.StatusOK, func(req api.WebhookUpdate) (models.WebhookEndpoint, error) {
+	replyToBody(c, http.StatusOK, func(req api.WebhookUpdate) (webhooks.Endpoint, error) {
 		return s.Webhooks.Update(c.Request.Context(), s.actor(c), c.Param("id"), webhooks.EndpointPatch{
 			URL: req.URL, Description: req.Description, EventTypes: req.EventTypes, Enabled: req.Enabled,
 		})

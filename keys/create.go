@@ -35,7 +35,7 @@ type CreateParams struct {
 
 // Created is a new key with its one-time plaintext.
 type Created struct {
-	Key       models.Key
+	Key       Key
 	Plaintext string
 }
 
@@ -111,9 +111,9 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 		return Created{}, fmt.Errorf("store key: %w", err)
 	}
 	k.audit.Record(ctx, actingFor(a, row.OwnerID), "key.create", "key", row.ID, row.OwnerID, map[string]any{
-		"name": row.Name, "prefix": Prefix(row), "environment": row.Environment,
+		"name": row.Name, "prefix": prefixOf(row), "environment": row.Environment,
 	})
-	return Created{Key: row, Plaintext: parsed.String()}, nil
+	return Created{Key: k.key(row), Plaintext: parsed.String()}, nil
 }
 
 // validCreate checks every field of p at once and returns the row to store (without

@@ -17,8 +17,12 @@ import (
 )
 
 // Get returns one key the caller may see.
-func (k *Service) Get(ctx context.Context, a audit.Actor, id string) (models.Key, error) {
-	return k.store.KeyByID(ctx, ownerScope(a), id)
+func (k *Service) Get(ctx context.Context, a audit.Actor, id string) (Key, error) {
+	row, err := k.store.KeyByID(ctx, ownerScope(a), id)
+	if err != nil {
+		return Key{}, err
+	}
+	return k.key(row), nil
 }
 
 // ListParams are the caller's list options, validated by List.
@@ -36,7 +40,7 @@ type ListParams struct {
 
 // Page is one page of keys.
 type Page struct {
-	Items      []models.Key
+	Items      []Key
 	NextCursor string
 }
 
@@ -87,7 +91,7 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 		}
 		u, err := k.findOwner(ctx, p.Owner)
 		if errors.Is(err, keycloak.ErrNotFound) {
-			return Page{Items: []models.Key{}}, nil
+			return Page{Items: []Key{}}, nil
 		}
 		if err != nil {
 			return Page{}, err
@@ -97,16 +101,17 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 		ownerID = a.ID
 	}
 	filter := models.KeyFilter{
-		OwnerID:     ownerID,
-		Query:       p.Query,
-		MatchOwner:  a.Admin,
-		Status:      p.Status,
-		Environment: p.Environment,
-		Expires:     p.Expires,
-		Now:         k.clock(),
-		Sort:        sort,
-		Desc:        desc,
-		Limit:       limit + 1, // one extra row tells whether another page exists
+		OwnerID:      ownerID,
+		Query:        p.Query,
+		MatchOwner:   a.Admin,
+		Status:       p.Status,
+		Environment:  p.Environment,
+		Expires:      p.Expires,
+		Now:          k.clock(),
+		ExpiringSoon: ExpiringSoonWindow, // the status rule of row.go, in SQL
+		Sort:         sort,
+		Desc:         desc,
+		Limit:        limit + 1, // one extra row tells whether another page exists
 	}
 	if after != nil {
 		filter.After = &models.ListPosition{Text: after.Text, At: after.At, Null: after.Null, ID: after.ID}
@@ -115,10 +120,11 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 	if err != nil {
 		return Page{}, fmt.Errorf("list keys: %w", err)
 	}
-	out := Page{Items: rows}
+	var next string
 	if len(rows) > limit {
-		out.Items = rows[:limit]
-		out.NextCursor = scope.Cursor(positionOf(out.Items[limit-1], sort))
+		rows = rows[:limit]
+		next = scope.Cursor(positionOf(rows[limit-1], sort))
 	}
+	out := Page{Items: k.toKeys(rows), NextCursor: next}
 	return out, nil
 }

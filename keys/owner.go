@@ -94,6 +94,6 @@ func withKeyDetails(details map[string]any, key models.Key) map[string]any {
 	if out == nil {
 		out = map[string]any{}
 	}
-	out["name"], out["prefix"] = key.Name, Prefix(key)
+	out["name"], out["prefix"] = key.Name, prefixOf(key)
 	return out
 }

@@ -15,10 +15,10 @@ func TestCreate_ForAUserDisabledInKeycloak_ShowsOwnerDisabled(t *testing.T) {
 	})
 	forAlice := f.create(t, carol, CreateParams{Name: "for-alice", Owner: "alice"})
 	forBob := f.create(t, carol, CreateParams{Name: "for-bob", Owner: "bob"})
-	if s := Status(forAlice.Key, f.now); s != "owner_disabled" {
+	if s := forAlice.Key.Status; s != "owner_disabled" {
 		t.Fatalf("key of a disabled user: %s", s)
 	}
-	if s := Status(forBob.Key, f.now); s != "active" {
+	if s := forBob.Key.Status; s != "active" {
 		t.Fatalf("key of an enabled user: %s", s)
 	}
 }
@@ -35,8 +35,8 @@ func TestOwnerReactions_AuditedAsTheActor_OnlyThatOwner(t *testing.T) {
 		t.Fatalf("owner disabled: %d %v", n, err)
 	}
 	got, _ := f.svc.Get(ctx, carol, a1.Key.ID)
-	if Status(got, f.now) != "owner_disabled" {
-		t.Fatalf("status %s", Status(got, f.now))
+	if got.Status != "owner_disabled" {
+		t.Fatalf("status %s", got.Status)
 	}
 	// A reset before the keys were made disables none of them; one after, both.
 	if n, err := f.svc.DisableAllOfOwner(ctx, kc, "alice-id", f.now.Add(-time.Second), map[string]any{"event_id": "e2"}); err != nil || n != 0 {
@@ -54,8 +54,8 @@ func TestOwnerReactions_AuditedAsTheActor_OnlyThatOwner(t *testing.T) {
 	if _, err := f.svc.Get(ctx, carol, a2.Key.ID); err == nil {
 		t.Fatal("a revoked key is still there")
 	}
-	if k, err := f.svc.Get(ctx, carol, b1.Key.ID); err != nil || Status(k, f.now) != "active" {
-		t.Fatalf("another owner's key: %v %v", Status(k, f.now), err)
+	if k, err := f.svc.Get(ctx, carol, b1.Key.ID); err != nil || k.Status != "active" {
+		t.Fatalf("another owner's key: %v %v", k.Status, err)
 	}
 	evs, _ := f.store.ListAudit(ctx, models.AuditFilter{TargetType: "key", TargetID: a1.Key.ID, Limit: 20})
 	seen := map[string]bool{}

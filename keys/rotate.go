@@ -71,9 +71,9 @@ func (k *Service) Rotate(ctx context.Context, a audit.Actor, id string, graceHou
 		k.cache.Drop(prev.ID)
 	}
 	k.audit.Record(ctx, actingFor(a, prev.OwnerID), "key.rotate", "key", prev.ID, prev.OwnerID, map[string]any{
-		"new_key_id": next.ID, "grace_period_hours": grace, "prefix": Prefix(next),
+		"new_key_id": next.ID, "grace_period_hours": grace, "prefix": prefixOf(next),
 	})
-	return Created{Key: next, Plaintext: parsed.String()}, nil
+	return Created{Key: k.key(next), Plaintext: parsed.String()}, nil
 }
 
 // Delete revokes a key: from this moment the exchange refuses it.
@@ -86,6 +86,6 @@ func (k *Service) Delete(ctx context.Context, a audit.Actor, id string) error {
 		return fmt.Errorf("delete key: %w", err)
 	}
 	k.cache.Drop(key.ID)
-	k.audit.Record(ctx, actingFor(a, key.OwnerID), "key.delete", "key", key.ID, key.OwnerID, map[string]any{"name": key.Name, "prefix": Prefix(key)})
+	k.audit.Record(ctx, actingFor(a, key.OwnerID), "key.delete", "key", key.ID, key.OwnerID, map[string]any{"name": key.Name, "prefix": prefixOf(key)})
 	return nil
 }

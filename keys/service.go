@@ -1,7 +1,9 @@
 // Package keys is the key lifecycle: create, get, list, update, rotate, revoke and
 // usage reports of personal API keys, and the rules of who may do what to which key
 // (owners, admins acting for them, the denylist, ceilings, decisions that stick). It
-// knows no HTTP and no SQL; the key format and the exchange live in exchange.
+// hands out Key values, whose status and effective limit it decides (row.go maps the
+// stored rows); it knows no HTTP and no SQL; the key format and the exchange live in
+// exchange.
 package keys
 
 import (
@@ -48,6 +50,9 @@ type Store interface {
 	DeleteKeysOfOwner(ctx context.Context, ownerID string, at time.Time) ([]models.Key, error)
 	SetOwnerDisabled(ctx context.Context, ownerID string, disabled bool) ([]models.Key, error)
 	LiveKeysOfOwner(ctx context.Context, ownerID string) ([]models.Key, error)
+	// What the reminder job reads (due.go).
+	KeysDue(ctx context.Context, kind string, from, to time.Time, limit int) ([]models.Key, error)
+	KeyByIDAnyState(ctx context.Context, id string) (models.Key, error)
 }
 
 // UserDirectory resolves the `owner` an admin names.

@@ -155,8 +155,8 @@ func TestCreate_ForAnother_OnlyAdmins_NeverServiceAccounts_NeverUpward(t *testin
 		t.Fatalf("an unknown owner: %v", err)
 	}
 	c := f.create(t, carol, CreateParams{Name: "for-alice", Owner: "alice", RateLimit: &RateLimit{Requests: 10000, WindowSeconds: 60}})
-	if c.Key.OwnerID != "alice-id" || c.Key.LimitSetBy != "carol" {
-		t.Fatalf("owner %q, limit set by %q", c.Key.OwnerID, c.Key.LimitSetBy)
+	if c.Key.OwnerID != "alice-id" || c.Key.AdminSet.RateLimit != "carol" {
+		t.Fatalf("owner %q, limit set by %q", c.Key.OwnerID, c.Key.AdminSet.RateLimit)
 	}
 	events, _ := f.store.ListAudit(context.Background(), models.AuditFilter{OwnerID: "alice-id", Limit: 10})
 	if len(events) != 1 || events[0].OnBehalfOf != "alice-id" || events[0].ActorID != "carol-id" {
@@ -196,7 +196,7 @@ func TestUpdate_ExpiryShortenedNeverExtended(t *testing.T) {
 		t.Fatalf("extended: %v", err)
 	}
 	sooner := f.now.AddDate(0, 0, 10).Format(time.RFC3339)
-	if k, err := f.svc.Update(context.Background(), alice, c.Key.ID, UpdateParams{ExpiresAt: &sooner}); err != nil || Status(k, f.now) != "active" {
+	if k, err := f.svc.Update(context.Background(), alice, c.Key.ID, UpdateParams{ExpiresAt: &sooner}); err != nil || k.Status != "active" {
 		t.Fatalf("shortened: %v", err)
 	}
 }
@@ -253,8 +253,8 @@ func TestUpdate_AdminDecisionsStick(t *testing.T) {
 	if err := upd(carol, UpdateParams{Enabled: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
-	if k, _ := f.svc.Get(context.Background(), alice, id); k.DisabledBy != "" || !k.Enabled {
-		t.Fatalf("after the admin enabled it: disabled by %q, enabled %v", k.DisabledBy, k.Enabled)
+	if k, _ := f.svc.Get(context.Background(), alice, id); k.AdminSet.Disabled != "" || !k.Enabled {
+		t.Fatalf("after the admin enabled it: disabled by %q, enabled %v", k.AdminSet.Disabled, k.Enabled)
 	}
 }
 
@@ -278,27 +278,5 @@ func TestRotate_GraceBoundedAndCappedByExpiry(t *testing.T) {
 	rootKey := f.create(t, audit.Actor{ID: "root-id", Name: "root"}, CreateParams{Name: "mine"})
 	if _, err := f.svc.Rotate(context.Background(), carol, rootKey.Key.ID, nil); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("an admin rotating an upward user's key: %v", err)
-	}
-}
-
-func TestStatusAndPrefix(t *testing.T) {
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
-	for _, tc := range []struct {
-		k    models.Key
-		want string
-	}{
-		{models.Key{Enabled: true}, "active"},
-		{models.Key{Enabled: true, ExpiresAt: at(8 * 24 * time.Hour)}, "active"},
-		{models.Key{Enabled: true, ExpiresAt: at(7 * 24 * time.Hour)}, "expiring_soon"},
-		{models.Key{Enabled: true, ExpiresAt: at(0)}, "expired"},
-		{models.Key{Enabled: false, ExpiresAt: at(-time.Hour)}, "inactive"},
-	} {
-		if got := Status(tc.k, now); got != tc.want {
-			t.Errorf("Status(%+v) = %s, want %s", tc.k, got, tc.want)
-		}
-	}
-	if got := Prefix(models.Key{Environment: "staging", LookupID: "AbC123xyz789"}); got != "kw_test_AbC123xyz789" {
-		t.Fatalf("prefix %q", got)
 	}
 }

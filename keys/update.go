@@ -24,10 +24,10 @@ type UpdateParams struct {
 }
 
 // Update changes a key. Expiry may be shortened, never extended.
-func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p UpdateParams) (models.Key, error) {
+func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p UpdateParams) (Key, error) {
 	ch, err := k.validUpdate(p, a.Admin, k.clock().UTC())
 	if err != nil {
-		return models.Key{}, err
+		return Key{}, err
 	}
 	var changed []string
 	updated, err := k.store.UpdateKey(ctx, ownerScope(a), id, func(key *models.Key) error {
@@ -54,7 +54,7 @@ func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p Update
 		return nil
 	})
 	if err != nil {
-		return models.Key{}, err
+		return Key{}, err
 	}
 	k.cache.Drop(updated.ID)
 	if len(changed) > 0 {
@@ -64,7 +64,7 @@ func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p Update
 		}
 		k.audit.Record(ctx, actingFor(a, updated.OwnerID), action, "key", updated.ID, updated.OwnerID, map[string]any{"fields": changed})
 	}
-	return updated, nil
+	return k.key(updated), nil
 }
 
 // change is a validated UpdateParams, in the stored forms.

@@ -11,12 +11,11 @@ import (
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
-	"github.com/keyward/keyward/models"
 )
 
 // UsageReport is a key's usage as users see it.
 type UsageReport struct {
-	Key   models.Key
+	Key   Key
 	Days  []DayUsage // oldest first, every day of the period, zeros included
 	Month UsageTotals
 	Total UsageTotals
@@ -89,7 +88,7 @@ func (k *Service) Usage(ctx context.Context, a audit.Actor, id string, days int)
 	if err != nil {
 		return UsageReport{}, err
 	}
-	out := UsageReport{Key: key}
+	out := UsageReport{Key: k.key(key)}
 	byDay := map[string]*UsageTotals{}
 	for d := first; !d.After(now); d = d.AddDate(0, 0, 1) {
 		out.Days = append(out.Days, DayUsage{Date: d.Format(time.DateOnly)})

@@ -13,6 +13,7 @@ import (
 	"github.com/keyward/keyward/internal/cidrlist"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/safetext"
+	"github.com/keyward/keyward/models"
 )
 
 // RateLimit is a key's own limit as callers give it.
@@ -31,7 +32,7 @@ func (k *Service) validRateLimit(verr *errs.Validation, r *RateLimit, byAdmin bo
 	ceiling := k.maxRate.Requests > 0 && !byAdmin
 	switch {
 	case r == nil:
-		return 0, 0
+		return limitColumns(nil)
 	case ceiling && r.Unlimited:
 		verr.Add("rate_limit", fmt.Sprintf("unlimited is above the most an owner may set (%d requests per %d seconds); ask an admin",
 			k.maxRate.Requests, int(k.maxRate.Window/time.Second)))
@@ -40,7 +41,7 @@ func (k *Service) validRateLimit(verr *errs.Validation, r *RateLimit, byAdmin bo
 	case r.Unlimited && !k.limits.AllowUnlimited:
 		verr.Add("rate_limit", "unlimited keys are not allowed by this server's configuration")
 	case r.Unlimited:
-		return -1, 0
+		return limitColumns(r)
 	case r.Requests < 1 || r.Requests > api.RateRequestsMax:
 		verr.Add("rate_limit.requests", fmt.Sprintf("must be between 1 and %d", api.RateRequestsMax))
 	case r.WindowSeconds < 1 || r.WindowSeconds > api.RateWindowSecondsMax:
@@ -49,7 +50,7 @@ func (k *Service) validRateLimit(verr *errs.Validation, r *RateLimit, byAdmin bo
 		verr.Add("rate_limit", fmt.Sprintf("must be at most %d requests per %d seconds (the most an owner may set; ask an admin for more)",
 			k.maxRate.Requests, int(k.maxRate.Window/time.Second)))
 	default:
-		return r.Requests, r.WindowSeconds
+		return limitColumns(r)
 	}
 	return 0, 0
 }
@@ -135,7 +136,7 @@ func validScopes(verr *errs.Validation, scopes []string) string {
 			out = append(out, s)
 		}
 	}
-	return strings.Join(out, " ")
+	return models.JoinWords(out)
 }
 
 // validMetadata accepts a JSON object of at most 50 keys and 4 KiB; it returns the

@@ -28,7 +28,6 @@ import (
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/keycloak"
-	"github.com/keyward/keyward/keys"
 	"github.com/keyward/keyward/mail"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
@@ -235,12 +234,14 @@ func (s *Service) handleOne(ctx context.Context, a audit.Actor, adm Admission, r
 	// No cache to drop: the exchange reads the key's state before its token cache.
 	// The reporter's words go to the audit (and so to webhooks) for the operator, under
 	// "reported" and marked signed or not: never as if Keyward had said them.
-	details := map[string]any{"action": s.cfg.Action, "name": key.Name, "prefix": keys.Prefix(key),
+	// The reported key is this key (same lookup id and environment): its prefix is this key's.
+	prefix := parsed.Prefix()
+	details := map[string]any{"action": s.cfg.Action, "name": key.Name, "prefix": prefix,
 		"report_signed": adm.signed, "reported": map[string]any{"url": r.URL, "source": r.Source, "type": r.Type}}
 	s.cfg.Audit.Record(ctx, a, "key.leaked", "key", key.ID, key.OwnerID, details)
 	follow := map[string]string{ActionRevoke: "key.delete", ActionDisable: "key.disable"}[s.cfg.Action]
 	s.cfg.Audit.Record(ctx, a, follow, "key", key.ID, key.OwnerID, map[string]any{
-		"reason": "reported leaked", "name": key.Name, "prefix": keys.Prefix(key)})
+		"reason": "reported leaked", "name": key.Name, "prefix": prefix})
 	s.log.Warn("leaked key reported and "+map[string]string{ActionRevoke: "revoked", ActionDisable: "disabled"}[s.cfg.Action],
 		zap.String("key_id", key.ID), zap.Bool("report_signed", adm.signed),
 		zap.String("reported_source", r.Source), zap.String("reported_url", r.URL))
@@ -248,7 +249,7 @@ func (s *Service) handleOne(ctx context.Context, a audit.Actor, adm Admission, r
 	if adm.signed {
 		leak.ReportedHost = reportedHost(r.URL)
 	}
-	s.notify(ctx, key, leak)
+	s.notify(ctx, key, prefix, leak)
 	return true, nil
 }
 
@@ -280,7 +281,7 @@ func (s *Service) act(ctx context.Context, key models.Key, now time.Time) (bool,
 }
 
 // notify mails the owner; a failure is logged (the key is already safe).
-func (s *Service) notify(ctx context.Context, key models.Key, leak mail.Leak) {
+func (s *Service) notify(ctx context.Context, key models.Key, prefix string, leak mail.Leak) {
 	if s.cfg.Mail == nil || s.cfg.Users == nil {
 		return
 	}
@@ -290,7 +291,7 @@ func (s *Service) notify(ctx context.Context, key models.Key, leak mail.Leak) {
 		log.Warn("leaked key: owner not mailed (no email found)", zap.Error(err))
 		return
 	}
-	info := mail.KeyInfo{ID: key.ID, Name: key.Name, Prefix: keys.Prefix(key), ConsoleURL: s.cfg.PublicURL + "/keys/" + key.ID}
+	info := mail.KeyInfo{ID: key.ID, Name: key.Name, Prefix: prefix, ConsoleURL: s.cfg.PublicURL + "/keys/" + key.ID}
 	if key.ExpiresAt != nil {
 		info.ExpiresAt = *key.ExpiresAt
 	}

@@ -216,13 +216,13 @@ func testListOwnerDisabled(t *testing.T, s *models.Store) {
 		t.Fatal(err)
 	}
 	for status, want := range map[string]int{"owner_disabled": 1, "active": 0, "inactive": 0} {
-		got, err := s.ListKeys(ctx, models.KeyFilter{OwnerID: owner, Status: status, Now: time.Now()})
+		got, err := s.ListKeys(ctx, models.KeyFilter{OwnerID: owner, Status: status, Now: time.Now(), ExpiringSoon: 7 * 24 * time.Hour})
 		if err != nil || len(got) != want {
 			t.Fatalf("status %s: %d keys (%v), want %d", status, len(got), err, want)
 		}
 	}
 	_, _ = s.SetOwnerDisabled(ctx, owner, false)
-	got, _ := s.ListKeys(ctx, models.KeyFilter{OwnerID: owner, Status: "active", Now: time.Now()})
+	got, _ := s.ListKeys(ctx, models.KeyFilter{OwnerID: owner, Status: "active", Now: time.Now(), ExpiringSoon: 7 * 24 * time.Hour})
 	if len(got) != 1 || got[0].ID != k.ID {
 		t.Fatalf("after enable, active = %d keys, want the key", len(got))
 	}

@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Key is a personal API key. Only the HMAC of its secret is stored.
 type Key struct {
@@ -75,4 +78,46 @@ func (k Key) Position(sort string) ListPosition {
 		p.At = *v
 	}
 	return p
+}
+
+// The encodings of a key's columns, owned here; keys maps them to its domain value and
+// the exchange reads the limit through OwnLimit.
+
+// unlimitedRequests is the RateLimitRequests of a key set to unlimited.
+const unlimitedRequests = -1
+
+// Words decodes a space-separated column (Scopes, IPAllowlist); never nil.
+func Words(column string) []string {
+	w := strings.Fields(column)
+	if w == nil {
+		return []string{}
+	}
+	return w
+}
+
+// JoinWords encodes a list as a space-separated column.
+func JoinWords(list []string) string { return strings.Join(list, " ") }
+
+// OwnLimit decodes the stored rate-limit pair: set is false for 0/0, where the
+// configured default applies; a set limit is unlimited, or requests per windowSeconds.
+func (k Key) OwnLimit() (requests, windowSeconds int, unlimited, set bool) {
+	switch {
+	case k.RateLimitRequests < 0:
+		return 0, 0, true, true
+	case k.RateLimitRequests > 0 && k.RateLimitWindowSeconds > 0:
+		return k.RateLimitRequests, k.RateLimitWindowSeconds, false, true
+	}
+	return 0, 0, false, false
+}
+
+// LimitColumns encodes a key's own limit as the stored pair; set false is the
+// configured default (0/0).
+func LimitColumns(requests, windowSeconds int, unlimited, set bool) (int, int) {
+	switch {
+	case !set:
+		return 0, 0
+	case unlimited:
+		return unlimitedRequests, 0
+	}
+	return requests, windowSeconds
 }

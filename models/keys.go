@@ -19,9 +19,6 @@ import (
 // notDeleted is the condition every read of keys carries.
 const notDeleted = "deleted_at IS NULL"
 
-// expiringSoon is how close to its expiry a key counts as "expiring_soon".
-const expiringSoon = 7 * 24 * time.Hour
-
 // CreateKey inserts k. It sets k.ID when empty and k.CreatedAt (when zero) and
 // k.UpdatedAt, k.Metadata to "{}" when empty, and normalises k's times to what is
 // stored. A LookupID or ID already taken, by a live or a deleted key, or a name the
@@ -232,9 +229,13 @@ type KeyFilter struct {
 	Environment string    // "" or exact
 	Expires     string    // "", "30d" (within the next 30 days, not yet), "expired", "never"
 	Now         time.Time // the clock for Status and Expires; required with either
-	Sort        string    // "created_at" (default), "expires_at", "name", "last_used_at"
-	Desc        bool
-	Limit       int // 1..1000; 0 means 50 (the API pages by at most 200 and asks one more)
+	// ExpiringSoon is how close to its expiry a key counts as "expiring_soon": the key
+	// service's rule, which this filter only applies; required with Status "active"
+	// or "expiring_soon".
+	ExpiringSoon time.Duration
+	Sort         string // "created_at" (default), "expires_at", "name", "last_used_at"
+	Desc         bool
+	Limit        int // 1..1000; 0 means 50 (the API pages by at most 200 and asks one more)
 	// After is the keyset position of the last row of the previous page: the next
 	// page holds the rows strictly after it in f's order.
 	After *ListPosition
@@ -257,21 +258,21 @@ var keySorts = map[string]string{
 // keyStatuses and keyExpiries are KeyFilter.Status and KeyFilter.Expires: each
 // narrows a query to its keys as of now.
 var (
-	keyStatuses = map[string]func(q *gorm.DB, now time.Time) *gorm.DB{
-		"owner_disabled": func(q *gorm.DB, _ time.Time) *gorm.DB {
+	keyStatuses = map[string]func(q *gorm.DB, f KeyFilter) *gorm.DB{
+		"owner_disabled": func(q *gorm.DB, _ KeyFilter) *gorm.DB {
 			return q.Where("owner_disabled = ?", true)
 		},
-		"inactive": func(q *gorm.DB, _ time.Time) *gorm.DB {
+		"inactive": func(q *gorm.DB, _ KeyFilter) *gorm.DB {
 			return q.Where("owner_disabled = ? AND enabled = ?", false, false)
 		},
-		"expired": func(q *gorm.DB, now time.Time) *gorm.DB {
-			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at <= ?", false, true, now)
+		"expired": func(q *gorm.DB, f KeyFilter) *gorm.DB {
+			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at <= ?", false, true, f.Now)
 		},
-		"expiring_soon": func(q *gorm.DB, now time.Time) *gorm.DB {
-			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at > ? AND expires_at <= ?", false, true, now, now.Add(expiringSoon))
+		"expiring_soon": func(q *gorm.DB, f KeyFilter) *gorm.DB {
+			return q.Where("owner_disabled = ? AND enabled = ? AND expires_at > ? AND expires_at <= ?", false, true, f.Now, f.Now.Add(f.ExpiringSoon))
 		},
-		"active": func(q *gorm.DB, now time.Time) *gorm.DB {
-			return q.Where("owner_disabled = ? AND enabled = ? AND (expires_at IS NULL OR expires_at > ?)", false, true, now.Add(expiringSoon))
+		"active": func(q *gorm.DB, f KeyFilter) *gorm.DB {
+			return q.Where("owner_disabled = ? AND enabled = ? AND (expires_at IS NULL OR expires_at > ?)", false, true, f.Now.Add(f.ExpiringSoon))
 		},
 	}
 	keyExpiries = map[string]func(q *gorm.DB, now time.Time) *gorm.DB{
@@ -309,6 +310,37 @@ func (s *Store) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 	return keys, nil
 }
 
+// checkedPosition is a list position with its id in canonical form; an error when
+// it cannot be a stored key's.
+func checkedPosition(p *ListPosition) (*ListPosition, error) {
+	if p == nil {
+		return nil, nil
+	}
+	c := *p
+	id, ok := canonicalID(c.ID)
+	if !ok || !storable(c.Text) {
+		return nil, fmt.Errorf("%w: the position is no key's", ErrInvalidFilter)
+	}
+	c.ID = id
+	return &c, nil
+}
+
+// whereText selects the keys whose name or description (matchOwner: or owner's
+// username) contains text. lower() on both sides, so that a query always finds
+// itself whatever either backend's notion of case.
+func whereText(q *gorm.DB, text string, matchOwner bool) *gorm.DB {
+	cols := []string{"name", "description"}
+	if matchOwner {
+		cols = append(cols, "owner_username")
+	}
+	pattern := "%" + escapeLike(text) + "%"
+	conds, args := make([]string, len(cols)), make([]any, len(cols))
+	for i, c := range cols {
+		conds[i], args[i] = "lower("+c+") LIKE lower(?) ESCAPE '\\'", pattern
+	}
+	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
+}
+
 // keyQuery builds ListKeys' statement; nil when f's text cannot match a stored key.
 func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 	col, ok := keySorts[f.Sort]
@@ -326,6 +358,9 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 	if (status != nil || expiry != nil) && f.Now.IsZero() {
 		return nil, fmt.Errorf("%w: status and expiry filters need Now", ErrInvalidFilter)
 	}
+	if (f.Status == "active" || f.Status == "expiring_soon") && f.ExpiringSoon <= 0 {
+		return nil, fmt.Errorf("%w: status %s needs ExpiringSoon", ErrInvalidFilter, f.Status)
+	}
 	limit := f.Limit
 	if limit == 0 {
 		limit = defaultKeyLimit
@@ -333,14 +368,9 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 	if limit < 1 || limit > maxKeyLimit {
 		return nil, fmt.Errorf("%w: limit %d not in 1..%d", ErrInvalidFilter, f.Limit, maxKeyLimit)
 	}
-	var after *ListPosition
-	if f.After != nil {
-		p := *f.After
-		id, ok := canonicalID(p.ID)
-		if !ok || !storable(p.Text) {
-			return nil, fmt.Errorf("%w: the position is no key's", ErrInvalidFilter)
-		}
-		p.ID, after = id, &p
+	after, err := checkedPosition(f.After)
+	if err != nil {
+		return nil, err
 	}
 	for _, v := range []string{f.OwnerID, f.Environment, f.Query} {
 		if !storable(v) {
@@ -356,24 +386,14 @@ func (s *Store) keyQuery(ctx context.Context, f KeyFilter) (*gorm.DB, error) {
 		q = q.Where("environment = ?", f.Environment)
 	}
 	if f.Query != "" {
-		// lower() on both sides, so that a query always finds itself whatever
-		// either backend's notion of case.
-		cols := []string{"name", "description"}
-		if f.MatchOwner {
-			cols = append(cols, "owner_username")
-		}
-		pattern := "%" + escapeLike(f.Query) + "%"
-		conds, args := make([]string, len(cols)), make([]any, len(cols))
-		for i, c := range cols {
-			conds[i], args[i] = "lower("+c+") LIKE lower(?) ESCAPE '\\'", pattern
-		}
-		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+		q = whereText(q, f.Query, f.MatchOwner)
 	}
-	now := dbTime(f.Now)
-	for _, narrow := range []func(*gorm.DB, time.Time) *gorm.DB{status, expiry} {
-		if narrow != nil {
-			q = narrow(q, now)
-		}
+	f.Now = dbTime(f.Now)
+	if status != nil {
+		q = status(q, f)
+	}
+	if expiry != nil {
+		q = expiry(q, f.Now)
 	}
 	if after != nil {
 		q = afterKey(q, col, f.Desc, *after)

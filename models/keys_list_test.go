@@ -81,7 +81,7 @@ func testListStatus(t *testing.T, s *models.Store) {
 	} {
 		// Now in another zone is the same instant.
 		for _, now := range []time.Time{now, now.In(zone)} {
-			got := sortedNames(list(t, s, models.KeyFilter{OwnerID: owner, Status: status, Now: now}))
+			got := sortedNames(list(t, s, models.KeyFilter{OwnerID: owner, Status: status, Now: now, ExpiringSoon: 7 * 24 * time.Hour}))
 			if got != want {
 				t.Errorf("Status %q (now in %s): got %s, want %s", status, now.Location(), got, want)
 			}
@@ -366,7 +366,8 @@ func testListInvalid(t *testing.T, s *models.Store) {
 		"unknown status":        {Status: "revoked", Now: at},
 		"status in other case":  {Status: "Active", Now: at},
 		"unknown expiry":        {Expires: "31d", Now: at},
-		"status without Now":    {Status: "active"},
+		"status without Now":    {Status: "active", ExpiringSoon: time.Hour},
+		"active without window": {Status: "active", Now: at},
 		"expiry without Now":    {Expires: "never"},
 		"limit above 1000":      {Limit: 1001},
 		"negative limit":        {Limit: -1},

@@ -122,31 +122,12 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 		}
 		d.Conn = &announcingPool{DB: stdlib.OpenDB(*cfg), announce: s.announce}
 	}
-	db, err := gorm.Open(dialector, &gorm.Config{
-		Logger:         newGormLogger(log),
-		TranslateError: true, // unique violations of both drivers become gorm.ErrDuplicatedKey
-		// Each write is one statement; multi-statement changes use Transaction.
-		SkipDefaultTransaction: true,
-		// Pinged below with ctx, so that an unreachable server cannot hang Open.
-		DisableAutomaticPing: true,
-		NowFunc:              func() time.Time { return dbTime(time.Now()) },
-	})
+	db, err := connect(ctx, dialector, log)
 	if err != nil {
 		return nil, fmt.Errorf("models: open %s: %w", backend, err)
 	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("models: open %s: %w", backend, err)
-	}
-	if err := sqlDB.PingContext(ctx); err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("models: open %s: %w", backend, err)
-	}
-	if err := migrateUsageVia(ctx, db, backend); err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("models: migrate %s: usage by route: %w", backend, err)
-	}
-	if err := db.WithContext(ctx).AutoMigrate(migrated()...); err != nil {
+	sqlDB, _ := db.DB() // connect has checked it
+	if err := migrate(ctx, db, backend); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)
 	}
@@ -157,22 +138,6 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 	// of its connections.
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(maxConns)
-	// After AutoMigrate, which knows no partial indexes; also after it rebuilds a
-	// SQLite table, which drops the table's indexes.
-	if err := db.WithContext(ctx).Exec(liveKeyNameIndex).Error; err != nil {
-		_ = sqlDB.Close()
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return nil, fmt.Errorf("models: migrate %s: an owner has two live keys of one name: "+
-				"rename or delete one, then start again: %w", backend, err)
-		}
-		return nil, fmt.Errorf("models: migrate %s: %w", backend, err)
-	}
-	if backend == backendPostgres {
-		if err := installKeyTrigger(ctx, db); err != nil {
-			_ = sqlDB.Close()
-			return nil, fmt.Errorf("models: migrate %s: key notifications: %w", backend, err)
-		}
-	}
 	placeholder := "?"
 	if backend == backendPostgres {
 		placeholder = "$1"
@@ -181,6 +146,55 @@ func Open(ctx context.Context, dsn string, log *zap.Logger, opts ...Option) (*St
 	s.keyForExchange = "SELECT " + keyForExchangeColumns +
 		" FROM api_keys WHERE lookup_id = " + placeholder + " AND " + notDeleted + " LIMIT 1"
 	return s, nil
+}
+
+// connect opens gorm on dialector and pings the server.
+func connect(ctx context.Context, dialector gorm.Dialector, log *zap.Logger) (*gorm.DB, error) {
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger:         newGormLogger(log),
+		TranslateError: true, // unique violations of both drivers become gorm.ErrDuplicatedKey
+		// Each write is one statement; multi-statement changes use Transaction.
+		SkipDefaultTransaction: true,
+		// Pinged below with ctx, so that an unreachable server cannot hang Open.
+		DisableAutomaticPing: true,
+		NowFunc:              func() time.Time { return dbTime(time.Now()) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// migrate brings the schema to this version's.
+func migrate(ctx context.Context, db *gorm.DB, backend string) error {
+	if err := migrateUsageVia(ctx, db, backend); err != nil {
+		return fmt.Errorf("usage by route: %w", err)
+	}
+	if err := db.WithContext(ctx).AutoMigrate(migrated()...); err != nil {
+		return err
+	}
+	// After AutoMigrate, which knows no partial indexes; also after it rebuilds a
+	// SQLite table, which drops the table's indexes.
+	if err := db.WithContext(ctx).Exec(liveKeyNameIndex).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return fmt.Errorf("an owner has two live keys of one name: rename or delete one, then start again: %w", err)
+		}
+		return err
+	}
+	if backend == backendPostgres {
+		if err := installKeyTrigger(ctx, db); err != nil {
+			return fmt.Errorf("key notifications: %w", err)
+		}
+	}
+	return nil
 }
 
 // liveKeyNameIndex makes a key name unique per owner among live keys that no rotation

@@ -435,11 +435,17 @@ type AttemptOutcome struct {
 	// nil when retries give up.
 	Succeeded     bool
 	NextAttemptAt *time.Time
-	// The endpoint is disabled when retries give up, or when a failure makes its run
-	// of failures reach DisableAfterFailures attempts or last DisableAfter (0: never
-	// on that ground).
-	DisableAfterFailures int
-	DisableAfter         time.Duration
+	// Health decides, from the endpoint's stored health, its health after this attempt
+	// (the webhooks service's policy: the run of failures, disabling); nil leaves it.
+	Health func(h *EndpointHealth)
+}
+
+// EndpointHealth is the part of an endpoint that its deliveries' outcomes change.
+type EndpointHealth struct {
+	Enabled             bool
+	DisabledReason      string
+	ConsecutiveFailures int
+	FailingSince        *time.Time
 }
 
 // ErrLeaseLost: the delivery's lease passed to another dispatcher before the attempt
@@ -447,9 +453,9 @@ type AttemptOutcome struct {
 var ErrLeaseLost = fmt.Errorf("the delivery's lease was lost: %w", ErrConflict)
 
 // RecordWebhookAttempt stores an attempt, the delivery's new state and the endpoint's
-// failure run in one transaction, if the claim still holds (else ErrLeaseLost). It
-// says whether the endpoint was disabled by this attempt.
-func (s *Store) RecordWebhookAttempt(ctx context.Context, o AttemptOutcome) (disabled bool, err error) {
+// health as o.Health decides it, in one transaction, if the claim still holds (else
+// ErrLeaseLost).
+func (s *Store) RecordWebhookAttempt(ctx context.Context, o AttemptOutcome) error {
 	d, a := o.Delivery, o.Attempt
 	at := dbTime(a.At)
 	if a.ID == "" {
@@ -459,7 +465,7 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, o AttemptOutcome) (dis
 	if !storable(a.Error) {
 		a.Error = strings.ToValidUTF8(strings.ReplaceAll(a.Error, "\x00", ""), "?")
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		set := map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_status": a.StatusCode,
 			"last_error": a.Error, "lease_until": nil, "lease_owner": "", "manual": false, "updated_at": at}
 		switch {
@@ -480,6 +486,9 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, o AttemptOutcome) (dis
 		if err := tx.Create(&a).Error; err != nil {
 			return err
 		}
+		if o.Health == nil {
+			return nil
+		}
 		var ep WebhookEndpoint
 		if err := s.lockForUpdate(tx).Where("id = ?", d.EndpointID).Take(&ep).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -487,29 +496,20 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, o AttemptOutcome) (dis
 			}
 			return err
 		}
-		upd := map[string]any{}
-		if o.Succeeded {
-			upd["consecutive_failures"], upd["failing_since"] = 0, nil
-		} else {
-			since := at
-			if ep.FailingSince != nil {
-				since = dbTime(*ep.FailingSince)
-			}
-			n := ep.ConsecutiveFailures + 1
-			upd["consecutive_failures"], upd["failing_since"] = n, since
-			givenUp := o.NextAttemptAt == nil
-			if ep.Enabled && (givenUp || (o.DisableAfterFailures > 0 && n >= o.DisableAfterFailures) ||
-				(o.DisableAfter > 0 && at.Sub(since) >= o.DisableAfter)) {
-				upd["enabled"], upd["disabled_reason"], upd["updated_at"] = false, DisabledFailing, at
-				disabled = true
-			}
+		was := EndpointHealth{Enabled: ep.Enabled, DisabledReason: ep.DisabledReason,
+			ConsecutiveFailures: ep.ConsecutiveFailures, FailingSince: utcPtr(ep.FailingSince)}
+		h := was
+		o.Health(&h)
+		upd := map[string]any{"consecutive_failures": h.ConsecutiveFailures, "failing_since": dbTimePtr(h.FailingSince)}
+		if h.Enabled != was.Enabled || h.DisabledReason != was.DisabledReason {
+			upd["enabled"], upd["disabled_reason"], upd["updated_at"] = h.Enabled, h.DisabledReason, at
 		}
 		return tx.Model(&WebhookEndpoint{}).Where("id = ?", ep.ID).Updates(upd).Error
 	})
 	if err != nil {
-		return false, fmt.Errorf("models: record webhook attempt: %w", err)
+		return fmt.Errorf("models: record webhook attempt: %w", err)
 	}
-	return disabled, nil
+	return nil
 }
 
 // PruneWebhookDeliveries deletes the finished deliveries (succeeded or failed) last

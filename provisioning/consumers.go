@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
@@ -37,15 +38,36 @@ type ConsumerQuery struct {
 	Limit       int // 1..api.PageLimitMax, default internal/page's
 }
 
+// Consumer is an application or team that calls the APIs, as the service hands it out.
+type Consumer struct {
+	ID          string
+	Name        string
+	Description string
+	Environment string
+	ACLGroups   []string // sorted; never nil
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// consumerOf maps a stored consumer.
+func consumerOf(c models.Consumer) Consumer {
+	groups := slices.Clone(c.ACLGroups)
+	if groups == nil {
+		groups = []string{}
+	}
+	return Consumer{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
+		ACLGroups: groups, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
 // ConsumerPage is one page of consumers; NextCursor is "" on the last page.
 type ConsumerPage struct {
-	Items      []models.Consumer
+	Items      []Consumer
 	NextCursor string
 }
 
 // CreateConsumer stores a new consumer. It has no Keycloak object of its own: its ACL
 // groups must exist, and reach Keycloak through its clients' service accounts.
-func (s *Service) CreateConsumer(ctx context.Context, a audit.Actor, in ConsumerInput) (models.Consumer, error) {
+func (s *Service) CreateConsumer(ctx context.Context, a audit.Actor, in ConsumerInput) (Consumer, error) {
 	var f fields
 	f.pattern("name", in.Name, consumerName, "1..64 of a-z, 0-9, '.', '_', '-'")
 	f.description("description", in.Description, api.ConsumerDescriptionMax)
@@ -56,35 +78,39 @@ func (s *Service) CreateConsumer(ctx context.Context, a audit.Actor, in Consumer
 	f.environment("environment", env)
 	f.groupNames("acl_groups", in.ACLGroups)
 	if err := f.err(); err != nil {
-		return models.Consumer{}, err
+		return Consumer{}, err
 	}
 	s.groupsMu.RLock()
 	defer s.groupsMu.RUnlock()
 	groups, err := s.resolveGroups(ctx, "acl_groups", in.ACLGroups)
 	if err != nil {
-		return models.Consumer{}, err
+		return Consumer{}, err
 	}
 	if err := s.requireNoRoles(ctx, groups); err != nil {
-		return models.Consumer{}, err
+		return Consumer{}, err
 	}
 	c := models.Consumer{Name: in.Name, Description: in.Description, Environment: env,
 		ACLGroups: slices.Clone(in.ACLGroups), CreatedAt: s.now()}
 	err = s.store.CreateConsumer(ctx, &c)
 	if errors.Is(err, models.ErrAlreadyExists) {
-		return models.Consumer{}, conflict("a consumer named %q exists already", in.Name)
+		return Consumer{}, conflict("a consumer named %q exists already", in.Name)
 	}
 	if err != nil {
-		return models.Consumer{}, fmt.Errorf("create consumer: %w", err)
+		return Consumer{}, fmt.Errorf("create consumer: %w", err)
 	}
 	s.record(ctx, a, "consumer.create", "consumer", c.ID, c.ID, map[string]any{
 		"name": c.Name, "environment": c.Environment, "acl_groups": c.ACLGroups,
 	})
-	return c, nil
+	return consumerOf(c), nil
 }
 
 // Consumer returns one consumer; ErrNotFound for an unknown id.
-func (s *Service) Consumer(ctx context.Context, id string) (models.Consumer, error) {
-	return s.store.ConsumerByID(ctx, id)
+func (s *Service) Consumer(ctx context.Context, id string) (Consumer, error) {
+	c, err := s.store.ConsumerByID(ctx, id)
+	if err != nil {
+		return Consumer{}, err
+	}
+	return consumerOf(c), nil
 }
 
 // ListConsumers returns a page of consumers.
@@ -111,11 +137,15 @@ func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerP
 	if err != nil {
 		return ConsumerPage{}, fmt.Errorf("list consumers: %w", err)
 	}
-	out := ConsumerPage{Items: list}
+	var next string
 	if len(list) > limit {
-		out.Items = list[:limit]
-		last := out.Items[limit-1]
-		out.NextCursor = scope.Cursor(page.Position{Text: last.Name, At: last.CreatedAt, ID: last.ID})
+		list = list[:limit]
+		last := list[limit-1]
+		next = scope.Cursor(page.Position{Text: last.Name, At: last.CreatedAt, ID: last.ID})
+	}
+	out := ConsumerPage{Items: make([]Consumer, 0, len(list)), NextCursor: next}
+	for _, c := range list {
+		out.Items = append(out.Items, consumerOf(c))
 	}
 	return out, nil
 }
@@ -123,7 +153,7 @@ func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerP
 // UpdateConsumer applies p. A change of ACL groups is made in Keycloak first, on the
 // service account of every client of the consumer, and undone if any step or the
 // store update fails.
-func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (models.Consumer, error) {
+func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (Consumer, error) {
 	var f fields
 	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil {
 		f.add("body", "give at least one of name, description, environment, acl_groups")
@@ -141,14 +171,14 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 		f.groupNames("acl_groups", *p.ACLGroups)
 	}
 	if err := f.err(); err != nil {
-		return models.Consumer{}, err
+		return Consumer{}, err
 	}
 	s.groupsMu.RLock()
 	defer s.groupsMu.RUnlock()
 	defer s.lockConsumer(id)()
 	old, err := s.store.ConsumerByID(ctx, id)
 	if err != nil {
-		return models.Consumer{}, err
+		return Consumer{}, err
 	}
 	next := old
 	next.ACLGroups = slices.Clone(old.ACLGroups)
@@ -171,31 +201,31 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 			changed = append(changed, "acl_groups")
 			if err := s.moveMemberships(ctx, u, old.ID, added, removed); err != nil {
 				u.run(ctx, err)
-				return models.Consumer{}, err
+				return Consumer{}, err
 			}
 		}
 	}
 	if len(changed) == 0 {
-		return old, nil
+		return consumerOf(old), nil
 	}
 	if err := s.store.UpdateConsumer(ctx, &next); err != nil {
 		u.run(ctx, err)
 		switch {
 		case errors.Is(err, models.ErrAlreadyExists):
-			return models.Consumer{}, conflict("a consumer named %q exists already", next.Name)
+			return Consumer{}, conflict("a consumer named %q exists already", next.Name)
 		case errors.Is(err, models.ErrStale):
-			return models.Consumer{}, conflict("the consumer changed meanwhile; read it again and retry")
+			return Consumer{}, conflict("the consumer changed meanwhile; read it again and retry")
 		case errors.Is(err, models.ErrNotFound):
-			return models.Consumer{}, err
+			return Consumer{}, err
 		}
-		return models.Consumer{}, fmt.Errorf("update consumer: %w", err)
+		return Consumer{}, fmt.Errorf("update consumer: %w", err)
 	}
 	details := map[string]any{"changed": changed}
 	if len(added)+len(removed) > 0 {
 		details["acl_groups_added"], details["acl_groups_removed"] = nonNil(added), nonNil(removed)
 	}
 	s.record(ctx, a, "consumer.update", "consumer", next.ID, next.ID, details)
-	return next, nil
+	return consumerOf(next), nil
 }
 
 // moveMemberships adds the service account of every active client of the consumer to

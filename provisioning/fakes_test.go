@@ -695,7 +695,7 @@ func (e *env) group(t *testing.T, name string) ACLGroup {
 	return g
 }
 
-func (e *env) consumer(t *testing.T, name string, groups ...string) models.Consumer {
+func (e *env) consumer(t *testing.T, name string, groups ...string) Consumer {
 	t.Helper()
 	c, err := e.svc.CreateConsumer(context.Background(), admin, ConsumerInput{Name: name, ACLGroups: groups})
 	if err != nil {

@@ -169,7 +169,7 @@ func (e *realEnv) tokenGroups(t *testing.T, clientID, secret string) []string {
 	return g
 }
 
-func (e *realEnv) setup(t *testing.T, groups ...string) models.Consumer {
+func (e *realEnv) setup(t *testing.T, groups ...string) Consumer {
 	t.Helper()
 	for _, g := range groups {
 		if _, err := e.svc.CreateACLGroup(ctx, admin, ACLGroupInput{Name: g}); err != nil {

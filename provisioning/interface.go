@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/keyward/keyward/audit"
-	"github.com/keyward/keyward/models"
 )
 
 // API is the admin domain (ACL groups, consumers and their clients) as its callers (the
@@ -14,10 +13,10 @@ type API interface {
 	CreateACLGroup(ctx context.Context, a audit.Actor, in ACLGroupInput) (ACLGroup, error)
 	DeleteACLGroup(ctx context.Context, a audit.Actor, name string) error
 
-	CreateConsumer(ctx context.Context, a audit.Actor, in ConsumerInput) (models.Consumer, error)
+	CreateConsumer(ctx context.Context, a audit.Actor, in ConsumerInput) (Consumer, error)
 	ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerPage, error)
-	Consumer(ctx context.Context, id string) (models.Consumer, error)
-	UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (models.Consumer, error)
+	Consumer(ctx context.Context, id string) (Consumer, error)
+	UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (Consumer, error)
 	DeleteConsumer(ctx context.Context, a audit.Actor, id string, cascade bool) error
 
 	CreateClient(ctx context.Context, a audit.Actor, consumerID string, in ClientInput) (CreatedClient, error)

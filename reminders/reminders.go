@@ -22,15 +22,19 @@ import (
 	"github.com/keyward/keyward/models"
 )
 
+// Keys reads the keys the job reminds of (keys.Service).
+type Keys interface {
+	Due(ctx context.Context, kind string, from, to time.Time, limit int) ([]keys.Key, error)
+	AnyState(ctx context.Context, id string) (keys.Key, error)
+}
+
 // Store is what the job keeps in the store.
 type Store interface {
-	KeysDue(ctx context.Context, kind string, from, to time.Time, limit int) ([]models.Key, error)
 	ClaimReminder(ctx context.Context, keyID, kind string, now time.Time) (bool, error)
 	ReminderSent(ctx context.Context, keyID, kind string, at time.Time) error
 	ReminderFailed(ctx context.Context, keyID, kind, why string) error
 	PendingReminders(ctx context.Context, claimedBefore time.Time, maxAttempts, limit int) ([]models.KeyReminder, error)
 	ClaimReminderRetry(ctx context.Context, r models.KeyReminder, now time.Time) (bool, error)
-	KeyByIDAnyState(ctx context.Context, id string) (models.Key, error)
 }
 
 // Users finds an owner's email in Keycloak.
@@ -38,8 +42,9 @@ type Users interface {
 	FindUser(ctx context.Context, idOrUsername string) (keycloak.User, error)
 }
 
-// Config wires a Job; Store and Users are required.
+// Config wires a Job; Keys, Store and Users are required.
 type Config struct {
+	Keys  Keys
 	Store Store
 	Users Users
 	Mail  mail.Sender // nil: mail is off; events are still recorded
@@ -121,15 +126,15 @@ func (j *Job) RunOnce(ctx context.Context) error {
 	now := j.cfg.Clock()
 	var errs []error
 	for _, th := range thresholds {
-		keys, err := j.cfg.Store.KeysDue(ctx, th.kind, now.Add(th.after), now.Add(th.within), batch)
+		due, err := j.cfg.Keys.Due(ctx, th.kind, now.Add(th.after), now.Add(th.within), batch)
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
+		for _, k := range due {
 			errs = append(errs, j.remind(ctx, k, th.kind, now))
 		}
 	}
-	expired, err := j.cfg.Store.KeysDue(ctx, "expired", now.Add(-ExpiredLookback), now, batch)
+	expired, err := j.cfg.Keys.Due(ctx, "expired", now.Add(-ExpiredLookback), now, batch)
 	if err != nil {
 		return err
 	}
@@ -140,7 +145,7 @@ func (j *Job) RunOnce(ctx context.Context) error {
 			continue
 		}
 		j.cfg.Audit.Record(ctx, actor, "key.expired", "key", k.ID, k.OwnerID, map[string]any{
-			"name": k.Name, "prefix": keys.Prefix(k), "expires_at": k.ExpiresAt.UTC().Format(time.RFC3339),
+			"name": k.Name, "prefix": k.Prefix, "expires_at": k.ExpiresAt.UTC().Format(time.RFC3339),
 		})
 		errs = append(errs, j.cfg.Store.ReminderSent(ctx, k.ID, "expired", now))
 	}
@@ -149,14 +154,14 @@ func (j *Job) RunOnce(ctx context.Context) error {
 }
 
 // remind claims the reminder; whoever claims it records the event and sends the mail.
-func (j *Job) remind(ctx context.Context, k models.Key, kind string, now time.Time) error {
+func (j *Job) remind(ctx context.Context, k keys.Key, kind string, now time.Time) error {
 	won, err := j.cfg.Store.ClaimReminder(ctx, k.ID, kind, now)
 	if err != nil || !won {
 		return err // another replica (or an earlier round) has it
 	}
 	days := daysLeft(*k.ExpiresAt, now)
 	j.cfg.Audit.Record(ctx, actor, "key.expiring", "key", k.ID, k.OwnerID, map[string]any{
-		"name": k.Name, "prefix": keys.Prefix(k), "threshold": kind,
+		"name": k.Name, "prefix": k.Prefix, "threshold": kind,
 		"days_left": days, "expires_at": k.ExpiresAt.UTC().Format(time.RFC3339),
 	})
 	return j.deliver(ctx, k, kind, now)
@@ -164,7 +169,7 @@ func (j *Job) remind(ctx context.Context, k models.Key, kind string, now time.Ti
 
 // deliver mails the owner and records the outcome: sent (or nothing to send), or the
 // failure, which a later round retries.
-func (j *Job) deliver(ctx context.Context, k models.Key, kind string, now time.Time) error {
+func (j *Job) deliver(ctx context.Context, k keys.Key, kind string, now time.Time) error {
 	log := j.log.With(zap.String("key_id", k.ID), zap.String("kind", kind))
 	if j.cfg.Mail == nil {
 		return j.cfg.Store.ReminderSent(ctx, k.ID, kind, now)
@@ -204,7 +209,7 @@ func (j *Job) retry(ctx context.Context, now time.Time) error {
 			errs = append(errs, err)
 			continue
 		}
-		k, err := j.cfg.Store.KeyByIDAnyState(ctx, r.KeyID)
+		k, err := j.cfg.Keys.AnyState(ctx, r.KeyID)
 		if err != nil || k.DeletedAt != nil || k.ExpiresAt == nil || !k.ExpiresAt.After(now) {
 			// Revoked, gone or expired since: the reminder has nothing left to say.
 			errs = append(errs, j.cfg.Store.ReminderSent(ctx, r.KeyID, r.Kind, now))
@@ -215,8 +220,8 @@ func (j *Job) retry(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
-func (j *Job) info(k models.Key) mail.KeyInfo {
-	return mail.KeyInfo{ID: k.ID, Name: k.Name, Prefix: keys.Prefix(k), ExpiresAt: *k.ExpiresAt,
+func (j *Job) info(k keys.Key) mail.KeyInfo {
+	return mail.KeyInfo{ID: k.ID, Name: k.Name, Prefix: k.Prefix, ExpiresAt: *k.ExpiresAt,
 		ConsoleURL: j.cfg.PublicURL + "/keys/" + k.ID}
 }
 

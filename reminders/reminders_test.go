@@ -47,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) job(s *models.Store) *reminders.Job {
-	return reminders.New(reminders.Config{Store: s, Users: f.kc, Mail: f.mail, Clock: f.clock.Now,
+	return reminders.New(reminders.Config{Keys: keys.New(keys.Config{Store: s, Clock: f.clock.Now}), Store: s, Users: f.kc, Mail: f.mail, Clock: f.clock.Now,
 		Audit: audit.NewRecorder(s, zap.NewNop(), f.clock.Now), PublicURL: publicURL})
 }
 
@@ -147,12 +147,13 @@ func TestReminders_OneMailPerThreshold_AcrossRestartsAndTwoInstances(t *testing.
 		}
 	}
 	mails := f.sink.To(t, email)
+	sent, _ := exchange.ParseKey(plaintext)
 	for i, want := range []string{"expires in 30 days", "expires in 7 days", "expires tomorrow"} {
 		m := mails[i]
 		if subj := m.Header.Get("Subject"); !strings.Contains(subj, want) || !strings.Contains(subj, "deploy-bot") {
 			t.Errorf("mail %d subject %q, want it to say %q and name the key", i, subj, want)
 		}
-		for _, part := range []string{keys.Prefix(key), publicURL + "/keys/" + key.ID, key.ExpiresAt.UTC().Format("2 January 2006")} {
+		for _, part := range []string{sent.Prefix(), publicURL + "/keys/" + key.ID, key.ExpiresAt.UTC().Format("2 January 2006")} {
 			if !strings.Contains(m.Body, part) {
 				t.Errorf("mail %d lacks %q:\n%s", i, part, m.Body)
 			}
@@ -229,7 +230,7 @@ func TestReminders_MailOff_EventsStillRecorded(t *testing.T) {
 	s := open(t, t.TempDir()+"/keyward.db")
 	start := f.clock.Now()
 	key, _ := newKey(t, s, "owner-"+start.Format("150405.000000"), "nobody", start.Add(20*24*time.Hour))
-	j := reminders.New(reminders.Config{Store: s, Users: f.kc, Clock: f.clock.Now, Audit: audit.NewRecorder(s, zap.NewNop(), f.clock.Now)})
+	j := reminders.New(reminders.Config{Keys: keys.New(keys.Config{Store: s, Clock: f.clock.Now}), Store: s, Users: f.kc, Clock: f.clock.Now, Audit: audit.NewRecorder(s, zap.NewNop(), f.clock.Now)})
 	for range 2 {
 		if err := j.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)

@@ -25,7 +25,7 @@ import (
 type DeliveryStore interface {
 	ClaimWebhookDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]models.WebhookDelivery, error)
 	WebhookEndpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
-	RecordWebhookAttempt(ctx context.Context, o models.AttemptOutcome) (bool, error)
+	RecordWebhookAttempt(ctx context.Context, o models.AttemptOutcome) error
 	PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -191,16 +191,17 @@ func (d *Dispatcher) attempt(ctx context.Context, del models.WebhookDelivery) {
 	elapsed := time.Since(start)
 	ok := problem == ""
 	out := models.AttemptOutcome{
-		Delivery:             del,
-		Attempt:              models.WebhookAttempt{At: at, StatusCode: status, Error: problem, DurationMS: elapsed.Milliseconds()},
-		Succeeded:            ok,
-		DisableAfterFailures: d.cfg.DisableAfterFailures,
-		DisableAfter:         d.cfg.MaxAge,
+		Delivery:  del,
+		Attempt:   models.WebhookAttempt{At: at, StatusCode: status, Error: problem, DurationMS: elapsed.Milliseconds()},
+		Succeeded: ok,
 	}
 	if !ok {
 		out.NextAttemptAt = d.retryAt(del, at)
 	}
-	disabled, err := d.cfg.Store.RecordWebhookAttempt(ctx, out)
+	disabled := false // set by the store's one run of Health, read only when it succeeded
+	policy := healthPolicy{maxFailures: d.cfg.DisableAfterFailures, maxAge: d.cfg.MaxAge}
+	out.Health = func(h *models.EndpointHealth) { disabled = policy.after(h, at, ok, out.NextAttemptAt == nil) }
+	err = d.cfg.Store.RecordWebhookAttempt(ctx, out)
 	switch {
 	case err != nil:
 		log.Warn("webhook attempt not recorded", zap.Error(err))

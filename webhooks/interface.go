@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/keyward/keyward/audit"
-	"github.com/keyward/keyward/models"
 )
 
 // API is the admin side of webhooks (endpoints, their secrets and deliveries) as its
@@ -12,8 +11,8 @@ import (
 type API interface {
 	Create(ctx context.Context, a audit.Actor, in EndpointInput) (WithSecret, error)
 	List(ctx context.Context, cursor string, limit int) (EndpointPage, error)
-	Endpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
-	Update(ctx context.Context, a audit.Actor, id string, p EndpointPatch) (models.WebhookEndpoint, error)
+	Endpoint(ctx context.Context, id string) (Endpoint, error)
+	Update(ctx context.Context, a audit.Actor, id string, p EndpointPatch) (Endpoint, error)
 	Delete(ctx context.Context, a audit.Actor, id string) error
 	RotateSecret(ctx context.Context, a audit.Actor, id string, previousValidHours int) (WithSecret, error)
 	Deliveries(ctx context.Context, endpointID, cursor string, limit int) (DeliveryPage, error)

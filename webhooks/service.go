@@ -70,7 +70,7 @@ type EndpointPatch struct {
 
 // WithSecret is an endpoint and its signing secret, shown once.
 type WithSecret struct {
-	Endpoint models.WebhookEndpoint
+	Endpoint Endpoint
 	Secret   string
 }
 
@@ -139,7 +139,7 @@ func (s *Service) Create(ctx context.Context, a audit.Actor, in EndpointInput) (
 	s.cfg.Audit.Record(ctx, a, "webhook.create", "webhook", ep.ID, "", map[string]any{
 		"host": hostOf(ep.URL), "event_types": ep.EventTypes, "enabled": ep.Enabled,
 	})
-	return WithSecret{Endpoint: ep, Secret: text}, nil
+	return WithSecret{Endpoint: endpointOf(ep), Secret: text}, nil
 }
 
 // hostOf is what the audit trail says of a URL: its host, not its path or query,
@@ -153,13 +153,17 @@ func hostOf(raw string) string {
 }
 
 // Endpoint reads one endpoint.
-func (s *Service) Endpoint(ctx context.Context, id string) (models.WebhookEndpoint, error) {
-	return s.cfg.Store.WebhookEndpoint(ctx, id)
+func (s *Service) Endpoint(ctx context.Context, id string) (Endpoint, error) {
+	ep, err := s.cfg.Store.WebhookEndpoint(ctx, id)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	return endpointOf(ep), nil
 }
 
 // EndpointPage is one page of endpoints; NextCursor is "" on the last.
 type EndpointPage struct {
-	Items      []models.WebhookEndpoint
+	Items      []Endpoint
 	NextCursor string
 }
 
@@ -190,17 +194,21 @@ func (s *Service) List(ctx context.Context, cursor string, limit int) (EndpointP
 	if err != nil {
 		return EndpointPage{}, err
 	}
-	out := EndpointPage{Items: list}
+	out := EndpointPage{}
 	if len(list) > size {
-		out.Items = list[:size]
-		last := out.Items[size-1]
+		list = list[:size]
+		last := list[size-1]
 		out.NextCursor = scope.Cursor(page.Position{At: last.CreatedAt, ID: last.ID})
+	}
+	out.Items = make([]Endpoint, 0, len(list))
+	for _, e := range list {
+		out.Items = append(out.Items, endpointOf(e))
 	}
 	return out, nil
 }
 
 // Update applies p. Enabling an endpoint clears its run of failures.
-func (s *Service) Update(ctx context.Context, a audit.Actor, id string, p EndpointPatch) (models.WebhookEndpoint, error) {
+func (s *Service) Update(ctx context.Context, a audit.Actor, id string, p EndpointPatch) (Endpoint, error) {
 	v := &errs.Validation{}
 	if p.URL == nil && p.Description == nil && p.EventTypes == nil && p.Enabled == nil {
 		v.Add("body", "give at least one of url, description, event_types, enabled")
@@ -215,7 +223,7 @@ func (s *Service) Update(ctx context.Context, a audit.Actor, id string, p Endpoi
 		checkEventTypes(v, *p.EventTypes)
 	}
 	if err := v.Err(); err != nil {
-		return models.WebhookEndpoint{}, err
+		return Endpoint{}, err
 	}
 	var changed []string
 	ep, err := s.cfg.Store.UpdateWebhookEndpoint(ctx, id, func(e *models.WebhookEndpoint) error {
@@ -239,14 +247,14 @@ func (s *Service) Update(ctx context.Context, a audit.Actor, id string, p Endpoi
 		return nil
 	})
 	if err != nil {
-		return models.WebhookEndpoint{}, err
+		return Endpoint{}, err
 	}
 	if len(changed) > 0 {
 		s.cfg.Audit.Record(ctx, a, "webhook.update", "webhook", ep.ID, "", map[string]any{
 			"changed": changed, "host": hostOf(ep.URL), "enabled": ep.Enabled,
 		})
 	}
-	return ep, nil
+	return endpointOf(ep), nil
 }
 
 // Delete removes an endpoint with its deliveries.
@@ -290,14 +298,7 @@ func (s *Service) RotateSecret(ctx context.Context, a audit.Actor, id string, pr
 	s.cfg.Audit.Record(ctx, a, "webhook.secret.rotate", "webhook", ep.ID, "", map[string]any{
 		"host": hostOf(ep.URL), "previous_valid_hours": previousValidHours,
 	})
-	return WithSecret{Endpoint: ep, Secret: text}, nil
-}
-
-// Delivery is a delivery with its attempts, oldest first. Attempts shadows the
-// count of the embedded row (WebhookDelivery.Attempts).
-type Delivery struct {
-	models.WebhookDelivery
-	Attempts []models.WebhookAttempt
+	return WithSecret{Endpoint: endpointOf(ep), Secret: text}, nil
 }
 
 // DeliveryPage is one page of deliveries; NextCursor is "" on the last.
@@ -338,7 +339,7 @@ func (s *Service) Deliveries(ctx context.Context, endpointID, cursor string, lim
 	}
 	out.Items = make([]Delivery, len(list))
 	for i, d := range list {
-		out.Items[i] = Delivery{WebhookDelivery: d, Attempts: attempts[d.ID]}
+		out.Items[i] = deliveryOf(d, attempts[d.ID])
 	}
 	return out, nil
 }
@@ -367,5 +368,5 @@ func (s *Service) Redeliver(ctx context.Context, a audit.Actor, endpointID, deli
 	s.cfg.Audit.Record(ctx, a, "webhook.redeliver", "webhook", ep.ID, "", map[string]any{
 		"delivery_id": d.ID, "webhook_id": d.MessageID,
 	})
-	return Delivery{WebhookDelivery: d, Attempts: attempts[d.ID]}, nil
+	return deliveryOf(d, attempts[d.ID]), nil
 }

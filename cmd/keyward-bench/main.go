@@ -154,18 +154,8 @@ func run(c config) error {
 	if err := c.check(rows); err != nil {
 		return err
 	}
-	for _, u := range append([]string{c.keycloakURL, c.keywardURL, c.cachedURL}, c.replicas()...) {
-		if err := loopbackOnly(u); err != nil {
-			return err
-		}
-	}
-	for _, u := range []string{c.staticURL, c.nginxURL, c.proxyURL} {
-		if u == "" {
-			continue // refused by its row's target if the row runs
-		}
-		if err := loopbackOnly(u); err != nil {
-			return err
-		}
+	if err := c.loopbackOnly(); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -187,16 +177,7 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	if c.initialWarmup > 0 {
-		var kc []*target
-		for _, r := range rows {
-			if !slices.Contains([]string{"on", "rr", "bare", "static", "nginx", "proxy"}, r) { // these rows do not reach Keycloak
-				kc = append(kc, targets[r])
-			}
-		}
-		fmt.Fprintf(os.Stderr, "warming up Keycloak for %v (%d grants, concurrency %d)\n", c.initialWarmup, len(kc), c.concurrency)
-		b.load(ctx, kc, c.concurrency, 0, c.initialWarmup) // not reported
-	}
+	b.warmKeycloak(ctx, rows, targets)
 	var results, probes []result
 	for _, r := range rows {
 		warmup, duration := c.warmup, c.duration
@@ -226,6 +207,39 @@ func run(c config) error {
 		}
 	}
 	return nil
+}
+
+// loopbackOnly refuses any URL the bench would load that is not on this machine.
+func (c config) loopbackOnly() error {
+	for _, u := range append([]string{c.keycloakURL, c.keywardURL, c.cachedURL}, c.replicas()...) {
+		if err := loopbackOnly(u); err != nil {
+			return err
+		}
+	}
+	for _, u := range []string{c.staticURL, c.nginxURL, c.proxyURL} {
+		if u == "" {
+			continue // refused by its row's target if the row runs
+		}
+		if err := loopbackOnly(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// warmKeycloak loads the rows that reach Keycloak for the initial warm-up, unreported.
+func (b *bench) warmKeycloak(ctx context.Context, rows []string, targets map[string]*target) {
+	if b.c.initialWarmup <= 0 {
+		return
+	}
+	var kc []*target
+	for _, r := range rows {
+		if !slices.Contains([]string{"on", "rr", "bare", "static", "nginx", "proxy"}, r) { // these rows do not reach Keycloak
+			kc = append(kc, targets[r])
+		}
+	}
+	fmt.Fprintf(os.Stderr, "warming up Keycloak for %v (%d grants, concurrency %d)\n", b.c.initialWarmup, len(kc), b.c.concurrency)
+	b.load(ctx, kc, b.c.concurrency, 0, b.c.initialWarmup)
 }
 
 // targets builds each row's target and sends it one request first, so that a

@@ -68,7 +68,7 @@ func TestMain_Help_ExitsZero(t *testing.T) {
 }
 
 // TestConfig_WhatWiringRefuses_loadConfigRefusesFirst holds the configuration and the
-// constructors of newApp together: a value that a constructor refuses (or panics on) is
+// constructors of server.New together: a value that a constructor refuses (or panics on) is
 // a problem config.LoadValid names, so main never wires it; a value config.LoadValid accepts, the
 // constructor takes.
 func TestConfig_WhatWiringRefuses_loadConfigRefusesFirst(t *testing.T) {

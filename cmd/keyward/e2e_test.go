@@ -28,6 +28,7 @@ import (
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/server"
 )
 
 // logSink keeps every log line the app writes, as JSON text.
@@ -97,7 +98,7 @@ func startAppWith(t testing.TB, kc *kctest.Env, overrides map[string]string) *ru
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), sink, zapcore.DebugLevel)
 	log := zap.New(core)
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, log)
+	a, err := server.New(ctx, cfg, log)
 	if err != nil {
 		cancel()
 		t.Fatalf("wire app: %v", err)
@@ -107,11 +108,11 @@ func startAppWith(t testing.TB, kc *kctest.Env, overrides map[string]string) *ru
 		cancel()
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	r := &running{url: "http://" + ln.Addr().String(), logs: sink, kc: kc, store: a.store}
-	msrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: 5 * time.Second}
-	if a.metrics != nil { // as serve does
+	r := &running{url: "http://" + ln.Addr().String(), logs: sink, kc: kc, store: a.Store()}
+	msrv := &http.Server{Handler: a.Metrics(), ReadHeaderTimeout: 5 * time.Second}
+	if a.Metrics() != nil { // as serve does
 		mln, err := net.Listen("tcp", settings["KEYWARD_METRICS_LISTEN_ADDR"])
 		if err != nil {
 			cancel()

@@ -20,6 +20,7 @@ import (
 	"github.com/keyward/keyward/internal/kctest"
 	"github.com/keyward/keyward/internal/pgtest"
 	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/server"
 )
 
 // wire builds an app as main does, returning the wiring error instead of failing.
@@ -38,7 +39,7 @@ func wire(t *testing.T, kc *kctest.Env, overrides map[string]string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(context.Background(), cfg, zap.NewNop())
+	a, err := server.New(context.Background(), cfg, zap.NewNop())
 	if err == nil {
 		_ = a.Close()
 	}

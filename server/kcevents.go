@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keyS
 	})
 	sender := newMailSender(cfg, log)
 	reminder := reminders.New(reminders.Config{
-		Store: store, Users: kc, Mail: sender, Audit: recorder, Log: log,
+		Keys: keySvc, Store: store, Users: kc, Mail: sender, Audit: recorder, Log: log,
 		Interval: cfg.Events.ReminderInterval, PublicURL: cfg.PublicURL,
 	})
 	return []func(context.Context){follower.Run, reminder.Run}
