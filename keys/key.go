@@ -3,6 +3,8 @@ package keys
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/keyward/keyward/api"
 )
 
 // Key is a personal API key as the service hands it out: typed, with its status and its
@@ -39,13 +41,14 @@ type Key struct {
 // Status is a key's state as users see it.
 type Status string
 
-// The statuses of a key, in the order Status decides them.
+// The statuses of a key, in the order Status decides them; their names are the
+// wire's (package api).
 const (
-	StatusOwnerDisabled Status = "owner_disabled"
-	StatusInactive      Status = "inactive"
-	StatusExpired       Status = "expired"
-	StatusExpiringSoon  Status = "expiring_soon"
-	StatusActive        Status = "active"
+	StatusOwnerDisabled Status = api.KeyOwnerDisabled
+	StatusInactive      Status = api.KeyInactive
+	StatusExpired       Status = api.KeyExpired
+	StatusExpiringSoon  Status = api.KeyExpiringSoon
+	StatusActive        Status = api.KeyActive
 )
 
 // Limit is a key's effective rate limit: Requests per WindowSeconds, or Unlimited.
