@@ -44,6 +44,31 @@ type Page struct {
 	NextCursor string
 }
 
+// listOwner is the owner whose keys a can list when asking for owner's ("": any
+// owner, for admins); none when owner names no user.
+func (k *Service) listOwner(ctx context.Context, a audit.Actor, owner string) (ownerID string, none bool, err error) {
+	ownerID = ownerScope(a)
+	if owner != "" && owner != a.ID && owner != a.Name {
+		if !a.Admin {
+			return "", false, errs.Because(ErrForbidden, "only admins list other users' keys")
+		}
+		if k.users == nil {
+			return "", false, errors.New("no user directory configured")
+		}
+		u, err := k.findOwner(ctx, owner)
+		if errors.Is(err, keycloak.ErrNotFound) {
+			return "", true, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		ownerID = u.ID
+	} else if owner != "" {
+		ownerID = a.ID
+	}
+	return ownerID, false, nil
+}
+
 // List returns a page of keys: the caller's own, or for admins any owner's.
 func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, error) {
 	verr := &errs.Validation{}
@@ -81,24 +106,9 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 		return Page{}, err
 	}
 
-	ownerID := ownerScope(a)
-	if p.Owner != "" && p.Owner != a.ID && p.Owner != a.Name {
-		if !a.Admin {
-			return Page{}, errs.Because(ErrForbidden, "only admins list other users' keys")
-		}
-		if k.users == nil {
-			return Page{}, errors.New("no user directory configured")
-		}
-		u, err := k.findOwner(ctx, p.Owner)
-		if errors.Is(err, keycloak.ErrNotFound) {
-			return Page{Items: []Key{}}, nil
-		}
-		if err != nil {
-			return Page{}, err
-		}
-		ownerID = u.ID
-	} else if p.Owner != "" {
-		ownerID = a.ID
+	ownerID, none, err := k.listOwner(ctx, a, p.Owner)
+	if err != nil || none {
+		return Page{Items: []Key{}}, err
 	}
 	filter := models.KeyFilter{
 		OwnerID:      ownerID,

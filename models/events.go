@@ -107,32 +107,14 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 // DeleteKeysOfOwner soft-deletes every live key of ownerID at at, in one transaction,
 // and returns the keys it deleted (none: an empty slice).
 func (s *Store) DeleteKeysOfOwner(ctx context.Context, ownerID string, at time.Time) ([]Key, error) {
-	if ownerID == "" || !storable(ownerID) {
-		return []Key{}, nil
-	}
 	at = dbTime(at)
-	keys := []Key{}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("owner_id = ?", ownerID).Where(notDeleted).
-			Clauses(clause.Locking{Strength: "UPDATE"}).Find(&keys).Error; err != nil {
-			return err
-		}
-		if len(keys) == 0 {
-			return nil
-		}
-		ids := make([]string, len(keys))
-		for i, k := range keys {
-			ids[i] = k.ID
-		}
-		return tx.Model(&Key{}).Where("id IN ?", ids).
-			UpdateColumns(map[string]any{"deleted_at": at, "updated_at": at}).Error
-	})
+	keys, err := s.updateKeysOfOwner(ctx, ownerID, func(q *gorm.DB) *gorm.DB { return q },
+		map[string]any{"deleted_at": at, "updated_at": at})
 	if err != nil {
 		return nil, fmt.Errorf("models: delete keys of owner: %w", err)
 	}
 	for i := range keys {
 		keys[i].DeletedAt = &at
-		keys[i] = normalized(keys[i])
 	}
 	return keys, nil
 }
@@ -140,12 +122,26 @@ func (s *Store) DeleteKeysOfOwner(ctx context.Context, ownerID string, at time.T
 // SetOwnerDisabled marks every live key of ownerID as its owner being disabled (or
 // not) and returns the keys whose mark changed.
 func (s *Store) SetOwnerDisabled(ctx context.Context, ownerID string, disabled bool) ([]Key, error) {
-	if ownerID == "" || !storable(ownerID) {
-		return []Key{}, nil
+	keys, err := s.updateKeysOfOwner(ctx, ownerID, func(q *gorm.DB) *gorm.DB { return q.Where("owner_disabled = ?", !disabled) },
+		map[string]any{"owner_disabled": disabled, "updated_at": dbTime(time.Now())})
+	if err != nil {
+		return nil, fmt.Errorf("models: set owner disabled: %w", err)
 	}
+	for i := range keys {
+		keys[i].OwnerDisabled = disabled
+	}
+	return keys, nil
+}
+
+// updateKeysOfOwner sets cols on the live keys of ownerID that where selects, locked in
+// one transaction, and returns them as they were read (normalized); never nil.
+func (s *Store) updateKeysOfOwner(ctx context.Context, ownerID string, where func(*gorm.DB) *gorm.DB, cols map[string]any) ([]Key, error) {
 	keys := []Key{}
+	if ownerID == "" || !storable(ownerID) {
+		return keys, nil
+	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Where("owner_id = ? AND owner_disabled = ?", ownerID, !disabled).Where(notDeleted)
+		q := where(tx.Where("owner_id = ?", ownerID).Where(notDeleted))
 		if err := q.Clauses(clause.Locking{Strength: "UPDATE"}).Find(&keys).Error; err != nil {
 			return err
 		}
@@ -156,14 +152,12 @@ func (s *Store) SetOwnerDisabled(ctx context.Context, ownerID string, disabled b
 		for i, k := range keys {
 			ids[i] = k.ID
 		}
-		return tx.Model(&Key{}).Where("id IN ?", ids).
-			UpdateColumns(map[string]any{"owner_disabled": disabled, "updated_at": dbTime(time.Now())}).Error
+		return tx.Model(&Key{}).Where("id IN ?", ids).UpdateColumns(cols).Error
 	})
 	if err != nil {
-		return nil, fmt.Errorf("models: set owner disabled: %w", err)
+		return nil, err
 	}
 	for i := range keys {
-		keys[i].OwnerDisabled = disabled
 		keys[i] = normalized(keys[i])
 	}
 	return keys, nil
