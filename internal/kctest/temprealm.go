@@ -100,13 +100,10 @@ func (e *Env) SetDownscopePolicy(t testing.TB) {
 	t.Helper()
 	admin := e.AdminToken(t)
 	base := fmt.Sprintf("%s/admin/realms/%s/client-policies", e.URL, e.Realm)
-	for path, body := range map[string]any{
-		"/profiles": map[string]any{"profiles": []map[string]any{{"name": "keyward-downscope",
-			"executors": []map[string]any{{"executor": "downscope-assertion-grant-enforcer", "configuration": map[string]any{}}}}}},
-	} {
-		if resp, err := e.Admin.GetRequestWithBearerAuth(ctx(t), admin).SetBody(body).Put(base + path); err != nil || resp.IsError() {
-			t.Fatalf("put client %s: %v %s", path, err, resp)
-		}
+	profiles := map[string]any{"profiles": []map[string]any{{"name": "keyward-downscope",
+		"executors": []map[string]any{{"executor": "downscope-assertion-grant-enforcer", "configuration": map[string]any{}}}}}}
+	if resp, err := e.Admin.GetRequestWithBearerAuth(ctx(t), admin).SetBody(profiles).Put(base + "/profiles"); err != nil || resp.IsError() {
+		t.Fatalf("put client profiles: %v %s", err, resp)
 	}
 	policies := map[string]any{"policies": []map[string]any{{
 		"name": "keyward-limited-keys", "enabled": true, "profiles": []string{"keyward-downscope"},
