@@ -25,8 +25,9 @@ type KeyClient struct {
 	// JWKSURL is Keyward's public JWKS, where Keycloak fetches the keys that check the
 	// client assertions.
 	JWKSURL string
-	// Attributes mark the client as Keyward's (e.g. keyward.consumer_id). An existing
-	// client of that client_id without all of them is someone else's: ErrConflict.
+	// Attributes say whose keys it serves (e.g. keyward.consumer_id); AttrKeyClient is
+	// added. An existing client of that client_id without all of them is someone
+	// else's: ErrConflict. Never keyward.id, which provisioning's orphan sweep reads.
 	Attributes map[string]string
 	// Groups are the ids of the groups the service account is a member of, exactly:
 	// the consumer's ACL groups, resolved and checked (no roles) by the caller.
@@ -47,6 +48,10 @@ const (
 	assertionAlg           = "ES256"
 )
 
+// AttrKeyClient marks every key client. Key clients carry no keyward.id (the
+// attribute of provisioned OAuth clients), so provisioning's orphan sweep leaves them.
+const AttrKeyClient = "keyward.key-client"
+
 // keyClientRep is the representation EnsureKeyClient creates and restores: client-jwt
 // against Keyward's JWKS, a service account and no other flow, no redirect URIs, never
 // full scope and no scope mappings (its tokens carry no roles), and the acl_groups
@@ -62,6 +67,7 @@ func keyClientRep(kc KeyClient) gocloak.Client {
 		"oidc.ciba.grant.enabled":                   "false",
 	}
 	maps.Copy(attrs, kc.Attributes)
+	attrs[AttrKeyClient] = "true"
 	return gocloak.Client{
 		ClientID:                  gocloak.StringP(kc.ClientID),
 		Name:                      gocloak.StringP(kc.Name),
@@ -88,6 +94,10 @@ func keyClientRep(kc KeyClient) gocloak.Client {
 // safe to repeat after a failure. ErrConflict when the client_id belongs to a client
 // that is not Keyward's.
 func (c *Client) EnsureKeyClient(ctx context.Context, kc KeyClient) (KeyClientIDs, error) {
+	return c.ensureKeyClient(ctx, kc, true)
+}
+
+func (c *Client) ensureKeyClient(ctx context.Context, kc KeyClient, retry bool) (KeyClientIDs, error) {
 	if kc.ClientID == "" || kc.JWKSURL == "" || len(kc.Attributes) == 0 {
 		return KeyClientIDs{}, errors.New("ensure key client: client_id, JWKS URL and an owner attribute are required")
 	}
@@ -104,8 +114,8 @@ func (c *Client) EnsureKeyClient(ctx context.Context, kc KeyClient) (KeyClientID
 		id, err := c.admin.CreateClient(ctx, token, c.cfg.Realm, rep)
 		if err != nil {
 			err = classifyAdmin("create key client", err)
-			if errors.Is(err, ErrConflict) {
-				return c.EnsureKeyClient(ctx, kc) // created meanwhile: check and repair that one
+			if errors.Is(err, ErrConflict) && retry {
+				return c.ensureKeyClient(ctx, kc, false) // created meanwhile: check and repair that one
 			}
 			return KeyClientIDs{}, err
 		}
@@ -113,7 +123,9 @@ func (c *Client) EnsureKeyClient(ctx context.Context, kc KeyClient) (KeyClientID
 	case err != nil:
 		return KeyClientIDs{}, err
 	default:
-		for k, v := range kc.Attributes {
+		owner := maps.Clone(kc.Attributes)
+		owner[AttrKeyClient] = "true"
+		for k, v := range owner {
 			if cur.Attributes[k] != v {
 				return KeyClientIDs{}, fmt.Errorf("ensure key client %q: another client has this client_id: %w", kc.ClientID, ErrConflict)
 			}

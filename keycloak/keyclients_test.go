@@ -29,7 +29,8 @@ func TestEnsureKeyClient_IdempotentAndRepairing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if info.StandardFlowEnabled || info.ImplicitFlowEnabled || info.DirectAccessGrantsEnabled || !info.ServiceAccountsEnabled ||
-		info.FullScopeAllowed || len(info.RedirectURIs) != 0 || !info.ACLMapper || info.Attributes["jwks.url"] != spec.JWKSURL {
+		info.FullScopeAllowed || len(info.RedirectURIs) != 0 || !info.ACLMapper || info.Attributes["jwks.url"] != spec.JWKSURL ||
+		info.Attributes[AttrKeyClient] != "true" || info.Attributes["keyward.id"] != "" {
 		t.Fatalf("key client settings: %+v", info)
 	}
 	cl, err := c.admin.GetClient(ctx, kc.AdminToken(t), kc.Realm, first.ID)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -108,6 +109,10 @@ func (c *Client) adminWrite(ctx context.Context, token, method string, body any,
 // (ErrRealmScopeForbidden if realm roles among them cannot be), since they would be in
 // every limited key's token.
 func (c *Client) EnsureLimitedClient(ctx context.Context, lc LimitedClient) (string, error) {
+	return c.ensureLimitedClient(ctx, lc, true)
+}
+
+func (c *Client) ensureLimitedClient(ctx context.Context, lc LimitedClient, retry bool) (string, error) {
 	if lc.ClientID == "" || lc.IdentityProvider == "" || lc.JWKSURL == "" {
 		return "", errors.New("ensure limited client: client_id, identity provider and JWKS URL are required")
 	}
@@ -139,8 +144,8 @@ func (c *Client) EnsureLimitedClient(ctx context.Context, lc LimitedClient) (str
 	case errors.Is(err, ErrNotFound):
 		id, err = c.admin.CreateClient(ctx, token, c.cfg.Realm, rep)
 		if err != nil {
-			if err = classifyAdmin("create limited client", err); errors.Is(err, ErrConflict) {
-				return c.EnsureLimitedClient(ctx, lc)
+			if err = classifyAdmin("create limited client", err); errors.Is(err, ErrConflict) && retry {
+				return c.ensureLimitedClient(ctx, lc, false) // created meanwhile
 			}
 			return "", err
 		}
@@ -401,7 +406,7 @@ func (c *Client) ExpandRoles(ctx context.Context, roleIDs []string) (Roles, erro
 // client-jwt client authenticated by clientAssertion (the limited client), for the
 // user named by assertion.
 func (c *Client) JWTBearerGrantAs(ctx context.Context, clientID, clientAssertion, assertion, scope string) (Token, error) {
-	form := map[string][]string{
+	form := url.Values{
 		"grant_type":            {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
 		"assertion":             {assertion},
 		"client_id":             {clientID},
@@ -409,7 +414,7 @@ func (c *Client) JWTBearerGrantAs(ctx context.Context, clientID, clientAssertion
 		"client_assertion":      {clientAssertion},
 	}
 	if scope != "" {
-		form["scope"] = []string{scope}
+		form.Set("scope", scope)
 	}
 	return c.grant(ctx, "jwt bearer grant", form)
 }
