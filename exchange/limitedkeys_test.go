@@ -213,3 +213,20 @@ func TestLimitedMinter_DownscopePolicy(t *testing.T) {
 		t.Fatalf("scope beyond the assertion: %v, want ErrInvalidScope", err)
 	}
 }
+
+// A key limited to a composite role carries the roles it contains that the owner
+// holds, and the check accepts them: it expands composites.
+func TestLimitedMinter_CompositeRole_ItsChildren(t *testing.T) {
+	r := newLimitedRealm(t)
+	ctx := context.Background()
+	admin := r.kc.AdminToken(t)
+	r.roles["reports-admin"] = *r.kc.TempRealmRole(t, "reports-admin").ID
+	if err := r.kc.Admin.AddRealmRoleComposite(ctx, admin, r.kc.Realm, "reports-admin", r.realmRoles(t, []string{"reports-read", "reports-write"})); err != nil {
+		t.Fatal(err)
+	}
+	r.kc.PermitRoleScopeMapping(t, r.roles["reports-admin"])
+	r.scope(t, keycloak.RoleMapping{Role: "reports-admin"})
+	if got := sorted(kctest.RealmRoles(r.mint(t, "reports-admin"))); !slices.Equal(got, []string{"reports-read", "reports-write"}) {
+		t.Fatalf("limited to the composite: %v, want its children the owner holds", got)
+	}
+}
