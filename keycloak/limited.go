@@ -306,7 +306,9 @@ func (c *Client) EnsureRoleScope(ctx context.Context, limitedClient string, role
 	if err != nil {
 		return RoleScope{}, err
 	}
+	created := false
 	if scope.ID == "" {
+		created = true
 		scope = clientScopeRep{Name: name, Protocol: "openid-connect",
 			Description: "Keyward: keys limited to " + role.String(),
 			Attributes:  map[string]string{"include.in.token.scope": "false", "display.on.consent.screen": "false"}}
@@ -331,6 +333,9 @@ func (c *Client) EnsureRoleScope(ctx context.Context, limitedClient string, role
 		_, err := c.adminWrite(ctx, token, http.MethodPost, []roleRep{{ID: r.ID, Name: r.Name}}, mappings...)
 		var apiErr *gocloak.APIError
 		if errors.As(err, &apiErr) && apiErr.Code == http.StatusForbidden {
+			if created { // leave no empty scope behind; best effort
+				_, _ = c.adminWrite(ctx, token, http.MethodDelete, nil, "client-scopes", scope.ID)
+			}
 			return RoleScope{}, &RoleScopeForbiddenError{Role: role}
 		}
 		if err != nil {

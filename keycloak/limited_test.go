@@ -108,18 +108,24 @@ func TestEnsureRoleScope_ClientRole_IdempotentAndAttached(t *testing.T) {
 func TestEnsureRoleScope_RealmRoleWithoutPermission_SaysWhatToGrant(t *testing.T) {
 	kc, c, limited := limitedRealm(t)
 	ctx := context.Background()
-	kc.TempRealmRole(t, "reports-read")
+	denied := kc.TempRealmRole(t, "reports-read")
 	_, err := c.EnsureRoleScope(ctx, limited, RoleMapping{Role: "reports-read"})
 	var forbidden *RoleScopeForbiddenError
 	if !errors.As(err, &forbidden) || !errors.Is(err, ErrRoleScopeForbidden) || forbidden.Role.Role != "reports-read" ||
 		!strings.Contains(err.Error(), "map-role-client-scope") {
 		t.Fatalf("err %v, want a RoleScopeForbiddenError naming map-role-client-scope", err)
 	}
+	if s, err := c.clientScopeByName(ctx, kc.AdminToken(t), RoleScopeName(*denied.ID)); err != nil || s.ID != "" {
+		t.Fatalf("a refused role scope was left behind: %+v (%v)", s, err)
+	}
 	// With the fine-grained permission on that role alone, the same call works.
 	role := kc.TempRealmRole(t, "reports-write")
 	kc.PermitRoleScopeMapping(t, *role.ID)
 	if _, err := c.EnsureRoleScope(ctx, limited, RoleMapping{Role: "reports-write"}); err != nil {
 		t.Fatalf("with map-role-client-scope on the role: %v", err)
+	}
+	if _, err := c.EnsureRoleScope(ctx, limited, RoleMapping{Role: "reports-read"}); !errors.As(err, &forbidden) {
+		t.Fatalf("a role without the permission, after another got it: %v", err)
 	}
 }
 
