@@ -423,3 +423,44 @@ func (c *Client) JWTBearerGrantAs(ctx context.Context, clientID, clientAssertion
 	}
 	return c.grant(ctx, "jwt bearer grant", form)
 }
+
+// ExchangeCeiling returns the roles that tokens of the unrestricted exchange client
+// (Config.ClientID) may carry: its role scope mappings, composites expanded. all is
+// true when that client has the full scope (any role). A key limited to a role
+// outside it would carry what an unrestricted key of the same owner cannot.
+func (c *Client) ExchangeCeiling(ctx context.Context) (roles Roles, all bool, err error) {
+	token, err := c.adminAccessToken(ctx)
+	if err != nil {
+		return Roles{}, false, err
+	}
+	id, err := c.clientUUID(ctx, token, c.cfg.ClientID)
+	if err != nil {
+		return Roles{}, false, err
+	}
+	cl, err := c.admin.GetClient(ctx, token, c.cfg.Realm, id)
+	if err != nil {
+		return Roles{}, false, classifyAdmin("get exchange client", err)
+	}
+	if gocloak.PBool(cl.FullScopeAllowed) {
+		return Roles{Clients: map[string][]string{}}, true, nil
+	}
+	m, err := c.admin.GetClientScopeMappings(ctx, token, c.cfg.Realm, id)
+	if err != nil {
+		return Roles{}, false, classifyAdmin("get exchange client scope mappings", err)
+	}
+	var ids []string
+	if m.RealmMappings != nil {
+		for _, r := range *m.RealmMappings {
+			ids = append(ids, gocloak.PString(r.ID))
+		}
+	}
+	for _, cm := range m.ClientMappings {
+		if cm != nil && cm.Mappings != nil {
+			for _, r := range *cm.Mappings {
+				ids = append(ids, gocloak.PString(r.ID))
+			}
+		}
+	}
+	roles, err = c.ExpandRoles(ctx, ids)
+	return roles, false, err
+}

@@ -165,3 +165,23 @@ func TestExpandRoles_Composites(t *testing.T) {
 		t.Fatalf("a plain role expands to itself: %+v (%v)", only, err)
 	}
 }
+
+func TestExchangeCeiling_ScopeMappingsExpanded(t *testing.T) {
+	kc := kctest.Require(t)
+	c := newClient(kc)
+	role := kc.TempRealmRole(t, kctest.Unique("ceiling"))
+	before, all, err := c.ExchangeCeiling(context.Background())
+	if err != nil || all {
+		t.Fatalf("ceiling: all %v, %v", all, err)
+	}
+	// The dev realm maps default-roles-keyward, a composite: its children are in.
+	if !slices.Contains(before.Realm, "default-roles-keyward") || !slices.Contains(before.Realm, "offline_access") ||
+		slices.Contains(before.Realm, *role.Name) {
+		t.Fatalf("ceiling before %v", before.Realm)
+	}
+	kc.AddToExchangeScope(t, kc.ClientID, role)
+	after, _, err := c.ExchangeCeiling(context.Background())
+	if err != nil || !slices.Contains(after.Realm, *role.Name) {
+		t.Fatalf("ceiling after the scope mapping: %v (%v)", after.Realm, err)
+	}
+}
