@@ -88,16 +88,38 @@ func (s *Signer) PublicKeys() jwk.Set {
 
 // Assertion signs a one-minute JWT naming subject (the user's federated-link id).
 func (s *Signer) Assertion(subject string) (string, error) {
+	return s.sign(s.issuer, subject, "")
+}
+
+// ScopedAssertion is Assertion with a scope claim: the most the token may carry when
+// the realm's downscope-assertion-grant-enforcer policy applies to the client.
+func (s *Signer) ScopedAssertion(subject, scope string) (string, error) {
+	return s.sign(s.issuer, subject, scope)
+}
+
+// ClientAssertion signs a one-minute client assertion (RFC 7523 §2.2) by which a
+// client-jwt client of Keyward's authenticates: iss = sub = clientID, aud = the realm's
+// issuer (Keycloak also takes its token endpoint, but only the issuer suits its
+// secure-client-authentication-assertion policy), and a fresh jti, which Keycloak
+// refuses to see twice.
+func (s *Signer) ClientAssertion(clientID string) (string, error) {
+	return s.sign(clientID, clientID, "")
+}
+
+func (s *Signer) sign(issuer, subject, scope string) (string, error) {
 	now := s.clock()
-	tok, err := jwt.NewBuilder().
-		Issuer(s.issuer).
+	b := jwt.NewBuilder().
+		Issuer(issuer).
 		Subject(subject).
 		Audience([]string{s.audience}).
 		IssuedAt(now).
 		NotBefore(now).
 		Expiration(now.Add(AssertionLifetime)).
-		JwtID(uuid.NewString()).
-		Build()
+		JwtID(uuid.NewString())
+	if scope != "" {
+		b = b.Claim("scope", scope)
+	}
+	tok, err := b.Build()
 	if err != nil {
 		return "", fmt.Errorf("build assertion: %w", err)
 	}

@@ -121,7 +121,9 @@ func (c *Client) clientUUID(ctx context.Context, token, clientID string) (string
 type IssuedClaims struct {
 	Subject  string
 	Username string
-	Roles    Roles
+	// AuthParty (azp) is the client the token was issued to.
+	AuthParty string
+	Roles     Roles
 }
 
 // ReadIssued decodes the payload of an access token that came straight from the
@@ -138,6 +140,7 @@ func ReadIssued(accessToken string) (IssuedClaims, error) {
 	}
 	var p struct {
 		Sub         string `json:"sub"`
+		Azp         string `json:"azp"`
 		Username    string `json:"preferred_username"`
 		RealmAccess struct {
 			Roles []string `json:"roles"`
@@ -149,7 +152,7 @@ func ReadIssued(accessToken string) (IssuedClaims, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return IssuedClaims{}, fmt.Errorf("issued token payload: %w", err)
 	}
-	out := IssuedClaims{Subject: p.Sub, Username: p.Username, Roles: Roles{Realm: p.RealmAccess.Roles, Clients: map[string][]string{}}}
+	out := IssuedClaims{Subject: p.Sub, Username: p.Username, AuthParty: p.Azp, Roles: Roles{Realm: p.RealmAccess.Roles, Clients: map[string][]string{}}}
 	for client, ra := range p.ResourceAccess {
 		out.Roles.Clients[client] = ra.Roles
 	}

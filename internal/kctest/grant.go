@@ -2,6 +2,9 @@ package kctest
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/Nerzal/gocloak/v13"
@@ -50,4 +53,43 @@ func (e *Env) TempGrantTrust(t testing.TB, issuer, jwksURL string) GrantTrust {
 		},
 	})
 	return g
+}
+
+// ServeJWKS serves a JWKS on 127.0.0.1 (where the test stack's Keycloak reaches it) at
+// /.well-known/jwks.json, as Keyward serves its own: keys() is marshalled to JSON on
+// every fetch. It returns the JWKS URL; the server stops when the test ends.
+func ServeJWKS(t testing.TB, keys func() any) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/jwks.json" {
+			http.NotFound(w, r)
+			return
+		}
+		body, err := json.Marshal(keys())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/.well-known/jwks.json"
+}
+
+// DeleteClientAtEnd deletes the realm's client named clientID when the test ends, if
+// there is one: for clients that the code under test creates.
+func (e *Env) DeleteClientAtEnd(t testing.TB, clientID string) {
+	t.Helper()
+	e.adminCleanup(t, func(c context.Context, admin string) {
+		list, err := e.Admin.GetClients(c, admin, e.Realm, gocloak.GetClientsParams{ClientID: gocloak.StringP(clientID)})
+		if err != nil {
+			return
+		}
+		for _, cl := range list {
+			if gocloak.PString(cl.ClientID) == clientID {
+				_ = e.Admin.DeleteClient(c, admin, e.Realm, *cl.ID)
+			}
+		}
+	})
 }
