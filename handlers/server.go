@@ -1,6 +1,8 @@
 // Package handlers is Keyward's HTTP layer: routes, binding and validation of input,
-// caller authentication and problem+json errors. It holds no SQL and makes no Keycloak
-// call of its own: it uses exchange, models and keycloak through small interfaces.
+// caller authentication and problem+json errors. The bodies are package api's types,
+// and the OpenAPI document is derived from them (wire.go). It holds no SQL and makes
+// no Keycloak call of its own: it calls the services through the interfaces they
+// publish (keys.API, provisioning.API, webhooks.API, audit.Reader).
 package handlers
 
 import (
