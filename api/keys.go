@@ -25,6 +25,10 @@ const (
 	RateWindowSecondsMax = 86400
 	KeyPrefixPattern     = `^kw_(live|test)_[0-9A-Za-z]{12}$`
 	KeyPattern           = `^kw_(live|test)_[0-9A-Za-z]{44}_[0-9A-Za-z]{6}$`
+	// KeyRolesMax bounds the roles a key may be limited to (one role scope each in the
+	// token request); KeyRoleMax a role's text, <clientId>:<role> at most.
+	KeyRolesMax = 20
+	KeyRoleMax  = 511
 )
 
 // Environments a key is made for.
@@ -59,7 +63,8 @@ var UsageVias = []string{ViaToken, ViaForwardAuth}
 
 // DenialReasons are the exchange's refusals a key's usage counts.
 var DenialReasons = []string{"malformed", "unknown_key", "expired", "inactive", "ip_denied", "rate_limited",
-	"user_refused", "denied_role", "owner_not_person", "throttled", "invalid_scope", "unavailable", "error"}
+	"user_refused", "denied_role", "owner_not_person", "throttled", "invalid_scope", "unavailable", "error",
+	"outside_limit"}
 
 // RateLimit is a key's limit: Requests per WindowSeconds, or Unlimited.
 type RateLimit struct {
@@ -104,6 +109,8 @@ type Key struct {
 	GraceUntil  *time.Time `json:"grace_until,omitempty"`
 	// AdminSet names the admin behind each decision the owner cannot undo.
 	AdminSet *AdminSet `json:"admin_set,omitempty"`
+	// Roles: absent when the key carries all of its owner's roles.
+	Roles []string `json:"roles,omitempty" doc:"the roles the key is limited to: realm roles by name, client roles as <clientId>:<role>; absent: the key is not limited (it carries all of its owner's roles)"`
 }
 
 func (Key) Rules() Rules {
@@ -121,6 +128,7 @@ func (Key) Rules() Rules {
 		}},
 		"ip_allowlist": {MaxItems: IPAllowlistMax},
 		"rotated_to":   {Format: "uuid"},
+		"roles":        keyRolesRule,
 	}
 }
 
@@ -148,6 +156,7 @@ var (
 	keyScopesRule      = Rule{MaxItems: ScopesMax, Items: &Rule{Pattern: ScopePattern}}
 	keyMetadataRule    = Rule{MaxProps: KeyMetadataKeysMax}
 	keyAllowlistRule   = Rule{MaxItems: IPAllowlistMax}
+	keyRolesRule       = Rule{MinItems: 1, MaxItems: KeyRolesMax, Items: &Rule{MinLen: 1, MaxLen: KeyRoleMax, Safe: SafeLine}}
 )
 
 // KeyCreate is a request for a new key. Give one expiry form at most.
@@ -163,6 +172,8 @@ type KeyCreate struct {
 	Metadata      json.RawMessage `json:"metadata,omitempty" doc:"a JSON object of at most 50 keys and 4 KiB, no NUL"`
 	RateLimit     *RateLimit      `json:"rate_limit,omitempty" doc:"requests per window_seconds, or unlimited (when the server allows it; owners stay under the configured owner ceiling)"`
 	IPAllowlist   []string        `json:"ip_allowlist,omitempty" doc:"CIDRs or single addresses, IPv4 or IPv6, e.g. 203.0.113.0/24"`
+	Roles         []string        `json:"roles,omitempty" doc:"limit the key to these of its owner's roles: realm roles by name, client roles as <clientId>:<role> (the client id ends at the last colon); each an effective role of the owner, within the exchange client's scope and not on the denylist; absent or empty: all of the owner's roles"`
+	ACLGroups     []string        `json:"acl_groups,omitempty" doc:"always refused: Keycloak cannot limit a token's acl_groups claim to part of the owner's groups, so a key carries all of them"`
 }
 
 func (KeyCreate) Rules() Rules {
@@ -179,6 +190,7 @@ func (KeyCreate) Rules() Rules {
 		"metadata":        keyMetadataRule,
 		"rate_limit":      rateLimitRequest,
 		"ip_allowlist":    keyAllowlistRule,
+		"roles":           {MaxItems: KeyRolesMax, Items: keyRolesRule.Items},
 	}
 }
 
@@ -192,6 +204,7 @@ type KeyUpdate struct {
 	ExpiresAt   *string         `json:"expires_at,omitempty" doc:"in the future and not after the current expiry"`
 	RateLimit   *RateLimit      `json:"rate_limit,omitempty" doc:"requests per window_seconds, or unlimited (when the server allows it; owners stay under the configured owner ceiling)"`
 	IPAllowlist *[]string       `json:"ip_allowlist,omitempty" doc:"CIDRs or single addresses, IPv4 or IPv6, e.g. 203.0.113.0/24"`
+	Roles       *[]string       `json:"roles,omitempty" doc:"narrow the key's roles: a non-empty subset of its current roles (of its owner's roles, for a key not limited yet); never widens"`
 }
 
 func (KeyUpdate) Rules() Rules {
@@ -203,6 +216,7 @@ func (KeyUpdate) Rules() Rules {
 		"expires_at":   {Format: "date-time"},
 		"rate_limit":   rateLimitRequest,
 		"ip_allowlist": keyAllowlistRule,
+		"roles":        keyRolesRule,
 	}
 }
 

@@ -50,17 +50,19 @@ type Config struct {
 	// DatabaseURL (LISTEN needs a session of its own; see models.ListenURL).
 	DatabaseListenURL string
 	// KeyStateMaxAge bounds how long a replica serves a key from memory.
-	KeyStateMaxAge  time.Duration
-	DataDir         string
-	KeycloakURL     string
-	KeycloakIssuer  string
-	Realm           string
-	ClientID        string
-	ClientSecret    string
-	AdminClientID   string
-	AdminSecret     string
-	CLIClientID     string
-	IdPAlias        string
+	KeyStateMaxAge time.Duration
+	DataDir        string
+	KeycloakURL    string
+	KeycloakIssuer string
+	Realm          string
+	ClientID       string
+	ClientSecret   string
+	AdminClientID  string
+	AdminSecret    string
+	CLIClientID    string
+	IdPAlias       string
+	// LimitedClientID: the exchange client of keys limited to roles (keycloak.EnsureLimitedClient).
+	LimitedClientID string
 	AdminRole       string
 	ACLParentGroup  string
 	Audience        string
@@ -259,6 +261,9 @@ func (c Config) checkAddresses(bad func(string, ...any)) {
 func (c Config) checkClients(bad func(string, ...any)) {
 	if c.AdminClientID != "" && c.AdminClientID == c.ClientID {
 		bad("KEYWARD_ADMIN_CLIENT_ID and KEYWARD_CLIENT_ID are both %q: the client that makes admin calls must not be the one exchanged tokens are issued to (README \"Security\")", c.ClientID)
+	}
+	if c.LimitedClientID != "" && (c.LimitedClientID == c.ClientID || c.LimitedClientID == c.AdminClientID) {
+		bad("KEYWARD_LIMITED_CLIENT_ID is %q, a client Keyward already uses otherwise: limited keys need a client of their own", c.LimitedClientID)
 	}
 	if c.KeyPepper != "" && len(c.KeyPepper) < 32 {
 		bad("KEYWARD_KEY_PEPPER must be at least 32 bytes (it is %d)", len(c.KeyPepper))

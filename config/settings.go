@@ -38,6 +38,7 @@ func (c *Config) settings() []setting {
 		{env: "KEYWARD_ADMIN_CLIENT_ID", def: "keyward-management", help: "the confidential client whose service account makes Keyward's admin calls (realm-management roles); never the exchange client", v: text(&c.AdminClientID), required: true},
 		{env: "KEYWARD_ADMIN_CLIENT_SECRET", help: "secret of that client (required)", v: text(&c.AdminSecret), secret: true, required: true},
 		{env: "KEYWARD_CLI_CLIENT_ID", def: "keyward-cli", help: "the realm's public client people log in with (device flow), published at /.well-known/keyward-configuration", v: text(&c.CLIClientID), required: true},
+		{env: "KEYWARD_LIMITED_CLIENT_ID", def: "keyward-limited", help: "the client that tokens of keys limited to some of their owner's roles are issued to; Keyward creates and maintains it (client-jwt against Keyward's JWKS, no scope mappings of its own)", v: text(&c.LimitedClientID), required: true},
 		{env: "KEYWARD_IDP_ALIAS", def: "keyward", help: "alias of the realm's jwt-authorization-grant identity provider that trusts Keyward", v: text(&c.IdPAlias), required: true},
 		{env: "KEYWARD_ADMIN_ROLE", def: "keyward-admin", help: "realm role of Keyward admins", v: text(&c.AdminRole), required: true},
 		{env: "KEYWARD_ACL_PARENT_GROUP", def: "keyward-acl", help: "top-level Keycloak group whose subgroups are the ACL groups (created if absent); / for the realm's top-level groups (needs KEYWARD_ACL_ALLOW_TOP_LEVEL=true)", v: text(&c.ACLParentGroup)},

@@ -127,6 +127,9 @@ type ExchangerConfig struct {
 	Cache   *TokenCache // nil: every exchange asks Keycloak
 	// Deny: roles an issued token must not carry (realm-management:* always).
 	Deny RoleDenylist
+	// Limited mints the tokens of keys limited to roles (a *LimitedMinter); nil:
+	// such keys are refused (OutcomeError), never minted unrestricted.
+	Limited LimitedKeyMinter
 	// Principals, when set, refuses tokens whose subject is a service account.
 	Principals PrincipalChecker
 	// Failures, when set, bounds failed exchanges per client address.
@@ -275,10 +278,19 @@ func (e *Exchanger) limit(ctx context.Context, key models.Key) (Outcome, time.Du
 // mint asks Keycloak for the owner's token and checks it before it is handed out.
 func (e *Exchanger) mint(ctx context.Context, key models.Key, scope string) Result {
 	kcStart := time.Now()
-	tok, err := e.cfg.Minter.Mint(ctx, key.OwnerID, scope)
+	var tok keycloak.Token
+	var err error
+	if roleIDs := key.RoleIDs(); roleIDs != nil {
+		tok, err = e.mintLimited(ctx, key, scope, roleIDs)
+	} else {
+		tok, err = e.cfg.Minter.Mint(ctx, key.OwnerID, scope)
+	}
 	e.cfg.Observe.ObserveKeycloak("jwt_bearer_grant", time.Since(kcStart), err)
 	res := Result{KeyID: key.ID}
+	var withheldErr *WithheldError
 	switch {
+	case errors.As(err, &withheldErr):
+		res.Outcome, res.Err = withheldErr.Outcome, err
 	case err == nil:
 		if refused := e.check(ctx, key, tok); refused.Outcome != "" {
 			refused.KeyID = key.ID

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/models"
 )
 
 // LimitedGrant is the part of Keycloak the limited-key minter needs.
@@ -115,4 +116,18 @@ func outside(got, allowed keycloak.Roles) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// LimitedKeyMinter mints the tokens of keys limited to roles (LimitedMinter).
+type LimitedKeyMinter interface {
+	Mint(ctx context.Context, ownerID, scope string, roleIDs []string) (keycloak.Token, error)
+}
+
+// mintLimited is the exchange's case for a key limited to roles: the limited
+// minter's own check (the token's roles within the key's), then the exchanger's.
+func (e *Exchanger) mintLimited(ctx context.Context, key models.Key, scope string, roleIDs []string) (keycloak.Token, error) {
+	if e.cfg.Limited == nil {
+		return keycloak.Token{}, errors.New("a key limited to roles, and no limited minter configured")
+	}
+	return e.cfg.Limited.Mint(ctx, key.OwnerID, scope, roleIDs)
 }

@@ -53,6 +53,7 @@ func (s *server) toKeyResponse(k keys.Key) api.Key {
 		RotatedTo:     k.RotatedTo,
 		GraceUntil:    utcPtr(k.GraceUntil),
 		AdminSet:      adminSet(k.AdminSet),
+		Roles:         k.Roles,
 	}
 }
 
@@ -70,6 +71,8 @@ func (s *server) createKey(c *gin.Context) {
 			Metadata:      req.Metadata,
 			RateLimit:     rateLimitParam(req.RateLimit),
 			IPAllowlist:   req.IPAllowlist,
+			Roles:         req.Roles,
+			ACLGroups:     req.ACLGroups,
 		})
 		if err != nil {
 			return err
@@ -121,6 +124,7 @@ func (s *server) updateKey(c *gin.Context) {
 			ExpiresAt:   req.ExpiresAt,
 			RateLimit:   rateLimitParam(req.RateLimit),
 			IPAllowlist: req.IPAllowlist,
+			Roles:       req.Roles,
 		})
 	}, s.toKeyResponse)
 }

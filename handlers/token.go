@@ -62,7 +62,7 @@ func (s *server) trade(c *gin.Context, req exchange.Request) (exchange.Result, v
 		return res, tooMany(res.RetryAfter, "the key's rate limit is exhausted")
 	case exchange.OutcomeThrottled:
 		return res, tooMany(res.RetryAfter, "too many failed exchanges from this address")
-	case exchange.OutcomeDeniedRole, exchange.OutcomeNotPerson:
+	case exchange.OutcomeDeniedRole, exchange.OutcomeNotPerson, exchange.OutcomeOutsideLimit:
 		// The realm would have handed out more power than a key may carry: loud in
 		// the log, the same refusal as any other outside.
 		s.Log.Warn("issued token withheld", zap.String("request_id", requestID(c)), zap.String("via", req.Via),

@@ -14,7 +14,7 @@ func TestWire_DenialReasonsAreTheExchangesRefusals(t *testing.T) {
 	for _, o := range []exchange.Outcome{exchange.OutcomeMalformed, exchange.OutcomeUnknownKey, exchange.OutcomeExpired,
 		exchange.OutcomeInactive, exchange.OutcomeIPDenied, exchange.OutcomeRateLimited, exchange.OutcomeUserRefused,
 		exchange.OutcomeDeniedRole, exchange.OutcomeNotPerson, exchange.OutcomeThrottled, exchange.OutcomeInvalidScope,
-		exchange.OutcomeUnavailable, exchange.OutcomeError} {
+		exchange.OutcomeUnavailable, exchange.OutcomeError, exchange.OutcomeOutsideLimit} {
 		refusals = append(refusals, string(o))
 	}
 	if !slices.Equal(refusals, api.DenialReasons) {

@@ -31,6 +31,8 @@ type CreateParams struct {
 	Metadata      json.RawMessage
 	RateLimit     *RateLimit
 	IPAllowlist   []string
+	Roles         []string // roles.go: limits the key to these of the owner's roles
+	ACLGroups     []string // always refused (ACLGroupsRefused)
 }
 
 // Created is a new key with its one-time plaintext.
@@ -78,6 +80,7 @@ func (k *Service) mayActFor(ctx context.Context, owner exchange.Owner, what stri
 func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Created, error) {
 	now := k.clock().UTC()
 	row, keyEnv, err := k.validCreate(p, a.Admin, now)
+	wanted, err := validLimit(p, err)
 	if err != nil {
 		return Created{}, err
 	}
@@ -85,6 +88,11 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 	if err != nil {
 		return Created{}, err
 	}
+	limit, err := k.limitTo(ctx, owner, wanted)
+	if err != nil {
+		return Created{}, err
+	}
+	row.Roles = models.JoinKeyRoles(limit)
 	if err := k.minter.Prepare(ctx, owner); err != nil {
 		return Created{}, err
 	}
@@ -111,7 +119,7 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 		return Created{}, fmt.Errorf("store key: %w", err)
 	}
 	k.audit.Record(ctx, actingFor(a, row.OwnerID), "key.create", "key", row.ID, row.OwnerID, map[string]any{
-		"name": row.Name, "prefix": prefixOf(row), "environment": row.Environment,
+		"name": row.Name, "prefix": prefixOf(row), "environment": row.Environment, "roles": roleTexts(row),
 	})
 	return Created{Key: k.key(row), Plaintext: parsed.String()}, nil
 }

@@ -36,6 +36,9 @@ type Key struct {
 	// RotatedTo is the key that superseded this one; this one works until GraceUntil.
 	RotatedTo  *string
 	GraceUntil *time.Time
+	// Roles limits the key to these of its owner's roles ("name", "client:name");
+	// nil: not limited.
+	Roles []string
 }
 
 // Status is a key's state as users see it.

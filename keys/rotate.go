@@ -58,6 +58,7 @@ func (k *Service) Rotate(ctx context.Context, a audit.Actor, id string, graceHou
 		DisabledBy:             old.DisabledBy,
 		LimitSetBy:             old.LimitSetBy,
 		AllowlistSetBy:         old.AllowlistSetBy,
+		Roles:                  old.Roles, // the limit goes on: nothing to make in Keycloak
 	}
 	graceUntil := now.Add(time.Duration(grace) * time.Hour)
 	if old.ExpiresAt != nil && old.ExpiresAt.Before(graceUntil) {

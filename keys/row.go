@@ -23,7 +23,7 @@ func toKey(row models.Key, now time.Time, policy exchange.LimitPolicy) Key {
 		AdminSet:      AdminSet{Disabled: row.DisabledBy, RateLimit: row.LimitSetBy, IPAllowlist: row.AllowlistSetBy},
 		OwnerDisabled: row.OwnerDisabled, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
 		ExpiresAt: row.ExpiresAt, LastUsedAt: row.LastUsedAt, DeletedAt: row.DeletedAt, LastUsedIP: row.LastUsedIP,
-		RotatedTo: row.RotatedTo, GraceUntil: row.GraceUntil,
+		RotatedTo: row.RotatedTo, GraceUntil: row.GraceUntil, Roles: roleTexts(row),
 	}
 }
 

@@ -77,9 +77,11 @@ type Config struct {
 	Minter exchange.TokenMinter
 	Users  UserDirectory // resolves `owner` for admins
 	Roles  RoleReader    // checks the users admins act for against Deny
-	Deny   exchange.RoleDenylist
-	Audit  *audit.Recorder
-	Limits exchange.LimitPolicy
+	// RoleLimits makes keys limited to roles possible (roles.go); nil: refused.
+	RoleLimits RoleLimits
+	Deny       exchange.RoleDenylist
+	Audit      *audit.Recorder
+	Limits     exchange.LimitPolicy
 	// MaxKeysPerUser bounds a user's live keys (default 50).
 	MaxKeysPerUser int
 	// OwnerMaxRate is the highest rate an owner may set on their own key; admins may
@@ -92,19 +94,20 @@ type Config struct {
 
 // Service applies the key-lifecycle rules.
 type Service struct {
-	store   Store
-	hasher  *exchange.Hasher
-	minter  exchange.TokenMinter
-	users   UserDirectory
-	roles   RoleReader
-	deny    exchange.RoleDenylist
-	audit   *audit.Recorder
-	limits  exchange.LimitPolicy
-	maxKeys int
-	maxRate ratelimit.Limit
-	cache   *exchange.TokenCache
-	usage   UsageReader
-	clock   func() time.Time
+	store      Store
+	hasher     *exchange.Hasher
+	minter     exchange.TokenMinter
+	users      UserDirectory
+	roles      RoleReader
+	roleLimits RoleLimits
+	deny       exchange.RoleDenylist
+	audit      *audit.Recorder
+	limits     exchange.LimitPolicy
+	maxKeys    int
+	maxRate    ratelimit.Limit
+	cache      *exchange.TokenCache
+	usage      UsageReader
+	clock      func() time.Time
 }
 
 // New wires the key lifecycle.
@@ -115,7 +118,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxKeysPerUser <= 0 {
 		cfg.MaxKeysPerUser = DefaultMaxKeysPerUser
 	}
-	return &Service{store: cfg.Store, hasher: cfg.Hasher, minter: cfg.Minter, users: cfg.Users, roles: cfg.Roles,
+	return &Service{store: cfg.Store, hasher: cfg.Hasher, minter: cfg.Minter, users: cfg.Users, roles: cfg.Roles, roleLimits: cfg.RoleLimits,
 		deny: cfg.Deny, audit: cfg.Audit, limits: cfg.Limits, maxKeys: cfg.MaxKeysPerUser, maxRate: cfg.OwnerMaxRate,
 		cache: cfg.Cache, usage: cfg.Usage, clock: cfg.Clock}
 }

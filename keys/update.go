@@ -21,13 +21,21 @@ type UpdateParams struct {
 	ExpiresAt   *string
 	RateLimit   *RateLimit
 	IPAllowlist *[]string
+	Roles       *[]string // narrows the key's roles (roles.go)
 }
 
 // Update changes a key. Expiry may be shortened, never extended.
 func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p UpdateParams) (Key, error) {
 	ch, err := k.validUpdate(p, a.Admin, k.clock().UTC())
+	wanted, err := validNarrow(p, err)
 	if err != nil {
 		return Key{}, err
+	}
+	var roles rolesChange
+	if p.Roles != nil {
+		if roles, err = k.prepareRoles(ctx, ownerScope(a), id, wanted); err != nil {
+			return Key{}, err
+		}
 	}
 	var changed []string
 	updated, err := k.store.UpdateKey(ctx, ownerScope(a), id, func(key *models.Key) error {
@@ -38,6 +46,11 @@ func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p Update
 		changed, err = ch.apply(key) // the store may run fn again: changed is set anew
 		if err != nil {
 			return err
+		}
+		if narrowed, err := roles.apply(key); err != nil {
+			return err
+		} else if narrowed {
+			changed = append(changed, "roles")
 		}
 		if a.Admin && a.ID != key.OwnerID {
 			// An admin's decision on someone else's key binds its owner.

@@ -25,12 +25,13 @@ var (
 	// The exchange outcomes (exchange.Outcome).
 	outcomes = set("issued", "malformed", "unknown_key", "expired", "inactive", "ip_denied",
 		"rate_limited", "user_refused", "invalid_scope", "unavailable", "error",
-		"denied_role", "owner_not_person", "throttled")
+		"denied_role", "owner_not_person", "throttled", "outside_limit")
 	// The routes an exchange comes through (exchange.ViaToken, exchange.ViaForwardAuth).
 	vias = set("token", "forward_auth")
 	// Why an exchange was refused: the refusing outcomes.
 	denialReasons = set("malformed", "unknown_key", "expired", "inactive", "ip_denied",
-		"rate_limited", "user_refused", "invalid_scope", "denied_role", "owner_not_person", "throttled")
+		"rate_limited", "user_refused", "invalid_scope", "denied_role", "owner_not_person", "throttled",
+		"outside_limit")
 	// Calls to Keycloak that are timed (exchange.Observer.ObserveKeycloak): only the
 	// exchange's grant today.
 	keycloakOps = set("jwt_bearer_grant")

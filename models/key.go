@@ -51,6 +51,9 @@ type Key struct {
 	// OwnerDisabled: the owner is disabled in Keycloak (followed from its events); the
 	// key cannot be exchanged and shows so until the owner is enabled again.
 	OwnerDisabled bool `gorm:"not null;default:false"`
+	// Roles limits the key to some of its owner's roles (KeyRoles decodes it); ""
+	// means not limited, which rows from before the column are.
+	Roles string `gorm:"not null;default:''"`
 }
 
 // TableName fixes the table name so that renaming the type never migrates data.

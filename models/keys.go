@@ -167,11 +167,11 @@ func ownedKey(db *gorm.DB, ownerID, id string) *gorm.DB {
 // keyForExchangeColumns are what the exchange reads of a key, in KeyForExchange's Scan
 // order.
 const keyForExchangeColumns = "id, owner_id, secret_hash, enabled, expires_at, scopes, " +
-	"ip_allowlist, rate_limit_requests, rate_limit_window_seconds, environment"
+	"ip_allowlist, rate_limit_requests, rate_limit_window_seconds, environment, roles"
 
 // KeyForExchange is the exchange's hot path: the live key with that lookup id, with
 // only the fields the exchange checks (ID, OwnerID, SecretHash, Enabled, ExpiresAt,
-// Scopes, IPAllowlist, RateLimitRequests, RateLimitWindowSeconds), or ErrNotFound. One statement through database/sql: no gorm statement building or
+// Scopes, IPAllowlist, RateLimitRequests, RateLimitWindowSeconds, Roles), or ErrNotFound. One statement through database/sql: no gorm statement building or
 // reflection, and none of the time columns the exchange does not read, which the SQLite
 // driver is slow to parse.
 func (s *Store) KeyForExchange(ctx context.Context, lookupID string) (Key, error) {
@@ -187,7 +187,7 @@ func (s *Store) KeyForExchange(ctx context.Context, lookupID string) (Key, error
 		expires sql.NullTime
 	)
 	err = sqlDB.QueryRowContext(ctx, s.keyForExchange, lookupID).Scan(&k.ID, &k.OwnerID, &k.SecretHash,
-		&k.Enabled, &expires, &k.Scopes, &k.IPAllowlist, &k.RateLimitRequests, &k.RateLimitWindowSeconds, &k.Environment)
+		&k.Enabled, &expires, &k.Scopes, &k.IPAllowlist, &k.RateLimitRequests, &k.RateLimitWindowSeconds, &k.Environment, &k.Roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Key{}, fmt.Errorf("models: key for exchange: %w", ErrNotFound)
 	}

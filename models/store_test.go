@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -554,6 +555,7 @@ func testKeyForExchange(t *testing.T, s *models.Store) {
 	k := newKey(newOwner())
 	exp := time.Now().Add(24 * time.Hour)
 	k.ExpiresAt, k.IPAllowlist, k.RateLimitRequests, k.RateLimitWindowSeconds = &exp, "203.0.113.0/24", 7, 60
+	k.Roles = models.JoinKeyRoles([]models.KeyRole{{ID: "r1", Name: "reports-read"}, {ID: "r2", Client: "shop-api", Name: "orders-read"}})
 	mustCreate(t, s, k)
 	got, err := s.KeyForExchange(ctx, k.LookupID)
 	if err != nil {
@@ -562,11 +564,12 @@ func testKeyForExchange(t *testing.T, s *models.Store) {
 	if got.ID != k.ID || got.OwnerID != k.OwnerID || !bytes.Equal(got.SecretHash, k.SecretHash) ||
 		!got.Enabled || got.ExpiresAt == nil || !got.ExpiresAt.Equal(*k.ExpiresAt) ||
 		got.ExpiresAt.Location() != time.UTC || got.Scopes != k.Scopes || got.IPAllowlist != k.IPAllowlist ||
-		got.RateLimitRequests != 7 || got.RateLimitWindowSeconds != 60 {
+		got.RateLimitRequests != 7 || got.RateLimitWindowSeconds != 60 || got.Roles != k.Roles ||
+		!slices.Equal(got.RoleIDs(), []string{"r1", "r2"}) {
 		t.Fatalf("KeyForExchange = %+v, want the exchange fields of %+v", got, *k)
 	}
 	never := mustCreate(t, s, newKey(newOwner()))
-	if got, err := s.KeyForExchange(ctx, never.LookupID); err != nil || got.ExpiresAt != nil {
+	if got, err := s.KeyForExchange(ctx, never.LookupID); err != nil || got.ExpiresAt != nil || got.RoleIDs() != nil {
 		t.Fatalf("key that never expires: %+v, %v", got.ExpiresAt, err)
 	}
 	if err := s.DeleteKey(ctx, k.OwnerID, k.ID, time.Now()); err != nil {

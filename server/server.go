@@ -107,8 +107,9 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 		return nil, err
 	}
 	keyState, stopKeyState := watchKeyState(ctx, cfg, store, ring, m)
+	limited := newLimitedKeys(cfg, kc)
 	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
-		kc, recorder, usage, limiter, m)
+		kc, recorder, usage, limiter, m, limitedParts{keys: limited, signer: signer})
 	// Validate checked the parent group, its opt-in and the redirect hosts: New refuses
 	// nothing else.
 	prov, _ := provisioning.New(kc, store, provisioning.Config{
@@ -133,7 +134,8 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 	h := newAPI(cfg, log, apiParts{kc: kc, verifier: verifier, signer: signer, store: store, keys: keySvc, exchanger: exchanger,
 		prov: prov, hooks: hooks, console: consoleHandler, leaks: leakSvc, keyState: keyState, metrics: m, publicMetrics: publicMetrics})
 	ok = true
-	stopBackground, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, recorder, log)...)
+	jobs := append(eventJobs(cfg, kc, store, keySvc, recorder, log), limited.ensureAtStart(log))
+	stopBackground, done := runBackground(ctx, prov, usage, closeLimiter, jobs...)
 	cancel := func() { stopKeyState(); stopBackground() }
 	return &App{handler: h, metrics: ownMetrics, store: store, usage: usage, cancel: cancel, done: done,
 		stopWebhooks: startDispatcher(ctx, dispatcher)}, nil
@@ -247,6 +249,7 @@ func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error)
 // minter, the limit policy, the denylist and the token cache.
 func newKeyServices(cfg config.Config, store *models.Store, keyState exchange.KeyFinder, hasher *exchange.Hasher, minter exchange.TokenMinter,
 	kc *keycloak.Client, recorder *audit.Recorder, usage *exchange.Usage, limiter exchange.Limiter, m *metrics.Metrics,
+	limited limitedParts,
 ) (*keys.Service, *exchange.Exchanger) {
 	deny, _ := exchange.NewRoleDenylist(cfg.DenyRoles) // Validate checked every entry
 	limits := exchange.LimitPolicy{
@@ -259,16 +262,24 @@ func newKeyServices(cfg config.Config, store *models.Store, keyState exchange.Ke
 	}
 	keySvc := keys.New(keys.Config{
 		Store: store, Hasher: hasher, Minter: minter, Users: kc, Roles: kc, Deny: deny, Audit: recorder,
-		Limits: limits, Cache: cache, Usage: store, MaxKeysPerUser: cfg.MaxKeysPerUser,
+		RoleLimits: limited.keys,
+		Limits:     limits, Cache: cache, Usage: store, MaxKeysPerUser: cfg.MaxKeysPerUser,
 		OwnerMaxRate: ratelimit.Limit{Requests: cfg.OwnerMaxRate, Window: cfg.RateWindow},
 	})
 	exchanger := exchange.NewExchanger(exchange.ExchangerConfig{
 		Keys: keyState, Hasher: hasher, Minter: minter, Usage: usage,
 		Limiter: limiter, Limits: limits, Cache: cache, Observe: m,
 		Deny: deny, Principals: kc,
+		Limited:  exchange.NewLimitedMinter(limited.signer, kc, cfg.LimitedClientID, deny),
 		Failures: exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),
 	})
 	return keySvc, exchanger
+}
+
+// limitedParts are what keys limited to roles add to the key services.
+type limitedParts struct {
+	keys   *limitedKeys
+	signer *exchange.Signer
 }
 
 // runBackground starts the repair loop and the usage flusher; cancel stops them, done
