@@ -180,6 +180,7 @@ func keyDetails(w io.Writer, k client.Key) error {
 		t.row("description", k.Description)
 	}
 	t.row("scopes", strings.Join(k.Scopes, " "))
+	t.row("roles", rolesText(k.Roles))
 	t.row("created", k.CreatedAt.UTC().Format(time.RFC3339))
 	t.row("expires", timeOr(k.ExpiresAt, "never"))
 	t.row("last used", timeOr(k.LastUsedAt, "never"))
@@ -205,6 +206,14 @@ func keyDetails(w io.Writer, k client.Key) error {
 		}
 	}
 	return t.flush()
+}
+
+// rolesText: a limited key's roles, or what an unrestricted key carries.
+func rolesText(roles []string) string {
+	if len(roles) == 0 {
+		return "all of the owner's"
+	}
+	return strings.Join(roles, " ")
 }
 
 func rateLimitText(r client.RateLimit) string {

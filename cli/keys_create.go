@@ -31,7 +31,8 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 			"this once: Keyward keeps only its hash. What is said about it goes to stderr.",
 		Example: "  KEY=$(keyward keys create --name ci --expires-in 90d --scope profile)\n" +
 			"  keyward keys create --name nightly --environment staging --rate-limit 100/1m --ip-allow 203.0.113.0/24 --out-file nightly.key\n" +
-			"  keyward keys create --name report --owner alice --never-expires   # admins, for a user",
+			"  keyward keys create --name report --owner alice --never-expires   # admins, for a user\n" +
+			"  keyward keys create --name reader --role reports-read --role shop-api:orders-read   # only these of your roles",
 		Args: cobra.NoArgs,
 	}
 	opts.outputFlag(cmd, "key", "key (the key alone) or json (the API's object, with the key)")
@@ -48,6 +49,8 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 	flags.StringVar(&opts.metadata, "metadata", "", "a JSON object kept with the key, or @file")
 	flags.StringVar(&opts.rateLimit, "rate-limit", "", "exchanges allowed per window: 100/1m, 1000/1h, or unlimited")
 	flags.StringSliceVar(&in.IPAllowlist, "ip-allow", nil, "a CIDR the key is accepted from (repeat or comma-separate)")
+	flags.StringSliceVar(&in.Roles, "role", nil, "limit the key to this role of its owner: a realm role, or <clientId>:<role> (repeat or comma-separate)")
+	flags.StringSliceVar(&in.ACLGroups, "acl-group", nil, "refused by the server: Keycloak cannot limit a token's ACL groups (a key carries all of its owner's)")
 	flags.StringVar(&in.Owner, "owner", "", "admins: create the key for this user (username or id)")
 	flags.StringVar(&opts.OutFile, "out-file", "", "write the key to this new file (0600) instead of stdout; never overwrites")
 	_ = cmd.MarkFlagRequired("name")

@@ -17,7 +17,7 @@ type KeysUpdateOptions struct {
 	Update     client.KeyUpdate
 	// the flags read into Update by parse
 	name, description, metadata, expiresAt, expiresIn, rateLimit string
-	scopes, allow                                                []string
+	scopes, allow, roles                                         []string
 	noScopes, noAllow, enabled                                   bool
 }
 
@@ -26,10 +26,11 @@ func NewCmdKeysUpdate(f *Factory, runF func(*KeysUpdateOptions) error) *cobra.Co
 	opts := &KeysUpdateOptions{Base: f.base()}
 	cmd := &cobra.Command{
 		Use:   "update KEY [flags]",
-		Short: "Change a key: name, description, scopes, metadata, expiry (shorter only), limits, enabled",
+		Short: "Change a key: name, description, scopes, metadata, expiry (shorter only), limits, roles (narrower only), enabled",
 		Example: "  keyward keys update ci --description 'CI of the data team' --rate-limit 60/1m\n" +
 			"  keyward keys update ci --scope profile --scope email     # the new set of scopes\n" +
-			"  keyward keys update ci --expires-in 7d --no-ip-allowlist",
+			"  keyward keys update ci --expires-in 7d --no-ip-allowlist\n" +
+			"  keyward keys update ci --role reports-read   # narrow the key's roles",
 		Args: cobra.ExactArgs(1),
 	}
 	opts.outputFlag(cmd, "table", "table or json (the API's object)")
@@ -46,6 +47,7 @@ func NewCmdKeysUpdate(f *Factory, runF func(*KeysUpdateOptions) error) *cobra.Co
 	flags.StringVar(&opts.rateLimit, "rate-limit", "", "exchanges per window: 100/1m, or unlimited")
 	flags.StringSliceVar(&opts.allow, "ip-allow", nil, "the new set of allowed CIDRs (repeat or comma-separate)")
 	flags.BoolVar(&opts.noAllow, "no-ip-allowlist", false, "accept the key from any address")
+	flags.StringSliceVar(&opts.roles, "role", nil, "narrow the key to these roles, a subset of its current ones (repeat or comma-separate)")
 	flags.BoolVar(&opts.enabled, "enabled", true, "enable (true) or disable (false) the key")
 	cmd.MarkFlagsMutuallyExclusive("expires-at", "expires-in")
 	return cmd
@@ -68,6 +70,9 @@ func (opts *KeysUpdateOptions) parse(cmd *cobra.Command, args []string) error {
 	}
 	if up.IPAllowlist, err = replaceOrClear(flags.Changed("ip-allow"), opts.noAllow, opts.allow, "--ip-allow and --no-ip-allowlist"); err != nil {
 		return err
+	}
+	if flags.Changed("role") {
+		up.Roles = &opts.roles
 	}
 	if err := opts.parseValues(cmd); err != nil {
 		return err

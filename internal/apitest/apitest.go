@@ -76,7 +76,9 @@ func New(t testing.TB) *Server {
 			"bob":   {ID: "bob-id", Username: "bob", Enabled: true},
 			"carol": {ID: "carol-id", Username: "carol", Enabled: true},
 		},
-		Roles:        fakekc.Roles{"carol-id": {Realm: []string{"default-roles-keyward", "keyward-admin"}}},
+		Roles: fakekc.Roles{"carol-id": {Realm: []string{"default-roles-keyward", "keyward-admin"}},
+			"alice-id": {Realm: []string{"reports-read", "reports-write"}, Clients: map[string][]string{"shop-api": {"orders-read"}}}},
+		RoleLimits:   roleLimits{},
 		Deny:         deny,
 		OwnerMaxRate: ratelimit.Limit{Requests: 10000, Window: time.Minute},
 		Store:        store, Hasher: h, Minter: m, Usage: store, Limits: limits, Clock: clock.Now, Audit: rec,
@@ -121,6 +123,19 @@ func New(t testing.TB) *Server {
 	srv := httptest.NewServer(engine)
 	t.Cleanup(srv.Close)
 	return &Server{URL: srv.URL, Store: store, Clock: clock, Usage: usage}
+}
+
+// roleLimits: every role is within the exchange client's scope; a role's id is
+// "id-" + its text.
+type roleLimits struct{}
+
+func (roleLimits) ExchangeCeiling(context.Context) (keycloak.Roles, bool, error) {
+	return keycloak.Roles{}, true, nil
+}
+
+func (roleLimits) EnsureRoleScope(_ context.Context, r keycloak.RoleMapping) (keycloak.RoleScope, error) {
+	id := "id-" + r.Client + ":" + r.Role
+	return keycloak.RoleScope{Name: keycloak.RoleScopeName(id), RoleID: id}, nil
 }
 
 // verifier takes the tokens of its table.
