@@ -23,6 +23,7 @@ type keyView struct {
 	CreatedAt                                                                     time.Time
 	ExpiresAt, LastUsedAt, GraceUntil                                             *time.Time
 	RotatedTo                                                                     string
+	Roles                                                                         []string // nil: not limited
 }
 
 func (c *Console) keyView(k keys.Key) keyView {
@@ -33,7 +34,7 @@ func (c *Console) keyView(k keys.Key) keyView {
 	v := keyView{ID: k.ID, Name: k.Name, Description: k.Description, Prefix: k.Prefix, Status: string(k.Status),
 		Environment: k.Environment, OwnerUsername: k.OwnerUsername, LastUsedIP: k.LastUsedIP, Scopes: k.Scopes,
 		IPAllowlist: k.IPAllowlist, Metadata: string(k.Metadata), RateLimit: limit, DisabledBy: k.AdminSet.Disabled, Enabled: k.Enabled,
-		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, GraceUntil: k.GraceUntil}
+		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, GraceUntil: k.GraceUntil, Roles: k.Roles}
 	if v.Metadata == "{}" {
 		v.Metadata = ""
 	}
@@ -97,17 +98,30 @@ type keyForm struct {
 	Owner, Name, Description, Environment, Expiry, ExpiresOn, Scopes string
 	RateRequests, RateWindow, IPAllowlist, Metadata                  string
 	Errors                                                           map[string]string
+	// Roles are those checked; Offered the viewer's roles a key may be limited to.
+	Roles, Offered []string
 }
 
 func (c *Console) newKey(w http.ResponseWriter, r *http.Request, u *viewer) {
-	c.render(w, r, u, http.StatusOK, "key-new.html", "Create key", keyForm{Environment: "production", Expiry: "365"})
+	c.keyFormPage(w, r, u, http.StatusOK, keyForm{Environment: "production", Expiry: "365"})
+}
+
+// keyFormPage renders the create form with the roles the viewer may offer a key.
+func (c *Console) keyFormPage(w http.ResponseWriter, r *http.Request, u *viewer, status int, f keyForm) {
+	offered, err := c.cfg.Keys.LimitableRoles(r.Context(), actor(r, u))
+	if err != nil {
+		c.serviceError(w, r, u, err)
+		return
+	}
+	f.Offered = offered
+	c.render(w, r, u, status, "key-new.html", "Create key", f)
 }
 
 // params turns the form into the service's create request; problems the form alone
 // can see (a number that is not one) are reported with the service's.
 func (f keyForm) params() (keys.CreateParams, map[string]string) {
 	p := keys.CreateParams{Owner: strings.TrimSpace(f.Owner), Name: f.Name, Description: f.Description, Environment: f.Environment,
-		Scopes: strings.Fields(f.Scopes), IPAllowlist: splitList(f.IPAllowlist)}
+		Scopes: strings.Fields(f.Scopes), IPAllowlist: splitList(f.IPAllowlist), Roles: f.Roles}
 	bad := map[string]string{}
 	switch f.Expiry {
 	case "never":
@@ -146,25 +160,25 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request, u *viewer) {
 	f := keyForm{Owner: r.PostFormValue("owner"), Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
 		Environment: r.PostFormValue("environment"), Expiry: r.PostFormValue("expiry"), ExpiresOn: r.PostFormValue("expires_on"),
 		Scopes: r.PostFormValue("scopes"), RateRequests: r.PostFormValue("rate_requests"), RateWindow: r.PostFormValue("rate_window"),
-		IPAllowlist: r.PostFormValue("ip_allowlist"), Metadata: r.PostFormValue("metadata")}
+		IPAllowlist: r.PostFormValue("ip_allowlist"), Metadata: r.PostFormValue("metadata"), Roles: r.PostForm["roles"]}
 	if !u.Admin {
 		f.Owner = ""
 	}
 	p, bad := f.params()
 	if len(bad) > 0 {
 		f.Errors = bad
-		c.render(w, r, u, http.StatusBadRequest, "key-new.html", "Create key", f)
+		c.keyFormPage(w, r, u, http.StatusBadRequest, f)
 		return
 	}
 	created, err := c.cfg.Keys.Create(r.Context(), actor(r, u), p)
 	if fe, ok := fieldErrors(err); ok {
 		f.Errors = fe
-		c.render(w, r, u, http.StatusBadRequest, "key-new.html", "Create key", f)
+		c.keyFormPage(w, r, u, http.StatusBadRequest, f)
 		return
 	}
 	if errs.KindOf(err) == errs.Conflict || errs.KindOf(err) == errs.Forbidden {
 		f.Errors = map[string]string{"form": errs.MessageOf(err)}
-		c.render(w, r, u, http.StatusConflict, "key-new.html", "Create key", f)
+		c.keyFormPage(w, r, u, http.StatusConflict, f)
 		return
 	}
 	if err != nil {

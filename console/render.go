@@ -49,6 +49,7 @@ var funcs = template.FuncMap{
 		return map[string]string{"active": "Active", "expiring_soon": "Expiring soon", "expired": "Expired", "inactive": "Inactive", "owner_disabled": "Owner disabled"}[s]
 	},
 	"join":            strings.Join,
+	"hasPrefix":       strings.HasPrefix,
 	"gatewaySnippets": GatewaySnippets,
 	"gatewayURL":      func() string { return GatewayExampleURL },
 	"list":            func(v ...string) []string { return v },

@@ -16,6 +16,8 @@ type API interface {
 	Rotate(ctx context.Context, a audit.Actor, id string, graceHours *int) (Created, error)
 	Delete(ctx context.Context, a audit.Actor, id string) error
 	Usage(ctx context.Context, a audit.Actor, id string, days int) (UsageReport, error)
+	// LimitableRoles: the roles the caller may limit a key of their own to (roles.go).
+	LimitableRoles(ctx context.Context, a audit.Actor) ([]string, error)
 }
 
 var _ API = (*Service)(nil)

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyward/keyward/api"
+	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/internal/safetext"
@@ -265,4 +266,49 @@ func (rc rolesChange) apply(key *models.Key) (changed bool, err error) {
 	changed = col != key.Roles
 	key.Roles = col
 	return changed, nil
+}
+
+// LimitableRoles are the roles the caller may limit a key of their own to, as keys
+// name them, sorted: their effective roles within the exchange client's scope and off
+// the denylist. Client roles are looked up for the clients named in that scope only
+// (a full-scope exchange client: realm roles alone, as listing every client's would
+// mean asking for every client of the realm). None when keys cannot be limited.
+func (k *Service) LimitableRoles(ctx context.Context, a audit.Actor) ([]string, error) {
+	if k.roleLimits == nil || k.roles == nil {
+		return nil, nil
+	}
+	ceiling, all, err := k.roleLimits.ExchangeCeiling(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("exchange ceiling: %w", err)
+	}
+	var clients []string
+	for c := range ceiling.Clients {
+		if c != exchange.RealmManagementClient {
+			clients = append(clients, c)
+		}
+	}
+	held, err := k.roles.EffectiveRoles(ctx, a.ID, clients)
+	if err != nil {
+		return nil, fmt.Errorf("effective roles of %s: %w", a.ID, err)
+	}
+	var out []string
+	offer := func(r keycloak.RoleMapping, text string) {
+		one := keycloak.Roles{Realm: []string{r.Role}}
+		if r.Client != "" {
+			one = keycloak.Roles{Clients: map[string][]string{r.Client: {r.Role}}}
+		}
+		if _, denied := k.deny.Match(one); !denied && r.Client != exchange.RealmManagementClient && (all || hasRole(ceiling, r)) {
+			out = append(out, text)
+		}
+	}
+	for _, r := range held.Realm {
+		offer(keycloak.RoleMapping{Role: r}, r)
+	}
+	for c, roles := range held.Clients {
+		for _, r := range roles {
+			offer(keycloak.RoleMapping{Client: c, Role: r}, c+":"+r)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
