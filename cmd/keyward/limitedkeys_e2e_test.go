@@ -53,9 +53,27 @@ func newLimitedSetup(t *testing.T, kc *kctest.Env) limitedSetup {
 	return s
 }
 
+// startLimitedApp starts Keyward with a limited client of its own, deleted at the end
+// with its audience scope: tests that run at the same time with another trust (their
+// own identity provider or exchange client) may reconfigure the shared one.
+func startLimitedApp(t *testing.T, kc *kctest.Env) (*running, string) {
+	t.Helper()
+	limited := kctest.Unique("kw-e2e-limited")
+	kc.DeleteClientAtEnd(t, limited)
+	t.Cleanup(func() { deleteScopes(kc, func(name string) bool { return name == limited+"-audience" }) })
+	return startAppWith(t, kc, map[string]string{"KEYWARD_LIMITED_CLIENT_ID": limited}), limited
+}
+
 // deleteRoleScopes removes the role scopes (kwr.<role id>) Keyward made for roles: the
 // shared realm keeps no scope of a throw-away role.
 func deleteRoleScopes(kc *kctest.Env, roles []gocloak.Role) {
+	deleteScopes(kc, func(name string) bool {
+		return slices.ContainsFunc(roles, func(r gocloak.Role) bool { return name == keycloak.RoleScopeName(gocloak.PString(r.ID)) })
+	})
+}
+
+// deleteScopes removes the realm's client scopes whose names match.
+func deleteScopes(kc *kctest.Env, match func(name string) bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	jwt, err := kc.Admin.LoginClient(ctx, kc.AdminClientID, kc.AdminClientSecret, kc.Realm)
@@ -67,10 +85,8 @@ func deleteRoleScopes(kc *kctest.Env, roles []gocloak.Role) {
 		return
 	}
 	for _, sc := range scopes {
-		for _, r := range roles {
-			if gocloak.PString(sc.Name) == keycloak.RoleScopeName(gocloak.PString(r.ID)) {
-				_ = kc.Admin.DeleteClientScope(ctx, jwt.AccessToken, kc.Realm, gocloak.PString(sc.ID))
-			}
+		if match(gocloak.PString(sc.Name)) {
+			_ = kc.Admin.DeleteClientScope(ctx, jwt.AccessToken, kc.Realm, gocloak.PString(sc.ID))
 		}
 	}
 }
@@ -93,7 +109,7 @@ func createLimited(t *testing.T, app *running, token, body string) reply {
 
 func TestLimitedKeys_TokenCarriesTheKeysRolesOnly(t *testing.T) {
 	kc := kctest.Require(t)
-	app := startAppWith(t, kc, nil)
+	app, limited := startLimitedApp(t, kc)
 	s := newLimitedSetup(t, kc)
 	user := kc.Login(t, s.username)
 
@@ -109,7 +125,7 @@ func TestLimitedKeys_TokenCarriesTheKeysRolesOnly(t *testing.T) {
 	if roles := rolesOf(claims, s.client); !slices.Equal(roles, []string{"read"}) {
 		t.Fatalf("limited key's token roles of %s: %v (claims %v)", s.client, roles, claims)
 	}
-	if claims["azp"] != "keyward-limited" || claims["sub"] != s.userID {
+	if claims["azp"] != limited || claims["sub"] != s.userID {
 		t.Fatalf("azp %v sub %v", claims["azp"], claims["sub"])
 	}
 
@@ -142,14 +158,14 @@ func TestLimitedKeys_TokenCarriesTheKeysRolesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, claims = app.mustToken(t, next)
-	if roles := rolesOf(claims, s.client); len(roles) != 0 || claims["azp"] != "keyward-limited" {
+	if roles := rolesOf(claims, s.client); len(roles) != 0 || claims["azp"] != limited {
 		t.Fatalf("after the owner lost read: roles %v azp %v", roles, claims["azp"])
 	}
 }
 
 func TestLimitedKeys_AdminForUser_LimitedTheSameWay(t *testing.T) {
 	kc := kctest.Require(t)
-	app := startAppWith(t, kc, nil)
+	app, _ := startLimitedApp(t, kc)
 	s := newLimitedSetup(t, kc)
 	carol := kc.Login(t, "carol")
 	got := createLimited(t, app, carol, `{"name":"for a user","owner":"`+s.username+`","roles":["`+s.write+`"]}`)
@@ -168,7 +184,7 @@ func TestLimitedKeys_AdminForUser_LimitedTheSameWay(t *testing.T) {
 
 func TestLimitedKeys_AttackerCannotWiden(t *testing.T) {
 	kc := kctest.Require(t)
-	app := startAppWith(t, kc, nil)
+	app, _ := startLimitedApp(t, kc)
 	s := newLimitedSetup(t, kc)
 	user := kc.Login(t, s.username)
 	refused := func(name, body, field, says string) {
@@ -224,7 +240,7 @@ func TestLimitedKeys_AttackerCannotWiden(t *testing.T) {
 // (the shared realm gives none): the admin is told which one, and no key is made.
 func TestLimitedKeys_RealmRoleWithoutPermission_SaysWhatToGrant(t *testing.T) {
 	kc := kctest.Require(t)
-	app := startAppWith(t, kc, nil)
+	app, _ := startLimitedApp(t, kc)
 	userID, username := kc.TempUser(t, "limrealm")
 	role := kc.TempRealmRole(t, kctest.Unique("kw-e2e-limrealm"))
 	t.Cleanup(func() { deleteRoleScopes(kc, []gocloak.Role{role}) })
