@@ -257,3 +257,33 @@ func TestLimitedKeys_RealmRoleWithoutPermission_SaysWhatToGrant(t *testing.T) {
 		t.Fatalf("a key was written: %s", list.raw)
 	}
 }
+
+// With the token cache on, a limited key's cached token loses a role the owner lost
+// as an unrestricted key's does: the follower reads the user's role-mapping event and
+// drops the owner's tokens.
+func TestLimitedKeys_TokenCache_RoleLostGoneWithinThePollInterval(t *testing.T) {
+	kc := kctest.Require(t)
+	limited := kctest.Unique("kw-e2e-limited")
+	kc.DeleteClientAtEnd(t, limited)
+	t.Cleanup(func() { deleteScopes(kc, func(name string) bool { return name == limited+"-audience" }) })
+	app := startAppWith(t, kc, map[string]string{"KEYWARD_LIMITED_CLIENT_ID": limited,
+		"KEYWARD_TOKEN_CACHE": "true", "KEYWARD_EVENTS_POLL_INTERVAL": "1s"})
+	s := newLimitedSetup(t, kc)
+	got := createLimited(t, app, kc.Login(t, s.username), `{"name":"cached","roles":["`+s.read+`"]}`)
+	if got.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", got.status, got.raw)
+	}
+	key := got.body["key"].(string)
+	first, claims := app.mustToken(t, key)
+	if again, _ := app.mustToken(t, key); again != first || !slices.Equal(rolesOf(claims, s.client), []string{"read"}) {
+		t.Fatalf("want a cached token with read: roles %v, cached %v", rolesOf(claims, s.client), again == first)
+	}
+	_, read := kc.ClientRole(t, s.client, "read")
+	if err := kc.Admin.DeleteClientRolesFromUser(context.Background(), kc.AdminToken(t), kc.Realm, s.clientUUID, s.userID, []gocloak.Role{read}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the lost role gone from the limited key's token", func() bool {
+		_, claims := app.mustToken(t, key)
+		return len(rolesOf(claims, s.client)) == 0
+	})
+}
