@@ -73,6 +73,8 @@ type harnessConfig struct {
 	keys   keys.Config
 	limits exchange.LimitPolicy // for the key service and the exchange alike
 	server Config               // Keys and Exchanger are built from the two above
+	// wrapKeys, when set, stands between the handlers and the key service.
+	wrapKeys func(keys.API) keys.API
 }
 
 // harnessOption changes the harness's configuration.
@@ -166,6 +168,9 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 	kc.Audit = audit.NewRecorder(store, zap.NewNop(), clock.Now)
 	sc := cfg.server
 	sc.Keys = keys.New(kc)
+	if cfg.wrapKeys != nil {
+		sc.Keys = cfg.wrapKeys(sc.Keys)
+	}
 	sc.Exchanger = exchange.NewExchanger(exchange.ExchangerConfig{
 		Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: cfg.limits,
 		Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
