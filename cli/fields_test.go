@@ -47,7 +47,7 @@ func TestKeysShow_JSONCarriesEveryField(t *testing.T) {
 	srv := apitest.New(t)
 	admin, f := asAdmin(t, srv), asUser(t, srv)
 	key := admin.createKey(t, "--name", "ci", "--owner", "alice", "--description", "d", "--scope", "profile",
-		"--metadata", `{"team":"a"}`, "--rate-limit", "100/1m", "--ip-allow", "127.0.0.0/8,::1/128")
+		"--metadata", `{"team":"a"}`, "--rate-limit", "100/1m", "--ip-allow", "127.0.0.0/8,::1/128", "--role", "reports-read")
 	if code := f.exchange(t, key); code != 0 {
 		t.Fatalf("token: %d", code)
 	}

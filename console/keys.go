@@ -302,12 +302,15 @@ type editForm struct {
 	RateRequests, RateWindow, IPAllowlist string
 	Metadata                              string
 	Errors                                map[string]string
+	// Roles are the checked roles: a limited key's own, which may only be unchecked
+	// (narrowed); an unrestricted key offers the viewer's limitable roles (Offered).
+	Roles, Offered []string
 }
 
 // editFormOf fills the form with what the key holds now.
 func editFormOf(v keyView, k keys.Key) editForm {
 	f := editForm{Key: v, Name: k.Name, Description: k.Description, Scopes: strings.Join(k.Scopes, " "),
-		IPAllowlist: strings.Join(k.IPAllowlist, "\n"), Metadata: v.Metadata}
+		IPAllowlist: strings.Join(k.IPAllowlist, "\n"), Metadata: v.Metadata, Roles: k.Roles, Offered: k.Roles}
 	if k.ExpiresAt != nil {
 		f.ExpiresOn = k.ExpiresAt.UTC().Format(time.DateOnly)
 	}
@@ -323,7 +326,21 @@ func (c *Console) editKey(w http.ResponseWriter, r *http.Request, u *viewer) {
 		c.serviceError(w, r, u, err)
 		return
 	}
-	c.render(w, r, u, http.StatusOK, "key-edit.html", "Edit key "+k.Name, editFormOf(c.keyView(k), k))
+	c.editFormPage(w, r, u, http.StatusOK, k.Name, editFormOf(c.keyView(k), k))
+}
+
+// editFormPage renders the edit form; an unrestricted key is offered the viewer's
+// limitable roles (the service checks them against the key's owner).
+func (c *Console) editFormPage(w http.ResponseWriter, r *http.Request, u *viewer, status int, name string, f editForm) {
+	if f.Key.Roles == nil {
+		offered, err := c.cfg.Keys.LimitableRoles(r.Context(), actor(r, u))
+		if err != nil {
+			c.serviceError(w, r, u, err)
+			return
+		}
+		f.Offered = offered
+	}
+	c.render(w, r, u, status, "key-edit.html", "Edit key "+name, f)
 }
 
 // changes is the update the form asks for: only the fields that differ from the key,
@@ -360,6 +377,12 @@ func (f editForm) changes(was editForm) (keys.UpdateParams, map[string]string) {
 	if list := splitList(f.IPAllowlist); strings.Join(list, " ") != strings.Join(splitList(was.IPAllowlist), " ") {
 		p.IPAllowlist = &list
 	}
+	// Roles: a limited key's unchecked roles narrow it; checking any of an unrestricted
+	// key's offered roles limits it to them.
+	if (was.Roles != nil || len(f.Roles) > 0) && strings.Join(f.Roles, " ") != strings.Join(was.Roles, " ") {
+		roles := append([]string{}, f.Roles...)
+		p.Roles = &roles
+	}
 	if meta := strings.TrimSpace(f.Metadata); meta != strings.TrimSpace(was.Metadata) {
 		if meta == "" {
 			meta = "{}"
@@ -384,7 +407,8 @@ func (c *Console) updateKey(w http.ResponseWriter, r *http.Request, u *viewer) {
 	was := editFormOf(c.keyView(k), k)
 	f := editForm{Key: was.Key, Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
 		Scopes: r.PostFormValue("scopes"), ExpiresOn: r.PostFormValue("expires_on"), RateRequests: r.PostFormValue("rate_requests"),
-		RateWindow: r.PostFormValue("rate_window"), IPAllowlist: r.PostFormValue("ip_allowlist"), Metadata: r.PostFormValue("metadata")}
+		RateWindow: r.PostFormValue("rate_window"), IPAllowlist: r.PostFormValue("ip_allowlist"), Metadata: r.PostFormValue("metadata"),
+		Roles: r.PostForm["roles"], Offered: was.Offered}
 	p, bad := f.changes(was)
 	if len(bad) == 0 {
 		_, err = c.cfg.Keys.Update(ctx, a, k.ID, p)
@@ -399,7 +423,7 @@ func (c *Console) updateKey(w http.ResponseWriter, r *http.Request, u *viewer) {
 	}
 	if len(bad) > 0 {
 		f.Errors = bad
-		c.render(w, r, u, http.StatusBadRequest, "key-edit.html", "Edit key "+k.Name, f)
+		c.editFormPage(w, r, u, http.StatusBadRequest, k.Name, f)
 		return
 	}
 	http.Redirect(w, r, "/keys/"+k.ID+"?done=updated", http.StatusSeeOther)

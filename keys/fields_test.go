@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/testkit"
+	"github.com/keyward/keyward/internal/testkit/fakekc"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
 )
@@ -31,7 +32,11 @@ func TestToKey_EveryColumnReachesTheKey(t *testing.T) {
 // back after a create (an update) with every field set differs from the one without
 // each field. A parameter validated but never written fails here.
 func TestCreateUpdate_EveryParameterReachesTheStoredKey(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Limits.AllowUnlimited = true })
+	f := newFixture(t, func(c *Config) {
+		c.Limits.AllowUnlimited = true
+		c.RoleLimits = &fakeRoleLimits{all: true}
+		c.Roles = fakekc.Roles{"alice-id": {Realm: []string{"reports-read", "reports-write"}}}
+	})
 	ctx := context.Background()
 	stored := func(c Created, failed error) any {
 		if c.Key.ID == "" {
@@ -57,16 +62,20 @@ func TestCreateUpdate_EveryParameterReachesTheStoredKey(t *testing.T) {
 	// Values the filler cannot guess; one expiry form per full request.
 	create.Owner, create.Environment, create.IPAllowlist = "alice", "staging", []string{"10.0.0.0/8"}
 	create.RateLimit, create.ExpiresAt, create.NeverExpires = &RateLimit{Requests: 5, WindowSeconds: 60}, nil, nil
+	create.Roles, create.ACLGroups = []string{"reports-read"}, nil
 	at, never := create, create
 	at.ExpiresInDays, at.ExpiresAt = nil, ptr("2027-01-01T00:00:00Z")
 	never.ExpiresInDays, never.NeverExpires, never.RateLimit = nil, ptr(true), &RateLimit{Unlimited: true}
 	created := func(p CreateParams) any { return stored(f.svc.Create(ctx, carol, p)) }
-	testkit.RequireOnly(t, "a create parameter the stored key lacks", testkit.Unread(created, create, at, never), nil)
+	testkit.RequireOnly(t, "a create parameter the stored key lacks", testkit.Unread(created, create, at, never), map[string]string{
+		"ACLGroups": "always refused (Keycloak cannot narrow acl_groups): never stored",
+	})
 
 	var update UpdateParams
 	testkit.Fill(&update)
 	update.Enabled, update.ExpiresAt = ptr(false), ptr("2027-01-01T00:00:00Z") // the new key is enabled, expires later
 	update.RateLimit, update.IPAllowlist = &RateLimit{Requests: 5, WindowSeconds: 60}, &[]string{"10.0.0.0/8"}
+	update.Roles = &[]string{"reports-read"} // narrows a key not limited yet
 	unlimited := update
 	unlimited.RateLimit = &RateLimit{Unlimited: true}
 	updated := func(p UpdateParams) any {

@@ -105,7 +105,7 @@ func New(t testing.TB) *Server {
 		},
 		Keys: svc,
 		Exchanger: exchange.NewExchanger(exchange.ExchangerConfig{
-			Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: limits,
+			Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: limits, Limited: limitedMinter{},
 			Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
 		}),
 		Audit:            audit.NewReader(store),
@@ -156,6 +156,14 @@ func (minter) Prepare(context.Context, exchange.Owner) error { return nil }
 
 func (minter) Mint(_ context.Context, owner, scope string) (keycloak.Token, error) {
 	return keycloak.Token{AccessToken: testkit.IssuedToken(owner, owner, nil, nil), ExpiresIn: 300, Scope: scope}, nil
+}
+
+// limitedMinter mints a limited key's token as Keycloak would for an owner holding
+// none of the key's roles: the owner's, without roles.
+type limitedMinter struct{}
+
+func (limitedMinter) Mint(_ context.Context, owner, scope string, _ []string) (keycloak.Token, error) {
+	return minter{}.Mint(context.Background(), owner, scope)
 }
 
 type pinger struct{}
