@@ -133,6 +133,10 @@ type ExchangerConfig struct {
 	Failures *FailureThrottle
 	Observe  Observer
 	Clock    func() time.Time
+	// KeyClients and ConsumerMinter exchange consumer keys (consumermint.go); nil:
+	// consumer keys are refused.
+	KeyClients     KeyClients
+	ConsumerMinter ConsumerKeyMinter
 }
 
 // Exchanger verifies presented keys and mints tokens for them.
@@ -274,6 +278,9 @@ func (e *Exchanger) limit(ctx context.Context, key models.Key) (Outcome, time.Du
 
 // mint asks Keycloak for the owner's token and checks it before it is handed out.
 func (e *Exchanger) mint(ctx context.Context, key models.Key, scope string) Result {
+	if key.OwnerType == models.OwnerConsumer {
+		return e.mintConsumer(ctx, key, scope)
+	}
 	kcStart := time.Now()
 	tok, err := e.cfg.Minter.Mint(ctx, key.OwnerID, scope)
 	e.cfg.Observe.ObserveKeycloak("jwt_bearer_grant", time.Since(kcStart), err)

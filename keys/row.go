@@ -23,8 +23,16 @@ func toKey(row models.Key, now time.Time, policy exchange.LimitPolicy) Key {
 		AdminSet:      AdminSet{Disabled: row.DisabledBy, RateLimit: row.LimitSetBy, IPAllowlist: row.AllowlistSetBy},
 		OwnerDisabled: row.OwnerDisabled, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
 		ExpiresAt: row.ExpiresAt, LastUsedAt: row.LastUsedAt, DeletedAt: row.DeletedAt, LastUsedIP: row.LastUsedIP,
-		RotatedTo: row.RotatedTo, GraceUntil: row.GraceUntil,
+		RotatedTo: row.RotatedTo, GraceUntil: row.GraceUntil, Consumer: consumerOf(row),
 	}
+}
+
+// consumerOf is whose a consumer key is; nil for a user's key.
+func consumerOf(row models.Key) *Consumer {
+	if row.OwnerType != models.OwnerConsumer {
+		return nil
+	}
+	return &Consumer{ID: row.ConsumerID, Name: row.OwnerUsername}
 }
 
 // toKeys maps rows; never nil.

@@ -51,6 +51,12 @@ type Key struct {
 	// OwnerDisabled: the owner is disabled in Keycloak (followed from its events); the
 	// key cannot be exchanged and shows so until the owner is enabled again.
 	OwnerDisabled bool `gorm:"not null;default:false"`
+	// OwnerType says whose the key is: OwnerUser (a Keycloak user, OwnerID) or
+	// OwnerConsumer (ConsumerID; OwnerID is then ConsumerOwnerID(ConsumerID), which no
+	// user id can equal, so every per-owner rule keeps consumer keys apart). Rows made
+	// before the column are users'.
+	OwnerType  string `gorm:"not null;default:'user'"`
+	ConsumerID string `gorm:"not null;default:'';index:idx_api_keys_consumer_id"`
 }
 
 // TableName fixes the table name so that renaming the type never migrates data.

@@ -203,6 +203,10 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 				u.run(ctx, err)
 				return Consumer{}, err
 			}
+			if err := s.moveKeyClient(ctx, u, old.ID, old.ACLGroups, next.ACLGroups); err != nil {
+				u.run(ctx, err)
+				return Consumer{}, err
+			}
 		}
 	}
 	if len(changed) == 0 {
@@ -219,6 +223,9 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 			return Consumer{}, err
 		}
 		return Consumer{}, fmt.Errorf("update consumer: %w", err)
+	}
+	if next.Name != old.Name {
+		s.renameKeyClient(ctx, next.ID, next.Name)
 	}
 	details := map[string]any{"changed": changed}
 	if len(added)+len(removed) > 0 {
@@ -298,6 +305,11 @@ func (s *Service) DeleteConsumer(ctx context.Context, a audit.Actor, id string, 
 	// ambiguous failure's) would name no consumer of this store, and no repair pass
 	// would claim it: sweep them now.
 	if _, err := s.sweepOrphans(ctx, c.ID); err != nil {
+		return fmt.Errorf("delete consumer: %w", err)
+	}
+	// Its keys are revoked first: a failure below leaves a consumer without live keys,
+	// never keys of a consumer that is gone.
+	if err := s.deleteKeyClient(ctx, a, c.ID); err != nil {
 		return fmt.Errorf("delete consumer: %w", err)
 	}
 	err = s.store.DeleteConsumer(ctx, c.ID)

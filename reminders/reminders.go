@@ -174,6 +174,10 @@ func (j *Job) deliver(ctx context.Context, k keys.Key, kind string, now time.Tim
 	if j.cfg.Mail == nil {
 		return j.cfg.Store.ReminderSent(ctx, k.ID, kind, now)
 	}
+	if k.Consumer != nil { // no person to mail: the key.expiring event reaches the webhooks
+		log.Info("expiry reminder: a consumer's key; no mail")
+		return j.cfg.Store.ReminderSent(ctx, k.ID, kind, now)
+	}
 	owner, err := j.cfg.Users.FindUser(ctx, k.OwnerID)
 	switch {
 	case errors.Is(err, keycloak.ErrNotFound):

@@ -107,14 +107,14 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 		return nil, err
 	}
 	keyState, stopKeyState := watchKeyState(ctx, cfg, store, ring, m)
-	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
-		kc, recorder, usage, limiter, m)
 	// Validate checked the parent group, its opt-in and the redirect hosts: New refuses
 	// nothing else.
 	prov, _ := provisioning.New(kc, store, provisioning.Config{
 		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
 		RedirectHosts: cfg.ClientRedirectHosts, Log: log, Audit: recorder, Metrics: m,
 	})
+	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
+		kc, recorder, usage, limiter, m, consumerKeys{prov: prov, signer: signer})
 	consoleHandler, err := newConsole(cfg, log, store, kc, verifier, keySvc, prov, hooks, limiter)
 	var leakSvc *leaks.Service
 	if err == nil {
@@ -247,6 +247,7 @@ func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error)
 // minter, the limit policy, the denylist and the token cache.
 func newKeyServices(cfg config.Config, store *models.Store, keyState exchange.KeyFinder, hasher *exchange.Hasher, minter exchange.TokenMinter,
 	kc *keycloak.Client, recorder *audit.Recorder, usage *exchange.Usage, limiter exchange.Limiter, m *metrics.Metrics,
+	ck consumerKeys,
 ) (*keys.Service, *exchange.Exchanger) {
 	deny, _ := exchange.NewRoleDenylist(cfg.DenyRoles) // Validate checked every entry
 	limits := exchange.LimitPolicy{
@@ -266,8 +267,10 @@ func newKeyServices(cfg config.Config, store *models.Store, keyState exchange.Ke
 		Keys: keyState, Hasher: hasher, Minter: minter, Usage: usage,
 		Limiter: limiter, Limits: limits, Cache: cache, Observe: m,
 		Deny: deny, Principals: kc,
-		Failures: exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),
+		Failures:   exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),
+		KeyClients: ck.prov, ConsumerMinter: exchange.NewConsumerMinter(ck.signer, kc, deny),
 	})
+	ck.wire(cfg, store, kc, keySvc)
 	return keySvc, exchanger
 }
 
