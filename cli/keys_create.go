@@ -31,7 +31,8 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 			"this once: Keyward keeps only its hash. What is said about it goes to stderr.",
 		Example: "  KEY=$(keyward keys create --name ci --expires-in 90d --scope profile)\n" +
 			"  keyward keys create --name nightly --environment staging --rate-limit 100/1m --ip-allow 203.0.113.0/24 --out-file nightly.key\n" +
-			"  keyward keys create --name report --owner alice --never-expires   # admins, for a user",
+			"  keyward keys create --name report --owner alice --never-expires   # admins, for a user\n" +
+			"  keyward keys create --name orders --consumer shop                 # admins, for a consumer",
 		Args: cobra.NoArgs,
 	}
 	opts.outputFlag(cmd, "key", "key (the key alone) or json (the API's object, with the key)")
@@ -49,9 +50,11 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 	flags.StringVar(&opts.rateLimit, "rate-limit", "", "exchanges allowed per window: 100/1m, 1000/1h, or unlimited")
 	flags.StringSliceVar(&in.IPAllowlist, "ip-allow", nil, "a CIDR the key is accepted from (repeat or comma-separate)")
 	flags.StringVar(&in.Owner, "owner", "", "admins: create the key for this user (username or id)")
+	flags.StringVar(&in.Consumer, "consumer", "", "admins: create the key for this consumer (name or id): it is exchanged for the consumer's service-account token")
 	flags.StringVar(&opts.OutFile, "out-file", "", "write the key to this new file (0600) instead of stdout; never overwrites")
 	_ = cmd.MarkFlagRequired("name")
 	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at", "never-expires")
+	cmd.MarkFlagsMutuallyExclusive("owner", "consumer")
 	return cmd
 }
 
