@@ -91,6 +91,9 @@ type consumerPage struct {
 	Form     clientForm
 	Groups   []provisioning.ACLGroup
 	Edit     consumerForm
+	// Keys are the consumer's keys, KeyForm its create form (consumerkeys.go).
+	Keys    []keyView
+	KeyForm keyForm
 }
 
 func (c *Console) consumerDetail(w http.ResponseWriter, r *http.Request, u *viewer) {
@@ -99,6 +102,11 @@ func (c *Console) consumerDetail(w http.ResponseWriter, r *http.Request, u *view
 
 // consumerPage renders a consumer; edit, when given, is its change form as sent.
 func (c *Console) consumerPage(w http.ResponseWriter, r *http.Request, u *viewer, status int, form clientForm, edit *consumerForm) {
+	c.consumerPageKey(w, r, u, status, form, edit, nil)
+}
+
+// consumerPageKey is consumerPage with its key form as sent, when given.
+func (c *Console) consumerPageKey(w http.ResponseWriter, r *http.Request, u *viewer, status int, form clientForm, edit *consumerForm, key *keyForm) {
 	ctx := r.Context()
 	cons, err := c.cfg.Provisioning.Consumer(ctx, r.PathValue("id"))
 	if err != nil {
@@ -116,9 +124,16 @@ func (c *Console) consumerPage(w http.ResponseWriter, r *http.Request, u *viewer
 		return
 	}
 	p := consumerPage{Consumer: cons, Clients: clients.Items, Form: form, Groups: groups,
-		Edit: consumerForm{Description: cons.Description, ACLGroups: cons.ACLGroups}}
+		Edit: consumerForm{Description: cons.Description, ACLGroups: cons.ACLGroups}, KeyForm: keyForm{Environment: "production", Expiry: "365"}}
 	if edit != nil {
 		p.Edit = *edit
+	}
+	if key != nil {
+		p.KeyForm = *key
+	}
+	if p.Keys, err = c.consumerKeys(r, u, cons.ID); err != nil {
+		c.serviceError(w, r, u, err)
+		return
 	}
 	c.render(w, r, u, status, "consumer.html", "Consumer "+cons.Name, p)
 }

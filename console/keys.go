@@ -23,6 +23,8 @@ type keyView struct {
 	CreatedAt                                                                     time.Time
 	ExpiresAt, LastUsedAt, GraceUntil                                             *time.Time
 	RotatedTo                                                                     string
+	// ConsumerID and ConsumerName: a consumer's key (consumerkeys.go); "" for a user's.
+	ConsumerID, ConsumerName string
 }
 
 func (c *Console) keyView(k keys.Key) keyView {
@@ -39,6 +41,9 @@ func (c *Console) keyView(k keys.Key) keyView {
 	}
 	if k.RotatedTo != nil {
 		v.RotatedTo = *k.RotatedTo
+	}
+	if k.Consumer != nil {
+		v.ConsumerID, v.ConsumerName = k.Consumer.ID, k.Consumer.Name
 	}
 	return v
 }
