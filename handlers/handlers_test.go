@@ -73,6 +73,8 @@ type harnessConfig struct {
 	keys   keys.Config
 	limits exchange.LimitPolicy // for the key service and the exchange alike
 	server Config               // Keys and Exchanger are built from the two above
+	// consumerKeys, when set, turns consumer keys on (consumerkeys_test.go).
+	consumerKeys *consumerKeysFake
 }
 
 // harnessOption changes the harness's configuration.
@@ -165,11 +167,17 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 	kc.Store, kc.Hasher, kc.Minter, kc.Usage, kc.Limits, kc.Clock = store, h, m, store, cfg.limits, clock.Now
 	kc.Audit = audit.NewRecorder(store, zap.NewNop(), clock.Now)
 	sc := cfg.server
-	sc.Keys = keys.New(kc)
-	sc.Exchanger = exchange.NewExchanger(exchange.ExchangerConfig{
+	svc := keys.New(kc)
+	sc.Keys = svc
+	ec := exchange.ExchangerConfig{
 		Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: cfg.limits,
 		Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
-	})
+	}
+	if ck := cfg.consumerKeys; ck != nil {
+		svc.UseConsumers(ck)
+		ec.KeyClients, ec.ConsumerMinter, ec.Principals = ck, ck, fakekc.Principals{ck.client.ServiceAccountID: true}
+	}
+	sc.Exchanger = exchange.NewExchanger(ec)
 	sc.Clock = clock.Now
 	if sc.Leaks == nil {
 		sc.Leaks = leaks.New(leaks.Config{Store: store, Hasher: h, Audit: kc.Audit, Clock: clock.Now,
