@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/mail"
+	"strings"
 	"sync"
 
 	"go.uber.org/zap"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/keys"
@@ -251,4 +254,25 @@ func (s *Service) repairKeyClient(ctx context.Context, consumerID string) error 
 		return err
 	}
 	return s.ensureKeyClient(ctx, consumerID)
+}
+
+// contactEmail checks a consumer's contact address: "" (none) or one bare address,
+// name@domain, that a mail can be sent to (no display name, no list).
+func (f *fields) contactEmail(field, v string) {
+	if v == "" {
+		return
+	}
+	f.safeText(field, v, api.ConsumerContactEmailMax, false)
+	if a, err := mail.ParseAddress(v); err != nil || a.Address != v || a.Name != "" || !strings.Contains(v[strings.LastIndex(v, "@")+1:], ".") {
+		f.add(field, "must be one email address such as team@example.com")
+	}
+}
+
+// ConsumerContact is the consumer's contact address, "" for none (reminders.Consumers).
+func (s *Service) ConsumerContact(ctx context.Context, consumerID string) (string, error) {
+	c, err := s.store.ConsumerByID(ctx, consumerID)
+	if err != nil {
+		return "", err
+	}
+	return c.ContactEmail, nil
 }

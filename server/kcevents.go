@@ -25,7 +25,7 @@ import (
 // eventJobs are the background jobs of issue 15 parts 1, 3 and 4: following
 // Keycloak's events (every replica watches for token drops; one at a time changes keys).
 func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keySvc *keys.Service, recorder *audit.Recorder,
-	log *zap.Logger,
+	log *zap.Logger, consumers reminders.Consumers,
 ) []func(context.Context) {
 	follower := events.New(events.Config{
 		Feed: kc, Store: store, Keys: keySvc, Log: log,
@@ -36,7 +36,7 @@ func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keyS
 	})
 	sender := newMailSender(cfg, log)
 	reminder := reminders.New(reminders.Config{
-		Keys: keySvc, Store: store, Users: kc, Mail: sender, Audit: recorder, Log: log,
+		Keys: keySvc, Store: store, Users: kc, Consumers: consumers, Mail: sender, Audit: recorder, Log: log,
 		Interval: cfg.Events.ReminderInterval, PublicURL: cfg.PublicURL,
 	})
 	return []func(context.Context){follower.Run, reminder.Run}
