@@ -51,3 +51,20 @@ func TestKeys_Consumer(t *testing.T) {
 		t.Fatalf("a user's list shows a consumer key: %q", out)
 	}
 }
+
+// --contact-email on consumers create and update: stored, shown in -o json, cleared.
+func TestConsumers_ContactEmail(t *testing.T) {
+	admin := asAdmin(t, apitest.New(t))
+	c := jsonOf[map[string]any](t, admin.must(t, NewCmdConsumersCreate(admin.Factory, nil), "--name", "shop", "--contact-email", "team@shop.example", "-o", "json"))
+	if c["contact_email"] != "team@shop.example" {
+		t.Fatalf("created %v", c)
+	}
+	if code, _, errOut := admin.run(t, NewCmdConsumersCreate(admin.Factory, nil), "--name", "bad", "--contact-email", "nope"); code != ExitUsage ||
+		!strings.Contains(errOut, "contact_email") {
+		t.Fatalf("a bad address: %d %q", code, errOut)
+	}
+	c = jsonOf[map[string]any](t, admin.must(t, NewCmdConsumersUpdate(admin.Factory, nil), "shop", "--contact-email", "", "-o", "json"))
+	if c["contact_email"] != "" {
+		t.Fatalf("cleared %v", c)
+	}
+}

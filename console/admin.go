@@ -18,6 +18,7 @@ import (
 type consumerForm struct {
 	Name, Description, Environment string
 	ACLGroups                      []string
+	ContactEmail                   string
 	Errors                         map[string]string
 }
 
@@ -52,9 +53,9 @@ func (c *Console) consumersPage(w http.ResponseWriter, r *http.Request, u *viewe
 
 func (c *Console) createConsumer(w http.ResponseWriter, r *http.Request, u *viewer) {
 	f := consumerForm{Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
-		Environment: r.PostFormValue("environment"), ACLGroups: r.PostForm["acl_groups"]}
+		Environment: r.PostFormValue("environment"), ACLGroups: r.PostForm["acl_groups"], ContactEmail: r.PostFormValue("contact_email")}
 	cons, err := c.cfg.Provisioning.CreateConsumer(r.Context(), actor(r, u), provisioning.ConsumerInput{
-		Name: f.Name, Description: f.Description, Environment: f.Environment, ACLGroups: f.ACLGroups})
+		Name: f.Name, Description: f.Description, Environment: f.Environment, ACLGroups: f.ACLGroups, ContactEmail: f.ContactEmail})
 	if c.formProblem(err, &f.Errors) {
 		c.consumersPage(w, r, u, http.StatusBadRequest, f)
 		return
@@ -124,7 +125,7 @@ func (c *Console) consumerPageKey(w http.ResponseWriter, r *http.Request, u *vie
 		return
 	}
 	p := consumerPage{Consumer: cons, Clients: clients.Items, Form: form, Groups: groups,
-		Edit: consumerForm{Description: cons.Description, ACLGroups: cons.ACLGroups}, KeyForm: keyForm{Environment: "production", Expiry: "365"}}
+		Edit: consumerForm{Description: cons.Description, ACLGroups: cons.ACLGroups, ContactEmail: cons.ContactEmail}, KeyForm: keyForm{Environment: "production", Expiry: "365"}}
 	if edit != nil {
 		p.Edit = *edit
 	}
@@ -141,12 +142,16 @@ func (c *Console) consumerPageKey(w http.ResponseWriter, r *http.Request, u *vie
 // updateConsumer changes a consumer's description and ACL groups; the groups reach
 // its clients' service accounts in Keycloak (the service does that first).
 func (c *Console) updateConsumer(w http.ResponseWriter, r *http.Request, u *viewer) {
-	f := consumerForm{Description: r.PostFormValue("description"), ACLGroups: r.PostForm["acl_groups"]}
+	f := consumerForm{Description: r.PostFormValue("description"), ACLGroups: r.PostForm["acl_groups"],
+		ContactEmail: r.PostFormValue("contact_email")}
 	if f.ACLGroups == nil {
 		f.ACLGroups = []string{}
 	}
-	cons, err := c.cfg.Provisioning.UpdateConsumer(r.Context(), actor(r, u), r.PathValue("id"),
-		provisioning.ConsumerPatch{Description: &f.Description, ACLGroups: &f.ACLGroups})
+	patch := provisioning.ConsumerPatch{Description: &f.Description, ACLGroups: &f.ACLGroups}
+	if _, sent := r.PostForm["contact_email"]; sent { // a form without the field leaves it
+		patch.ContactEmail = &f.ContactEmail
+	}
+	cons, err := c.cfg.Provisioning.UpdateConsumer(r.Context(), actor(r, u), r.PathValue("id"), patch)
 	if c.formProblem(err, &f.Errors) {
 		c.consumerPage(w, r, u, http.StatusBadRequest, clientForm{}, &f)
 		return

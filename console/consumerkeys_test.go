@@ -36,7 +36,7 @@ func (f *consumerKeysAPI) Create(_ context.Context, _ audit.Actor, p keys.Create
 type consumerProv struct{ provisioning.API }
 
 func (consumerProv) Consumer(context.Context, string) (provisioning.Consumer, error) {
-	return provisioning.Consumer{ID: "c1", Name: "shop", ACLGroups: []string{}}, nil
+	return provisioning.Consumer{ID: "c1", Name: "shop", ACLGroups: []string{}, ContactEmail: "team@shop.example"}, nil
 }
 func (consumerProv) ListClients(context.Context, provisioning.ClientQuery) (provisioning.ClientPage, error) {
 	return provisioning.ClientPage{}, nil
@@ -52,7 +52,8 @@ func TestConsumerPage_KeysListedAndCreated(t *testing.T) {
 	h.login()
 	rec := h.do("GET", "/admin/consumers/c1", nil)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `href="/keys/k1"`) ||
-		!strings.Contains(rec.Body.String(), `id="create-consumer-key"`) || fk.listed.Consumer != "c1" {
+		!strings.Contains(rec.Body.String(), `id="create-consumer-key"`) || fk.listed.Consumer != "c1" ||
+		!strings.Contains(rec.Body.String(), `value="team@shop.example"`) {
 		t.Fatalf("consumer page: %d, listed %+v", rec.Code, fk.listed)
 	}
 	csrf := h.c.cfg.Secrets.csrfToken(h.cookie[sessionCookie])
