@@ -105,6 +105,7 @@ func TestConsumerKeys_EndToEnd(t *testing.T) {
 		if got.status != 401 && got.status != 403 {
 			t.Fatalf("the consumer's token at /v1/keys: %d %s", got.status, got.raw)
 		}
+		t.Logf("the consumer's token at /v1/keys: %d", got.status)
 	})
 
 	t.Run("UsersNeverSeeIt_AdminsListIt", func(t *testing.T) {
@@ -155,6 +156,31 @@ func TestConsumerKeys_EndToEnd(t *testing.T) {
 		}
 		if got.status != 401 {
 			t.Fatalf("the key client disabled: %d %s", got.status, got.raw)
+		}
+	})
+
+	t.Run("ScopesAllowlistAudit_AsForPersonalKeys", func(t *testing.T) {
+		scoped := carol.must(201, "POST", "/v1/keys", map[string]any{"name": "scoped", "consumer": consID, "scopes": []string{"profile"}})
+		k := scoped.body["key"].(string)
+		remember(k)
+		got := exchangeForm(t, app, k, "profile")
+		if got.status != 200 || !strings.Contains(got.body["scope"].(string), "profile") {
+			t.Fatalf("a scope of the key: %d %s", got.status, got.raw)
+		}
+		if got := exchangeForm(t, app, k, "email"); got.status != 400 {
+			t.Fatalf("a scope beyond the key: %d %s", got.status, got.raw)
+		}
+		fenced := carol.must(201, "POST", "/v1/keys", map[string]any{"name": "fenced", "consumer": consID, "ip_allowlist": []string{"192.0.2.0/24"}})
+		remember(fenced.body["key"].(string))
+		if got := app.exchange(t, fenced.body["key"].(string)); got.status != 401 {
+			t.Fatalf("from outside the allowlist: %d", got.status)
+		}
+		events := carol.must(200, "GET", "/v1/audit?key="+scoped.body["id"].(string), nil)
+		if !strings.Contains(events.raw, `"key.create"`) || !strings.Contains(events.raw, `"carol"`) {
+			t.Fatalf("audit of a consumer key: %s", events.raw)
+		}
+		for _, id := range []string{scoped.body["id"].(string), fenced.body["id"].(string)} {
+			carol.must(204, "DELETE", "/v1/keys/"+id, nil)
 		}
 	})
 
