@@ -66,3 +66,19 @@ func TestConsumerPage_KeysListedAndCreated(t *testing.T) {
 		t.Fatalf("created with %+v", p)
 	}
 }
+
+// The admins' key list filters by consumer; a user's own list takes no such filter.
+func TestKeyList_ConsumerFilter_AdminsOnly(t *testing.T) {
+	h := newHarness(t)
+	h.realm.claims = keycloak.Claims{Subject: "u1", Username: "carol", RealmRoles: []string{"keyward-admin"}}
+	fk := &consumerKeysAPI{}
+	h.c.cfg.Keys, h.c.cfg.Provisioning = fk, consumerProv{}
+	h.login()
+	rec := h.do("GET", "/admin/keys?consumer=shop", nil)
+	if rec.Code != http.StatusOK || fk.listed.Consumer != "shop" || !strings.Contains(rec.Body.String(), "consumer shop") {
+		t.Fatalf("admins' list: %d, listed %+v", rec.Code, fk.listed)
+	}
+	if rec := h.do("GET", "/keys?consumer=shop", nil); rec.Code != http.StatusOK || fk.listed.Consumer != "" || fk.listed.Owner != "u1" {
+		t.Fatalf("own list: %d, listed %+v", rec.Code, fk.listed)
+	}
+}
