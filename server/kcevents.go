@@ -66,7 +66,7 @@ func newMailSender(cfg config.Config, log *zap.Logger) mail.Sender {
 
 // newLeaks is the service behind POST /v1/keys/leaked.
 func newLeaks(cfg config.Config, store *models.Store, hasher *exchange.Hasher, kc *keycloak.Client,
-	recorder *audit.Recorder, limiter ratelimit.Limiter, log *zap.Logger,
+	recorder *audit.Recorder, limiter ratelimit.Limiter, log *zap.Logger, consumers leaks.Consumers,
 ) (*leaks.Service, error) {
 	var reporters *leaks.Reporters
 	if cfg.Events.LeakReporterKeysFile != "" {
@@ -78,7 +78,7 @@ func newLeaks(cfg config.Config, store *models.Store, hasher *exchange.Hasher, k
 		log.Info("leaked-key reports are accepted unsigned (no KEYWARD_LEAK_REPORTER_KEYS_FILE)")
 	}
 	return leaks.New(leaks.Config{
-		Store: store, Hasher: hasher, Users: kc, Mail: newMailSender(cfg, log), Audit: recorder, Log: log,
+		Store: store, Hasher: hasher, Users: kc, Consumers: consumers, Mail: newMailSender(cfg, log), Audit: recorder, Log: log,
 		Action: cfg.Events.LeakAction, Limiter: limiter, Reporters: reporters, PublicURL: cfg.PublicURL,
 	}), nil
 }

@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 	consoleHandler, err := newConsole(cfg, log, store, kc, verifier, keySvc, prov, hooks, limiter)
 	var leakSvc *leaks.Service
 	if err == nil {
-		leakSvc, err = newLeaks(cfg, store, hasher, kc, recorder, limiter, log)
+		leakSvc, err = newLeaks(cfg, store, hasher, kc, recorder, limiter, log, prov)
 	}
 	if err != nil {
 		stopKeyState()
