@@ -38,8 +38,8 @@ type ConsumerDirectory interface {
 // which is built after this service). Without it `consumer` is refused.
 func (k *Service) UseConsumers(d ConsumerDirectory) { k.consumers = d }
 
-// findConsumer resolves the consumer an admin named; a field problem of field when
-// there is none.
+// findConsumer resolves the consumer an admin named: a field problem of field for text
+// that names none, models.ErrNotFound when none has that id or name.
 func (k *Service) findConsumer(ctx context.Context, field, idOrName string) (Consumer, error) {
 	if problem := safetext.Problem(idOrName, false); problem != "" {
 		return Consumer{}, errs.Field(field, problem)
@@ -51,17 +51,11 @@ func (k *Service) findConsumer(ctx context.Context, field, idOrName string) (Con
 		return Consumer{}, errs.Field(field, "consumer keys are not available on this server")
 	}
 	c, err := k.consumers.KeyConsumer(ctx, idOrName)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return Consumer{}, errNoConsumer
-	case err != nil:
+	if err != nil {
 		return Consumer{}, fmt.Errorf("find consumer: %w", err)
 	}
 	return c, nil
 }
-
-// errNoConsumer: `consumer` names none.
-var errNoConsumer = errs.Field("consumer", "no such consumer")
 
 // consumerOwner checks who may create a key for p.Consumer and resolves it, with its
 // key client ready in Keycloak.
@@ -73,6 +67,9 @@ func (k *Service) consumerOwner(ctx context.Context, a audit.Actor, p CreatePara
 		return Consumer{}, errs.Field("consumer", "give consumer or owner, not both: a key belongs to one of them")
 	}
 	c, err := k.findConsumer(ctx, "consumer", p.Consumer)
+	if errors.Is(err, models.ErrNotFound) {
+		return Consumer{}, errs.Field("consumer", "no such consumer")
+	}
 	if err != nil {
 		return Consumer{}, err
 	}
@@ -92,7 +89,7 @@ func (k *Service) listConsumerOwner(ctx context.Context, a audit.Actor, p ListPa
 		return "", false, errs.Field("consumer", "give consumer or owner, not both")
 	}
 	c, err := k.findConsumer(ctx, "consumer", p.Consumer)
-	if err == errNoConsumer { //nolint:errorlint // the sentinel itself, never wrapped
+	if errors.Is(err, models.ErrNotFound) {
 		return "", true, nil
 	}
 	if err != nil {
