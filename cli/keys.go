@@ -176,6 +176,10 @@ func keyDetails(w io.Writer, k client.Key) error {
 	t.row("status", k.Status)
 	t.row("environment", k.Environment)
 	t.row("owner", ownerText(k)+" ("+k.Owner+")")
+	t.row("owner type", k.OwnerType)
+	if k.Consumer != nil {
+		t.row("consumer", k.Consumer.Name+" ("+k.Consumer.ID+")")
+	}
 	if k.Description != "" {
 		t.row("description", k.Description)
 	}

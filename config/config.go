@@ -122,6 +122,10 @@ type Config struct {
 	ConsoleLoginRate int
 	// Events: Keycloak's events, expiry reminders, leaked-key reports (events.go).
 	Events Events
+	// AuditRetentionDays and UsageRetentionDays: how many days audit events and usage
+	// counters are kept (the retention package prunes older ones); 0: for ever.
+	AuditRetentionDays int
+	UsageRetentionDays int
 
 	// given is the text Load read for each setting, by variable name: Validate reports
 	// one that does not read as its kind, and quotes the text as given while the value

@@ -64,6 +64,8 @@ func (c *Config) settings() []setting {
 		{env: "KEYWARD_CONSOLE_CLIENT_SECRET", help: "secret of that client; the web console is served at / only when it is set", v: text(&c.ConsoleClientSecret), secret: true},
 		{env: "KEYWARD_CONSOLE_LOGIN_RATE", def: "60", help: "most console logins one client address may start per minute (0: no bound)", v: number(&c.ConsoleLoginRate, 0, 1_000_000)},
 		{env: "KEYWARD_CONSOLE_URL", help: "the console's URL as browsers reach it: base of its callback and Origin checks (default KEYWARD_PUBLIC_URL)", v: text(&c.ConsoleURL)},
+		{env: "KEYWARD_AUDIT_RETENTION", def: "400", help: "days audit events are kept: older ones are deleted, in small batches by one replica each hour (0: kept for ever)", v: number(&c.AuditRetentionDays, 0, 36_500)},
+		{env: "KEYWARD_USAGE_RETENTION", def: "400", help: "days of per-day usage counts kept: older days are deleted the same way (0: kept for ever)", v: number(&c.UsageRetentionDays, 0, 36_500)},
 		{env: "KEYWARD_TOKEN_CACHE", def: "true", help: "reuse a key's Keycloak token until the margin before it expires; a role, group or user change in Keycloak reaches it within KEYWARD_EVENTS_POLL_INTERVAL (true/false)", v: boolean(&c.TokenCache)},
 
 		{env: "KEYWARD_KEYCLOAK_TIMEOUT", def: "10s", help: "timeout of each call to Keycloak", v: duration(&c.KeycloakTimeout, time.Millisecond, 5*time.Minute)},

@@ -57,3 +57,28 @@ func TestValidate_SecretsNeverQuoted(t *testing.T) {
 		}
 	}
 }
+
+// Retention is whole days, 400 by default; 0 keeps for ever; anything else below 1 day,
+// a fraction or a word is refused, each named.
+func TestRetention_DefaultsZeroAndBounds(t *testing.T) {
+	c, err := loadConfig(nil, env(valid(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuditRetentionDays != 400 || c.UsageRetentionDays != 400 {
+		t.Fatalf("defaults: audit %d days, usage %d days; want 400 each", c.AuditRetentionDays, c.UsageRetentionDays)
+	}
+	c, err = loadConfig(nil, env(with(valid(t), "KEYWARD_AUDIT_RETENTION", "0", "KEYWARD_USAGE_RETENTION", "1")))
+	if err != nil || c.AuditRetentionDays != 0 || c.UsageRetentionDays != 1 {
+		t.Fatalf("0 and 1: %d, %d, %v", c.AuditRetentionDays, c.UsageRetentionDays, err)
+	}
+	for _, bad := range []string{"-1", "1.5", "400d", "forever", "36501"} {
+		_, err := loadConfig(nil, env(with(valid(t), "KEYWARD_AUDIT_RETENTION", bad, "KEYWARD_USAGE_RETENTION", bad)))
+		for _, name := range []string{"KEYWARD_AUDIT_RETENTION", "KEYWARD_USAGE_RETENTION"} {
+			want := name + ` "` + bad + `" must be a whole number between 0 and 36500`
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s=%s: %v; want %s", name, bad, err, want)
+			}
+		}
+	}
+}

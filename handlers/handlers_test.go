@@ -75,6 +75,8 @@ type harnessConfig struct {
 	server Config               // Keys and Exchanger are built from the two above
 	// consumerKeys, when set, turns consumer keys on (consumerkeys_test.go).
 	consumerKeys *consumerKeysFake
+	// wrapKeys, when set, stands between the handlers and the key service.
+	wrapKeys func(keys.API) keys.API
 }
 
 // harnessOption changes the harness's configuration.
@@ -169,6 +171,9 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 	sc := cfg.server
 	svc := keys.New(kc)
 	sc.Keys = svc
+	if cfg.wrapKeys != nil {
+		sc.Keys = cfg.wrapKeys(sc.Keys)
+	}
 	ec := exchange.ExchangerConfig{
 		Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: cfg.limits,
 		Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,

@@ -75,6 +75,8 @@ type Metrics struct {
 	httpDuration      *prometheus.HistogramVec
 	aclWithRoles      prometheus.Gauge
 	clientsUnrepaired prometheus.Gauge
+	// pruned: retention.go.
+	pruned *prometheus.CounterVec
 }
 
 // New returns Metrics on a fresh registry holding Keyward's series and the Go runtime
@@ -155,6 +157,11 @@ func New() *Metrics {
 	}
 	m.cacheRequests.WithLabelValues("hit")
 	m.cacheRequests.WithLabelValues("miss")
+	m.pruned = newPruned()
+	m.reg.MustRegister(m.pruned)
+	for v := range prunedTables {
+		m.pruned.WithLabelValues(v)
+	}
 	return m
 }
 

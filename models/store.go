@@ -189,6 +189,9 @@ func migrate(ctx context.Context, db *gorm.DB, backend string) error {
 		}
 		return err
 	}
+	if err := db.WithContext(ctx).Exec(usageDayIndex).Error; err != nil {
+		return fmt.Errorf("usage by day: %w", err)
+	}
 	if backend == backendPostgres {
 		if err := installKeyTrigger(ctx, db); err != nil {
 			return fmt.Errorf("key notifications: %w", err)

@@ -133,7 +133,8 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 	h := newAPI(cfg, log, apiParts{kc: kc, verifier: verifier, signer: signer, store: store, keys: keySvc, exchanger: exchanger,
 		prov: prov, hooks: hooks, console: consoleHandler, leaks: leakSvc, keyState: keyState, metrics: m, publicMetrics: publicMetrics})
 	ok = true
-	stopBackground, done := runBackground(ctx, prov, usage, closeLimiter, eventJobs(cfg, kc, store, keySvc, recorder, log, prov)...)
+	jobs := append(eventJobs(cfg, kc, store, keySvc, recorder, log, prov), retentionJob(cfg, store, recorder, m, log))
+	stopBackground, done := runBackground(ctx, prov, usage, closeLimiter, jobs...)
 	cancel := func() { stopKeyState(); stopBackground() }
 	return &App{handler: h, metrics: ownMetrics, store: store, usage: usage, cancel: cancel, done: done,
 		stopWebhooks: startDispatcher(ctx, dispatcher)}, nil

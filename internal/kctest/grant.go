@@ -24,20 +24,7 @@ type GrantTrust struct {
 func (e *Env) TempGrantTrust(t testing.TB, issuer, jwksURL string) GrantTrust {
 	t.Helper()
 	g := GrantTrust{Alias: Unique("kw-idp"), ClientID: Unique("kw-exchange"), ClientSecret: Unique("secret")}
-	_, err := e.Admin.CreateIdentityProvider(ctx(t), e.AdminToken(t), e.Realm, gocloak.IdentityProviderRepresentation{
-		Alias: gocloak.StringP(g.Alias), ProviderID: gocloak.StringP("jwt-authorization-grant"),
-		Enabled: gocloak.BoolP(true), TrustEmail: gocloak.BoolP(false),
-		StoreToken: gocloak.BoolP(false), AddReadTokenRoleOnCreate: gocloak.BoolP(false), LinkOnly: gocloak.BoolP(false),
-		Config: &map[string]string{
-			"issuer": issuer, "jwksUrl": jwksURL, "useJwksUrl": "true",
-			"jwtAuthorizationGrantEnabled":                       "true",
-			"jwtAuthorizationGrantAssertionReuseAllowed":         "false",
-			"jwtAuthorizationGrantMaxAllowedAssertionExpiration": "300",
-			"jwtAuthorizationGrantAllowedClockSkew":              "10",
-			"jwtAuthorizationGrantAssertionSignatureAlg":         "ES256",
-			"jwtAuthorizationGrantLimitAccessTokenExp":           "false",
-		},
-	})
+	_, err := e.Admin.CreateIdentityProvider(ctx(t), e.AdminToken(t), e.Realm, grantProvider(g.Alias, issuer, jwksURL))
 	if err != nil {
 		t.Fatalf("create identity provider %s: %v", g.Alias, err)
 	}
@@ -92,4 +79,23 @@ func (e *Env) DeleteClientAtEnd(t testing.TB, clientID string) {
 			}
 		}
 	})
+}
+
+// grantProvider is a JWT Authorization Grant identity provider trusting the assertions
+// of issuer, signed by the keys at jwksURL, as the dev realm's `keyward` provider does.
+func grantProvider(alias, issuer, jwksURL string) gocloak.IdentityProviderRepresentation {
+	return gocloak.IdentityProviderRepresentation{
+		Alias: gocloak.StringP(alias), ProviderID: gocloak.StringP("jwt-authorization-grant"),
+		Enabled: gocloak.BoolP(true), TrustEmail: gocloak.BoolP(false),
+		StoreToken: gocloak.BoolP(false), AddReadTokenRoleOnCreate: gocloak.BoolP(false), LinkOnly: gocloak.BoolP(false),
+		Config: &map[string]string{
+			"issuer": issuer, "jwksUrl": jwksURL, "useJwksUrl": "true",
+			"jwtAuthorizationGrantEnabled":                       "true",
+			"jwtAuthorizationGrantAssertionReuseAllowed":         "false",
+			"jwtAuthorizationGrantMaxAllowedAssertionExpiration": "300",
+			"jwtAuthorizationGrantAllowedClockSkew":              "10",
+			"jwtAuthorizationGrantAssertionSignatureAlg":         "ES256",
+			"jwtAuthorizationGrantLimitAccessTokenExp":           "false",
+		},
+	}
 }
