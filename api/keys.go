@@ -10,7 +10,9 @@ const (
 	KeyNameMax        = 100
 	KeyDescriptionMax = 500
 	// KeyOwnerMax bounds the owner an admin names (a Keycloak user id or username).
-	KeyOwnerMax          = 255
+	KeyOwnerMax = 255
+	// KeyConsumerMax bounds the consumer an admin names (its id or name).
+	KeyConsumerMax       = 64
 	KeyExpiryDaysMax     = 3650
 	KeyGraceHoursMax     = 720
 	KeyMetadataKeysMax   = 50
@@ -95,13 +97,16 @@ type Key struct {
 	Environment   string          `json:"environment"`
 	Scopes        []string        `json:"scopes" doc:"Keycloak client scopes the key may request"`
 	Metadata      json.RawMessage `json:"metadata" doc:"the owner's JSON object, at most 50 keys and 4 KiB"`
-	Owner         string          `json:"owner" doc:"Keycloak user id of the owner"`
-	OwnerUsername string          `json:"owner_username" doc:"the owner's username"`
-	CreatedAt     time.Time       `json:"created_at"`
-	UpdatedAt     time.Time       `json:"updated_at"`
-	ExpiresAt     *time.Time      `json:"expires_at"`
-	LastUsedAt    *time.Time      `json:"last_used_at"`
-	LastUsedIP    *string         `json:"last_used_ip" doc:"address of the last successful exchange"`
+	Owner         string          `json:"owner" doc:"Keycloak user id of the owner; a consumer key's: consumer:<consumer id>"`
+	OwnerUsername string          `json:"owner_username" doc:"the owner's username; a consumer key's: the consumer's name"`
+	OwnerType     string          `json:"owner_type" doc:"whose the key is: a user's (personal) or a consumer's (admins only)"`
+	// Consumer is the consumer a consumer key belongs to; absent on a user's key.
+	Consumer   *ConsumerRef `json:"consumer,omitempty"`
+	CreatedAt  time.Time    `json:"created_at"`
+	UpdatedAt  time.Time    `json:"updated_at"`
+	ExpiresAt  *time.Time   `json:"expires_at"`
+	LastUsedAt *time.Time   `json:"last_used_at"`
+	LastUsedIP *string      `json:"last_used_ip" doc:"address of the last successful exchange"`
 	// RateLimit is the key's effective limit: its own, else the server's default.
 	RateLimit   RateLimit  `json:"rate_limit"`
 	IPAllowlist []string   `json:"ip_allowlist" doc:"CIDRs the key is accepted from; empty: any address"`
@@ -129,8 +134,18 @@ func (Key) Rules() Rules {
 		"ip_allowlist": {MaxItems: IPAllowlistMax},
 		"rotated_to":   {Format: "uuid"},
 		"roles":        keyRolesRule,
+		"owner_type":   {Enum: KeyOwnerTypes},
 	}
 }
+
+// Whose a key is (Key.OwnerType).
+const (
+	KeyOwnerUser     = "user"
+	KeyOwnerConsumer = "consumer"
+)
+
+// KeyOwnerTypes are the values of Key.OwnerType.
+var KeyOwnerTypes = []string{KeyOwnerUser, KeyOwnerConsumer}
 
 // CreatedKey is a new key with its text, which only this answer carries.
 type CreatedKey struct {
@@ -162,6 +177,7 @@ var (
 // KeyCreate is a request for a new key. Give one expiry form at most.
 type KeyCreate struct {
 	Owner         string          `json:"owner,omitempty" doc:"admins only: user id or username to create the key for"`
+	Consumer      string          `json:"consumer,omitempty" doc:"admins only: id or name of the consumer the key is for (not with owner); exchanged for the consumer's service-account token"`
 	Name          string          `json:"name" doc:"1..100 characters once blanks at either end are trimmed; no control, bidirectional or invisible characters"`
 	Description   string          `json:"description,omitempty" doc:"up to 500 characters; no control, bidirectional or invisible characters but tab and line breaks"`
 	Environment   string          `json:"environment,omitempty"`
@@ -181,6 +197,7 @@ func (KeyCreate) Rules() Rules {
 	name.Required = true
 	return Rules{
 		"owner":           {MaxLen: KeyOwnerMax, Safe: SafeLine},
+		"consumer":        {MaxLen: KeyConsumerMax, Safe: SafeLine},
 		"name":            name,
 		"description":     keyDescriptionRule,
 		"environment":     {Enum: append([]string{""}, Environments...)},

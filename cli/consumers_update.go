@@ -14,9 +14,9 @@ type ConsumersUpdateOptions struct {
 	Ref    string
 	Update client.ConsumerUpdate
 	// the flags read into Update by parse
-	name, description, environment string
-	groups                         []string
-	noGroups                       bool
+	name, description, environment, contactEmail string
+	groups                                       []string
+	noGroups                                     bool
 }
 
 // NewCmdConsumersUpdate is keyward consumers update; runF, when given, runs instead of the command.
@@ -29,6 +29,7 @@ func NewCmdConsumersUpdate(f *Factory, runF func(*ConsumersUpdateOptions) error)
 	flags.StringVar(&opts.name, "name", "", "a new name")
 	flags.StringVar(&opts.description, "description", "", "a new description")
 	flags.StringVar(&opts.environment, "environment", "", "development, staging or production")
+	flags.StringVar(&opts.contactEmail, "contact-email", "", `where reminders of the consumer's keys are mailed ("" removes it)`)
 	flags.StringSliceVar(&opts.groups, "acl-group", nil, "the new set of ACL groups (repeat or comma-separate)")
 	flags.BoolVar(&opts.noGroups, "no-acl-groups", false, "remove every ACL group")
 	cmd.MarkFlagsMutuallyExclusive("acl-group", "no-acl-groups")
@@ -53,6 +54,9 @@ func (opts *ConsumersUpdateOptions) parse(cmd *cobra.Command, args []string) err
 	}
 	if flags.Changed("acl-group") {
 		up.ACLGroups = &opts.groups
+	}
+	if flags.Changed("contact-email") {
+		up.ContactEmail = &opts.contactEmail
 	}
 	if opts.noGroups {
 		up.ACLGroups = &[]string{}

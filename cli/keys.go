@@ -161,7 +161,7 @@ func keysTable(w io.Writer, keys []client.Key, withOwner bool) error {
 		}
 		row := []string{k.Name, k.Prefix, status, k.Environment, ago(k.LastUsedAt, "never"), ago(k.ExpiresAt, "never"), k.ID}
 		if withOwner {
-			row = append(row, k.OwnerUsername)
+			row = append(row, ownerText(k))
 		}
 		t.row(row...)
 	}
@@ -175,7 +175,11 @@ func keyDetails(w io.Writer, k client.Key) error {
 	t.row("prefix", k.Prefix)
 	t.row("status", k.Status)
 	t.row("environment", k.Environment)
-	t.row("owner", k.OwnerUsername+" ("+k.Owner+")")
+	t.row("owner", ownerText(k)+" ("+k.Owner+")")
+	t.row("owner type", k.OwnerType)
+	if k.Consumer != nil {
+		t.row("consumer", k.Consumer.Name+" ("+k.Consumer.ID+")")
+	}
 	if k.Description != "" {
 		t.row("description", k.Description)
 	}
@@ -350,4 +354,12 @@ func usageChart(w io.Writer, k client.Key, u client.KeyUsage) error {
 func rfc3339(t time.Time) *string {
 	s := t.Format(time.RFC3339Nano)
 	return &s
+}
+
+// ownerText is whose the key is: a username, or "consumer <name>".
+func ownerText(k client.Key) string {
+	if k.Consumer != nil {
+		return "consumer " + k.Consumer.Name
+	}
+	return k.OwnerUsername
 }

@@ -32,7 +32,8 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 		Example: "  KEY=$(keyward keys create --name ci --expires-in 90d --scope profile)\n" +
 			"  keyward keys create --name nightly --environment staging --rate-limit 100/1m --ip-allow 203.0.113.0/24 --out-file nightly.key\n" +
 			"  keyward keys create --name report --owner alice --never-expires   # admins, for a user\n" +
-			"  keyward keys create --name reader --role reports-read --role shop-api:orders-read   # only these of your roles",
+			"  keyward keys create --name reader --role reports-read --role shop-api:orders-read   # only these of your roles" +
+			"  keyward keys create --name orders --consumer shop                 # admins, for a consumer",
 		Args: cobra.NoArgs,
 	}
 	opts.outputFlag(cmd, "key", "key (the key alone) or json (the API's object, with the key)")
@@ -52,9 +53,11 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 	flags.StringSliceVar(&in.Roles, "role", nil, "limit the key to this role of its owner: a realm role, or <clientId>:<role> (repeat or comma-separate)")
 	flags.StringSliceVar(&in.ACLGroups, "acl-group", nil, "refused by the server: Keycloak cannot limit a token's ACL groups (a key carries all of its owner's)")
 	flags.StringVar(&in.Owner, "owner", "", "admins: create the key for this user (username or id)")
+	flags.StringVar(&in.Consumer, "consumer", "", "admins: create the key for this consumer (name or id): it is exchanged for the consumer's service-account token")
 	flags.StringVar(&opts.OutFile, "out-file", "", "write the key to this new file (0600) instead of stdout; never overwrites")
 	_ = cmd.MarkFlagRequired("name")
 	cmd.MarkFlagsMutuallyExclusive("expires-in", "expires-at", "never-expires")
+	cmd.MarkFlagsMutuallyExclusive("owner", "consumer")
 	return cmd
 }
 

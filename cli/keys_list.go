@@ -22,7 +22,8 @@ func NewCmdKeysList(f *Factory, runF func(*KeysListOptions) error) *cobra.Comman
 		Use:   "list",
 		Short: "List keys: name, prefix, status, environment, last used, expires",
 		Example: "  keyward keys list\n  keyward keys list --status active --environment production -o json\n" +
-			"  keyward keys list --owner alice        # admins",
+			"  keyward keys list --owner alice        # admins\n" +
+			"  keyward keys list --consumer shop      # admins: a consumer's keys",
 		Args: cobra.NoArgs,
 	}
 	opts.outputFlag(cmd, "table", "table or json (the API's key objects, as one array)")
@@ -30,12 +31,14 @@ func NewCmdKeysList(f *Factory, runF func(*KeysListOptions) error) *cobra.Comman
 	flags := cmd.Flags()
 	q := &opts.Query
 	flags.StringVar(&q.Owner, "owner", "", "admins: the user (username or id) whose keys to list")
+	flags.StringVar(&q.Consumer, "consumer", "", "admins: the consumer (name or id) whose keys to list")
 	flags.StringVarP(&q.Q, "search", "q", "", "search in names and descriptions")
 	flags.StringVar(&q.Status, "status", "", "active, inactive, expired or expiring_soon")
 	flags.StringVar(&q.Environment, "environment", "", "development, staging or production")
 	flags.StringVar(&q.Expires, "expires", "", "30d, expired or never")
 	flags.StringVar(&q.Sort, "sort", "", "created_at (default), expires_at, name or last_used_at")
 	flags.StringVar(&q.Order, "order", "", "desc (default) or asc")
+	cmd.MarkFlagsMutuallyExclusive("owner", "consumer")
 	return cmd
 }
 
@@ -52,7 +55,7 @@ func keysListRun(opts *KeysListOptions) error {
 		if opts.Output == "json" {
 			return writeRawList(opts.Stdout, rawsOf(keys, func(k client.Key) json.RawMessage { return k.Raw }))
 		}
-		others := opts.Query.Owner != "" // an admin's list without --owner spans every user
+		others := opts.Query.Owner != "" || opts.Query.Consumer != "" // an admin's list without --owner spans every user
 		for _, k := range keys {
 			others = others || k.OwnerUsername != li.username
 		}

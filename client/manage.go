@@ -337,6 +337,7 @@ func (k *CreatedKey) setRaw(r json.RawMessage) { k.Raw = r }
 type KeyQuery struct {
 	Owner, Q, Status, Environment, Expires, Sort, Order, Cursor string
 	Limit                                                       int
+	Consumer                                                    string // admins: a consumer's keys
 }
 
 // KeyUsage is a key's exchanges per day of the period and this month.
@@ -354,7 +355,7 @@ func (m *Manager) CreateKey(ctx context.Context, in KeyCreate) (CreatedKey, erro
 
 // ListKeys returns one page of keys: the caller's, or for admins anyone's (Owner).
 func (m *Manager) ListKeys(ctx context.Context, q KeyQuery) (Page[Key], error) {
-	return list[Key](ctx, m, "/v1/keys", values("owner", q.Owner, "q", q.Q, "status", q.Status,
+	return list[Key](ctx, m, "/v1/keys", values("owner", q.Owner, "consumer", q.Consumer, "q", q.Q, "status", q.Status,
 		"environment", q.Environment, "expires", q.Expires, "sort", q.Sort, "order", q.Order,
 		"limit", limitValue(q.Limit), "cursor", q.Cursor))
 }

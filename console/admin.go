@@ -18,6 +18,7 @@ import (
 type consumerForm struct {
 	Name, Description, Environment string
 	ACLGroups                      []string
+	ContactEmail                   string
 	Errors                         map[string]string
 }
 
@@ -52,9 +53,9 @@ func (c *Console) consumersPage(w http.ResponseWriter, r *http.Request, u *viewe
 
 func (c *Console) createConsumer(w http.ResponseWriter, r *http.Request, u *viewer) {
 	f := consumerForm{Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
-		Environment: r.PostFormValue("environment"), ACLGroups: r.PostForm["acl_groups"]}
+		Environment: r.PostFormValue("environment"), ACLGroups: r.PostForm["acl_groups"], ContactEmail: r.PostFormValue("contact_email")}
 	cons, err := c.cfg.Provisioning.CreateConsumer(r.Context(), actor(r, u), provisioning.ConsumerInput{
-		Name: f.Name, Description: f.Description, Environment: f.Environment, ACLGroups: f.ACLGroups})
+		Name: f.Name, Description: f.Description, Environment: f.Environment, ACLGroups: f.ACLGroups, ContactEmail: f.ContactEmail})
 	if c.formProblem(err, &f.Errors) {
 		c.consumersPage(w, r, u, http.StatusBadRequest, f)
 		return
@@ -91,6 +92,9 @@ type consumerPage struct {
 	Form     clientForm
 	Groups   []provisioning.ACLGroup
 	Edit     consumerForm
+	// Keys are the consumer's keys, KeyForm its create form (consumerkeys.go).
+	Keys    []keyView
+	KeyForm keyForm
 }
 
 func (c *Console) consumerDetail(w http.ResponseWriter, r *http.Request, u *viewer) {
@@ -99,6 +103,11 @@ func (c *Console) consumerDetail(w http.ResponseWriter, r *http.Request, u *view
 
 // consumerPage renders a consumer; edit, when given, is its change form as sent.
 func (c *Console) consumerPage(w http.ResponseWriter, r *http.Request, u *viewer, status int, form clientForm, edit *consumerForm) {
+	c.consumerPageKey(w, r, u, status, form, edit, nil)
+}
+
+// consumerPageKey is consumerPage with its key form as sent, when given.
+func (c *Console) consumerPageKey(w http.ResponseWriter, r *http.Request, u *viewer, status int, form clientForm, edit *consumerForm, key *keyForm) {
 	ctx := r.Context()
 	cons, err := c.cfg.Provisioning.Consumer(ctx, r.PathValue("id"))
 	if err != nil {
@@ -116,9 +125,16 @@ func (c *Console) consumerPage(w http.ResponseWriter, r *http.Request, u *viewer
 		return
 	}
 	p := consumerPage{Consumer: cons, Clients: clients.Items, Form: form, Groups: groups,
-		Edit: consumerForm{Description: cons.Description, ACLGroups: cons.ACLGroups}}
+		Edit: consumerForm{Description: cons.Description, ACLGroups: cons.ACLGroups, ContactEmail: cons.ContactEmail}, KeyForm: keyForm{Environment: "production", Expiry: "365"}}
 	if edit != nil {
 		p.Edit = *edit
+	}
+	if key != nil {
+		p.KeyForm = *key
+	}
+	if p.Keys, err = c.consumerKeys(r, u, cons.ID); err != nil {
+		c.serviceError(w, r, u, err)
+		return
 	}
 	c.render(w, r, u, status, "consumer.html", "Consumer "+cons.Name, p)
 }
@@ -126,12 +142,16 @@ func (c *Console) consumerPage(w http.ResponseWriter, r *http.Request, u *viewer
 // updateConsumer changes a consumer's description and ACL groups; the groups reach
 // its clients' service accounts in Keycloak (the service does that first).
 func (c *Console) updateConsumer(w http.ResponseWriter, r *http.Request, u *viewer) {
-	f := consumerForm{Description: r.PostFormValue("description"), ACLGroups: r.PostForm["acl_groups"]}
+	f := consumerForm{Description: r.PostFormValue("description"), ACLGroups: r.PostForm["acl_groups"],
+		ContactEmail: r.PostFormValue("contact_email")}
 	if f.ACLGroups == nil {
 		f.ACLGroups = []string{}
 	}
-	cons, err := c.cfg.Provisioning.UpdateConsumer(r.Context(), actor(r, u), r.PathValue("id"),
-		provisioning.ConsumerPatch{Description: &f.Description, ACLGroups: &f.ACLGroups})
+	patch := provisioning.ConsumerPatch{Description: &f.Description, ACLGroups: &f.ACLGroups}
+	if _, sent := r.PostForm["contact_email"]; sent { // a form without the field leaves it
+		patch.ContactEmail = &f.ContactEmail
+	}
+	cons, err := c.cfg.Provisioning.UpdateConsumer(r.Context(), actor(r, u), r.PathValue("id"), patch)
 	if c.formProblem(err, &f.Errors) {
 		c.consumerPage(w, r, u, http.StatusBadRequest, clientForm{}, &f)
 		return

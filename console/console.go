@@ -152,6 +152,7 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /admin/consumers/{id}", c.admin(c.consumerDetail))
 	c.mux.HandleFunc("POST /admin/consumers/{id}", c.admin(c.updateConsumer))
 	c.mux.HandleFunc("POST /admin/consumers/{id}/clients", c.admin(c.createClient))
+	c.mux.HandleFunc("POST /admin/consumers/{id}/keys", c.admin(c.createConsumerKey))
 	c.mux.HandleFunc("POST /admin/consumers/{id}/delete", c.admin(c.deleteConsumer))
 	c.mux.HandleFunc("GET /admin/clients", c.admin(c.listClients))
 	c.mux.HandleFunc("GET /admin/clients/{id}", c.admin(c.clientDetail))

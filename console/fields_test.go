@@ -181,6 +181,7 @@ func checkForm(t *testing.T, h *harness, formPath, action string, base url.Value
 func TestKeyForms_EveryRequestField(t *testing.T) {
 	h, fk := keysHarness(t)
 	fk.key = keys.Key{ID: "k1"}
+	h.c.cfg.Provisioning = consumerProv{} // the consumer's page, where its keys are made
 	rate := standIn{form: url.Values{"rate_requests": {"5"}, "rate_window": {"60"}}, why: "requests and seconds, two inputs"}
 	checkForm(t, h, "/keys/new", "/keys", url.Values{"expiry": {"365"}}, api.KeyCreate{}, func() any { p := fk.create; fk.create = nil; return p },
 		map[string]standIn{
@@ -189,6 +190,8 @@ func TestKeyForms_EveryRequestField(t *testing.T) {
 			"never_expires":   {form: url.Values{"expiry": {"never"}}, why: "one choice of expiry"},
 			"rate_limit":      rate,
 			"acl_groups":      {never: true, why: "always refused: Keycloak cannot narrow a token's acl_groups, the form says so"},
+			"consumer": {path: "/admin/consumers/c1/keys", form: url.Values{"name": {"probe"}, "expiry": {"365"}},
+				why: "a consumer's key is made on the consumer's page"},
 		})
 	checkForm(t, h, "/keys/k1/edit", "/keys/k1/edit", nil, api.KeyUpdate{}, func() any { p := fk.update; fk.update = nil; return p },
 		map[string]standIn{

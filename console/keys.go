@@ -24,6 +24,8 @@ type keyView struct {
 	ExpiresAt, LastUsedAt, GraceUntil                                             *time.Time
 	RotatedTo                                                                     string
 	Roles                                                                         []string // nil: not limited
+	// ConsumerID and ConsumerName: a consumer's key (consumerkeys.go); "" for a user's.
+	ConsumerID, ConsumerName string
 }
 
 func (c *Console) keyView(k keys.Key) keyView {
@@ -41,12 +43,16 @@ func (c *Console) keyView(k keys.Key) keyView {
 	if k.RotatedTo != nil {
 		v.RotatedTo = *k.RotatedTo
 	}
+	if k.Consumer != nil {
+		v.ConsumerID, v.ConsumerName = k.Consumer.ID, k.Consumer.Name
+	}
 	return v
 }
 
 // listQuery is the list's search, filters, sort and page, as the query string has them.
 type listQuery struct {
 	Owner, Q, Status, Environment, Expires, Sort, Order, Cursor string
+	Consumer                                                    string // admins: a consumer's keys
 }
 
 type keyList struct {
@@ -69,12 +75,12 @@ func (c *Console) keyListPage(w http.ResponseWriter, r *http.Request, u *viewer,
 	q := r.URL.Query()
 	lq := listQuery{Owner: q.Get("owner"), Q: q.Get("q"), Status: q.Get("status"), Environment: q.Get("environment"),
 		Expires: q.Get("expires"), Sort: q.Get("sort"), Order: q.Get("order"), Cursor: q.Get("cursor")}
-	owner := u.Subject
+	owner, consumer := u.Subject, ""
 	if all {
-		owner = lq.Owner
+		owner, consumer, lq.Consumer = lq.Owner, q.Get("consumer"), q.Get("consumer")
 	}
 	data := keyList{Query: lq, All: all}
-	page, err := c.cfg.Keys.List(r.Context(), actor(r, u), keys.ListParams{Owner: owner, Query: lq.Q, Status: lq.Status,
+	page, err := c.cfg.Keys.List(r.Context(), actor(r, u), keys.ListParams{Owner: owner, Consumer: consumer, Query: lq.Q, Status: lq.Status,
 		Environment: lq.Environment, Expires: lq.Expires, Sort: lq.Sort, Order: lq.Order, Cursor: lq.Cursor, Limit: 20})
 	if fe, ok := fieldErrors(err); ok {
 		data.Errors = fe

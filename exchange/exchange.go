@@ -136,6 +136,10 @@ type ExchangerConfig struct {
 	Failures *FailureThrottle
 	Observe  Observer
 	Clock    func() time.Time
+	// KeyClients and ConsumerMinter exchange consumer keys (consumermint.go); nil:
+	// consumer keys are refused.
+	KeyClients     KeyClients
+	ConsumerMinter ConsumerKeyMinter
 }
 
 // Exchanger verifies presented keys and mints tokens for them.
@@ -277,6 +281,9 @@ func (e *Exchanger) limit(ctx context.Context, key models.Key) (Outcome, time.Du
 
 // mint asks Keycloak for the owner's token and checks it before it is handed out.
 func (e *Exchanger) mint(ctx context.Context, key models.Key, scope string) Result {
+	if key.OwnerType == models.OwnerConsumer {
+		return e.mintConsumer(ctx, key, scope)
+	}
 	kcStart := time.Now()
 	var tok keycloak.Token
 	var err error

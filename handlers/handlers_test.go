@@ -73,6 +73,8 @@ type harnessConfig struct {
 	keys   keys.Config
 	limits exchange.LimitPolicy // for the key service and the exchange alike
 	server Config               // Keys and Exchanger are built from the two above
+	// consumerKeys, when set, turns consumer keys on (consumerkeys_test.go).
+	consumerKeys *consumerKeysFake
 	// wrapKeys, when set, stands between the handlers and the key service.
 	wrapKeys func(keys.API) keys.API
 }
@@ -167,14 +169,20 @@ func newHarness(tb testing.TB, opts ...harnessOption) *harness {
 	kc.Store, kc.Hasher, kc.Minter, kc.Usage, kc.Limits, kc.Clock = store, h, m, store, cfg.limits, clock.Now
 	kc.Audit = audit.NewRecorder(store, zap.NewNop(), clock.Now)
 	sc := cfg.server
-	sc.Keys = keys.New(kc)
+	svc := keys.New(kc)
+	sc.Keys = svc
 	if cfg.wrapKeys != nil {
 		sc.Keys = cfg.wrapKeys(sc.Keys)
 	}
-	sc.Exchanger = exchange.NewExchanger(exchange.ExchangerConfig{
+	ec := exchange.ExchangerConfig{
 		Keys: store, Hasher: h, Minter: m, Usage: usage, Limits: cfg.limits,
 		Limiter: ratelimit.NewMemory(clock.Now), Clock: clock.Now,
-	})
+	}
+	if ck := cfg.consumerKeys; ck != nil {
+		svc.UseConsumers(ck)
+		ec.KeyClients, ec.ConsumerMinter, ec.Principals = ck, ck, fakekc.Principals{ck.client.ServiceAccountID: true}
+	}
+	sc.Exchanger = exchange.NewExchanger(ec)
 	sc.Clock = clock.Now
 	if sc.Leaks == nil {
 		sc.Leaks = leaks.New(leaks.Config{Store: store, Hasher: h, Audit: kc.Audit, Clock: clock.Now,

@@ -54,13 +54,31 @@ func (s *server) toKeyResponse(k keys.Key) api.Key {
 		GraceUntil:    utcPtr(k.GraceUntil),
 		AdminSet:      adminSet(k.AdminSet),
 		Roles:         k.Roles,
+		OwnerType:     ownerType(k.Consumer),
+		Consumer:      keyConsumer(k.Consumer),
 	}
+}
+
+func ownerType(c *keys.Consumer) string {
+	if c != nil {
+		return api.KeyOwnerConsumer
+	}
+	return api.KeyOwnerUser
+}
+
+// keyConsumer is whose a consumer key is; nil for a user's key.
+func keyConsumer(c *keys.Consumer) *api.ConsumerRef {
+	if c == nil {
+		return nil
+	}
+	return &api.ConsumerRef{ID: c.ID, Name: c.Name}
 }
 
 func (s *server) createKey(c *gin.Context) {
 	withBody(c, func(req api.KeyCreate) error {
 		created, err := s.Keys.Create(c.Request.Context(), s.actor(c), keys.CreateParams{
 			Owner:         req.Owner,
+			Consumer:      req.Consumer,
 			Name:          req.Name,
 			Description:   req.Description,
 			Environment:   req.Environment,
@@ -95,12 +113,13 @@ func (s *server) getKey(c *gin.Context) {
 func (s *server) listKeys(c *gin.Context) {
 	var limit int
 	query, ok := withQuery(c, func(q url.Values, f *[]errs.FieldError) { limit = limitParam(q, f) },
-		"owner", "q", "status", "environment", "expires", "sort", "order", "limit", "cursor")
+		"owner", "consumer", "q", "status", "environment", "expires", "sort", "order", "limit", "cursor")
 	if !ok {
 		return
 	}
 	page, err := s.Keys.List(c.Request.Context(), s.actor(c), keys.ListParams{
 		Owner:       query.Get("owner"),
+		Consumer:    query.Get("consumer"),
 		Query:       query.Get("q"),
 		Status:      query.Get("status"),
 		Environment: query.Get("environment"),
@@ -254,7 +273,7 @@ func createKeyDoc() *openapi3.Operation {
 	createBody.Value.Description = "one expiry form at most (expires_in_days, expires_at or never_expires: true); default 365 days; environment default production"
 	return withJSONBody(operation("createKey", "Create an API key", true,
 		resp{status: 201, desc: "created; `key` appears in this response only", schema: responseSchema[api.CreatedKey]()},
-		problemResp(400, "invalid fields"), problemResp(403, "owner names another user and the caller is not admin, or the owner holds a denied role"),
+		problemResp(400, "invalid fields"), problemResp(403, "owner names another user, or consumer is given, and the caller is not admin; or the owner holds a denied role"),
 		problemResp(409, "the owner holds the most live keys this server allows, or the key exists already")), createBody, true)
 }
 
@@ -262,9 +281,10 @@ func listKeysDoc() *openapi3.Operation {
 	listOp := operation("listKeys", "List, search, filter, sort and page keys (own; admins: any)", true,
 		resp{status: 200, desc: "a page of keys", schema: responseSchema[api.Page[api.Key]]()},
 		problemResp(400, "invalid or unknown parameter, or one given twice"),
-		problemResp(403, "owner names another user and the caller is not admin"))
+		problemResp(403, "owner names another user, or consumer is given, and the caller is not admin"))
 	listOp.Parameters = openapi3.Parameters{
 		queryParam("owner", "admins: user id or username", str("")),
+		queryParam("consumer", "admins: consumer id or name: that consumer's keys (not with owner)", text("", 0, api.KeyConsumerMax)),
 		queryParam("q", "search in name and description (admins: also owner username)", text("", 0, api.KeyQueryMax)),
 		queryParam("status", "", enum(api.KeyStatuses...)),
 		queryParam("environment", "", enum(api.Environments...)),

@@ -21,6 +21,7 @@ import (
 // CreateParams is a request for a new key; Create validates it.
 type CreateParams struct {
 	Owner         string // admins only: user id or username; empty = the caller
+	Consumer      string // admins only: consumer id or name; the key is the consumer's
 	Name          string
 	Description   string
 	Environment   string
@@ -84,6 +85,14 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 	if err != nil {
 		return Created{}, err
 	}
+	if p.Consumer != "" {
+		c, err := k.consumerOwner(ctx, a, p)
+		if err != nil {
+			return Created{}, err
+		}
+		row.OwnerType, row.ConsumerID = models.OwnerConsumer, c.ID
+		return k.insert(ctx, a, p, row, keyEnv, exchange.Owner{ID: models.ConsumerOwnerID(c.ID), Username: c.Name}, true, false)
+	}
 	owner, onBehalf, ownerDisabled, err := k.resolveOwner(ctx, a, p.Owner)
 	if err != nil {
 		return Created{}, err
@@ -96,6 +105,14 @@ func (k *Service) Create(ctx context.Context, a audit.Actor, p CreateParams) (Cr
 	if err := k.minter.Prepare(ctx, owner); err != nil {
 		return Created{}, err
 	}
+	return k.insert(ctx, a, p, row, keyEnv, owner, onBehalf, ownerDisabled)
+}
+
+// insert stores row, made for owner, with a new secret.
+func (k *Service) insert(ctx context.Context, a audit.Actor, p CreateParams, row models.Key, keyEnv string,
+	owner exchange.Owner, onBehalf, ownerDisabled bool,
+) (Created, error) {
+	now := row.CreatedAt
 	parsed, err := exchange.GenerateKey(keyEnv)
 	if err != nil {
 		return Created{}, err

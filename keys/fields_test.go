@@ -21,6 +21,7 @@ func TestToKey_EveryColumnReachesTheKey(t *testing.T) {
 	var row models.Key
 	testkit.Fill(&row)
 	row.Environment = "staging"
+	row.OwnerType = models.OwnerConsumer // ConsumerID is read for a consumer's key only
 	mapped := func(r models.Key) any { return toKey(r, now, policy) }
 	testkit.RequireOnly(t, "a column toKey does not read", testkit.Unread(mapped, row), map[string]string{
 		"SecretHash": "the HMAC of the secret never leaves the store",
@@ -67,8 +68,11 @@ func TestCreateUpdate_EveryParameterReachesTheStoredKey(t *testing.T) {
 	at.ExpiresInDays, at.ExpiresAt = nil, ptr("2027-01-01T00:00:00Z")
 	never.ExpiresInDays, never.NeverExpires, never.RateLimit = nil, ptr(true), &RateLimit{Unlimited: true}
 	created := func(p CreateParams) any { return stored(f.svc.Create(ctx, carol, p)) }
+	create.Consumer = "" // a key is a user's or a consumer's: owner is set
+	at.Consumer, never.Consumer = "", ""
 	testkit.RequireOnly(t, "a create parameter the stored key lacks", testkit.Unread(created, create, at, never), map[string]string{
 		"ACLGroups": "always refused (Keycloak cannot narrow acl_groups): never stored",
+		"Consumer":  "a key belongs to a user (owner, set here) or a consumer, never both: consumers_test.go holds consumer keys",
 	})
 
 	var update UpdateParams

@@ -11,15 +11,17 @@ import (
 // effective rate limit already decided, so that no caller decodes a stored column.
 type Key struct {
 	ID            string
-	OwnerID       string // Keycloak user id
-	OwnerUsername string
-	Name          string
-	Description   string
-	Prefix        string // the displayable public part
-	Environment   string // development | staging | production
-	Scopes        []string
-	Metadata      json.RawMessage // a JSON object, "{}" when empty
-	Enabled       bool
+	OwnerID       string // Keycloak user id; a consumer key's: models.ConsumerOwnerID
+	OwnerUsername string // a consumer key's: the consumer's name
+	// Consumer is the consumer a consumer key belongs to; nil for a user's key.
+	Consumer    *Consumer
+	Name        string
+	Description string
+	Prefix      string // the displayable public part
+	Environment string // development | staging | production
+	Scopes      []string
+	Metadata    json.RawMessage // a JSON object, "{}" when empty
+	Enabled     bool
 	// Status is the key's state at the service's clock when it was read.
 	Status      Status
 	RateLimit   Limit

@@ -28,6 +28,7 @@ func (k *Service) Get(ctx context.Context, a audit.Actor, id string) (Key, error
 // ListParams are the caller's list options, validated by List.
 type ListParams struct {
 	Owner       string // admins: user id or username; users: only themselves
+	Consumer    string // admins: consumer id or name
 	Query       string
 	Status      string
 	Environment string
@@ -107,6 +108,9 @@ func (k *Service) List(ctx context.Context, a audit.Actor, p ListParams) (Page, 
 	}
 
 	ownerID, none, err := k.listOwner(ctx, a, p.Owner)
+	if p.Consumer != "" {
+		ownerID, none, err = k.listConsumerOwner(ctx, a, p)
+	}
 	if err != nil || none {
 		return Page{Items: []Key{}}, err
 	}

@@ -85,6 +85,11 @@ func validRoles(verr *errs.Validation, list []string) []wantedRole {
 }
 
 // validLimit adds the problems of p's limit (roles, acl_groups) to err, the problems
+
+// ConsumerRolesRefused: a consumer key's token is its service account's, which holds
+// no role; there is nothing to limit.
+const ConsumerRolesRefused = "a consumer's key carries no roles (the consumer's service account holds none): roles apply to users' keys"
+
 // of p's other fields, so that the caller sees every problem at once.
 func validLimit(p CreateParams, err error) ([]wantedRole, error) {
 	verr := &errs.Validation{}
@@ -96,6 +101,9 @@ func validLimit(p CreateParams, err error) ([]wantedRole, error) {
 	}
 	if len(p.ACLGroups) > 0 {
 		verr.Add("acl_groups", ACLGroupsRefused)
+	}
+	if p.Consumer != "" && len(p.Roles) > 0 {
+		verr.Add("roles", ConsumerRolesRefused)
 	}
 	wanted := validRoles(verr, p.Roles)
 	return wanted, verr.Err()
@@ -239,6 +247,9 @@ func validNarrow(p UpdateParams, err error) ([]wantedRole, error) {
 func (k *Service) prepareRoles(ctx context.Context, ownerFilter, id string, wanted []wantedRole) (rolesChange, error) {
 	rc := rolesChange{set: true, wanted: wanted}
 	cur, err := k.store.KeyByID(ctx, ownerFilter, id)
+	if err == nil && cur.OwnerType == models.OwnerConsumer {
+		return rc, errs.Field("roles", ConsumerRolesRefused)
+	}
 	if err != nil || cur.Roles != "" {
 		return rc, err
 	}

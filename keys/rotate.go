@@ -26,7 +26,7 @@ func (k *Service) Rotate(ctx context.Context, a audit.Actor, id string, graceHou
 	if err != nil {
 		return Created{}, err
 	}
-	if old.OwnerID != a.ID {
+	if old.OwnerID != a.ID && old.OwnerType != models.OwnerConsumer { // a consumer holds no roles
 		if err := k.mayActFor(ctx, exchange.Owner{ID: old.OwnerID, Username: old.OwnerUsername}, "rotate"); err != nil {
 			return Created{}, err
 		}
@@ -40,6 +40,8 @@ func (k *Service) Rotate(ctx context.Context, a audit.Actor, id string, graceHou
 	next := models.Key{
 		OwnerID:       old.OwnerID,
 		OwnerUsername: old.OwnerUsername,
+		OwnerType:     old.OwnerType,
+		ConsumerID:    old.ConsumerID,
 		Name:          old.Name,
 		Description:   old.Description,
 		LookupID:      parsed.LookupID,

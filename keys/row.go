@@ -24,7 +24,16 @@ func toKey(row models.Key, now time.Time, policy exchange.LimitPolicy) Key {
 		OwnerDisabled: row.OwnerDisabled, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
 		ExpiresAt: row.ExpiresAt, LastUsedAt: row.LastUsedAt, DeletedAt: row.DeletedAt, LastUsedIP: row.LastUsedIP,
 		RotatedTo: row.RotatedTo, GraceUntil: row.GraceUntil, Roles: roleTexts(row),
+		Consumer: consumerOf(row),
 	}
+}
+
+// consumerOf is whose a consumer key is; nil for a user's key.
+func consumerOf(row models.Key) *Consumer {
+	if row.OwnerType != models.OwnerConsumer {
+		return nil
+	}
+	return &Consumer{ID: row.ConsumerID, Name: row.OwnerUsername}
 }
 
 // toKeys maps rows; never nil.

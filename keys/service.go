@@ -50,6 +50,7 @@ type Store interface {
 	DeleteKeysOfOwner(ctx context.Context, ownerID string, at time.Time) ([]models.Key, error)
 	SetOwnerDisabled(ctx context.Context, ownerID string, disabled bool) ([]models.Key, error)
 	LiveKeysOfOwner(ctx context.Context, ownerID string) ([]models.Key, error)
+	RenameKeysOfOwner(ctx context.Context, ownerID, username string) error
 	// What the reminder job reads (due.go).
 	KeysDue(ctx context.Context, kind string, from, to time.Time, limit int) ([]models.Key, error)
 	KeyByIDAnyState(ctx context.Context, id string) (models.Key, error)
@@ -108,6 +109,8 @@ type Service struct {
 	cache      *exchange.TokenCache
 	usage      UsageReader
 	clock      func() time.Time
+	// consumers resolves consumer keys' consumers (consumers.go); nil: none.
+	consumers ConsumerDirectory
 }
 
 // New wires the key lifecycle.

@@ -81,11 +81,17 @@ type Users interface {
 	FindUser(ctx context.Context, idOrUsername string) (keycloak.User, error)
 }
 
+// Consumers finds a consumer key's consumer's contact address ("" for none).
+type Consumers interface {
+	ConsumerContact(ctx context.Context, consumerID string) (string, error)
+}
+
 // Config wires a Service; Store and Hasher are required.
 type Config struct {
 	Store     Store
 	Hasher    *exchange.Hasher
 	Users     Users
+	Consumers Consumers   // nil: a consumer key's leak is mailed to nobody
 	Mail      mail.Sender // nil: mail is off
 	Audit     *audit.Recorder
 	Log       *zap.Logger
@@ -282,12 +288,12 @@ func (s *Service) act(ctx context.Context, key models.Key, now time.Time) (bool,
 
 // notify mails the owner; a failure is logged (the key is already safe).
 func (s *Service) notify(ctx context.Context, key models.Key, prefix string, leak mail.Leak) {
-	if s.cfg.Mail == nil || s.cfg.Users == nil {
+	if s.cfg.Mail == nil {
 		return
 	}
 	log := s.log.With(zap.String("key_id", key.ID))
-	u, err := s.cfg.Users.FindUser(ctx, key.OwnerID)
-	if err != nil || u.Email == "" {
+	to, err := s.ownerEmail(ctx, key)
+	if err != nil || to == "" {
 		log.Warn("leaked key: owner not mailed (no email found)", zap.Error(err))
 		return
 	}
@@ -297,7 +303,7 @@ func (s *Service) notify(ctx context.Context, key models.Key, prefix string, lea
 	}
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := s.cfg.Mail.Send(mctx, mail.LeakNotice(u.Email, info, leak)); err != nil {
+	if err := s.cfg.Mail.Send(mctx, mail.LeakNotice(to, info, leak)); err != nil {
 		log.Warn("leaked key: owner not mailed", zap.Error(err))
 	}
 }
@@ -339,4 +345,20 @@ func reportedHost(raw string) string {
 		return "" // all digits: an address that did not parse (999.1.1.1), not a name
 	}
 	return strings.ToLower(h)
+}
+
+// ownerEmail is where a key's leak notice goes: its owner's email in Keycloak, or a
+// consumer key's consumer's contact address.
+func (s *Service) ownerEmail(ctx context.Context, key models.Key) (string, error) {
+	if key.OwnerType == models.OwnerConsumer {
+		if s.cfg.Consumers == nil {
+			return "", nil
+		}
+		return s.cfg.Consumers.ConsumerContact(ctx, key.ConsumerID)
+	}
+	if s.cfg.Users == nil {
+		return "", nil
+	}
+	u, err := s.cfg.Users.FindUser(ctx, key.OwnerID)
+	return u.Email, err
 }

@@ -30,6 +30,8 @@ type Consumer struct {
 	Name        string `gorm:"not null;uniqueIndex:idx_consumers_name"`
 	Description string `gorm:"not null"`
 	Environment string `gorm:"not null;index:idx_consumers_environment"`
+	// ContactEmail is where the consumer's key reminders go; "" for none.
+	ContactEmail string `gorm:"not null;default:''"`
 	// ACLGroups are names of Keycloak groups under the ACL parent, sorted; stored in
 	// consumer_acl_groups so that "which consumers use this group" is one indexed query.
 	ACLGroups []string `gorm:"-"`
@@ -117,7 +119,7 @@ func checkConsumer(c *Consumer) error {
 	if strings.TrimSpace(c.Name) == "" {
 		return errors.New("name is empty")
 	}
-	for _, v := range append([]string{c.Name, c.Description, c.Environment}, c.ACLGroups...) {
+	for _, v := range append([]string{c.Name, c.Description, c.Environment, c.ContactEmail}, c.ACLGroups...) {
 		if !storable(v) {
 			return errors.New("text is not valid UTF-8")
 		}
@@ -283,7 +285,7 @@ func (s *Store) UpdateConsumer(ctx context.Context, c *Consumer) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Consumer{}).Where("id = ? AND version = ?", id, c.Version).UpdateColumns(map[string]any{
 			"name": c.Name, "description": c.Description, "environment": c.Environment,
-			"version": c.Version + 1, "updated_at": now,
+			"contact_email": c.ContactEmail, "version": c.Version + 1, "updated_at": now,
 		})
 		if res.Error != nil {
 			return res.Error

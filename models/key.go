@@ -54,6 +54,12 @@ type Key struct {
 	// Roles limits the key to some of its owner's roles (KeyRoles decodes it); ""
 	// means not limited, which rows from before the column are.
 	Roles string `gorm:"not null;default:''"`
+	// OwnerType says whose the key is: OwnerUser (a Keycloak user, OwnerID) or
+	// OwnerConsumer (ConsumerID; OwnerID is then ConsumerOwnerID(ConsumerID), which no
+	// user id can equal, so every per-owner rule keeps consumer keys apart). Rows made
+	// before the column are users'.
+	OwnerType  string `gorm:"not null;default:'user'"`
+	ConsumerID string `gorm:"not null;default:'';index:idx_api_keys_consumer_id"`
 }
 
 // TableName fixes the table name so that renaming the type never migrates data.

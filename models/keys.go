@@ -79,6 +79,12 @@ func prepareNewKey(k *Key) error {
 	if k.Metadata == "" {
 		k.Metadata = "{}"
 	}
+	if k.OwnerType == "" {
+		k.OwnerType = OwnerUser
+	}
+	if err := checkOwner(k); err != nil {
+		return err
+	}
 	if err := checkKey(k); err != nil {
 		return err
 	}
@@ -167,7 +173,7 @@ func ownedKey(db *gorm.DB, ownerID, id string) *gorm.DB {
 // keyForExchangeColumns are what the exchange reads of a key, in KeyForExchange's Scan
 // order.
 const keyForExchangeColumns = "id, owner_id, secret_hash, enabled, expires_at, scopes, " +
-	"ip_allowlist, rate_limit_requests, rate_limit_window_seconds, environment, roles"
+	"ip_allowlist, rate_limit_requests, rate_limit_window_seconds, environment, roles, owner_type, consumer_id"
 
 // KeyForExchange is the exchange's hot path: the live key with that lookup id, with
 // only the fields the exchange checks (ID, OwnerID, SecretHash, Enabled, ExpiresAt,
@@ -187,7 +193,8 @@ func (s *Store) KeyForExchange(ctx context.Context, lookupID string) (Key, error
 		expires sql.NullTime
 	)
 	err = sqlDB.QueryRowContext(ctx, s.keyForExchange, lookupID).Scan(&k.ID, &k.OwnerID, &k.SecretHash,
-		&k.Enabled, &expires, &k.Scopes, &k.IPAllowlist, &k.RateLimitRequests, &k.RateLimitWindowSeconds, &k.Environment, &k.Roles)
+		&k.Enabled, &expires, &k.Scopes, &k.IPAllowlist, &k.RateLimitRequests, &k.RateLimitWindowSeconds, &k.Environment, &k.Roles,
+		&k.OwnerType, &k.ConsumerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Key{}, fmt.Errorf("models: key for exchange: %w", ErrNotFound)
 	}

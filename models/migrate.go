@@ -19,5 +19,6 @@ func migrated() []any {
 		&UsageFlush{},
 		&StoreSetting{},
 		&SigningKey{},
+		&ConsumerKeyClient{},
 	}
 }

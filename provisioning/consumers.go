@@ -19,6 +19,8 @@ type ConsumerInput struct {
 	Description string
 	Environment string // default production
 	ACLGroups   []string
+	// ContactEmail is where reminders of the consumer's keys go; "" for none.
+	ContactEmail string
 }
 
 // ConsumerPatch changes the fields that are not nil.
@@ -27,6 +29,8 @@ type ConsumerPatch struct {
 	Description *string
 	Environment *string
 	ACLGroups   *[]string
+	// ContactEmail: "" removes it.
+	ContactEmail *string
 }
 
 // ConsumerQuery selects and pages consumers.
@@ -45,8 +49,10 @@ type Consumer struct {
 	Description string
 	Environment string
 	ACLGroups   []string // sorted; never nil
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// ContactEmail is where reminders of the consumer's keys go; "" for none.
+	ContactEmail string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // consumerOf maps a stored consumer.
@@ -56,7 +62,7 @@ func consumerOf(c models.Consumer) Consumer {
 		groups = []string{}
 	}
 	return Consumer{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
-		ACLGroups: groups, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		ACLGroups: groups, ContactEmail: c.ContactEmail, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 // ConsumerPage is one page of consumers; NextCursor is "" on the last page.
@@ -77,6 +83,7 @@ func (s *Service) CreateConsumer(ctx context.Context, a audit.Actor, in Consumer
 	}
 	f.environment("environment", env)
 	f.groupNames("acl_groups", in.ACLGroups)
+	f.contactEmail("contact_email", in.ContactEmail)
 	if err := f.err(); err != nil {
 		return Consumer{}, err
 	}
@@ -90,7 +97,7 @@ func (s *Service) CreateConsumer(ctx context.Context, a audit.Actor, in Consumer
 		return Consumer{}, err
 	}
 	c := models.Consumer{Name: in.Name, Description: in.Description, Environment: env,
-		ACLGroups: slices.Clone(in.ACLGroups), CreatedAt: s.now()}
+		ACLGroups: slices.Clone(in.ACLGroups), ContactEmail: in.ContactEmail, CreatedAt: s.now()}
 	err = s.store.CreateConsumer(ctx, &c)
 	if errors.Is(err, models.ErrAlreadyExists) {
 		return Consumer{}, conflict("a consumer named %q exists already", in.Name)
@@ -155,8 +162,11 @@ func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerP
 // store update fails.
 func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (Consumer, error) {
 	var f fields
-	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil {
-		f.add("body", "give at least one of name, description, environment, acl_groups")
+	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil && p.ContactEmail == nil {
+		f.add("body", "give at least one of name, description, environment, acl_groups, contact_email")
+	}
+	if p.ContactEmail != nil {
+		f.contactEmail("contact_email", *p.ContactEmail)
 	}
 	if p.Name != nil {
 		f.pattern("name", *p.Name, consumerName, "1..64 of a-z, 0-9, '.', '_', '-'")
@@ -192,6 +202,9 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 	if p.Environment != nil && *p.Environment != old.Environment {
 		next.Environment, changed = *p.Environment, append(changed, "environment")
 	}
+	if p.ContactEmail != nil && *p.ContactEmail != old.ContactEmail {
+		next.ContactEmail, changed = *p.ContactEmail, append(changed, "contact_email")
+	}
 	var added, removed []string
 	u := &undo{log: s.cfg.Log}
 	if p.ACLGroups != nil {
@@ -200,6 +213,10 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 		if len(added)+len(removed) > 0 {
 			changed = append(changed, "acl_groups")
 			if err := s.moveMemberships(ctx, u, old.ID, added, removed); err != nil {
+				u.run(ctx, err)
+				return Consumer{}, err
+			}
+			if err := s.moveKeyClient(ctx, u, old.ID, old.ACLGroups, next.ACLGroups); err != nil {
 				u.run(ctx, err)
 				return Consumer{}, err
 			}
@@ -219,6 +236,9 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 			return Consumer{}, err
 		}
 		return Consumer{}, fmt.Errorf("update consumer: %w", err)
+	}
+	if next.Name != old.Name {
+		s.renameKeyClient(ctx, next.ID, next.Name)
 	}
 	details := map[string]any{"changed": changed}
 	if len(added)+len(removed) > 0 {
@@ -298,6 +318,11 @@ func (s *Service) DeleteConsumer(ctx context.Context, a audit.Actor, id string, 
 	// ambiguous failure's) would name no consumer of this store, and no repair pass
 	// would claim it: sweep them now.
 	if _, err := s.sweepOrphans(ctx, c.ID); err != nil {
+		return fmt.Errorf("delete consumer: %w", err)
+	}
+	// Its keys are revoked first: a failure below leaves a consumer without live keys,
+	// never keys of a consumer that is gone.
+	if err := s.deleteKeyClient(ctx, a, c.ID); err != nil {
 		return fmt.Errorf("delete consumer: %w", err)
 	}
 	err = s.store.DeleteConsumer(ctx, c.ID)

@@ -337,6 +337,9 @@ func (s *Service) syncConsumer(ctx context.Context, id string, groups map[string
 			}
 		}
 	}
+	if err := s.repairKeyClient(ctx, c.ID); err != nil {
+		errs = append(errs, fmt.Errorf("key client: %w", err))
+	}
 	if fixed > 0 {
 		s.cfg.Log.Info("reconcile: memberships repaired", zap.String("consumer", c.Name), zap.Int("changes", fixed))
 		s.record(ctx, reconciler, "consumer.reconcile", "consumer", c.ID, c.ID, map[string]any{"memberships_fixed": fixed})

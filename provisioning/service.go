@@ -139,6 +139,8 @@ type Service struct {
 	// consumerLocks serialise the changes of one consumer and its clients in this
 	// process; the store's version check catches other processes.
 	consumerLocks [64]sync.Mutex
+	// keyClients: consumer keys' key clients (keyclients.go).
+	keyClients keyClientsOf
 }
 
 // New returns a Service. It makes no call until used.

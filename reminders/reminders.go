@@ -42,15 +42,37 @@ type Users interface {
 	FindUser(ctx context.Context, idOrUsername string) (keycloak.User, error)
 }
 
+// Consumers finds the contact address of a consumer key's consumer ("" for none;
+// models.ErrNotFound when the consumer is gone).
+type Consumers interface {
+	ConsumerContact(ctx context.Context, consumerID string) (string, error)
+}
+
+// recipient is where k's reminder goes: its owner's email in Keycloak, or for a
+// consumer's key the consumer's contact address ("": nobody to mail; the key.expiring
+// event reaches the webhooks either way).
+func (j *Job) recipient(ctx context.Context, k keys.Key) (string, error) {
+	if k.Consumer != nil {
+		if j.cfg.Consumers == nil {
+			return "", nil
+		}
+		return j.cfg.Consumers.ConsumerContact(ctx, k.Consumer.ID)
+	}
+	owner, err := j.cfg.Users.FindUser(ctx, k.OwnerID)
+	return owner.Email, err
+}
+
 // Config wires a Job; Keys, Store and Users are required.
 type Config struct {
 	Keys  Keys
 	Store Store
 	Users Users
-	Mail  mail.Sender // nil: mail is off; events are still recorded
-	Audit *audit.Recorder
-	Log   *zap.Logger
-	Clock func() time.Time
+	// Consumers, when set, gives consumer keys' reminders their consumer's contact.
+	Consumers Consumers
+	Mail      mail.Sender // nil: mail is off; events are still recorded
+	Audit     *audit.Recorder
+	Log       *zap.Logger
+	Clock     func() time.Time
 	// Interval between rounds (KEYWARD_REMINDER_INTERVAL).
 	Interval time.Duration
 	// PublicURL is Keyward's public URL; mails link to PublicURL/keys/<id>.
@@ -174,18 +196,18 @@ func (j *Job) deliver(ctx context.Context, k keys.Key, kind string, now time.Tim
 	if j.cfg.Mail == nil {
 		return j.cfg.Store.ReminderSent(ctx, k.ID, kind, now)
 	}
-	owner, err := j.cfg.Users.FindUser(ctx, k.OwnerID)
+	to, err := j.recipient(ctx, k)
 	switch {
-	case errors.Is(err, keycloak.ErrNotFound):
-		log.Info("expiry reminder: the owner is gone from Keycloak; no mail")
+	case errors.Is(err, keycloak.ErrNotFound), errors.Is(err, models.ErrNotFound):
+		log.Info("expiry reminder: the owner is gone; no mail")
 		return j.cfg.Store.ReminderSent(ctx, k.ID, kind, now)
 	case err != nil:
 		return errors.Join(err, j.cfg.Store.ReminderFailed(ctx, k.ID, kind, "owner lookup failed"))
-	case owner.Email == "":
-		log.Info("expiry reminder: the owner has no email in Keycloak; no mail")
+	case to == "":
+		log.Info("expiry reminder: the owner has no email address; no mail")
 		return j.cfg.Store.ReminderSent(ctx, k.ID, kind, now)
 	}
-	msg := mail.ExpiryReminder(owner.Email, j.info(k), daysLeft(*k.ExpiresAt, now))
+	msg := mail.ExpiryReminder(to, j.info(k), daysLeft(*k.ExpiresAt, now))
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := j.cfg.Mail.Send(sctx, msg); err != nil {

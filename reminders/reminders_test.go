@@ -62,7 +62,7 @@ func open(t *testing.T, dsn string) *models.Store {
 }
 
 // newKey stores a real key of owner expiring in `in`; it returns the key and its text.
-func newKey(t *testing.T, s *models.Store, ownerID, owner string, expires time.Time) (models.Key, string) {
+func newKey(t *testing.T, s *models.Store, ownerID, owner string, expires time.Time, tune ...func(*models.Key)) (models.Key, string) {
 	t.Helper()
 	parsed, err := exchange.GenerateKey(exchange.EnvLive)
 	if err != nil {
@@ -71,6 +71,9 @@ func newKey(t *testing.T, s *models.Store, ownerID, owner string, expires time.T
 	h, _ := exchange.NewHasher([]byte(strings.Repeat("p", 32)))
 	k := models.Key{OwnerID: ownerID, OwnerUsername: owner, Name: "deploy-bot", LookupID: parsed.LookupID,
 		SecretHash: h.Hash(parsed.Secret), Environment: "production", Scopes: "", Enabled: true, ExpiresAt: &expires}
+	for _, fn := range tune {
+		fn(&k)
+	}
 	if err := s.CreateKey(context.Background(), &k); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 // eventJobs are the background jobs of issue 15 parts 1, 3 and 4: following
 // Keycloak's events (every replica watches for token drops; one at a time changes keys).
 func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keySvc *keys.Service, recorder *audit.Recorder,
-	log *zap.Logger,
+	log *zap.Logger, consumers reminders.Consumers,
 ) []func(context.Context) {
 	follower := events.New(events.Config{
 		Feed: kc, Store: store, Keys: keySvc, Log: log,
@@ -36,7 +36,7 @@ func eventJobs(cfg config.Config, kc *keycloak.Client, store *models.Store, keyS
 	})
 	sender := newMailSender(cfg, log)
 	reminder := reminders.New(reminders.Config{
-		Keys: keySvc, Store: store, Users: kc, Mail: sender, Audit: recorder, Log: log,
+		Keys: keySvc, Store: store, Users: kc, Consumers: consumers, Mail: sender, Audit: recorder, Log: log,
 		Interval: cfg.Events.ReminderInterval, PublicURL: cfg.PublicURL,
 	})
 	return []func(context.Context){follower.Run, reminder.Run}
@@ -66,7 +66,7 @@ func newMailSender(cfg config.Config, log *zap.Logger) mail.Sender {
 
 // newLeaks is the service behind POST /v1/keys/leaked.
 func newLeaks(cfg config.Config, store *models.Store, hasher *exchange.Hasher, kc *keycloak.Client,
-	recorder *audit.Recorder, limiter ratelimit.Limiter, log *zap.Logger,
+	recorder *audit.Recorder, limiter ratelimit.Limiter, log *zap.Logger, consumers leaks.Consumers,
 ) (*leaks.Service, error) {
 	var reporters *leaks.Reporters
 	if cfg.Events.LeakReporterKeysFile != "" {
@@ -78,7 +78,7 @@ func newLeaks(cfg config.Config, store *models.Store, hasher *exchange.Hasher, k
 		log.Info("leaked-key reports are accepted unsigned (no KEYWARD_LEAK_REPORTER_KEYS_FILE)")
 	}
 	return leaks.New(leaks.Config{
-		Store: store, Hasher: hasher, Users: kc, Mail: newMailSender(cfg, log), Audit: recorder, Log: log,
+		Store: store, Hasher: hasher, Users: kc, Consumers: consumers, Mail: newMailSender(cfg, log), Audit: recorder, Log: log,
 		Action: cfg.Events.LeakAction, Limiter: limiter, Reporters: reporters, PublicURL: cfg.PublicURL,
 	}), nil
 }

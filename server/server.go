@@ -108,18 +108,18 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 	}
 	keyState, stopKeyState := watchKeyState(ctx, cfg, store, ring, m)
 	limited := newLimitedKeys(cfg, kc)
-	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
-		kc, recorder, usage, limiter, m, limitedParts{keys: limited, signer: signer})
 	// Validate checked the parent group, its opt-in and the redirect hosts: New refuses
 	// nothing else.
 	prov, _ := provisioning.New(kc, store, provisioning.Config{
 		Realm: cfg.Realm, ParentGroup: cfg.ACLParentGroup, AllowTopLevel: cfg.ACLAllowTopLevel,
 		RedirectHosts: cfg.ClientRedirectHosts, Log: log, Audit: recorder, Metrics: m,
 	})
+	keySvc, exchanger := newKeyServices(cfg, store, keyState, hasher, exchange.NewJWTGrantMinter(signer, kc, cfg.IdPAlias),
+		kc, recorder, usage, limiter, m, limitedParts{keys: limited, signer: signer}, consumerKeys{prov: prov, signer: signer})
 	consoleHandler, err := newConsole(cfg, log, store, kc, verifier, keySvc, prov, hooks, limiter)
 	var leakSvc *leaks.Service
 	if err == nil {
-		leakSvc, err = newLeaks(cfg, store, hasher, kc, recorder, limiter, log)
+		leakSvc, err = newLeaks(cfg, store, hasher, kc, recorder, limiter, log, prov)
 	}
 	if err != nil {
 		stopKeyState()
@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, log *zap.Logger) (*App, error) 
 	h := newAPI(cfg, log, apiParts{kc: kc, verifier: verifier, signer: signer, store: store, keys: keySvc, exchanger: exchanger,
 		prov: prov, hooks: hooks, console: consoleHandler, leaks: leakSvc, keyState: keyState, metrics: m, publicMetrics: publicMetrics})
 	ok = true
-	jobs := append(eventJobs(cfg, kc, store, keySvc, recorder, log), retentionJob(cfg, store, recorder, m, log),
+	jobs := append(eventJobs(cfg, kc, store, keySvc, recorder, log, prov), retentionJob(cfg, store, recorder, m, log),
 		limited.ensureAtStart(log))
 	stopBackground, done := runBackground(ctx, prov, usage, closeLimiter, jobs...)
 	cancel := func() { stopKeyState(); stopBackground() }
@@ -250,7 +250,7 @@ func loadSecrets(cfg config.Config) (*exchange.Hasher, *ecdsa.PrivateKey, error)
 // minter, the limit policy, the denylist and the token cache.
 func newKeyServices(cfg config.Config, store *models.Store, keyState exchange.KeyFinder, hasher *exchange.Hasher, minter exchange.TokenMinter,
 	kc *keycloak.Client, recorder *audit.Recorder, usage *exchange.Usage, limiter exchange.Limiter, m *metrics.Metrics,
-	limited limitedParts,
+	limited limitedParts, ck consumerKeys,
 ) (*keys.Service, *exchange.Exchanger) {
 	deny, _ := exchange.NewRoleDenylist(cfg.DenyRoles) // Validate checked every entry
 	limits := exchange.LimitPolicy{
@@ -271,9 +271,11 @@ func newKeyServices(cfg config.Config, store *models.Store, keyState exchange.Ke
 		Keys: keyState, Hasher: hasher, Minter: minter, Usage: usage,
 		Limiter: limiter, Limits: limits, Cache: cache, Observe: m,
 		Deny: deny, Principals: kc,
-		Limited:  exchange.NewLimitedMinter(limited.signer, kc, cfg.LimitedClientID, deny),
-		Failures: exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),
+		Limited:    exchange.NewLimitedMinter(limited.signer, kc, cfg.LimitedClientID, deny),
+		Failures:   exchange.NewFailureThrottle(cfg.FailureBudget, cfg.FailureWindow, time.Now),
+		KeyClients: ck.prov, ConsumerMinter: exchange.NewConsumerMinter(ck.signer, kc, deny),
 	})
+	ck.wire(cfg, store, kc, keySvc)
 	return keySvc, exchanger
 }
 

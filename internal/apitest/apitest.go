@@ -91,11 +91,15 @@ func New(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, err := provisioning.New(fakekc.NewAdmin(), store, provisioning.Config{Realm: "keyward", ParentGroup: "keyward-acl",
+	admin := fakekc.NewAdmin()
+	prov, err := provisioning.New(admin, store, provisioning.Config{Realm: "keyward", ParentGroup: "keyward-acl",
 		RedirectHosts: []string{"app.example.com"}, Clock: clock.Now, Log: zap.NewNop(), Audit: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Consumer keys: made and listed here; their exchange is tried on the real Keycloak.
+	prov.UseKeyClients(provisioning.KeyClients{Keycloak: admin, Store: store, Keys: svc, JWKSURL: "http://keyward.test/.well-known/jwks.json"})
+	svc.UseConsumers(prov)
 	engine := handlers.New(handlers.Config{
 		Log: zap.NewNop(),
 		Verifier: verifier{
