@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/maypok86/otter/v2"
+
 	"github.com/keyward/keyward/keycloak"
 )
 
@@ -17,15 +19,22 @@ import (
 // groups or state change, so a change shows within the events poll interval (README
 // "Events from Keycloak"); a change Keycloak records no admin event for shows when the
 // cached token is renewed.
+//
+// Memory is bounded as the key state's is (an otter cache, W-TinyLFU): past maxEntries
+// tokens the least likely to be used again are evicted, rather than new ones refused.
 type TokenCache struct {
-	margin     time.Duration
-	maxEntries int
+	margin time.Duration
 
-	mu      sync.Mutex
-	entries map[string]map[string]cachedToken // key id → scope → token
-	owners  map[string]map[string]bool        // owner id → key ids with entries
-	ownerOf map[string]string                 // key id → owner id
-	size    int
+	// entries holds each key's tokens by scope; a key's tokens are replaced, never
+	// changed in place, so that Get reads them without a lock. Weighed by tokens.
+	entries *otter.Cache[string, *keyTokens] // key id → tokens
+	// mu serialises writers: a Put's read-copy-write of a key's tokens, and drops.
+	mu sync.Mutex
+}
+
+type keyTokens struct {
+	owner   string
+	byScope map[string]cachedToken
 }
 
 type cachedToken struct {
@@ -33,13 +42,16 @@ type cachedToken struct {
 	expiresAt time.Time
 }
 
-// NewTokenCache returns a cache that stops serving a token margin before it expires.
+// NewTokenCache returns a cache of about maxEntries tokens (0: 100,000) that stops
+// serving a token margin before it expires.
 func NewTokenCache(margin time.Duration, maxEntries int) *TokenCache {
 	if maxEntries <= 0 {
 		maxEntries = 100_000
 	}
-	return &TokenCache{margin: margin, maxEntries: maxEntries, entries: map[string]map[string]cachedToken{},
-		owners: map[string]map[string]bool{}, ownerOf: map[string]string{}}
+	return &TokenCache{margin: margin, entries: otter.Must(&otter.Options[string, *keyTokens]{
+		MaximumWeight: uint64(maxEntries),
+		Weigher:       func(_ string, t *keyTokens) uint32 { return uint32(len(t.byScope)) },
+	})}
 }
 
 // Get returns the cached token with expires_in set to the time it has left.
@@ -47,9 +59,11 @@ func (c *TokenCache) Get(keyID, scope string, now time.Time) (keycloak.Token, bo
 	if c == nil {
 		return keycloak.Token{}, false
 	}
-	c.mu.Lock()
-	e, ok := c.entries[keyID][scope]
-	c.mu.Unlock()
+	ts, ok := c.entries.GetIfPresent(keyID)
+	if !ok {
+		return keycloak.Token{}, false
+	}
+	e, ok := ts.byScope[scope]
 	if !ok || !now.Before(e.expiresAt.Add(-c.margin)) {
 		return keycloak.Token{}, false
 	}
@@ -65,26 +79,16 @@ func (c *TokenCache) Put(keyID, ownerID, scope string, t keycloak.Token, now tim
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.size >= c.maxEntries {
-		c.evictExpired(now)
-		if c.size >= c.maxEntries {
-			return // full of live tokens: serve uncached rather than grow without bound
+	byScope := map[string]cachedToken{}
+	if old, ok := c.entries.GetIfPresent(keyID); ok {
+		for s, e := range old.byScope { // expired tokens of other scopes leave here
+			if now.Before(e.expiresAt.Add(-c.margin)) {
+				byScope[s] = e
+			}
 		}
-	}
-	byScope := c.entries[keyID]
-	if byScope == nil {
-		byScope = map[string]cachedToken{}
-		c.entries[keyID] = byScope
-		c.ownerOf[keyID] = ownerID
-		if c.owners[ownerID] == nil {
-			c.owners[ownerID] = map[string]bool{}
-		}
-		c.owners[ownerID][keyID] = true
-	}
-	if _, exists := byScope[scope]; !exists {
-		c.size++
 	}
 	byScope[scope] = cachedToken{token: t, expiresAt: now.Add(time.Duration(t.ExpiresIn) * time.Second)}
+	c.entries.Set(keyID, &keyTokens{owner: ownerID, byScope: byScope})
 }
 
 // Drop forgets every token of a key.
@@ -93,20 +97,28 @@ func (c *TokenCache) Drop(keyID string) {
 		return
 	}
 	c.mu.Lock()
-	c.dropLocked(keyID)
+	c.entries.Invalidate(keyID)
 	c.mu.Unlock()
 }
 
-// DropOwner forgets every token of every key of ownerID.
+// DropOwner forgets every token of every key of ownerID. It visits every cached key:
+// owners' changes are rare next to exchanges, and an index by owner would have to
+// follow evictions.
 func (c *TokenCache) DropOwner(ownerID string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	for keyID := range c.owners[ownerID] {
-		c.dropLocked(keyID)
+	defer c.mu.Unlock()
+	var ids []string
+	for id, ts := range c.entries.All() {
+		if ts.owner == ownerID {
+			ids = append(ids, id)
+		}
 	}
-	c.mu.Unlock()
+	for _, id := range ids {
+		c.entries.Invalidate(id)
+	}
 }
 
 // DropAll forgets every token.
@@ -115,32 +127,6 @@ func (c *TokenCache) DropAll() {
 		return
 	}
 	c.mu.Lock()
-	c.entries, c.owners, c.ownerOf, c.size = map[string]map[string]cachedToken{}, map[string]map[string]bool{}, map[string]string{}, 0
+	c.entries.InvalidateAll()
 	c.mu.Unlock()
-}
-
-func (c *TokenCache) dropLocked(keyID string) {
-	c.size -= len(c.entries[keyID])
-	delete(c.entries, keyID)
-	if owner, ok := c.ownerOf[keyID]; ok {
-		delete(c.ownerOf, keyID)
-		delete(c.owners[owner], keyID)
-		if len(c.owners[owner]) == 0 {
-			delete(c.owners, owner)
-		}
-	}
-}
-
-func (c *TokenCache) evictExpired(now time.Time) {
-	for id, byScope := range c.entries {
-		for scope, e := range byScope {
-			if !now.Before(e.expiresAt.Add(-c.margin)) {
-				delete(byScope, scope)
-				c.size--
-			}
-		}
-		if len(byScope) == 0 {
-			c.dropLocked(id)
-		}
-	}
 }

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/maypok86/otter/v2"
+
 	"github.com/keyward/keyward/models"
 )
 
@@ -17,16 +19,21 @@ import (
 // never remembered: a guessed lookup id costs a read, not memory. A key remembered
 // longer than maxAge is read again, whatever was heard: a backstop for a change
 // whose announcement was lost although the heartbeats came back.
+//
+// Memory is bounded by an otter cache (W-TinyLFU): past its size the keys least likely
+// to be used again are evicted, and a key seen once must be used more often than the
+// one it would replace to be admitted, so a scan of one-off keys cannot push out the
+// hot ones. Reads take no lock and allocate nothing.
 type KeyState struct {
-	store      KeyFinder
-	maxEntries int
-	maxAge     time.Duration
-	now        func() time.Time
+	store  KeyFinder
+	maxAge time.Duration
+	now    func() time.Time
 
-	mu      sync.RWMutex
-	entries map[string]rememberedKey // lookup id → key
-	// gen counts changes: a read that began before a change must not be remembered.
-	gen uint64
+	entries *otter.Cache[string, *rememberedKey] // lookup id → key
+	// mu orders remembering after a read with forgetting; gen counts changes, so that
+	// a read that began before a change is not remembered.
+	mu  sync.Mutex
+	gen atomic.Uint64
 
 	// trustUntil is when the announcements stop being trusted, in Unix nanoseconds:
 	// 0 while they are down, math.MaxInt64 when they cannot fail (in process).
@@ -42,7 +49,7 @@ type rememberedKey struct {
 // given no age.
 const DefaultKeyStateMaxAge = time.Minute
 
-// NewKeyState remembers at most maxEntries keys (0: 100,000), each for at most maxAge
+// NewKeyState remembers about maxEntries keys (0: 100,000), each for at most maxAge
 // (0: DefaultKeyStateMaxAge), read from store; now is the clock (nil: time.Now). It
 // serves from the store alone until told that changes are heard (Listening).
 func NewKeyState(store KeyFinder, maxEntries int, maxAge time.Duration, now func() time.Time) *KeyState {
@@ -55,8 +62,8 @@ func NewKeyState(store KeyFinder, maxEntries int, maxAge time.Duration, now func
 	if now == nil {
 		now = time.Now
 	}
-	return &KeyState{store: store, maxEntries: maxEntries, maxAge: maxAge, now: now,
-		entries: map[string]rememberedKey{}}
+	return &KeyState{store: store, maxAge: maxAge, now: now,
+		entries: otter.Must(&otter.Options[string, *rememberedKey]{MaximumSize: maxEntries})}
 }
 
 // KeyForExchange returns the key from memory when announcements are trusted, else
@@ -65,21 +72,18 @@ func (s *KeyState) KeyForExchange(ctx context.Context, lookupID string) (models.
 	if !s.Trusted() {
 		return s.store.KeyForExchange(ctx, lookupID)
 	}
-	s.mu.RLock()
-	r, ok := s.entries[lookupID]
-	gen := s.gen
-	s.mu.RUnlock()
-	if ok && s.now().Sub(r.readAt) < s.maxAge {
+	if r, ok := s.entries.GetIfPresent(lookupID); ok && s.now().Sub(r.readAt) < s.maxAge {
 		return r.key, nil
 	}
+	gen := s.gen.Load()
 	readAt := s.now()
 	k, err := s.store.KeyForExchange(ctx, lookupID)
 	if err != nil {
 		return k, err
 	}
 	s.mu.Lock()
-	if _, had := s.entries[lookupID]; s.gen == gen && (had || len(s.entries) < s.maxEntries) {
-		s.entries[lookupID] = rememberedKey{key: k, readAt: readAt}
+	if s.gen.Load() == gen {
+		s.entries.Set(lookupID, &rememberedKey{key: k, readAt: readAt})
 	}
 	s.mu.Unlock()
 	return k, nil
@@ -94,11 +98,11 @@ func (s *KeyState) Trusted() bool {
 // KeyChanged forgets the key (models.AllKeys: every key).
 func (s *KeyState) KeyChanged(lookupID string) {
 	s.mu.Lock()
-	s.gen++
+	s.gen.Add(1)
 	if lookupID == models.AllKeys {
-		clear(s.entries)
+		s.entries.InvalidateAll()
 	} else {
-		delete(s.entries, lookupID)
+		s.entries.Invalidate(lookupID)
 	}
 	s.mu.Unlock()
 }

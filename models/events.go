@@ -140,6 +140,8 @@ func (s *Store) updateKeysOfOwner(ctx context.Context, ownerID string, where fun
 	if ownerID == "" || !storable(ownerID) {
 		return keys, nil
 	}
+	ctx, w := writingKeys(ctx)
+	defer s.announceWrite(w)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		q := where(tx.Where("owner_id = ?", ownerID).Where(notDeleted))
 		if err := q.Clauses(clause.Locking{Strength: "UPDATE"}).Find(&keys).Error; err != nil {
@@ -151,6 +153,7 @@ func (s *Store) updateKeysOfOwner(ctx context.Context, ownerID string, where fun
 		ids := make([]string, len(keys))
 		for i, k := range keys {
 			ids[i] = k.ID
+			w.name(k.LookupID)
 		}
 		return tx.Model(&Key{}).Where("id IN ?", ids).UpdateColumns(cols).Error
 	})

@@ -27,7 +27,11 @@ func (s *Store) CreateKey(ctx context.Context, k *Key) error {
 	if err := prepareNewKey(k); err != nil {
 		return fmt.Errorf("models: create key: %w", err)
 	}
-	if err := insertKey(s.db.WithContext(ctx), k); err != nil {
+	ctx, w := writingKeys(ctx)
+	w.name(k.LookupID)
+	err := insertKey(s.db.WithContext(ctx), k)
+	s.announceWrite(w)
+	if err != nil {
 		return fmt.Errorf("models: create key: %w", err)
 	}
 	return nil
@@ -42,6 +46,9 @@ func (s *Store) CreateKeyCapped(ctx context.Context, k *Key, maxLive int, now ti
 	if err := prepareNewKey(k); err != nil {
 		return fmt.Errorf("models: create key: %w", err)
 	}
+	ctx, w := writingKeys(ctx)
+	w.name(k.LookupID)
+	defer s.announceWrite(w)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.backend == backendPostgres {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext(?))", "api_keys:"+k.OwnerID).Error; err != nil {
@@ -449,6 +456,8 @@ func (s *Store) UpdateKey(ctx context.Context, ownerID, id string, fn func(k *Ke
 		return Key{}, fmt.Errorf("models: update key: %w", ErrNotFound)
 	}
 	var k Key
+	ctx, w := writingKeys(ctx)
+	defer s.announceWrite(w)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// FOR UPDATE on PostgreSQL; SQLite, which has no row locks, took the write
 		// lock when the (immediate) transaction began.
@@ -457,6 +466,7 @@ func (s *Store) UpdateKey(ctx context.Context, ownerID, id string, fn func(k *Ke
 		if err != nil {
 			return notFound(err)
 		}
+		w.name(old.LookupID)
 		old = normalized(old)
 		k = old
 		k.SecretHash = slices.Clone(old.SecretHash)
@@ -518,6 +528,8 @@ func (s *Store) RotateKey(ctx context.Context, ownerID, oldID string, newKey *Ke
 	}
 	grace := dbTime(graceUntil)
 	var old Key
+	ctx, w := writingKeys(ctx)
+	defer s.announceWrite(w)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The condition decides the race: on PostgreSQL the losers wait for the
 		// winner's row lock, then find rotated_to set and update nothing.
@@ -535,6 +547,7 @@ func (s *Store) RotateKey(ctx context.Context, ownerID, oldID string, newKey *Ke
 		if err := ownedKey(tx, ownerID, oldID).Take(&old).Error; err != nil {
 			return notFound(err) // unknown, deleted or another owner's
 		}
+		w.name(old.LookupID)
 		if res.RowsAffected == 0 {
 			return ErrConflict // live, so superseded
 		}
@@ -547,6 +560,7 @@ func (s *Store) RotateKey(ctx context.Context, ownerID, oldID string, newKey *Ke
 		if err := prepareNewKey(newKey); err != nil {
 			return fmt.Errorf("new key: %w", err)
 		}
+		w.name(newKey.LookupID)
 		return insertKey(tx, newKey)
 	})
 	if err != nil {
@@ -563,8 +577,20 @@ func (s *Store) DeleteKey(ctx context.Context, ownerID, id string, at time.Time)
 		return fmt.Errorf("models: delete key: %w", ErrNotFound)
 	}
 	at = dbTime(at)
+	// A key's lookup id never changes: read before the write, it names what it changes.
+	var lookupIDs []string
+	err := ownedKey(s.db.WithContext(ctx), ownerID, id).Limit(1).Pluck("lookup_id", &lookupIDs).Error
+	if err != nil {
+		return fmt.Errorf("models: delete key: %w", err)
+	}
+	if len(lookupIDs) == 0 {
+		return fmt.Errorf("models: delete key: %w", ErrNotFound)
+	}
+	ctx, w := writingKeys(ctx)
+	w.name(lookupIDs...)
 	res := ownedKey(s.db.WithContext(ctx), ownerID, id).
 		UpdateColumns(map[string]any{"deleted_at": at, "updated_at": at})
+	s.announceWrite(w)
 	if res.Error != nil {
 		return fmt.Errorf("models: delete key: %w", res.Error)
 	}

@@ -20,14 +20,16 @@ import (
 // Key changes are announced by the store itself, whoever writes: on PostgreSQL a
 // trigger on api_keys calls pg_notify in the writing transaction (so the notification
 // leaves at commit, for every writer, raw SQL included); on SQLite the connection pool
-// below announces, in process, every committed statement that wrote api_keys.
+// below announces, in process, every committed statement that wrote api_keys, on both
+// backends: the store's key writes name their keys (writingKeys), any other write is
+// announced as AllKeys.
 
 // KeyChannel is the PostgreSQL notification channel of key changes; the payload is the
 // changed key's lookup id.
 const KeyChannel = "keyward_keys"
 
-// AllKeys is the change announced when any key may have changed (SQLite's in-process
-// announcements, a resynchronisation): forget every key.
+// AllKeys is the change announced when any key may have changed (a write of api_keys
+// that names no key, a resynchronisation): forget every key.
 const AllKeys = "*"
 
 // keyNotifyTrigger announces every change of a key row but those of its last use only
@@ -248,13 +250,69 @@ func receive(ctx context.Context, conn *pgx.Conn, w KeyWatcher, hb *heartbeat, d
 	}
 }
 
-// announce tells in-process watchers that keys may have changed.
-func (s *Store) announce() {
+// announce tells in-process watchers that the keys of these lookup ids (AllKeys: any)
+// may have changed.
+func (s *Store) announce(lookupIDs ...string) {
 	s.watchMu.Lock()
 	ws := append([]KeyWatcher(nil), s.watchers...)
 	s.watchMu.Unlock()
 	for _, w := range ws {
-		w.KeyChanged(AllKeys)
+		for _, id := range lookupIDs {
+			w.KeyChanged(id)
+		}
+	}
+}
+
+// keyWrite names the keys a store function writes, so that its in-process announcement
+// forgets those alone: the pool sees SQL, not keys. A statement that writes api_keys
+// under a context without one is announced as AllKeys, as before.
+type keyWrite struct {
+	mu    sync.Mutex
+	ids   []string
+	wrote bool
+}
+
+type keyWriteKey struct{}
+
+// writingKeys returns ctx carrying a keyWrite, which the function fills (name) and
+// announces (s.announceWrite) once its statements are committed or rolled back.
+func writingKeys(ctx context.Context) (context.Context, *keyWrite) {
+	w := &keyWrite{}
+	return context.WithValue(ctx, keyWriteKey{}, w), w
+}
+
+// name records lookup ids the write changes.
+func (w *keyWrite) name(lookupIDs ...string) {
+	w.mu.Lock()
+	w.ids = append(w.ids, lookupIDs...)
+	w.mu.Unlock()
+}
+
+// noted tells the pool saw a statement that wrote api_keys under ctx: false when ctx
+// carries no keyWrite, so that the pool announces it itself.
+func noted(ctx context.Context) bool {
+	w, _ := ctx.Value(keyWriteKey{}).(*keyWrite)
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	w.wrote = true
+	w.mu.Unlock()
+	return true
+}
+
+// announceWrite announces what w names, if a statement wrote api_keys; AllKeys if it
+// named nothing. After a failed commit too: rereading costs little.
+func (s *Store) announceWrite(w *keyWrite) {
+	w.mu.Lock()
+	ids, wrote := w.ids, w.wrote
+	w.mu.Unlock()
+	switch {
+	case !wrote:
+	case len(ids) == 0:
+		s.announce(AllKeys)
+	default:
+		s.announce(ids...)
 	}
 }
 
@@ -296,34 +354,35 @@ func onlyLastUse(update string) bool {
 
 // announcingPool is the store's connection pool: it announces every committed statement
 // that wrote api_keys, at once outside a transaction, at commit inside one, so that a
-// watcher that rereads after the announcement sees the change.
+// watcher that rereads after the announcement sees the change. A statement whose
+// context names its keys (writingKeys) is left to its function to announce.
 type announcingPool struct {
 	*sql.DB
-	announce func()
+	announce func(lookupIDs ...string)
 }
 
 func (p *announcingPool) GetDBConn() (*sql.DB, error) { return p.DB, nil }
 
 func (p *announcingPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := p.DB.ExecContext(ctx, query, args...)
-	if writesKeys(query) {
-		p.announce()
+	if writesKeys(query) && !noted(ctx) {
+		p.announce(AllKeys)
 	}
 	return res, err
 }
 
 func (p *announcingPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	rows, err := p.DB.QueryContext(ctx, query, args...)
-	if writesKeys(query) { // INSERT … RETURNING
-		p.announce()
+	if writesKeys(query) && !noted(ctx) { // INSERT … RETURNING
+		p.announce(AllKeys)
 	}
 	return rows, err
 }
 
 func (p *announcingPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	row := p.DB.QueryRowContext(ctx, query, args...)
-	if writesKeys(query) {
-		p.announce()
+	if writesKeys(query) && !noted(ctx) {
+		p.announce(AllKeys)
 	}
 	return row
 }
@@ -338,13 +397,13 @@ func (p *announcingPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm
 
 type announcingTx struct {
 	*sql.Tx
-	announce func()
+	announce func(lookupIDs ...string)
 	mu       sync.Mutex
-	wrote    bool
+	wrote    bool // a write of api_keys that no keyWrite names
 }
 
-func (t *announcingTx) note(query string) {
-	if writesKeys(query) {
+func (t *announcingTx) note(ctx context.Context, query string) {
+	if writesKeys(query) && !noted(ctx) {
 		t.mu.Lock()
 		t.wrote = true
 		t.mu.Unlock()
@@ -352,17 +411,17 @@ func (t *announcingTx) note(query string) {
 }
 
 func (t *announcingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	t.note(query)
+	t.note(ctx, query)
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
 func (t *announcingTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	t.note(query)
+	t.note(ctx, query)
 	return t.Tx.QueryContext(ctx, query, args...)
 }
 
 func (t *announcingTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	t.note(query)
+	t.note(ctx, query)
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
@@ -372,7 +431,7 @@ func (t *announcingTx) Commit() error {
 	wrote := t.wrote
 	t.mu.Unlock()
 	if wrote {
-		t.announce() // after a failed commit too: rereading costs little
+		t.announce(AllKeys) // after a failed commit too: rereading costs little
 	}
 	return err
 }
