@@ -14,7 +14,7 @@ import (
 
 func toConsumerResponse(c provisioning.Consumer) api.Consumer {
 	return api.Consumer{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
-		ACLGroups: c.ACLGroups, ContactEmail: c.ContactEmail, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		ACLGroups: c.ACLGroups, ContactEmail: c.ContactEmail, Enabled: c.Enabled, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
 func (s *server) createConsumer(c *gin.Context) {
@@ -54,7 +54,7 @@ func (s *server) updateConsumer(c *gin.Context) {
 	replyToBody(c, http.StatusOK, func(req api.ConsumerUpdate) (provisioning.Consumer, error) {
 		return s.Provisioning.UpdateConsumer(c.Request.Context(), s.actor(c), c.Param("id"), provisioning.ConsumerPatch{
 			Name: req.Name, Description: req.Description, Environment: req.Environment, ACLGroups: req.ACLGroups,
-			ContactEmail: req.ContactEmail,
+			ContactEmail: req.ContactEmail, Enabled: req.Enabled,
 		})
 	}, toConsumerResponse)
 }

@@ -31,6 +31,9 @@ type ConsumerPatch struct {
 	ACLGroups   *[]string
 	// ContactEmail: "" removes it.
 	ContactEmail *string
+	// Enabled false refuses the consumer's keys (its key client disabled in Keycloak);
+	// true lets them work again. Its OAuth clients keep their own enabled switch.
+	Enabled *bool
 }
 
 // ConsumerQuery selects and pages consumers.
@@ -51,6 +54,7 @@ type Consumer struct {
 	ACLGroups   []string // sorted; never nil
 	// ContactEmail is where reminders of the consumer's keys go; "" for none.
 	ContactEmail string
+	Enabled      bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -62,7 +66,7 @@ func consumerOf(c models.Consumer) Consumer {
 		groups = []string{}
 	}
 	return Consumer{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
-		ACLGroups: groups, ContactEmail: c.ContactEmail, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		ACLGroups: groups, ContactEmail: c.ContactEmail, Enabled: c.Enabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 // ConsumerPage is one page of consumers; NextCursor is "" on the last page.
@@ -162,8 +166,8 @@ func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerP
 // store update fails.
 func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (Consumer, error) {
 	var f fields
-	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil && p.ContactEmail == nil {
-		f.add("body", "give at least one of name, description, environment, acl_groups, contact_email")
+	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil && p.ContactEmail == nil && p.Enabled == nil {
+		f.add("body", "give at least one of name, description, environment, acl_groups, contact_email, enabled")
 	}
 	if p.ContactEmail != nil {
 		f.contactEmail("contact_email", *p.ContactEmail)
@@ -207,6 +211,13 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 	}
 	var added, removed []string
 	u := &undo{log: s.cfg.Log}
+	if p.Enabled != nil && *p.Enabled != old.Enabled {
+		next.Enabled, changed = *p.Enabled, append(changed, "enabled")
+		if err := s.enableKeyClient(ctx, u, old.ID, next.Enabled); err != nil {
+			u.run(ctx, err)
+			return Consumer{}, err
+		}
+	}
 	if p.ACLGroups != nil {
 		next.ACLGroups = slices.Clone(*p.ACLGroups)
 		added, removed = diff(old.ACLGroups, next.ACLGroups)
@@ -240,7 +251,13 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 	if next.Name != old.Name {
 		s.renameKeyClient(ctx, next.ID, next.Name)
 	}
+	if next.Enabled != old.Enabled {
+		s.dropKeyTokens(next.ID) // after the store says disabled: no exchange caches a token anew
+	}
 	details := map[string]any{"changed": changed}
+	if next.Enabled != old.Enabled {
+		details["enabled"] = next.Enabled
+	}
 	if len(added)+len(removed) > 0 {
 		details["acl_groups_added"], details["acl_groups_removed"] = nonNil(added), nonNil(removed)
 	}
