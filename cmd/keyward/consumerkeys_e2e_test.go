@@ -159,6 +159,41 @@ func TestConsumerKeys_EndToEnd(t *testing.T) {
 		}
 	})
 
+	// A disabled consumer's keys are refused at once (the token cached a moment before
+	// included), at /v1/token and at the door, and its key client is disabled in Keycloak.
+	t.Run("ConsumerDisabled_KeysRefused_EnabledWorks", func(t *testing.T) {
+		wantProblem(t, alice.do("PATCH", "/v1/consumers/"+consID, map[string]any{"enabled": false}), 403)
+		app.mustToken(t, key) // cached now
+		if got := carol.must(200, "PATCH", "/v1/consumers/"+consID, map[string]any{"enabled": false}); got.body["enabled"] != false {
+			t.Fatalf("disabled: %v", got.body)
+		}
+		if got := app.exchange(t, key); got.status != 401 {
+			t.Fatalf("a disabled consumer's key at /v1/token: %d %s", got.status, got.raw)
+		}
+		if got := forwardAuth(t, http.DefaultClient, "GET", app.url+"/v1/forward-auth", "X-API-Key", key); got.status != 401 {
+			t.Fatalf("a disabled consumer's key at the door: %d", got.status)
+		}
+		if c := kcClient(); c.Enabled == nil || *c.Enabled {
+			t.Fatal("the key client is enabled in Keycloak")
+		}
+		if got := carol.must(200, "GET", "/v1/consumers/"+consID, nil); got.body["enabled"] != false {
+			t.Fatalf("read back: %v", got.body)
+		}
+		audit := carol.must(200, "GET", "/v1/audit?target_id="+consID, nil).raw
+		if !strings.Contains(audit, `"consumer.update"`) || !strings.Contains(audit, `"enabled":false`) {
+			t.Fatalf("audit: %s", audit)
+		}
+		if got := carol.must(200, "PATCH", "/v1/consumers/"+consID, map[string]any{"enabled": true}); got.body["enabled"] != true {
+			t.Fatalf("enabled: %v", got.body)
+		}
+		_, claims := app.mustToken(t, key)
+		checkToken(t, claims, gB)
+		grantedToken(t, "door, enabled again", forwardAuth(t, http.DefaultClient, "GET", app.url+"/v1/forward-auth", "X-API-Key", key))
+		if c := kcClient(); c.Enabled == nil || !*c.Enabled {
+			t.Fatal("the key client is still disabled in Keycloak")
+		}
+	})
+
 	t.Run("ScopesAllowlistAudit_AsForPersonalKeys", func(t *testing.T) {
 		scoped := carol.must(201, "POST", "/v1/keys", map[string]any{"name": "scoped", "consumer": consID, "scopes": []string{"profile"}})
 		k := scoped.body["key"].(string)
