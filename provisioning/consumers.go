@@ -10,6 +10,7 @@ import (
 	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/page"
+	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
 
@@ -31,8 +32,8 @@ type ConsumerPatch struct {
 	ACLGroups   *[]string
 	// ContactEmail: "" removes it.
 	ContactEmail *string
-	// Enabled false refuses the consumer's keys (its key client disabled in Keycloak);
-	// true lets them work again. Its OAuth clients keep their own enabled switch.
+	// Enabled false refuses the consumer's keys and OAuth clients (each disabled in
+	// Keycloak); true lets them work again, each client as its own switch says.
 	Enabled *bool
 }
 
@@ -217,6 +218,10 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 			u.run(ctx, err)
 			return Consumer{}, err
 		}
+		if err := s.enableClients(ctx, u, old.ID, next.Enabled); err != nil {
+			u.run(ctx, err)
+			return Consumer{}, err
+		}
 	}
 	if p.ACLGroups != nil {
 		next.ACLGroups = slices.Clone(*p.ACLGroups)
@@ -352,6 +357,32 @@ func (s *Service) DeleteConsumer(ctx context.Context, a audit.Actor, id string, 
 	s.record(ctx, a, "consumer.delete", "consumer", c.ID, c.ID, map[string]any{
 		"name": c.Name, "cascade": cascade, "clients_deleted": len(clients),
 	})
+	return nil
+}
+
+// enableClients makes Keycloak's enabled of every active client of the consumer the
+// client's own switch and the consumer's: a client disabled of its own stays so.
+func (s *Service) enableClients(ctx context.Context, u *undo, consumerID string, consumerEnabled bool) error {
+	clients, err := s.store.ClientsOfConsumer(ctx, consumerID)
+	if err != nil {
+		return fmt.Errorf("update consumer: %w", err)
+	}
+	for _, c := range clients {
+		if c.State != models.ClientActive || !c.Enabled {
+			continue // pending: CreateClient follows the consumer under this lock
+		}
+		on, back := consumerEnabled, !consumerEnabled
+		if err := s.kc.UpdateServiceClient(ctx, c.KeycloakID, keycloak.ClientChange{Enabled: &on}); err != nil {
+			if errors.Is(err, keycloak.ErrNotFound) {
+				continue // gone from Keycloak: nothing to refuse
+			}
+			return fmt.Errorf("update consumer: client %s: %w", c.ClientID, err)
+		}
+		id := c.KeycloakID
+		u.push("set back client "+c.ClientID+"'s enabled", func(ctx context.Context) error {
+			return s.kc.UpdateServiceClient(ctx, id, keycloak.ClientChange{Enabled: &back})
+		})
+	}
 	return nil
 }
 

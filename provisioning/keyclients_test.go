@@ -187,6 +187,52 @@ func TestConsumer_Disabled_RefusesItsKeys_EnabledAgainRestores(t *testing.T) {
 	}
 }
 
+// A disabled consumer's OAuth clients are disabled in Keycloak too; enabled again, each
+// client is as its own switch says, and a client enabled meanwhile waits for the consumer.
+func TestConsumer_Disabled_ClientsFollow_EachKeepsItsOwnSwitch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.consumer(t, "shop")
+	on, off := e.client(t, c.ID, "shop-on"), e.client(t, c.ID, "shop-off")
+	if _, err := e.svc.UpdateClient(ctx, admin, off.ID, ClientPatch{Enabled: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	inKC := func(id string) bool {
+		row, err := e.store.ClientByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.kc.mu.Lock()
+		defer e.kc.mu.Unlock()
+		return e.kc.clients[row.KeycloakID].info.Enabled
+	}
+	// Keycloak refusing the change leaves the consumer and its client enabled.
+	e.kc.failOn("UpdateServiceClient", errors.New("keycloak down"), 0)
+	if _, err := e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(false)}); err == nil || !inKC(on.ID) {
+		t.Fatalf("a failed disable: %v, client enabled %v", err, inKC(on.ID))
+	}
+	if _, err := e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(false)}); err != nil || inKC(on.ID) || inKC(off.ID) {
+		t.Fatalf("disabled: %v; in Keycloak %v %v", err, inKC(on.ID), inKC(off.ID))
+	}
+	// Its own switch changes, Keycloak keeps it disabled; a new client is made disabled.
+	if cl, err := e.svc.UpdateClient(ctx, admin, off.ID, ClientPatch{Enabled: ptr(true)}); err != nil || !cl.Enabled || inKC(off.ID) {
+		t.Fatalf("a client enabled under a disabled consumer: %+v %v; in Keycloak %v", cl, err, inKC(off.ID))
+	}
+	late := e.client(t, c.ID, "shop-late")
+	if inKC(late.ID) {
+		t.Fatal("a new client of a disabled consumer is enabled in Keycloak")
+	}
+	if _, err := e.svc.UpdateClient(ctx, admin, off.ID, ClientPatch{Enabled: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if !inKC(on.ID) || inKC(off.ID) || !inKC(late.ID) {
+		t.Fatalf("enabled again: in Keycloak %v %v %v, want true false true", inKC(on.ID), inKC(off.ID), inKC(late.ID))
+	}
+}
+
 func TestConsumer_ContactEmail_CheckedStoredCleared(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
