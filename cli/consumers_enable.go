@@ -19,9 +19,9 @@ type ConsumersEnableOptions struct {
 // when given, runs instead of the command.
 func NewCmdConsumersEnable(f *Factory, enable bool, runF func(*ConsumersEnableOptions) error) *cobra.Command {
 	opts := &ConsumersEnableOptions{Base: f.base(), Enable: enable}
-	use, short := "enable CONSUMER", "Enable a consumer: its keys work again"
+	use, short := "enable CONSUMER", "Enable a consumer: its keys and OAuth clients work again"
 	if !enable {
-		use, short = "disable CONSUMER", "Disable a consumer: its keys are refused at once"
+		use, short = "disable CONSUMER", "Disable a consumer: its keys and OAuth clients are refused at once"
 	}
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), Example: "  keyward consumers " + strings.Fields(use)[0] + " shop"}
 	opts.outputFlag(cmd, "table", "table or json (the API's object)")

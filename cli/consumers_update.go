@@ -32,7 +32,7 @@ func NewCmdConsumersUpdate(f *Factory, runF func(*ConsumersUpdateOptions) error)
 	flags.StringVar(&opts.contactEmail, "contact-email", "", `where reminders of the consumer's keys are mailed ("" removes it)`)
 	flags.StringSliceVar(&opts.groups, "acl-group", nil, "the new set of ACL groups (repeat or comma-separate)")
 	flags.BoolVar(&opts.noGroups, "no-acl-groups", false, "remove every ACL group")
-	flags.BoolVar(&opts.enabled, "enabled", true, "enable (true) or disable (false): a disabled consumer's keys are refused")
+	flags.BoolVar(&opts.enabled, "enabled", true, "enable (true) or disable (false): a disabled consumer's keys and OAuth clients are refused")
 	cmd.MarkFlagsMutuallyExclusive("acl-group", "no-acl-groups")
 	cmd.RunE = opts.runE(opts.parse, pick(opts, runF, consumersUpdateRun))
 	return cmd

@@ -86,7 +86,7 @@ func consumerPaths(doc *openapi3.T, a adminDoc) {
 	})
 	doc.Paths.Set("/v1/consumers/{id}", &openapi3.PathItem{
 		Get: a.op("getConsumer", "Read a consumer", nil, a.id, resp{status: 200, desc: "the consumer", schema: consumer}, a.notFound),
-		Patch: a.op("updateConsumer", "Change a consumer; a change of acl_groups reaches every client's service account", consumerPatch, a.id,
+		Patch: a.op("updateConsumer", "Change a consumer; a change of acl_groups reaches every client's service account, enabled false refuses its keys and OAuth clients", consumerPatch, a.id,
 			resp{status: 200, desc: "the consumer as changed", schema: consumer}, a.notFound,
 			problemResp(409, "the name is taken, the consumer changed meanwhile, or an added ACL group carries roles (its own or a parent's)")),
 		Delete: a.op("deleteConsumer", "Delete a consumer", nil, a.withID(a.query("cascade")),

@@ -164,7 +164,7 @@ func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerP
 
 // UpdateConsumer applies p. A change of ACL groups is made in Keycloak first, on the
 // service account of every client of the consumer, and undone if any step or the
-// store update fails.
+// store update fails; so is a change of enabled, on its key client and OAuth clients.
 func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (Consumer, error) {
 	var f fields
 	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil && p.ContactEmail == nil && p.Enabled == nil {
