@@ -20,6 +20,7 @@ type Consumer struct {
 	Environment  string    `json:"environment"`
 	ACLGroups    []string  `json:"acl_groups" doc:"names of ACL groups; every client's service account is in each"`
 	ContactEmail string    `json:"contact_email" doc:"where reminders of the consumer's keys are mailed; empty: none (webhooks only)"`
+	Enabled      bool      `json:"enabled" doc:"false: the consumer's keys are refused (401) and its OAuth clients and key client are disabled in Keycloak"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }
@@ -54,6 +55,7 @@ type ConsumerUpdate struct {
 	Environment  *string   `json:"environment,omitempty"`
 	ACLGroups    *[]string `json:"acl_groups,omitempty" doc:"the new set; every client's service account follows at once"`
 	ContactEmail *string   `json:"contact_email,omitempty" doc:"an email address (name@domain) for reminders of the consumer's keys; empty removes it"`
+	Enabled      *bool     `json:"enabled,omitempty" doc:"false refuses the consumer's keys and OAuth clients at once; true lets them work again (each client as its own enabled says)"`
 }
 
 func (ConsumerUpdate) Rules() Rules {

@@ -20,10 +20,10 @@ func newConsumersCommand(f *Factory) *cobra.Command {
 		Aliases: []string{"consumer"},
 		Short:   "Admins: consumers (applications or teams calling the APIs) and their ACL groups",
 		Example: "  keyward consumers create --name shop --acl-group analytics\n  keyward consumers list\n" +
-			"  keyward consumers update shop --acl-group analytics --acl-group finance",
+			"  keyward consumers update shop --acl-group analytics --acl-group finance\n  keyward consumers disable shop",
 	}
 	cmd.AddCommand(NewCmdConsumersList(f, nil), NewCmdConsumersCreate(f, nil), NewCmdConsumersShow(f, nil),
-		NewCmdConsumersUpdate(f, nil), NewCmdConsumersDelete(f, nil))
+		NewCmdConsumersUpdate(f, nil), NewCmdConsumersEnable(f, true, nil), NewCmdConsumersEnable(f, false, nil), NewCmdConsumersDelete(f, nil))
 	return cmd
 }
 
@@ -39,9 +39,9 @@ func (li *loggedIn) resolveConsumer(ctx context.Context, ref string) (client.Con
 
 func consumersTable(w io.Writer, cs []client.Consumer) error {
 	t := newTable(w)
-	t.row("NAME", "ENVIRONMENT", "ACL GROUPS", "CREATED", "ID")
+	t.row("NAME", "ENVIRONMENT", "ENABLED", "ACL GROUPS", "CREATED", "ID")
 	for _, c := range cs {
-		t.row(c.Name, c.Environment, strings.Join(c.ACLGroups, ","), c.CreatedAt.UTC().Format(time.RFC3339), c.ID)
+		t.row(c.Name, c.Environment, yesNo(c.Enabled), strings.Join(c.ACLGroups, ","), c.CreatedAt.UTC().Format(time.RFC3339), c.ID)
 	}
 	return t.flush()
 }

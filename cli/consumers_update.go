@@ -16,7 +16,7 @@ type ConsumersUpdateOptions struct {
 	// the flags read into Update by parse
 	name, description, environment, contactEmail string
 	groups                                       []string
-	noGroups                                     bool
+	noGroups, enabled                            bool
 }
 
 // NewCmdConsumersUpdate is keyward consumers update; runF, when given, runs instead of the command.
@@ -32,6 +32,7 @@ func NewCmdConsumersUpdate(f *Factory, runF func(*ConsumersUpdateOptions) error)
 	flags.StringVar(&opts.contactEmail, "contact-email", "", `where reminders of the consumer's keys are mailed ("" removes it)`)
 	flags.StringSliceVar(&opts.groups, "acl-group", nil, "the new set of ACL groups (repeat or comma-separate)")
 	flags.BoolVar(&opts.noGroups, "no-acl-groups", false, "remove every ACL group")
+	flags.BoolVar(&opts.enabled, "enabled", true, "enable (true) or disable (false): a disabled consumer's keys and OAuth clients are refused")
 	cmd.MarkFlagsMutuallyExclusive("acl-group", "no-acl-groups")
 	cmd.RunE = opts.runE(opts.parse, pick(opts, runF, consumersUpdateRun))
 	return cmd
@@ -57,6 +58,9 @@ func (opts *ConsumersUpdateOptions) parse(cmd *cobra.Command, args []string) err
 	}
 	if flags.Changed("contact-email") {
 		up.ContactEmail = &opts.contactEmail
+	}
+	if flags.Changed("enabled") {
+		up.Enabled = &opts.enabled
 	}
 	if opts.noGroups {
 		up.ACLGroups = &[]string{}

@@ -301,6 +301,17 @@ func (c *Console) enableClient(enabled bool) userHandler {
 	}
 }
 
+func (c *Console) enableConsumer(enabled bool) userHandler {
+	return func(w http.ResponseWriter, r *http.Request, u *viewer) {
+		cons, err := c.cfg.Provisioning.UpdateConsumer(r.Context(), actor(r, u), r.PathValue("id"), provisioning.ConsumerPatch{Enabled: &enabled})
+		if err != nil {
+			c.serviceError(w, r, u, err)
+			return
+		}
+		http.Redirect(w, r, "/admin/consumers/"+cons.ID+"?done="+map[bool]string{true: "consenabled", false: "consdisabled"}[enabled], http.StatusSeeOther)
+	}
+}
+
 func (c *Console) deleteClient(w http.ResponseWriter, r *http.Request, u *viewer) {
 	if err := c.cfg.Provisioning.DeleteClient(r.Context(), actor(r, u), r.PathValue("id")); err != nil {
 		c.serviceError(w, r, u, err)

@@ -153,6 +153,8 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST /admin/consumers/{id}", c.admin(c.updateConsumer))
 	c.mux.HandleFunc("POST /admin/consumers/{id}/clients", c.admin(c.createClient))
 	c.mux.HandleFunc("POST /admin/consumers/{id}/keys", c.admin(c.createConsumerKey))
+	c.mux.HandleFunc("POST /admin/consumers/{id}/enable", c.admin(c.enableConsumer(true)))
+	c.mux.HandleFunc("POST /admin/consumers/{id}/disable", c.admin(c.enableConsumer(false)))
 	c.mux.HandleFunc("POST /admin/consumers/{id}/delete", c.admin(c.deleteConsumer))
 	c.mux.HandleFunc("GET /admin/clients", c.admin(c.listClients))
 	c.mux.HandleFunc("GET /admin/clients/{id}", c.admin(c.clientDetail))

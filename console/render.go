@@ -109,20 +109,22 @@ func parsePages() (map[string]*template.Template, error) {
 
 // flashes are the fixed messages a redirect may ask for (?done=…): never user text.
 var flashes = map[string]string{
-	"disabled":    "The key is disabled: it gets no token until enabled again.",
-	"enabled":     "The key is enabled.",
-	"updated":     "The key is changed.",
-	"revoked":     "The key is revoked: it gets no token from now on.",
-	"consumer":    "The consumer was created.",
-	"deleted":     "Deleted.",
-	"group":       "The ACL group was created.",
-	"cenabled":    "The client is enabled.",
-	"cdisable":    "The client is disabled: Keycloak refuses it tokens.",
-	"cupdated":    "The consumer is changed; its clients' tokens carry the new ACL groups from their next token on.",
-	"wupdated":    "The endpoint is changed.",
-	"wenabled":    "The endpoint is enabled: deliveries resume.",
-	"wdisabled":   "The endpoint is disabled: nothing is sent to it until enabled again.",
-	"redelivered": "The delivery is queued again; its attempts show below as they happen.",
+	"disabled":     "The key is disabled: it gets no token until enabled again.",
+	"enabled":      "The key is enabled.",
+	"updated":      "The key is changed.",
+	"revoked":      "The key is revoked: it gets no token from now on.",
+	"consumer":     "The consumer was created.",
+	"deleted":      "Deleted.",
+	"group":        "The ACL group was created.",
+	"cenabled":     "The client is enabled.",
+	"cdisable":     "The client is disabled: Keycloak refuses it tokens.",
+	"consenabled":  "The consumer is enabled: its keys and OAuth clients work again.",
+	"consdisabled": "The consumer is disabled: its keys and OAuth clients are refused.",
+	"cupdated":     "The consumer is changed; its clients' tokens carry the new ACL groups from their next token on.",
+	"wupdated":     "The endpoint is changed.",
+	"wenabled":     "The endpoint is enabled: deliveries resume.",
+	"wdisabled":    "The endpoint is disabled: nothing is sent to it until enabled again.",
+	"redelivered":  "The delivery is queued again; its attempts show below as they happen.",
 }
 
 // render writes a page. Every page is no-store: some carry secrets, none is worth a

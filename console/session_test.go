@@ -652,7 +652,7 @@ func TestLogin_StartsPerAddressBounded(t *testing.T) {
 func TestNewPages_RefusedWithoutSessionTokenOrRole(t *testing.T) {
 	h := newHarness(t)
 	gets := []string{"/keys/k1/edit", "/admin/webhooks", "/admin/webhooks/w1", "/admin/webhooks/w1/delete"}
-	posts := []string{"/keys/k1/edit", "/admin/consumers/c1", "/admin/consumers/c1/keys", "/admin/webhooks", "/admin/webhooks/w1", "/admin/webhooks/w1/enable",
+	posts := []string{"/keys/k1/edit", "/admin/consumers/c1", "/admin/consumers/c1/keys", "/admin/consumers/c1/disable", "/admin/consumers/c1/enable", "/admin/webhooks", "/admin/webhooks/w1", "/admin/webhooks/w1/enable",
 		"/admin/webhooks/w1/disable", "/admin/webhooks/w1/secret", "/admin/webhooks/w1/delete", "/admin/webhooks/w1/deliveries/d1/redeliver"}
 	origin := []string{"Origin", "http://console.test"}
 	for _, p := range gets {

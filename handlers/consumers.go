@@ -14,7 +14,7 @@ import (
 
 func toConsumerResponse(c provisioning.Consumer) api.Consumer {
 	return api.Consumer{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
-		ACLGroups: c.ACLGroups, ContactEmail: c.ContactEmail, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		ACLGroups: c.ACLGroups, ContactEmail: c.ContactEmail, Enabled: c.Enabled, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
 func (s *server) createConsumer(c *gin.Context) {
@@ -54,7 +54,7 @@ func (s *server) updateConsumer(c *gin.Context) {
 	replyToBody(c, http.StatusOK, func(req api.ConsumerUpdate) (provisioning.Consumer, error) {
 		return s.Provisioning.UpdateConsumer(c.Request.Context(), s.actor(c), c.Param("id"), provisioning.ConsumerPatch{
 			Name: req.Name, Description: req.Description, Environment: req.Environment, ACLGroups: req.ACLGroups,
-			ContactEmail: req.ContactEmail,
+			ContactEmail: req.ContactEmail, Enabled: req.Enabled,
 		})
 	}, toConsumerResponse)
 }
@@ -86,7 +86,7 @@ func consumerPaths(doc *openapi3.T, a adminDoc) {
 	})
 	doc.Paths.Set("/v1/consumers/{id}", &openapi3.PathItem{
 		Get: a.op("getConsumer", "Read a consumer", nil, a.id, resp{status: 200, desc: "the consumer", schema: consumer}, a.notFound),
-		Patch: a.op("updateConsumer", "Change a consumer; a change of acl_groups reaches every client's service account", consumerPatch, a.id,
+		Patch: a.op("updateConsumer", "Change a consumer; a change of acl_groups reaches every client's service account, enabled false refuses its keys and OAuth clients", consumerPatch, a.id,
 			resp{status: 200, desc: "the consumer as changed", schema: consumer}, a.notFound,
 			problemResp(409, "the name is taken, the consumer changed meanwhile, or an added ACL group carries roles (its own or a parent's)")),
 		Delete: a.op("deleteConsumer", "Delete a consumer", nil, a.withID(a.query("cascade")),

@@ -32,6 +32,9 @@ type Consumer struct {
 	Environment string `gorm:"not null;index:idx_consumers_environment"`
 	// ContactEmail is where the consumer's key reminders go; "" for none.
 	ContactEmail string `gorm:"not null;default:''"`
+	// Enabled: a disabled consumer's keys and OAuth clients are refused tokens. Rows of
+	// releases before it read true.
+	Enabled bool `gorm:"not null;default:true"`
 	// ACLGroups are names of Keycloak groups under the ACL parent, sorted; stored in
 	// consumer_acl_groups so that "which consumers use this group" is one indexed query.
 	ACLGroups []string `gorm:"-"`
@@ -81,7 +84,7 @@ type ConsumerFilter struct {
 }
 
 // CreateConsumer inserts c and its ACL groups in one transaction. It sets c.ID when
-// empty, the times and Version 1. A name taken already gives ErrAlreadyExists.
+// empty, the times and Version 1; a new consumer is enabled. A name taken already gives ErrAlreadyExists.
 func (s *Store) CreateConsumer(ctx context.Context, c *Consumer) error {
 	if c.ID == "" {
 		c.ID = uuid.NewString()
@@ -99,6 +102,7 @@ func (s *Store) CreateConsumer(ctx context.Context, c *Consumer) error {
 	c.CreatedAt = dbTime(c.CreatedAt)
 	c.UpdatedAt = c.CreatedAt
 	c.Version = 1
+	c.Enabled = true
 	c.ACLGroups = normalizedGroups(c.ACLGroups)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(c).Error; err != nil {
@@ -268,7 +272,7 @@ func containsPattern(q string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
 }
 
-// UpdateConsumer writes c's name, description, environment and ACL groups, if the
+// UpdateConsumer writes c's name, description, environment, contact, enabled and ACL groups, if the
 // stored version is still c.Version; it then sets c.Version and c.UpdatedAt to the new
 // ones. ErrStale if another update came first, ErrNotFound if it is gone,
 // ErrAlreadyExists if the new name is taken.
@@ -285,7 +289,7 @@ func (s *Store) UpdateConsumer(ctx context.Context, c *Consumer) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Consumer{}).Where("id = ? AND version = ?", id, c.Version).UpdateColumns(map[string]any{
 			"name": c.Name, "description": c.Description, "environment": c.Environment,
-			"contact_email": c.ContactEmail, "version": c.Version + 1, "updated_at": now,
+			"contact_email": c.ContactEmail, "enabled": c.Enabled, "version": c.Version + 1, "updated_at": now,
 		})
 		if res.Error != nil {
 			return res.Error

@@ -100,6 +100,16 @@ func testConsumerRoundTrip(t *testing.T, s *models.Store) {
 		!got.CreatedAt.Equal(want) || got.CreatedAt.Location() != time.UTC || !got.UpdatedAt.Equal(want) {
 		t.Fatalf("read back %+v", got)
 	}
+	if !got.Enabled {
+		t.Fatal("a new consumer is disabled")
+	}
+	got.Enabled = false
+	if err := s.UpdateConsumer(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.ConsumerByID(ctx, c.ID); err != nil || again.Enabled {
+		t.Fatalf("disabled consumer read back enabled=%v, %v", again.Enabled, err)
+	}
 	none := newConsumer(t, s, "nogroups-"+token())
 	got, err = s.ConsumerByID(ctx, none.ID)
 	if err != nil || got.ACLGroups == nil || len(got.ACLGroups) != 0 {

@@ -113,6 +113,9 @@ func checkUpgraded(t *testing.T, s *models.Store, want upgradeWant) {
 		t.Fatal(err)
 	}
 	sameFields(t, "consumer", want.Consumer, c)
+	if !c.Enabled {
+		t.Error("the previous release's consumer reads disabled")
+	}
 	cl, err := s.ClientByID(ctx, want.Client["ID"].(string))
 	if err != nil {
 		t.Fatal(err)

@@ -158,6 +158,12 @@ func (s *Service) CreateClient(ctx context.Context, a audit.Actor, consumerID st
 			return fail(fmt.Errorf("create client: join %s: %w", g.Name, err))
 		}
 	}
+	if !cons.Enabled { // the consumer is disabled: so is its new client, until it is enabled
+		off := false
+		if err := s.kc.UpdateServiceClient(ctx, kcID, keycloak.ClientChange{Enabled: &off}); err != nil {
+			return fail(fmt.Errorf("create client: disable: %w", err))
+		}
+	}
 	secret, err := s.kc.ClientSecret(ctx, kcID)
 	if err != nil {
 		return fail(fmt.Errorf("create client: %w", err))
@@ -393,25 +399,33 @@ func (s *Service) UpdateClient(ctx context.Context, a audit.Actor, id string, p 
 	if len(changed) == 0 {
 		return s.view(old, cons), nil
 	}
-	if err := s.kc.UpdateServiceClient(ctx, old.KeycloakID, ch); err != nil {
-		if errors.Is(err, keycloak.ErrNotFound) {
-			return Client{}, conflict("the client no longer exists in Keycloak; delete it here")
+	// Keycloak's enabled is the client's switch and its consumer's: a client enabled
+	// while its consumer is disabled stays disabled there.
+	kcOld := old.Enabled && cons.Enabled
+	if ch.Enabled != nil && !cons.Enabled {
+		ch.Enabled = nil
+	}
+	if ch != (keycloak.ClientChange{}) {
+		if err := s.kc.UpdateServiceClient(ctx, old.KeycloakID, ch); err != nil {
+			if errors.Is(err, keycloak.ErrNotFound) {
+				return Client{}, conflict("the client no longer exists in Keycloak; delete it here")
+			}
+			return Client{}, fmt.Errorf("update client: %w", err)
 		}
-		return Client{}, fmt.Errorf("update client: %w", err)
 	}
 	if err := s.store.UpdateClient(ctx, &next); err != nil {
 		u := &undo{log: s.cfg.Log}
 		u.push("restore keycloak client", func(ctx context.Context) error {
 			oldURIs := []string(old.RedirectURIs)
 			return s.kc.UpdateServiceClient(ctx, old.KeycloakID, keycloak.ClientChange{
-				Name: &old.Name, Description: &old.Description, Enabled: &old.Enabled, RedirectURIs: &oldURIs,
+				Name: &old.Name, Description: &old.Description, Enabled: &kcOld, RedirectURIs: &oldURIs,
 			})
 		})
 		u.run(ctx, err)
 		return Client{}, fmt.Errorf("update client: %w", err)
 	}
 	details := map[string]any{"changed": changed, "client_id": next.ClientID}
-	if ch.Enabled != nil {
+	if next.Enabled != old.Enabled {
 		details["enabled"] = next.Enabled
 	}
 	s.record(ctx, a, "client.update", "client", next.ID, next.ConsumerID, details)

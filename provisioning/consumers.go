@@ -10,6 +10,7 @@ import (
 	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/page"
+	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
 
@@ -31,6 +32,9 @@ type ConsumerPatch struct {
 	ACLGroups   *[]string
 	// ContactEmail: "" removes it.
 	ContactEmail *string
+	// Enabled false refuses the consumer's keys and OAuth clients (each disabled in
+	// Keycloak); true lets them work again, each client as its own switch says.
+	Enabled *bool
 }
 
 // ConsumerQuery selects and pages consumers.
@@ -51,6 +55,7 @@ type Consumer struct {
 	ACLGroups   []string // sorted; never nil
 	// ContactEmail is where reminders of the consumer's keys go; "" for none.
 	ContactEmail string
+	Enabled      bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -62,7 +67,7 @@ func consumerOf(c models.Consumer) Consumer {
 		groups = []string{}
 	}
 	return Consumer{ID: c.ID, Name: c.Name, Description: c.Description, Environment: c.Environment,
-		ACLGroups: groups, ContactEmail: c.ContactEmail, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		ACLGroups: groups, ContactEmail: c.ContactEmail, Enabled: c.Enabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 // ConsumerPage is one page of consumers; NextCursor is "" on the last page.
@@ -159,11 +164,11 @@ func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerP
 
 // UpdateConsumer applies p. A change of ACL groups is made in Keycloak first, on the
 // service account of every client of the consumer, and undone if any step or the
-// store update fails.
+// store update fails; so is a change of enabled, on its key client and OAuth clients.
 func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (Consumer, error) {
 	var f fields
-	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil && p.ContactEmail == nil {
-		f.add("body", "give at least one of name, description, environment, acl_groups, contact_email")
+	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil && p.ContactEmail == nil && p.Enabled == nil {
+		f.add("body", "give at least one of name, description, environment, acl_groups, contact_email, enabled")
 	}
 	if p.ContactEmail != nil {
 		f.contactEmail("contact_email", *p.ContactEmail)
@@ -207,6 +212,17 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 	}
 	var added, removed []string
 	u := &undo{log: s.cfg.Log}
+	if p.Enabled != nil && *p.Enabled != old.Enabled {
+		next.Enabled, changed = *p.Enabled, append(changed, "enabled")
+		if err := s.enableKeyClient(ctx, u, old.ID, next.Enabled); err != nil {
+			u.run(ctx, err)
+			return Consumer{}, err
+		}
+		if err := s.enableClients(ctx, u, old.ID, next.Enabled); err != nil {
+			u.run(ctx, err)
+			return Consumer{}, err
+		}
+	}
 	if p.ACLGroups != nil {
 		next.ACLGroups = slices.Clone(*p.ACLGroups)
 		added, removed = diff(old.ACLGroups, next.ACLGroups)
@@ -240,7 +256,13 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 	if next.Name != old.Name {
 		s.renameKeyClient(ctx, next.ID, next.Name)
 	}
+	if next.Enabled != old.Enabled {
+		s.dropKeyTokens(next.ID) // after the store says disabled: no exchange caches a token anew
+	}
 	details := map[string]any{"changed": changed}
+	if next.Enabled != old.Enabled {
+		details["enabled"] = next.Enabled
+	}
 	if len(added)+len(removed) > 0 {
 		details["acl_groups_added"], details["acl_groups_removed"] = nonNil(added), nonNil(removed)
 	}
@@ -335,6 +357,32 @@ func (s *Service) DeleteConsumer(ctx context.Context, a audit.Actor, id string, 
 	s.record(ctx, a, "consumer.delete", "consumer", c.ID, c.ID, map[string]any{
 		"name": c.Name, "cascade": cascade, "clients_deleted": len(clients),
 	})
+	return nil
+}
+
+// enableClients makes Keycloak's enabled of every active client of the consumer the
+// client's own switch and the consumer's: a client disabled of its own stays so.
+func (s *Service) enableClients(ctx context.Context, u *undo, consumerID string, consumerEnabled bool) error {
+	clients, err := s.store.ClientsOfConsumer(ctx, consumerID)
+	if err != nil {
+		return fmt.Errorf("update consumer: %w", err)
+	}
+	for _, c := range clients {
+		if c.State != models.ClientActive || !c.Enabled {
+			continue // pending: CreateClient follows the consumer under this lock
+		}
+		on, back := consumerEnabled, !consumerEnabled
+		if err := s.kc.UpdateServiceClient(ctx, c.KeycloakID, keycloak.ClientChange{Enabled: &on}); err != nil {
+			if errors.Is(err, keycloak.ErrNotFound) {
+				continue // gone from Keycloak: nothing to refuse
+			}
+			return fmt.Errorf("update consumer: client %s: %w", c.ClientID, err)
+		}
+		id := c.KeycloakID
+		u.push("set back client "+c.ClientID+"'s enabled", func(ctx context.Context) error {
+			return s.kc.UpdateServiceClient(ctx, id, keycloak.ClientChange{Enabled: &back})
+		})
+	}
 	return nil
 }
 

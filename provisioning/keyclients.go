@@ -26,6 +26,7 @@ import (
 type KeyClientKeycloak interface {
 	EnsureKeyClient(ctx context.Context, c keycloak.KeyClient) (keycloak.KeyClientIDs, error)
 	SetUserGroups(ctx context.Context, userID string, groupIDs []string) error
+	UpdateServiceClient(ctx context.Context, id string, ch keycloak.ClientChange) error
 	DeleteServiceClient(ctx context.Context, id string) error
 }
 
@@ -130,16 +131,35 @@ func (s *Service) ensureKeyClient(ctx context.Context, consumerID string) error 
 	if err != nil {
 		return fmt.Errorf("key client: %w", err)
 	}
+	if !cons.Enabled { // a new key client is made enabled
+		off := false
+		if err := kc.Keycloak.UpdateServiceClient(ctx, got.ID, keycloak.ClientChange{Enabled: &off}); err != nil {
+			return fmt.Errorf("key client: disable: %w", err)
+		}
+	}
 	return kc.Store.SaveConsumerKeyClient(ctx, models.ConsumerKeyClient{
 		ConsumerID: cons.ID, KeycloakID: got.ID, ClientID: got.ClientID, ServiceAccountID: got.ServiceAccountID})
 }
 
+// ErrConsumerDisabled: the consumer is disabled, its keys are refused. It is a
+// models.ErrNotFound, which the exchange answers as inactive.
+var ErrConsumerDisabled = fmt.Errorf("the consumer is disabled: %w", models.ErrNotFound)
+
 // KeyClientOf is consumerID's key client (exchange.KeyClients); models.ErrNotFound
-// when the consumer has none (deleted).
+// when the consumer has none (deleted), ErrConsumerDisabled when it is disabled.
 func (s *Service) KeyClientOf(ctx context.Context, consumerID string) (keycloak.KeyClientIDs, error) {
 	kc, on := s.keyClientsOn()
 	if !on {
 		return keycloak.KeyClientIDs{}, fmt.Errorf("consumer keys are not wired: %w", models.ErrNotFound)
+	}
+	// The store first: a disabled consumer is refused here even while Keycloak's copy of
+	// its key client lags (or was enabled there by hand).
+	cons, err := s.store.ConsumerByID(ctx, consumerID)
+	if err != nil {
+		return keycloak.KeyClientIDs{}, err
+	}
+	if !cons.Enabled {
+		return keycloak.KeyClientIDs{}, ErrConsumerDisabled
 	}
 	c, err := kc.Store.ConsumerKeyClientOf(ctx, consumerID)
 	if err != nil {
@@ -175,6 +195,40 @@ func (s *Service) keyClientGroups(ctx context.Context, u *undo, consumerID strin
 		kc.Keys.DropConsumerTokens(consumerID)
 	}
 	return nil
+}
+
+// enableKeyClient enables or disables consumerID's key client in Keycloak, if it has
+// one, pushing the inverse onto u.
+func (s *Service) enableKeyClient(ctx context.Context, u *undo, consumerID string, enabled bool) error {
+	kc, on := s.keyClientsOn()
+	if !on {
+		return nil
+	}
+	c, err := kc.Store.ConsumerKeyClientOf(ctx, consumerID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil // no keys yet: the first key's PrepareKeyClient follows the consumer
+	}
+	if err != nil {
+		return err
+	}
+	if err := kc.Keycloak.UpdateServiceClient(ctx, c.KeycloakID, keycloak.ClientChange{Enabled: &enabled}); err != nil {
+		if errors.Is(err, keycloak.ErrNotFound) {
+			return nil // gone from Keycloak: its keys are refused anyway; the repair pass remakes it
+		}
+		return fmt.Errorf("key client %s: %w", c.ClientID, err)
+	}
+	back := !enabled
+	u.push("set back the key client's enabled", func(ctx context.Context) error {
+		return kc.Keycloak.UpdateServiceClient(ctx, c.KeycloakID, keycloak.ClientChange{Enabled: &back})
+	})
+	return nil
+}
+
+// dropKeyTokens forgets the cached tokens of consumerID's keys on this replica.
+func (s *Service) dropKeyTokens(consumerID string) {
+	if kc, on := s.keyClientsOn(); on && kc.Keys != nil {
+		kc.Keys.DropConsumerTokens(consumerID)
+	}
 }
 
 // deleteKeyClient revokes consumerID's keys and deletes its key client (the consumer

@@ -17,6 +17,7 @@ type keyClientKC struct {
 	ensured []keycloak.KeyClient
 	groups  map[string][]string // service account → group ids
 	deleted []string
+	enabled map[string]bool // Keycloak id → enabled, once set
 	failSet error
 }
 
@@ -30,6 +31,15 @@ func (k *keyClientKC) SetUserGroups(_ context.Context, user string, ids []string
 		return k.failSet
 	}
 	k.groups[user] = slices.Clone(ids)
+	return nil
+}
+func (k *keyClientKC) UpdateServiceClient(_ context.Context, id string, ch keycloak.ClientChange) error {
+	if k.failSet != nil {
+		return k.failSet
+	}
+	if ch.Enabled != nil {
+		k.enabled[id] = *ch.Enabled
+	}
 	return nil
 }
 func (k *keyClientKC) DeleteServiceClient(_ context.Context, id string) error {
@@ -52,7 +62,7 @@ func (r *consumerKeysRec) DropConsumerTokens(id string) { r.dropped = append(r.d
 
 func keyClientEnv(t *testing.T) (*env, *keyClientKC, *consumerKeysRec) {
 	e := newEnv(t)
-	kc, rec := &keyClientKC{groups: map[string][]string{}}, &consumerKeysRec{}
+	kc, rec := &keyClientKC{groups: map[string][]string{}, enabled: map[string]bool{}}, &consumerKeysRec{}
 	e.svc.UseKeyClients(KeyClients{Keycloak: kc, Store: e.store.Store, Keys: rec, JWKSURL: "https://keyward.test/.well-known/jwks.json"})
 	return e, kc, rec
 }
@@ -118,6 +128,108 @@ func TestKeyClient_PreparedWithTheConsumersGroups_FollowsThem_GoesWithTheConsume
 	}
 	if _, err := e.svc.KeyClientOf(ctx, c.ID); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("a deleted consumer's key client: %v", err)
+	}
+}
+
+func TestConsumer_Disabled_RefusesItsKeys_EnabledAgainRestores(t *testing.T) {
+	e, kc, rec := keyClientEnv(t)
+	ctx := context.Background()
+	e.group(t, "a")
+	c := e.consumer(t, "shop", "a")
+	if !c.Enabled {
+		t.Fatal("a new consumer is disabled")
+	}
+	if err := e.svc.PrepareKeyClient(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	kcID := "kc-kw-keys-" + c.ID
+	// Keycloak refusing the change leaves the consumer enabled.
+	kc.failSet = errors.New("keycloak down")
+	if _, err := e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(false)}); err == nil {
+		t.Fatal("a failed disable went through")
+	}
+	kc.failSet = nil
+	if now, _ := e.svc.Consumer(ctx, c.ID); !now.Enabled {
+		t.Fatal("disabled after Keycloak refused")
+	}
+	got, err := e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(false)})
+	if err != nil || got.Enabled {
+		t.Fatalf("disable: %+v %v", got, err)
+	}
+	if on, set := kc.enabled[kcID]; !set || on || !slices.Contains(rec.dropped, c.ID) {
+		t.Fatalf("key client enabled %v (set %v), tokens dropped %v", on, set, rec.dropped)
+	}
+	if _, err := e.svc.KeyClientOf(ctx, c.ID); !errors.Is(err, ErrConsumerDisabled) || !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("a disabled consumer's key client: %v", err)
+	}
+	// The repair pass (or a new key) keeps it disabled.
+	if err := e.svc.PrepareKeyClient(ctx, c.ID); err != nil || kc.enabled[kcID] {
+		t.Fatalf("prepared again: enabled %v, %v", kc.enabled[kcID], err)
+	}
+	rec.dropped = nil
+	if got, err = e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(true)}); err != nil || !got.Enabled {
+		t.Fatalf("enable: %+v %v", got, err)
+	}
+	if !kc.enabled[kcID] || !slices.Contains(rec.dropped, c.ID) {
+		t.Fatalf("key client enabled %v, tokens dropped %v", kc.enabled[kcID], rec.dropped)
+	}
+	if ids, err := e.svc.KeyClientOf(ctx, c.ID); err != nil || ids.ID != kcID {
+		t.Fatalf("enabled again: %+v %v", ids, err)
+	}
+	var details []string
+	for _, ev := range e.audits(t) {
+		if ev.Action == "consumer.update" {
+			details = append(details, ev.Details)
+		}
+	}
+	if len(details) != 2 || !strings.Contains(details[0], `"enabled":false`) || !strings.Contains(details[1], `"enabled":true`) {
+		t.Fatalf("audit: %v", details)
+	}
+}
+
+// A disabled consumer's OAuth clients are disabled in Keycloak too; enabled again, each
+// client is as its own switch says, and a client enabled meanwhile waits for the consumer.
+func TestConsumer_Disabled_ClientsFollow_EachKeepsItsOwnSwitch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.consumer(t, "shop")
+	on, off := e.client(t, c.ID, "shop-on"), e.client(t, c.ID, "shop-off")
+	if _, err := e.svc.UpdateClient(ctx, admin, off.ID, ClientPatch{Enabled: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	inKC := func(id string) bool {
+		row, err := e.store.ClientByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.kc.mu.Lock()
+		defer e.kc.mu.Unlock()
+		return e.kc.clients[row.KeycloakID].info.Enabled
+	}
+	// Keycloak refusing the change leaves the consumer and its client enabled.
+	e.kc.failOn("UpdateServiceClient", errors.New("keycloak down"), 0)
+	if _, err := e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(false)}); err == nil || !inKC(on.ID) {
+		t.Fatalf("a failed disable: %v, client enabled %v", err, inKC(on.ID))
+	}
+	if _, err := e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(false)}); err != nil || inKC(on.ID) || inKC(off.ID) {
+		t.Fatalf("disabled: %v; in Keycloak %v %v", err, inKC(on.ID), inKC(off.ID))
+	}
+	// Its own switch changes, Keycloak keeps it disabled; a new client is made disabled.
+	if cl, err := e.svc.UpdateClient(ctx, admin, off.ID, ClientPatch{Enabled: ptr(true)}); err != nil || !cl.Enabled || inKC(off.ID) {
+		t.Fatalf("a client enabled under a disabled consumer: %+v %v; in Keycloak %v", cl, err, inKC(off.ID))
+	}
+	late := e.client(t, c.ID, "shop-late")
+	if inKC(late.ID) {
+		t.Fatal("a new client of a disabled consumer is enabled in Keycloak")
+	}
+	if _, err := e.svc.UpdateClient(ctx, admin, off.ID, ClientPatch{Enabled: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if !inKC(on.ID) || inKC(off.ID) || !inKC(late.ID) {
+		t.Fatalf("enabled again: in Keycloak %v %v %v, want true false true", inKC(on.ID), inKC(off.ID), inKC(late.ID))
 	}
 }
 

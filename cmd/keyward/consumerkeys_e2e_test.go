@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -156,6 +157,62 @@ func TestConsumerKeys_EndToEnd(t *testing.T) {
 		}
 		if got.status != 401 {
 			t.Fatalf("the key client disabled: %d %s", got.status, got.raw)
+		}
+	})
+
+	// A disabled consumer's keys are refused at once (the token cached a moment before
+	// included), at /v1/token and at the door, and its key client is disabled in Keycloak;
+	// so are its OAuth clients.
+	t.Run("ConsumerDisabled_KeysRefused_EnabledWorks", func(t *testing.T) {
+		wantProblem(t, alice.do("PATCH", "/v1/consumers/"+consID, map[string]any{"enabled": false}), 403)
+		oc := carol.must(201, "POST", "/v1/consumers/"+consID+"/clients", map[string]any{})
+		ocID, ocClientID, ocSecret := oc.body["id"].(string), oc.body["client_id"].(string), oc.body["secret"].(string)
+		remember(ocSecret)
+		defer carol.must(204, "DELETE", "/v1/clients/"+ocID, nil)
+		grant := func() reply {
+			form := url.Values{"grant_type": {"client_credentials"}, "client_id": {ocClientID}, "client_secret": {ocSecret}}
+			return call(t, "POST", kc.Issuer()+"/protocol/openid-connect/token", strings.NewReader(form.Encode()),
+				"Content-Type", "application/x-www-form-urlencoded")
+		}
+		if got := grant(); got.status != 200 {
+			t.Fatalf("the OAuth client: %d %s", got.status, got.raw)
+		}
+		app.mustToken(t, key) // cached now
+		if got := carol.must(200, "PATCH", "/v1/consumers/"+consID, map[string]any{"enabled": false}); got.body["enabled"] != false {
+			t.Fatalf("disabled: %v", got.body)
+		}
+		if got := app.exchange(t, key); got.status != 401 {
+			t.Fatalf("a disabled consumer's key at /v1/token: %d %s", got.status, got.raw)
+		}
+		if got := forwardAuth(t, http.DefaultClient, "GET", app.url+"/v1/forward-auth", "X-API-Key", key); got.status != 401 {
+			t.Fatalf("a disabled consumer's key at the door: %d", got.status)
+		}
+		if c := kcClient(); c.Enabled == nil || *c.Enabled {
+			t.Fatal("the key client is enabled in Keycloak")
+		}
+		if got := carol.must(200, "GET", "/v1/consumers/"+consID, nil); got.body["enabled"] != false {
+			t.Fatalf("read back: %v", got.body)
+		}
+		refused := grant()
+		if refused.status != 400 && refused.status != 401 {
+			t.Fatalf("a disabled consumer's OAuth client: %d %s", refused.status, refused.raw)
+		}
+		t.Logf("a disabled consumer's OAuth client at Keycloak: %d %s", refused.status, refused.raw)
+		audit := carol.must(200, "GET", "/v1/audit?target_id="+consID, nil).raw
+		if !strings.Contains(audit, `"consumer.update"`) || !strings.Contains(audit, `"enabled":false`) {
+			t.Fatalf("audit: %s", audit)
+		}
+		if got := carol.must(200, "PATCH", "/v1/consumers/"+consID, map[string]any{"enabled": true}); got.body["enabled"] != true {
+			t.Fatalf("enabled: %v", got.body)
+		}
+		_, claims := app.mustToken(t, key)
+		checkToken(t, claims, gB)
+		grantedToken(t, "door, enabled again", forwardAuth(t, http.DefaultClient, "GET", app.url+"/v1/forward-auth", "X-API-Key", key))
+		if c := kcClient(); c.Enabled == nil || !*c.Enabled {
+			t.Fatal("the key client is still disabled in Keycloak")
+		}
+		if got := grant(); got.status != 200 {
+			t.Fatalf("the OAuth client, enabled again: %d %s", got.status, got.raw)
 		}
 	})
 
