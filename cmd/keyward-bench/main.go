@@ -95,7 +95,7 @@ type config struct {
 func main() {
 	subcommands := map[string]func([]string) error{
 		"upstream": serveUpstream, "nginx-conf": writeNginxConf, // gateway.go
-		"scale-load": scaleLoad, "scale-run": scaleRun, // make bench-scale
+		"scale-load": scaleLoad, "scale-run": scaleRun, "scale-sql": scaleSQL, // make bench-scale
 	}
 	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
 		run := subcommands[os.Args[1]]

@@ -270,3 +270,25 @@ func copyUsage(ctx context.Context, conn *pgx.Conn, p scalePlan, now time.Time) 
 	_, err := conn.CopyFrom(ctx, pgx.Identifier{"key_usage"}, []string{"key_id", "day", "outcome", "via", "count"}, src)
 	return err
 }
+
+// scaleSQL runs each argument as one statement on -dsn: the throw-away server's
+// settings, without needing psql.
+func scaleSQL(args []string) error {
+	fs := flag.NewFlagSet("scale-sql", flag.ContinueOnError)
+	dsn := fs.String("dsn", "", "the throw-away PostgreSQL")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for _, stmt := range fs.Args() {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
+}

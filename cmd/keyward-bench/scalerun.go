@@ -227,7 +227,15 @@ func (b *scaleBench) logIn(ctx context.Context) error {
 // deleted again) so that Keycloak grants their exchanges.
 func (b *scaleBench) mapOwners(ctx context.Context) error {
 	for _, name := range activeOwners {
+		// Before the keys are hers: the live-key ceiling would refuse the link.
 		u := b.users[name]
+		id, err := b.createKey(ctx, u.token, "scale link "+strconv.FormatInt(time.Now().UnixNano(), 36))
+		if err != nil {
+			return fmt.Errorf("link %s: %w", name, err)
+		}
+		if _, err := b.do(ctx, http.MethodDelete, b.c.keywardURL+"/v1/keys/"+id, u.token, "", http.StatusNoContent); err != nil {
+			return err
+		}
 		for _, stmt := range []string{
 			"UPDATE api_keys SET owner_id = $1 WHERE owner_id = $2",
 			"UPDATE audit_events SET owner_id = $1, actor_id = $1 WHERE owner_id = $2",
@@ -235,13 +243,6 @@ func (b *scaleBench) mapOwners(ctx context.Context) error {
 			if _, err := b.conn.Exec(ctx, stmt, u.sub, activeOwnerPlaceholder(name)); err != nil {
 				return err
 			}
-		}
-		id, err := b.createKey(ctx, u.token, "scale link "+strconv.FormatInt(time.Now().UnixNano(), 36))
-		if err != nil {
-			return fmt.Errorf("link %s: %w", name, err)
-		}
-		if _, err := b.do(ctx, http.MethodDelete, b.c.keywardURL+"/v1/keys/"+id, u.token, "", http.StatusNoContent); err != nil {
-			return err
 		}
 	}
 	_, err := b.conn.Exec(ctx, "ANALYZE api_keys, audit_events")
@@ -481,7 +482,8 @@ func (b *scaleBench) snapshot(ctx context.Context) (scaleSnapshot, error) {
 func (b *scaleBench) queries(ctx context.Context) error {
 	carol, alice := b.users["carol"].token, b.users["alice"].token
 	k := b.c.keywardURL + "/v1/keys"
-	since := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	now := time.Now().UTC()
+	window := "since=" + url.QueryEscape(now.Add(-time.Hour).Format(time.RFC3339)) + "&until=" + url.QueryEscape(now.Add(time.Minute).Format(time.RFC3339))
 	for _, q := range []struct {
 		name, token, url string
 		deep             int // pages to walk through next_cursor; the last is timed
@@ -494,7 +496,7 @@ func (b *scaleBench) queries(ctx context.Context) error {
 		{name: "GET /v1/keys deep page (admin, page 50 of 200 via cursor)", token: carol, url: k + "?limit=200", deep: 50},
 		{name: "GET /v1/audit (admin)", token: carol, url: b.c.keywardURL + "/v1/audit?limit=100"},
 		{name: "GET /v1/audit (alice's own)", token: alice, url: b.c.keywardURL + "/v1/audit?limit=100"},
-		{name: "GET /v1/audit export, since 1 h (admin, NDJSON)", token: carol, url: b.c.keywardURL + "/v1/audit?since=" + url.QueryEscape(since), export: true},
+		{name: "GET /v1/audit export, since 1 h (admin, NDJSON)", token: carol, url: b.c.keywardURL + "/v1/audit?" + window, export: true},
 	} {
 		r := queryResult{name: q.name}
 		u := q.url
@@ -528,8 +530,11 @@ func (b *scaleBench) queries(ctx context.Context) error {
 
 // walk follows next_cursor pages times from u and gives the URL of the page after.
 func (b *scaleBench) walk(ctx context.Context, token, u string, pages int) (string, error) {
-	base, _, _ := strings.Cut(u, "?")
-	q, _ := url.ParseQuery(strings.SplitN(u+"?", "?", 2)[1])
+	base, raw, _ := strings.Cut(u, "?")
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return "", err
+	}
 	for range pages {
 		body, err := b.do(ctx, http.MethodGet, base+"?"+q.Encode(), token, "", http.StatusOK)
 		if err != nil {
