@@ -235,7 +235,9 @@ func copyAudit(ctx context.Context, conn *pgx.Conn, p scalePlan, now time.Time) 
 		}
 		n := i
 		i++
-		k := n % p.keys
+		// Each row names a key picked by a multiplicative hash: the owners' events are
+		// spread over the year, not in runs.
+		k := int(uint64(n) * 2654435761 % uint64(p.keys))
 		owner := "scale-owner-" + strconv.Itoa(k%p.owners)
 		if k < p.active {
 			owner = activeOwnerPlaceholder(activeOwners[k%len(activeOwners)])

@@ -69,25 +69,25 @@ type plan struct {
 // models builds them (keys.go keyQuery, audit.go ListAudit), with the bench's values.
 func slowQueries(ctx context.Context, conn *pgx.Conn, owner string) ([]plan, error) {
 	now := time.Now().UTC()
-	// A deep position: the 10,000th live key in created_at order.
+	// A deep position: the 10,000th live key in the API's default order, newest first.
 	var at time.Time
 	var id string
 	err := conn.QueryRow(ctx, `SELECT created_at, id FROM api_keys WHERE deleted_at IS NULL
-		ORDER BY created_at, id OFFSET 10000 LIMIT 1`).Scan(&at, &id)
+		ORDER BY created_at DESC, id DESC OFFSET 10000 LIMIT 1`).Scan(&at, &id)
 	if err == pgx.ErrNoRows {
 		err = conn.QueryRow(ctx, `SELECT created_at, id FROM api_keys ORDER BY created_at DESC, id DESC LIMIT 1`).Scan(&at, &id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	order := ` ORDER BY (created_at IS NULL), created_at, id LIMIT 201`
+	order := ` ORDER BY (created_at IS NULL), created_at DESC, id DESC LIMIT 201`
 	search := `(lower(name) LIKE lower($1) ESCAPE '\' OR lower(description) LIKE lower($1) ESCAPE '\' OR lower(owner_username) LIKE lower($1) ESCAPE '\')`
 	return []plan{
 		{"keys, admin search q=partner", `SELECT * FROM api_keys WHERE deleted_at IS NULL AND ` + search + order, []any{"%partner%"}},
 		{"keys, admin filters status=active environment=staging", `SELECT * FROM api_keys WHERE deleted_at IS NULL AND environment = $1
 			AND owner_disabled = false AND enabled = true AND (expires_at IS NULL OR expires_at > $2)` + order, []any{"staging", now.Add(7 * 24 * time.Hour)}},
 		{"keys, admin deep page (after the 10,000th)", `SELECT * FROM api_keys WHERE deleted_at IS NULL
-			AND (created_at IS NULL OR created_at > $1 OR (created_at = $1 AND id > $2))` + order, []any{at, id}},
+			AND (created_at IS NULL OR created_at < $1 OR (created_at = $1 AND id < $2))` + order, []any{at, id}},
 		{"keys, one owner's (50,000 keys) first page", `SELECT * FROM api_keys WHERE deleted_at IS NULL AND owner_id = $1` + order, []any{owner}},
 		{"audit, admin list", `SELECT * FROM audit_events ORDER BY at DESC, id DESC LIMIT 101`, nil},
 		{"audit, one owner's list", `SELECT * FROM audit_events WHERE owner_id = $1 ORDER BY at DESC, id DESC LIMIT 101`, []any{owner}},
