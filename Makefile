@@ -6,7 +6,7 @@ help:
 	@echo "make test   every test, with a real Keycloak and a throw-away PostgreSQL"
 	@echo "make up     the same stack in the background; make down stops it"
 	@echo "make bench  Keyward vs Keycloak token endpoint, side by side (about 3 min)"
-	@echo "make bench-scale  Keyward on a store of a million keys, exchanges, lists, audit (about 8 min)"
+	@echo "make bench-scale  Keyward on a store of a million keys, exchanges, lists, audit (about 6 min)"
 	@echo "make build  build bin/keyward"
 	@echo "make image  build the container image from deploy/Containerfile (buildah or podman; scripts/image.sh)"
 	@echo "make test-up / test-down  leave the test stack running for go test (see scripts/test.sh)"
