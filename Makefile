@@ -6,6 +6,7 @@ help:
 	@echo "make test   every test, with a real Keycloak and a throw-away PostgreSQL"
 	@echo "make up     the same stack in the background; make down stops it"
 	@echo "make bench  Keyward vs Keycloak token endpoint, side by side (about 3 min)"
+	@echo "make bench-scale  Keyward on a store of a million keys, exchanges, lists, audit (about 6 min)"
 	@echo "make build  build bin/keyward"
 	@echo "make image  build the container image from deploy/Containerfile (buildah or podman; scripts/image.sh)"
 	@echo "make test-up / test-down  leave the test stack running for go test (see scripts/test.sh)"
@@ -42,6 +43,11 @@ clean:
 .PHONY: bench
 bench:
 	@scripts/bench.sh
+
+# Keyward on a million keys (README "Performance"); ≤ 10 min, all its own, on loopback.
+.PHONY: bench-scale
+bench-scale:
+	@scripts/bench-scale.sh
 
 # Keyward's container image (README "Deploying"): static binary FROM scratch.
 .PHONY: image

@@ -93,11 +93,12 @@ type config struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "upstream" || os.Args[1] == "nginx-conf") {
-		run := serveUpstream
-		if os.Args[1] == "nginx-conf" {
-			run = writeNginxConf
-		}
+	subcommands := map[string]func([]string) error{
+		"upstream": serveUpstream, "nginx-conf": writeNginxConf, // gateway.go
+		"scale-load": scaleLoad, "scale-run": scaleRun, "scale-sql": scaleSQL, // make bench-scale
+	}
+	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
+		run := subcommands[os.Args[1]]
 		if err := run(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "keyward-bench "+os.Args[1]+":", err)
 			os.Exit(1)

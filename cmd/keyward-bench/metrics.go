@@ -65,6 +65,12 @@ func (b *bench) scrapeURL(ctx context.Context, metricsURL string) keywardMetrics
 	if err != nil {
 		return m
 	}
+	return parseMetrics(body)
+}
+
+// parseMetrics reads the series the report uses from a /metrics answer.
+func parseMetrics(body []byte) keywardMetrics {
+	var m keywardMetrics
 	series := map[string]*float64{
 		`keyward_token_cache_requests_total{result="hit"}`:                       &m.cacheHit,
 		`keyward_token_cache_requests_total{result="miss"}`:                      &m.cacheMiss,
