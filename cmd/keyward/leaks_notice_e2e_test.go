@@ -35,8 +35,9 @@ var phishing = map[string]string{
 	"type":   "URGENT call +1 555 0100",
 }
 
-// phishingParts are pieces of phishing that must appear nowhere in a notice.
-var phishingParts = []string{"evil.example", "keyward-login", "security team", "log in at", "keep your keys", "URGENT", "555"}
+// phishingParts are pieces of phishing that must appear nowhere in a notice. The phone
+// number is looked for whole: a key id or message id may hold "555" by chance.
+var phishingParts = []string{"evil.example", "keyward-login", "security team", "log in at", "keep your keys", "URGENT", "555 0100"}
 
 // signingReporter is a secret scanner whose public key Keyward is configured with.
 type signingReporter struct {
