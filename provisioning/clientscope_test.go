@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/keyward/keyward/internal/errs"
+	"github.com/keyward/keyward/internal/testkit/fakekc"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
@@ -65,7 +66,7 @@ func TestClients_RedirectURIs_OnlyHostsTheOperatorAllows(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			svc := e.withRedirectHosts(t, c.hosts...)
-			rowsBefore, kcBefore := len(e.clientRows(t)), len(e.kc.clients)
+			rowsBefore, kcBefore := len(e.clientRows(t)), e.kc.ClientCount()
 			_, err := svc.CreateClient(ctx, admin, cons.ID, ClientInput{ClientID: "shop-web", RedirectURIs: c.uris})
 			msg := fieldMessage(t, err, c.field)
 			uris := c.uris
@@ -76,7 +77,7 @@ func TestClients_RedirectURIs_OnlyHostsTheOperatorAllows(t *testing.T) {
 					t.Fatalf("create says %q, update %q; want both to say %q", msg, umsg, s)
 				}
 			}
-			if len(e.clientRows(t)) != rowsBefore || len(e.kc.clients) != kcBefore || e.kc.hasClient("shop-web") {
+			if len(e.clientRows(t)) != rowsBefore || e.kc.ClientCount() != kcBefore || e.kc.HasClient("shop-web") {
 				t.Fatal("a refused client was written")
 			}
 			if info, _ := e.kc.ServiceClientByClientID(ctx, "shop-plain"); len(info.RedirectURIs) != 0 {
@@ -108,18 +109,18 @@ func TestReconcile_ClientScopeOpened_Repaired_Audited(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.client(t, cons.ID, "shop-plain")
-	e.kc.tamper("shop-web", func(cl *fakeClient) {
-		cl.info.FullScopeAllowed, cl.info.ConsentRequired = true, false
-		cl.scope = []keycloak.RoleMapping{{Client: "realm-management", Role: "realm-admin"}}
+	e.kc.Tamper("shop-web", func(cl *fakekc.Client) {
+		cl.Info.FullScopeAllowed, cl.Info.ConsentRequired = true, false
+		cl.Scope = []keycloak.RoleMapping{{Client: "realm-management", Role: "realm-admin"}}
 	})
-	e.kc.tamper("shop-plain", func(cl *fakeClient) { cl.info.FullScopeAllowed = true })
+	e.kc.Tamper("shop-plain", func(cl *fakekc.Client) { cl.Info.FullScopeAllowed = true })
 
 	rep, err := e.svc.Reconcile(ctx)
 	if err != nil || rep.ClientsRepaired != 2 || len(rep.ClientsUnrepaired) != 0 {
 		t.Fatalf("reconcile %+v %v", rep, err)
 	}
 	info, _ := e.kc.ServiceClientByClientID(ctx, "shop-web")
-	if info.FullScopeAllowed || !info.ConsentRequired || len(e.kc.clients[info.ID].scope) != 0 {
+	if info.FullScopeAllowed || !info.ConsentRequired || len(kcClient(t, e, info.ID).Scope) != 0 {
 		t.Fatalf("shop-web after the pass: %+v", info)
 	}
 	if plain, _ := e.kc.ServiceClientByClientID(ctx, "shop-plain"); plain.FullScopeAllowed || plain.ConsentRequired {
@@ -157,9 +158,9 @@ func TestReconcile_RealmRoleInScope_Reported(t *testing.T) {
 	e := newEnv(t)
 	cons := e.consumer(t, "shop")
 	e.client(t, cons.ID, "shop-1")
-	e.kc.tamper("shop-1", func(cl *fakeClient) {
-		cl.info.FullScopeAllowed = true
-		cl.scope = []keycloak.RoleMapping{{Role: "keyward-admin"}, {Client: "realm-management", Role: "view-users"}}
+	e.kc.Tamper("shop-1", func(cl *fakekc.Client) {
+		cl.Info.FullScopeAllowed = true
+		cl.Scope = []keycloak.RoleMapping{{Role: "keyward-admin"}, {Client: "realm-management", Role: "view-users"}}
 	})
 	rep, err := e.svc.Reconcile(ctx)
 	if !errors.Is(err, keycloak.ErrRealmScopeForbidden) || !slices.Equal(rep.ClientsUnrepaired, []string{"shop-1"}) || rep.ClientsRepaired != 1 {
@@ -169,14 +170,14 @@ func TestReconcile_RealmRoleInScope_Reported(t *testing.T) {
 		t.Fatalf("metric %d, want 1", e.metrics.unrepaired.Load())
 	}
 	info, _ := e.kc.ServiceClientByClientID(ctx, "shop-1")
-	if info.FullScopeAllowed || !slices.Equal(e.kc.clients[info.ID].scope, []keycloak.RoleMapping{{Role: "keyward-admin"}}) {
-		t.Fatalf("after the pass: %+v %v", info, e.kc.clients[info.ID].scope)
+	if info.FullScopeAllowed || !slices.Equal(kcClient(t, e, info.ID).Scope, []keycloak.RoleMapping{{Role: "keyward-admin"}}) {
+		t.Fatalf("after the pass: %+v %v", info, kcClient(t, e, info.ID).Scope)
 	}
 	if e.logs.FilterMessageSnippet("could not be repaired").FilterField(zap.String("client_id", "shop-1")).Len() != 1 {
 		t.Fatal("no error line names the client")
 	}
 
-	e.kc.tamper("shop-1", func(cl *fakeClient) { cl.scope = nil }) // a realm admin removed it
+	e.kc.Tamper("shop-1", func(cl *fakekc.Client) { cl.Scope = nil }) // a realm admin removed it
 	if rep, err := e.svc.Reconcile(ctx); err != nil || len(rep.ClientsUnrepaired) != 0 || e.metrics.unrepaired.Load() != 0 {
 		t.Fatalf("after the admin's fix: %+v %v, metric %d", rep, err, e.metrics.unrepaired.Load())
 	}

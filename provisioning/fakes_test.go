@@ -2,14 +2,9 @@ package provisioning
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,529 +16,41 @@ import (
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/testkit"
+	"github.com/keyward/keyward/internal/testkit/fakekc"
 	"github.com/keyward/keyward/keycloak"
 	"github.com/keyward/keyward/models"
 )
 
-// fakeKeycloak is an in-memory Keycloak admin API with failure injection, for the
-// rules and the compensation paths; the real one is exercised in integration_test.go.
-type fakeKeycloak struct {
-	mu       sync.Mutex
-	groups   map[string]keycloak.Group // by id
-	parentOf map[string]string         // group id → parent id ("" top level)
-	clients  map[string]*fakeClient    // by Keycloak id
-	members  map[string]map[string]bool
-	roles    map[string][]keycloak.RoleMapping // group id → its own role mappings
-	// fail makes the named method fail with the error, after skip successful calls.
-	fail  map[string]failure
-	calls map[string]int
-	// lost makes the next call of the named method do its work and then fail: the
-	// answer was lost on the way back (a timeout, a dropped connection).
-	lost map[string]error
-}
-
-type failure struct {
-	err    error
-	skip   int
-	always bool // else only the one call after skip fails: a transient failure
-}
-
-type fakeClient struct {
-	info   keycloak.ClientInfo
-	secret string
-	sa     string
-	// scope are role scope mappings a realm admin put on the client; realm roles (no
-	// Client) cannot be removed by Keyward, as in Keycloak without manage-realm.
-	scope []keycloak.RoleMapping
-}
-
-func newFakeKeycloak() *fakeKeycloak {
-	return &fakeKeycloak{groups: map[string]keycloak.Group{}, parentOf: map[string]string{},
-		clients: map[string]*fakeClient{}, members: map[string]map[string]bool{}, fail: map[string]failure{},
-		calls: map[string]int{}, roles: map[string][]keycloak.RoleMapping{}, lost: map[string]error{}}
-}
-
-func randID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// failOn makes the (skip+1)th call of method fail with err, once.
-func (f *fakeKeycloak) failOn(method string, err error, skip int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail[method] = failure{err: err, skip: skip}
-	f.calls[method] = 0
-}
-
-// failAlways makes method fail with err from its (skip+1)th call on: Keycloak down.
-func (f *fakeKeycloak) failAlways(method string, err error, skip int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail[method] = failure{err: err, skip: skip, always: true}
-	f.calls[method] = 0
-}
-
-func (f *fakeKeycloak) heal() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail = map[string]failure{}
-	f.lost = map[string]error{}
-}
-
-// loseAnswer makes the next call of method succeed in Keycloak and fail for the caller.
-func (f *fakeKeycloak) loseAnswer(method string, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.lost[method] = err
-}
-
-// answerLost must be called with f.mu held, after the method did its work.
-func (f *fakeKeycloak) answerLost(method string) error {
-	err := f.lost[method]
-	delete(f.lost, method)
-	return err
-}
-
-// enter must be called with f.mu held.
-func (f *fakeKeycloak) enter(method string) error {
-	f.calls[method]++
-	if fl, ok := f.fail[method]; ok && (f.calls[method] == fl.skip+1 || (fl.always && f.calls[method] > fl.skip)) {
-		return fmt.Errorf("%s: %w", method, fl.err)
-	}
-	return nil
-}
-
-func (f *fakeKeycloak) GroupByPath(_ context.Context, path string) (keycloak.Group, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("GroupByPath"); err != nil {
-		return keycloak.Group{}, err
-	}
-	for _, g := range f.groups {
-		if g.Path == path {
-			return g, nil
-		}
-	}
-	return keycloak.Group{}, keycloak.ErrNotFound
-}
-
-func (f *fakeKeycloak) CreateGroup(_ context.Context, parentID, name, description string) (keycloak.Group, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("CreateGroup"); err != nil {
-		return keycloak.Group{}, err
-	}
-	path := "/" + name
-	if parentID != "" {
-		p, ok := f.groups[parentID]
-		if !ok {
-			return keycloak.Group{}, keycloak.ErrNotFound
-		}
-		path = p.Path + "/" + name
-	}
-	for id, g := range f.groups {
-		if f.parentOf[id] == parentID && g.Name == name {
-			return keycloak.Group{}, keycloak.ErrConflict
-		}
-	}
-	g := keycloak.Group{ID: randID(), Name: name, Path: path, Description: description, ParentID: parentID}
-	f.groups[g.ID], f.parentOf[g.ID] = g, parentID
-	return g, nil
-}
-
-func (f *fakeKeycloak) Group(_ context.Context, id string) (keycloak.Group, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("Group"); err != nil {
-		return keycloak.Group{}, err
-	}
-	g, ok := f.groups[id]
-	if !ok {
-		return keycloak.Group{}, keycloak.ErrNotFound
-	}
-	return g, nil
-}
-
-func (f *fakeKeycloak) GroupRoleMappings(_ context.Context, id string) ([]keycloak.RoleMapping, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("GroupRoleMappings"); err != nil {
-		return nil, err
-	}
-	if _, ok := f.groups[id]; !ok {
-		return nil, keycloak.ErrNotFound
-	}
-	return append([]keycloak.RoleMapping{}, f.roles[id]...), nil
-}
+// fakeKeycloak is the in-memory Keycloak admin API with failure injection; the real
+// one is exercised in integration_test.go.
+type fakeKeycloak struct{ *fakekc.Admin }
 
 // setRoles maps roles to the group at path (none: removes them all).
-func (f *fakeKeycloak) setRoles(t *testing.T, path string, roles ...keycloak.RoleMapping) {
+func (f fakeKeycloak) setRoles(t *testing.T, path string, roles ...keycloak.RoleMapping) {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for id, g := range f.groups {
-		if g.Path == path {
-			f.roles[id] = roles
-			return
-		}
+	if !f.SetGroupRoles(path, roles...) {
+		t.Fatalf("no group %s", path)
 	}
-	t.Fatalf("no group %s", path)
-}
-
-func (f *fakeKeycloak) ChildGroups(_ context.Context, parentID string) ([]keycloak.Group, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("ChildGroups"); err != nil {
-		return nil, err
-	}
-	if _, ok := f.groups[parentID]; parentID != "" && !ok {
-		return nil, keycloak.ErrNotFound
-	}
-	out := []keycloak.Group{}
-	for id, g := range f.groups {
-		if f.parentOf[id] == parentID {
-			out = append(out, g)
-		}
-	}
-	return out, nil
-}
-
-func (f *fakeKeycloak) DeleteGroup(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("DeleteGroup"); err != nil {
-		return err
-	}
-	if _, ok := f.groups[id]; !ok {
-		return keycloak.ErrNotFound
-	}
-	delete(f.groups, id)
-	for _, m := range f.members {
-		delete(m, id)
-	}
-	return nil
-}
-
-func (f *fakeKeycloak) GroupHasMembers(_ context.Context, id string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("GroupHasMembers"); err != nil {
-		return false, err
-	}
-	for _, m := range f.members {
-		if m[id] {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func (f *fakeKeycloak) CreateServiceClient(_ context.Context, c keycloak.ServiceClient) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("CreateServiceClient"); err != nil {
-		return "", err
-	}
-	for _, cl := range f.clients {
-		if cl.info.ClientID == c.ClientID {
-			return "", keycloak.ErrConflict
-		}
-	}
-	id, sa := randID(), randID()
-	attrs := map[string]string{}
-	for k, v := range c.Attributes {
-		attrs[k] = v
-	}
-	f.clients[id] = &fakeClient{sa: sa, secret: "secret-" + randID() + randID(), info: keycloak.ClientInfo{
-		ID: id, ClientID: c.ClientID, Name: c.Name, Description: c.Description, Protocol: "openid-connect",
-		Enabled: true, ServiceAccountsEnabled: true, StandardFlowEnabled: len(c.RedirectURIs) > 0,
-		RedirectURIs: append([]string{}, c.RedirectURIs...), Attributes: attrs, ACLMapper: true,
-		ConsentRequired: len(c.RedirectURIs) > 0,
-	}}
-	f.members[sa] = map[string]bool{}
-	if err := f.answerLost("CreateServiceClient"); err != nil {
-		return "", fmt.Errorf("CreateServiceClient: %w", err)
-	}
-	return id, nil
-}
-
-func (f *fakeKeycloak) ServiceClientByClientID(_ context.Context, clientID string) (keycloak.ClientInfo, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("ServiceClientByClientID"); err != nil {
-		return keycloak.ClientInfo{}, err
-	}
-	for _, cl := range f.clients {
-		if cl.info.ClientID == clientID {
-			return cl.info, nil
-		}
-	}
-	return keycloak.ClientInfo{}, keycloak.ErrNotFound
-}
-
-func (f *fakeKeycloak) ClientsWithAttribute(_ context.Context, key string) ([]keycloak.ClientInfo, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("ClientsWithAttribute"); err != nil {
-		return nil, err
-	}
-	out := []keycloak.ClientInfo{}
-	for _, cl := range f.clients {
-		if _, ok := cl.info.Attributes[key]; ok {
-			out = append(out, cl.info)
-		}
-	}
-	return out, nil
-}
-
-func (f *fakeKeycloak) UpdateServiceClient(_ context.Context, id string, ch keycloak.ClientChange) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("UpdateServiceClient"); err != nil {
-		return err
-	}
-	cl, ok := f.clients[id]
-	if !ok {
-		return keycloak.ErrNotFound
-	}
-	if ch.Name != nil {
-		cl.info.Name = *ch.Name
-	}
-	if ch.Description != nil {
-		cl.info.Description = *ch.Description
-	}
-	if ch.Enabled != nil {
-		cl.info.Enabled = *ch.Enabled
-	}
-	if ch.RedirectURIs != nil {
-		cl.info.RedirectURIs = append([]string{}, *ch.RedirectURIs...)
-		cl.info.StandardFlowEnabled = len(cl.info.RedirectURIs) > 0
-		if len(cl.info.RedirectURIs) > 0 {
-			cl.info.ConsentRequired = true
-		}
-	}
-	if ch.ConsentRequired != nil {
-		cl.info.ConsentRequired = *ch.ConsentRequired
-	}
-	cl.info.FullScopeAllowed = false
-	return nil
-}
-
-func (f *fakeKeycloak) ServiceClient(_ context.Context, id string) (keycloak.ClientInfo, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("ServiceClient"); err != nil {
-		return keycloak.ClientInfo{}, err
-	}
-	cl, ok := f.clients[id]
-	if !ok {
-		return keycloak.ClientInfo{}, keycloak.ErrNotFound
-	}
-	return cl.info, nil
-}
-
-func (f *fakeKeycloak) ClearClientScopeMappings(_ context.Context, id string) (removed, kept []keycloak.RoleMapping, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("ClearClientScopeMappings"); err != nil {
-		return nil, nil, err
-	}
-	cl, ok := f.clients[id]
-	if !ok {
-		return nil, nil, keycloak.ErrNotFound
-	}
-	for _, r := range cl.scope {
-		if r.Client == "" {
-			kept = append(kept, r)
-		} else {
-			removed = append(removed, r)
-		}
-	}
-	cl.scope = kept
-	if len(kept) > 0 {
-		err = keycloak.ErrRealmScopeForbidden
-	}
-	return removed, kept, err
-}
-
-// tamper changes a client as a realm admin could in Keycloak's console.
-func (f *fakeKeycloak) tamper(clientID string, fn func(cl *fakeClient)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, cl := range f.clients {
-		if cl.info.ClientID == clientID {
-			fn(cl)
-		}
-	}
-}
-
-func (f *fakeKeycloak) DeleteServiceClient(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("DeleteServiceClient"); err != nil {
-		return err
-	}
-	cl, ok := f.clients[id]
-	if !ok {
-		return keycloak.ErrNotFound
-	}
-	delete(f.members, cl.sa)
-	delete(f.clients, id)
-	return nil
-}
-
-func (f *fakeKeycloak) ClientSecret(_ context.Context, id string) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("ClientSecret"); err != nil {
-		return "", err
-	}
-	cl, ok := f.clients[id]
-	if !ok {
-		return "", keycloak.ErrNotFound
-	}
-	return cl.secret, nil
-}
-
-func (f *fakeKeycloak) RegenerateClientSecret(_ context.Context, id string) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("RegenerateClientSecret"); err != nil {
-		return "", err
-	}
-	cl, ok := f.clients[id]
-	if !ok {
-		return "", keycloak.ErrNotFound
-	}
-	cl.secret = "secret-" + randID() + randID()
-	return cl.secret, nil
-}
-
-func (f *fakeKeycloak) ServiceAccountUserID(_ context.Context, id string) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("ServiceAccountUserID"); err != nil {
-		return "", err
-	}
-	cl, ok := f.clients[id]
-	if !ok {
-		return "", keycloak.ErrNotFound
-	}
-	return cl.sa, nil
-}
-
-func (f *fakeKeycloak) UserGroups(_ context.Context, userID string) ([]keycloak.Group, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("UserGroups"); err != nil {
-		return nil, err
-	}
-	m, ok := f.members[userID]
-	if !ok {
-		return nil, keycloak.ErrNotFound
-	}
-	out := []keycloak.Group{}
-	for gid := range m {
-		out = append(out, f.groups[gid])
-	}
-	return out, nil
-}
-
-func (f *fakeKeycloak) AddUserToGroup(_ context.Context, userID, groupID string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("AddUserToGroup"); err != nil {
-		return err
-	}
-	m, ok := f.members[userID]
-	if _, g := f.groups[groupID]; !ok || !g {
-		return keycloak.ErrNotFound
-	}
-	m[groupID] = true
-	return nil
-}
-
-func (f *fakeKeycloak) RemoveUserFromGroup(_ context.Context, userID, groupID string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("RemoveUserFromGroup"); err != nil {
-		return err
-	}
-	m, ok := f.members[userID]
-	if !ok {
-		return keycloak.ErrNotFound
-	}
-	delete(m, groupID)
-	return nil
-}
-
-// ClientCredentialsGrant issues an unsigned JWT-shaped token carrying acl_groups, as
-// the realm's mapper would.
-func (f *fakeKeycloak) ClientCredentialsGrant(_ context.Context, clientID, secret string) (keycloak.Token, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("ClientCredentialsGrant"); err != nil {
-		return keycloak.Token{}, err
-	}
-	for _, cl := range f.clients {
-		if cl.info.ClientID != clientID {
-			continue
-		}
-		if !cl.info.Enabled || cl.secret != secret {
-			return keycloak.Token{}, keycloak.ErrInvalidClient
-		}
-		groups := []string{}
-		for gid := range f.members[cl.sa] {
-			groups = append(groups, f.groups[gid].Name)
-		}
-		sort.Strings(groups)
-		enc := func(v any) string {
-			b, _ := json.Marshal(v)
-			return base64.RawURLEncoding.EncodeToString(b)
-		}
-		tok := enc(map[string]any{"alg": "RS256", "typ": "JWT"}) + "." +
-			enc(map[string]any{"azp": clientID, "acl_groups": groups}) + ".sig"
-		return keycloak.Token{AccessToken: tok, ExpiresIn: 300, Scope: "profile email"}, nil
-	}
-	return keycloak.Token{}, keycloak.ErrInvalidClient
 }
 
 // groupsOf names the groups a client's service account is in, sorted.
-func (f *fakeKeycloak) groupsOf(t *testing.T, clientID string) []string {
+func (f fakeKeycloak) groupsOf(t *testing.T, clientID string) []string {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, cl := range f.clients {
-		if cl.info.ClientID == clientID {
-			out := []string{}
-			for gid := range f.members[cl.sa] {
-				out = append(out, f.groups[gid].Name)
-			}
-			sort.Strings(out)
-			return out
-		}
+	groups, ok := f.GroupsOf(clientID)
+	if !ok {
+		t.Fatalf("no Keycloak client %q", clientID)
 	}
-	t.Fatalf("no Keycloak client %q", clientID)
-	return nil
+	return groups
 }
 
-func (f *fakeKeycloak) clientCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.clients)
-}
-
-func (f *fakeKeycloak) hasClient(clientID string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, cl := range f.clients {
-		if cl.info.ClientID == clientID {
-			return true
-		}
+// kcClient is the Keycloak client of that id, as the fake holds it.
+func kcClient(t *testing.T, e *env, id string) fakekc.Client {
+	t.Helper()
+	cl, ok := e.kc.Client(id)
+	if !ok {
+		t.Fatalf("no Keycloak client %s", id)
 	}
-	return false
+	return cl
 }
 
 // failingStore is the real store with failure injection on chosen methods.
@@ -611,7 +118,7 @@ func (s *failingStore) SetClientState(ctx context.Context, id, from, to string) 
 
 type env struct {
 	svc     *Service
-	kc      *fakeKeycloak
+	kc      fakeKeycloak
 	store   *failingStore
 	clock   *testkit.Clock
 	audit   *flakyAudit
@@ -659,7 +166,7 @@ func newEnv(tb testing.TB, kcs ...Keycloak) *env {
 	}
 	tb.Cleanup(func() { _ = st.Close() })
 	fs := &failingStore{Store: st, fail: map[string]error{}}
-	fk := newFakeKeycloak()
+	fk := fakeKeycloak{fakekc.NewAdmin()}
 	var kc Keycloak = fk
 	if len(kcs) > 0 {
 		kc = kcs[0]

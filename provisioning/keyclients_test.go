@@ -202,12 +202,10 @@ func TestConsumer_Disabled_ClientsFollow_EachKeepsItsOwnSwitch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.kc.mu.Lock()
-		defer e.kc.mu.Unlock()
-		return e.kc.clients[row.KeycloakID].info.Enabled
+		return kcClient(t, e, row.KeycloakID).Info.Enabled
 	}
 	// Keycloak refusing the change leaves the consumer and its client enabled.
-	e.kc.failOn("UpdateServiceClient", errors.New("keycloak down"), 0)
+	e.kc.FailOn("UpdateServiceClient", errors.New("keycloak down"), 0)
 	if _, err := e.svc.UpdateConsumer(ctx, admin, c.ID, ConsumerPatch{Enabled: ptr(false)}); err == nil || !inKC(on.ID) {
 		t.Fatalf("a failed disable: %v, client enabled %v", err, inKC(on.ID))
 	}

@@ -53,7 +53,7 @@ func TestACLGroups_ParentCreatedOnce_GroupsUnderIt(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].Name != "analytics" || list[1].Name != "billing" {
 		t.Fatalf("list %+v %v", list, err)
 	}
-	if n := e.kc.calls["CreateGroup"]; n != 3 { // the parent once, then two groups
+	if n := e.kc.Calls("CreateGroup"); n != 3 { // the parent once, then two groups
 		t.Fatalf("CreateGroup called %d times, want 3", n)
 	}
 	_, err = e.svc.CreateACLGroup(ctx, admin, ACLGroupInput{Name: "analytics"})
@@ -114,7 +114,7 @@ func TestACLGroups_Create_BadInput(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if n := e.kc.calls["CreateGroup"]; n != 0 {
+	if n := e.kc.Calls("CreateGroup"); n != 0 {
 		t.Fatalf("Keycloak was called %d times for bad input", n)
 	}
 }
@@ -129,7 +129,7 @@ func TestACLGroups_Delete_InUseOrWithMembers_Conflict(t *testing.T) {
 
 	// A Keycloak user (not Keyward's) in the group.
 	g, _ := e.kc.GroupByPath(ctx, "/keyward-acl/member")
-	e.kc.members["alice"] = map[string]bool{g.ID: true}
+	e.kc.SetMembers("alice", g.ID)
 	wantConflict(t, e.svc.DeleteACLGroup(ctx, admin, "member"), "has members")
 
 	if err := e.svc.DeleteACLGroup(ctx, admin, "free"); err != nil {
@@ -349,7 +349,7 @@ func TestClients_Create_BadInput(t *testing.T) {
 			t.Errorf("%s refused: %s", ok, msg)
 		}
 	}
-	if e.kc.clientCount() != 0 {
+	if e.kc.ClientCount() != 0 {
 		t.Fatal("a Keycloak client was made for bad input")
 	}
 	if _, err := e.svc.CreateClient(ctx, admin, uuid.NewString(), ClientInput{}); !errors.Is(err, models.ErrNotFound) {
@@ -369,8 +369,8 @@ func TestClients_Create_ClientIDTaken_Conflict_NothingLeft(t *testing.T) {
 	wantConflict(t, err, "exists in the realm")
 	page, _ := e.svc.ListClients(ctx, ClientQuery{})
 	all, _ := e.store.ListClients(ctx, models.ClientFilter{})
-	if len(page.Items) != 1 || len(all) != 1 || e.kc.clientCount() != 2 {
-		t.Fatalf("rows %d/%d, keycloak clients %d", len(page.Items), len(all), e.kc.clientCount())
+	if len(page.Items) != 1 || len(all) != 1 || e.kc.ClientCount() != 2 {
+		t.Fatalf("rows %d/%d, keycloak clients %d", len(page.Items), len(all), e.kc.ClientCount())
 	}
 }
 
@@ -381,9 +381,9 @@ func TestClients_Create_FailureMidway_NothingLeftBehind(t *testing.T) {
 		name   string
 		inject func(e *env)
 	}{
-		{"keycloak fails joining a group", func(e *env) { e.kc.failOn("AddUserToGroup", keycloak.ErrUnavailable, 1) }},
-		{"keycloak fails reading the secret", func(e *env) { e.kc.failOn("ClientSecret", errors.New("boom"), 0) }},
-		{"keycloak fails finding the service account", func(e *env) { e.kc.failOn("ServiceAccountUserID", keycloak.ErrUnavailable, 0) }},
+		{"keycloak fails joining a group", func(e *env) { e.kc.FailOn("AddUserToGroup", keycloak.ErrUnavailable, 1) }},
+		{"keycloak fails reading the secret", func(e *env) { e.kc.FailOn("ClientSecret", errors.New("boom"), 0) }},
+		{"keycloak fails finding the service account", func(e *env) { e.kc.FailOn("ServiceAccountUserID", keycloak.ErrUnavailable, 0) }},
 		{"database fails after keycloak", func(e *env) { e.store.failOn("ActivateClient", errors.New("disk full")) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -396,7 +396,7 @@ func TestClients_Create_FailureMidway_NothingLeftBehind(t *testing.T) {
 			if err == nil {
 				t.Fatal("creation succeeded despite the failure")
 			}
-			if e.kc.hasClient("shop-1") {
+			if e.kc.HasClient("shop-1") {
 				t.Fatal("the Keycloak client was left behind")
 			}
 			if rows, _ := e.store.ClientsOfConsumer(ctx, cons.ID); len(rows) != 0 {
@@ -405,7 +405,7 @@ func TestClients_Create_FailureMidway_NothingLeftBehind(t *testing.T) {
 			if strings.Contains(e.actions(t), "client.create") {
 				t.Fatal("a failed creation was audited as done")
 			}
-			e.kc.heal()
+			e.kc.Heal()
 			e.store.heal()
 			if _, err := e.svc.CreateClient(ctx, admin, cons.ID, ClientInput{ClientID: "shop-1"}); err != nil {
 				t.Fatalf("retry after the failure: %v", err)
@@ -418,20 +418,20 @@ func TestClients_Create_CompensationFailsToo_ReconcileRemovesIt(t *testing.T) {
 	e := newEnv(t)
 	cons := e.consumer(t, "shop")
 	e.store.failOn("ActivateClient", errors.New("db down"))
-	e.kc.failAlways("DeleteServiceClient", keycloak.ErrUnavailable, 0)
+	e.kc.FailAlways("DeleteServiceClient", keycloak.ErrUnavailable, 0)
 	if _, err := e.svc.CreateClient(ctx, admin, cons.ID, ClientInput{ClientID: "shop-1"}); err == nil {
 		t.Fatal("creation succeeded")
 	}
 	rows, _ := e.store.ClientsOfConsumer(ctx, cons.ID)
-	if len(rows) != 1 || rows[0].State != models.ClientPending || !e.kc.hasClient("shop-1") {
+	if len(rows) != 1 || rows[0].State != models.ClientPending || !e.kc.HasClient("shop-1") {
 		t.Fatalf("the pending row must stay to record the Keycloak client: %+v", rows)
 	}
 	if page, _ := e.svc.ListClients(ctx, ClientQuery{}); len(page.Items) != 0 {
 		t.Fatal("a pending client is listed")
 	}
 	e.store.heal()
-	e.kc.heal()
-	if rep, err := e.svc.Reconcile(ctx); err != nil || rep.Settled != 0 || !e.kc.hasClient("shop-1") {
+	e.kc.Heal()
+	if rep, err := e.svc.Reconcile(ctx); err != nil || rep.Settled != 0 || !e.kc.HasClient("shop-1") {
 		t.Fatalf("a fresh pending row was settled (it may be in flight): %+v %v", rep, err)
 	}
 	e.clock.Advance(10 * time.Minute)
@@ -439,7 +439,7 @@ func TestClients_Create_CompensationFailsToo_ReconcileRemovesIt(t *testing.T) {
 	if err != nil || rep.Settled != 1 {
 		t.Fatalf("reconcile: %+v %v", rep, err)
 	}
-	if e.kc.hasClient("shop-1") {
+	if e.kc.HasClient("shop-1") {
 		t.Fatal("reconcile left the Keycloak client")
 	}
 	if rows, _ := e.store.ClientsOfConsumer(ctx, cons.ID); len(rows) != 0 {
@@ -464,7 +464,7 @@ func TestReconcile_PendingRowWithoutKeycloakID_SparesForeignClientOfThatName(t *
 	if rep, err := e.svc.Reconcile(ctx); err != nil || rep.Settled != 1 {
 		t.Fatalf("reconcile %+v %v", rep, err)
 	}
-	if !e.kc.hasClient("shop-x") {
+	if !e.kc.HasClient("shop-x") {
 		t.Fatal("reconcile deleted a client that is not Keyward's")
 	}
 }
@@ -507,8 +507,8 @@ func TestConsumers_UpdateGroups_FailureMidway_MembershipsAndRowUnchanged(t *test
 		name   string
 		inject func(e *env)
 	}{
-		{"keycloak fails on the second client", func(e *env) { e.kc.failOn("AddUserToGroup", keycloak.ErrUnavailable, 1) }},
-		{"keycloak fails removing", func(e *env) { e.kc.failOn("RemoveUserFromGroup", errors.New("boom"), 1) }},
+		{"keycloak fails on the second client", func(e *env) { e.kc.FailOn("AddUserToGroup", keycloak.ErrUnavailable, 1) }},
+		{"keycloak fails removing", func(e *env) { e.kc.FailOn("RemoveUserFromGroup", errors.New("boom"), 1) }},
 		{"database fails after keycloak", func(e *env) { e.store.failOn("UpdateConsumer", errors.New("db down")) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -523,7 +523,7 @@ func TestConsumers_UpdateGroups_FailureMidway_MembershipsAndRowUnchanged(t *test
 			if _, err := e.svc.UpdateConsumer(ctx, admin, cons.ID, ConsumerPatch{ACLGroups: &groups}); err == nil {
 				t.Fatal("update succeeded despite the failure")
 			}
-			e.kc.heal()
+			e.kc.Heal()
 			for _, c := range []CreatedClient{c1, c2} {
 				if g := e.kc.groupsOf(t, c.ClientID); !slices.Equal(g, []string{"a", "b"}) {
 					t.Fatalf("%s left in %v, want [a b]", c.ClientID, g)
@@ -544,8 +544,8 @@ func TestConsumers_UpdateGroups_KeycloakDownDuringUndo_ReconcileRepairs(t *testi
 	}
 	cons := e.consumer(t, "shop", "a")
 	c1, c2 := e.client(t, cons.ID, "shop-1"), e.client(t, cons.ID, "shop-2")
-	e.kc.failAlways("AddUserToGroup", keycloak.ErrUnavailable, 1)
-	e.kc.failAlways("RemoveUserFromGroup", keycloak.ErrUnavailable, 0)
+	e.kc.FailAlways("AddUserToGroup", keycloak.ErrUnavailable, 1)
+	e.kc.FailAlways("RemoveUserFromGroup", keycloak.ErrUnavailable, 0)
 	groups := []string{"b"}
 	if _, err := e.svc.UpdateConsumer(ctx, admin, cons.ID, ConsumerPatch{ACLGroups: &groups}); err == nil {
 		t.Fatal("update succeeded")
@@ -555,7 +555,7 @@ func TestConsumers_UpdateGroups_KeycloakDownDuringUndo_ReconcileRepairs(t *testi
 	if !slices.Equal(g1, []string{"a", "b"}) && !slices.Equal(g2, []string{"a", "b"}) {
 		t.Fatalf("precondition: one client should be left in [a b]: %v %v", g1, g2)
 	}
-	e.kc.heal()
+	e.kc.Heal()
 	rep, err := e.svc.Reconcile(ctx)
 	if err != nil || rep.MembershipsFixed != 1 {
 		t.Fatalf("reconcile %+v %v", rep, err)
@@ -578,7 +578,7 @@ func TestReconcile_MembershipDrift_Repaired_NonACLGroupsUntouched(t *testing.T) 
 	gb, _ := e.kc.GroupByPath(ctx, "/keyward-acl/b")
 	other, _ := e.kc.CreateGroup(ctx, "", "not-acl", "")
 	info, _ := e.kc.ServiceClientByClientID(ctx, "shop-1")
-	sa := e.kc.clients[info.ID].sa
+	sa := kcClient(t, e, info.ID).ServiceAccount
 	_ = e.kc.RemoveUserFromGroup(ctx, sa, ga.ID)
 	_ = e.kc.AddUserToGroup(ctx, sa, gb.ID)
 	_ = e.kc.AddUserToGroup(ctx, sa, other.ID)
@@ -600,23 +600,23 @@ func TestConsumers_Delete_WithClients_ConflictUnlessCascade(t *testing.T) {
 	e.client(t, cons.ID, "shop-1")
 	e.client(t, cons.ID, "shop-2")
 	wantConflict(t, e.svc.DeleteConsumer(ctx, admin, cons.ID, false), "2 client(s)")
-	if e.kc.clientCount() != 2 {
+	if e.kc.ClientCount() != 2 {
 		t.Fatal("a refused delete removed clients")
 	}
 	// A Keycloak failure stops the cascade with a consistent state.
-	e.kc.failOn("DeleteServiceClient", keycloak.ErrUnavailable, 1)
+	e.kc.FailOn("DeleteServiceClient", keycloak.ErrUnavailable, 1)
 	if err := e.svc.DeleteConsumer(ctx, admin, cons.ID, true); !errors.Is(err, keycloak.ErrUnavailable) {
 		t.Fatalf("cascade with Keycloak failing: %v", err)
 	}
 	page, _ := e.svc.ListClients(ctx, ClientQuery{ConsumerID: cons.ID})
-	if len(page.Items) != 1 || e.kc.clientCount() != 1 || !e.kc.hasClient(page.Items[0].ClientID) {
-		t.Fatalf("after a stopped cascade: %d rows, %d keycloak clients", len(page.Items), e.kc.clientCount())
+	if len(page.Items) != 1 || e.kc.ClientCount() != 1 || !e.kc.HasClient(page.Items[0].ClientID) {
+		t.Fatalf("after a stopped cascade: %d rows, %d keycloak clients", len(page.Items), e.kc.ClientCount())
 	}
-	e.kc.heal()
+	e.kc.Heal()
 	if err := e.svc.DeleteConsumer(ctx, admin, cons.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if e.kc.clientCount() != 0 {
+	if e.kc.ClientCount() != 0 {
 		t.Fatal("cascade left Keycloak clients")
 	}
 	if _, err := e.svc.Consumer(ctx, cons.ID); !errors.Is(err, models.ErrNotFound) {
@@ -701,19 +701,19 @@ func TestClients_Delete_KeycloakFails_ClientStaysVisible(t *testing.T) {
 	e := newEnv(t)
 	cons := e.consumer(t, "shop")
 	c := e.client(t, cons.ID, "shop-1")
-	e.kc.failOn("DeleteServiceClient", keycloak.ErrUnavailable, 0)
+	e.kc.FailOn("DeleteServiceClient", keycloak.ErrUnavailable, 0)
 	if err := e.svc.DeleteClient(ctx, admin, c.ID); !errors.Is(err, keycloak.ErrUnavailable) {
 		t.Fatalf("delete: %v", err)
 	}
 	if _, err := e.svc.Client(ctx, c.ID); err != nil {
 		t.Fatalf("the client vanished from Keyward although Keycloak kept it: %v", err)
 	}
-	e.kc.heal()
+	e.kc.Heal()
 	e.store.failOn("DeleteClient", errors.New("db down"))
 	if err := e.svc.DeleteClient(ctx, admin, c.ID); err == nil {
 		t.Fatal("delete succeeded")
 	}
-	if e.kc.hasClient("shop-1") {
+	if e.kc.HasClient("shop-1") {
 		t.Fatal("the Keycloak client should be gone")
 	}
 	if _, err := e.svc.Client(ctx, c.ID); !errors.Is(err, models.ErrNotFound) {

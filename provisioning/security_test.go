@@ -88,7 +88,7 @@ func TestACLGroupWithOwnRealmRole_NoConsumerOrClientJoinsIt(t *testing.T) {
 
 	_, err = e.svc.CreateClient(ctx, admin, analysts.ID, ClientInput{ClientID: "analysts-1"})
 	wantConflict(t, err, `"b"`)
-	if e.kc.hasClient("analysts-1") || len(e.clientRows(t)) != 1 {
+	if e.kc.HasClient("analysts-1") || len(e.clientRows(t)) != 1 {
 		t.Fatal("a refused client reached Keycloak or the store")
 	}
 
@@ -119,11 +119,11 @@ func TestACLGroups_ParentWithClientRole_EveryGroupRefused_NoNewGroupUnderIt(t *t
 	e := newEnv(t)
 	e.group(t, "a")
 	e.kc.setRoles(t, "/keyward-acl", viewUsers)
-	groupsBefore := e.kc.calls["CreateGroup"]
+	groupsBefore := e.kc.Calls("CreateGroup")
 
 	_, err := e.svc.CreateACLGroup(ctx, admin, ACLGroupInput{Name: "fresh"})
 	wantConflict(t, err, `the ACL parent group "/keyward-acl" carries roles (client role "realm-management/view-users")`)
-	if e.kc.calls["CreateGroup"] != groupsBefore {
+	if e.kc.Calls("CreateGroup") != groupsBefore {
 		t.Fatal("a group was created under a parent that carries roles")
 	}
 
@@ -142,7 +142,7 @@ func TestACLGroups_ParentWithClientRole_EveryGroupRefused_NoNewGroupUnderIt(t *t
 func TestACLGroups_RoleCheckFails_NothingWritten(t *testing.T) {
 	e := newEnv(t)
 	e.group(t, "a")
-	e.kc.failAlways("GroupRoleMappings", keycloak.ErrUnavailable, 0)
+	e.kc.FailAlways("GroupRoleMappings", keycloak.ErrUnavailable, 0)
 	if _, err := e.svc.CreateConsumer(ctx, admin, ConsumerInput{Name: "shop", ACLGroups: []string{"a"}}); !errors.Is(err, keycloak.ErrUnavailable) {
 		t.Fatalf("create with the check failing: %v", err)
 	}
@@ -166,7 +166,7 @@ func TestReconcile_GroupGainsRole_ReportedAndNotRejoined_UntilRemoved(t *testing
 	e.kc.setRoles(t, "/keyward-acl/a", realmAdmin)
 	ga, _ := e.kc.GroupByPath(ctx, "/keyward-acl/a")
 	info, _ := e.kc.ServiceClientByClientID(ctx, c.ClientID)
-	_ = e.kc.RemoveUserFromGroup(ctx, e.kc.clients[info.ID].sa, ga.ID)
+	_ = e.kc.RemoveUserFromGroup(ctx, kcClient(t, e, info.ID).ServiceAccount, ga.ID)
 
 	rep, err := e.svc.Reconcile(ctx)
 	if err != nil || !slices.Equal(rep.ACLGroupsWithRoles, []string{"a"}) || rep.MembershipsFixed != 0 {
@@ -186,7 +186,7 @@ func TestReconcile_GroupGainsRole_ReportedAndNotRejoined_UntilRemoved(t *testing
 	wantConflict(t, err, `"a"`)
 
 	// The metric keeps the last complete answer when Keycloak cannot be asked.
-	e.kc.failAlways("GroupRoleMappings", keycloak.ErrUnavailable, 0)
+	e.kc.FailAlways("GroupRoleMappings", keycloak.ErrUnavailable, 0)
 	if _, err := e.svc.Reconcile(ctx); !errors.Is(err, keycloak.ErrUnavailable) {
 		t.Fatalf("reconcile with the check failing: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestReconcile_GroupGainsRole_ReportedAndNotRejoined_UntilRemoved(t *testing
 	if g := e.kc.groupsOf(t, c.ClientID); !slices.Equal(g, []string{"b"}) {
 		t.Fatalf("an unchecked group was joined: %v", g)
 	}
-	e.kc.heal()
+	e.kc.Heal()
 
 	// The role removed: no report, the membership comes back, clients are allowed.
 	e.kc.setRoles(t, "/keyward-acl/a")
@@ -213,12 +213,12 @@ func TestReconcile_GroupGainsRole_ReportedAndNotRejoined_UntilRemoved(t *testing
 func TestClients_Create_AnswerLost_ClientFoundByAttributeAndRemoved(t *testing.T) {
 	e := newEnv(t)
 	cons := e.consumer(t, "shop")
-	e.kc.loseAnswer("CreateServiceClient", keycloak.ErrUnavailable)
+	e.kc.LoseAnswer("CreateServiceClient", keycloak.ErrUnavailable)
 	_, err := e.svc.CreateClient(ctx, admin, cons.ID, ClientInput{ClientID: "shop-1"})
 	if !errors.Is(err, keycloak.ErrUnavailable) {
 		t.Fatalf("create: %v", err)
 	}
-	if e.kc.hasClient("shop-1") {
+	if e.kc.HasClient("shop-1") {
 		t.Fatal("the client Keycloak created was left behind")
 	}
 	if rows := e.clientRows(t); len(rows) != 0 {
@@ -232,25 +232,25 @@ func TestClients_Create_AnswerLost_ClientFoundByAttributeAndRemoved(t *testing.T
 func TestClients_Create_AnswerLost_LookupFailsToo_PendingRowStaysForReconcile(t *testing.T) {
 	e := newEnv(t)
 	cons := e.consumer(t, "shop")
-	e.kc.loseAnswer("CreateServiceClient", keycloak.ErrUnavailable)
-	e.kc.failAlways("ServiceClientByClientID", keycloak.ErrUnavailable, 0)
+	e.kc.LoseAnswer("CreateServiceClient", keycloak.ErrUnavailable)
+	e.kc.FailAlways("ServiceClientByClientID", keycloak.ErrUnavailable, 0)
 	if _, err := e.svc.CreateClient(ctx, admin, cons.ID, ClientInput{ClientID: "shop-1"}); err == nil {
 		t.Fatal("create succeeded")
 	}
 	rows := e.clientRows(t)
-	if len(rows) != 1 || rows[0].State != models.ClientPending || !e.kc.hasClient("shop-1") {
+	if len(rows) != 1 || rows[0].State != models.ClientPending || !e.kc.HasClient("shop-1") {
 		t.Fatalf("want the pending row kept as the record of the client: %+v", rows)
 	}
-	e.kc.heal()
+	e.kc.Heal()
 	// Fresh: it may be in flight. Neither settle nor the orphan sweep touches it.
-	if rep, err := e.svc.Reconcile(ctx); err != nil || rep.Settled != 0 || rep.OrphansRemoved != 0 || !e.kc.hasClient("shop-1") {
+	if rep, err := e.svc.Reconcile(ctx); err != nil || rep.Settled != 0 || rep.OrphansRemoved != 0 || !e.kc.HasClient("shop-1") {
 		t.Fatalf("a fresh pending client was touched: %+v %v", rep, err)
 	}
 	e.clock.Advance(10 * time.Minute)
 	if rep, err := e.svc.Reconcile(ctx); err != nil || rep.Settled != 1 {
 		t.Fatalf("reconcile %+v %v", rep, err)
 	}
-	if e.kc.hasClient("shop-1") || len(e.clientRows(t)) != 0 {
+	if e.kc.HasClient("shop-1") || len(e.clientRows(t)) != 0 {
 		t.Fatal("reconcile left the client or the row")
 	}
 }
@@ -284,11 +284,11 @@ func TestReconcile_OrphanOfThisStore_Removed_LiveAndOthersSpared(t *testing.T) {
 	if err != nil || rep.OrphansRemoved != 1 {
 		t.Fatalf("reconcile %+v %v", rep, err)
 	}
-	if e.kc.hasClient("shop-orphan") {
+	if e.kc.HasClient("shop-orphan") {
 		t.Fatal("the orphan is still in Keycloak")
 	}
 	for _, id := range []string{live.ClientID, "other-store", "foreign", "shop-inflight"} {
-		if !e.kc.hasClient(id) {
+		if !e.kc.HasClient(id) {
 			t.Fatalf("%s was deleted", id)
 		}
 	}
@@ -306,7 +306,7 @@ func TestConsumers_Delete_SweepsItsOrphansFirst(t *testing.T) {
 	other := e.consumer(t, "other")
 	e.orphan(t, "shop-orphan", shop.ID)
 	e.orphan(t, "other-orphan", other.ID)
-	e.kc.failOn("ClientsWithAttribute", keycloak.ErrUnavailable, 0)
+	e.kc.FailOn("ClientsWithAttribute", keycloak.ErrUnavailable, 0)
 	if err := e.svc.DeleteConsumer(ctx, admin, shop.ID, false); !errors.Is(err, keycloak.ErrUnavailable) {
 		t.Fatalf("delete with the sweep failing: %v", err)
 	}
@@ -316,7 +316,7 @@ func TestConsumers_Delete_SweepsItsOrphansFirst(t *testing.T) {
 	if err := e.svc.DeleteConsumer(ctx, admin, shop.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	if e.kc.hasClient("shop-orphan") || !e.kc.hasClient("other-orphan") {
+	if e.kc.HasClient("shop-orphan") || !e.kc.HasClient("other-orphan") {
 		t.Fatal("the sweep must remove the consumer's orphan and only that")
 	}
 }
@@ -338,7 +338,7 @@ func TestClients_Secret_AuditDown_NotShown_NotRegenerated(t *testing.T) {
 	if !errors.Is(err, ErrAuditUnavailable) || fresh.Value != "" {
 		t.Fatalf("regenerate with the audit trail down: %v", err)
 	}
-	if n := e.kc.calls["RegenerateClientSecret"]; n != 0 {
+	if n := e.kc.Calls("RegenerateClientSecret"); n != 0 {
 		t.Fatalf("Keycloak regenerated the secret unaudited (%d calls)", n)
 	}
 	if kcSecret, _ := e.kc.ClientSecret(ctx, c.KeycloakID); kcSecret != c.Secret {
@@ -360,7 +360,7 @@ func TestClients_Secret_AuditDown_NotShown_NotRegenerated(t *testing.T) {
 	}
 
 	// Keycloak failing after the event: a second event says it failed.
-	e.kc.failOn("RegenerateClientSecret", keycloak.ErrUnavailable, 0)
+	e.kc.FailOn("RegenerateClientSecret", keycloak.ErrUnavailable, 0)
 	if _, err := e.svc.RegenerateClientSecret(ctx, admin, c.ID); !errors.Is(err, keycloak.ErrUnavailable) {
 		t.Fatalf("regenerate with Keycloak failing: %v", err)
 	}
@@ -388,7 +388,7 @@ func TestNamesAndDescriptions_InvisibleOrReorderingCharacters_Refused(t *testing
 	e.group(t, "a")
 	cons := e.consumer(t, "shop", "a")
 	c := e.client(t, cons.ID, "shop-1")
-	groupsBefore, clientsBefore := e.kc.calls["CreateGroup"], e.kc.clientCount()
+	groupsBefore, clientsBefore := e.kc.Calls("CreateGroup"), e.kc.ClientCount()
 
 	for _, ch := range []struct{ name, r, code string }{
 		{"right-to-left override", "\u202e", "U+202E"},
@@ -459,7 +459,7 @@ func TestNamesAndDescriptions_InvisibleOrReorderingCharacters_Refused(t *testing
 			}
 		})
 	}
-	if e.kc.calls["CreateGroup"] != groupsBefore || e.kc.clientCount() != clientsBefore {
+	if e.kc.Calls("CreateGroup") != groupsBefore || e.kc.ClientCount() != clientsBefore {
 		t.Fatal("refused input reached Keycloak")
 	}
 	if got, _ := e.svc.Consumer(ctx, cons.ID); got.Name != "shop" || got.Description != "" {

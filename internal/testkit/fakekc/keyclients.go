@@ -11,9 +11,9 @@ import (
 // client_id without the key-client mark: ErrConflict.
 func (f *Admin) EnsureKeyClient(ctx context.Context, c keycloak.KeyClient) (keycloak.KeyClientIDs, error) {
 	f.mu.Lock()
-	var found *adminClient
+	var found *Client
 	for _, cl := range f.clients {
-		if cl.info.ClientID == c.ClientID {
+		if cl.Info.ClientID == c.ClientID {
 			found = cl
 		}
 	}
@@ -23,16 +23,16 @@ func (f *Admin) EnsureKeyClient(ctx context.Context, c keycloak.KeyClient) (keyc
 		for k, v := range c.Attributes {
 			attrs[k] = v
 		}
-		found = &adminClient{sa: sa, info: keycloak.ClientInfo{ID: id, ClientID: c.ClientID, Name: c.Name,
+		found = &Client{ServiceAccount: sa, Info: keycloak.ClientInfo{ID: id, ClientID: c.ClientID, Name: c.Name,
 			Description: c.Description, Protocol: "openid-connect", Enabled: true, ServiceAccountsEnabled: true,
 			Attributes: attrs, ACLMapper: true}}
 		f.clients[id] = found
 		f.members[sa] = map[string]bool{}
-	} else if found.info.Attributes[keycloak.AttrKeyClient] != "true" {
+	} else if found.Info.Attributes[keycloak.AttrKeyClient] != "true" {
 		f.mu.Unlock()
 		return keycloak.KeyClientIDs{}, keycloak.ErrConflict
 	}
-	ids := keycloak.KeyClientIDs{ID: found.info.ID, ClientID: found.info.ClientID, ServiceAccountID: found.sa}
+	ids := keycloak.KeyClientIDs{ID: found.Info.ID, ClientID: found.Info.ClientID, ServiceAccountID: found.ServiceAccount}
 	f.mu.Unlock()
 	return ids, f.SetUserGroups(ctx, ids.ServiceAccountID, c.Groups)
 }
