@@ -67,17 +67,17 @@ type Config struct {
 	OIDC           OIDC
 	Verifier       keycloak.TokenVerifier
 	Principals     exchange.PrincipalChecker
-	// ExchangeClientID: tokens issued to it came from an API key, never from a login.
-	ExchangeClientID string
-	AdminRole        string
-	Sessions         SessionStore
-	Secrets          Secrets
-	Keys             keys.API
-	Provisioning     provisioning.API // admin pages answer 503 without it
-	Webhooks         webhooks.API     // the webhook pages answer 503 without it
-	Audit            *audit.Reader
-	SessionIdle      time.Duration
-	SessionMax       time.Duration
+	// KeyTokenClients: tokens issued to them came from an API key, never from a login.
+	KeyTokenClients []string
+	AdminRole       string
+	Sessions        SessionStore
+	Secrets         Secrets
+	Keys            keys.API
+	Provisioning    provisioning.API // admin pages answer 503 without it
+	Webhooks        webhooks.API     // the webhook pages answer 503 without it
+	Audit           *audit.Reader
+	SessionIdle     time.Duration
+	SessionMax      time.Duration
 	// RefreshEvery: the Keycloak tokens of a session are refreshed at least this often
 	// (and whenever the access token is about to expire). 0: on every page.
 	RefreshEvery time.Duration

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -488,7 +489,7 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, toks keyc
 // key, or a service account's (the console, like the API, is for people).
 func (c *Console) notAPerson(ctx context.Context, claims keycloak.Claims) (string, error) {
 	const msg = "Service accounts and API-key tokens cannot use the console: it is for people."
-	if claims.ClientCredentials || (c.cfg.ExchangeClientID != "" && claims.AuthParty == c.cfg.ExchangeClientID) {
+	if claims.ClientCredentials || slices.Contains(c.cfg.KeyTokenClients, claims.AuthParty) {
 		return msg, nil
 	}
 	if c.cfg.Principals == nil {

@@ -141,7 +141,7 @@ func newHarnessAt(t *testing.T, base string) *harness {
 		store: &memSessions{rows: map[string]models.ConsoleSession{}}, clock: &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)},
 		cookie: map[string]string{}}
 	h.c, err = New(Config{URL: base, KeycloakOrigin: "http://kc.test", OIDC: h.realm, Verifier: h.realm,
-		ExchangeClientID: "keyward", AdminRole: "keyward-admin", Sessions: h.store, Secrets: secrets,
+		KeyTokenClients: []string{"keyward", "keyward-limited"}, AdminRole: "keyward-admin", Sessions: h.store, Secrets: secrets,
 		SessionIdle: 30 * time.Minute, SessionMax: 8 * time.Hour, RefreshEvery: time.Minute, Clock: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -313,6 +313,10 @@ func TestCallback_Refused(t *testing.T) {
 		}},
 		{"token minted for an API key", func(h *harness) string {
 			h.realm.claims.AuthParty = "keyward"
+			return "code=good-code&state=" + url.QueryEscape(h.realm.lastAuth.State)
+		}},
+		{"token minted for a role-limited API key", func(h *harness) string {
+			h.realm.claims.AuthParty = "keyward-limited"
 			return "code=good-code&state=" + url.QueryEscape(h.realm.lastAuth.State)
 		}},
 	}

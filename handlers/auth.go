@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,7 @@ func (s *server) authenticate(c *gin.Context) {
 	case err != nil:
 		unauthorized(c, "the bearer token is not a valid, unexpired access token of the realm")
 		return
-	case s.ExchangeClientID != "" && claims.AuthParty == s.ExchangeClientID:
+	case slices.Contains(s.KeyTokenClients, claims.AuthParty):
 		unauthorized(c, "tokens obtained with an API key cannot call the management API")
 		return
 	}

@@ -93,6 +93,23 @@ func TestBoundaries_403_ServiceAccountTokens(t *testing.T) {
 	}
 }
 
+// A token minted for an API key — unrestricted or limited to some of its owner's roles —
+// never manages keys: else a limited key could make its owner an unrestricted one.
+func TestBoundaries_401_KeyTokens(t *testing.T) {
+	h := newHarness(t)
+	for _, tok := range []string{"exchange-token", "limited-token"} {
+		for _, route := range []struct{ method, path, body string }{
+			{"POST", "/v1/keys", `{"name":"x"}`}, {"GET", "/v1/keys", ""}, {"GET", "/v1/audit", ""},
+		} {
+			body := h.mustStatus(t, 401, route.method, route.path, tok, route.body)
+			mustMention(t, body, "obtained with an API key")
+		}
+	}
+	if n := len(h.keys(t)); n != 0 {
+		t.Fatalf("%d keys written", n)
+	}
+}
+
 func TestBoundaries_403_NoUpwardImpersonation(t *testing.T) {
 	h := newHarness(t)
 	body := h.mustStatus(t, 403, "POST", "/v1/keys", "carol-token", `{"name":"escalate","owner":"root"}`)

@@ -57,9 +57,10 @@ type Config struct {
 	JWKS      jwk.Set
 	// JWKSFunc, when set, gives the JWKS at each request instead (signing-key rotation).
 	JWKSFunc func() jwk.Set
-	// ExchangeClientID is the Keycloak client Keyward mints tokens as: tokens issued to
-	// it came from an API key and may not call the management API.
-	ExchangeClientID string
+	// KeyTokenClients are the Keycloak clients Keyward mints key tokens as (the exchange
+	// client and the limited-keys client): tokens issued to them came from an API key
+	// and may not call the management API.
+	KeyTokenClients []string
 	// Audience is what management tokens must carry in `aud` (checked by Verifier;
 	// named here for the message).
 	Audience string

@@ -124,7 +124,7 @@ func newBenchEngine(b *testing.B, setup benchSetup) (*gin.Engine, string, *bench
 		Cache:   cache,
 	}
 	hc := Config{
-		Log: log, JWKS: signer.PublicKeys(), ExchangeClientID: "keyward",
+		Log: log, JWKS: signer.PublicKeys(), KeyTokenClients: []string{"keyward", "keyward-limited"},
 		Database: benchPinger{}, Keycloak: benchPinger{},
 	}
 	if m != nil { // a nil *Metrics in an interface is not a nil interface

@@ -189,7 +189,7 @@ func newAPI(cfg config.Config, log *zap.Logger, p apiParts) http.Handler {
 		HTTPMetrics:      p.metrics,
 		Audit:            audit.NewReader(p.store),
 		JWKSFunc:         p.signer.PublicKeys,
-		ExchangeClientID: cfg.ClientID,
+		KeyTokenClients:  []string{cfg.ClientID, cfg.LimitedClientID},
 		AdminRole:        cfg.AdminRole,
 		Database:         p.store,
 		Keycloak:         p.kc,
