@@ -9,17 +9,17 @@ import (
 	"testing"
 )
 
-// README's "A key shows …" paragraph names every field of Key, so that a field added
-// here and forgotten there fails a test.
-func TestREADME_NamesEveryKeyField(t *testing.T) {
-	raw, err := os.ReadFile("../README.md")
+// The API reference's "A key shows …" paragraph names every field of Key, so that a
+// field added here and forgotten there fails a test.
+func TestDocs_NamesEveryKeyField(t *testing.T) {
+	raw, err := os.ReadFile("../docs/reference/api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(raw)
 	start := strings.Index(text, "A key shows ")
 	if start < 0 {
-		t.Fatal(`README has no paragraph "A key shows …"`)
+		t.Fatal(`docs/reference/api.md has no paragraph "A key shows …"`)
 	}
 	para := text[start:]
 	if end := strings.Index(para, "\n\n"); end > 0 {
@@ -36,7 +36,7 @@ func TestREADME_NamesEveryKeyField(t *testing.T) {
 		}
 	}
 	if len(missing) > 0 {
-		t.Errorf("README's key fields lack %v", missing)
+		t.Errorf("docs/reference/api.md's key fields lack %v", missing)
 	}
 }
 
