@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/client"
 )
 
@@ -33,7 +35,7 @@ func NewCmdKeysList(f *Factory, runF func(*KeysListOptions) error) *cobra.Comman
 	flags.StringVar(&q.Owner, "owner", "", "admins: the user (username or id) whose keys to list")
 	flags.StringVar(&q.Consumer, "consumer", "", "admins: the consumer (name or id) whose keys to list")
 	flags.StringVarP(&q.Q, "search", "q", "", "search in names and descriptions")
-	flags.StringVar(&q.Status, "status", "", "active, inactive, expired or expiring_soon")
+	flags.StringVar(&q.Status, "status", "", "one of "+strings.Join(api.KeyStatuses, ", "))
 	flags.StringVar(&q.Environment, "environment", "", "development, staging or production")
 	flags.StringVar(&q.Expires, "expires", "", "30d, expired or never")
 	flags.StringVar(&q.Sort, "sort", "", "created_at (default), expires_at, name or last_used_at")

@@ -264,7 +264,7 @@ func (c Config) checkAddresses(bad func(string, ...any)) {
 // checkClients checks the two Keycloak identities and the secrets' forms.
 func (c Config) checkClients(bad func(string, ...any)) {
 	if c.AdminClientID != "" && c.AdminClientID == c.ClientID {
-		bad("KEYWARD_ADMIN_CLIENT_ID and KEYWARD_CLIENT_ID are both %q: the client that makes admin calls must not be the one exchanged tokens are issued to (README \"Security\")", c.ClientID)
+		bad("KEYWARD_ADMIN_CLIENT_ID and KEYWARD_CLIENT_ID are both %q: the client that makes admin calls must not be the one exchanged tokens are issued to (docs/operating/security.md)", c.ClientID)
 	}
 	if c.LimitedClientID != "" && (c.LimitedClientID == c.ClientID || c.LimitedClientID == c.AdminClientID) {
 		bad("KEYWARD_LIMITED_CLIENT_ID is %q, a client Keyward already uses otherwise: limited keys need a client of their own", c.LimitedClientID)

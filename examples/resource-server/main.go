@@ -2,8 +2,9 @@
 // package middleware: what a team's own service looks like once Keyward hands its users
 // tokens for their API keys. It knows nothing of Keyward.
 //
-//	GET /hello                any valid access token of the realm
-//	GET /engineering/reports  only tokens whose acl_groups names engineering
+//	GET /hello                    any valid access token of the realm
+//	GET /engineering/reports      only tokens whose acl_groups names engineering
+//	GET /engineering/reports.csv  the same as CSV, as spreadsheets and pandas read it
 //
 // Settings: KEYCLOAK_ISSUER (default http://127.0.0.1:8180/realms/keyward, the dev
 // realm of `make run`), API_AUDIENCE (default demo-api; empty to skip the check),
@@ -12,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"log"
@@ -45,7 +47,7 @@ func main() {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	log.Printf("resource server on http://%s (GET /hello, GET /engineering/reports)", srv.Addr)
+	log.Printf("resource server on http://%s (GET /hello, GET /engineering/reports, GET /engineering/reports.csv)", srv.Addr)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
@@ -57,6 +59,8 @@ func newAPI(v *middleware.Verifier) http.Handler {
 	mux.Handle("GET /hello", v.Middleware()(http.HandlerFunc(hello)))
 	mux.Handle("GET /engineering/reports",
 		v.Middleware(middleware.RequireGroup("engineering"))(http.HandlerFunc(reports)))
+	mux.Handle("GET /engineering/reports.csv",
+		v.Middleware(middleware.RequireGroup("engineering"))(http.HandlerFunc(reportsCSV)))
 	return mux
 }
 
@@ -71,13 +75,24 @@ func hello(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// reports stands for data only the engineering group may read.
+// reportNames stand for data only the engineering group may read.
+var reportNames = []string{"build-times-2026-q1", "incident-review-42"}
+
 func reports(w http.ResponseWriter, r *http.Request) {
 	c, _ := middleware.ClaimsFromContext(r.Context())
-	writeJSON(w, map[string]any{
-		"reader":  c.Username,
-		"reports": []string{"build-times-2026-q1", "incident-review-42"},
-	})
+	writeJSON(w, map[string]any{"reader": c.Username, "reports": reportNames})
+}
+
+// reportsCSV is what an analyst's spreadsheet or pandas.read_csv loads.
+func reportsCSV(w http.ResponseWriter, r *http.Request) {
+	c, _ := middleware.ClaimsFromContext(r.Context())
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	out := csv.NewWriter(w)
+	_ = out.Write([]string{"report", "reader"})
+	for _, name := range reportNames {
+		_ = out.Write([]string{name, c.Username})
+	}
+	out.Flush()
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

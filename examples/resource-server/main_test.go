@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -96,6 +97,16 @@ func TestStory_AliceKey_BothRoutes200(t *testing.T) {
 	status, _, body = get(t, hc, api+"/engineering/reports")
 	if status != http.StatusOK || body["reader"] != "alice" {
 		t.Fatalf("/engineering/reports: %d %v", status, body)
+	}
+	resp, err := hc.Get(api + "/engineering/reports.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	csvBody, _ := io.ReadAll(resp.Body)
+	want := "report,reader\nbuild-times-2026-q1,alice\nincident-review-42,alice\n"
+	if resp.StatusCode != http.StatusOK || string(csvBody) != want || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("/engineering/reports.csv: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), csvBody)
 	}
 }
 
