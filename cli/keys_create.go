@@ -32,7 +32,7 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 		Example: "  KEY=$(keyward keys create --name ci --expires-in 90d --scope profile)\n" +
 			"  keyward keys create --name nightly --environment staging --rate-limit 100/1m --ip-allow 203.0.113.0/24 --out-file nightly.key\n" +
 			"  keyward keys create --name report --owner alice --never-expires   # admins, for a user\n" +
-			"  keyward keys create --name reader --role reports-read --role shop-api:orders-read   # only these of your roles" +
+			"  keyward keys create --name reader --role reports-read --role shop-api:orders-read   # only these of your roles\n" +
 			"  keyward keys create --name orders --consumer shop                 # admins, for a consumer",
 		Args: cobra.NoArgs,
 	}
