@@ -120,7 +120,7 @@ func caller(op *openapi3.Operation, short bool) string {
 		if short {
 			return "anyone"
 		}
-		return "Anyone: no Keycloak token (what the request must carry is below)."
+		return "Anyone: no Keycloak token."
 	}
 	if admin, _ := op.Extensions[handlers.AdminOnly].(bool); admin {
 		if short {
@@ -170,10 +170,10 @@ func writeOperation(d *doc, h string, op *openapi3.Operation, seen map[string]st
 	if rb := op.RequestBody; rb != nil && rb.Value != nil {
 		body := rb.Value
 		for _, media := range slices.Sorted(mapKeys(body.Content)) {
-			d.line("**Request body** (", code(media), yesNo(body.Required, ", required"), yesNo(!body.Required, ", optional"), ")",
-				yesNo(body.Description != "", ": "+text(body.Description)), yesNo(body.Description == "", ":"))
+			d.line("**Request body** (", code(media), yesNo(body.Required, ", required"), yesNo(!body.Required, ", optional"), "):",
+				yesNo(body.Description != "", " "+text(body.Description)+"."))
 			d.line("")
-			writeFields(d, body.Content[media].Schema, "the request body of "+h, h, seen)
+			writeFields(d, body.Content[media].Schema, "the request body of "+h, h, false, seen)
 		}
 	}
 
@@ -190,19 +190,27 @@ func writeOperation(d *doc, h string, op *openapi3.Operation, seen map[string]st
 		if r.Description != nil {
 			desc = *r.Description
 		}
-		rows = append(rows, []string{status, text(desc), strings.Join(media, ", ")})
+		var headers []string
+		for _, name := range slices.Sorted(mapKeys(r.Headers)) {
+			h := code(name)
+			if hv := r.Headers[name].Value; hv != nil && hv.Description != "" {
+				h += ": " + text(hv.Description)
+			}
+			headers = append(headers, h)
+		}
+		rows = append(rows, []string{status, text(desc), strings.Join(media, ", "), strings.Join(headers, "; ")})
 		if main == nil && strings.HasPrefix(status, "2") && len(r.Content) > 0 {
 			main, mainStatus = r, status
 		}
 	}
 	d.line("**Responses:**")
 	d.line("")
-	d.table([]string{"Status", "When", "Body"}, rows)
+	d.table([]string{"Status", "When", "Body", "Headers"}, rows)
 	if main != nil {
 		for _, m := range slices.Sorted(mapKeys(main.Content)) {
 			d.line("**Answer ", mainStatus, "** (", code(m), "):")
 			d.line("")
-			writeFields(d, main.Content[m].Schema, "the answer "+mainStatus+" of "+h, h, seen)
+			writeFields(d, main.Content[m].Schema, "the answer "+mainStatus+" of "+h, h, true, seen)
 		}
 	}
 }
@@ -219,7 +227,7 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 
 // writeFields writes a body's fields as a table, or points to the same table written
 // before (a key's fields are the answer of several operations).
-func writeFields(d *doc, ref *openapi3.SchemaRef, what, heading string, seen map[string]string) {
+func writeFields(d *doc, ref *openapi3.SchemaRef, what, heading string, answer bool, seen map[string]string) {
 	if ref == nil || ref.Value == nil {
 		d.line("No schema.")
 		d.line("")
@@ -241,7 +249,8 @@ func writeFields(d *doc, ref *openapi3.SchemaRef, what, heading string, seen map
 		return
 	}
 	var b doc
-	b.table([]string{"Field", "Type", "Required", "Constraints", "What"}, rows)
+	// In an answer, a required field is one always there (null when its type admits it).
+	b.table([]string{"Field", "Type", map[bool]string{false: "Required", true: "Always"}[answer], "Constraints", "What"}, rows)
 	t := b.String()
 	if where, ok := seen[t]; ok {
 		d.line("The same fields as ", where, ".")
@@ -249,7 +258,7 @@ func writeFields(d *doc, ref *openapi3.SchemaRef, what, heading string, seen map
 		return
 	}
 	seen[t] = "[" + what + "](#" + anchor(heading) + ")"
-	if s.Description != "" && s.Type.Is(openapi3.TypeObject) {
+	if s.Description != "" {
 		d.line(text(s.Description) + ".")
 		d.line("")
 	}
@@ -330,7 +339,11 @@ func constraints(s *openapi3.Schema) string {
 				vs = append(vs, code(fmt.Sprint(v)))
 			}
 		}
-		out = append(out, "one of "+strings.Join(vs, ", "))
+		if len(vs) == 1 {
+			out = append(out, "always "+vs[0])
+		} else {
+			out = append(out, "one of "+strings.Join(vs, ", "))
+		}
 	}
 	switch {
 	case s.MaxLength != nil:

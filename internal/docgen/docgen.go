@@ -7,7 +7,6 @@
 package docgen
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 )
@@ -119,5 +118,3 @@ func yesNo(b bool, yes string) string {
 	}
 	return ""
 }
-
-var _ = fmt.Sprint
