@@ -60,7 +60,7 @@ func Events() ([]byte, error) {
 		ID: "0b5ad7a2-2bd0-4b8e-9f1e-3c43d1a6a001", At: at, ActorID: "5c1f3b7e-8d2a-4e0f-9a61-2b7c9d4e5f60", ActorName: "alice",
 		Action: "key.create", TargetType: "key", TargetID: "7d0e9c1b-6f2a-4b3c-8e5d-1a2b3c4d5e6f",
 		OwnerID: "5c1f3b7e-8d2a-4e0f-9a61-2b7c9d4e5f60", RequestID: "req-1",
-		Details: `{"name":"ci","prefix":"kw_live_AbCd1234","environment":"production","roles":null}`,
+		Details: `{"name":"ci","prefix":"kw_live_AbC123xyz789","environment":"production","roles":null}`,
 	})
 	if !ok {
 		return nil, fmt.Errorf("docgen: key.create is not announced")
