@@ -1,5 +1,5 @@
 # Keyward: the two commands are `make run` and `make test`.
-.PHONY: run up down test build vet clean help
+.PHONY: run up down test build vet clean help docs
 
 help:
 	@echo "make run    fetch Keycloak if needed, start it with the dev realm, run Keyward (Ctrl-C stops both)"
@@ -8,6 +8,7 @@ help:
 	@echo "make bench  Keyward vs Keycloak token endpoint, side by side (about 3 min)"
 	@echo "make bench-scale  Keyward on a store of a million keys, exchanges, lists, audit (about 6 min)"
 	@echo "make build  build bin/keyward"
+	@echo "make docs   regenerate docs/reference (configuration, cli, api-endpoints, metrics, events) from the code"
 	@echo "make image  build the container image from deploy/Containerfile (buildah or podman; scripts/image.sh)"
 	@echo "make test-up / test-down  leave the test stack running for go test (see scripts/test.sh)"
 
@@ -32,6 +33,10 @@ test-down:
 
 build:
 	go build -o bin/keyward ./cmd/keyward
+
+# The generated references (docs/reference); docs/generated_test.go fails when one is stale.
+docs:
+	go run ./internal/docgen/cmd/docgen
 
 vet:
 	gofmt -l . && go vet ./...

@@ -238,12 +238,30 @@ func (c Config) checkSettings(bad func(string, ...any)) {
 	}
 }
 
+// Setting is one KEYWARD_* setting as its table states it, for readers outside the
+// package (the reference docs): Flag is its command-line flag (-listen-addr), Default
+// the table's default ("" when it has none or derives it, as Help then says).
+type Setting struct {
+	Name, Flag, Default, Help string
+	Secret, Required          bool
+}
+
+// Describe is the settings table, in its order.
+func Describe() []Setting {
+	var out []Setting
+	for _, s := range new(Config).settings() {
+		out = append(out, Setting{Name: s.env, Flag: "-" + flagName(s.env), Default: s.def, Help: s.help,
+			Secret: s.secret, Required: s.required})
+	}
+	return out
+}
+
 // Variables lists the name of every KEYWARD_* setting Load reads, so that deployment
 // files (the compose file, the Helm chart) can be checked against it.
 func Variables() []string {
 	var names []string
-	for _, s := range new(Config).settings() {
-		names = append(names, s.env)
+	for _, s := range Describe() {
+		names = append(names, s.Name)
 	}
 	return names
 }
@@ -252,9 +270,9 @@ func Variables() []string {
 // deployment passes them from a secret store, never inline, and no message repeats them.
 func Secrets() []string {
 	var names []string
-	for _, s := range new(Config).settings() {
-		if s.secret {
-			names = append(names, s.env)
+	for _, s := range Describe() {
+		if s.Secret {
+			names = append(names, s.Name)
 		}
 	}
 	return names

@@ -168,6 +168,10 @@ func withBody[T any](c *gin.Context, do func(req T) error) {
 	}
 }
 
+// AdminOnly is the OpenAPI extension that marks the operations only admins (the admin
+// realm role) may call.
+const AdminOnly = "x-keyward-admin-only"
+
 // adminDoc is what the admin resources' OpenAPI fragments share; their bodies'
 // schemas come from package api.
 type adminDoc struct {
@@ -192,6 +196,7 @@ func (a adminDoc) op(id, summary string, body *openapi3.SchemaRef, params openap
 	common := []resp{problemResp(403, "the caller lacks the admin realm role"),
 		problemResp(503, "Keycloak unavailable, provisioning not configured, or (secret routes) the audit trail cannot be written: a secret is never shown unaudited")}
 	o := operation(id, summary, true, append(rs, common...)...)
+	o.Extensions = map[string]any{AdminOnly: true}
 	if body != nil {
 		withJSONBody(o, body, true)
 	}

@@ -214,6 +214,10 @@ func cursorDoc() *openapi3.ParameterRef {
 		text("", 0, page.MaxCursorLen))
 }
 
+// OpenAPIDocument is the document GET /openapi.json serves (the API reference of the
+// docs is generated from it).
+func OpenAPIDocument() *openapi3.T { return openAPIDocument() }
+
 // openAPIDocument describes every route of New: each resource documents its own
 // paths beside its handlers.
 func openAPIDocument() *openapi3.T {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -287,5 +288,33 @@ func TestNilMetrics_RecordsNothingAndDoesNotPanic(t *testing.T) {
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Fatalf("nil Metrics' handler answered %d, want 404", rec.Code)
+	}
+}
+
+// The metrics reference is generated from Families: every registered family of
+// Keyward's must be there, histograms without an observation included.
+func TestFamilies_EveryRegisteredFamily(t *testing.T) {
+	fams, err := Families()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]Family{}
+	for _, f := range fams {
+		byName[f.Name] = f
+	}
+	for name, typ := range map[string]string{
+		"keyward_exchanges_total":                   "counter",
+		"keyward_exchange_duration_seconds":         "histogram",
+		"keyward_http_request_duration_seconds":     "histogram",
+		"keyward_key_state_in_memory":               "gauge",
+		"keyward_retention_pruned_rows_total":       "counter",
+		"keyward_keycloak_request_duration_seconds": "histogram",
+	} {
+		if f, ok := byName[name]; !ok || f.Type != typ || f.Help == "" {
+			t.Errorf("%s: got %+v, want a %s with its help", name, f, typ)
+		}
+	}
+	if got := byName["keyward_http_requests_total"].Labels; !slices.Equal(got, []string{"code", "method", "route"}) {
+		t.Errorf("keyward_http_requests_total labels %v", got)
 	}
 }

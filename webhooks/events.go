@@ -35,6 +35,12 @@ var eventTypes = map[string]string{
 	"client.delete":   "client.deleted",
 }
 
+// EventType is the event type an audit action is announced as, if it is announced.
+func EventType(action string) (string, bool) {
+	t, ok := eventTypes[action]
+	return t, ok
+}
+
 // EventTypes lists every event type, sorted.
 func EventTypes() []string {
 	out := make([]string, 0, len(eventTypes))
