@@ -44,17 +44,17 @@ vet:
 clean:
 	rm -rf bin keyward-data
 
-# Keyward's exchange vs Keycloak's token endpoint (README "Performance"); ≤ 3 min.
+# Keyward's exchange vs Keycloak's token endpoint (docs/operating/performance.md); ≤ 3 min.
 .PHONY: bench
 bench:
 	@scripts/bench.sh
 
-# Keyward on a million keys (README "Performance"); ≤ 10 min, all its own, on loopback.
+# Keyward on a million keys (docs/operating/performance.md); ≤ 10 min, all its own, on loopback.
 .PHONY: bench-scale
 bench-scale:
 	@scripts/bench-scale.sh
 
-# Keyward's container image (README "Deploying"): static binary FROM scratch.
+# Keyward's container image (docs/operating/deploying.md): static binary FROM scratch.
 .PHONY: image
 image:
 	@scripts/image.sh

@@ -8,8 +8,7 @@ import (
 )
 
 // Events is the configuration of what Keyward does on Keycloak's events, of expiry
-// reminders and of leaked-key reports (README "Events from Keycloak", "For secret
-// scanners").
+// reminders and of leaked-key reports (docs/administering/audit.md).
 type Events struct {
 	// PollInterval is how often the realm's event feeds are read.
 	PollInterval time.Duration

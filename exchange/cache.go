@@ -16,8 +16,7 @@ import (
 //
 // A cached token carries the roles the user had when it was issued: Keyward follows
 // Keycloak's admin events and drops an owner's tokens (DropOwner) when their roles,
-// groups or state change, so a change shows within the events poll interval (README
-// "Events from Keycloak"); a change Keycloak records no admin event for shows when the
+// groups or state change, so a change shows within the events poll interval (docs/administering/audit.md); a change Keycloak records no admin event for shows when the
 // cached token is renewed.
 //
 // Memory is bounded as the key state's is (an otter cache, W-TinyLFU): past maxEntries

@@ -90,7 +90,7 @@ func (d RoleDenylist) Match(roles keycloak.Roles) (string, bool) {
 	return "", false
 }
 
-// String lists the entries, for logs and README-style messages.
+// String lists the entries, for logs and messages.
 func (d RoleDenylist) String() string {
 	var out []string
 	for r := range d.realm {

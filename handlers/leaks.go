@@ -17,7 +17,7 @@ import (
 	"github.com/keyward/keyward/leaks"
 )
 
-// leakedRoute is where secret scanners report leaked keys (README "For secret scanners").
+// leakedRoute is where secret scanners report leaked keys (docs/administering/audit.md).
 const leakedRoute = "/v1/keys/leaked"
 
 // LeakService handles leaked-key reports.

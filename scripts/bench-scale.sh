@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench-scale`: Keyward on a store of a million keys (README "Performance").
+# `make bench-scale`: Keyward on a store of a million keys (docs/operating/performance.md).
 #
 # Everything it uses is its own, on loopback, and stopped and removed at the end
 # (trap), whatever happens: a throw-away PostgreSQL (scripts/pg.sh) filled in bulk by

@@ -6,7 +6,7 @@
 : "${KEYWARD_CONSOLE_CLIENT_SECRET:=keyward-console-dev-secret}"
 : "${KEYWARD_DATA_DIR:=$KEYWARD_RUN_DIR/keyward-data}"
 : "${KEYWARD_START_TIMEOUT:=60}"
-# Dev only: webhooks may reach receivers on this machine (README "Webhooks").
+# Dev only: webhooks may reach receivers on this machine (docs/administering/webhooks.md).
 : "${KEYWARD_WEBHOOK_ALLOWED_NETWORKS:=127.0.0.0/8,::1/128}"
 export KEYWARD_CLIENT_SECRET KEYWARD_ADMIN_CLIENT_SECRET KEYWARD_CONSOLE_CLIENT_SECRET KEYWARD_DATA_DIR
 export KEYWARD_WEBHOOK_ALLOWED_NETWORKS

@@ -18,7 +18,7 @@ import (
 	"github.com/keyward/keyward/internal/kctest"
 )
 
-// gatewayRevocationBound is README's "revocation bound": a revoked key is refused by every
+// gatewayRevocationBound is the "revocation bound" of docs/operating/replicas.md: a revoked key is refused by every
 // replica within it.
 const gatewayRevocationBound = time.Second
 

@@ -16,8 +16,8 @@ import (
 
 // TestTokenCache_RoleRemovedOrUserDisabled_GoneWithinThePollInterval: with the token cache on, a role
 // removed in Keycloak is gone from the token Keyward hands out once the follower has
-// read the admin event, as README "Events from Keycloak" states. The time each run
-// took is logged (the figures in README); the assertion is only that it happens, and
+// read the admin event, as docs/administering/audit.md states. The time each run
+// took is logged (the figures in docs/administering/audit.md); the assertion is only that it happens, and
 // that the token before the removal came from the cache (else nothing is shown).
 func TestTokenCache_RoleRemovedOrUserDisabled_GoneWithinThePollInterval(t *testing.T) {
 	kc := kctest.Require(t)

@@ -19,9 +19,9 @@ import (
 	"github.com/keyward/keyward/models"
 )
 
-// Following Keycloak's events on the real Keycloak (README "Events from Keycloak").
+// Following Keycloak's events on the real Keycloak (docs/administering/audit.md).
 // Polls are fast here so the tests are short; what is asserted is what happened, never
-// how fast (the figures of the role-removal bound are logged, see README).
+// how fast (the figures of the role-removal bound are logged, see docs/administering/audit.md).
 
 const fastPoll = "300ms"
 

@@ -23,7 +23,7 @@ import (
 	"github.com/keyward/keyward/models"
 )
 
-// Leaked-key reports on the real stack (README "For secret scanners"): what a secret
+// Leaked-key reports on the real stack (docs/administering/audit.md): what a secret
 // scanner sends, and what an attacker would try instead.
 
 func leakReport(token string) string {

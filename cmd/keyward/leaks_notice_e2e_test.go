@@ -23,7 +23,7 @@ import (
 	"github.com/keyward/keyward/webhooks"
 )
 
-// The leak notice on the real stack (README "Security"): a report's words never reach
+// The leak notice on the real stack (docs/administering/audit.md): a report's words never reach
 // the owner's mail from Keyward; a signed reporter's URL gives its host at most,
 // labelled unverified.
 

@@ -3,7 +3,7 @@ package main
 // Keys limited to part of their owner's roles, on the real Keycloak: the token carries
 // the key's roles only, Keycloak drops a role the owner loses, and every way to widen
 // a key is refused. Client roles of a throw-away client: the shared realm `keyward`
-// has no fine-grained admin permission for realm roles in role scopes (README).
+// has no fine-grained admin permission for realm roles in role scopes (docs/administering/least-privilege.md).
 
 import (
 	"context"

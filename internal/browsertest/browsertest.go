@@ -23,8 +23,8 @@ import (
 // EnvChromium names the browser binary; by default chromium on PATH (.ci/run installs it).
 const EnvChromium = "KEYWARD_TEST_CHROMIUM"
 
-// EnvScreenshotDir, when set, is where Screenshot writes its PNG files (README's
-// docs/screenshots are made with it); otherwise they go to the test's temporary directory.
+// EnvScreenshotDir, when set, is where Screenshot writes its PNG files (the docs'
+// screenshots, docs/screenshots, are made with it); otherwise they go to the test's temporary directory.
 const EnvScreenshotDir = "KEYWARD_SCREENSHOT_DIR"
 
 // New starts a fresh headless browser (its own profile: no cookies shared with another
