@@ -9,9 +9,10 @@ package docs
 //     do not, and their first line says why: `# not run by make test: <why>`.
 //   - A ```text block right after a run block (blank lines only between) is its
 //     expected output: … matches any text, trailing spaces are ignored.
-//   - `<!-- snippet: background -->` right before a block runs it in the background
-//     until the page ends; `<!-- snippet: login alice -->` approves the `keyward login`
-//     the block runs, in a headless browser, as alice.
+//   - `<!-- snippet: background -->` right before a block: the block starts processes
+//     with & (and may wait for them); their output goes to a log, shown on a failure,
+//     and the page's process group is killed at its end. `<!-- snippet: login alice -->`:
+//     the runner approves the `keyward login` the block runs, in a headless browser, as alice.
 //   - The addresses of `make run` are written literally and replaced here by the test
 //     stack's (Keyward, Keycloak) or free ports (the example API, the sidecar).
 //
@@ -427,9 +428,11 @@ func snipRunPage(t *testing.T, cfg snipConfig, name, text string) *snipFailure {
 		// Blocks read no input: a command reading stdin would eat the commands after it.
 		cmd := fmt.Sprintf("source %q </dev/null\n", file)
 		if b.background {
+			// In this shell, so that what it sets carries on; what it starts writes to
+			// the log, not into the output of the blocks after it.
 			log := filepath.Join(dir, fmt.Sprintf("background-line-%d.log", b.line))
 			bgLogs = append(bgLogs, log)
-			cmd = fmt.Sprintf("( source %q ) </dev/null >%q 2>&1 &\n", file, log)
+			cmd = fmt.Sprintf("source %q </dev/null >%q 2>&1\n", file, log)
 		}
 		cmd += fmt.Sprintf("printf '\\n%%s\\n' %s-%d\n", mark, n)
 		if _, err := io.WriteString(stdin, cmd); err != nil {
@@ -481,7 +484,7 @@ func snipRunPage(t *testing.T, cfg snipConfig, name, text string) *snipFailure {
 			}
 			if time.Now().After(deadline) {
 				return failure(fmt.Sprintf("the page ran past its %s bound (does a long-running command lack "+
-					"<!-- snippet: background -->, or a wait lack a bound?)", cfg.timeout), output)
+					"its & and <!-- snippet: background -->, or a wait a bound?)", cfg.timeout), output)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
