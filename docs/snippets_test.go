@@ -60,7 +60,8 @@ var (
 	snipInertLangs = []string{"", "text", "txt", "plaintext", "go", "gomod", "yaml", "yml", "json", "jsonc",
 		"toml", "ini", "properties", "env", "dotenv", "xml", "html", "csv", "tsv", "diff", "mermaid", "sql",
 		"hcl", "dockerfile", "containerfile", "nginx", "caddyfile", "caddy", "http", "powerquery", "m",
-		"dax", "js", "javascript", "ts", "typescript", "java", "promql", "gotemplate", "jinja", "vb", "vba"}
+		"dax", "js", "javascript", "ts", "typescript", "java", "promql", "gotemplate", "jinja", "vb", "vba",
+		"markdown", "md"}
 )
 
 var (
@@ -70,7 +71,7 @@ var (
 	snipNoRunWhy  = regexp.MustCompile(`^#\s*not run by make test:\s*\S`)
 	// A page must not start a stack of its own: the test stack is up, and `make test`
 	// inside `make test` would never end.
-	snipOwnStack = regexp.MustCompile(`(^|[;&|(]\s*)make\s+(run|up|down|test|test-up|test-down)\b`)
+	snipOwnStack = regexp.MustCompile(`(^|[;&|(]\s*)make\s+(run|up|down|test|test-up|test-down|bench|bench-scale)\b`)
 )
 
 // snipBlock is one block the runner runs.
