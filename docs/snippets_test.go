@@ -319,13 +319,14 @@ func snipEnviron(t testing.TB, cfg snipConfig, home, tmp, apiAddr string) []stri
 		}
 		env = append(env, kv)
 	}
-	// go's caches live under HOME by default: keep the caller's, or go run builds anew.
-	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	// go's caches and settings live under HOME by default: keep the caller's, or go run
+	// builds anew, or without the module proxy the caller set.
+	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH", "GOENV").Output()
 	if err != nil {
 		t.Fatalf("go env: %v", err)
 	}
 	g := strings.Split(strings.TrimSpace(string(goenv)), "\n")
-	env = append(env, "GOCACHE="+g[0], "GOMODCACHE="+g[1], "GOPATH="+g[2],
+	env = append(env, "GOCACHE="+g[0], "GOMODCACHE="+g[1], "GOPATH="+g[2], "GOENV="+g[3],
 		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "TMPDIR="+tmp,
 		"PATH="+filepath.Dir(cfg.python)+string(os.PathListSeparator)+cfg.keywardBin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONDONTWRITEBYTECODE=1", "NO_COLOR=1", "TERM=dumb",
@@ -608,7 +609,7 @@ func snipGone(t *testing.T, file string) {
 	}
 }
 
-func TestSnippets_Match(t *testing.T) {
+func TestSnippets_ExpectedOutput_EllipsisMatchesAnyText(t *testing.T) {
 	for _, c := range []struct {
 		expected, output string
 		want             bool
@@ -630,7 +631,7 @@ func TestSnippets_Match(t *testing.T) {
 
 // The runner on pages written to pass or fail: what carries between blocks, what is
 // checked, and that a failure names the page, the line and what went wrong.
-func TestSnippets_Runner(t *testing.T) {
+func TestSnippets_Runner_PassesOrStopsAtTheFirstFailure(t *testing.T) {
 	cfg, out := snipTestdataConfig(t, time.Minute)
 
 	t.Run("passing", func(t *testing.T) {
@@ -691,7 +692,7 @@ func TestSnippets_Runner(t *testing.T) {
 }
 
 // The login directive on the real stack: the runner approves `keyward login` in chromium.
-func TestSnippets_LoginDirective(t *testing.T) {
+func TestSnippets_LoginDirective_ApprovedInTheBrowser(t *testing.T) {
 	cfg := snipStackConfig(t)
 	if f := snipRunPage(t, cfg, "login.md", snipTestdata(t, "login.md")); f != nil {
 		t.Fatal(f)
@@ -699,7 +700,7 @@ func TestSnippets_LoginDirective(t *testing.T) {
 }
 
 // The parser alone: directives, and text blocks that are not expected outputs.
-func TestSnippets_Parse(t *testing.T) {
+func TestSnippets_Parse_DirectivesAndMistakesNamed(t *testing.T) {
 	blocks, err := snipParse("p.md", "<!-- snippet: login bob -->\n```sh\nkeyward login\n```\n\nProse.\n\n```text\nnot checked\n```\n"+
 		"  1. In a list:\n\n     ```python\n     print(1)\n     ```\n     ```text\n     1\n     ```\n")
 	if err != nil {
