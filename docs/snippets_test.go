@@ -16,6 +16,10 @@ package docs
 //   - The addresses of `make run` are written literally and replaced here by the test
 //     stack's (Keyward, Keycloak) or free ports (the example API, the sidecar).
 //
+// To run them alone: make test-up, source the test.env it names (it holds
+// KEYWARD_TEST_PYTHON too), then go test ./docs -run Snippets. A failure names page:line,
+// the block, its output and the output the page shows.
+//
 // Helpers here are prefixed snip: package docs holds other tests too.
 
 import (
