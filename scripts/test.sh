@@ -88,11 +88,22 @@ export KEYWARD_TEST_PUBLIC_URL="$KEYWARD_PUBLIC_URL"
 export KEYWARD_TEST_SIGNING_KEY_FILE="$KEYWARD_RUN_DIR/signing-key.pem"
 export KEYWARD_REQUIRE_INTEGRATION=1
 
+# One venv for the Python client's tests and the docs' Python snippets (docs/snippets_test.go):
+# the client, requests and pandas. Without it those tests fail, the Go ones still run.
+echo "== python venv"
+mkdir -p "$KEYWARD_RUN_DIR"
+if ! KEYWARD_TEST_PYTHON="$(scripts/test-python.sh venv 2>"$KEYWARD_RUN_DIR/python-venv.log")"; then
+  echo "error: the python venv was not built; log tail:" >&2
+  tail -n 20 "$KEYWARD_RUN_DIR/python-venv.log" >&2
+  KEYWARD_TEST_PYTHON=""
+fi
+export KEYWARD_TEST_PYTHON
+
 if [[ "$mode" == up ]]; then
   # The Redis URL holds a password: the file is the developer's own.
   (umask 077 && for v in KEYWARD_TEST_DATABASE_URL KEYWARD_TEST_REDIS_URL KEYWARD_TEST_KEYCLOAK_URL \
     KEYWARD_TEST_KEYWARD_URL KEYWARD_TEST_PUBLIC_URL KEYWARD_TEST_SIGNING_KEY_FILE KEYWARD_REQUIRE_INTEGRATION \
-    KEYWARD_TEST_SMTP_URL KEYWARD_TEST_SMTP_DIR; do
+    KEYWARD_TEST_SMTP_URL KEYWARD_TEST_SMTP_DIR KEYWARD_TEST_PYTHON; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done >"$env_file")
   echo "test stack up; for go test: source $env_file (scripts/test.sh down stops it)"

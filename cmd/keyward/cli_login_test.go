@@ -14,14 +14,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
@@ -61,8 +59,6 @@ func cliHome(t *testing.T, keywardURL string) map[string]string {
 	return map[string]string{"KEYWARD_URL": keywardURL, "HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config")}
 }
 
-var deviceLine = regexp.MustCompile(`open (\S+) in a browser and enter the code (\S+)\n`)
-
 // browserLogin runs `keyward login` and approves (or denies) it as user in chromium:
 // the verification URL, the code typed in, Keycloak's login page, then its grant page.
 func browserLogin(t *testing.T, env map[string]string, user string, approve bool) (code int, stdout, stderr string) {
@@ -81,44 +77,12 @@ func browserLogin(t *testing.T, env map[string]string, user string, approve bool
 		case c := <-done:
 			t.Fatalf("login ended before printing a code: exit %d, %q", c, errOut.String())
 		case <-time.After(50 * time.Millisecond):
-			m = deviceLine.FindStringSubmatch(errOut.String())
+			m = browsertest.DevicePrompt.FindStringSubmatch(errOut.String())
 		}
 	}
 	verificationURI, userCode := m[1], m[2]
 
-	b := browsertest.New(t, 2*time.Minute)
-	if err := chromedp.Do(b, chromedp.Navigate(verificationURI)); err != nil {
-		t.Fatalf("open %s: %v", verificationURI, err)
-	}
-	if err := browsertest.FillForm(b, chromedp.Click(chromedp.CSS("#kc-login")),
-		browsertest.Field{Selector: "#device_user_code", Value: userCode}); err != nil {
-		t.Fatalf("enter the code: %v", err)
-	}
-	if err := browsertest.KeycloakLogin(b, user, user); err != nil {
-		browsertest.Screenshot(t, b, "cli-login-"+user)
-		t.Fatalf("log in as %s: %v", user, err)
-	}
-	// Keycloak asks the person to grant the device access (consentRequired is off, but
-	// the device grant always asks): Yes is #kc-login, No #kc-cancel.
-	button, outcome := "#kc-login", "Device Login Successful"
-	if !approve {
-		button, outcome = "#kc-cancel", "Device Login Failed"
-	}
-	if err := chromedp.Do(b, chromedp.WaitVisible(chromedp.CSS("#kc-cancel")), chromedp.Click(chromedp.CSS(button))); err != nil {
-		browsertest.Screenshot(t, b, "cli-grant-"+user)
-		t.Fatalf("grant page: %v", err)
-	}
-	// The grant form posts and the page changes under us: read it until it says the outcome.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		text, err := chromedp.Run(b, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-		if err == nil && strings.Contains(text, outcome) {
-			break
-		}
-		if time.Now().After(deadline) {
-			browsertest.Screenshot(t, b, "cli-outcome-"+user)
-			t.Fatalf("Keycloak did not say %q: %v %q", outcome, err, text)
-		}
-	}
+	browsertest.DeviceLogin(t, verificationURI, userCode, user, approve)
 	select {
 	case code = <-done:
 	case <-ctx.Done():
