@@ -34,11 +34,12 @@ func TestStackRun_CtrlCThroughAPipe_StopsKeycloakAndKeyward(t *testing.T) {
 		"KEYCLOAK_PORT=" + kcPort, "KEYCLOAK_MGMT_PORT=" + mgmtPort, "KEYWARD_PORT=" + kwPort,
 		"KEYWARD_RUN_DIR=" + runDir, "KEYCLOAK_JAVA_HEAP=-Xms128m -Xmx512m",
 	}
-	// Nothing of the caller's stack settings may leak in (URLs, data dir, listen address).
+	// Nothing of the caller's stack settings may leak in (scripts/test.sh exports the CI
+	// stack's ports, run directory, URLs and data dir); the cache and the JDK may.
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if (strings.HasPrefix(name, "KEYWARD_") || strings.HasPrefix(name, "KEYCLOAK_")) &&
-			name != "KEYWARD_CACHE" && name != "KEYCLOAK_VERSION" {
+			name != "KEYWARD_CACHE" && name != "KEYWARD_JVM_DIR" && name != "KEYCLOAK_VERSION" {
 			continue
 		}
 		env = append(env, kv)
