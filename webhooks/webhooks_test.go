@@ -810,3 +810,34 @@ func TestDispatcher_EndpointDown_LogsStateChangesNotAttempts(t *testing.T) {
 		t.Errorf("the delivery log keeps %d attempts, %d were made", total, attempts)
 	}
 }
+
+// An endpoint that fails and then answers again logs both changes at info, not the
+// retries between them.
+func TestDispatcher_EndpointRecovers_LogsFailingAndRecovered(t *testing.T) {
+	clock := testkit.NewClock(fixedAt)
+	f := newFixture(t, filepath.Join(t.TempDir(), "k.db"), clock, loopOK...)
+	rcv := newReceiver(t, "", 500, 503, 502, 200)
+	f.register(t, rcv.URL, "key.created")
+	f.keyCreated(t, "flaky")
+	core, logs := observer.New(zap.InfoLevel)
+	d := webhooks.NewDispatcher(webhooks.DispatcherConfig{Store: f.store, Box: f.box, Guard: f.guard, Clock: clock.Now,
+		Log: zap.New(core), Timeout: 5 * time.Second, Jitter: func() float64 { return 1 }})
+	for i := 0; i < 10 && len(rcv.requests()) < 4; i++ {
+		deliverDue(t, d)
+		clock.Advance(time.Hour)
+	}
+	if n := len(rcv.requests()); n != 4 {
+		t.Fatalf("the receiver got %d requests, want 4", n)
+	}
+	var got []string
+	for _, e := range logs.All() {
+		got = append(got, e.Level.String()+" "+e.Message)
+	}
+	want := "info webhook endpoint failing; retrying (each attempt logged at debug)\ninfo webhook endpoint recovered"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("logged at info and above:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	if n := logs.FilterMessage("webhook endpoint recovered").All(); len(n) == 1 && n[0].ContextMap()["failed_attempts"] != int64(3) {
+		t.Errorf("recovered after %v failed attempts, want 3", n[0].ContextMap()["failed_attempts"])
+	}
+}
