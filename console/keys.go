@@ -61,6 +61,9 @@ type keyList struct {
 	Next   string
 	Errors map[string]string
 	All    bool // the admins' list of every owner's keys
+	// FirstRun: the user's own list is empty with no filter set, so they have no key
+	// yet; the page says what a key is for and how to get one instead of "No keys".
+	FirstRun bool
 }
 
 func (c *Console) listKeys(w http.ResponseWriter, r *http.Request, u *viewer) {
@@ -92,6 +95,8 @@ func (c *Console) keyListPage(w http.ResponseWriter, r *http.Request, u *viewer,
 		data.Items = append(data.Items, c.keyView(k))
 	}
 	data.Next = page.NextCursor
+	data.FirstRun = !all && len(data.Items) == 0 && data.Errors == nil &&
+		lq.Q == "" && lq.Status == "" && lq.Environment == "" && lq.Expires == "" && lq.Cursor == ""
 	title := "API keys"
 	if all {
 		title = "All keys"

@@ -143,6 +143,10 @@ func TestChart_Deployment_ReplicasProbesAndLockedDownPods(t *testing.T) {
 		t.Errorf("maxUnavailable = %v, want 0 (a new pod is ready before an old one goes)", got)
 	}
 	c := dig(d, "spec", "template", "spec", "containers", 0)
+	// The image's entrypoint is keyward (deploy/Containerfile): the pod names the command.
+	if cmd, args := dig(c, "command"), fmt.Sprint(dig(c, "args")); cmd != nil || args != "[server]" {
+		t.Errorf("container command %v args %s, want the image's entrypoint with args [server]", cmd, args)
+	}
 	for probe, path := range map[string]string{"readinessProbe": "/readyz", "livenessProbe": "/healthz", "startupProbe": "/healthz"} {
 		if got := str(dig(c, probe, "httpGet", "path")); got != path {
 			t.Errorf("%s path = %q, want %s", probe, got, path)

@@ -70,6 +70,10 @@ func TestCompose_TwoReplicasFromTheContainerfile_OnPostgresWithRedis(t *testing.
 		if cmd := fmt.Sprint(dig(s, "command"), dig(s, "entrypoint")); strings.Contains(cmd, "go") {
 			t.Errorf("%s runs %s: the image's entrypoint is keyward server", name, cmd)
 		}
+		// The image's entrypoint is keyward (deploy/Containerfile): the service names the command.
+		if cmd, entry := fmt.Sprint(dig(s, "command")), dig(s, "entrypoint"); cmd != "[server]" || entry != nil {
+			t.Errorf("%s: command %s entrypoint %v, want the image's entrypoint with command [server]", name, cmd, entry)
+		}
 		if dig(s, "read_only") != true {
 			t.Errorf("%s: root filesystem not read-only", name)
 		}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -144,6 +145,8 @@ func TestImage_BuildsRunsAndExchangesAKey(t *testing.T) {
 			Config struct {
 				User       string
 				Entrypoint []string
+				Cmd        []string
+				Env        []string
 				Volumes    map[string]any
 				Labels     map[string]string
 			}
@@ -155,8 +158,13 @@ func TestImage_BuildsRunsAndExchangesAKey(t *testing.T) {
 		if c.User != imageUID+":"+imageUID {
 			t.Errorf("user %q, want %s:%s", c.User, imageUID, imageUID)
 		}
-		if strings.Join(c.Entrypoint, " ") != "/usr/local/bin/keyward server" {
-			t.Errorf("entrypoint %q, want keyward server", c.Entrypoint)
+		// The image is the keyward command, the server by default; FROM scratch has no
+		// PATH, so the image sets one for the entrypoint's lookup.
+		if strings.Join(c.Entrypoint, " ") != "keyward" || strings.Join(c.Cmd, " ") != "server" {
+			t.Errorf("entrypoint %q cmd %q, want keyward and server", c.Entrypoint, c.Cmd)
+		}
+		if !slices.Contains(c.Env, "PATH=/usr/local/bin") {
+			t.Errorf("env %q lacks PATH=/usr/local/bin", c.Env)
 		}
 		if _, ok := c.Volumes["/data"]; !ok {
 			t.Errorf("volumes %v lack /data", c.Volumes)
@@ -179,6 +187,15 @@ func TestImage_BuildsRunsAndExchangesAKey(t *testing.T) {
 		// Small: the binary and a CA bundle, no distribution.
 		if cfg[0].Size > 80<<20 {
 			t.Errorf("image is %d MiB", cfg[0].Size>>20)
+		}
+		// Arguments replace the server command: the image runs the CLI too.
+		if out := p.must(t, "run", "--rm", "--network", "none", image, "--version"); out != "keyward version "+c.Labels["org.opencontainers.image.version"] {
+			t.Errorf("podman run IMAGE --version: %q", out)
+		}
+		out, err := p.run(t, "run", "--rm", "--network", "none", "--env", "KEYWARD_URL=http://127.0.0.1:9", image, "keys", "list")
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 3 || out != "keyward: not logged in to http://127.0.0.1:9: run keyward login" {
+			t.Errorf("podman run IMAGE keys list: %v %q, want exit 3 (not logged in)", err, out)
 		}
 		// No shell to fall back on: the image holds nothing but Keyward.
 		if out, err := p.run(t, "run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", image, "-c", "true"); err == nil {

@@ -180,13 +180,18 @@ cmd_wait() {
   return 1
 }
 
+# say prints a progress line that may be lost: a stop must go on when its output is
+# gone (a closed pipe, as after Ctrl-C on `make run | tee log`).
+say() { echo "$@" 2>/dev/null || true; }
+
 cmd_stop() {
+  trap '' PIPE
   local pid; pid="$(recorded_pid)"
-  if [[ -z "$pid" ]]; then echo "keycloak not running (no pid file)"; return 0; fi
+  if [[ -z "$pid" ]]; then say "keycloak not running (no pid file)"; return 0; fi
   if ! is_running; then
-    echo "keycloak not running (stale pid $pid)"; rm -f "$pid_file"; return 0
+    say "keycloak not running (stale pid $pid)"; rm -f "$pid_file"; return 0
   fi
-  echo "stopping keycloak (pid $pid)"
+  say "stopping keycloak (pid $pid)"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   local i
   for ((i = 0; i < 60; i++)); do
@@ -194,12 +199,12 @@ cmd_stop() {
     sleep 0.5
   done
   if kill -0 -- "-$pid" 2>/dev/null; then
-    echo "keycloak did not stop in 30 s: killing it" >&2
+    say "keycloak did not stop in 30 s: killing it" >&2
     kill -KILL -- "-$pid" 2>/dev/null || true
     sleep 1
   fi
   rm -f "$pid_file"
-  echo "keycloak stopped"
+  say "keycloak stopped"
 }
 
 cmd_status() {

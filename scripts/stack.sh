@@ -47,11 +47,32 @@ wait_ready() {
 case "${1:-}" in
   run)
     build
+    # Ctrl-C signals the whole foreground pipeline: in `make run | tee log` tee dies at
+    # once, and a line then written to its pipe killed this script (SIGPIPE) before it
+    # stopped Keycloak, which runs in its own session. So every way out goes through
+    # stop_all, which ignores further signals and never depends on its output.
+    keyward_pid=""
+    stop_all() {
+      trap '' INT TERM HUP PIPE
+      if [[ -n "$keyward_pid" ]]; then
+        kill -TERM "$keyward_pid" 2>/dev/null || true
+        wait "$keyward_pid" 2>/dev/null || true
+      fi
+      scripts/keycloak.sh stop || true
+    }
+    trap stop_all EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+    trap 'exit 141' PIPE
     scripts/keycloak.sh start
-    trap 'scripts/keycloak.sh stop' EXIT
     scripts/keycloak.sh wait
     next_steps
-    KEYWARD_LOG_FORMAT="${KEYWARD_LOG_FORMAT:-console}" "$bin" server
+    # In the background, so that a signal runs the trap at once instead of after
+    # Keyward exits; Keyward handles SIGINT itself (Go undoes the ignore of `&`).
+    KEYWARD_LOG_FORMAT="${KEYWARD_LOG_FORMAT:-console}" "$bin" server &
+    keyward_pid=$!
+    wait "$keyward_pid"
     ;;
   up)
     build

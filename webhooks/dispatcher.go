@@ -198,20 +198,36 @@ func (d *Dispatcher) attempt(ctx context.Context, del models.WebhookDelivery) {
 	if !ok {
 		out.NextAttemptAt = d.retryAt(del, at)
 	}
-	disabled := false // set by the store's one run of Health, read only when it succeeded
+	// Set by the store's one run of Health, read only when it succeeded.
+	disabled, failedBefore := false, 0
 	policy := healthPolicy{maxFailures: d.cfg.DisableAfterFailures, maxAge: d.cfg.MaxAge}
-	out.Health = func(h *models.EndpointHealth) { disabled = policy.after(h, at, ok, out.NextAttemptAt == nil) }
+	out.Health = func(h *models.EndpointHealth) {
+		failedBefore = h.ConsecutiveFailures
+		disabled = policy.after(h, at, ok, out.NextAttemptAt == nil)
+	}
 	err = d.cfg.Store.RecordWebhookAttempt(ctx, out)
+	// Each attempt is logged at debug; info and warn carry only changes of state, so an
+	// endpoint that is down for a day writes a few lines, not one per retry. The
+	// delivery log (Deliveries) keeps every attempt.
+	fields := []zap.Field{zap.Int("status", status), zap.Int("attempt", del.Attempts+1)}
+	if !ok {
+		fields = append(fields, zap.String("error", problem), zap.Bool("retry", out.NextAttemptAt != nil))
+	}
 	switch {
 	case err != nil:
 		log.Warn("webhook attempt not recorded", zap.Error(err))
 	case disabled:
-		log.Warn("webhook endpoint disabled after repeated failure", zap.Int("status", status), zap.String("error", problem))
+		log.Warn("webhook endpoint disabled after repeated failure", fields...)
+	case !ok && out.NextAttemptAt == nil:
+		log.Warn("webhook message given up", fields...)
+	case !ok && failedBefore == 0:
+		log.Info("webhook endpoint failing; retrying (each attempt logged at debug)", fields...)
+	case ok && failedBefore > 0:
+		log.Info("webhook endpoint recovered", append(fields, zap.Int("failed_attempts", failedBefore))...)
 	case ok:
-		log.Info("webhook delivered", zap.Int("status", status), zap.Duration("duration", elapsed))
+		log.Debug("webhook delivered", append(fields, zap.Duration("duration", elapsed))...)
 	default:
-		log.Info("webhook attempt failed", zap.Int("status", status), zap.String("error", problem),
-			zap.Int("attempt", del.Attempts+1), zap.Bool("retry", out.NextAttemptAt != nil))
+		log.Debug("webhook attempt failed", fields...)
 	}
 }
 

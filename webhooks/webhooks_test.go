@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/errs"
@@ -759,4 +760,84 @@ func TestDelivery_RotationOverlap_BothSecretsSignUntilItEnds(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An endpoint that is down writes no line per attempt at info: only its first failure,
+// the endpoint disabled (with the first message given up) and each other message given
+// up. The delivery log keeps every attempt.
+func TestDispatcher_EndpointDown_LogsStateChangesNotAttempts(t *testing.T) {
+	clock := testkit.NewClock(fixedAt)
+	f := newFixture(t, filepath.Join(t.TempDir(), "k.db"), clock, loopOK...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/hooks"
+	_ = ln.Close() // nothing listens there: every attempt is refused
+	ep := f.register(t, closed, "key.created")
+	for _, name := range []string{"one", "two", "three"} {
+		f.keyCreated(t, name)
+	}
+	core, logs := observer.New(zap.InfoLevel)
+	d := webhooks.NewDispatcher(webhooks.DispatcherConfig{Store: f.store, Box: f.box, Guard: f.guard, Clock: clock.Now,
+		Log: zap.New(core), Timeout: 5 * time.Second, Jitter: func() float64 { return 1 }})
+	attempts := 0
+	for i := 0; i < 30; i++ {
+		attempts += deliverDue(t, d)
+		clock.Advance(time.Hour)
+	}
+	if attempts < 20 {
+		t.Fatalf("only %d attempts: the test does not cover a day of failures", attempts)
+	}
+	var got []string
+	for _, e := range logs.All() {
+		got = append(got, e.Level.String()+" "+e.Message)
+	}
+	want := []string{
+		"info webhook endpoint failing; retrying (each attempt logged at debug)",
+		"warn webhook endpoint disabled after repeated failure",
+		"warn webhook message given up",
+		"warn webhook message given up",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%d failed attempts logged at info and above:\n%s\nwant:\n%s", attempts, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	total := 0
+	for _, del := range deliveries(t, f, ep.Endpoint.ID) {
+		total += len(del.Attempts)
+	}
+	if total != attempts {
+		t.Errorf("the delivery log keeps %d attempts, %d were made", total, attempts)
+	}
+}
+
+// An endpoint that fails and then answers again logs both changes at info, not the
+// retries between them.
+func TestDispatcher_EndpointRecovers_LogsFailingAndRecovered(t *testing.T) {
+	clock := testkit.NewClock(fixedAt)
+	f := newFixture(t, filepath.Join(t.TempDir(), "k.db"), clock, loopOK...)
+	rcv := newReceiver(t, "", 500, 503, 502, 200)
+	f.register(t, rcv.URL, "key.created")
+	f.keyCreated(t, "flaky")
+	core, logs := observer.New(zap.InfoLevel)
+	d := webhooks.NewDispatcher(webhooks.DispatcherConfig{Store: f.store, Box: f.box, Guard: f.guard, Clock: clock.Now,
+		Log: zap.New(core), Timeout: 5 * time.Second, Jitter: func() float64 { return 1 }})
+	for i := 0; i < 10 && len(rcv.requests()) < 4; i++ {
+		deliverDue(t, d)
+		clock.Advance(time.Hour)
+	}
+	if n := len(rcv.requests()); n != 4 {
+		t.Fatalf("the receiver got %d requests, want 4", n)
+	}
+	var got []string
+	for _, e := range logs.All() {
+		got = append(got, e.Level.String()+" "+e.Message)
+	}
+	want := "info webhook endpoint failing; retrying (each attempt logged at debug)\ninfo webhook endpoint recovered"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("logged at info and above:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	if n := logs.FilterMessage("webhook endpoint recovered").All(); len(n) == 1 && n[0].ContextMap()["failed_attempts"] != int64(3) {
+		t.Errorf("recovered after %v failed attempts, want 3", n[0].ContextMap()["failed_attempts"])
+	}
 }

@@ -317,6 +317,19 @@ func testConsoleAlice(t *testing.T, app *running) {
 	if !strings.HasSuffix(b.location(), "/keys") {
 		t.Fatalf("after login on %s, want the key list", b.location())
 	}
+	// A fresh store: alice has no key yet, and the list says what one is for and how to
+	// make one; its button leads to the form.
+	b.shot("first-run")
+	first := b.text("#first-key")
+	for _, want := range []string{"You have no API keys yet", "a script, a notebook, Excel, a CI job", "short-lived access token", "only once"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("alice's empty key list does not say %q: %s", want, first)
+		}
+	}
+	b.do(chromedp.Click(chromedp.CSS("#create-first-key")), chromedp.WaitVisible(chromedp.CSS("#name")))
+	if !strings.HasSuffix(b.location(), "/keys/new") {
+		t.Errorf("Create key led to %s, want the form", b.location())
+	}
 	name := kctest.Unique("browser")
 	key := b.createKeyInBrowser(name)
 	b.shot("key-created")
