@@ -37,7 +37,7 @@ func TestKeyList_NoKeysYet_ExplainsKeysAndHowToCreateOne(t *testing.T) {
 		"An API key lets a program or tool work in your name without your password: a script, a notebook, Excel, a CI job.",
 		"gets a short-lived access token back",
 		"Keyward shows a new key only once, when you create it",
-		"The guide “Using API keys” in Keyward's documentation",
+		"Keyward's documentation tells the rest, under “You hold an API key”",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the empty list does not say %q:\n%s", want, text)

@@ -24,7 +24,7 @@ import (
 func TestStackRun_CtrlCThroughAPipe_StopsKeycloakAndKeyward(t *testing.T) {
 	kctest.Require(t) // a Keycloak distribution and a JDK are at hand where the test stack runs
 	if _, err := exec.LookPath("env"); err != nil {
-		t.Skip("no env(1)")
+		t.Fatal("env(1) is needed to start the pipeline with default signal handling")
 	}
 	runDir := t.TempDir()
 	// Ephemeral ports: never the fixed ones of make run or the test stacks.
