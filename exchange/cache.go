@@ -2,11 +2,13 @@ package exchange
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
 
 	"github.com/keyward/keyward/keycloak"
+	"github.com/keyward/keyward/models"
 )
 
 // TokenCache keeps the Keycloak token issued for a key and scope, and serves it until
@@ -17,7 +19,9 @@ import (
 // A cached token carries the roles the user had when it was issued: Keyward follows
 // Keycloak's admin events and drops an owner's tokens (DropOwner) when their roles,
 // groups or state change, so a change shows within the events poll interval (docs/administering/audit.md); a change Keycloak records no admin event for shows when the
-// cached token is renewed.
+// cached token is renewed. A key the store announces changed (models.Store.WatchKeys,
+// through KeyState) loses its tokens on every replica at once (DropLookup): so does
+// every key of a consumer disabled or moved to other ACL groups.
 //
 // Memory is bounded as the key state's is (an otter cache, W-TinyLFU): past maxEntries
 // tokens the least likely to be used again are evicted, rather than new ones refused.
@@ -29,10 +33,18 @@ type TokenCache struct {
 	entries *otter.Cache[string, *keyTokens] // key id → tokens
 	// mu serialises writers: a Put's read-copy-write of a key's tokens, and drops.
 	mu sync.Mutex
+	// drops counts drops, so that a token minted before one is not cached after it
+	// (PutSince): the key it was minted for may have changed meanwhile.
+	drops atomic.Uint64
+	// lookups finds the key id of a lookup id, which the store's announcements name;
+	// entries' deletions keep it to the keys in entries.
+	lookupMu sync.Mutex
+	lookups  map[string]string
 }
 
 type keyTokens struct {
 	owner   string
+	lookup  string // "" when put without one (Put)
 	byScope map[string]cachedToken
 }
 
@@ -47,10 +59,33 @@ func NewTokenCache(margin time.Duration, maxEntries int) *TokenCache {
 	if maxEntries <= 0 {
 		maxEntries = 100_000
 	}
-	return &TokenCache{margin: margin, entries: otter.Must(&otter.Options[string, *keyTokens]{
+	c := &TokenCache{margin: margin, lookups: map[string]string{}}
+	c.entries = otter.Must(&otter.Options[string, *keyTokens]{
 		MaximumWeight: uint64(maxEntries),
 		Weigher:       func(_ string, t *keyTokens) uint32 { return uint32(len(t.byScope)) },
-	})}
+		// Under the entry's bucket lock: only lookupMu is taken here, and nothing holding
+		// lookupMu calls the cache.
+		OnAtomicDeletion: func(e otter.DeletionEvent[string, *keyTokens]) {
+			if e.Cause == otter.CauseReplacement || e.Value.lookup == "" {
+				return
+			}
+			c.lookupMu.Lock()
+			if c.lookups[e.Value.lookup] == e.Key {
+				delete(c.lookups, e.Value.lookup)
+			}
+			c.lookupMu.Unlock()
+		},
+	})
+	return c
+}
+
+// Version changes with every drop: PutSince(Version() taken before the key was read)
+// caches a token only if nothing was dropped since.
+func (c *TokenCache) Version() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.drops.Load()
 }
 
 // Get returns the cached token with expires_in set to the time it has left.
@@ -73,11 +108,25 @@ func (c *TokenCache) Get(keyID, scope string, now time.Time) (keycloak.Token, bo
 
 // Put caches a token issued at now for a key of ownerID.
 func (c *TokenCache) Put(keyID, ownerID, scope string, t keycloak.Token, now time.Time) {
+	c.put(false, 0, keyID, "", ownerID, scope, t, now)
+}
+
+// PutSince caches a token issued at now for the key of keyID and lookupID, owned by
+// ownerID, unless a drop happened since version (Version): a token minted from a
+// key, a consumer or a user that changed meanwhile is not kept for the next exchange.
+func (c *TokenCache) PutSince(version uint64, keyID, lookupID, ownerID, scope string, t keycloak.Token, now time.Time) {
+	c.put(true, version, keyID, lookupID, ownerID, scope, t, now)
+}
+
+func (c *TokenCache) put(check bool, version uint64, keyID, lookupID, ownerID, scope string, t keycloak.Token, now time.Time) {
 	if c == nil || time.Duration(t.ExpiresIn)*time.Second <= c.margin {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if check && c.drops.Load() != version {
+		return
+	}
 	byScope := map[string]cachedToken{}
 	if old, ok := c.entries.GetIfPresent(keyID); ok {
 		for s, e := range old.byScope { // expired tokens of other scopes leave here
@@ -87,7 +136,29 @@ func (c *TokenCache) Put(keyID, ownerID, scope string, t keycloak.Token, now tim
 		}
 	}
 	byScope[scope] = cachedToken{token: t, expiresAt: now.Add(time.Duration(t.ExpiresIn) * time.Second)}
-	c.entries.Set(keyID, &keyTokens{owner: ownerID, byScope: byScope})
+	c.entries.Set(keyID, &keyTokens{owner: ownerID, lookup: lookupID, byScope: byScope})
+	if lookupID == "" {
+		return
+	}
+	// Indexed after the Set, then checked: an entry evicted before it was indexed
+	// (admission refused it, say) must not leave its index behind.
+	c.lookupMu.Lock()
+	c.lookups[lookupID] = keyID
+	c.lookupMu.Unlock()
+	if _, ok := c.entries.GetEntryQuietly(keyID); !ok {
+		c.lookupMu.Lock()
+		if c.lookups[lookupID] == keyID {
+			delete(c.lookups, lookupID)
+		}
+		c.lookupMu.Unlock()
+	}
+}
+
+// indexed is how many lookup ids are indexed (tests).
+func (c *TokenCache) indexed() int {
+	c.lookupMu.Lock()
+	defer c.lookupMu.Unlock()
+	return len(c.lookups)
 }
 
 // Drop forgets every token of a key.
@@ -96,8 +167,30 @@ func (c *TokenCache) Drop(keyID string) {
 		return
 	}
 	c.mu.Lock()
+	c.drops.Add(1)
 	c.entries.Invalidate(keyID)
 	c.mu.Unlock()
+}
+
+// DropLookup forgets every token of the key of lookupID (models.AllKeys: of every
+// key): the store announced that it changed.
+func (c *TokenCache) DropLookup(lookupID string) {
+	if c == nil {
+		return
+	}
+	if lookupID == models.AllKeys {
+		c.DropAll()
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.drops.Add(1)
+	c.lookupMu.Lock()
+	keyID, ok := c.lookups[lookupID]
+	c.lookupMu.Unlock()
+	if ok {
+		c.entries.Invalidate(keyID)
+	}
 }
 
 // DropOwner forgets every token of every key of ownerID. It visits every cached key:
@@ -109,6 +202,7 @@ func (c *TokenCache) DropOwner(ownerID string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.drops.Add(1)
 	var ids []string
 	for id, ts := range c.entries.All() {
 		if ts.owner == ownerID {
@@ -126,6 +220,10 @@ func (c *TokenCache) DropAll() {
 		return
 	}
 	c.mu.Lock()
+	c.drops.Add(1)
 	c.entries.InvalidateAll()
+	c.lookupMu.Lock()
+	clear(c.lookups)
+	c.lookupMu.Unlock()
 	c.mu.Unlock()
 }

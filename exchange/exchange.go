@@ -118,6 +118,8 @@ func (nopObserver) DatabaseError(string)                          {}
 
 // ExchangerConfig wires the verification pipeline; Keys, Hasher and Minter are required.
 type ExchangerConfig struct {
+	// Keys finds keys; a *KeyState also makes a key the store announces changed lose
+	// its tokens in Cache (KeyState.ForgetTokensIn).
 	Keys    KeyFinder
 	Hasher  *Hasher
 	Minter  TokenMinter
@@ -154,6 +156,9 @@ func NewExchanger(cfg ExchangerConfig) *Exchanger {
 	}
 	if cfg.Observe == nil {
 		cfg.Observe = nopObserver{}
+	}
+	if ks, ok := cfg.Keys.(*KeyState); ok && cfg.Cache != nil {
+		ks.ForgetTokensIn(cfg.Cache)
 	}
 	return &Exchanger{cfg: cfg}
 }
@@ -203,6 +208,9 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	if err != nil {
 		return Result{Outcome: OutcomeInvalidScope, Err: err}
 	}
+	// Taken before the key is read: a token minted from a key (or consumer) that
+	// changed meanwhile is not cached.
+	version := e.cfg.Cache.Version()
 	key, res := e.verify(ctx, req)
 	if res.Outcome != "" {
 		return res
@@ -227,7 +235,7 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	}
 	res = e.mint(ctx, key, scope)
 	if res.Outcome == OutcomeIssued {
-		e.cfg.Cache.Put(key.ID, key.OwnerID, scope, res.Token, now)
+		e.cfg.Cache.PutSince(version, key.ID, key.LookupID, key.OwnerID, scope, res.Token, now)
 	}
 	return res
 }
@@ -250,6 +258,7 @@ func (e *Exchanger) verify(ctx context.Context, req Request) (models.Key, Result
 	if !e.cfg.Hasher.Matches(parsed.Secret, key.SecretHash) || !parsed.SameEnv(key.Environment) || key.DeletedAt != nil {
 		return models.Key{}, Result{Outcome: OutcomeUnknownKey}
 	}
+	key.LookupID = parsed.LookupID // what the store's announcements name
 	refuse := func(o Outcome) (models.Key, Result) { return key, Result{Outcome: o, KeyID: key.ID} }
 	switch {
 	case !key.Enabled:

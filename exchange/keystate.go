@@ -38,6 +38,10 @@ type KeyState struct {
 	// trustUntil is when the announcements stop being trusted, in Unix nanoseconds:
 	// 0 while they are down, math.MaxInt64 when they cannot fail (in process).
 	trustUntil atomic.Int64
+	// tokens, when set (the exchanger's cache), forgets the tokens of a key forgotten
+	// here: an announcement may be of something the key row does not show (its
+	// consumer disabled or moved to other groups).
+	tokens atomic.Pointer[TokenCache]
 }
 
 type rememberedKey struct {
@@ -95,7 +99,7 @@ func (s *KeyState) Trusted() bool {
 	return until != 0 && s.now().UnixNano() < until
 }
 
-// KeyChanged forgets the key (models.AllKeys: every key).
+// KeyChanged forgets the key (models.AllKeys: every key), and its cached tokens.
 func (s *KeyState) KeyChanged(lookupID string) {
 	s.mu.Lock()
 	s.gen.Add(1)
@@ -105,7 +109,13 @@ func (s *KeyState) KeyChanged(lookupID string) {
 		s.entries.Invalidate(lookupID)
 	}
 	s.mu.Unlock()
+	// After the key: an exchange that still read the old key cannot cache a token
+	// minted from it (PutSince), one that reads it anew finds no token.
+	s.tokens.Load().DropLookup(lookupID)
 }
+
+// ForgetTokensIn makes every key forgotten here lose its tokens in c too.
+func (s *KeyState) ForgetTokensIn(c *TokenCache) { s.tokens.Store(c) }
 
 // Listening records whether announcements are heard, and until when a heartbeat
 // vouches for them (zero: for good).
