@@ -275,7 +275,8 @@ func containsPattern(q string) string {
 // UpdateConsumer writes c's name, description, environment, contact, enabled and ACL groups, if the
 // stored version is still c.Version; it then sets c.Version and c.UpdatedAt to the new
 // ones. ErrStale if another update came first, ErrNotFound if it is gone,
-// ErrAlreadyExists if the new name is taken.
+// ErrAlreadyExists if the new name is taken. Every live key of the consumer is
+// announced changed (announceConsumerKeys): each replica drops their cached tokens.
 func (s *Store) UpdateConsumer(ctx context.Context, c *Consumer) error {
 	id, ok := canonicalID(c.ID)
 	if !ok {
@@ -286,6 +287,8 @@ func (s *Store) UpdateConsumer(ctx context.Context, c *Consumer) error {
 	}
 	now := dbTime(time.Now())
 	groups := normalizedGroups(c.ACLGroups)
+	var announced []string
+	defer func() { s.announce(announced...) }()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Consumer{}).Where("id = ? AND version = ?", id, c.Version).UpdateColumns(map[string]any{
 			"name": c.Name, "description": c.Description, "environment": c.Environment,
@@ -307,7 +310,12 @@ func (s *Store) UpdateConsumer(ctx context.Context, c *Consumer) error {
 		if err := tx.Where("consumer_id = ?", id).Delete(&ConsumerACLGroup{}).Error; err != nil {
 			return err
 		}
-		return insertGroups(tx, id, groups)
+		if err := insertGroups(tx, id, groups); err != nil {
+			return err
+		}
+		var err error
+		announced, err = s.announceConsumerKeys(tx, id)
+		return err
 	})
 	switch {
 	case errors.Is(err, gorm.ErrDuplicatedKey):
@@ -320,12 +328,15 @@ func (s *Store) UpdateConsumer(ctx context.Context, c *Consumer) error {
 }
 
 // DeleteConsumer deletes a consumer and its ACL groups. ErrHasClients while any client
-// row (in whatever state) refers to it; ErrNotFound if there is no such consumer.
+// row (in whatever state) refers to it; ErrNotFound if there is no such consumer. Its
+// live keys (provisioning revokes them first) are announced changed.
 func (s *Store) DeleteConsumer(ctx context.Context, id string) error {
 	id, ok := canonicalID(id)
 	if !ok {
 		return fmt.Errorf("models: delete consumer: %w", ErrNotFound)
 	}
+	var announced []string
+	defer func() { s.announce(announced...) }()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Client{}).Where("consumer_id = ?", id).Count(&n).Error; err != nil {
@@ -344,12 +355,33 @@ func (s *Store) DeleteConsumer(ctx context.Context, id string) error {
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return nil
+		var err error
+		announced, err = s.announceConsumerKeys(tx, id)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("models: delete consumer: %w", err)
 	}
 	return nil
+}
+
+// announceConsumerKeys announces every live key of consumerID as changed, in tx: a
+// change of the consumer (enabled, ACL groups) changes what its keys' tokens may be,
+// not the key rows, so no trigger would. On PostgreSQL the notifications leave at
+// commit, to every replica; the caller announces the returned lookup ids in process
+// once tx is over (s.announce), as key writes are (keywatch.go).
+func (s *Store) announceConsumerKeys(tx *gorm.DB, consumerID string) ([]string, error) {
+	var ids []string
+	live := tx.Model(&Key{}).Where("consumer_id = ?", consumerID).Where(notDeleted)
+	if err := live.Pluck("lookup_id", &ids).Error; err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || s.backend != backendPostgres {
+		return ids, nil
+	}
+	err := tx.Exec("SELECT pg_notify(?, lookup_id) FROM api_keys WHERE consumer_id = ? AND "+notDeleted,
+		KeyChannel, consumerID).Error
+	return ids, err
 }
 
 // CountConsumersWithACLGroup says how many consumers have the ACL group.

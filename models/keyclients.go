@@ -102,14 +102,41 @@ func (s *Store) DeleteConsumerKeyClient(ctx context.Context, consumerID string) 
 	return nil
 }
 
+// ConsumerOfKeyClient is the id of the consumer whose key client id names: its
+// Keycloak id, its client_id or its service account's user id (what Keycloak's admin
+// events name); ErrNotFound when it is no key client's.
+func (s *Store) ConsumerOfKeyClient(ctx context.Context, id string) (string, error) {
+	if id == "" || !storable(id) {
+		return "", fmt.Errorf("models: consumer of key client: %w", ErrNotFound)
+	}
+	var c ConsumerKeyClient
+	err := s.db.WithContext(ctx).Where("keycloak_id = ? OR client_id = ? OR service_account_id = ?", id, id, id).Take(&c).Error
+	if err != nil {
+		return "", fmt.Errorf("models: consumer of key client: %w", notFound(err))
+	}
+	return c.ConsumerID, nil
+}
+
 // RenameKeysOfOwner sets the owner username shown on every key of ownerID (a consumer
 // renamed: its keys show its name).
 func (s *Store) RenameKeysOfOwner(ctx context.Context, ownerID, username string) error {
 	if ownerID == "" || !storable(ownerID) || !storable(username) {
 		return errors.New("models: rename keys of owner: owner or name is not text")
 	}
-	err := s.db.WithContext(ctx).Model(&Key{}).Where("owner_id = ?", ownerID).
-		UpdateColumn("owner_username", username).Error
+	// Named, so that the in-process announcement forgets these keys, not every key.
+	ctx, w := writingKeys(ctx)
+	defer s.announceWrite(w)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ids []string
+		if err := tx.Model(&Key{}).Where("owner_id = ?", ownerID).Pluck("lookup_id", &ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil // an UPDATE of no row would be announced as every key
+		}
+		w.name(ids...)
+		return tx.Model(&Key{}).Where("owner_id = ?", ownerID).UpdateColumn("owner_username", username).Error
+	})
 	if err != nil {
 		return fmt.Errorf("models: rename keys of owner: %w", err)
 	}
