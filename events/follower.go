@@ -1,7 +1,9 @@
 // Package events follows the realm's Keycloak events and applies them to keys: a user
 // deleted → their keys revoked; disabled → their keys owner_disabled (and back when
 // enabled); a password reset or sign-out everywhere → their keys disabled, when so
-// configured; roles or groups changed → their cached tokens dropped.
+// configured; roles or groups changed → their cached tokens dropped. A consumer key's
+// token is its key client's service account's: a change of that user, or of the key
+// client itself, drops the consumer's cached tokens.
 //
 // The reactions that change keys run on one replica at a time (a lease in the store)
 // from a cursor persisted in the store; dropping cached tokens runs on every replica
@@ -57,6 +59,9 @@ type Store interface {
 	SaveEventCursor(ctx context.Context, feed string, c models.Cursor) error
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
+	// ConsumerOfKeyClient is the consumer whose key client the id names (its Keycloak
+	// id, client_id or service account's user id); models.ErrNotFound when none.
+	ConsumerOfKeyClient(ctx context.Context, id string) (string, error)
 }
 
 // Keys is what events do to keys (keys.Service).
@@ -65,6 +70,7 @@ type Keys interface {
 	SetOwnerDisabled(ctx context.Context, a audit.Actor, ownerID string, disabled bool, details map[string]any) (int, error)
 	DisableAllOfOwner(ctx context.Context, a audit.Actor, ownerID string, before time.Time, details map[string]any) (int, error)
 	DropOwnerTokens(ownerID string)
+	DropConsumerTokens(consumerID string)
 }
 
 // Config wires a Follower. Feed, Store and Keys are required.
@@ -210,7 +216,7 @@ func (f *Follower) pollFailed(what string, err error) {
 
 // adminResources are the admin-event resource types Keyward reacts to.
 var adminResources = []string{"USER", "GROUP_MEMBERSHIP", "REALM_ROLE_MAPPING", "CLIENT_ROLE_MAPPING",
-	"GROUP", "REALM_ROLE", "CLIENT_ROLE", "CLIENT_SCOPE_MAPPING"}
+	"GROUP", "REALM_ROLE", "CLIENT_ROLE", "CLIENT_SCOPE_MAPPING", "CLIENT"}
 
 // credentialEvents are the user events that mean the user's password changed.
 var credentialEvents = []string{"UPDATE_PASSWORD", "RESET_PASSWORD", "UPDATE_CREDENTIAL"}
@@ -449,10 +455,15 @@ func (f *Follower) watchTokens(ctx context.Context) error {
 		if userID, _, ok := userPath(ev.admin.ResourcePath); ok {
 			if ev.admin.ResourceType != "USER" || ev.admin.OperationType != "CREATE" {
 				f.cfg.Keys.DropOwnerTokens(userID)
+				return f.dropKeyClientTokens(ctx, userID) // the user may be a key client's service account
 			}
 			return nil
 		}
 		switch ev.admin.ResourceType {
+		case "CLIENT": // a key client disabled, deleted or changed by hand
+			if id, ok := clientPath(ev.admin.ResourcePath); ok && ev.admin.OperationType != "CREATE" {
+				return f.dropKeyClientTokens(ctx, id)
+			}
 		case "GROUP", "REALM_ROLE", "CLIENT_ROLE":
 			if ev.admin.OperationType != "CREATE" { // a new group or role is in nobody's token yet
 				f.cfg.Keys.DropOwnerTokens("")
@@ -462,4 +473,28 @@ func (f *Follower) watchTokens(ctx context.Context) error {
 		}
 		return nil
 	}, nil)
+}
+
+// dropKeyClientTokens drops the cached tokens of the consumer whose key client id
+// names (its service account's user id, or its Keycloak id), if any.
+func (f *Follower) dropKeyClientTokens(ctx context.Context, id string) error {
+	consumerID, err := f.cfg.Store.ConsumerOfKeyClient(ctx, id)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return nil
+	case err != nil:
+		return err // the event is tried again at the next poll
+	}
+	f.cfg.Keys.DropConsumerTokens(consumerID)
+	return nil
+}
+
+// clientPath splits "clients/<id>[/<rest>]".
+func clientPath(path string) (id string, ok bool) {
+	after, found := strings.CutPrefix(path, "clients/")
+	if !found {
+		return "", false
+	}
+	id, _, _ = strings.Cut(after, "/")
+	return id, id != ""
 }

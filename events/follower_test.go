@@ -111,6 +111,8 @@ func (k *fakeKeys) DisableAllOfOwner(_ context.Context, _ audit.Actor, owner str
 
 func (k *fakeKeys) DropOwnerTokens(owner string) { _ = k.record("drop", owner) }
 
+func (k *fakeKeys) DropConsumerTokens(consumerID string) { _ = k.record("drop-consumer", consumerID) }
+
 func (k *fakeKeys) got() []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -288,4 +290,85 @@ func TestFollower_EventsOffOrRefused_WarnsOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A consumer key's token is its key client's service account's, whose user id is not
+// the key's owner: a realm admin changing that user (its groups, say) or the key
+// client itself (disabled, deleted) drops the consumer's cached tokens. Other clients'
+// events, and a new client, drop nothing.
+func TestFollower_KeyClientOrItsServiceAccountChanged_ConsumersTokensDropped(t *testing.T) {
+	now := time.UnixMilli(6_000_000_000)
+	at := now.UnixMilli() + 1
+	store := openStore(t)
+	ctx := context.Background()
+	cons := &models.Consumer{Name: "shop", Environment: "production"}
+	if err := store.CreateConsumer(ctx, cons); err != nil {
+		t.Fatal(err)
+	}
+	kc := models.ConsumerKeyClient{ConsumerID: cons.ID, KeycloakID: "kc-shop", ClientID: "kw-keys-" + cons.ID, ServiceAccountID: "sa-shop"}
+	if err := store.SaveConsumerKeyClient(ctx, kc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		ev   keycloak.AdminEvent
+		drop bool
+	}{
+		{"service account joins a group", keycloak.AdminEvent{OperationType: "CREATE", ResourceType: "GROUP_MEMBERSHIP", ResourcePath: "users/sa-shop/groups/g1"}, true},
+		{"service account leaves a group", keycloak.AdminEvent{OperationType: "DELETE", ResourceType: "GROUP_MEMBERSHIP", ResourcePath: "users/sa-shop/groups/g1"}, true},
+		{"service account given a role", keycloak.AdminEvent{OperationType: "CREATE", ResourceType: "REALM_ROLE_MAPPING", ResourcePath: "users/sa-shop/role-mappings/realm"}, true},
+		{"service account updated", keycloak.AdminEvent{OperationType: "UPDATE", ResourceType: "USER", ResourcePath: "users/sa-shop"}, true},
+		{"key client disabled", keycloak.AdminEvent{OperationType: "UPDATE", ResourceType: "CLIENT", ResourcePath: "clients/kc-shop"}, true},
+		{"key client deleted", keycloak.AdminEvent{OperationType: "DELETE", ResourceType: "CLIENT", ResourcePath: "clients/kc-shop"}, true},
+		{"another client updated", keycloak.AdminEvent{OperationType: "UPDATE", ResourceType: "CLIENT", ResourcePath: "clients/kc-other"}, false},
+		{"a client created", keycloak.AdminEvent{OperationType: "CREATE", ResourceType: "CLIENT", ResourcePath: "clients/kc-shop"}, false},
+		{"a person joins a group", keycloak.AdminEvent{OperationType: "CREATE", ResourceType: "GROUP_MEMBERSHIP", ResourcePath: "users/alice/groups/g1"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := tc.ev
+			ev.ID, ev.TimeMillis = "ev-"+tc.name, at
+			keys := &fakeKeys{}
+			f := New(Config{Feed: &fakeFeed{admin: []keycloak.AdminEvent{ev}}, Store: store, Keys: keys,
+				Clock: func() time.Time { return now }, Holder: "h-" + tc.name, WatchTokens: true})
+			f.Poll(ctx)
+			if got := slices.Contains(keys.got(), "drop-consumer "+cons.ID); got != tc.drop {
+				t.Fatalf("consumer's tokens dropped: %v, want %v (calls %v)", got, tc.drop, keys.got())
+			}
+		})
+	}
+}
+
+// The store down while an event names a user: the event is read again at the next
+// poll, so a key client's change is not lost.
+func TestFollower_KeyClientLookupFails_EventRetried(t *testing.T) {
+	now := time.UnixMilli(7_000_000_000)
+	store := &failingLookup{Store: openStore(t)}
+	cons := &models.Consumer{Name: "shop", Environment: "production"}
+	if err := store.CreateConsumer(context.Background(), cons); err != nil {
+		t.Fatal(err)
+	}
+	_ = store.SaveConsumerKeyClient(context.Background(), models.ConsumerKeyClient{ConsumerID: cons.ID, KeycloakID: "kc", ClientID: "c", ServiceAccountID: "sa"})
+	keys := &fakeKeys{}
+	feed := &fakeFeed{admin: []keycloak.AdminEvent{{ID: "e1", TimeMillis: now.UnixMilli() + 1, OperationType: "CREATE",
+		ResourceType: "GROUP_MEMBERSHIP", ResourcePath: "users/sa/groups/g"}}}
+	f := New(Config{Feed: feed, Store: store, Keys: keys, Clock: func() time.Time { return now }, Holder: "a", WatchTokens: true})
+	store.fail = true
+	f.Poll(context.Background())
+	store.fail = false
+	f.Poll(context.Background())
+	if !slices.Contains(keys.got(), "drop-consumer "+cons.ID) {
+		t.Fatalf("the event was not retried: %v", keys.got())
+	}
+}
+
+type failingLookup struct {
+	*models.Store
+	fail bool
+}
+
+func (s *failingLookup) ConsumerOfKeyClient(ctx context.Context, id string) (string, error) {
+	if s.fail {
+		return "", errors.New("store down")
+	}
+	return s.Store.ConsumerOfKeyClient(ctx, id)
 }
