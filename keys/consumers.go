@@ -109,7 +109,8 @@ func (k *Service) RenameConsumerKeys(ctx context.Context, consumerID, name strin
 	return k.store.RenameKeysOfOwner(ctx, models.ConsumerOwnerID(consumerID), name)
 }
 
-// DropConsumerTokens forgets the cached tokens of consumerID's keys (its groups changed).
+// DropConsumerTokens forgets the cached tokens of consumerID's keys on this replica (its
+// groups changed, or its key client was changed in Keycloak: events.Follower).
 func (k *Service) DropConsumerTokens(consumerID string) {
 	k.cache.DropOwner(models.ConsumerOwnerID(consumerID))
 }

@@ -169,7 +169,8 @@ func (s *Service) KeyClientOf(ctx context.Context, consumerID string) (keycloak.
 }
 
 // keyClientGroups sets the service account of consumerID's key client, if it has one,
-// to exactly groupIDs, and forgets the cached tokens of its keys. The undo step sets
+// to exactly groupIDs, and forgets the cached tokens of its keys here; the store's
+// update of the consumer then announces its keys to every replica. The undo step sets
 // back undoIDs.
 func (s *Service) keyClientGroups(ctx context.Context, u *undo, consumerID string, groupIDs, undoIDs []string) error {
 	kc, on := s.keyClientsOn()
@@ -224,7 +225,8 @@ func (s *Service) enableKeyClient(ctx context.Context, u *undo, consumerID strin
 	return nil
 }
 
-// dropKeyTokens forgets the cached tokens of consumerID's keys on this replica.
+// dropKeyTokens forgets the cached tokens of consumerID's keys on this replica (the
+// store's update announces them to every replica as well).
 func (s *Service) dropKeyTokens(consumerID string) {
 	if kc, on := s.keyClientsOn(); on && kc.Keys != nil {
 		kc.Keys.DropConsumerTokens(consumerID)
