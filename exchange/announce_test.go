@@ -144,3 +144,38 @@ func TestTokenCache_DropLookup_IndexFollowsEvictions(t *testing.T) {
 		t.Fatalf("%d lookup ids indexed after every token was dropped", n)
 	}
 }
+
+// Puts, drops and evictions at once: every cached token stays findable by its lookup
+// id, so that no announcement misses one.
+func TestTokenCache_Concurrent_EveryEntryIndexed(t *testing.T) {
+	now := time.Now()
+	c := NewTokenCache(30*time.Second, 200)
+	tok := keycloak.Token{AccessToken: "t", ExpiresIn: 300}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5000 {
+				id := strconv.Itoa((i*7 + w) % 600)
+				switch i % 10 {
+				case 0:
+					c.DropLookup("lk" + id)
+				case 1:
+					c.Drop("k" + id)
+				default:
+					c.PutSince(c.Version(), "k"+id, "lk"+id, "o", "openid", tok, now)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c.entries.CleanUp()
+	c.lookupMu.Lock()
+	defer c.lookupMu.Unlock()
+	for id, ts := range c.entries.All() {
+		if c.lookups[ts.lookup] != id {
+			t.Fatalf("cached key %s (lookup %s) not indexed", id, ts.lookup)
+		}
+	}
+}
