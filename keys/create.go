@@ -2,7 +2,6 @@ package keys
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,23 +17,11 @@ import (
 	"github.com/keyward/keyward/models"
 )
 
-// CreateParams is a request for a new key; Create validates it.
-type CreateParams struct {
-	Owner         string // admins only: user id or username; empty = the caller
-	Consumer      string // admins only: consumer id or name; the key is the consumer's
-	Name          string
-	Description   string
-	Environment   string
-	ExpiresInDays *int
-	ExpiresAt     *string // RFC 3339
-	NeverExpires  *bool
-	Scopes        []string
-	Metadata      json.RawMessage
-	RateLimit     *RateLimit
-	IPAllowlist   []string
-	Roles         []string // roles.go: limits the key to these of the owner's roles
-	ACLGroups     []string // always refused (ACLGroupsRefused)
-}
+// CreateParams is a request for a new key, the API's own (api.KeyCreate): a field
+// added there reaches the service without a mapping. Create validates it. Owner and
+// Consumer are for admins only; Roles limit the key (roles.go); ACLGroups is always
+// refused (ACLGroupsRefused).
+type CreateParams = api.KeyCreate
 
 // Created is a new key with its one-time plaintext.
 type Created struct {

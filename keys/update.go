@@ -2,8 +2,9 @@ package keys
 
 import (
 	"context"
-	"encoding/json"
 	"time"
+
+	"github.com/keyward/keyward/api"
 
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/cidrlist"
@@ -11,18 +12,9 @@ import (
 	"github.com/keyward/keyward/models"
 )
 
-// UpdateParams holds the fields a PATCH may change; nil means unchanged.
-type UpdateParams struct {
-	Name        *string
-	Description *string
-	Scopes      *[]string
-	Metadata    json.RawMessage
-	Enabled     *bool
-	ExpiresAt   *string
-	RateLimit   *RateLimit
-	IPAllowlist *[]string
-	Roles       *[]string // narrows the key's roles (roles.go)
-}
+// UpdateParams holds the fields a PATCH may change, the API's own (api.KeyUpdate);
+// nil means unchanged. Roles narrows the key's roles (roles.go).
+type UpdateParams = api.KeyUpdate
 
 // Update changes a key. Expiry may be shortened, never extended.
 func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p UpdateParams) (Key, error) {

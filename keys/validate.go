@@ -17,11 +17,7 @@ import (
 )
 
 // RateLimit is a key's own limit as callers give it.
-type RateLimit struct {
-	Requests      int
-	WindowSeconds int
-	Unlimited     bool
-}
+type RateLimit = api.RateLimit
 
 // DefaultMaxKeysPerUser is the live-key ceiling when none is configured.
 const DefaultMaxKeysPerUser = 50
