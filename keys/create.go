@@ -128,22 +128,21 @@ func (k *Service) insert(ctx context.Context, a audit.Actor, p CreateParams, row
 	return Created{Key: k.key(row), Plaintext: parsed.String()}, nil
 }
 
+// ownCreateChecks are the fields of a create request whose rules validCreate does not
+// leave to checkRules: the owner and the consumer are checked where they are looked up
+// (for admins only), the expiry forms together.
+var ownCreateChecks = []string{"owner", "consumer", "expires_in_days"}
+
 // validCreate checks every field of p at once and returns the row to store (without
 // owner and secret) and the key environment.
 func (k *Service) validCreate(p CreateParams, byAdmin bool, now time.Time) (models.Key, string, error) {
-	verr := &errs.Validation{}
-	name := validName(verr, "name", p.Name)
-	validDescription(verr, p.Description)
-	env := p.Environment
-	if env == "" {
-		env = DefaultEnvironment
+	verr := &errs.Validation{Fields: checkRules(&p, ownCreateChecks...)} // trims p's name
+	if p.Environment == "" {
+		p.Environment = DefaultEnvironment
 	}
-	keyEnv, ok := exchange.TextEnv(env)
-	if !ok {
-		verr.Add("environment", "must be one of development, staging, production")
-	}
+	keyEnv, _ := exchange.TextEnv(p.Environment) // checkRules held it to api.Environments
 	row := models.Key{
-		Name: name, Description: p.Description, Environment: env, Enabled: true,
+		Name: p.Name, Description: p.Description, Environment: p.Environment, Enabled: true,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: k.expiry(verr, p, now),
 		Scopes: validScopes(verr, p.Scopes), Metadata: validMetadata(verr, p.Metadata),
 		IPAllowlist: validAllowlist(verr, p.IPAllowlist),

@@ -75,7 +75,7 @@ func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p Update
 // change is a validated UpdateParams, in the stored forms.
 type change struct {
 	p                        UpdateParams
-	name, scopes, metadata   string
+	scopes, metadata         string
 	expiresAt                *time.Time
 	rateRequests, rateWindow int
 	allowlist                string
@@ -83,14 +83,8 @@ type change struct {
 
 // validUpdate checks every given field at once.
 func (k *Service) validUpdate(p UpdateParams, byAdmin bool, now time.Time) (change, error) {
-	verr := &errs.Validation{}
+	verr := &errs.Validation{Fields: checkRules(&p)} // trims p's name
 	ch := change{p: p}
-	if p.Name != nil {
-		ch.name = validName(verr, "name", *p.Name)
-	}
-	if p.Description != nil {
-		validDescription(verr, *p.Description)
-	}
 	if p.Scopes != nil {
 		ch.scopes = validScopes(verr, *p.Scopes)
 	}
@@ -111,8 +105,8 @@ func (k *Service) validUpdate(p UpdateParams, byAdmin bool, now time.Time) (chan
 func (ch change) apply(key *models.Key) ([]string, error) {
 	var changed []string
 	p := ch.p
-	if p.Name != nil && ch.name != key.Name {
-		key.Name, changed = ch.name, append(changed, "name")
+	if p.Name != nil && *p.Name != key.Name {
+		key.Name, changed = *p.Name, append(changed, "name")
 	}
 	if p.Description != nil && *p.Description != key.Description {
 		key.Description, changed = *p.Description, append(changed, "description")
