@@ -141,14 +141,12 @@ func (k *Service) validCreate(p CreateParams, byAdmin bool, now time.Time) (mode
 		p.Environment = DefaultEnvironment
 	}
 	keyEnv, _ := exchange.TextEnv(p.Environment) // checkRules held it to api.Environments
-	row := models.Key{
-		Name: p.Name, Description: p.Description, Environment: p.Environment, Enabled: true,
-		CreatedAt: now, UpdatedAt: now, ExpiresAt: k.expiry(verr, p, now),
-		Scopes: validScopes(verr, p.Scopes), Metadata: validMetadata(verr, p.Metadata),
-		IPAllowlist: validAllowlist(verr, p.IPAllowlist),
-	}
-	row.RateLimitRequests, row.RateLimitWindowSeconds = k.validRateLimit(verr, p.RateLimit, byAdmin)
-	return row, keyEnv, verr.Err()
+	var enc encoded
+	enc.expiresAt = k.expiry(verr, p, now)
+	enc.scopes, enc.metadata = validScopes(verr, p.Scopes), validMetadata(verr, p.Metadata)
+	enc.allowlist = validAllowlist(verr, p.IPAllowlist)
+	enc.rateRequests, enc.rateWindow = k.validRateLimit(verr, p.RateLimit, byAdmin)
+	return createdRow(p, enc, now), keyEnv, verr.Err()
 }
 
 // resolveOwner is the caller, or for an admin the user named by owner: a person (not a

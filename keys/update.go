@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/api"
-
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/cidrlist"
 	"github.com/keyward/keyward/internal/errs"
@@ -72,13 +71,10 @@ func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p Update
 	return k.key(updated), nil
 }
 
-// change is a validated UpdateParams, in the stored forms.
+// change is a validated UpdateParams: the request, and its fields in stored forms.
 type change struct {
-	p                        UpdateParams
-	scopes, metadata         string
-	expiresAt                *time.Time
-	rateRequests, rateWindow int
-	allowlist                string
+	p UpdateParams
+	encoded
 }
 
 // validUpdate checks every given field at once.
@@ -99,41 +95,6 @@ func (k *Service) validUpdate(p UpdateParams, byAdmin bool, now time.Time) (chan
 		ch.allowlist = validAllowlist(verr, *p.IPAllowlist)
 	}
 	return ch, verr.Err()
-}
-
-// apply makes the change on key and names the fields it changed.
-func (ch change) apply(key *models.Key) ([]string, error) {
-	var changed []string
-	p := ch.p
-	if p.Name != nil && *p.Name != key.Name {
-		key.Name, changed = *p.Name, append(changed, "name")
-	}
-	if p.Description != nil && *p.Description != key.Description {
-		key.Description, changed = *p.Description, append(changed, "description")
-	}
-	if p.Scopes != nil && ch.scopes != key.Scopes {
-		key.Scopes, changed = ch.scopes, append(changed, "scopes")
-	}
-	if p.Metadata != nil && ch.metadata != key.Metadata {
-		key.Metadata, changed = ch.metadata, append(changed, "metadata")
-	}
-	if ch.expiresAt != nil {
-		if key.ExpiresAt != nil && ch.expiresAt.After(*key.ExpiresAt) {
-			return nil, errs.Field("expires_at", "may be shortened, never extended")
-		}
-		key.ExpiresAt, changed = ch.expiresAt, append(changed, "expires_at")
-	}
-	if p.Enabled != nil && *p.Enabled != key.Enabled {
-		key.Enabled, changed = *p.Enabled, append(changed, "enabled")
-	}
-	if p.RateLimit != nil && (ch.rateRequests != key.RateLimitRequests || ch.rateWindow != key.RateLimitWindowSeconds) {
-		key.RateLimitRequests, key.RateLimitWindowSeconds = ch.rateRequests, ch.rateWindow
-		changed = append(changed, "rate_limit")
-	}
-	if p.IPAllowlist != nil && ch.allowlist != key.IPAllowlist {
-		key.IPAllowlist, changed = ch.allowlist, append(changed, "ip_allowlist")
-	}
-	return changed, nil
 }
 
 // adminDecisionsStick refuses an owner's change that would undo or widen what an admin
