@@ -166,7 +166,7 @@ var rateLimitRequest = Rule{OneOf: []Rules{
 
 // The request fields create and update share.
 var (
-	keyNameRule        = Rule{MinLen: 1, MaxLen: KeyNameMax, Safe: SafeLine}
+	keyNameRule        = Rule{MinLen: 1, MaxLen: KeyNameMax, Trim: true, Safe: SafeLine}
 	keyDescriptionRule = Rule{MaxLen: KeyDescriptionMax, Safe: SafeMultiline}
 	keyScopesRule      = Rule{MaxItems: ScopesMax, Items: &Rule{Pattern: ScopePattern}}
 	keyMetadataRule    = Rule{MaxProps: KeyMetadataKeysMax}

@@ -14,7 +14,10 @@ type Rule struct {
 	Doc string
 
 	MinLen, MaxLen int
-	Pattern        string
+	// Trim: blanks at either end are dropped before the other rules (Check keeps the
+	// trimmed text).
+	Trim    bool
+	Pattern string
 	// Safe is the internal/safetext character rule of a request's text.
 	Safe Safety
 	// Format is an OpenAPI string format: "uuid", "date", "uri".

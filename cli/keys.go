@@ -17,18 +17,63 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/keyward/keyward/client"
 )
 
 // keyFlags names the flag behind each field of the key API, so that a refused field
 // is reported as the flag the person typed.
-var keyFlags = map[string]string{
-	"owner": "--owner", "name": "--name", "description": "--description", "environment": "--environment",
-	"expires_in_days": "--expires-in", "expires_at": "--expires-at", "never_expires": "--never-expires",
-	"scopes": "--scope", "metadata": "--metadata", "rate_limit": "--rate-limit", "ip_allowlist": "--ip-allow",
-	"grace_period_hours": "--grace", "enabled": "--enabled", "days": "--days",
-	"status": "--status", "expires": "--expires", "sort": "--sort", "order": "--order", "q": "--search",
+var keyFlags = func() map[string]string {
+	flags := map[string]string{
+		"expires_in_days": "--expires-in", "expires_at": "--expires-at", "never_expires": "--never-expires",
+		"scopes": "--scope", "metadata": "--metadata", "rate_limit": "--rate-limit", "ip_allowlist": "--ip-allow",
+		"grace_period_hours": "--grace", "enabled": "--enabled", "days": "--days",
+		"status": "--status", "expires": "--expires", "sort": "--sort", "order": "--order", "q": "--search",
+	}
+	for _, f := range keyTextFlags {
+		flags[f.field] = "--" + f.flag
+	}
+	return flags
+}()
+
+// keyTextFlag is a text field of the key requests and its flag, with its help on
+// keys create and on keys update ("": not on that command).
+type keyTextFlag struct{ field, flag, onCreate, onUpdate string }
+
+// keyTextFlags are the requests' text fields taken as they are typed: a text field
+// added to api.KeyCreate or api.KeyUpdate takes a line here, and both commands have it.
+var keyTextFlags = []keyTextFlag{
+	{"name", "name", "the key's name, 1..100 characters (required)", "a new name"},
+	{"description", "description", "what the key is for", "a new description"},
+	{"environment", "environment", "development, staging or production (default production)", ""},
+	{"owner", "owner", "admins: create the key for this user (username or id)", ""},
+}
+
+// textFlags are the values of one command's text flags, by flag name.
+type textFlags map[string]*string
+
+// bindTextFlags adds the text flags of keys create, or of keys update.
+func bindTextFlags(flags *pflag.FlagSet, update bool) textFlags {
+	out := textFlags{}
+	for _, f := range keyTextFlags {
+		if usage := map[bool]string{false: f.onCreate, true: f.onUpdate}[update]; usage != "" {
+			out[f.flag] = flags.String(f.flag, "", usage)
+		}
+	}
+	return out
+}
+
+// into sets in *request (api.KeyCreate or api.KeyUpdate) the fields of the text flags
+// given: by their JSON names, so that an update's fields not given stay nil.
+func (t textFlags) into(flags *pflag.FlagSet, request any) {
+	given := map[string]string{}
+	for _, f := range keyTextFlags {
+		if v, ok := t[f.flag]; ok && flags.Changed(f.flag) {
+			given[f.field] = *v
+		}
+	}
+	_ = json.Unmarshal(mustJSON(given), request) // strings into string fields: cannot fail
 }
 
 // asFlags rewrites the field names of a refused request into flag names.

@@ -17,6 +17,7 @@ type KeysCreateOptions struct {
 	In      client.KeyCreate
 	OutFile string
 	// the flags read into In by parse
+	texts                                     textFlags
 	expiresIn, expiresAt, rateLimit, metadata string
 	neverExpires                              bool
 }
@@ -40,9 +41,7 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 	cmd.RunE = opts.runE(opts.parse, pick(opts, runF, keysCreateRun))
 	flags := cmd.Flags()
 	in := &opts.In
-	flags.StringVar(&in.Name, "name", "", "the key's name, 1..100 characters (required)")
-	flags.StringVar(&in.Description, "description", "", "what the key is for")
-	flags.StringVar(&in.Environment, "environment", "", "development, staging or production (default production)")
+	opts.texts = bindTextFlags(flags, false)
 	flags.StringVar(&opts.expiresIn, "expires-in", "", "expire after this long: 90d, 12w, 1y (default 365d)")
 	flags.StringVar(&opts.expiresAt, "expires-at", "", "expire at this RFC 3339 time")
 	flags.BoolVar(&opts.neverExpires, "never-expires", false, "the key never expires")
@@ -52,7 +51,6 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 	flags.StringSliceVar(&in.IPAllowlist, "ip-allow", nil, "a CIDR the key is accepted from (repeat or comma-separate)")
 	flags.StringSliceVar(&in.Roles, "role", nil, "limit the key to this role of its owner: a realm role, or <clientId>:<role> (repeat or comma-separate)")
 	flags.StringSliceVar(&in.ACLGroups, "acl-group", nil, "refused by the server: Keycloak cannot limit a token's ACL groups (a key carries all of its owner's)")
-	flags.StringVar(&in.Owner, "owner", "", "admins: create the key for this user (username or id)")
 	flags.StringVar(&in.Consumer, "consumer", "", "admins: create the key for this consumer (name or id): it is exchanged for the consumer's service-account token")
 	flags.StringVar(&opts.OutFile, "out-file", "", "write the key to this new file (0600) instead of stdout; never overwrites")
 	_ = cmd.MarkFlagRequired("name")
@@ -64,6 +62,7 @@ func NewCmdKeysCreate(f *Factory, runF func(*KeysCreateOptions) error) *cobra.Co
 // parse reads the flags that need reading into In.
 func (opts *KeysCreateOptions) parse(cmd *cobra.Command, _ []string) error {
 	flags := cmd.Flags()
+	opts.texts.into(flags, &opts.In)
 	if flags.Changed("expires-in") {
 		days, err := parseDays(opts.expiresIn)
 		if err != nil {

@@ -16,9 +16,10 @@ type KeysUpdateOptions struct {
 	Ref, Owner string
 	Update     client.KeyUpdate
 	// the flags read into Update by parse
-	name, description, metadata, expiresAt, expiresIn, rateLimit string
-	scopes, allow, roles                                         []string
-	noScopes, noAllow, enabled                                   bool
+	texts                                     textFlags
+	metadata, expiresAt, expiresIn, rateLimit string
+	scopes, allow, roles                      []string
+	noScopes, noAllow, enabled                bool
 }
 
 // NewCmdKeysUpdate is keyward keys update; runF, when given, runs instead of the command.
@@ -37,8 +38,7 @@ func NewCmdKeysUpdate(f *Factory, runF func(*KeysUpdateOptions) error) *cobra.Co
 	cmd.RunE = opts.runE(opts.parse, pick(opts, runF, keysUpdateRun))
 	flags := cmd.Flags()
 	flags.StringVar(&opts.Owner, "owner", "", "admins: look the name up among this user's keys")
-	flags.StringVar(&opts.name, "name", "", "a new name")
-	flags.StringVar(&opts.description, "description", "", "a new description")
+	opts.texts = bindTextFlags(flags, true)
 	flags.StringSliceVar(&opts.scopes, "scope", nil, "the new set of scopes (repeat or comma-separate)")
 	flags.BoolVar(&opts.noScopes, "no-scopes", false, "remove every scope")
 	flags.StringVar(&opts.metadata, "metadata", "", "a JSON object replacing the metadata, @file, or null to clear it")
@@ -58,12 +58,7 @@ func (opts *KeysUpdateOptions) parse(cmd *cobra.Command, args []string) error {
 	flags := cmd.Flags()
 	opts.Ref, opts.Update = args[0], client.KeyUpdate{}
 	up := &opts.Update
-	if flags.Changed("name") {
-		up.Name = &opts.name
-	}
-	if flags.Changed("description") {
-		up.Description = &opts.description
-	}
+	opts.texts.into(flags, up)
 	var err error
 	if up.Scopes, err = replaceOrClear(flags.Changed("scope"), opts.noScopes, opts.scopes, "--scope and --no-scopes"); err != nil {
 		return err

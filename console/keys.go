@@ -16,14 +16,16 @@ import (
 
 // keyView is a key as the pages show it: never its hash, never its secret.
 type keyView struct {
-	ID, Name, Description, Prefix, Status, Environment, OwnerUsername, LastUsedIP string
-	Scopes, IPAllowlist                                                           []string
-	Metadata, RateLimit, DisabledBy                                               string
-	Enabled                                                                       bool
-	CreatedAt                                                                     time.Time
-	ExpiresAt, LastUsedAt, GraceUntil                                             *time.Time
-	RotatedTo                                                                     string
-	Roles                                                                         []string // nil: not limited
+	ID, Name, Prefix, Status, Environment, OwnerUsername, LastUsedIP string
+	// Texts are the key's text fields (keyTexts) that the page lists among its facts.
+	Texts                             []keyFact
+	Scopes, IPAllowlist               []string
+	Metadata, RateLimit, DisabledBy   string
+	Enabled                           bool
+	CreatedAt                         time.Time
+	ExpiresAt, LastUsedAt, GraceUntil *time.Time
+	RotatedTo                         string
+	Roles                             []string // nil: not limited
 	// ConsumerID and ConsumerName: a consumer's key (consumerkeys.go); "" for a user's.
 	ConsumerID, ConsumerName string
 }
@@ -33,12 +35,17 @@ func (c *Console) keyView(k keys.Key) keyView {
 	if !k.RateLimit.Unlimited {
 		limit = strconv.Itoa(k.RateLimit.Requests) + " requests per " + strconv.Itoa(k.RateLimit.WindowSeconds) + " s"
 	}
-	v := keyView{ID: k.ID, Name: k.Name, Description: k.Description, Prefix: k.Prefix, Status: string(k.Status),
+	v := keyView{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Status: string(k.Status),
 		Environment: k.Environment, OwnerUsername: k.OwnerUsername, LastUsedIP: k.LastUsedIP, Scopes: k.Scopes,
 		IPAllowlist: k.IPAllowlist, Metadata: string(k.Metadata), RateLimit: limit, DisabledBy: k.AdminSet.Disabled, Enabled: k.Enabled,
 		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, GraceUntil: k.GraceUntil, Roles: k.Roles}
 	if v.Metadata == "{}" {
 		v.Metadata = ""
+	}
+	for _, t := range keyTexts {
+		if t.fact {
+			v.Texts = append(v.Texts, keyFact{Label: t.label, Value: t.value(k)})
+		}
 	}
 	if k.RotatedTo != nil {
 		v.RotatedTo = *k.RotatedTo
@@ -47,6 +54,56 @@ func (c *Console) keyView(k keys.Key) keyView {
 		v.ConsumerID, v.ConsumerName = k.Consumer.ID, k.Consumer.Name
 	}
 	return v
+}
+
+// keyText is a text field of a key as the console shows it and edits it in both forms:
+// the request's name for it (and its inputs'), its label, whether the key's page lists
+// it among the facts (the name is the page's title), where the key and the forms hold
+// it. Its bounds are api's rules. A text field added to a key takes an entry here (and
+// a field in keyForm and editForm); the pages and the requests follow.
+type keyText struct {
+	field, label string
+	fact         bool
+	value        func(keys.Key) string
+	create       func(*keyForm) *string
+	edit         func(*editForm) *string
+}
+
+var keyTexts = []keyText{
+	{field: "name", label: "Name", value: func(k keys.Key) string { return k.Name },
+		create: func(f *keyForm) *string { return &f.Name }, edit: func(f *editForm) *string { return &f.Name }},
+	{field: "description", label: "Description", fact: true, value: func(k keys.Key) string { return k.Description },
+		create: func(f *keyForm) *string { return &f.Description }, edit: func(f *editForm) *string { return &f.Description }},
+}
+
+// keyFact is a text field as the key's page shows it; an empty one is left out.
+type keyFact struct{ Label, Value string }
+
+// textInput is a text field as a form renders it (_keyfields.html, "key-texts"):
+// an input, or a textarea for text that may hold line breaks.
+type textInput struct {
+	Field, Label, Value, Error string
+	Multiline, Required        bool
+	MaxLen                     int
+}
+
+// textInputs are the form's text fields with the values held by the form (at).
+func textInputs(at func(keyText) *string, errors map[string]string) []textInput {
+	rules := api.KeyCreate{}.Rules()
+	out := make([]textInput, 0, len(keyTexts))
+	for _, t := range keyTexts {
+		r := rules[t.field]
+		out = append(out, textInput{Field: t.field, Label: t.label, Value: *at(t), Error: errors[t.field],
+			Multiline: r.Safe == api.SafeMultiline, Required: r.MinLen > 0, MaxLen: r.MaxLen})
+	}
+	return out
+}
+
+// setTexts sets the request fields (by their JSON names) of texts in *request, an
+// api.KeyCreate or api.KeyUpdate: an update's fields not in texts stay nil.
+func setTexts(request any, texts map[string]string) {
+	b, _ := json.Marshal(texts)
+	_ = json.Unmarshal(b, request) // strings into string fields: cannot fail
 }
 
 // listQuery is the list's search, filters, sort and page, as the query string has them.
@@ -113,6 +170,11 @@ type keyForm struct {
 	Roles, Offered []string
 }
 
+// TextInputs are the form's text fields, for the template.
+func (f keyForm) TextInputs() []textInput {
+	return textInputs(func(t keyText) *string { return t.create(&f) }, f.Errors)
+}
+
 func (c *Console) newKey(w http.ResponseWriter, r *http.Request, u *viewer) {
 	c.keyFormPage(w, r, u, http.StatusOK, keyForm{Environment: "production", Expiry: "365"})
 }
@@ -131,8 +193,13 @@ func (c *Console) keyFormPage(w http.ResponseWriter, r *http.Request, u *viewer,
 // params turns the form into the service's create request; problems the form alone
 // can see (a number that is not one) are reported with the service's.
 func (f keyForm) params() (keys.CreateParams, map[string]string) {
-	p := keys.CreateParams{Owner: strings.TrimSpace(f.Owner), Name: f.Name, Description: f.Description, Environment: f.Environment,
+	p := keys.CreateParams{Owner: strings.TrimSpace(f.Owner), Environment: f.Environment,
 		Scopes: strings.Fields(f.Scopes), IPAllowlist: splitList(f.IPAllowlist), Roles: f.Roles}
+	texts := map[string]string{}
+	for _, t := range keyTexts {
+		texts[t.field] = *t.create(&f)
+	}
+	setTexts(&p, texts)
 	bad := map[string]string{}
 	switch f.Expiry {
 	case "never":
@@ -168,10 +235,12 @@ func (f keyForm) params() (keys.CreateParams, map[string]string) {
 }
 
 func (c *Console) createKey(w http.ResponseWriter, r *http.Request, u *viewer) {
-	f := keyForm{Owner: r.PostFormValue("owner"), Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
-		Environment: r.PostFormValue("environment"), Expiry: r.PostFormValue("expiry"), ExpiresOn: r.PostFormValue("expires_on"),
+	f := keyForm{Owner: r.PostFormValue("owner"), Environment: r.PostFormValue("environment"), Expiry: r.PostFormValue("expiry"), ExpiresOn: r.PostFormValue("expires_on"),
 		Scopes: r.PostFormValue("scopes"), RateRequests: r.PostFormValue("rate_requests"), RateWindow: r.PostFormValue("rate_window"),
 		IPAllowlist: r.PostFormValue("ip_allowlist"), Metadata: r.PostFormValue("metadata"), Roles: r.PostForm["roles"]}
+	for _, t := range keyTexts {
+		*t.create(&f) = r.PostFormValue(t.field)
+	}
 	if !u.Admin {
 		f.Owner = ""
 	}
@@ -318,10 +387,18 @@ type editForm struct {
 	Roles, Offered []string
 }
 
+// TextInputs are the form's text fields, for the template.
+func (f editForm) TextInputs() []textInput {
+	return textInputs(func(t keyText) *string { return t.edit(&f) }, f.Errors)
+}
+
 // editFormOf fills the form with what the key holds now.
 func editFormOf(v keyView, k keys.Key) editForm {
-	f := editForm{Key: v, Name: k.Name, Description: k.Description, Scopes: strings.Join(k.Scopes, " "),
+	f := editForm{Key: v, Scopes: strings.Join(k.Scopes, " "),
 		IPAllowlist: strings.Join(k.IPAllowlist, "\n"), Metadata: v.Metadata, Roles: k.Roles, Offered: k.Roles}
+	for _, t := range keyTexts {
+		*t.edit(&f) = t.value(k)
+	}
 	if k.ExpiresAt != nil {
 		f.ExpiresOn = k.ExpiresAt.UTC().Format(time.DateOnly)
 	}
@@ -359,12 +436,13 @@ func (c *Console) editFormPage(w http.ResponseWriter, r *http.Request, u *viewer
 func (f editForm) changes(was editForm) (keys.UpdateParams, map[string]string) {
 	var p keys.UpdateParams
 	bad := map[string]string{}
-	if f.Name != was.Name {
-		p.Name = &f.Name
+	texts := map[string]string{}
+	for _, t := range keyTexts {
+		if now := *t.edit(&f); now != *t.edit(&was) {
+			texts[t.field] = now
+		}
 	}
-	if f.Description != was.Description {
-		p.Description = &f.Description
-	}
+	setTexts(&p, texts)
 	if scopes := strings.Fields(f.Scopes); strings.Join(scopes, " ") != strings.Join(strings.Fields(was.Scopes), " ") {
 		p.Scopes = &scopes
 	}
@@ -416,10 +494,12 @@ func (c *Console) updateKey(w http.ResponseWriter, r *http.Request, u *viewer) {
 		return
 	}
 	was := editFormOf(c.keyView(k), k)
-	f := editForm{Key: was.Key, Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
-		Scopes: r.PostFormValue("scopes"), ExpiresOn: r.PostFormValue("expires_on"), RateRequests: r.PostFormValue("rate_requests"),
+	f := editForm{Key: was.Key, Scopes: r.PostFormValue("scopes"), ExpiresOn: r.PostFormValue("expires_on"), RateRequests: r.PostFormValue("rate_requests"),
 		RateWindow: r.PostFormValue("rate_window"), IPAllowlist: r.PostFormValue("ip_allowlist"), Metadata: r.PostFormValue("metadata"),
 		Roles: r.PostForm["roles"], Offered: was.Offered}
+	for _, t := range keyTexts {
+		*t.edit(&f) = r.PostFormValue(t.field)
+	}
 	p, bad := f.changes(was)
 	if len(bad) == 0 {
 		_, err = c.cfg.Keys.Update(ctx, a, k.ID, p)

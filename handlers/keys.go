@@ -15,14 +15,6 @@ import (
 	"github.com/keyward/keyward/keys"
 )
 
-// rateLimitParam is a request's rate limit as the key lifecycle takes it.
-func rateLimitParam(r *api.RateLimit) *keys.RateLimit {
-	if r == nil {
-		return nil
-	}
-	return &keys.RateLimit{Requests: r.Requests, WindowSeconds: r.WindowSeconds, Unlimited: r.Unlimited}
-}
-
 func (s *server) toKeyResponse(k keys.Key) api.Key {
 	var lastIP *string
 	if k.LastUsedIP != "" {
@@ -76,22 +68,7 @@ func keyConsumer(c *keys.Consumer) *api.ConsumerRef {
 
 func (s *server) createKey(c *gin.Context) {
 	withBody(c, func(req api.KeyCreate) error {
-		created, err := s.Keys.Create(c.Request.Context(), s.actor(c), keys.CreateParams{
-			Owner:         req.Owner,
-			Consumer:      req.Consumer,
-			Name:          req.Name,
-			Description:   req.Description,
-			Environment:   req.Environment,
-			ExpiresInDays: req.ExpiresInDays,
-			ExpiresAt:     req.ExpiresAt,
-			NeverExpires:  req.NeverExpires,
-			Scopes:        req.Scopes,
-			Metadata:      req.Metadata,
-			RateLimit:     rateLimitParam(req.RateLimit),
-			IPAllowlist:   req.IPAllowlist,
-			Roles:         req.Roles,
-			ACLGroups:     req.ACLGroups,
-		})
+		created, err := s.Keys.Create(c.Request.Context(), s.actor(c), req) // the request is the service's parameter
 		if err != nil {
 			return err
 		}
@@ -134,17 +111,7 @@ func (s *server) listKeys(c *gin.Context) {
 
 func (s *server) updateKey(c *gin.Context) {
 	replyToBody(c, http.StatusOK, func(req api.KeyUpdate) (keys.Key, error) {
-		return s.Keys.Update(c.Request.Context(), s.actor(c), c.Param("id"), keys.UpdateParams{
-			Name:        req.Name,
-			Description: req.Description,
-			Scopes:      req.Scopes,
-			Metadata:    req.Metadata,
-			Enabled:     req.Enabled,
-			ExpiresAt:   req.ExpiresAt,
-			RateLimit:   rateLimitParam(req.RateLimit),
-			IPAllowlist: req.IPAllowlist,
-			Roles:       req.Roles,
-		})
+		return s.Keys.Update(c.Request.Context(), s.actor(c), c.Param("id"), req)
 	}, s.toKeyResponse)
 }
 

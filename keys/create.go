@@ -2,7 +2,6 @@ package keys
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,23 +17,11 @@ import (
 	"github.com/keyward/keyward/models"
 )
 
-// CreateParams is a request for a new key; Create validates it.
-type CreateParams struct {
-	Owner         string // admins only: user id or username; empty = the caller
-	Consumer      string // admins only: consumer id or name; the key is the consumer's
-	Name          string
-	Description   string
-	Environment   string
-	ExpiresInDays *int
-	ExpiresAt     *string // RFC 3339
-	NeverExpires  *bool
-	Scopes        []string
-	Metadata      json.RawMessage
-	RateLimit     *RateLimit
-	IPAllowlist   []string
-	Roles         []string // roles.go: limits the key to these of the owner's roles
-	ACLGroups     []string // always refused (ACLGroupsRefused)
-}
+// CreateParams is a request for a new key, the API's own (api.KeyCreate): a field
+// added there reaches the service without a mapping. Create validates it. Owner and
+// Consumer are for admins only; Roles limit the key (roles.go); ACLGroups is always
+// refused (ACLGroupsRefused).
+type CreateParams = api.KeyCreate
 
 // Created is a new key with its one-time plaintext.
 type Created struct {
@@ -141,28 +128,25 @@ func (k *Service) insert(ctx context.Context, a audit.Actor, p CreateParams, row
 	return Created{Key: k.key(row), Plaintext: parsed.String()}, nil
 }
 
+// ownCreateChecks are the fields of a create request whose rules validCreate does not
+// leave to checkRules: the owner and the consumer are checked where they are looked up
+// (for admins only), the expiry forms together.
+var ownCreateChecks = []string{"owner", "consumer", "expires_in_days"}
+
 // validCreate checks every field of p at once and returns the row to store (without
 // owner and secret) and the key environment.
 func (k *Service) validCreate(p CreateParams, byAdmin bool, now time.Time) (models.Key, string, error) {
-	verr := &errs.Validation{}
-	name := validName(verr, "name", p.Name)
-	validDescription(verr, p.Description)
-	env := p.Environment
-	if env == "" {
-		env = DefaultEnvironment
+	verr := &errs.Validation{Fields: checkRules(&p, ownCreateChecks...)} // trims p's name
+	if p.Environment == "" {
+		p.Environment = DefaultEnvironment
 	}
-	keyEnv, ok := exchange.TextEnv(env)
-	if !ok {
-		verr.Add("environment", "must be one of development, staging, production")
-	}
-	row := models.Key{
-		Name: name, Description: p.Description, Environment: env, Enabled: true,
-		CreatedAt: now, UpdatedAt: now, ExpiresAt: k.expiry(verr, p, now),
-		Scopes: validScopes(verr, p.Scopes), Metadata: validMetadata(verr, p.Metadata),
-		IPAllowlist: validAllowlist(verr, p.IPAllowlist),
-	}
-	row.RateLimitRequests, row.RateLimitWindowSeconds = k.validRateLimit(verr, p.RateLimit, byAdmin)
-	return row, keyEnv, verr.Err()
+	keyEnv, _ := exchange.TextEnv(p.Environment) // checkRules held it to api.Environments
+	var enc encoded
+	enc.expiresAt = k.expiry(verr, p, now)
+	enc.scopes, enc.metadata = validScopes(verr, p.Scopes), validMetadata(verr, p.Metadata)
+	enc.allowlist = validAllowlist(verr, p.IPAllowlist)
+	enc.rateRequests, enc.rateWindow = k.validRateLimit(verr, p.RateLimit, byAdmin)
+	return createdRow(p, enc, now), keyEnv, verr.Err()
 }
 
 // resolveOwner is the caller, or for an admin the user named by owner: a person (not a

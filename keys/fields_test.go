@@ -71,8 +71,8 @@ func TestCreateUpdate_EveryParameterReachesTheStoredKey(t *testing.T) {
 	create.Consumer = "" // a key is a user's or a consumer's: owner is set
 	at.Consumer, never.Consumer = "", ""
 	testkit.RequireOnly(t, "a create parameter the stored key lacks", testkit.Unread(created, create, at, never), map[string]string{
-		"ACLGroups": "always refused (Keycloak cannot narrow acl_groups): never stored",
-		"Consumer":  "a key belongs to a user (owner, set here) or a consumer, never both: consumers_test.go holds consumer keys",
+		"acl_groups": "always refused (Keycloak cannot narrow acl_groups): never stored",
+		"consumer":   "a key belongs to a user (owner, set here) or a consumer, never both: consumers_test.go holds consumer keys",
 	})
 
 	var update UpdateParams

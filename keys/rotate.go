@@ -37,31 +37,7 @@ func (k *Service) Rotate(ctx context.Context, a audit.Actor, id string, graceHou
 	if err != nil {
 		return Created{}, err
 	}
-	next := models.Key{
-		OwnerID:       old.OwnerID,
-		OwnerUsername: old.OwnerUsername,
-		OwnerType:     old.OwnerType,
-		ConsumerID:    old.ConsumerID,
-		Name:          old.Name,
-		Description:   old.Description,
-		LookupID:      parsed.LookupID,
-		SecretHash:    k.hasher.Hash(parsed.Secret),
-		Environment:   old.Environment,
-		Scopes:        old.Scopes,
-		Metadata:      old.Metadata,
-		Enabled:       old.Enabled,
-		CreatedAt:     now,
-		UpdatedAt:     now,
-		ExpiresAt:     old.ExpiresAt,
-
-		RateLimitRequests:      old.RateLimitRequests,
-		RateLimitWindowSeconds: old.RateLimitWindowSeconds,
-		IPAllowlist:            old.IPAllowlist,
-		DisabledBy:             old.DisabledBy,
-		LimitSetBy:             old.LimitSetBy,
-		AllowlistSetBy:         old.AllowlistSetBy,
-		Roles:                  old.Roles, // the limit goes on: nothing to make in Keycloak
-	}
+	next := rotatedRow(old, parsed.LookupID, k.hasher.Hash(parsed.Secret), now)
 	graceUntil := now.Add(time.Duration(grace) * time.Hour)
 	if old.ExpiresAt != nil && old.ExpiresAt.Before(graceUntil) {
 		graceUntil = *old.ExpiresAt // never past the old key's own expiry

@@ -5,13 +5,16 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/models"
 )
 
-// The mapping of a stored key to the domain value. models owns the column encodings
-// (models.Words, OwnLimit, LimitColumns); the mapping itself lives here, not in models,
-// because keys imports models (models importing keys would be a cycle) and because the
-// status and the effective limit need the service's clock and limit policy.
+// The mapping of a stored key to the domain value, and of a valid request to the
+// columns it writes: a field added to a key takes its lines here, both ways. models
+// owns the column encodings (models.Words, OwnLimit, LimitColumns); the mapping itself
+// lives here, not in models, because keys imports models (models importing keys would
+// be a cycle) and because the status and the effective limit need the service's clock
+// and limit policy.
 
 // toKey maps a row to the domain value at now, with the effective limit under policy.
 func toKey(row models.Key, now time.Time, policy exchange.LimitPolicy) Key {
@@ -26,6 +29,84 @@ func toKey(row models.Key, now time.Time, policy exchange.LimitPolicy) Key {
 		RotatedTo: row.RotatedTo, GraceUntil: row.GraceUntil, Roles: roleTexts(row),
 		Consumer: consumerOf(row),
 	}
+}
+
+// encoded are the fields of a request that validation turned into their stored forms;
+// the plain fields (name, description) are stored as checkRules left them.
+type encoded struct {
+	scopes, metadata, allowlist string
+	expiresAt                   *time.Time
+	rateRequests, rateWindow    int
+}
+
+// createdRow is the row a valid create request stores, without owner and secret.
+func createdRow(p CreateParams, enc encoded, now time.Time) models.Key {
+	return models.Key{
+		Name: p.Name, Description: p.Description, Environment: p.Environment, Enabled: true,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: enc.expiresAt,
+		Scopes: enc.scopes, Metadata: enc.metadata, IPAllowlist: enc.allowlist,
+		RateLimitRequests: enc.rateRequests, RateLimitWindowSeconds: enc.rateWindow,
+	}
+}
+
+// plainColumn is an update field stored as given, and its column.
+type plainColumn struct {
+	field      string
+	to, column *string
+}
+
+// plainColumns are the update's plain fields with row's columns, in the order a change
+// names them; to is nil when the field is not given.
+func plainColumns(p UpdateParams, row *models.Key) []plainColumn {
+	return []plainColumn{{"name", p.Name, &row.Name}, {"description", p.Description, &row.Description}}
+}
+
+// apply makes the change on key and names the fields it changed. Expiry may be
+// shortened, never extended.
+func (ch change) apply(key *models.Key) ([]string, error) {
+	var changed []string
+	p := ch.p
+	for _, c := range plainColumns(p, key) {
+		if c.to != nil && *c.to != *c.column {
+			*c.column, changed = *c.to, append(changed, c.field)
+		}
+	}
+	if p.Scopes != nil && ch.scopes != key.Scopes {
+		key.Scopes, changed = ch.scopes, append(changed, "scopes")
+	}
+	if p.Metadata != nil && ch.metadata != key.Metadata {
+		key.Metadata, changed = ch.metadata, append(changed, "metadata")
+	}
+	if ch.expiresAt != nil {
+		if key.ExpiresAt != nil && ch.expiresAt.After(*key.ExpiresAt) {
+			return nil, errs.Field("expires_at", "may be shortened, never extended")
+		}
+		key.ExpiresAt, changed = ch.expiresAt, append(changed, "expires_at")
+	}
+	if p.Enabled != nil && *p.Enabled != key.Enabled {
+		key.Enabled, changed = *p.Enabled, append(changed, "enabled")
+	}
+	if p.RateLimit != nil && (ch.rateRequests != key.RateLimitRequests || ch.rateWindow != key.RateLimitWindowSeconds) {
+		key.RateLimitRequests, key.RateLimitWindowSeconds = ch.rateRequests, ch.rateWindow
+		changed = append(changed, "rate_limit")
+	}
+	if p.IPAllowlist != nil && ch.allowlist != key.IPAllowlist {
+		key.IPAllowlist, changed = ch.allowlist, append(changed, "ip_allowlist")
+	}
+	return changed, nil
+}
+
+// rotatedRow is the row that supersedes old: every setting goes on (the owner, the
+// limits, the admins' decisions, the roles: nothing to make in Keycloak), with a new
+// secret and a life of its own.
+func rotatedRow(old models.Key, lookupID string, secretHash []byte, now time.Time) models.Key {
+	next := old
+	next.ID, next.LookupID, next.SecretHash = "", lookupID, secretHash
+	next.CreatedAt, next.UpdatedAt = now, now
+	next.LastUsedAt, next.LastUsedIP, next.DeletedAt = nil, "", nil
+	next.RotatedTo, next.GraceUntil = nil, nil
+	next.OwnerDisabled = false // followed from the owner's events, as on any new key
+	return next
 }
 
 // consumerOf is whose a consumer key is; nil for a user's key.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyward/keyward/exchange"
+	"github.com/keyward/keyward/internal/testkit"
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/ratelimit"
 )
@@ -94,4 +95,26 @@ func TestList_StatusFilter_AgreesWithTheStatusShown(t *testing.T) {
 			t.Fatalf("status %s listed %+v (%v)", st, p.Items, err)
 		}
 	}
+}
+
+// A rotated key carries every column of the old one but those a new key starts anew:
+// a column added to models.Key goes on to the rotated key unasked.
+func TestRotatedRow_CarriesEveryColumn(t *testing.T) {
+	var old models.Key
+	testkit.Fill(&old)
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	rotated := func(old models.Key) any { return rotatedRow(old, "new-lookup", []byte("new-hash"), now) }
+	testkit.RequireOnly(t, "a column a rotation drops", testkit.Unread(rotated, old), map[string]string{
+		"ID":            "the store gives the new key its id",
+		"LookupID":      "a new key text",
+		"SecretHash":    "a new key text",
+		"CreatedAt":     "made now",
+		"UpdatedAt":     "made now",
+		"LastUsedAt":    "not used yet",
+		"LastUsedIP":    "not used yet",
+		"DeletedAt":     "live",
+		"RotatedTo":     "not superseded",
+		"GraceUntil":    "not superseded",
+		"OwnerDisabled": "followed from the owner's events, as on any new key",
+	})
 }

@@ -2,27 +2,18 @@ package keys
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
+	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/audit"
 	"github.com/keyward/keyward/internal/cidrlist"
 	"github.com/keyward/keyward/internal/errs"
 	"github.com/keyward/keyward/models"
 )
 
-// UpdateParams holds the fields a PATCH may change; nil means unchanged.
-type UpdateParams struct {
-	Name        *string
-	Description *string
-	Scopes      *[]string
-	Metadata    json.RawMessage
-	Enabled     *bool
-	ExpiresAt   *string
-	RateLimit   *RateLimit
-	IPAllowlist *[]string
-	Roles       *[]string // narrows the key's roles (roles.go)
-}
+// UpdateParams holds the fields a PATCH may change, the API's own (api.KeyUpdate);
+// nil means unchanged. Roles narrows the key's roles (roles.go).
+type UpdateParams = api.KeyUpdate
 
 // Update changes a key. Expiry may be shortened, never extended.
 func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p UpdateParams) (Key, error) {
@@ -80,25 +71,16 @@ func (k *Service) Update(ctx context.Context, a audit.Actor, id string, p Update
 	return k.key(updated), nil
 }
 
-// change is a validated UpdateParams, in the stored forms.
+// change is a validated UpdateParams: the request, and its fields in stored forms.
 type change struct {
-	p                        UpdateParams
-	name, scopes, metadata   string
-	expiresAt                *time.Time
-	rateRequests, rateWindow int
-	allowlist                string
+	p UpdateParams
+	encoded
 }
 
 // validUpdate checks every given field at once.
 func (k *Service) validUpdate(p UpdateParams, byAdmin bool, now time.Time) (change, error) {
-	verr := &errs.Validation{}
+	verr := &errs.Validation{Fields: checkRules(&p)} // trims p's name
 	ch := change{p: p}
-	if p.Name != nil {
-		ch.name = validName(verr, "name", *p.Name)
-	}
-	if p.Description != nil {
-		validDescription(verr, *p.Description)
-	}
 	if p.Scopes != nil {
 		ch.scopes = validScopes(verr, *p.Scopes)
 	}
@@ -113,41 +95,6 @@ func (k *Service) validUpdate(p UpdateParams, byAdmin bool, now time.Time) (chan
 		ch.allowlist = validAllowlist(verr, *p.IPAllowlist)
 	}
 	return ch, verr.Err()
-}
-
-// apply makes the change on key and names the fields it changed.
-func (ch change) apply(key *models.Key) ([]string, error) {
-	var changed []string
-	p := ch.p
-	if p.Name != nil && ch.name != key.Name {
-		key.Name, changed = ch.name, append(changed, "name")
-	}
-	if p.Description != nil && *p.Description != key.Description {
-		key.Description, changed = *p.Description, append(changed, "description")
-	}
-	if p.Scopes != nil && ch.scopes != key.Scopes {
-		key.Scopes, changed = ch.scopes, append(changed, "scopes")
-	}
-	if p.Metadata != nil && ch.metadata != key.Metadata {
-		key.Metadata, changed = ch.metadata, append(changed, "metadata")
-	}
-	if ch.expiresAt != nil {
-		if key.ExpiresAt != nil && ch.expiresAt.After(*key.ExpiresAt) {
-			return nil, errs.Field("expires_at", "may be shortened, never extended")
-		}
-		key.ExpiresAt, changed = ch.expiresAt, append(changed, "expires_at")
-	}
-	if p.Enabled != nil && *p.Enabled != key.Enabled {
-		key.Enabled, changed = *p.Enabled, append(changed, "enabled")
-	}
-	if p.RateLimit != nil && (ch.rateRequests != key.RateLimitRequests || ch.rateWindow != key.RateLimitWindowSeconds) {
-		key.RateLimitRequests, key.RateLimitWindowSeconds = ch.rateRequests, ch.rateWindow
-		changed = append(changed, "rate_limit")
-	}
-	if p.IPAllowlist != nil && ch.allowlist != key.IPAllowlist {
-		key.IPAllowlist, changed = ch.allowlist, append(changed, "ip_allowlist")
-	}
-	return changed, nil
 }
 
 // adminDecisionsStick refuses an owner's change that would undo or widen what an admin

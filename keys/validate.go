@@ -6,22 +6,16 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keyward/keyward/api"
 	"github.com/keyward/keyward/exchange"
 	"github.com/keyward/keyward/internal/cidrlist"
 	"github.com/keyward/keyward/internal/errs"
-	"github.com/keyward/keyward/internal/safetext"
 	"github.com/keyward/keyward/models"
 )
 
 // RateLimit is a key's own limit as callers give it.
-type RateLimit struct {
-	Requests      int
-	WindowSeconds int
-	Unlimited     bool
-}
+type RateLimit = api.RateLimit
 
 // DefaultMaxKeysPerUser is the live-key ceiling when none is configured.
 const DefaultMaxKeysPerUser = 50
@@ -85,36 +79,6 @@ func validFutureTime(verr *errs.Validation, field, s string, now time.Time) *tim
 	}
 	t = t.UTC()
 	return &t
-}
-
-func validName(verr *errs.Validation, field, raw string) string {
-	name := strings.TrimSpace(raw)
-	switch n := utf8.RuneCountInString(name); {
-	case !utf8.ValidString(raw):
-		verr.Add(field, "must be valid UTF-8")
-	case n == 0:
-		verr.Add(field, "is required")
-	case n > api.KeyNameMax:
-		verr.Add(field, fmt.Sprintf("must be at most %d characters", api.KeyNameMax))
-	default:
-		if problem := safetext.Problem(name, false); problem != "" {
-			verr.Add(field, problem)
-		}
-	}
-	return name
-}
-
-func validDescription(verr *errs.Validation, d string) {
-	switch {
-	case !utf8.ValidString(d):
-		verr.Add("description", "must be valid UTF-8")
-	case utf8.RuneCountInString(d) > api.KeyDescriptionMax:
-		verr.Add("description", fmt.Sprintf("must be at most %d characters", api.KeyDescriptionMax))
-	default:
-		if problem := safetext.Problem(d, true); problem != "" {
-			verr.Add("description", problem)
-		}
-	}
 }
 
 // validScopes checks names of Keycloak client scopes; Keycloak itself refuses a scope
