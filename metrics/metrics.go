@@ -140,8 +140,15 @@ func New() *Metrics {
 		m.cacheRequests, m.denials, m.databaseErrors, m.httpRequests, m.httpDuration,
 		m.aclWithRoles, m.clientsUnrepaired,
 	)
-	// Counters start at 0 for every allowed value, so that rate() and alerts see a
-	// series before its first event rather than nothing.
+	m.pruned = newPruned()
+	m.reg.MustRegister(m.pruned)
+	m.zeroSeries()
+	return m
+}
+
+// zeroSeries starts the counters at 0 for every allowed label value, so that rate() and
+// alerts see a series before its first event rather than nothing.
+func (m *Metrics) zeroSeries() {
 	for v := range outcomes {
 		for via := range vias {
 			m.exchanges.WithLabelValues(v, via)
@@ -158,12 +165,9 @@ func New() *Metrics {
 	}
 	m.cacheRequests.WithLabelValues("hit")
 	m.cacheRequests.WithLabelValues("miss")
-	m.pruned = newPruned()
-	m.reg.MustRegister(m.pruned)
 	for v := range prunedTables {
 		m.pruned.WithLabelValues(v)
 	}
-	return m
 }
 
 // Handler serves the registry in the Prometheus exposition formats, for GET /metrics.

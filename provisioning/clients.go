@@ -348,23 +348,7 @@ func (s *Service) ListClients(ctx context.Context, q ClientQuery) (ClientPage, e
 // UpdateClient applies p in Keycloak, then in the store; a store failure puts the
 // Keycloak client back as it was.
 func (s *Service) UpdateClient(ctx context.Context, a audit.Actor, id string, p ClientPatch) (Client, error) {
-	var f fields
-	if p.Name == nil && p.Description == nil && p.Enabled == nil && p.RedirectURIs == nil {
-		f.add("body", "give at least one of name, description, enabled, redirect_uris")
-	}
-	if p.Name != nil {
-		f.name("name", *p.Name, api.ClientNameMax)
-		if *p.Name == "" {
-			f.add("name", "must not be empty")
-		}
-	}
-	if p.Description != nil {
-		f.description("description", *p.Description, api.KeycloakDescriptionMax)
-	}
-	if p.RedirectURIs != nil {
-		f.redirectURIs("redirect_uris", *p.RedirectURIs, s.redirectHosts)
-	}
-	if err := f.err(); err != nil {
+	if err := s.checkClientPatch(p); err != nil {
 		return Client{}, err
 	}
 	first, err := s.activeClient(ctx, id)
@@ -376,22 +360,7 @@ func (s *Service) UpdateClient(ctx context.Context, a audit.Actor, id string, p 
 	if err != nil {
 		return Client{}, err
 	}
-	next := old
-	var ch keycloak.ClientChange
-	changed := []string{}
-	if p.Name != nil && *p.Name != old.Name {
-		next.Name, ch.Name, changed = *p.Name, p.Name, append(changed, "name")
-	}
-	if p.Description != nil && *p.Description != old.Description {
-		next.Description, ch.Description, changed = *p.Description, p.Description, append(changed, "description")
-	}
-	if p.Enabled != nil && *p.Enabled != old.Enabled {
-		next.Enabled, ch.Enabled, changed = *p.Enabled, p.Enabled, append(changed, "enabled")
-	}
-	if p.RedirectURIs != nil && !slices.Equal(*p.RedirectURIs, old.RedirectURIs) {
-		uris := slices.Clone(*p.RedirectURIs)
-		next.RedirectURIs, ch.RedirectURIs, changed = uris, &uris, append(changed, "redirect_uris")
-	}
+	next, ch, changed := patchedClient(old, p)
 	cons, err := s.store.ConsumerByID(ctx, old.ConsumerID)
 	if err != nil {
 		return Client{}, fmt.Errorf("client's consumer: %w", err)
@@ -430,6 +399,49 @@ func (s *Service) UpdateClient(ctx context.Context, a audit.Actor, id string, p 
 	}
 	s.record(ctx, a, "client.update", "client", next.ID, next.ConsumerID, details)
 	return s.view(next, cons), nil
+}
+
+// checkClientPatch names every problem of p at once.
+func (s *Service) checkClientPatch(p ClientPatch) error {
+	var f fields
+	if p.Name == nil && p.Description == nil && p.Enabled == nil && p.RedirectURIs == nil {
+		f.add("body", "give at least one of name, description, enabled, redirect_uris")
+	}
+	if p.Name != nil {
+		f.name("name", *p.Name, api.ClientNameMax)
+		if *p.Name == "" {
+			f.add("name", "must not be empty")
+		}
+	}
+	if p.Description != nil {
+		f.description("description", *p.Description, api.KeycloakDescriptionMax)
+	}
+	if p.RedirectURIs != nil {
+		f.redirectURIs("redirect_uris", *p.RedirectURIs, s.redirectHosts)
+	}
+	return f.err()
+}
+
+// patchedClient is old with p applied, the change to make in Keycloak, and the names
+// of the fields that changed.
+func patchedClient(old models.Client, p ClientPatch) (models.Client, keycloak.ClientChange, []string) {
+	next := old
+	var ch keycloak.ClientChange
+	changed := []string{}
+	if p.Name != nil && *p.Name != old.Name {
+		next.Name, ch.Name, changed = *p.Name, p.Name, append(changed, "name")
+	}
+	if p.Description != nil && *p.Description != old.Description {
+		next.Description, ch.Description, changed = *p.Description, p.Description, append(changed, "description")
+	}
+	if p.Enabled != nil && *p.Enabled != old.Enabled {
+		next.Enabled, ch.Enabled, changed = *p.Enabled, p.Enabled, append(changed, "enabled")
+	}
+	if p.RedirectURIs != nil && !slices.Equal(*p.RedirectURIs, old.RedirectURIs) {
+		uris := slices.Clone(*p.RedirectURIs)
+		next.RedirectURIs, ch.RedirectURIs, changed = uris, &uris, append(changed, "redirect_uris")
+	}
+	return next, ch, changed
 }
 
 // DeleteClient removes the client from Keycloak and the store.

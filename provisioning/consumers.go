@@ -166,6 +166,49 @@ func (s *Service) ListConsumers(ctx context.Context, q ConsumerQuery) (ConsumerP
 // service account of every client of the consumer, and undone if any step or the
 // store update fails; so is a change of enabled, on its key client and OAuth clients.
 func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, p ConsumerPatch) (Consumer, error) {
+	if err := checkConsumerPatch(p); err != nil {
+		return Consumer{}, err
+	}
+	s.groupsMu.RLock()
+	defer s.groupsMu.RUnlock()
+	defer s.lockConsumer(id)()
+	old, err := s.store.ConsumerByID(ctx, id)
+	if err != nil {
+		return Consumer{}, err
+	}
+	next, changed := patchedConsumer(old, p)
+	u := &undo{log: s.cfg.Log}
+	added, removed, changed, err := s.changeInKeycloak(ctx, u, old, &next, p, changed)
+	if err != nil {
+		u.run(ctx, err)
+		return Consumer{}, err
+	}
+	if len(changed) == 0 {
+		return consumerOf(old), nil
+	}
+	if err := s.store.UpdateConsumer(ctx, &next); err != nil {
+		u.run(ctx, err)
+		return Consumer{}, consumerStoreError(err, next.Name)
+	}
+	if next.Name != old.Name {
+		s.renameKeyClient(ctx, next.ID, next.Name)
+	}
+	if next.Enabled != old.Enabled {
+		s.dropKeyTokens(next.ID) // after the store says disabled: no exchange caches a token anew
+	}
+	details := map[string]any{"changed": changed}
+	if next.Enabled != old.Enabled {
+		details["enabled"] = next.Enabled
+	}
+	if len(added)+len(removed) > 0 {
+		details["acl_groups_added"], details["acl_groups_removed"] = nonNil(added), nonNil(removed)
+	}
+	s.record(ctx, a, "consumer.update", "consumer", next.ID, next.ID, details)
+	return consumerOf(next), nil
+}
+
+// checkConsumerPatch names every problem of p at once.
+func checkConsumerPatch(p ConsumerPatch) error {
 	var f fields
 	if p.Name == nil && p.Description == nil && p.Environment == nil && p.ACLGroups == nil && p.ContactEmail == nil && p.Enabled == nil {
 		f.add("body", "give at least one of name, description, environment, acl_groups, contact_email, enabled")
@@ -185,16 +228,12 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 	if p.ACLGroups != nil {
 		f.groupNames("acl_groups", *p.ACLGroups)
 	}
-	if err := f.err(); err != nil {
-		return Consumer{}, err
-	}
-	s.groupsMu.RLock()
-	defer s.groupsMu.RUnlock()
-	defer s.lockConsumer(id)()
-	old, err := s.store.ConsumerByID(ctx, id)
-	if err != nil {
-		return Consumer{}, err
-	}
+	return f.err()
+}
+
+// patchedConsumer is old with p's plain fields (those only the store holds), and the
+// names of those that changed.
+func patchedConsumer(old models.Consumer, p ConsumerPatch) (models.Consumer, []string) {
 	next := old
 	next.ACLGroups = slices.Clone(old.ACLGroups)
 	changed := []string{}
@@ -210,64 +249,51 @@ func (s *Service) UpdateConsumer(ctx context.Context, a audit.Actor, id string, 
 	if p.ContactEmail != nil && *p.ContactEmail != old.ContactEmail {
 		next.ContactEmail, changed = *p.ContactEmail, append(changed, "contact_email")
 	}
-	var added, removed []string
-	u := &undo{log: s.cfg.Log}
+	return next, changed
+}
+
+// changeInKeycloak makes p's enabled and ACL-group changes on the consumer's key
+// client and OAuth clients, pushing the inverse of each step onto u, and sets them in
+// next; it returns the groups added and removed and changed with their names added.
+func (s *Service) changeInKeycloak(ctx context.Context, u *undo, old models.Consumer, next *models.Consumer, p ConsumerPatch, changed []string) (added, removed, _ []string, _ error) {
 	if p.Enabled != nil && *p.Enabled != old.Enabled {
 		next.Enabled, changed = *p.Enabled, append(changed, "enabled")
 		if err := s.enableKeyClient(ctx, u, old.ID, next.Enabled); err != nil {
-			u.run(ctx, err)
-			return Consumer{}, err
+			return nil, nil, nil, err
 		}
 		if err := s.enableClients(ctx, u, old.ID, next.Enabled); err != nil {
-			u.run(ctx, err)
-			return Consumer{}, err
+			return nil, nil, nil, err
 		}
 	}
-	if p.ACLGroups != nil {
-		next.ACLGroups = slices.Clone(*p.ACLGroups)
-		added, removed = diff(old.ACLGroups, next.ACLGroups)
-		if len(added)+len(removed) > 0 {
-			changed = append(changed, "acl_groups")
-			if err := s.moveMemberships(ctx, u, old.ID, added, removed); err != nil {
-				u.run(ctx, err)
-				return Consumer{}, err
-			}
-			if err := s.moveKeyClient(ctx, u, old.ID, old.ACLGroups, next.ACLGroups); err != nil {
-				u.run(ctx, err)
-				return Consumer{}, err
-			}
-		}
+	if p.ACLGroups == nil {
+		return nil, nil, changed, nil
 	}
-	if len(changed) == 0 {
-		return consumerOf(old), nil
+	next.ACLGroups = slices.Clone(*p.ACLGroups)
+	added, removed = diff(old.ACLGroups, next.ACLGroups)
+	if len(added)+len(removed) == 0 {
+		return nil, nil, changed, nil
 	}
-	if err := s.store.UpdateConsumer(ctx, &next); err != nil {
-		u.run(ctx, err)
-		switch {
-		case errors.Is(err, models.ErrAlreadyExists):
-			return Consumer{}, conflict("a consumer named %q exists already", next.Name)
-		case errors.Is(err, models.ErrStale):
-			return Consumer{}, conflict("the consumer changed meanwhile; read it again and retry")
-		case errors.Is(err, models.ErrNotFound):
-			return Consumer{}, err
-		}
-		return Consumer{}, fmt.Errorf("update consumer: %w", err)
+	changed = append(changed, "acl_groups")
+	if err := s.moveMemberships(ctx, u, old.ID, added, removed); err != nil {
+		return nil, nil, nil, err
 	}
-	if next.Name != old.Name {
-		s.renameKeyClient(ctx, next.ID, next.Name)
+	if err := s.moveKeyClient(ctx, u, old.ID, old.ACLGroups, next.ACLGroups); err != nil {
+		return nil, nil, nil, err
 	}
-	if next.Enabled != old.Enabled {
-		s.dropKeyTokens(next.ID) // after the store says disabled: no exchange caches a token anew
+	return added, removed, changed, nil
+}
+
+// consumerStoreError is what the caller is told of a failed store update.
+func consumerStoreError(err error, name string) error {
+	switch {
+	case errors.Is(err, models.ErrAlreadyExists):
+		return conflict("a consumer named %q exists already", name)
+	case errors.Is(err, models.ErrStale):
+		return conflict("the consumer changed meanwhile; read it again and retry")
+	case errors.Is(err, models.ErrNotFound):
+		return err
 	}
-	details := map[string]any{"changed": changed}
-	if next.Enabled != old.Enabled {
-		details["enabled"] = next.Enabled
-	}
-	if len(added)+len(removed) > 0 {
-		details["acl_groups_added"], details["acl_groups_removed"] = nonNil(added), nonNil(removed)
-	}
-	s.record(ctx, a, "consumer.update", "consumer", next.ID, next.ID, details)
-	return consumerOf(next), nil
+	return fmt.Errorf("update consumer: %w", err)
 }
 
 // moveMemberships adds the service account of every active client of the consumer to
