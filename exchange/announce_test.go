@@ -94,21 +94,39 @@ func TestExchange_ConsumerChangeAnnounced_CachedTokenDropped_ReMinted(t *testing
 	}
 }
 
-// A token minted from a key read before a drop is not cached after it: the next
-// exchange would otherwise be served a token of the consumer as it was.
+// A token minted from a key read before a drop of that key (or of its owner, or of
+// every key) is not cached after it: the next exchange would otherwise be served a
+// token of the consumer as it was. Another key's drop does not keep it out.
 func TestTokenCache_PutSince_DropMeanwhile_NotKept(t *testing.T) {
 	now := time.Now()
-	c := NewTokenCache(30*time.Second, 0)
 	tok := keycloak.Token{AccessToken: "t", ExpiresIn: 300}
-	v := c.Version()
-	c.DropLookup("lk-unrelated") // nothing cached for it: still a drop
-	c.PutSince(v, "k1", "lk1", "o", "openid", tok, now)
-	if _, ok := c.Get("k1", "openid", now); ok {
-		t.Fatal("a token minted before a drop was cached")
+	for name, drop := range map[string]func(c *TokenCache){
+		"the key's announcement": func(c *TokenCache) { c.DropLookup("lk1") },
+		"its owner":              func(c *TokenCache) { c.DropOwner("o") },
+		"every key":              func(c *TokenCache) { c.DropAll() },
+	} {
+		c := NewTokenCache(30*time.Second, 0)
+		v := c.Version("lk1")
+		drop(c)
+		c.PutSince(v, "k1", "lk1", "o", "openid", tok, now)
+		if _, ok := c.Get("k1", "openid", now); ok {
+			t.Fatalf("a token minted before a drop of %s was cached", name)
+		}
+		c.PutSince(c.Version("lk1"), "k1", "lk1", "o", "openid", tok, now)
+		if _, ok := c.Get("k1", "openid", now); !ok {
+			t.Fatalf("after a drop of %s, a token minted with nothing dropped since was not cached", name)
+		}
 	}
-	c.PutSince(c.Version(), "k1", "lk1", "o", "openid", tok, now)
+	c := NewTokenCache(30*time.Second, 0)
+	v := c.Version("lk1")
+	for i := range 100 { // other keys' announcements (their stripes may meet lk1's: not all)
+		if other := "lk-other-" + strconv.Itoa(i); stripe(other) != stripe("lk1") {
+			c.DropLookup(other)
+		}
+	}
+	c.PutSince(v, "k1", "lk1", "o", "openid", tok, now)
 	if _, ok := c.Get("k1", "openid", now); !ok {
-		t.Fatal("a token minted with nothing dropped since was not cached")
+		t.Fatal("other keys' drops kept a key's token out of the cache")
 	}
 }
 
@@ -119,8 +137,8 @@ func TestTokenCache_DropLookup_IndexFollowsEvictions(t *testing.T) {
 	c := NewTokenCache(30*time.Second, 100)
 	tok := keycloak.Token{AccessToken: "t", ExpiresIn: 300}
 	for _, scope := range []string{"openid", "openid email"} {
-		c.PutSince(c.Version(), "k1", "lk1", "o", scope, tok, now)
-		c.PutSince(c.Version(), "k2", "lk2", "o", scope, tok, now)
+		c.PutSince(c.Version("lk1"), "k1", "lk1", "o", scope, tok, now)
+		c.PutSince(c.Version("lk2"), "k2", "lk2", "o", scope, tok, now)
 	}
 	c.DropLookup("lk1")
 	for _, scope := range []string{"openid", "openid email"} {
@@ -133,7 +151,7 @@ func TestTokenCache_DropLookup_IndexFollowsEvictions(t *testing.T) {
 	}
 	for i := range 20_000 {
 		id := strconv.Itoa(i)
-		c.PutSince(c.Version(), "k"+id, "lk"+id, "o", "openid", tok, now)
+		c.PutSince(c.Version("lk"+id), "k"+id, "lk"+id, "o", "openid", tok, now)
 	}
 	c.entries.CleanUp()
 	if n := c.indexed(); n > 200 {
@@ -164,7 +182,7 @@ func TestTokenCache_Concurrent_EveryEntryIndexed(t *testing.T) {
 				case 1:
 					c.Drop("k" + id)
 				default:
-					c.PutSince(c.Version(), "k"+id, "lk"+id, "o", "openid", tok, now)
+					c.PutSince(c.Version("lk"+id), "k"+id, "lk"+id, "o", "openid", tok, now)
 				}
 			}
 		}()

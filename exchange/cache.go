@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"hash/fnv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,9 +34,12 @@ type TokenCache struct {
 	entries *otter.Cache[string, *keyTokens] // key id → tokens
 	// mu serialises writers: a Put's read-copy-write of a key's tokens, and drops.
 	mu sync.Mutex
-	// drops counts drops, so that a token minted before one is not cached after it
-	// (PutSince): the key it was minted for may have changed meanwhile.
-	drops atomic.Uint64
+	// Drops are counted, so that a token minted before one is not cached after it
+	// (PutSince): the key it was minted for may have changed meanwhile. A key's drops
+	// count in its stripe (by lookup id), an owner's or all keys' in epoch: a drop of
+	// one key does not keep the tokens of every other key being minted out of the cache.
+	epoch   atomic.Uint64
+	stripes [versionStripes]atomic.Uint64
 	// lookups finds the key id of a lookup id, which the store's announcements name;
 	// entries' deletions keep it to the keys in entries.
 	lookupMu sync.Mutex
@@ -79,13 +83,24 @@ func NewTokenCache(margin time.Duration, maxEntries int) *TokenCache {
 	return c
 }
 
-// Version changes with every drop: PutSince(Version() taken before the key was read)
-// caches a token only if nothing was dropped since.
-func (c *TokenCache) Version() uint64 {
+// versionStripes is how many stripes the keys' drop counts are spread over.
+const versionStripes = 256
+
+func stripe(lookupID string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(lookupID))
+	return int(h.Sum32() % versionStripes)
+}
+
+// Version changes with every drop that may concern the key of lookupID:
+// PutSince(Version(lookupID) taken before the key was read) caches a token only if
+// nothing of that key was dropped since.
+func (c *TokenCache) Version(lookupID string) uint64 {
 	if c == nil {
 		return 0
 	}
-	return c.drops.Load()
+	// Both only grow: the sum changes when either does.
+	return c.epoch.Load() + c.stripes[stripe(lookupID)].Load()
 }
 
 // Get returns the cached token with expires_in set to the time it has left.
@@ -124,7 +139,7 @@ func (c *TokenCache) put(check bool, version uint64, keyID, lookupID, ownerID, s
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if check && c.drops.Load() != version {
+	if check && c.epoch.Load()+c.stripes[stripe(lookupID)].Load() != version {
 		return
 	}
 	byScope := map[string]cachedToken{}
@@ -167,7 +182,11 @@ func (c *TokenCache) Drop(keyID string) {
 		return
 	}
 	c.mu.Lock()
-	c.drops.Add(1)
+	// A key without tokens here has no lookup id to count under; the store's
+	// announcement of the write that caused this drop counts it (DropLookup).
+	if ts, ok := c.entries.GetIfPresent(keyID); ok && ts.lookup != "" {
+		c.stripes[stripe(ts.lookup)].Add(1)
+	}
 	c.entries.Invalidate(keyID)
 	c.mu.Unlock()
 }
@@ -184,7 +203,7 @@ func (c *TokenCache) DropLookup(lookupID string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.drops.Add(1)
+	c.stripes[stripe(lookupID)].Add(1)
 	c.lookupMu.Lock()
 	keyID, ok := c.lookups[lookupID]
 	c.lookupMu.Unlock()
@@ -202,7 +221,7 @@ func (c *TokenCache) DropOwner(ownerID string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.drops.Add(1)
+	c.epoch.Add(1)
 	var ids []string
 	for id, ts := range c.entries.All() {
 		if ts.owner == ownerID {
@@ -220,7 +239,7 @@ func (c *TokenCache) DropAll() {
 		return
 	}
 	c.mu.Lock()
-	c.drops.Add(1)
+	c.epoch.Add(1)
 	c.entries.InvalidateAll()
 	c.lookupMu.Lock()
 	clear(c.lookups)

@@ -208,10 +208,14 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 	if err != nil {
 		return Result{Outcome: OutcomeInvalidScope, Err: err}
 	}
+	parsed, err := ParseKey(req.APIKey)
+	if err != nil {
+		return Result{Outcome: OutcomeMalformed}
+	}
 	// Taken before the key is read: a token minted from a key (or consumer) that
 	// changed meanwhile is not cached.
-	version := e.cfg.Cache.Version()
-	key, res := e.verify(ctx, req)
+	version := e.cfg.Cache.Version(parsed.LookupID)
+	key, res := e.verify(ctx, req, parsed)
 	if res.Outcome != "" {
 		return res
 	}
@@ -242,11 +246,7 @@ func (e *Exchanger) exchange(ctx context.Context, req Request) Result {
 
 // verify finds the presented key and checks it is live and used from an allowed
 // address. A refusal comes back as a Result with an Outcome.
-func (e *Exchanger) verify(ctx context.Context, req Request) (models.Key, Result) {
-	parsed, err := ParseKey(req.APIKey)
-	if err != nil {
-		return models.Key{}, Result{Outcome: OutcomeMalformed}
-	}
+func (e *Exchanger) verify(ctx context.Context, req Request, parsed ParsedKey) (models.Key, Result) {
 	key, err := e.cfg.Keys.KeyForExchange(ctx, parsed.LookupID)
 	if errors.Is(err, models.ErrNotFound) {
 		return models.Key{}, Result{Outcome: OutcomeUnknownKey}
