@@ -46,20 +46,11 @@ func (e *Exchanger) mintConsumer(ctx context.Context, key models.Key, scope stri
 	kcStart := time.Now()
 	tok, err := e.cfg.ConsumerMinter.Mint(ctx, client, scope)
 	e.cfg.Observe.ObserveKeycloak("client_credentials_assertion", time.Since(kcStart), err)
-	var held *WithheldError
-	switch {
-	case err == nil:
-		res.Outcome, res.Token = OutcomeIssued, tok
-	case errors.As(err, &held):
-		res.Outcome, res.Err = held.Outcome, err
-	case errors.Is(err, keycloak.ErrInvalidClient):
-		res.Outcome, res.Err = OutcomeInactive, err
-	case errors.Is(err, keycloak.ErrInvalidScope):
-		res.Outcome, res.Err = OutcomeInvalidScope, err
-	case errors.Is(err, keycloak.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		res.Outcome, res.Err = OutcomeUnavailable, err
-	default:
-		res.Outcome, res.Err = OutcomeError, err
+	if err != nil {
+		// A disabled or deleted key client: the consumer's key is inactive.
+		res.Outcome, res.Err = failedMint(err, keycloak.ErrInvalidClient, OutcomeInactive), err
+		return res
 	}
+	res.Outcome, res.Token = OutcomeIssued, tok
 	return res
 }

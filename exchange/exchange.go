@@ -303,26 +303,33 @@ func (e *Exchanger) mint(ctx context.Context, key models.Key, scope string) Resu
 	}
 	e.cfg.Observe.ObserveKeycloak("jwt_bearer_grant", time.Since(kcStart), err)
 	res := Result{KeyID: key.ID}
-	var withheldErr *WithheldError
-	switch {
-	case errors.As(err, &withheldErr):
-		res.Outcome, res.Err = withheldErr.Outcome, err
-	case err == nil:
-		if refused := e.check(ctx, key, tok); refused.Outcome != "" {
-			refused.KeyID = key.ID
-			return refused
-		}
-		res.Outcome, res.Token = OutcomeIssued, tok
-	case errors.Is(err, keycloak.ErrInvalidGrant):
-		res.Outcome, res.Err = OutcomeUserRefused, err
-	case errors.Is(err, keycloak.ErrInvalidScope):
-		res.Outcome, res.Err = OutcomeInvalidScope, err
-	case errors.Is(err, keycloak.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		res.Outcome, res.Err = OutcomeUnavailable, err
-	default:
-		res.Outcome, res.Err = OutcomeError, err
+	if err != nil {
+		res.Outcome, res.Err = failedMint(err, keycloak.ErrInvalidGrant, OutcomeUserRefused), err
+		return res
 	}
+	if refused := e.check(ctx, key, tok); refused.Outcome != "" {
+		refused.KeyID = key.ID
+		return refused
+	}
+	res.Outcome, res.Token = OutcomeIssued, tok
 	return res
+}
+
+// failedMint is the outcome of a mint Keycloak gave no token for: refusal is how this
+// grant's Keycloak refuses the principal, answered as refused.
+func failedMint(err, refusal error, refused Outcome) Outcome {
+	var held *WithheldError
+	switch {
+	case errors.As(err, &held):
+		return held.Outcome
+	case errors.Is(err, refusal):
+		return refused
+	case errors.Is(err, keycloak.ErrInvalidScope):
+		return OutcomeInvalidScope
+	case errors.Is(err, keycloak.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return OutcomeUnavailable
+	}
+	return OutcomeError
 }
 
 // check looks at the token Keycloak issued before it is handed out (fail closed):

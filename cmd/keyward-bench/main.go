@@ -521,30 +521,37 @@ func (b *bench) postForm(ctx context.Context, endpoint string, form url.Values, 
 	return b.send(req, http.StatusOK)
 }
 
-// send does one request and returns its body when the status is want. Error texts
-// carry the status and the OAuth error code only: never a token or a key.
+// send does one request and returns its body when the status is want.
 func (b *bench) send(req *http.Request, want int) ([]byte, error) {
-	resp, err := b.client.Do(req)
+	return send(b.client, req, want)
+}
+
+// send does one request and returns its body (at most 16 MiB: a page of keys at scale)
+// when the status is want. Error texts carry the status and the error's code, title
+// and description only: never a token or a key.
+func send(client *http.Client, req *http.Request, want int) ([]byte, error) {
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode != want {
 		var e struct {
-			Error string `json:"error"`
-			Desc  string `json:"error_description"`
-			Title string `json:"title"`
+			Error  string `json:"error"`
+			Desc   string `json:"error_description"`
+			Title  string `json:"title"`
+			Detail string `json:"detail"`
 		}
 		_ = json.Unmarshal(body, &e)
 		msg := e.Error + e.Title
-		if e.Desc != "" {
-			msg += ": " + e.Desc
+		if d := e.Desc + e.Detail; d != "" {
+			msg += ": " + d
 		}
-		return nil, fmt.Errorf("HTTP %d %s", resp.StatusCode, msg)
+		return nil, fmt.Errorf("%s %s: HTTP %d %s", req.Method, req.URL.Path, resp.StatusCode, msg)
 	}
 	return body, nil
 }

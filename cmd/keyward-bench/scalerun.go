@@ -280,19 +280,7 @@ func (b *scaleBench) do(ctx context.Context, method, u, token, body string, want
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: HTTP %d %.200s", method, req.URL.Path, resp.StatusCode, data)
-	}
-	return data, nil
+	return send(b.client, req, want)
 }
 
 // exchangeLoad runs the exchanges and the key writes together, counting only the
